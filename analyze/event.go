@@ -1,0 +1,241 @@
+package analyze
+
+import (
+	"net/http"
+	"time"
+)
+
+// Event types. The set only grows; a type is never renamed.
+const (
+	TypeTCPOpen      = "tcp.open"      // a TCP connection was seen for the first time
+	TypeTCPClose     = "tcp.close"     // a TCP connection ended (FIN, RST, end of capture, evicted)
+	TypeTCPGap       = "tcp.gap"       // bytes of one direction were never captured
+	TypeHTTPRequest  = "http.request"  // an HTTP request head
+	TypeHTTPResponse = "http.response" // an HTTP response head
+	TypeWSOpen       = "ws.open"       // the connection switched to WebSocket (or was found mid-stream)
+	TypeWSFrame      = "ws.frame"      // one RFC 6455 frame
+	TypeWSMessage    = "ws.message"    // one message, reassembled from its frames and inflated
+)
+
+// Directions, as used in Event.From.
+const (
+	FromClient = "client"
+	FromServer = "server"
+)
+
+// How a TCP connection ended, as used in TCPClose.How.
+const (
+	CloseFIN     = "fin"     // both sides (or one side) sent FIN
+	CloseRST     = "rst"     // a side reset the connection
+	CloseEnd     = "end"     // the capture ended while the connection was open
+	CloseEvicted = "evicted" // dropped to keep the number of tracked connections bounded
+)
+
+// Event is one annotated thing that happened in the capture. It is the
+// contract between the analyzer, the UI and users' scripts: fields are added,
+// never renamed.
+//
+// Common fields are set on every event; of the type-specific groups only the
+// one named by Type is meaningful. The JSON form (MarshalJSON, AppendJSON)
+// flattens the group into the top-level object.
+//
+// Ownership: an Event passed to a handler, and every slice in it, is reused
+// by the analyzer after the handler returns. Use Clone to keep one.
+type Event struct {
+	// Type is one of the Type* constants. JSON "type".
+	Type string
+	// Time is the timestamp of Packet, from the capture. JSON "t", RFC 3339
+	// with nanoseconds, UTC.
+	Time time.Time
+	// Conn numbers connections from 1 in the order of their first packet;
+	// 0 when the event concerns no connection. JSON "conn".
+	Conn int
+	// From is FromClient or FromServer when the event has a direction.
+	// JSON "from".
+	From string
+	// Packet is the number (from 1, as in Wireshark) of the packet that
+	// completed the event. JSON "packet".
+	Packet int64
+	// Note says in plain words what happened and what it means. JSON "note".
+	Note string
+	// Warnings lists the protocol violations and limits seen in this
+	// event. JSON "warnings", omitted when empty.
+	Warnings []Warning
+
+	TCPOpen  TCPOpen  // TypeTCPOpen
+	TCPClose TCPClose // TypeTCPClose
+	TCPGap   TCPGap   // TypeTCPGap
+	HTTP     HTTP     // TypeHTTPRequest, TypeHTTPResponse
+	WSOpen   WSOpen   // TypeWSOpen
+	Frame    Frame    // TypeWSFrame
+	Message  Message  // TypeWSMessage
+}
+
+// Warning is a protocol violation or a limit that was hit. JSON
+// {"code": ..., "msg": ...}.
+type Warning struct {
+	// Code is stable (for example "ws.unmasked_client_frame"); scripts
+	// branch on it.
+	Code string `json:"code"`
+	// Msg explains the problem and names the RFC section.
+	Msg string `json:"msg"`
+}
+
+// TCPOpen describes a new TCP connection.
+type TCPOpen struct {
+	// Client and Server are "ip:port", or "[ipv6]:port". JSON "client",
+	// "server".
+	Client, Server string
+	// SYN reports whether the connection's SYN was captured; when false
+	// the connection was already open when the capture started and the
+	// client/server roles were inferred. JSON "syn".
+	SYN bool
+}
+
+// TCPClose describes how a connection ended.
+type TCPClose struct {
+	// How is CloseFIN, CloseRST, CloseEnd or CloseEvicted. JSON "how".
+	How string
+	// ClientBytes and ServerBytes count the TCP payload bytes each side
+	// sent, gaps included. JSON "client_bytes", "server_bytes".
+	ClientBytes, ServerBytes int64
+}
+
+// TCPGap describes bytes of one direction that were never captured.
+type TCPGap struct {
+	// Offset is the stream offset (bytes since the first byte seen in that
+	// direction) where the gap starts. JSON "offset".
+	Offset int64
+	// Size is the number of missing bytes. JSON "size".
+	Size int64
+}
+
+// HTTP describes an HTTP request or response head.
+type HTTP struct {
+	// Method and Target are the request line's method and
+	// request-target. JSON "method", "target" (requests only).
+	Method, Target string
+	// Status is the response status code; Reason its reason phrase.
+	// JSON "status", "reason" (responses only).
+	Status int
+	Reason string
+	// Proto is the HTTP version, e.g. "HTTP/1.1". JSON "proto".
+	Proto string
+	// Header holds the header fields with canonical names. JSON "headers",
+	// an object of name to list of values, names sorted.
+	Header http.Header
+}
+
+// WSOpen is the outcome of the WebSocket opening handshake.
+type WSOpen struct {
+	// Path is the request-target of the upgrade request. JSON "path".
+	Path string
+	// Subprotocol is the one the server selected, "" for none; Offered
+	// lists those the client offered. JSON "subprotocol", "offered".
+	Subprotocol string
+	Offered     []string
+	// Extensions is the Sec-WebSocket-Extensions value the server answered
+	// with. JSON "extensions".
+	Extensions string
+	// Deflate is non-nil when permessage-deflate (RFC 7692) was
+	// negotiated. JSON "deflate".
+	Deflate *Deflate
+	// Accept is "ok" when Sec-WebSocket-Accept matches the key, "bad" when
+	// it does not, "missing" when absent, "" when the handshake was not
+	// captured (mid-stream). JSON "accept".
+	Accept string
+	// Midstream is true when no handshake was captured and the connection
+	// was recognised from its frames. JSON "midstream".
+	Midstream bool
+}
+
+// Deflate holds the negotiated permessage-deflate parameters (RFC 7692 §7.1).
+type Deflate struct {
+	ServerNoContextTakeover bool `json:"server_no_context_takeover"`
+	ClientNoContextTakeover bool `json:"client_no_context_takeover"`
+	// Window bits are 8..15; 15 when the parameter was absent.
+	ServerMaxWindowBits int `json:"server_max_window_bits"`
+	ClientMaxWindowBits int `json:"client_max_window_bits"`
+}
+
+// Frame is one RFC 6455 frame header (§5.2).
+type Frame struct {
+	// Fin is the FIN bit. JSON "fin".
+	Fin bool
+	// RSV holds RSV1..RSV3 as a number 0..7 (RSV1 = 4, RSV2 = 2, RSV3 = 1).
+	// JSON "rsv".
+	RSV uint8
+	// Opcode is the 4-bit opcode. JSON "opcode" (a number).
+	Opcode uint8
+	// Masked is the MASK bit; Mask the masking key. JSON "masked", and
+	// "mask" as 8 hex digits when masked.
+	Masked bool
+	Mask   [4]byte
+	// Len is the payload length from the header, as on the wire (before
+	// any decompression). JSON "len".
+	Len uint64
+}
+
+// Message is one WebSocket message reassembled from its frames.
+type Message struct {
+	// Opcode is "text", "binary", "ping", "pong", "close", or
+	// "reserved-N" for a reserved opcode. JSON "opcode" (a string).
+	Opcode string
+	// Len counts payload bytes after reassembly and decompression. JSON
+	// "len".
+	Len int64
+	// WireLen counts payload bytes as sent (compressed). JSON "wire_len".
+	WireLen int64
+	// Compressed is true when the message had RSV1 set under
+	// permessage-deflate. JSON "compressed".
+	Compressed bool
+	// Frames counts the frames of the message. JSON "frames".
+	Frames int
+	// Packets lists the numbers of the packets that carried its bytes.
+	// JSON "packets".
+	Packets []int64
+	// Payload holds the payload, cut to the configured size. JSON "text"
+	// for text messages, "base64" for binary and control payloads.
+	Payload []byte
+	// Truncated is true when Payload holds fewer than Len bytes, or the
+	// payload could not be fully recovered. JSON "truncated".
+	Truncated bool
+	// Code and Reason are a close message's status code and reason
+	// (RFC 6455 §5.5.1); Code is 0 when the close had no body. JSON "code",
+	// "reason" (close messages only).
+	Code   int
+	Reason string
+}
+
+// Clone returns a deep copy of e that does not share memory with the
+// analyzer.
+func (e *Event) Clone() Event {
+	c := *e
+	c.Warnings = append([]Warning(nil), e.Warnings...)
+	c.WSOpen.Offered = append([]string(nil), e.WSOpen.Offered...)
+	if e.WSOpen.Deflate != nil {
+		d := *e.WSOpen.Deflate
+		c.WSOpen.Deflate = &d
+	}
+	if e.HTTP.Header != nil {
+		c.HTTP.Header = e.HTTP.Header.Clone()
+	}
+	c.Message.Packets = append([]int64(nil), e.Message.Packets...)
+	c.Message.Payload = append([]byte(nil), e.Message.Payload...)
+	return c
+}
+
+// Warn appends a warning to the event.
+func (e *Event) Warn(code, msg string) {
+	e.Warnings = append(e.Warnings, Warning{Code: code, Msg: msg})
+}
+
+// HasWarning reports whether the event carries a warning with the code.
+func (e *Event) HasWarning(code string) bool {
+	for _, w := range e.Warnings {
+		if w.Code == code {
+			return true
+		}
+	}
+	return false
+}

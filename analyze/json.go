@@ -1,0 +1,361 @@
+package analyze
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// timeLayout is RFC 3339 with a fixed nine-digit fraction, so that lines
+// sort and diff well.
+const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// MarshalJSON encodes the event as one flat JSON object (see AppendJSON).
+func (e *Event) MarshalJSON() ([]byte, error) {
+	return e.AppendJSON(nil), nil
+}
+
+// AppendJSON appends the event's JSON form to b and returns the extended
+// buffer. The form is the one `wsviz events` prints, one object per line:
+// common fields first (type, t, conn, from, packet), then the fields of the
+// event's type, then note and warnings. It allocates nothing beyond growing b.
+func (e *Event) AppendJSON(b []byte) []byte {
+	b = append(b, `{"type":`...)
+	b = appendString(b, e.Type)
+	b = append(b, `,"t":"`...)
+	b = e.Time.UTC().AppendFormat(b, timeLayout)
+	b = append(b, '"')
+	if e.Conn != 0 {
+		b = append(b, `,"conn":`...)
+		b = strconv.AppendInt(b, int64(e.Conn), 10)
+	}
+	if e.From != "" {
+		b = append(b, `,"from":`...)
+		b = appendString(b, e.From)
+	}
+	b = append(b, `,"packet":`...)
+	b = strconv.AppendInt(b, e.Packet, 10)
+
+	switch e.Type {
+	case TypeTCPOpen:
+		o := &e.TCPOpen
+		b = appendField(b, "client", o.Client)
+		b = appendField(b, "server", o.Server)
+		b = appendBool(b, "syn", o.SYN)
+	case TypeTCPClose:
+		c := &e.TCPClose
+		b = appendField(b, "how", c.How)
+		b = appendInt(b, "client_bytes", c.ClientBytes)
+		b = appendInt(b, "server_bytes", c.ServerBytes)
+	case TypeTCPGap:
+		b = appendInt(b, "offset", e.TCPGap.Offset)
+		b = appendInt(b, "size", e.TCPGap.Size)
+	case TypeHTTPRequest, TypeHTTPResponse:
+		h := &e.HTTP
+		if e.Type == TypeHTTPRequest {
+			b = appendField(b, "method", h.Method)
+			b = appendField(b, "target", h.Target)
+		} else {
+			b = appendInt(b, "status", int64(h.Status))
+			b = appendField(b, "reason", h.Reason)
+		}
+		b = appendField(b, "proto", h.Proto)
+		b = appendHeader(b, h.Header)
+	case TypeWSOpen:
+		o := &e.WSOpen
+		b = appendField(b, "path", o.Path)
+		b = appendField(b, "subprotocol", o.Subprotocol)
+		if len(o.Offered) > 0 {
+			b = append(b, `,"offered":[`...)
+			for i, p := range o.Offered {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendString(b, p)
+			}
+			b = append(b, ']')
+		}
+		b = appendField(b, "extensions", o.Extensions)
+		if d := o.Deflate; d != nil {
+			b = append(b, `,"deflate":{`...)
+			b = append(b, `"server_no_context_takeover":`...)
+			b = strconv.AppendBool(b, d.ServerNoContextTakeover)
+			b = appendBool(b, "client_no_context_takeover", d.ClientNoContextTakeover)
+			b = appendInt(b, "server_max_window_bits", int64(d.ServerMaxWindowBits))
+			b = appendInt(b, "client_max_window_bits", int64(d.ClientMaxWindowBits))
+			b = append(b, '}')
+		}
+		b = appendField(b, "accept", o.Accept)
+		b = appendBool(b, "midstream", o.Midstream)
+	case TypeWSFrame:
+		f := &e.Frame
+		b = appendBool(b, "fin", f.Fin)
+		b = appendInt(b, "rsv", int64(f.RSV))
+		b = appendInt(b, "opcode", int64(f.Opcode))
+		b = appendBool(b, "masked", f.Masked)
+		if f.Masked {
+			b = append(b, `,"mask":"`...)
+			b = hex.AppendEncode(b, f.Mask[:])
+			b = append(b, '"')
+		}
+		b = append(b, `,"len":`...)
+		b = strconv.AppendUint(b, f.Len, 10)
+	case TypeWSMessage:
+		m := &e.Message
+		b = appendField(b, "opcode", m.Opcode)
+		b = appendInt(b, "len", m.Len)
+		b = appendInt(b, "wire_len", m.WireLen)
+		b = appendBool(b, "compressed", m.Compressed)
+		b = appendInt(b, "frames", int64(m.Frames))
+		b = append(b, `,"packets":[`...)
+		for i, p := range m.Packets {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, p, 10)
+		}
+		b = append(b, ']')
+		if m.Opcode == "text" {
+			b = append(b, `,"text":`...)
+			b = appendStringBytes(b, m.Payload)
+		} else {
+			b = append(b, `,"base64":"`...)
+			b = base64.StdEncoding.AppendEncode(b, m.Payload)
+			b = append(b, '"')
+		}
+		if m.Truncated {
+			b = append(b, `,"truncated":true`...)
+		}
+		if m.Opcode == "close" {
+			b = appendInt(b, "code", int64(m.Code))
+			b = appendField(b, "reason", m.Reason)
+		}
+	}
+
+	b = append(b, `,"note":`...)
+	b = appendString(b, e.Note)
+	if len(e.Warnings) > 0 {
+		b = append(b, `,"warnings":[`...)
+		for i, w := range e.Warnings {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"code":`...)
+			b = appendString(b, w.Code)
+			b = append(b, `,"msg":`...)
+			b = appendString(b, w.Msg)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+func appendField(b []byte, name, value string) []byte {
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return appendString(b, value)
+}
+
+func appendInt(b []byte, name string, v int64) []byte {
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return strconv.AppendInt(b, v, 10)
+}
+
+func appendBool(b []byte, name string, v bool) []byte {
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return strconv.AppendBool(b, v)
+}
+
+func appendHeader(b []byte, h http.Header) []byte {
+	b = append(b, `,"headers":{`...)
+	names := make([]string, 0, len(h))
+	for name := range h {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for i, name := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, name)
+		b = append(b, ':', '[')
+		for j, v := range h[name] {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, v)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+func appendString(b []byte, s string) []byte {
+	return appendJSONString(b, s)
+}
+
+func appendStringBytes(b []byte, s []byte) []byte {
+	return appendJSONString(b, s)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD
+// (as encoding/json does); U+2028 and U+2029 are escaped so the output is
+// also valid JavaScript.
+func appendJSONString[T string | []byte](b []byte, s T) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRune([]byte(s[i:min(len(s), i+utf8.UTFMax)]))
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// jsonEvent is the flat JSON form, for UnmarshalJSON.
+type jsonEvent struct {
+	Type     string    `json:"type"`
+	T        time.Time `json:"t"`
+	Conn     int       `json:"conn"`
+	From     string    `json:"from"`
+	Packet   int64     `json:"packet"`
+	Note     string    `json:"note"`
+	Warnings []Warning `json:"warnings"`
+
+	Client      string `json:"client"`
+	Server      string `json:"server"`
+	SYN         bool   `json:"syn"`
+	How         string `json:"how"`
+	ClientBytes int64  `json:"client_bytes"`
+	ServerBytes int64  `json:"server_bytes"`
+	Offset      int64  `json:"offset"`
+	Size        int64  `json:"size"`
+
+	Method  string      `json:"method"`
+	Target  string      `json:"target"`
+	Status  int         `json:"status"`
+	Reason  string      `json:"reason"`
+	Proto   string      `json:"proto"`
+	Headers http.Header `json:"headers"`
+
+	Path        string   `json:"path"`
+	Subprotocol string   `json:"subprotocol"`
+	Offered     []string `json:"offered"`
+	Extensions  string   `json:"extensions"`
+	Deflate     *Deflate `json:"deflate"`
+	Accept      string   `json:"accept"`
+	Midstream   bool     `json:"midstream"`
+
+	Fin    bool            `json:"fin"`
+	RSV    uint8           `json:"rsv"`
+	Opcode json.RawMessage `json:"opcode"`
+	Masked bool            `json:"masked"`
+	Mask   string          `json:"mask"`
+	Len    uint64          `json:"len"`
+
+	WireLen    int64   `json:"wire_len"`
+	Compressed bool    `json:"compressed"`
+	Frames     int     `json:"frames"`
+	Packets    []int64 `json:"packets"`
+	Text       *string `json:"text"`
+	Base64     []byte  `json:"base64"`
+	Truncated  bool    `json:"truncated"`
+	Code       int     `json:"code"`
+}
+
+// UnmarshalJSON reads the flat JSON form written by AppendJSON.
+func (e *Event) UnmarshalJSON(data []byte) error {
+	var j jsonEvent
+	if err := json.Unmarshal(data, &j); err != nil {
+		return fmt.Errorf("analyze: decode event: %w", err)
+	}
+	*e = Event{Type: j.Type, Time: j.T, Conn: j.Conn, From: j.From, Packet: j.Packet, Note: j.Note, Warnings: j.Warnings}
+	switch j.Type {
+	case TypeTCPOpen:
+		e.TCPOpen = TCPOpen{Client: j.Client, Server: j.Server, SYN: j.SYN}
+	case TypeTCPClose:
+		e.TCPClose = TCPClose{How: j.How, ClientBytes: j.ClientBytes, ServerBytes: j.ServerBytes}
+	case TypeTCPGap:
+		e.TCPGap = TCPGap{Offset: j.Offset, Size: j.Size}
+	case TypeHTTPRequest, TypeHTTPResponse:
+		e.HTTP = HTTP{Method: j.Method, Target: j.Target, Status: j.Status, Reason: j.Reason, Proto: j.Proto, Header: j.Headers}
+	case TypeWSOpen:
+		e.WSOpen = WSOpen{Path: j.Path, Subprotocol: j.Subprotocol, Offered: j.Offered, Extensions: j.Extensions,
+			Deflate: j.Deflate, Accept: j.Accept, Midstream: j.Midstream}
+	case TypeWSFrame:
+		f := Frame{Fin: j.Fin, RSV: j.RSV, Masked: j.Masked, Len: j.Len}
+		if err := json.Unmarshal(j.Opcode, &f.Opcode); err != nil {
+			return fmt.Errorf("analyze: decode event: frame opcode: %w", err)
+		}
+		if j.Masked {
+			if n, err := hex.Decode(f.Mask[:], []byte(j.Mask)); err != nil || n != 4 {
+				return fmt.Errorf("analyze: decode event: bad mask %q", j.Mask)
+			}
+		}
+		e.Frame = f
+	case TypeWSMessage:
+		m := Message{Len: int64(j.Len), WireLen: j.WireLen, Compressed: j.Compressed, Frames: j.Frames,
+			Packets: j.Packets, Truncated: j.Truncated, Code: j.Code, Reason: j.Reason}
+		if err := json.Unmarshal(j.Opcode, &m.Opcode); err != nil {
+			return fmt.Errorf("analyze: decode event: message opcode: %w", err)
+		}
+		if j.Text != nil {
+			m.Payload = []byte(*j.Text)
+		} else {
+			m.Payload = j.Base64
+		}
+		e.Message = m
+	}
+	return nil
+}

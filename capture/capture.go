@@ -1,0 +1,64 @@
+package capture
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/google/gopacket/layers"
+)
+
+// Packet is one captured packet.
+//
+// Data aliases the Source's buffer: it is valid until the next call to
+// ReadPacket. Copy it to keep it.
+type Packet struct {
+	// Number is the packet's position in the source, from 1, exactly like
+	// Wireshark's frame number.
+	Number int64
+	// Timestamp is the capture time recorded with the packet (never the
+	// wall clock at decode time).
+	Timestamp time.Time
+	// LinkType says how Data begins (Ethernet, Linux SLL, ...).
+	LinkType layers.LinkType
+	// Data holds the captured bytes (possibly fewer than Length).
+	Data []byte
+	// Length is the packet's original length on the wire.
+	Length int
+	// Interface is the pcapng interface index (0 for pcap files).
+	Interface int
+}
+
+// Source hands out packets in capture order.
+//
+// ReadPacket returns io.EOF after the last packet. Any other error means the
+// source cannot continue (a corrupt file, an I/O failure); packets returned
+// before it are still valid.
+type Source interface {
+	ReadPacket() (Packet, error)
+}
+
+// TCP flag bits, as in the TCP header (RFC 9293 §3.1).
+const (
+	FIN = 1 << 0
+	SYN = 1 << 1
+	RST = 1 << 2
+	PSH = 1 << 3
+	ACK = 1 << 4
+	URG = 1 << 5
+)
+
+// Segment is a decoded TCP segment.
+//
+// Payload aliases the packet's data: copy it to keep it.
+type Segment struct {
+	Src, Dst netip.AddrPort
+	Seq, Ack uint32
+	Flags    uint8 // FIN, SYN, RST, PSH, ACK, URG
+	Window   uint16
+	// Payload is the TCP payload as captured: it may be shorter than the
+	// segment on the wire when the capture was cut by a snap length.
+	Payload []byte
+	// Missing counts payload bytes that were on the wire but not captured
+	// (snap length), so that reassembly can report them as a gap.
+	Missing int
+}
