@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // DefaultMaxMessage is the cap on one message's inflated size (and on the
@@ -119,24 +120,23 @@ type message struct {
 	discard   bool  // payload bytes are not interpreted (unknown compression)
 	zOver     bool  // the compressed bytes exceeded MaxMessage
 	noInflate bool  // compressed bytes were lost: don't inflate
+	unsorted  bool  // Packets is not in increasing order
 }
 
 // addPacket records that packet carried bytes of the message.
 func (m *message) addPacket(packet int64) {
-	n := len(m.Packets)
-	if n > 0 {
+	if n := len(m.Packets); n > 0 {
 		last := m.Packets[n-1]
 		if packet == last {
 			return
 		}
-		if packet < last {
-			// Reassembled data can come from packets out of order; scan
-			// only then.
-			for _, p := range m.Packets {
-				if p == packet {
-					return
-				}
+		if packet < last || m.unsorted {
+			// Reassembled data can come from packets out of order: only
+			// then is the list searched.
+			if slices.Contains(m.Packets, packet) {
+				return
 			}
+			m.unsorted = m.unsorted || packet < last
 		}
 	}
 	m.Packets = append(m.Packets, packet)
@@ -413,7 +413,7 @@ func (s *Stream) startMessage(m *message, op uint8, compressed bool) {
 	m.keep = s.keep
 	m.utf8 = utf8Checker{}
 	m.lost = 0
-	m.lostStart, m.discard, m.zOver, m.noInflate = false, false, false, false
+	m.lostStart, m.discard, m.zOver, m.noInflate, m.unsorted = false, false, false, false, false
 	if compressed {
 		s.zbuf = s.zbuf[:0]
 	}
