@@ -502,6 +502,14 @@ func (s *Stream) appendCompressed(m *message, p []byte) {
 		m.zOver = true
 	}
 	old := len(s.zbuf)
+	if need := old + len(p); need > cap(s.zbuf) {
+		// Double, rather than append's 1.25 for large slices: a message
+		// arriving in packet-sized pieces then allocates about twice its
+		// size in all, not five times.
+		z := make([]byte, old, max(need, 2*cap(s.zbuf), 4096))
+		copy(z, s.zbuf)
+		s.zbuf = z
+	}
 	s.zbuf = append(s.zbuf, p...)
 	if s.frame.Masked {
 		s.maskPos = maskBytes(s.frame.Mask, s.maskPos, s.zbuf[old:])
