@@ -1,0 +1,424 @@
+package capturetest_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+	"github.com/wsviz/wsviz/capture"
+	"github.com/wsviz/wsviz/capture/capturetest"
+)
+
+// decoded is what a test expects of one captured segment.
+type decoded struct {
+	fromClient bool
+	flags      uint8
+	seq, ack   uint32 // relative to each side's ISN
+	payload    string
+}
+
+func (d decoded) String() string {
+	dir := "S>C"
+	if d.fromClient {
+		dir = "C>S"
+	}
+	return fmt.Sprintf("%s flags=%#02x seq=%d ack=%d %q", dir, d.flags, d.seq, d.ack, d.payload)
+}
+
+// readAll decodes every packet of c with capture.DecodeTCP, sequence
+// numbers relative to the ISNs.
+func readAll(t *testing.T, c *capturetest.Capture, client string, cISN, sISN uint32) ([]decoded, []capture.Packet) {
+	t.Helper()
+	f := c.Open()
+	defer f.Close()
+	clientAddr := netip.MustParseAddrPort(client)
+	var got []decoded
+	var packets []capture.Packet
+	for {
+		p, err := f.ReadPacket()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("ReadPacket() = %v", err)
+		}
+		var seg capture.Segment
+		if !capture.DecodeTCP(&p, &seg) {
+			t.Fatalf("DecodeTCP(packet %d) = false, want true", p.Number)
+		}
+		d := decoded{fromClient: seg.Src == clientAddr, flags: seg.Flags, payload: string(seg.Payload)}
+		own, peer := sISN, cISN
+		if d.fromClient {
+			own, peer = cISN, sISN
+		}
+		d.seq = seg.Seq - own
+		if seg.Flags&capture.ACK != 0 {
+			d.ack = seg.Ack - peer
+		}
+		got = append(got, d)
+		p.Data = bytes.Clone(p.Data)
+		packets = append(packets, p)
+	}
+	return got, packets
+}
+
+func checkDecoded(t *testing.T, got, want []decoded) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("got %d segments, want %d:\n%v", len(got), len(want), got)
+	}
+	for i := range min(len(got), len(want)) {
+		if got[i] != want[i] {
+			t.Errorf("segment %d = %v, want %v", i+1, got[i], want[i])
+		}
+	}
+}
+
+const (
+	ack    = capture.ACK
+	pshAck = capture.PSH | capture.ACK
+	finAck = capture.FIN | capture.ACK
+	rstAck = capture.RST | capture.ACK
+	syn    = capture.SYN
+	synAck = capture.SYN | capture.ACK
+)
+
+func TestConversation(t *testing.T) {
+	c := capturetest.NewCapture(capturetest.Options{})
+	k := c.Conn("10.0.0.1:50000", "10.0.0.2:80")
+	k.SetMSS(4)
+	k.Handshake()
+	k.Client([]byte("hello world"))
+	k.Server([]byte("hi"))
+	k.ClientSegments([]byte("abcdef"), 1, 5)
+	k.Ack(false)
+	k.CloseFIN(true)
+	k.CloseFIN(false)
+	k.Ack(true)
+	got, _ := readAll(t, c, "10.0.0.1:50000", capturetest.ClientISN, capturetest.ServerISN)
+	checkDecoded(t, got, []decoded{
+		{true, syn, 0, 0, ""},
+		{false, synAck, 0, 1, ""},
+		{true, ack, 1, 1, ""},
+		{true, ack, 1, 1, "hell"},
+		{true, ack, 5, 1, "o wo"},
+		{true, pshAck, 9, 1, "rld"},
+		{false, pshAck, 1, 12, "hi"},
+		{true, ack, 12, 3, "a"},
+		{true, ack, 13, 3, "bcde"},
+		{true, pshAck, 17, 3, "f"},
+		{false, ack, 3, 18, ""},
+		{true, finAck, 18, 3, ""},
+		{false, finAck, 3, 19, ""},
+		{true, ack, 19, 4, ""},
+	})
+	if c.Packets() != len(got) {
+		t.Errorf("Packets() = %d, want %d", c.Packets(), len(got))
+	}
+}
+
+func TestDropDelayAndSegment(t *testing.T) {
+	c := capturetest.NewCapture(capturetest.Options{NG: true})
+	k := c.Conn("[2001:db8::1]:40000", "[2001:db8::2]:443")
+	k.SetISN(0xffffff00, 7)
+	k.Handshake()
+	k.Drop(1)
+	k.Client([]byte("lost"))
+	k.Delay(1)
+	k.Client([]byte("late"))
+	k.Client([]byte("early"))
+	k.Server([]byte("ok")) // acknowledges all three
+	off := k.Next(true)
+	k.Client([]byte("again"))
+	k.Segment(true, off, []byte("again"), pshAck) // retransmission
+	k.Segment(true, off+2, []byte("ainXY"), pshAck)
+	if got, want := k.Next(true), off+7; got != want {
+		t.Errorf("Next(true) = %d, want %d", got, want)
+	}
+	k.Delay(1)
+	k.Reset(false) // held to the end
+	// Relative to ISN 0xffffff00, sequence numbers wrap past 2^32 as
+	// uint32 arithmetic does.
+	got, _ := readAll(t, c, "[2001:db8::1]:40000", 0xffffff00, 7)
+	checkDecoded(t, got, []decoded{
+		{true, syn, 0, 0, ""},
+		{false, synAck, 0, 1, ""},
+		{true, ack, 1, 1, ""},
+		{true, pshAck, 9, 1, "early"},
+		{true, pshAck, 5, 1, "late"},
+		{false, pshAck, 1, 14, "ok"},
+		{true, pshAck, 14, 3, "again"},
+		{true, pshAck, 14, 3, "again"},
+		{true, pshAck, 16, 3, "ainXY"},
+		{false, rstAck, 3, 21, ""},
+	})
+}
+
+// TestLinkTypes checks the frames of every link type against gopacket's
+// decoders (where it has one) and against capture.DecodeTCP.
+func TestLinkTypes(t *testing.T) {
+	linkTypes := []struct {
+		name   string
+		opts   capturetest.Options
+		v4     bool
+		v6     bool
+		oracle bool // gopacket decodes it
+	}{
+		{"ethernet", capturetest.Options{}, true, true, true},
+		{"ethernet vlan", capturetest.Options{VLANs: []uint16{100}}, true, true, true},
+		{"ethernet qinq", capturetest.Options{VLANs: []uint16{10, 20, 30}}, true, true, false},
+		{"sll", capturetest.Options{LinkType: layers.LinkTypeLinuxSLL}, true, true, true},
+		{"sll2", capturetest.Options{LinkType: capture.LinkTypeLinuxSLL2}, true, true, false},
+		{"null", capturetest.Options{Null: true}, true, true, true},
+		{"loop", capturetest.Options{LinkType: layers.LinkTypeLoop}, true, true, false},
+		{"raw", capturetest.Options{LinkType: layers.LinkTypeRaw}, true, true, true},
+		{"raw12", capturetest.Options{LinkType: 12}, true, true, false},
+		{"raw14", capturetest.Options{LinkType: 14}, true, true, false},
+		{"ipv4", capturetest.Options{LinkType: layers.LinkTypeIPv4}, true, false, false},
+		{"ipv6", capturetest.Options{LinkType: layers.LinkTypeIPv6}, false, true, false},
+	}
+	for _, lt := range linkTypes {
+		for _, ng := range []bool{false, true} {
+			for _, v6 := range []bool{false, true} {
+				if v6 && !lt.v6 || !v6 && !lt.v4 {
+					continue
+				}
+				client, server := "192.0.2.1:1234", "198.51.100.7:8080"
+				if v6 {
+					client, server = "[2001:db8::1]:1234", "[2001:db8::ff]:8080"
+				}
+				name := fmt.Sprintf("%s/ng=%v/v6=%v", lt.name, ng, v6)
+				t.Run(name, func(t *testing.T) {
+					opts := lt.opts
+					opts.NG = ng
+					c := capturetest.NewCapture(opts)
+					k := c.Conn(client, server)
+					k.Handshake()
+					k.Client([]byte("ping"))
+					k.Server(bytes.Repeat([]byte("x"), 3000))
+					got, packets := readAll(t, c, client, capturetest.ClientISN, capturetest.ServerISN)
+					if len(got) != 7 {
+						t.Fatalf("got %d segments, want 7", len(got))
+					}
+					if got[3].payload != "ping" {
+						t.Errorf("segment 4 payload = %q, want %q", got[3].payload, "ping")
+					}
+					want := opts.LinkType
+					switch {
+					case opts.Null:
+						want = layers.LinkTypeNull
+					case want == 0:
+						want = layers.LinkTypeEthernet
+					}
+					for _, p := range packets {
+						if p.LinkType != want {
+							t.Errorf("packet %d LinkType = %v, want %v", p.Number, p.LinkType, want)
+						}
+						if lt.oracle {
+							checkWithGopacket(t, p, client)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// checkWithGopacket decodes p with gopacket and checks the checksums by
+// serializing the decoded layers again with checksums computed.
+func checkWithGopacket(t *testing.T, p capture.Packet, client string) {
+	t.Helper()
+	pkt := gopacket.NewPacket(p.Data, p.LinkType, gopacket.Default)
+	if el := pkt.ErrorLayer(); el != nil {
+		t.Fatalf("gopacket: packet %d: %v", p.Number, el.Error())
+	}
+	tcp, _ := pkt.Layer(layers.LayerTypeTCP).(*layers.TCP)
+	if tcp == nil {
+		t.Fatalf("gopacket: packet %d has no TCP layer: %v", p.Number, pkt)
+	}
+	var ipLayers []gopacket.SerializableLayer
+	if ip4, ok := pkt.Layer(layers.LayerTypeIPv4).(*layers.IPv4); ok {
+		if err := tcp.SetNetworkLayerForChecksum(ip4); err != nil {
+			t.Fatal(err)
+		}
+		if got := netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip4.SrcIP.To4())), uint16(tcp.SrcPort)); got != netip.MustParseAddrPort(client) && uint16(tcp.DstPort) != netip.MustParseAddrPort(client).Port() {
+			t.Errorf("gopacket: packet %d from %v, not from or to the client", p.Number, got)
+		}
+		ipLayers = append(ipLayers, ip4)
+	} else if ip6, ok := pkt.Layer(layers.LayerTypeIPv6).(*layers.IPv6); ok {
+		if err := tcp.SetNetworkLayerForChecksum(ip6); err != nil {
+			t.Fatal(err)
+		}
+		ipLayers = append(ipLayers, ip6)
+	} else {
+		t.Fatalf("gopacket: packet %d has no IP layer", p.Number)
+	}
+	ipStart := len(p.Data) - len(pkt.NetworkLayer().LayerContents()) - len(pkt.NetworkLayer().LayerPayload())
+	buf := gopacket.NewSerializeBuffer()
+	err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{ComputeChecksums: true},
+		append(ipLayers, tcp, gopacket.Payload(tcp.Payload))...)
+	if err != nil {
+		t.Fatalf("gopacket: serialize packet %d: %v", p.Number, err)
+	}
+	if !bytes.Equal(buf.Bytes(), p.Data[ipStart:]) {
+		t.Errorf("packet %d: checksums differ from gopacket's:\n got %x\nwant %x", p.Number, p.Data[ipStart:], buf.Bytes())
+	}
+}
+
+func TestMixedLinkTypes(t *testing.T) {
+	c := capturetest.NewCapture(capturetest.Options{NG: true})
+	a := c.Conn("10.0.0.1:1000", "10.0.0.2:2000")
+	b := c.ConnLink(capture.LinkTypeLinuxSLL2, "[::1]:3000", "[::1]:4000")
+	d := c.ConnLink(layers.LinkTypeNull, "127.0.0.1:5000", "127.0.0.1:6000")
+	a.Client([]byte("a"))
+	b.Client([]byte("b"))
+	d.Client([]byte("d"))
+	a.Server([]byte("A"))
+	f := c.Open()
+	defer f.Close()
+	wantLinks := []layers.LinkType{layers.LinkTypeEthernet, capture.LinkTypeLinuxSLL2, layers.LinkTypeNull, layers.LinkTypeEthernet}
+	wantPayload := "abdA"
+	for i := range wantLinks {
+		p, err := f.ReadPacket()
+		if err != nil {
+			t.Fatalf("ReadPacket() = %v", err)
+		}
+		var seg capture.Segment
+		if p.LinkType != wantLinks[i] || !capture.DecodeTCP(&p, &seg) || string(seg.Payload) != wantPayload[i:i+1] {
+			t.Errorf("packet %d: LinkType %v payload %q, want %v %q", p.Number, p.LinkType, seg.Payload, wantLinks[i], wantPayload[i:i+1])
+		}
+	}
+	ifaces := f.Interfaces()
+	wantNumbers := []uint32{1, 276, 0}
+	if len(ifaces) != len(wantNumbers) {
+		t.Fatalf("Interfaces() = %v, want %d interfaces", ifaces, len(wantNumbers))
+	}
+	for i, n := range wantNumbers {
+		if ifaces[i].LinkTypeNumber != n || ifaces[i].Name != fmt.Sprintf("capturetest%d", i) {
+			t.Errorf("Interfaces()[%d] = %+v, want link type number %d", i, ifaces[i], n)
+		}
+	}
+}
+
+func TestTimestamps(t *testing.T) {
+	start := time.Date(2020, 5, 6, 7, 8, 9, 123456789, time.UTC)
+	for _, ng := range []bool{false, true} {
+		c := capturetest.NewCapture(capturetest.Options{Start: start, Step: 250 * time.Microsecond, NG: ng})
+		k := c.Conn("10.0.0.1:1", "10.0.0.2:2")
+		k.Client([]byte("a"))
+		c.Advance(time.Hour)
+		k.Client([]byte("b"))
+		k.Client([]byte("c"))
+		_, packets := readAll(t, c, "10.0.0.1:1", capturetest.ClientISN, capturetest.ServerISN)
+		want := []time.Time{start, start.Add(time.Hour + 250*time.Microsecond), start.Add(time.Hour + 500*time.Microsecond)}
+		for i, p := range packets {
+			if !p.Timestamp.Equal(want[i]) {
+				t.Errorf("ng=%v: packet %d Timestamp = %v, want %v", ng, p.Number, p.Timestamp, want[i])
+			}
+		}
+	}
+	c := capturetest.NewCapture(capturetest.Options{})
+	c.Conn("10.0.0.1:1", "10.0.0.2:2").Handshake()
+	_, packets := readAll(t, c, "10.0.0.1:1", capturetest.ClientISN, capturetest.ServerISN)
+	if !packets[0].Timestamp.Equal(capturetest.DefaultStart) || packets[1].Timestamp.Sub(packets[0].Timestamp) != capturetest.DefaultStep {
+		t.Errorf("default timestamps = %v, %v; want %v and %v later", packets[0].Timestamp, packets[1].Timestamp, capturetest.DefaultStart, capturetest.DefaultStep)
+	}
+}
+
+func TestSnaplen(t *testing.T) {
+	c := capturetest.NewCapture(capturetest.Options{Snaplen: 100})
+	k := c.Conn("10.0.0.1:1", "10.0.0.2:2")
+	k.Client(bytes.Repeat([]byte("z"), 1000))
+	f := c.Open()
+	p, err := f.ReadPacket()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seg capture.Segment
+	if !capture.DecodeTCP(&p, &seg) {
+		t.Fatal("DecodeTCP() = false")
+	}
+	if len(p.Data) != 100 || p.Length != 14+20+20+1000 {
+		t.Errorf("captured %d of %d bytes, want 100 of %d", len(p.Data), p.Length, 14+20+20+1000)
+	}
+	if len(seg.Payload) != 100-54 || seg.Missing != 1000-(100-54) {
+		t.Errorf("payload %d bytes, missing %d; want %d and %d", len(seg.Payload), seg.Missing, 100-54, 1000-(100-54))
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	script := func(ng bool) []byte {
+		c := capturetest.NewCapture(capturetest.Options{NG: ng})
+		k := c.Conn("10.0.0.1:1", "10.0.0.2:2")
+		k.Handshake()
+		k.Client([]byte("same"))
+		return c.Bytes()
+	}
+	for _, ng := range []bool{false, true} {
+		a, b := script(ng), script(ng)
+		if !bytes.Equal(a, b) {
+			t.Errorf("ng=%v: two runs of one script differ", ng)
+		}
+		if bytes.Contains(a, []byte("linux")) || bytes.Contains(a, []byte("amd64")) {
+			t.Errorf("ng=%v: file names the machine", ng)
+		}
+	}
+}
+
+func TestWriteFile(t *testing.T) {
+	c := capturetest.NewCapture(capturetest.Options{})
+	c.Conn("10.0.0.1:1", "10.0.0.2:2").Client([]byte("x"))
+	path := filepath.Join(t.TempDir(), "x.pcap")
+	if err := c.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, c.Bytes()) {
+		t.Error("WriteFile wrote other bytes than Bytes returns")
+	}
+}
+
+func TestMisusePanics(t *testing.T) {
+	tests := []struct {
+		name string
+		f    func()
+		want string
+	}{
+		{"bad address", func() { capturetest.NewCapture(capturetest.Options{}).Conn("nope", "10.0.0.1:1") }, "client address"},
+		{"mixed versions", func() { capturetest.NewCapture(capturetest.Options{}).Conn("10.0.0.1:1", "[::1]:2") }, "different IP versions"},
+		{"ipv6 on ipv4 link", func() {
+			capturetest.NewCapture(capturetest.Options{LinkType: layers.LinkTypeIPv4}).Conn("[::1]:1", "[::1]:2")
+		}, "cannot carry"},
+		{"second link type in pcap", func() {
+			capturetest.NewCapture(capturetest.Options{}).ConnLink(layers.LinkTypeLinuxSLL, "10.0.0.1:1", "10.0.0.2:2")
+		}, "one link type"},
+		{"unsupported link type", func() {
+			capturetest.NewCapture(capturetest.Options{LinkType: layers.LinkTypePPP}).Conn("10.0.0.1:1", "10.0.0.2:2")
+		}, "not supported"},
+		{"cuts out of order", func() {
+			capturetest.NewCapture(capturetest.Options{}).Conn("10.0.0.1:1", "10.0.0.2:2").ClientSegments([]byte("abc"), 2, 1)
+		}, "out of order"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				if s, _ := r.(string); !strings.Contains(s, tc.want) {
+					t.Errorf("panic = %v, want one mentioning %q", r, tc.want)
+				}
+			}()
+			tc.f()
+		})
+	}
+}

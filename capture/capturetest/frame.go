@@ -1,0 +1,183 @@
+package capturetest
+
+import (
+	"encoding/binary"
+
+	"github.com/google/gopacket/layers"
+	"github.com/wsviz/wsviz/capture"
+)
+
+// Header fields the frames use.
+const (
+	etherTypeIPv4 = 0x0800
+	etherTypeIPv6 = 0x86dd
+	etherTypeVLAN = 0x8100 // IEEE 802.1Q
+	etherTypeQinQ = 0x88a8 // IEEE 802.1ad
+
+	afInet        = 2
+	afInet6Darwin = 30 // LINKTYPE_NULL as macOS writes it
+	afInet6BSD    = 24 // LINKTYPE_LOOP as OpenBSD writes it
+
+	sllHostPacket     = 0 // packet type: to us
+	sllOutgoingPacket = 4 // packet type: sent by us
+	arphrdEther       = 1
+
+	ipv4DontFragment = 0x4000
+	ttl              = 64
+	ipProtoTCP       = 6
+
+	tcpOptionMSS = 2 // RFC 9293 §3.2, kind 2, length 4
+)
+
+// MAC addresses of the two ends (locally administered).
+var (
+	clientMAC = [6]byte{0x02, 0, 0, 0, 0, 0x01}
+	serverMAC = [6]byte{0x02, 0, 0, 0, 0, 0x02}
+)
+
+// frame builds one packet: link header, IP header, TCP header and payload.
+func (k *Conn) frame(from int, seq, ack uint32, flags uint8, payload []byte, mssOption bool) []byte {
+	src, dst := &k.ends[from], k.ends[1-from]
+	v4 := src.addr.Addr().Is4()
+
+	tcpLen := 20
+	if mssOption {
+		tcpLen += 4
+	}
+	tcp := make([]byte, tcpLen+len(payload))
+	binary.BigEndian.PutUint16(tcp[0:], src.addr.Port())
+	binary.BigEndian.PutUint16(tcp[2:], dst.addr.Port())
+	binary.BigEndian.PutUint32(tcp[4:], seq)
+	binary.BigEndian.PutUint32(tcp[8:], ack)
+	tcp[12] = byte(tcpLen/4) << 4
+	tcp[13] = flags
+	binary.BigEndian.PutUint16(tcp[14:], Window)
+	if mssOption {
+		tcp[20], tcp[21] = tcpOptionMSS, 4
+		binary.BigEndian.PutUint16(tcp[22:], uint16(k.mss))
+	}
+	copy(tcp[tcpLen:], payload)
+
+	var ip []byte
+	if v4 {
+		ip = make([]byte, 20, 20+len(tcp))
+		ip[0] = 4<<4 | 5
+		binary.BigEndian.PutUint16(ip[2:], uint16(20+len(tcp)))
+		binary.BigEndian.PutUint16(ip[4:], src.ipID)
+		binary.BigEndian.PutUint16(ip[6:], ipv4DontFragment)
+		ip[8] = ttl
+		ip[9] = ipProtoTCP
+		s, d := src.addr.Addr().As4(), dst.addr.Addr().As4()
+		copy(ip[12:], s[:])
+		copy(ip[16:], d[:])
+		binary.BigEndian.PutUint16(ip[10:], ^checksum(0, ip))
+		src.ipID++
+	} else {
+		ip = make([]byte, 40, 40+len(tcp))
+		ip[0] = 6 << 4
+		binary.BigEndian.PutUint16(ip[4:], uint16(len(tcp)))
+		ip[6] = ipProtoTCP
+		ip[7] = ttl
+		s, d := src.addr.Addr().As16(), dst.addr.Addr().As16()
+		copy(ip[8:], s[:])
+		copy(ip[24:], d[:])
+	}
+	binary.BigEndian.PutUint16(tcp[16:], ^checksum(pseudoHeaderSum(ip, v4, len(tcp)), tcp))
+	ip = append(ip, tcp...)
+
+	etherType := uint16(etherTypeIPv4)
+	family := uint32(afInet)
+	if !v4 {
+		etherType = etherTypeIPv6
+		family = afInet6Darwin
+		if k.link == layers.LinkTypeLoop {
+			family = afInet6BSD
+		}
+	}
+	var link []byte
+	switch k.link {
+	case layers.LinkTypeEthernet:
+		dstMAC, srcMAC := serverMAC, clientMAC
+		if from == server_ {
+			dstMAC, srcMAC = clientMAC, serverMAC
+		}
+		link = append(link, dstMAC[:]...)
+		link = append(link, srcMAC[:]...)
+		for i, vid := range k.c.opts.VLANs {
+			tpid := uint16(etherTypeQinQ)
+			if i == len(k.c.opts.VLANs)-1 {
+				tpid = etherTypeVLAN
+			}
+			link = binary.BigEndian.AppendUint16(link, tpid)
+			link = binary.BigEndian.AppendUint16(link, vid&0x0fff)
+		}
+		link = binary.BigEndian.AppendUint16(link, etherType)
+	case layers.LinkTypeLinuxSLL:
+		link = make([]byte, 16)
+		binary.BigEndian.PutUint16(link[0:], sllPacketType(from))
+		binary.BigEndian.PutUint16(link[2:], arphrdEther)
+		binary.BigEndian.PutUint16(link[4:], 6)
+		copy(link[6:], macOf(from))
+		binary.BigEndian.PutUint16(link[14:], etherType)
+	case capture.LinkTypeLinuxSLL2:
+		link = make([]byte, 20)
+		binary.BigEndian.PutUint16(link[0:], etherType)
+		binary.BigEndian.PutUint32(link[4:], 1) // interface index
+		binary.BigEndian.PutUint16(link[8:], arphrdEther)
+		link[10] = byte(sllPacketType(from))
+		link[11] = 6
+		copy(link[12:], macOf(from))
+	case layers.LinkTypeNull:
+		link = binary.LittleEndian.AppendUint32(nil, family) // host order; little-endian hosts are the norm
+	case layers.LinkTypeLoop:
+		link = binary.BigEndian.AppendUint32(nil, family)
+	}
+	return append(link, ip...)
+}
+
+func sllPacketType(from int) uint16 {
+	if from == client_ {
+		return sllOutgoingPacket
+	}
+	return sllHostPacket
+}
+
+func macOf(from int) []byte {
+	if from == client_ {
+		return clientMAC[:]
+	}
+	return serverMAC[:]
+}
+
+// pseudoHeaderSum is the TCP checksum's pseudo-header sum (RFC 9293 §3.1,
+// RFC 8200 §8.1).
+func pseudoHeaderSum(ip []byte, v4 bool, tcpLen int) uint64 {
+	var sum uint64
+	if v4 {
+		sum = checksumAdd(0, ip[12:20])
+	} else {
+		sum = checksumAdd(0, ip[8:40])
+	}
+	return sum + ipProtoTCP + uint64(tcpLen)
+}
+
+// checksum returns the folded one's complement sum of b added to sum
+// (RFC 1071).
+func checksum(sum uint64, b []byte) uint16 {
+	sum = checksumAdd(sum, b)
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	return uint16(sum)
+}
+
+func checksumAdd(sum uint64, b []byte) uint64 {
+	for len(b) >= 2 {
+		sum += uint64(b[0])<<8 | uint64(b[1])
+		b = b[2:]
+	}
+	if len(b) == 1 {
+		sum += uint64(b[0]) << 8
+	}
+	return sum
+}

@@ -1,0 +1,342 @@
+package capture
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/google/gopacket/layers"
+)
+
+// LinkTypeLinuxSLL2 is Linux cooked capture v2 (LINKTYPE_LINUX_SLL2, number
+// 276) as a layers.LinkType.
+//
+// gopacket's LinkType is 8 bits wide and pcapgo truncates link type numbers
+// to it when reading and writing, so 276 becomes 20. No link type is
+// assigned the number 20 (https://www.tcpdump.org/linktypes.html), so this
+// package takes 20 to mean SLL2. Use LinkTypeNumber for the number a file
+// must carry.
+const LinkTypeLinuxSLL2 layers.LinkType = linkTypeNumberSLL2 & 0xff
+
+const (
+	linkTypeNumberSLL2 = 276
+	// linkTypeUnrepresentable stands in Packet.LinkType for a link type
+	// number above 255 other than SLL2, which layers.LinkType cannot hold
+	// (LINKTYPE 255 is Bluetooth baseband: DecodeTCP rejects both).
+	linkTypeUnrepresentable layers.LinkType = 0xff
+	// linkTypeRawAlias12 and linkTypeRawAlias14 are DLT_RAW as some
+	// libpcap builds (BSD/OS, OpenBSD) numbered it in files; libpcap maps
+	// both to LINKTYPE_RAW (101).
+	linkTypeRawAlias12 layers.LinkType = 12
+	linkTypeRawAlias14 layers.LinkType = 14
+)
+
+// LinkTypeNumber returns the LINKTYPE number a capture file records for lt:
+// 276 for LinkTypeLinuxSLL2, lt itself otherwise. Writers built on pcapgo
+// (which writes 20 for SLL2) use it to patch the link type field.
+func LinkTypeNumber(lt layers.LinkType) uint32 {
+	if lt == LinkTypeLinuxSLL2 {
+		return linkTypeNumberSLL2
+	}
+	return uint32(lt)
+}
+
+// linkTypeFromNumber maps a LINKTYPE number from a file to a
+// layers.LinkType, the inverse of LinkTypeNumber.
+func linkTypeFromNumber(n uint32) layers.LinkType {
+	switch {
+	case n == linkTypeNumberSLL2:
+		return LinkTypeLinuxSLL2
+	case n > 0xff:
+		return linkTypeUnrepresentable
+	}
+	return layers.LinkType(n)
+}
+
+// Link-layer header sizes and fields.
+const (
+	ethernetHeaderLen = 14 // IEEE 802.3: dst(6) src(6) type(2)
+	ethernetTypeOff   = 12
+	vlanTagLen        = 4  // IEEE 802.1Q: TCI(2) then the inner EtherType(2)
+	sllHeaderLen      = 16 // LINKTYPE_LINUX_SLL: protocol type at 14
+	sllProtocolOff    = 14
+	sll2HeaderLen     = 20 // LINKTYPE_LINUX_SLL2: protocol type at 0
+	sll2ProtocolOff   = 0
+	nullHeaderLen     = 4 // LINKTYPE_NULL / LINKTYPE_LOOP: address family
+)
+
+// EtherTypes (IEEE 802 numbers) that DecodeTCP follows.
+const (
+	etherTypeIPv4    = 0x0800
+	etherTypeIPv6    = 0x86dd
+	etherTypeVLAN    = 0x8100 // IEEE 802.1Q customer tag
+	etherTypeQinQ    = 0x88a8 // IEEE 802.1ad service tag
+	etherTypeQinQOld = 0x9100 // pre-standard stacked tag, still seen
+)
+
+// Address families in LINKTYPE_NULL and LINKTYPE_LOOP headers. AF_INET is 2
+// everywhere; AF_INET6 differs per operating system.
+const (
+	afInet         = 2
+	afInet6BSD     = 24 // NetBSD, OpenBSD, BSD/OS
+	afInet6FreeBSD = 28 // FreeBSD, DragonFly
+	afInet6Darwin  = 30 // macOS, iOS
+)
+
+// IPv4 header fields (RFC 791 §3.1).
+const (
+	ipv4MinHeaderLen = 20
+	ipv4MoreFrags    = 0x2000 // flags field, MF bit
+	ipv4FragOffMask  = 0x1fff // fragment offset, in 8-byte units
+	ipProtoTCP       = 6
+)
+
+// IPv6 header fields (RFC 8200 §3, §4).
+const (
+	ipv6HeaderLen     = 40
+	ipv6HopByHop      = 0  // RFC 8200 §4.3
+	ipv6Routing       = 43 // RFC 8200 §4.4
+	ipv6Fragment      = 44 // RFC 8200 §4.5
+	ipv6AH            = 51 // RFC 4302 §2: length in 4-byte units, minus 2
+	ipv6DestOpts      = 60 // RFC 8200 §4.6
+	ipv6FragHeaderLen = 8
+	ipv6FragOffMask   = 0xfff8 // fragment offset, in 8-byte units, shifted by 3
+)
+
+// TCP header fields (RFC 9293 §3.1).
+const (
+	tcpMinHeaderLen = 20
+	tcpFlagsMask    = FIN | SYN | RST | PSH | ACK | URG
+)
+
+// DecodeTCP decodes a packet down to its TCP segment and stores it in seg,
+// overwriting every field.
+//
+// ok is false for anything that is not TCP over IPv4 or IPv6: other link
+// types or protocols (ARP, UDP, ICMP), IPv4 and IPv6 fragments other than the
+// first, IPv6 jumbograms, and headers cut short by the capture or
+// inconsistent with each other. DecodeTCP never panics, allocates nothing,
+// and does not verify checksums (loopback captures leave them unfilled).
+//
+// seg.Payload aliases p.Data: copy it to keep it. It holds the TCP payload as
+// captured, without link-layer padding (the IP length is authoritative);
+// seg.Missing counts the payload bytes the IP header announces but the
+// capture lacks (snap length). An IPv4 total length of zero, which TCP
+// segmentation offload leaves in captures taken on the sending host, is read
+// as "the whole captured packet".
+//
+// The first fragment of a fragmented datagram (IPv4 MF set with offset 0,
+// IPv6 fragment header with offset 0) is decoded: seg gets the TCP header and
+// the payload this fragment carries. The bytes in later fragments are not
+// counted in seg.Missing (their length is unknown until they arrive);
+// reassembly sees them as a gap.
+func DecodeTCP(p *Packet, seg *Segment) (ok bool) {
+	*seg = Segment{}
+	data := p.Data
+	// wireExtra is how many bytes of the packet were on the wire but not
+	// captured; it only matters when the IP header cannot tell (IPv4 total
+	// length 0).
+	wireExtra := p.Length - len(data)
+	if wireExtra < 0 {
+		wireExtra = 0
+	}
+
+	// 1. Link layer: find the network protocol and where it starts.
+	var etherType uint16
+	switch p.LinkType {
+	case layers.LinkTypeEthernet:
+		if len(data) < ethernetHeaderLen {
+			return false
+		}
+		etherType = binary.BigEndian.Uint16(data[ethernetTypeOff:])
+		data = data[ethernetHeaderLen:]
+	case layers.LinkTypeLinuxSLL:
+		if len(data) < sllHeaderLen {
+			return false
+		}
+		etherType = binary.BigEndian.Uint16(data[sllProtocolOff:])
+		data = data[sllHeaderLen:]
+	case LinkTypeLinuxSLL2:
+		if len(data) < sll2HeaderLen {
+			return false
+		}
+		etherType = binary.BigEndian.Uint16(data[sll2ProtocolOff:])
+		data = data[sll2HeaderLen:]
+	case layers.LinkTypeNull, layers.LinkTypeLoop:
+		if len(data) < nullHeaderLen {
+			return false
+		}
+		var family uint32
+		if p.LinkType == layers.LinkTypeLoop {
+			family = binary.BigEndian.Uint32(data) // LOOP: network byte order
+		} else {
+			// NULL: the capturing host's byte order, which the file does
+			// not record. Families are small numbers, so a value that
+			// only fits in the high half was written big-endian.
+			family = binary.LittleEndian.Uint32(data)
+			if family > 0xffff {
+				family = binary.BigEndian.Uint32(data)
+			}
+		}
+		switch family {
+		case afInet:
+			etherType = etherTypeIPv4
+		case afInet6BSD, afInet6FreeBSD, afInet6Darwin:
+			etherType = etherTypeIPv6
+		default:
+			return false
+		}
+		data = data[nullHeaderLen:]
+	case layers.LinkTypeRaw, linkTypeRawAlias12, linkTypeRawAlias14:
+		if len(data) < 1 {
+			return false
+		}
+		switch data[0] >> 4 {
+		case 4:
+			etherType = etherTypeIPv4
+		case 6:
+			etherType = etherTypeIPv6
+		default:
+			return false
+		}
+	case layers.LinkTypeIPv4:
+		etherType = etherTypeIPv4
+	case layers.LinkTypeIPv6:
+		etherType = etherTypeIPv6
+	default:
+		return false
+	}
+
+	// 2. VLAN tags (IEEE 802.1Q, 802.1ad), possibly stacked; each tag
+	// consumes 4 bytes, so the loop ends.
+	for etherType == etherTypeVLAN || etherType == etherTypeQinQ || etherType == etherTypeQinQOld {
+		if len(data) < vlanTagLen {
+			return false
+		}
+		etherType = binary.BigEndian.Uint16(data[2:])
+		data = data[vlanTagLen:]
+	}
+
+	// 3. Network layer: find TCP, its length on the wire and what is
+	// captured of it.
+	var (
+		tcp    []byte // TCP header and payload as captured
+		tcpLen int    // TCP header and payload length on the wire
+		isTCP  bool
+	)
+	switch etherType {
+	case etherTypeIPv4:
+		tcp, tcpLen, isTCP = decodeIPv4(data, wireExtra, seg)
+	case etherTypeIPv6:
+		tcp, tcpLen, isTCP = decodeIPv6(data, seg)
+	}
+	if !isTCP {
+		return false
+	}
+
+	// 4. TCP header (RFC 9293 §3.1). The whole header, options included,
+	// must be captured.
+	if len(tcp) < tcpMinHeaderLen {
+		return false
+	}
+	headerLen := int(tcp[12]>>4) * 4
+	if headerLen < tcpMinHeaderLen || headerLen > len(tcp) || headerLen > tcpLen {
+		return false
+	}
+	seg.Src = netip.AddrPortFrom(seg.Src.Addr(), binary.BigEndian.Uint16(tcp[0:]))
+	seg.Dst = netip.AddrPortFrom(seg.Dst.Addr(), binary.BigEndian.Uint16(tcp[2:]))
+	seg.Seq = binary.BigEndian.Uint32(tcp[4:])
+	seg.Ack = binary.BigEndian.Uint32(tcp[8:])
+	seg.Flags = tcp[13] & tcpFlagsMask
+	seg.Window = binary.BigEndian.Uint16(tcp[14:])
+	seg.Payload = tcp[headerLen:]
+	seg.Missing = tcpLen - len(tcp)
+	return true
+}
+
+// decodeIPv4 checks an IPv4 header (RFC 791 §3.1), stores the addresses in
+// seg and returns the TCP part as captured and its length on the wire.
+func decodeIPv4(data []byte, wireExtra int, seg *Segment) (tcp []byte, tcpLen int, ok bool) {
+	if len(data) < ipv4MinHeaderLen || data[0]>>4 != 4 {
+		return nil, 0, false
+	}
+	headerLen := int(data[0]&0x0f) * 4
+	if headerLen < ipv4MinHeaderLen || headerLen > len(data) {
+		return nil, 0, false
+	}
+	if data[9] != ipProtoTCP {
+		return nil, 0, false
+	}
+	if binary.BigEndian.Uint16(data[6:])&ipv4FragOffMask != 0 {
+		return nil, 0, false // a later fragment: no TCP header here
+	}
+	totalLen := int(binary.BigEndian.Uint16(data[2:]))
+	switch {
+	case totalLen == 0:
+		// TCP segmentation offload: the sending host's capture sees the
+		// super-segment before the NIC fills the length in.
+		totalLen = len(data) + wireExtra
+	case totalLen < headerLen:
+		return nil, 0, false
+	}
+	if len(data) > totalLen {
+		data = data[:totalLen] // link-layer padding (Ethernet minimum frame)
+	}
+	seg.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(data[12:16])), 0)
+	seg.Dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte(data[16:20])), 0)
+	return data[headerLen:], totalLen - headerLen, true
+}
+
+// decodeIPv6 checks an IPv6 header (RFC 8200 §3), skips extension headers
+// (§4), stores the addresses in seg and returns the TCP part as captured and
+// its length on the wire.
+func decodeIPv6(data []byte, seg *Segment) (tcp []byte, tcpLen int, ok bool) {
+	if len(data) < ipv6HeaderLen || data[0]>>4 != 6 {
+		return nil, 0, false
+	}
+	payloadLen := int(binary.BigEndian.Uint16(data[4:]))
+	if payloadLen == 0 {
+		return nil, 0, false // jumbogram (RFC 2675) or nothing at all
+	}
+	next := data[6]
+	seg.Src = netip.AddrPortFrom(netip.AddrFrom16([16]byte(data[8:24])), 0)
+	seg.Dst = netip.AddrPortFrom(netip.AddrFrom16([16]byte(data[24:40])), 0)
+	data = data[ipv6HeaderLen:]
+	if len(data) > payloadLen {
+		data = data[:payloadLen]
+	}
+	wireLen := payloadLen
+	// Each extension header is at least 8 bytes, so the loop ends.
+	for {
+		var extLen int
+		switch next {
+		case ipProtoTCP:
+			return data, wireLen, true
+		case ipv6HopByHop, ipv6Routing, ipv6DestOpts:
+			if len(data) < 8 {
+				return nil, 0, false
+			}
+			extLen = (int(data[1]) + 1) * 8 // RFC 8200 §4.3: Hdr Ext Len in 8-octet units, not counting the first 8
+		case ipv6AH:
+			if len(data) < 8 {
+				return nil, 0, false
+			}
+			extLen = (int(data[1]) + 2) * 4 // RFC 4302 §2.2
+		case ipv6Fragment:
+			if len(data) < ipv6FragHeaderLen {
+				return nil, 0, false
+			}
+			if binary.BigEndian.Uint16(data[2:])&ipv6FragOffMask != 0 {
+				return nil, 0, false // a later fragment: no TCP header here
+			}
+			extLen = ipv6FragHeaderLen
+		default:
+			return nil, 0, false // UDP, ICMPv6, No Next Header (59), ESP...
+		}
+		if extLen > len(data) || extLen > wireLen {
+			return nil, 0, false
+		}
+		next = data[0]
+		data = data[extLen:]
+		wireLen -= extLen
+	}
+}

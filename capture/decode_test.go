@@ -1,0 +1,397 @@
+package capture_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net/netip"
+	"testing"
+
+	"github.com/google/gopacket/layers"
+	"github.com/wsviz/wsviz/capture"
+	"github.com/wsviz/wsviz/capture/capturetest"
+)
+
+// Hand-built headers, independent of capturetest's encoder.
+
+func ethernet(etherType uint16, payload ...[]byte) []byte {
+	b := []byte{2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1}
+	b = binary.BigEndian.AppendUint16(b, etherType)
+	return cat(b, cat(payload...))
+}
+
+func vlanTag(tpid, vid uint16) []byte {
+	return binary.BigEndian.AppendUint16(binary.BigEndian.AppendUint16(nil, tpid), vid)
+}
+
+// ipv4 builds an IPv4 header: ihl in 32-bit words, totalLen -1 for the
+// real length, fragment the flags and offset field.
+func ipv4(proto byte, ihl int, totalLen int, fragment uint16, payload []byte) []byte {
+	h := make([]byte, ihl*4)
+	h[0] = 4<<4 | byte(ihl&0x0f)
+	if totalLen < 0 {
+		totalLen = len(h) + len(payload)
+	}
+	binary.BigEndian.PutUint16(h[2:], uint16(totalLen))
+	binary.BigEndian.PutUint16(h[6:], fragment)
+	h[8], h[9] = 64, proto
+	copy(h[12:], []byte{192, 0, 2, 1, 198, 51, 100, 7})
+	return cat(h, payload)
+}
+
+// ipv6 builds an IPv6 header: payloadLen -1 for the real length.
+func ipv6(next byte, payloadLen int, payload []byte) []byte {
+	h := make([]byte, 40)
+	h[0] = 6 << 4
+	if payloadLen < 0 {
+		payloadLen = len(payload)
+	}
+	binary.BigEndian.PutUint16(h[4:], uint16(payloadLen))
+	h[6], h[7] = next, 64
+	copy(h[8:], netip.MustParseAddr("2001:db8::1").AsSlice())
+	copy(h[24:], netip.MustParseAddr("2001:db8::2").AsSlice())
+	return cat(h, payload)
+}
+
+// ext builds an IPv6 extension header of 8*(1+units) bytes.
+func ext(next byte, units int) []byte {
+	h := make([]byte, 8*(1+units))
+	h[0], h[1] = next, byte(units)
+	return h
+}
+
+// ah builds a 16-byte IPv6 Authentication Header (RFC 4302 §2.2: the
+// length counts 4-byte units, minus 2).
+func ah(next byte) []byte {
+	h := make([]byte, 16)
+	h[0], h[1] = next, 2
+	return h
+}
+
+func fragHeader(next byte, offset uint16, more bool) []byte {
+	h := make([]byte, 8)
+	h[0] = next
+	v := offset << 3
+	if more {
+		v |= 1
+	}
+	binary.BigEndian.PutUint16(h[2:], v)
+	return h
+}
+
+// tcp builds a TCP header of doff 32-bit words: ports 1234 → 8080,
+// seq 1000, ack 2000, window 512.
+func tcp(doff int, flags byte, payload string) []byte {
+	h := make([]byte, max(doff*4, 20))
+	binary.BigEndian.PutUint16(h[0:], 1234)
+	binary.BigEndian.PutUint16(h[2:], 8080)
+	binary.BigEndian.PutUint32(h[4:], 1000)
+	binary.BigEndian.PutUint32(h[8:], 2000)
+	h[12] = byte(doff) << 4
+	h[13] = flags
+	binary.BigEndian.PutUint16(h[14:], 512)
+	for i := 20; i < len(h); i++ {
+		h[i] = 1 // NOP options
+	}
+	return cat(h, []byte(payload))
+}
+
+func cat(parts ...[]byte) []byte {
+	var b []byte
+	for _, p := range parts {
+		b = append(b, p...)
+	}
+	return b
+}
+
+func le32(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
+func be32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
+
+var (
+	src4 = netip.MustParseAddrPort("192.0.2.1:1234")
+	dst4 = netip.MustParseAddrPort("198.51.100.7:8080")
+	src6 = netip.MustParseAddrPort("[2001:db8::1]:1234")
+	dst6 = netip.MustParseAddrPort("[2001:db8::2]:8080")
+)
+
+func TestDecodeTCP(t *testing.T) {
+	const (
+		ipProtoTCP  = 6
+		ipProtoUDP  = 17
+		ipProtoICMP = 1
+		mf          = 0x2000
+		df          = 0x4000
+	)
+	v4 := ipv4(ipProtoTCP, 5, -1, df, tcp(5, capture.PSH|capture.ACK, "hello"))
+	v6 := ipv6(ipProtoTCP, -1, tcp(5, capture.PSH|capture.ACK, "hello"))
+	tests := []struct {
+		name    string
+		link    layers.LinkType
+		data    []byte
+		length  int // on the wire; 0 for len(data)
+		ok      bool
+		v6      bool
+		payload string
+		missing int
+		trailer int // captured bytes after the payload (link-layer padding)
+	}{
+		{name: "ethernet ipv4", link: layers.LinkTypeEthernet, data: ethernet(0x0800, v4), ok: true, payload: "hello"},
+		{name: "ethernet ipv6", link: layers.LinkTypeEthernet, data: ethernet(0x86dd, v6), ok: true, v6: true, payload: "hello"},
+		{name: "ethernet padding trimmed", link: layers.LinkTypeEthernet,
+			data: ethernet(0x0800, ipv4(ipProtoTCP, 5, -1, 0, tcp(5, capture.ACK, "")), make([]byte, 6)), ok: true, trailer: 6},
+		{name: "ipv6 padding trimmed", link: layers.LinkTypeEthernet,
+			data: ethernet(0x86dd, ipv6(ipProtoTCP, 21, tcp(5, capture.ACK, "ab")), make([]byte, 6)), ok: true, v6: true, payload: "a", trailer: 7},
+		{name: "snaplen cut ipv4", link: layers.LinkTypeEthernet, data: ethernet(0x0800, v4)[:14+20+20+2], length: 14 + 20 + 20 + 5,
+			ok: true, payload: "he", missing: 3},
+		{name: "snaplen cut ipv6", link: layers.LinkTypeEthernet, data: ethernet(0x86dd, v6)[:14+40+20+1], length: 14 + 40 + 20 + 5,
+			ok: true, v6: true, payload: "h", missing: 4},
+		{name: "snaplen cut in tcp header", link: layers.LinkTypeEthernet, data: ethernet(0x0800, v4)[:14+20+19], length: 14 + 20 + 20 + 5},
+		{name: "tso total length zero", link: layers.LinkTypeRaw, data: ipv4(ipProtoTCP, 5, 0, 0, tcp(5, capture.ACK, "big")), length: 20 + 20 + 3 + 1000,
+			ok: true, payload: "big", missing: 1000},
+		{name: "total length shorter than header", link: layers.LinkTypeRaw, data: ipv4(ipProtoTCP, 5, 19, 0, tcp(5, capture.ACK, ""))},
+		{name: "total length cuts tcp header", link: layers.LinkTypeRaw, data: ipv4(ipProtoTCP, 5, 39, 0, tcp(5, capture.ACK, ""))},
+		{name: "ipv4 options", link: layers.LinkTypeRaw, data: ipv4(ipProtoTCP, 7, -1, 0, tcp(5, capture.ACK, "opt")), ok: true, payload: "opt"},
+		{name: "ihl below 5", link: layers.LinkTypeRaw, data: cat([]byte{0x44}, ipv4(ipProtoTCP, 5, -1, 0, tcp(5, capture.ACK, "x"))[1:])},
+		{name: "ihl beyond capture", link: layers.LinkTypeRaw, data: ipv4(ipProtoTCP, 15, -1, 0, nil)[:40]},
+		{name: "ipv4 first fragment", link: layers.LinkTypeRaw, data: ipv4(ipProtoTCP, 5, -1, mf, tcp(5, capture.ACK, "frag")), ok: true, payload: "frag"},
+		{name: "ipv4 later fragment", link: layers.LinkTypeRaw, data: ipv4(ipProtoTCP, 5, -1, mf|185, tcp(5, capture.ACK, "frag"))},
+		{name: "ipv4 last fragment", link: layers.LinkTypeRaw, data: ipv4(ipProtoTCP, 5, -1, 185, tcp(5, capture.ACK, "frag"))},
+		{name: "udp", link: layers.LinkTypeRaw, data: ipv4(ipProtoUDP, 5, -1, 0, tcp(5, 0, "udp"))},
+		{name: "icmp", link: layers.LinkTypeRaw, data: ipv4(ipProtoICMP, 5, -1, 0, tcp(5, 0, "icmp"))},
+		{name: "arp", link: layers.LinkTypeEthernet, data: ethernet(0x0806, make([]byte, 28))},
+		{name: "802.3 length field", link: layers.LinkTypeEthernet, data: ethernet(0x05dc, v4)},
+		{name: "vlan", link: layers.LinkTypeEthernet, data: ethernet(0x8100, vlanTag(100, 0x0800), v4), ok: true, payload: "hello"},
+		{name: "qinq", link: layers.LinkTypeEthernet, data: ethernet(0x88a8, vlanTag(10, 0x8100), vlanTag(20, 0x86dd), v6), ok: true, v6: true, payload: "hello"},
+		{name: "old qinq 9100", link: layers.LinkTypeEthernet, data: ethernet(0x9100, vlanTag(10, 0x8100), vlanTag(20, 0x0800), v4), ok: true, payload: "hello"},
+		{name: "vlan then arp", link: layers.LinkTypeEthernet, data: ethernet(0x8100, vlanTag(100, 0x0806), make([]byte, 28))},
+		{name: "vlan cut", link: layers.LinkTypeEthernet, data: ethernet(0x8100, []byte{0, 100, 8})},
+		{name: "ipv6 extension headers", link: layers.LinkTypeRaw,
+			data: ipv6(0, -1, cat(ext(43, 1), ext(60, 0), ext(51, 0), ah(6), tcp(5, capture.ACK, "ext"))), ok: true, v6: true, payload: "ext"},
+		{name: "ipv6 first fragment", link: layers.LinkTypeRaw, data: ipv6(44, -1, cat(fragHeader(6, 0, true), tcp(5, capture.ACK, "f"))), ok: true, v6: true, payload: "f"},
+		{name: "ipv6 later fragment", link: layers.LinkTypeRaw, data: ipv6(44, -1, cat(fragHeader(6, 100, true), tcp(5, capture.ACK, "f")))},
+		{name: "ipv6 atomic fragment", link: layers.LinkTypeRaw, data: ipv6(44, -1, cat(fragHeader(6, 0, false), tcp(5, capture.ACK, "f"))), ok: true, v6: true, payload: "f"},
+		{name: "ipv6 jumbogram", link: layers.LinkTypeRaw, data: ipv6(0, 0, cat(ext(6, 0), tcp(5, capture.ACK, "j")))},
+		{name: "ipv6 no next header", link: layers.LinkTypeRaw, data: ipv6(59, -1, tcp(5, capture.ACK, "x"))},
+		{name: "ipv6 udp", link: layers.LinkTypeRaw, data: ipv6(ipProtoUDP, -1, tcp(5, capture.ACK, "x"))},
+		{name: "ipv6 extension beyond payload length", link: layers.LinkTypeRaw, data: ipv6(60, 8, cat(ext(6, 1), tcp(5, capture.ACK, "x")))},
+		{name: "ipv6 cut extension", link: layers.LinkTypeRaw, data: ipv6(60, -1, []byte{6, 0, 0, 0})},
+		{name: "tcp options", link: layers.LinkTypeRaw, data: ipv4(ipProtoTCP, 5, -1, 0, tcp(8, capture.SYN, "s")), ok: true, payload: "s"},
+		{name: "tcp data offset below 5", link: layers.LinkTypeRaw, data: ipv4(ipProtoTCP, 5, -1, 0, cat(tcp(5, 0, "")[:12], []byte{0x40}, tcp(5, 0, "xyz")[13:]))},
+		{name: "tcp data offset beyond segment", link: layers.LinkTypeRaw, data: ipv4(ipProtoTCP, 5, -1, 0, cat(tcp(5, 0, "")[:12], []byte{0xf0}, tcp(5, 0, "xyz")[13:]))},
+		{name: "sll", link: layers.LinkTypeLinuxSLL, data: cat(make([]byte, 14), []byte{0x08, 0x00}, v4), ok: true, payload: "hello"},
+		{name: "sll vlan", link: layers.LinkTypeLinuxSLL, data: cat(make([]byte, 14), []byte{0x81, 0x00}, vlanTag(7, 0x86dd), v6), ok: true, v6: true, payload: "hello"},
+		{name: "sll2", link: capture.LinkTypeLinuxSLL2, data: cat([]byte{0x86, 0xdd}, make([]byte, 18), v6), ok: true, v6: true, payload: "hello"},
+		{name: "sll2 cut", link: capture.LinkTypeLinuxSLL2, data: []byte{0x86, 0xdd, 0, 0}},
+		{name: "null le inet", link: layers.LinkTypeNull, data: cat(le32(2), v4), ok: true, payload: "hello"},
+		{name: "null be inet", link: layers.LinkTypeNull, data: cat(be32(2), v4), ok: true, payload: "hello"},
+		{name: "null le inet6 bsd", link: layers.LinkTypeNull, data: cat(le32(24), v6), ok: true, v6: true, payload: "hello"},
+		{name: "null le inet6 freebsd", link: layers.LinkTypeNull, data: cat(le32(28), v6), ok: true, v6: true, payload: "hello"},
+		{name: "null be inet6 darwin", link: layers.LinkTypeNull, data: cat(be32(30), v6), ok: true, v6: true, payload: "hello"},
+		{name: "null linux inet6 is not a bsd family", link: layers.LinkTypeNull, data: cat(le32(10), v6)},
+		{name: "null family mismatch", link: layers.LinkTypeNull, data: cat(le32(30), v4)},
+		{name: "loop inet", link: layers.LinkTypeLoop, data: cat(be32(2), v4), ok: true, payload: "hello"},
+		{name: "loop inet6", link: layers.LinkTypeLoop, data: cat(be32(24), v6), ok: true, v6: true, payload: "hello"},
+		{name: "loop little-endian is wrong", link: layers.LinkTypeLoop, data: cat(le32(2), v4)},
+		{name: "raw ipv4", link: layers.LinkTypeRaw, data: v4, ok: true, payload: "hello"},
+		{name: "raw ipv6", link: layers.LinkTypeRaw, data: v6, ok: true, v6: true, payload: "hello"},
+		{name: "raw alias 12", link: 12, data: v6, ok: true, v6: true, payload: "hello"},
+		{name: "raw alias 14", link: 14, data: v4, ok: true, payload: "hello"},
+		{name: "raw version 5", link: layers.LinkTypeRaw, data: cat([]byte{0x55}, v4[1:])},
+		{name: "raw empty", link: layers.LinkTypeRaw, data: nil},
+		{name: "ipv4 link", link: layers.LinkTypeIPv4, data: v4, ok: true, payload: "hello"},
+		{name: "ipv6 link", link: layers.LinkTypeIPv6, data: v6, ok: true, v6: true, payload: "hello"},
+		{name: "ipv4 link with ipv6 packet", link: layers.LinkTypeIPv4, data: v6},
+		{name: "ipv6 link with ipv4 packet", link: layers.LinkTypeIPv6, data: v4},
+		{name: "ppp is not supported", link: layers.LinkTypePPP, data: cat([]byte{0xff, 0x03, 0x00, 0x21}, v4)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := capture.Packet{Number: 1, LinkType: tc.link, Data: tc.data, Length: tc.length}
+			if p.Length == 0 {
+				p.Length = len(p.Data)
+			}
+			seg := capture.Segment{Payload: []byte("stale"), Missing: 99}
+			ok := capture.DecodeTCP(&p, &seg)
+			if ok != tc.ok {
+				t.Fatalf("DecodeTCP(%x) = %v, want %v", tc.data, ok, tc.ok)
+			}
+			if !ok {
+				if seg.Payload != nil || seg.Missing != 0 {
+					t.Errorf("DecodeTCP(%x) = false left %+v, want a zero Segment", tc.data, seg)
+				}
+				return
+			}
+			src, dst := src4, dst4
+			if tc.v6 {
+				src, dst = src6, dst6
+			}
+			if seg.Src != src || seg.Dst != dst {
+				t.Errorf("DecodeTCP(%x): %v > %v, want %v > %v", tc.data, seg.Src, seg.Dst, src, dst)
+			}
+			if string(seg.Payload) != tc.payload || seg.Missing != tc.missing {
+				t.Errorf("DecodeTCP(%x): payload %q missing %d, want %q missing %d", tc.data, seg.Payload, seg.Missing, tc.payload, tc.missing)
+			}
+			if seg.Seq != 1000 || seg.Ack != 2000 || seg.Window != 512 {
+				t.Errorf("DecodeTCP(%x): seq %d ack %d window %d, want 1000 2000 512", tc.data, seg.Seq, seg.Ack, seg.Window)
+			}
+			if len(seg.Payload) > 0 && &seg.Payload[0] != &tc.data[bytes.Index(tc.data, seg.Payload)] {
+				t.Errorf("DecodeTCP(%x): payload does not alias the packet", tc.data)
+			}
+			// Every prefix decodes without panicking; those that cut
+			// into the headers are not TCP.
+			headerEnd := len(tc.data) - len(seg.Payload) - tc.trailer
+			for n := range len(tc.data) {
+				q := capture.Packet{LinkType: tc.link, Data: tc.data[:n], Length: p.Length}
+				var s capture.Segment
+				if capture.DecodeTCP(&q, &s) && n < headerEnd {
+					t.Errorf("DecodeTCP(%x[:%d]) = true inside the headers (%d bytes)", tc.data, n, headerEnd)
+				}
+			}
+		})
+	}
+}
+
+func TestDecodeTCPFlags(t *testing.T) {
+	for _, flags := range []byte{capture.FIN, capture.SYN, capture.RST, capture.PSH, capture.ACK, capture.URG, 0xff} {
+		p := capture.Packet{LinkType: layers.LinkTypeRaw, Data: ipv4(6, 5, -1, 0, tcp(5, flags, ""))}
+		var seg capture.Segment
+		want := flags & (capture.FIN | capture.SYN | capture.RST | capture.PSH | capture.ACK | capture.URG)
+		if !capture.DecodeTCP(&p, &seg) || seg.Flags != want {
+			t.Errorf("DecodeTCP(flags %#02x): Flags = %#02x, want %#02x", flags, seg.Flags, want)
+		}
+	}
+}
+
+func TestDecodeTCPAddressesAre4Byte(t *testing.T) {
+	p := capture.Packet{LinkType: layers.LinkTypeRaw, Data: ipv4(6, 5, -1, 0, tcp(5, 0, ""))}
+	var seg capture.Segment
+	if !capture.DecodeTCP(&p, &seg) || !seg.Src.Addr().Is4() || !seg.Dst.Addr().Is4() {
+		t.Errorf("DecodeTCP(ipv4): Src %v Dst %v, want 4-byte addresses", seg.Src, seg.Dst)
+	}
+}
+
+// captureLinks are capturetest's link types and tags, for the tests that
+// run over every one.
+var captureLinks = []struct {
+	name string
+	opts capturetest.Options
+	v4   bool
+	v6   bool
+}{
+	{"ethernet", capturetest.Options{}, true, true},
+	{"vlan", capturetest.Options{VLANs: []uint16{42}}, true, true},
+	{"qinq", capturetest.Options{VLANs: []uint16{1, 2}}, true, true},
+	{"sll", capturetest.Options{LinkType: layers.LinkTypeLinuxSLL}, true, true},
+	{"sll2", capturetest.Options{LinkType: capture.LinkTypeLinuxSLL2}, true, true},
+	{"null", capturetest.Options{Null: true}, true, true},
+	{"loop", capturetest.Options{LinkType: layers.LinkTypeLoop}, true, true},
+	{"raw", capturetest.Options{LinkType: layers.LinkTypeRaw}, true, true},
+	{"raw12", capturetest.Options{LinkType: 12}, true, true},
+	{"raw14", capturetest.Options{LinkType: 14}, true, true},
+	{"ipv4", capturetest.Options{LinkType: layers.LinkTypeIPv4}, true, false},
+	{"ipv6", capturetest.Options{LinkType: layers.LinkTypeIPv6}, false, true},
+}
+
+// TestDecodeTCPLinkTypes decodes a conversation on every link type, IP
+// version and tagging, then every prefix of every packet: a prefix that
+// cuts the headers is not TCP, a longer one gives the captured payload and
+// counts the rest as missing.
+func TestDecodeTCPLinkTypes(t *testing.T) {
+	for _, lt := range captureLinks {
+		for _, v6 := range []bool{false, true} {
+			if v6 && !lt.v6 || !v6 && !lt.v4 {
+				continue
+			}
+			t.Run(fmt.Sprintf("%s/v6=%v", lt.name, v6), func(t *testing.T) {
+				client, server := "192.0.2.1:1234", "198.51.100.7:8080"
+				if v6 {
+					client, server = "[2001:db8::1]:1234", "[2001:db8::2]:8080"
+				}
+				c := capturetest.NewCapture(lt.opts)
+				k := c.Conn(client, server)
+				k.Handshake()
+				k.Client([]byte("request"))
+				k.Server([]byte("response!"))
+				f := c.Open()
+				payloads := []string{"", "", "", "request", "response!"}
+				for i, want := range payloads {
+					p, err := f.ReadPacket()
+					if err != nil {
+						t.Fatalf("ReadPacket() = %v", err)
+					}
+					var seg capture.Segment
+					if !capture.DecodeTCP(&p, &seg) {
+						t.Fatalf("DecodeTCP(packet %d %x) = false, want true", p.Number, p.Data)
+					}
+					from, to := netip.MustParseAddrPort(client), netip.MustParseAddrPort(server)
+					if i == 1 || i == 4 {
+						from, to = to, from
+					}
+					if seg.Src != from || seg.Dst != to || string(seg.Payload) != want || seg.Missing != 0 {
+						t.Errorf("DecodeTCP(packet %d) = %v > %v %q missing %d, want %v > %v %q", p.Number, seg.Src, seg.Dst, seg.Payload, seg.Missing, from, to, want)
+					}
+					headerEnd := len(p.Data) - len(want)
+					for n := range len(p.Data) {
+						q := p
+						q.Data = p.Data[:n]
+						var s capture.Segment
+						ok := capture.DecodeTCP(&q, &s)
+						switch {
+						case n < headerEnd && ok:
+							t.Errorf("DecodeTCP(packet %d[:%d]) = true, want false (headers end at %d)", p.Number, n, headerEnd)
+						case n >= headerEnd && !ok:
+							t.Errorf("DecodeTCP(packet %d[:%d]) = false, want true", p.Number, n)
+						case n >= headerEnd && (string(s.Payload) != want[:n-headerEnd] || s.Missing != len(want)-(n-headerEnd)):
+							t.Errorf("DecodeTCP(packet %d[:%d]) = %q missing %d, want %q missing %d", p.Number, n, s.Payload, s.Missing, want[:n-headerEnd], len(want)-(n-headerEnd))
+						}
+					}
+				}
+				if _, err := f.ReadPacket(); err != io.EOF {
+					t.Errorf("ReadPacket() after the last = %v, want io.EOF", err)
+				}
+			})
+		}
+	}
+}
+
+func TestDecodeTCPDoesNotAllocate(t *testing.T) {
+	for _, v6 := range []bool{false, true} {
+		p := benchPacket(v6)
+		var seg capture.Segment
+		if allocs := testing.AllocsPerRun(100, func() { capture.DecodeTCP(&p, &seg) }); allocs != 0 {
+			t.Errorf("DecodeTCP(v6=%v) allocates %v times, want 0", v6, allocs)
+		}
+	}
+}
+
+func benchPacket(v6 bool) capture.Packet {
+	c := capturetest.NewCapture(capturetest.Options{VLANs: []uint16{7}})
+	k := c.Conn("192.0.2.1:1234", "198.51.100.7:8080")
+	if v6 {
+		k = c.Conn("[2001:db8::1]:1234", "[2001:db8::2]:8080")
+	}
+	k.Client(bytes.Repeat([]byte("x"), 1400))
+	f := c.Open()
+	p, err := f.ReadPacket()
+	if err != nil {
+		panic(err)
+	}
+	p.Data = bytes.Clone(p.Data)
+	return p
+}
+
+func BenchmarkDecodeTCP(b *testing.B) {
+	for _, v6 := range []bool{false, true} {
+		b.Run(fmt.Sprintf("v6=%v", v6), func(b *testing.B) {
+			p := benchPacket(v6)
+			var seg capture.Segment
+			b.ReportAllocs()
+			for b.Loop() {
+				if !capture.DecodeTCP(&p, &seg) {
+					b.Fatal("DecodeTCP() = false")
+				}
+			}
+		})
+	}
+}

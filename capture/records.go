@@ -1,0 +1,452 @@
+package capture
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/google/gopacket/pcapgo"
+)
+
+// pcap layout (https://www.ietf.org/archive/id/draft-ietf-opsawg-pcap-04.html).
+const (
+	pcapFileHeaderLen   = 24 // §4: magic, version, reserved, snaplen, link type
+	pcapRecordHeaderLen = 16 // §5: seconds, fraction, captured length, original length
+	pcapVersionMajor    = 2
+	pcapVersionMinor    = 4
+	pcapLinkTypeMask    = 0xffff // §4: the upper bits carry FCS information
+)
+
+// pcapng layout (https://www.ietf.org/archive/id/draft-ietf-opsawg-pcapng-02.html).
+const (
+	ngBlockSHB = 0x0a0d0d0a // §4.1 Section Header Block
+	ngBlockIDB = 1          // §4.2 Interface Description Block
+	ngBlockPB  = 2          // Appendix A Packet Block (obsolete)
+	ngBlockSPB = 3          // §4.4 Simple Packet Block
+	ngBlockISB = 5          // §4.6 Interface Statistics Block
+	ngBlockEPB = 6          // §4.3 Enhanced Packet Block
+
+	ngByteOrderMagic        = 0x1a2b3c4d // §4.1
+	ngByteOrderMagicSwapped = 0x4d3c2b1a // the same written in the other byte order
+	ngVersionMajor          = 1
+	ngVersionMinor          = 0
+
+	ngMinBlockLen = 12 // §3.1: type, length, trailing length
+	ngMinSHBLen   = 28 // + byte-order magic, version, section length
+	ngMinIDBLen   = 20 // + link type, reserved, snaplen
+	ngMinSPBLen   = 16 // + original length
+	ngMinISBLen   = 24 // + interface, timestamp
+	ngMinEPBLen   = 32 // + interface, timestamp, captured and original length
+
+	ngSHBOptionsOff = 24
+	ngIDBOptionsOff = 16
+	ngISBOptionsOff = 20
+	ngIDBSnaplenOff = 12
+
+	ngOptEndOfOpt = 0  // §3.5: opt_endofopt, must have length 0
+	ngOptIfName   = 2  // §4.2: if_name
+	ngOptTSResol  = 9  // §4.2: if_tsresol, 1 byte
+	ngOptTSOffset = 14 // §4.2: if_tsoffset, 8 bytes
+
+	// if_tsresol: the top bit says the exponent is of 2, not of 10.
+	ngTSResolBinary = 0x80
+	// pcapgo divides by 10^e or 2^e held in a uint64: larger exponents
+	// overflow it to zero.
+	ngMaxDecimalExponent = 19
+	ngMaxBinaryExponent  = 63
+)
+
+// recordReader sits between the file and pcapgo. It hands the bytes on one
+// record at a time (a pcap record, a pcapng block): it checks each record's
+// header before passing any of it, and no Read returns bytes of two
+// records. pcapgo's bufio.Reader only reads when its buffer is empty, so
+// when pcapgo reports a packet or an error, the walker's current record is
+// the one pcapgo was reading, and off is its offset.
+type recordReader struct {
+	src       *bufio.Reader
+	ng        bool // pcapng, else pcap
+	bigEndian bool
+
+	off  int64 // offset of the current record
+	size int64 // length of the current record
+	pos  int64 // bytes of the current record handed on
+	err  error // sticky; io.EOF at a clean end
+
+	// trailerChecked is set once a pcapng block's trailing length has
+	// been compared with its leading one.
+	trailerChecked bool
+	// patchPos is where in the current record patch overwrites the bytes
+	// handed on, or -1.
+	patchPos int64
+	patch    [4]byte
+
+	ifaces      []Interface
+	sectionBase int      // index in ifaces of the current pcapng section's first interface
+	ngSnaplen   []uint32 // snaplen pcapgo sees for each of ifaces (pcapng)
+
+	// pcap: pcapgo's reader, to raise its snaplen before it reads a record
+	// longer than it.
+	fileSnaplen uint32
+	pcapSnaplen uint32
+	pcapReader  *pcapgo.Reader
+}
+
+// Read hands on bytes of the current record, moving to the next record
+// (and checking it) when the current one is done.
+func (r *recordReader) Read(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if r.pos == r.size {
+		if err := r.next(); err != nil {
+			r.err = err
+			return 0, err
+		}
+	}
+	want := r.size - r.pos
+	if r.ng && !r.trailerChecked {
+		// A block too long to check whole: hand on the body, then the
+		// trailing length once it matches.
+		if trailerPos := r.size - 4; r.pos < trailerPos {
+			want = trailerPos - r.pos
+		} else {
+			b, err := r.peek(4, false)
+			if err != nil {
+				r.err = err
+				return 0, err
+			}
+			if err := r.checkTrailer(b); err != nil {
+				r.err = err
+				return 0, err
+			}
+			r.trailerChecked = true
+		}
+	}
+	if int64(len(p)) < want {
+		want = int64(len(p))
+	}
+	n, err := r.src.Read(p[:want])
+	if r.patchPos >= 0 {
+		for i := range r.patch {
+			if j := r.patchPos + int64(i) - r.pos; j >= 0 && j < int64(n) {
+				p[j] = r.patch[i]
+			}
+		}
+	}
+	r.pos += int64(n)
+	if err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF // the record promised more
+		}
+		r.err = r.errorf(err)
+		if n > 0 {
+			return n, nil
+		}
+		return 0, r.err
+	}
+	return n, nil
+}
+
+// next moves to the record after the current one and checks its header.
+func (r *recordReader) next() error {
+	r.off += r.size
+	r.size, r.pos = 0, 0
+	r.patchPos = -1
+	r.trailerChecked = false
+	if r.ng {
+		return r.nextBlock()
+	}
+	return r.nextRecord()
+}
+
+// errorf reports a problem with the current record.
+func (r *recordReader) errorf(err error) error {
+	return &FormatError{Offset: r.off, Err: err}
+}
+
+// peek returns the next n bytes (n ≤ bufSize) without consuming them: the
+// start of the current record, or in mid-record its trailer. A file that
+// ends before them is a truncated record, or io.EOF when it ends right at
+// the record boundary and atStart is set.
+func (r *recordReader) peek(n int, atStart bool) ([]byte, error) {
+	b, err := r.src.Peek(n)
+	if err == nil {
+		return b, nil
+	}
+	if err == io.EOF {
+		if len(b) == 0 && atStart {
+			return nil, io.EOF
+		}
+		err = io.ErrUnexpectedEOF
+	}
+	return nil, r.errorf(err)
+}
+
+func (r *recordReader) u16(b []byte) uint16 {
+	if r.bigEndian {
+		return binary.BigEndian.Uint16(b)
+	}
+	return binary.LittleEndian.Uint16(b)
+}
+
+func (r *recordReader) u32(b []byte) uint32 {
+	if r.bigEndian {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
+}
+
+func (r *recordReader) put32(b []byte, v uint32) {
+	if r.bigEndian {
+		binary.BigEndian.PutUint32(b, v)
+	} else {
+		binary.LittleEndian.PutUint32(b, v)
+	}
+}
+
+func leUint32(b []byte) uint32 { return binary.LittleEndian.Uint32(b) }
+func beUint32(b []byte) uint32 { return binary.BigEndian.Uint32(b) }
+
+// nextRecord checks the pcap file header or the next record header.
+func (r *recordReader) nextRecord() error {
+	if r.off == 0 {
+		h, err := r.peek(pcapFileHeaderLen, false)
+		if err != nil {
+			return err
+		}
+		switch beUint32(h) {
+		case pcapMagicMicro, pcapMagicNano:
+			r.bigEndian = true
+		}
+		major, minor := r.u16(h[4:]), r.u16(h[6:])
+		if major != pcapVersionMajor || minor != pcapVersionMinor {
+			return r.errorf(fmt.Errorf("pcap file header: unsupported version %d.%d", major, minor))
+		}
+		r.fileSnaplen = r.u32(h[16:])
+		link := r.u32(h[20:]) & pcapLinkTypeMask
+		r.ifaces = append(r.ifaces, Interface{
+			LinkType:       linkTypeFromNumber(link),
+			LinkTypeNumber: link,
+			Snaplen:        r.fileSnaplen,
+		})
+		r.size = pcapFileHeaderLen
+		return nil
+	}
+	h, err := r.peek(pcapRecordHeaderLen, true)
+	if err != nil {
+		return err
+	}
+	caplen, origlen := r.u32(h[8:]), r.u32(h[12:])
+	if caplen > MaxCaptureLength {
+		return r.errorf(fmt.Errorf("captured length %d exceeds the limit of %d bytes", caplen, MaxCaptureLength))
+	}
+	if caplen > origlen {
+		return r.errorf(fmt.Errorf("captured length %d exceeds the packet length %d", caplen, origlen))
+	}
+	r.size = pcapRecordHeaderLen + int64(caplen)
+	if caplen > r.pcapSnaplen {
+		r.pcapSnaplen = caplen
+		if r.pcapReader != nil {
+			r.pcapReader.SetSnaplen(caplen)
+		}
+	}
+	// Fail a record cut short before pcapgo sees any of it.
+	_, err = r.peek(int(min(r.size, bufSize)), false)
+	return err
+}
+
+// nextBlock checks the next pcapng block header (§3.1) and, for the blocks
+// pcapgo parses field by field, the whole block.
+func (r *recordReader) nextBlock() error {
+	h, err := r.peek(8, true)
+	if err != nil {
+		return err
+	}
+	typ := r.u32(h)
+	if typ == ngBlockSHB {
+		// §4.1: the byte order of the section, and of this block's
+		// length, comes from the magic after the length.
+		if h, err = r.peek(12, false); err != nil {
+			return err
+		}
+		switch leUint32(h[8:]) {
+		case ngByteOrderMagic:
+			r.bigEndian = false
+		case ngByteOrderMagicSwapped:
+			r.bigEndian = true
+		default:
+			return r.errorf(fmt.Errorf("section header block: bad byte-order magic %#08x", beUint32(h[8:])))
+		}
+	}
+	length := r.u32(h[4:])
+	if length < ngMinBlockLen || length%4 != 0 {
+		return r.errorf(fmt.Errorf("block type %#x: bad length %d", typ, length))
+	}
+	r.size = int64(length)
+	b, err := r.peek(int(min(r.size, bufSize)), false)
+	if err != nil {
+		return err
+	}
+	if r.size <= bufSize {
+		if err := r.checkTrailer(b[len(b)-4:]); err != nil {
+			return err
+		}
+		r.trailerChecked = true
+	}
+	whole := func(name string, minLen uint32) error {
+		if length < minLen {
+			return r.errorf(fmt.Errorf("%s: length %d is less than %d", name, length, minLen))
+		}
+		if r.size > bufSize {
+			return r.errorf(fmt.Errorf("%s: length %d exceeds %d", name, length, bufSize))
+		}
+		return nil
+	}
+	sectionIfaces := uint32(len(r.ifaces) - r.sectionBase)
+	switch typ {
+	case ngBlockSHB:
+		if err := whole("section header block", ngMinSHBLen); err != nil {
+			return err
+		}
+		major, minor := r.u16(b[12:]), r.u16(b[14:])
+		if major != ngVersionMajor || minor != ngVersionMinor {
+			return r.errorf(fmt.Errorf("section header block: unsupported version %d.%d", major, minor))
+		}
+		if err := r.checkOptions("section header block", b[ngSHBOptionsOff:length-4], nil); err != nil {
+			return err
+		}
+		r.sectionBase = len(r.ifaces)
+	case ngBlockIDB:
+		if err := whole("interface description block", ngMinIDBLen); err != nil {
+			return err
+		}
+		link := uint32(r.u16(b[8:]))
+		iface := Interface{LinkType: linkTypeFromNumber(link), LinkTypeNumber: link, Snaplen: r.u32(b[ngIDBSnaplenOff:])}
+		if err := r.checkOptions("interface description block", b[ngIDBOptionsOff:length-4], &iface); err != nil {
+			return err
+		}
+		// pcapgo allocates max(snaplen, captured length) for a packet:
+		// show it a bounded snaplen. Interfaces keeps the real one.
+		snap := iface.Snaplen
+		if snap > MaxCaptureLength {
+			snap = MaxCaptureLength
+			r.patchPos = ngIDBSnaplenOff
+			r.put32(r.patch[:], snap)
+		}
+		r.ifaces = append(r.ifaces, iface)
+		r.ngSnaplen = append(r.ngSnaplen, snap)
+	case ngBlockEPB, ngBlockPB:
+		name := "enhanced packet block"
+		iface := r.u32(b[8:])
+		if typ == ngBlockPB {
+			name = "packet block"
+			iface = uint32(r.u16(b[8:]))
+		}
+		if length < ngMinEPBLen {
+			return r.errorf(fmt.Errorf("%s: length %d is less than %d", name, length, ngMinEPBLen))
+		}
+		if iface >= sectionIfaces {
+			return r.errorf(fmt.Errorf("%s: interface %d not described (the section has %d)", name, iface, sectionIfaces))
+		}
+		caplen := r.u32(b[20:])
+		if caplen > MaxCaptureLength {
+			return r.errorf(fmt.Errorf("%s: captured length %d exceeds the limit of %d bytes", name, caplen, MaxCaptureLength))
+		}
+		if caplen > length-ngMinEPBLen {
+			return r.errorf(fmt.Errorf("%s: captured length %d exceeds the block length %d", name, caplen, length))
+		}
+	case ngBlockSPB:
+		if length < ngMinSPBLen {
+			return r.errorf(fmt.Errorf("simple packet block: length %d is less than %d", length, ngMinSPBLen))
+		}
+		if sectionIfaces == 0 {
+			return r.errorf(errors.New("simple packet block: no interface described"))
+		}
+		// §4.4: the captured length is the original length cut to the
+		// first interface's snaplen, as pcapgo computes it.
+		caplen := r.u32(b[8:])
+		if snap := r.ngSnaplen[r.sectionBase]; snap != 0 && caplen > snap {
+			caplen = snap
+		}
+		if caplen > MaxCaptureLength {
+			return r.errorf(fmt.Errorf("simple packet block: captured length %d exceeds the limit of %d bytes", caplen, MaxCaptureLength))
+		}
+		if caplen > length-ngMinSPBLen {
+			return r.errorf(fmt.Errorf("simple packet block: captured length %d exceeds the block length %d", caplen, length))
+		}
+	case ngBlockISB:
+		if err := whole("interface statistics block", ngMinISBLen); err != nil {
+			return err
+		}
+		if iface := r.u32(b[8:]); iface >= sectionIfaces {
+			return r.errorf(fmt.Errorf("interface statistics block: interface %d not described (the section has %d)", iface, sectionIfaces))
+		}
+		if err := r.checkOptions("interface statistics block", b[ngISBOptionsOff:length-4], nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkTrailer compares a block's trailing length (§3.1) with its leading
+// one.
+func (r *recordReader) checkTrailer(b []byte) error {
+	if end := r.u32(b); int64(end) != r.size {
+		return r.errorf(fmt.Errorf("block length %d at the start but %d at the end", r.size, end))
+	}
+	return nil
+}
+
+// checkOptions checks the layout of a block's options (§3.5) the way pcapgo
+// reads them: each option fits in the block, opt_endofopt has length 0, and
+// the interface options pcapgo uses have their fixed sizes and sane values.
+// For an interface description block it fills in iface.Name.
+func (r *recordReader) checkOptions(block string, opts []byte, iface *Interface) error {
+	for len(opts) > 0 {
+		if len(opts) < 4 {
+			return r.errorf(fmt.Errorf("%s: option header cut short", block))
+		}
+		code, n := r.u16(opts), int(r.u16(opts[2:]))
+		opts = opts[4:]
+		if code == ngOptEndOfOpt {
+			if n != 0 {
+				return r.errorf(fmt.Errorf("%s: end of options with length %d", block, n))
+			}
+			return nil
+		}
+		padded := (n + 3) &^ 3
+		if padded > len(opts) {
+			return r.errorf(fmt.Errorf("%s: option %d of length %d overruns the block", block, code, n))
+		}
+		value := opts[:n]
+		opts = opts[padded:]
+		if iface == nil {
+			continue
+		}
+		switch code {
+		case ngOptIfName:
+			iface.Name = string(value)
+		case ngOptTSResol:
+			if n != 1 {
+				return r.errorf(fmt.Errorf("%s: if_tsresol of length %d, want 1", block, n))
+			}
+			e, limit := value[0], byte(ngMaxDecimalExponent)
+			if e&ngTSResolBinary != 0 {
+				e, limit = e&^ngTSResolBinary, ngMaxBinaryExponent
+			}
+			if e > limit {
+				return r.errorf(fmt.Errorf("%s: unsupported if_tsresol %#x", block, value[0]))
+			}
+		case ngOptTSOffset:
+			if n != 8 {
+				return r.errorf(fmt.Errorf("%s: if_tsoffset of length %d, want 8", block, n))
+			}
+		}
+	}
+	return nil
+}
