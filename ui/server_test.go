@@ -1,0 +1,648 @@
+package ui
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/wsviz/wsviz/analyze"
+)
+
+const hostile = `<script>alert(1)</script><img src=x onerror=alert(1)>`
+
+func TestStaticFilesAndHeaders(t *testing.T) {
+	_, hs := newTestServer(t, Options{})
+	tests := []struct {
+		path, wantType string
+		wantStatus     int
+		wantBody       string
+	}{
+		{"/", "text/html", 200, `<script type="module" src="/static/app.js">`},
+		{"/static/app.js", "javascript", 200, "class App"},
+		{"/static/style.css", "text/css", 200, "--text:"},
+		{"/static/nope.js", "", 404, ""},
+		{"/api/event?id=0", "", 404, ""},
+		{"/api/event?id=x", "", 400, ""},
+		{"/elsewhere", "", 404, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.path, func(t *testing.T) {
+			resp, err := http.Get(hs.URL + tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.wantStatus {
+				t.Fatalf("GET %s: status = %d, want %d", tc.path, resp.StatusCode, tc.wantStatus)
+			}
+			if got := resp.Header.Get("Content-Security-Policy"); got != contentSecurityPolicy {
+				t.Errorf("GET %s: CSP = %q, want %q", tc.path, got, contentSecurityPolicy)
+			}
+			if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+				t.Errorf("GET %s: X-Content-Type-Options = %q, want nosniff", tc.path, got)
+			}
+			if got := resp.Header.Get("Content-Type"); !strings.Contains(got, tc.wantType) {
+				t.Errorf("GET %s: Content-Type = %q, want %q", tc.path, got, tc.wantType)
+			}
+			if !strings.Contains(string(body), tc.wantBody) {
+				t.Errorf("GET %s: body lacks %q", tc.path, tc.wantBody)
+			}
+		})
+	}
+}
+
+// The page must not need what the CSP forbids: no inline script or style,
+// no inline event handler, no innerHTML with data.
+func TestPageNeedsNothingTheCSPForbids(t *testing.T) {
+	entries, err := staticFiles.ReadDir("static")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := staticFiles.ReadFile("static/" + e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := string(b)
+		for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", " onclick=", " onload=", "<style", "style=\""} {
+			if strings.Contains(src, bad) {
+				t.Errorf("static/%s contains %q", e.Name(), bad)
+			}
+		}
+		if strings.HasSuffix(e.Name(), ".html") && strings.Count(src, "<script") != strings.Count(src, `<script type="module" src=`) {
+			t.Errorf("static/%s has an inline script", e.Name())
+		}
+	}
+}
+
+func TestHostAllowed(t *testing.T) {
+	tests := []struct {
+		host    string
+		allowed []string
+		want    bool
+	}{
+		{"127.0.0.1:8080", nil, true},
+		{"localhost:8080", nil, true},
+		{"LOCALHOST", nil, true},
+		{"[::1]:8080", nil, true},
+		{"192.168.1.5:8080", nil, true}, // an IP literal cannot be rebound
+		{"evil.example:8080", nil, false},
+		{"evil.example", nil, false},
+		{"", nil, false},
+		{"mybox:8080", []string{"mybox"}, true},
+		{"MyBox:8080", []string{"mybox"}, true},
+		{"other:8080", []string{"mybox"}, false},
+		{"anything:1", []string{"*"}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.host, func(t *testing.T) {
+			if got := hostAllowed(tc.host, tc.allowed); got != tc.want {
+				t.Errorf("hostAllowed(%q, %q) = %v, want %v", tc.host, tc.allowed, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRebindingHostRefused(t *testing.T) {
+	_, hs := newTestServer(t, Options{})
+	req, _ := http.NewRequest("GET", hs.URL+"/api/search?q=x", nil)
+	req.Host = "attacker.example:80"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("GET with Host %q: status = %d, want 403", req.Host, resp.StatusCode)
+	}
+	if resp.Header.Get("Content-Security-Policy") == "" {
+		t.Errorf("403 response without CSP")
+	}
+}
+
+func TestWebSocketChecksOrigin(t *testing.T) {
+	_, hs := newTestServer(t, Options{})
+	u := "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
+	host := strings.TrimPrefix(hs.URL, "http://")
+	tests := []struct {
+		origin string
+		ok     bool
+	}{
+		{"", true},
+		{"http://" + host, true},
+		{"http://evil.example", false},
+		{"http://" + host + ".evil.example", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.origin, func(t *testing.T) {
+			h := http.Header{}
+			if tc.origin != "" {
+				h.Set("Origin", tc.origin)
+			}
+			c, resp, err := websocket.DefaultDialer.Dial(u, h)
+			if c != nil {
+				c.Close()
+			}
+			if (err == nil) != tc.ok {
+				status := 0
+				if resp != nil {
+					status = resp.StatusCode
+				}
+				t.Errorf("Dial with Origin %q: err = %v (status %d), want ok = %v", tc.origin, err, status, tc.ok)
+			}
+		})
+	}
+}
+
+func TestStreamMatchesEvents(t *testing.T) {
+	s, hs := newTestServer(t, Options{FlushInterval: 5 * time.Millisecond})
+	s.SetSource("test.pcapng")
+	evs := conversation(1, t0, text("hello"), binaryMsg([]byte{0, 1, 2, 255}), text(hostile))
+	evs = append(evs, conversation(2, t0.Add(time.Second), text("second"))...)
+	// The first half arrives before the tab opens, the rest after.
+	half := len(evs) / 2
+	publishAll(t, s, evs[:half])
+	c := dial(t, hs)
+	var tb tab
+	tb.readUntil(t, c, func(tb *tab) bool { return len(tb.rows) == half })
+	publishAll(t, s, evs[half:])
+	s.Progress(100, 100)
+	s.Done(nil)
+	tb.readUntil(t, c, func(tb *tab) bool { return len(tb.rows) == len(evs) && tb.status.Done && len(tb.conns) == 2 })
+
+	for i, ev := range evs {
+		want := rowOf(&ev)
+		got := tb.rows[i]
+		wantT := float64(ev.Time.Sub(evs[0].Time).Nanoseconds()) / 1e3
+		if got.typ != want.typ || got.from != want.from || got.kind != want.kind || got.flags != want.flags ||
+			got.conn != uint32(ev.Conn) || got.t != wantT || got.size != float64(want.size) || got.packet != float64(ev.Packet) {
+			t.Errorf("event %d (%s): got %+v, want %+v at t=%v", i, ev.Type, got, want, wantT)
+		}
+	}
+	st := tb.status
+	if st.Source != "test.pcapng" || st.Events != len(evs) || st.Conns != 2 || st.Messages != 8 || !st.Done || st.Read != 100 {
+		t.Errorf("status = %+v", st)
+	}
+	if st.T0 != evs[0].Time.Format(time.RFC3339Nano) || st.T0Sec != evs[0].Time.Unix() {
+		t.Errorf("status t0 = %q %d, want %q", st.T0, st.T0Sec, evs[0].Time.Format(time.RFC3339Nano))
+	}
+	c1 := tb.conns[1]
+	if c1.Client != "127.0.0.1:50001" || c1.Server != "127.0.0.1:9001" || c1.Path != "/chat?room=1" || c1.Subprotocol != "chat" ||
+		c1.State != StateClosed || c1.Messages != [2]int64{3, 2} || c1.Status != 101 || c1.Host != "example.test:9001" {
+		t.Errorf("conn 1 = %+v", c1)
+	}
+}
+
+func TestSecondTabGetsEverything(t *testing.T) {
+	s, hs := newTestServer(t, Options{FlushInterval: 5 * time.Millisecond})
+	evs := conversation(1, t0, text("a"), text("b"))
+	publishAll(t, s, evs)
+	tabs := []*websocket.Conn{dial(t, hs), dial(t, hs), dial(t, hs)}
+	for i, c := range tabs {
+		var tb tab
+		tb.readUntil(t, c, func(tb *tab) bool { return len(tb.rows) == len(evs) && len(tb.conns) == 1 })
+		if tb.rows[len(evs)-1].typ != codeTCPClose {
+			t.Errorf("tab %d: last event type %d, want tcp.close", i, tb.rows[len(evs)-1].typ)
+		}
+	}
+}
+
+// A tab that does not read must not block Publish nor grow the server's
+// memory: its queue fills, it is marked behind, and when it reads again it is
+// told so and gets every event, with no gap.
+func TestSlowTabIsReSynced(t *testing.T) {
+	s, err := NewServer(Options{TempDir: t.TempDir(), QueueLen: 2, FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A small send buffer on the server's side, so that its writes stall
+	// soon after the tab stops reading.
+	hs := httptest.NewUnstartedServer(s.Handler())
+	hs.Listener = smallSendBuffer{hs.Listener}
+	hs.Start()
+	defer hs.Close()
+	defer s.Close()
+	c := dial(t, hs)
+	var tb tab
+	// Read the initial sync, then stop reading.
+	tb.readUntil(t, c, func(tb *tab) bool { return tb.status.Type == "status" && tb.conns != nil })
+	var evs []analyze.Event
+	for i := 1; len(evs) < 20000; i++ {
+		evs = append(evs, conversation(i, t0.Add(time.Duration(i)*time.Second), text("a"), text("b"), text("c"))...)
+	}
+	start := time.Now()
+	for i := range evs {
+		s.Publish(&evs[i])
+		if i%50 == 0 {
+			// Many small flushes, so the two-slot queue overflows.
+			s.mu.Lock()
+			s.flushLocked()
+			s.mu.Unlock()
+		}
+	}
+	s.Done(nil)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("publishing with a stalled tab took %v", d)
+	}
+	s.mu.Lock()
+	queued, behind := 0, false
+	for cl := range s.clients {
+		queued, behind = len(cl.send), cl.behind
+	}
+	s.mu.Unlock()
+	if queued > 2 || !behind {
+		t.Errorf("stalled tab: %d updates queued, behind %v; want at most 2, true", queued, behind)
+	}
+	tb.readUntil(t, c, func(tb *tab) bool { return len(tb.rows) == len(evs) && tb.status.Done })
+	if tb.behind == 0 {
+		t.Errorf("the stalled tab was never told it fell behind")
+	}
+	for i, ev := range evs {
+		if tb.rows[i].packet != float64(ev.Packet) {
+			t.Fatalf("event %d: packet %v, want %d", i, tb.rows[i].packet, ev.Packet)
+		}
+	}
+}
+
+type smallSendBuffer struct{ net.Listener }
+
+func (l smallSendBuffer) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetWriteBuffer(4096)
+	}
+	return c, err
+}
+
+func getJSON(t *testing.T, u string, v any) int {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == 200 && v != nil {
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			t.Fatalf("GET %s: %v", u, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+func TestEventAndPayloadAPI(t *testing.T) {
+	s, hs := newTestServer(t, Options{})
+	evs := conversation(1, t0, text(hostile), binaryMsg([]byte{0, 0xff, 0x80}))
+	publishAll(t, s, evs)
+	var msgID int
+	for i, ev := range evs {
+		if ev.Type == analyze.TypeWSMessage && ev.Message.Opcode == "text" {
+			msgID = i
+			break
+		}
+	}
+	var got eventJSON
+	if code := getJSON(t, hs.URL+"/api/event?id="+itoa(msgID), &got); code != 200 {
+		t.Fatalf("GET /api/event = %d", code)
+	}
+	var ev analyze.Event
+	if err := ev.UnmarshalJSON(got.Event); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Type != analyze.TypeWSMessage || ev.Note != "text message" || ev.Message.Len != int64(len(hostile)) || got.PayloadLen != len(hostile) {
+		t.Errorf("GET /api/event?id=%d = %+v, payload_len %d", msgID, ev, got.PayloadLen)
+	}
+	if len(got.Frames) != 1 || got.Frames[0].ID != msgID-1 {
+		t.Errorf("frames of message %d = %+v, want the frame %d", msgID, got.Frames, msgID-1)
+	}
+	for _, tc := range []struct {
+		id   int
+		want []byte
+	}{{msgID, []byte(hostile)}, {msgID + 2, []byte{0, 0xff, 0x80}}, {0, nil}} {
+		resp, err := http.Get(hs.URL + "/api/payload?id=" + itoa(tc.id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !bytes.Equal(b, tc.want) || resp.Header.Get("Content-Type") != "application/octet-stream" {
+			t.Errorf("GET /api/payload?id=%d = %q (%s), want %q", tc.id, b, resp.Header.Get("Content-Type"), tc.want)
+		}
+	}
+	var list []eventJSON
+	if code := getJSON(t, hs.URL+"/api/events?ids=0,"+itoa(msgID), &list); code != 200 || len(list) != 2 || list[1].Preview != hostile {
+		t.Errorf("GET /api/events = %d %+v", code, list)
+	}
+	for _, bad := range []string{"/api/events?ids=a", "/api/events?ids=-1", "/api/payload?id=99999", "/api/event?id=-3"} {
+		if code := getJSON(t, hs.URL+bad, nil); code == 200 {
+			t.Errorf("GET %s = 200, want an error", bad)
+		}
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestMessageFramesFragmented(t *testing.T) {
+	s, _ := newTestServer(t, Options{})
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Millisecond) }
+	fr := func(i int, from string, op uint8, fin bool) analyze.Event {
+		return analyze.Event{Type: analyze.TypeWSFrame, Conn: 1, From: from, Time: at(i), Packet: int64(i + 1), Frame: analyze.Frame{Opcode: op, Fin: fin}}
+	}
+	msg := func(i int, from, op string) analyze.Event {
+		return analyze.Event{Type: analyze.TypeWSMessage, Conn: 1, From: from, Time: at(i), Packet: int64(i + 1), Message: analyze.Message{Opcode: op}}
+	}
+	c, sv := analyze.FromClient, analyze.FromServer
+	evs := []analyze.Event{
+		fr(0, c, opText, true), msg(1, c, "text"), // 0, 1
+		fr(2, c, opBinary, false), // 2: first fragment
+		fr(3, sv, opText, true),   // 3: the server talks in between
+		fr(4, c, opContinuation, false),
+		fr(5, c, opPing, true), msg(6, c, "ping"), // 5, 6: a ping between fragments (RFC 6455 §5.4)
+		fr(7, c, opContinuation, true), msg(8, c, "binary"), // 7, 8
+		msg(9, sv, "text"), // 9: the server's message
+	}
+	publishAll(t, s, evs)
+	tests := []struct {
+		id   int
+		want []int
+	}{
+		{1, []int{0}},
+		{6, []int{5}},
+		{8, []int{2, 4, 7}},
+		{9, []int{3}},
+		{0, nil},
+	}
+	for _, tc := range tests {
+		got := s.messageFrames(tc.id)
+		if !equalInts(got, tc.want) {
+			t.Errorf("messageFrames(%d) = %v, want %v", tc.id, got, tc.want)
+		}
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestSearch(t *testing.T) {
+	s, hs := newTestServer(t, Options{})
+	evs := conversation(1, t0, text("Hello World"), text("nothing"), binaryMsg([]byte("xxHELLOxx")), text("héllo"))
+	publishAll(t, s, evs)
+	ids := func(q string) []int {
+		var res struct {
+			IDs      []int
+			Searched int
+		}
+		if code := getJSON(t, hs.URL+"/api/search?q="+url.QueryEscape(q), &res); code != 200 {
+			t.Fatalf("search %q: status %d", q, code)
+		}
+		if res.Searched != len(evs) {
+			t.Errorf("search %q: searched %d, want %d", q, res.Searched, len(evs))
+		}
+		return res.IDs
+	}
+	msgIDs := map[string]int{}
+	for i, ev := range evs {
+		if ev.Type == analyze.TypeWSMessage {
+			msgIDs[string(ev.Message.Payload)] = i
+		}
+	}
+	tests := []struct {
+		q    string
+		want []int
+	}{
+		{"hello", []int{msgIDs["Hello World"], msgIDs["xxHELLOxx"]}},
+		{"WORLD", []int{msgIDs["Hello World"]}},
+		{"héllo", []int{msgIDs["héllo"]}},
+		{"absent", nil},
+	}
+	for _, tc := range tests {
+		if got := ids(tc.q); !equalInts(got, tc.want) {
+			t.Errorf("search %q = %v, want %v", tc.q, got, tc.want)
+		}
+	}
+	if code := getJSON(t, hs.URL+"/api/search?q=", nil); code != 400 {
+		t.Errorf("empty search: status %d, want 400", code)
+	}
+}
+
+func TestExportJSONL(t *testing.T) {
+	s, hs := newTestServer(t, Options{})
+	evs := conversation(1, t0, text(hostile), binaryMsg([]byte{1, 2, 3}))
+	publishAll(t, s, evs)
+	tests := []struct {
+		name string
+		ids  string
+		want []int
+	}{
+		{"all", "", seq(0, len(evs))},
+		{"ranges", "0,5-7,2", []int{0, 2, 5, 6, 7}},
+		{"overlap", "1-3,2-4", []int{1, 2, 3, 4}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := http.PostForm(hs.URL+"/api/export", url.Values{"format": {"jsonl"}, "ids": {tc.ids}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
+				t.Fatalf("export: status %d, disposition %q", resp.StatusCode, resp.Header.Get("Content-Disposition"))
+			}
+			var want []byte
+			for _, id := range tc.want {
+				want = append(evs[id].AppendJSON(want), '\n')
+			}
+			if !bytes.Equal(body, want) {
+				t.Errorf("export ids=%q =\n%s\nwant\n%s", tc.ids, body, want)
+			}
+		})
+	}
+	for _, bad := range []string{"9999", "3-1", "x", "-1"} {
+		resp, _ := http.PostForm(hs.URL+"/api/export", url.Values{"format": {"jsonl"}, "ids": {bad}})
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Errorf("export ids=%q: status %d, want 400", bad, resp.StatusCode)
+		}
+	}
+	resp, _ := http.Get(hs.URL + "/api/export?format=xml")
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Errorf("export format=xml: status %d, want 400", resp.StatusCode)
+	}
+}
+
+func seq(a, b int) []int {
+	var out []int
+	for i := a; i < b; i++ {
+		out = append(out, i)
+	}
+	return out
+}
+
+func TestParseRanges(t *testing.T) {
+	tests := []struct {
+		in      string
+		n       int
+		want    idList
+		wantErr bool
+	}{
+		{"", 5, idList{{0, 5}}, false},
+		{"3", 5, idList{{3, 4}}, false},
+		{"0-1,3-4", 5, idList{{0, 2}, {3, 5}}, false},
+		{"3-4,0-1,1-2", 5, idList{{0, 3}, {3, 5}}, false},
+		{"5", 5, nil, true},
+		{"2-1", 5, nil, true},
+		{"a-b", 5, nil, true},
+		{"1,,2", 5, nil, true},
+	}
+	for _, tc := range tests {
+		got, err := parseRanges(tc.in, tc.n)
+		if (err != nil) != tc.wantErr || (err == nil && !equalRanges(got, tc.want)) {
+			t.Errorf("parseRanges(%q, %d) = %v, %v; want %v, err %v", tc.in, tc.n, got, err, tc.want, tc.wantErr)
+		}
+	}
+}
+
+func equalRanges(a, b idList) bool {
+	// Adjacent ranges may be kept apart: compare the ids they cover.
+	var x, y []int
+	for _, l := range []struct {
+		r   idList
+		out *[]int
+	}{{a, &x}, {b, &y}} {
+		next := l.r.iter()
+		for id, ok := next(); ok; id, ok = next() {
+			*l.out = append(*l.out, id)
+		}
+	}
+	return equalInts(x, y)
+}
+
+func TestLimits(t *testing.T) {
+	s, hs := newTestServer(t, Options{MaxEvents: 10, MaxPayload: 4})
+	evs := conversation(1, t0, text("0123456789"), text("ab"))
+	publishAll(t, s, evs)
+	s.mu.Lock()
+	st := s.status
+	s.mu.Unlock()
+	if st.Events != 10 || st.Dropped != int64(len(evs)-10) || st.Messages != 4 {
+		t.Errorf("status = events %d dropped %d messages %d, want 10, %d, 4", st.Events, st.Dropped, st.Messages, len(evs)-10)
+	}
+	resp, err := http.Get(hs.URL + "/api/payload?id=5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "0123" {
+		t.Errorf("payload cut to 4 bytes = %q, want %q", b, "0123")
+	}
+	var got eventJSON
+	getJSON(t, hs.URL+"/api/event?id=5", &got)
+	var ev analyze.Event
+	ev.UnmarshalJSON(got.Event)
+	if !ev.Message.Truncated || ev.Message.Len != 10 {
+		t.Errorf("cut message: truncated %v len %d, want true 10", ev.Message.Truncated, ev.Message.Len)
+	}
+	if s.st.rows[5].flags&flagTruncated == 0 {
+		t.Errorf("cut message row lacks the truncated flag")
+	}
+}
+
+func TestSpillLimitKeepsIndex(t *testing.T) {
+	s, hs := newTestServer(t, Options{MaxSpill: 1})
+	evs := conversation(1, t0, text("a"))
+	publishAll(t, s, evs)
+	// The first record fits (the limit is checked before writing), the
+	// rest are shown without details.
+	var got eventJSON
+	if code := getJSON(t, hs.URL+"/api/event?id=3", &got); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	var ev analyze.Event
+	if err := ev.UnmarshalJSON(got.Event); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Type != analyze.TypeWSOpen || !strings.Contains(ev.Note, "not kept") {
+		t.Errorf("event without details = %+v", ev)
+	}
+	if s.st.rows[3].flags&flagNoDetail == 0 {
+		t.Errorf("row 3 lacks flagNoDetail")
+	}
+}
+
+func TestConnState(t *testing.T) {
+	tests := []struct {
+		name string
+		evs  []analyze.Event
+		want string
+	}{
+		{"tcp only", []analyze.Event{{Type: analyze.TypeTCPOpen}}, StateTCP},
+		{"handshake", []analyze.Event{{Type: analyze.TypeHTTPRequest, HTTP: analyze.HTTP{Target: "/"}}}, StateHandshake},
+		{"rejected", []analyze.Event{{Type: analyze.TypeHTTPRequest, HTTP: analyze.HTTP{Target: "/"}}, {Type: analyze.TypeHTTPResponse, HTTP: analyze.HTTP{Status: 403}}, {Type: analyze.TypeTCPClose, TCPClose: analyze.TCPClose{How: "fin"}}}, StateRejected},
+		{"open", []analyze.Event{{Type: analyze.TypeWSOpen}}, StateOpen},
+		{"reset", []analyze.Event{{Type: analyze.TypeWSOpen}, {Type: analyze.TypeTCPClose, TCPClose: analyze.TCPClose{How: "rst"}}}, StateReset},
+		{"unclean", []analyze.Event{{Type: analyze.TypeWSOpen}, {Type: analyze.TypeTCPClose, TCPClose: analyze.TCPClose{How: "fin"}}}, StateUnclean},
+		{"ended", []analyze.Event{{Type: analyze.TypeWSOpen}, {Type: analyze.TypeTCPClose, TCPClose: analyze.TCPClose{How: "end"}}}, StateEnded},
+		{"closed", []analyze.Event{{Type: analyze.TypeWSOpen},
+			{Type: analyze.TypeWSMessage, From: "client", Message: analyze.Message{Opcode: "close", Code: 1000}},
+			{Type: analyze.TypeWSMessage, From: "server", Message: analyze.Message{Opcode: "close", Code: 1000}},
+			{Type: analyze.TypeTCPClose, TCPClose: analyze.TCPClose{How: "fin"}}}, StateClosed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var c connInfo
+			for i := range tc.evs {
+				tc.evs[i].Time = t0
+				c.update(&tc.evs[i], t0.UnixNano())
+			}
+			if c.State != tc.want {
+				t.Errorf("state after %s = %q, want %q", tc.name, c.State, tc.want)
+			}
+		})
+	}
+}
+
+func TestPublishAfterClose(t *testing.T) {
+	s, err := NewServer(Options{TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := conversation(1, t0)
+	publishAll(t, s, evs[:1])
+	name := s.st.file.Name()
+	s.Close()
+	if err := s.Publish(&evs[1]); err == nil {
+		t.Errorf("Publish after Close = nil, want an error")
+	}
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "http://127.0.0.1/", nil))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("GET / after Close = %d, want 503", rec.Code)
+	}
+	if _, err := os.Stat(name); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("spill file %s after Close: Stat = %v, want not found", name, err)
+	}
+}

@@ -1,0 +1,512 @@
+// wsviz page: receives events over a WebSocket, keeps them in columns
+// (data.js), and wires the summary, connections, timeline, ladder and
+// inspector together. No framework and no build step.
+
+import { Store, Filter } from './data.js';
+import { Timeline, describe } from './timeline.js';
+import { Ladder } from './ladder.js';
+import { Inspector } from './inspector.js';
+import { num, bytes, duration, absolute, ranges } from './format.js';
+
+const $ = (id) => document.getElementById(id);
+const CONN_ROW_H = 38;
+
+// Details caches event details fetched from /api/events, a bounded number.
+class Details {
+  constructor() {
+    this.map = new Map();
+    this.queue = new Set();
+    this.cbs = new Set();
+    this.busy = false;
+    this.timer = 0;
+  }
+  get(id) { return this.map.get(id); }
+  want(ids, cb) {
+    for (const id of ids) if (!this.map.has(id)) this.queue.add(id);
+    this.cbs.add(cb);
+    if (!this.timer && !this.busy) this.timer = setTimeout(() => this.fetch(), 20);
+  }
+  async fetch() {
+    this.timer = 0;
+    if (this.queue.size === 0) return;
+    this.busy = true;
+    const ids = [...this.queue].slice(0, 300);
+    for (const id of ids) this.queue.delete(id);
+    try {
+      const r = await fetch('/api/events?ids=' + ids.join(','));
+      if (r.ok) for (const d of await r.json()) this.map.set(d.id, d);
+    } catch { /* the rows keep their column-only labels */ }
+    while (this.map.size > 5000) this.map.delete(this.map.keys().next().value);
+    this.busy = false;
+    const cbs = [...this.cbs];
+    this.cbs.clear();
+    for (const cb of cbs) cb();
+    if (this.queue.size) this.timer = setTimeout(() => this.fetch(), 0);
+  }
+}
+
+class App {
+  constructor() {
+    this.store = new Store();
+    this.filter = new Filter(this.store);
+    this.details = new Details();
+    this.status = null;
+    this.selected = -1;
+    this.selectedConn = 0;
+    this.lanesCache = null;
+    this.lanesKey = '';
+    this.loadStart = performance.now();
+    this.allEventsAt = 0;
+    this.firstBatchAt = 0;
+    this.behindCount = 0;
+    this.wanted = parseHash();
+    this.timeline = new Timeline(this, $('timeline'), $('overview'), $('tooltip'));
+    this.ladder = new Ladder(this, $('ladder'), $('ladder-title'), $('ladder-ends'), $('ladder-client'), $('ladder-server'));
+    this.inspector = new Inspector(this, $('inspector'), $('insp-title'));
+    this.connRows = new Map();
+    this.connKey = '';
+    this.renderPending = false;
+    this.lastSlow = 0;
+    this.bind();
+    this.connect();
+  }
+
+  // absTime formats microseconds after the capture start as an absolute UTC time.
+  absTime(us) {
+    const st = this.status;
+    if (!st || !st.t0) return '';
+    return absolute(st.t0_sec, st.t0_nsec, us);
+  }
+
+  connect() {
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const ws = new WebSocket(proto + '//' + location.host + '/ws');
+    ws.binaryType = 'arraybuffer';
+    ws.onmessage = (m) => this.onMessage(m.data);
+    ws.onclose = () => {
+      this.setProgressText('disconnected; retrying…');
+      setTimeout(() => this.connect(), 1000);
+    };
+    this.ws = ws;
+  }
+
+  onMessage(data) {
+    if (typeof data !== 'string') {
+      if (this.store.addBatch(data) > 0 && !this.firstBatchAt) this.firstBatchAt = performance.now();
+      this.schedule();
+      return;
+    }
+    let m;
+    try { m = JSON.parse(data); } catch { return; }
+    switch (m.type) {
+      case 'status': {
+        const old = this.status;
+        if (old && old.t0 && m.t0 && (old.t0 !== m.t0 || old.source !== m.source)) {
+          // Another capture behind the same address: start over.
+          this.store.reset();
+          this.select(-1);
+        }
+        this.status = m;
+        break;
+      }
+      case 'conns':
+        this.store.setConns(m.conns);
+        this.filter.updateConns();
+        break;
+      case 'behind':
+        this.behindCount++;
+        this.notice('This tab fell behind the capture and is catching up (' + num(m.missed) + ' events to re-sync)…', 5000);
+        break;
+    }
+    this.schedule();
+  }
+
+  notice(text, ms) {
+    const n = $('notice');
+    n.textContent = text;
+    n.hidden = false;
+    clearTimeout(this.noticeTimer);
+    if (ms) this.noticeTimer = setTimeout(() => { n.hidden = true; }, ms);
+  }
+
+  schedule() {
+    if (this.renderPending) return;
+    this.renderPending = true;
+    requestAnimationFrame(() => { this.renderPending = false; this.render(); });
+  }
+
+  render() {
+    const st = this.status;
+    this.timeline.request();
+    const now = performance.now();
+    // The DOM parts are refreshed at most 5 times a second while loading.
+    const loading = st && !st.done;
+    if (loading && now - this.lastSlow < 200) {
+      if (!this.slowTimer) this.slowTimer = setTimeout(() => { this.slowTimer = 0; this.schedule(); }, 210);
+      return;
+    }
+    this.lastSlow = now;
+    this.renderSummary();
+    this.renderConns();
+    this.ladder.update();
+    this.renderCount();
+    this.applyWanted();
+    if (st && st.done && this.store.n >= st.events && !this.allEventsAt) {
+      this.allEventsAt = now;
+      if (this.filter.search !== null) this.runSearch();
+    }
+  }
+
+  renderSummary() {
+    const st = this.status;
+    if (!st) return;
+    $('source').textContent = st.source || '';
+    $('source').title = st.source || '';
+    $('s-packets').textContent = num(st.packets);
+    $('s-conns').textContent = num(st.conns);
+    $('s-messages').textContent = num(st.messages);
+    $('s-bytes').textContent = bytes(st.bytes);
+    $('s-duration').textContent = duration(st.duration);
+    $('s-warnings').textContent = num(st.warnings);
+    $('s-warnings').parentElement.classList.toggle('has', st.warnings > 0);
+    const p = $('progress');
+    let pct = 0, text;
+    if (st.live) {
+      pct = st.capturing ? 100 : 100;
+      text = (st.capturing ? '● capturing' : 'capture stopped') + ' · ' + num(st.drops) + ' dropped';
+    } else if (st.done) {
+      pct = 100;
+      text = 'done · ' + num(this.store.n) + (this.store.n < st.events ? ' of ' + num(st.events) : '') + ' events';
+    } else {
+      pct = st.total > 0 ? Math.min(100, 100 * st.read / st.total) : 0;
+      text = 'reading ' + (st.total > 0 ? pct.toFixed(0) + '%' : bytes(st.read)) + ' · ' + num(this.store.n) + ' events';
+    }
+    if (st.error) text = 'error: ' + st.error;
+    $('progress-fill').style.width = pct + '%';
+    p.classList.toggle('done', !!st.done && !st.error);
+    p.classList.toggle('error', !!st.error);
+    this.setProgressText(text);
+    if (st.dropped > 0) this.notice(num(st.dropped) + ' events past the event limit are counted in the summary but not shown.', 0);
+  }
+
+  setProgressText(t) { $('progress-text').textContent = t; }
+
+  // visibleLanes returns the connection ids shown as lanes and rows.
+  visibleLanes() {
+    const s = this.store;
+    const key = s.connOrder.length + ':' + this.filter.version;
+    if (key !== this.lanesKey) {
+      this.lanesKey = key;
+      this.lanesCache = s.connOrder.filter((c) => this.filter.connPasses(c));
+    }
+    return this.lanesCache;
+  }
+
+  renderConns() {
+    const list = $('conn-list');
+    const lanes = this.visibleLanes();
+    const spacer = list.firstElementChild;
+    spacer.style.height = (lanes.length * CONN_ROW_H) + 'px';
+    const first = Math.max(0, Math.floor(list.scrollTop / CONN_ROW_H) - 2);
+    const last = Math.min(lanes.length, Math.ceil((list.scrollTop + list.clientHeight) / CONN_ROW_H) + 2);
+    const keep = new Set();
+    for (let r = first; r < last; r++) {
+      const c = lanes[r];
+      const info = this.store.conns.get(c);
+      const key = r + ':' + c + ':' + (info ? info.events + info.state : '') + ':' + (c === this.selectedConn);
+      keep.add(r);
+      const old = this.connRows.get(r);
+      if (old && old.dataset.key === key) continue;
+      const row = connRow(c, info, c === this.selectedConn);
+      row.style.top = (r * CONN_ROW_H) + 'px';
+      row.dataset.key = key;
+      row.addEventListener('click', () => this.selectConn(c, { from: 'conns' }));
+      if (old) old.replaceWith(row); else list.appendChild(row);
+      this.connRows.set(r, row);
+    }
+    for (const [r, row] of this.connRows) if (!keep.has(r)) { row.remove(); this.connRows.delete(r); }
+  }
+
+  renderCount() {
+    const key = this.store.version + ':' + this.filter.version;
+    if (key === this.countKey) return;
+    this.countKey = key;
+    const s = this.store, all = s.all;
+    if (!this.filter.active()) {
+      $('f-count').textContent = num(all.n) + ' events';
+      return;
+    }
+    let n = 0;
+    for (let k = 0; k < all.n; k++) if (this.filter.passes(all.a[k])) n++;
+    $('f-count').textContent = num(n) + ' of ' + num(all.n) + ' events shown';
+  }
+
+  select(id, how = {}) {
+    const s = this.store;
+    if (id < 0 || id >= s.n) {
+      this.selected = -1;
+      this.inspector.clear();
+      this.updateHash();
+      this.schedule();
+      return;
+    }
+    this.selected = id;
+    const c = s.conn[id];
+    if (c !== this.selectedConn) {
+      this.selectedConn = c;
+      this.ladder.setConn(c);
+      this.scrollConnIntoView(c);
+    }
+    if (how.from !== 'timeline') this.timeline.showEvent(id);
+    if (how.from !== 'ladder') this.ladder.scrollTo(id);
+    this.ladder.render();
+    this.inspector.show(id);
+    this.updateHash();
+    this.renderConns();
+    this.timeline.request();
+  }
+
+  selectConn(c, how = {}) {
+    this.selectedConn = c;
+    this.ladder.setConn(c);
+    if (this.selected >= 0 && this.store.conn[this.selected] !== c) {
+      this.selected = -1;
+      this.inspector.clear();
+    }
+    if (how.from !== 'timeline') this.timeline.scrollToConn(c);
+    if (how.from !== 'conns') this.scrollConnIntoView(c);
+    this.updateHash();
+    this.renderConns();
+    this.timeline.request();
+  }
+
+  scrollConnIntoView(c) {
+    const list = $('conn-list');
+    const r = this.visibleLanes().indexOf(c);
+    if (r < 0) return;
+    const top = r * CONN_ROW_H;
+    if (top < list.scrollTop || top + CONN_ROW_H > list.scrollTop + list.clientHeight) list.scrollTop = top - list.clientHeight / 3;
+  }
+
+  updateHash() {
+    const parts = [];
+    if (this.selectedConn) parts.push('conn=' + this.selectedConn);
+    if (this.selected >= 0) parts.push('event=' + this.selected);
+    const h = parts.length ? '#' + parts.join('&') : location.pathname + location.search;
+    history.replaceState(null, '', h);
+  }
+
+  // applyWanted selects what the address asked for once it has arrived.
+  applyWanted() {
+    const w = this.wanted;
+    if (!w) return;
+    if (w.event >= 0) {
+      if (w.event < this.store.n) {
+        this.wanted = null;
+        this.select(w.event);
+      }
+      return;
+    }
+    if (w.conn > 0 && this.store.lanes.has(w.conn)) {
+      this.wanted = null;
+      this.selectConn(w.conn);
+    }
+  }
+
+  // step moves the selection to the next (+1) or previous (−1) shown event,
+  // within the selected connection when within is true.
+  step(delta, within) {
+    const s = this.store;
+    let list = s.all;
+    if (within && this.selectedConn) list = s.lane(this.selectedConn) || list;
+    const n = list.n;
+    if (n === 0) return;
+    let k;
+    if (this.selected < 0) {
+      k = delta > 0 ? 0 : n - 1;
+    } else {
+      // Binary search by id: both lists are in id order.
+      let lo = 0, hi = n;
+      while (lo < hi) { const m = (lo + hi) >> 1; if (list.a[m] < this.selected) lo = m + 1; else hi = m; }
+      k = lo + (list.a[lo] === this.selected || delta < 0 ? delta : 0);
+    }
+    for (; k >= 0 && k < n; k += delta) {
+      const i = list.a[k];
+      if (this.filter.passes(i)) { this.select(i); return; }
+    }
+  }
+
+  exportAs(format) {
+    const form = $('export-form');
+    form.elements.format.value = format;
+    form.elements.ids.value = this.filter.active() ? this.filteredRanges() : '';
+    form.submit();
+  }
+
+  // filteredRanges lists every event that passes the filter (frames
+  // included) as ranges for the export form.
+  filteredRanges() {
+    const s = this.store, n = s.n;
+    const ids = new Uint32Array(n);
+    let m = 0;
+    for (let i = 0; i < n; i++) if (this.filter.passes(i)) ids[m++] = i;
+    return m === 0 ? '' : ranges(ids, m);
+  }
+
+  async runSearch() {
+    const q = $('f-search').value;
+    const seq = ++this.searchSeq;
+    if (q === '') {
+      this.filter.search = null;
+      this.filter.version++;
+      this.schedule();
+      return;
+    }
+    try {
+      const r = await fetch('/api/search?q=' + encodeURIComponent(q));
+      if (!r.ok) throw new Error(await r.text());
+      const res = await r.json();
+      if (seq !== this.searchSeq) return;
+      const hits = new Uint8Array(Math.max(res.searched, 1));
+      for (const id of res.ids) if (id < hits.length) hits[id] = 1;
+      this.filter.search = hits;
+      this.filter.searchN = res.searched;
+      this.filter.version++;
+      this.schedule();
+    } catch (err) {
+      this.notice('Search failed: ' + err.message, 4000);
+    }
+  }
+
+  bind() {
+    this.searchSeq = 0;
+    const debounce = (fn, ms) => { let t = 0; return () => { clearTimeout(t); t = setTimeout(fn, ms); }; };
+    $('f-search').addEventListener('input', debounce(() => this.runSearch(), 250));
+    $('f-dir').addEventListener('change', (e) => { this.filter.dir = Number(e.target.value); this.filter.version++; this.schedule(); });
+    $('f-warn').addEventListener('change', (e) => { this.filter.warnOnly = e.target.checked; this.filter.version++; this.schedule(); });
+    for (const cb of $('f-kinds').querySelectorAll('input')) {
+      cb.addEventListener('change', () => { this.filter.kinds[cb.value] = cb.checked; this.filter.version++; this.schedule(); });
+    }
+    $('f-conn').addEventListener('input', debounce(() => {
+      this.filter.connText = $('f-conn').value.trim().toLowerCase();
+      this.filter.updateConns();
+      this.schedule();
+    }, 120));
+    $('conn-list').addEventListener('scroll', () => this.renderConns());
+    $('zoom-in').addEventListener('click', () => this.timeline.zoom(0.5));
+    $('zoom-out').addEventListener('click', () => this.timeline.zoom(2));
+    $('fit').addEventListener('click', () => this.timeline.fit());
+    $('export-jsonl').addEventListener('click', () => this.exportAs('jsonl'));
+    $('export-har').addEventListener('click', () => this.exportAs('har'));
+    $('help-button').addEventListener('click', () => { $('help').hidden = false; });
+    $('help-close').addEventListener('click', () => { $('help').hidden = true; });
+    $('help').addEventListener('click', (e) => { if (e.target === $('help')) $('help').hidden = true; });
+    window.addEventListener('hashchange', () => { this.wanted = parseHash(); this.applyWanted(); });
+    document.addEventListener('keydown', (e) => this.onKey(e));
+  }
+
+  onKey(e) {
+    const tag = e.target && e.target.tagName;
+    if (e.key === 'Escape') { $('help').hidden = true; if (tag === 'INPUT') e.target.blur(); return; }
+    if (tag === 'INPUT' || tag === 'SELECT' || tag === 'TEXTAREA' || e.ctrlKey || e.metaKey || e.altKey) return;
+    const tl = this.timeline;
+    switch (e.key) {
+      case '+': case '=': tl.zoom(0.5); break;
+      case '-': case '_': tl.zoom(2); break;
+      case '0': tl.fit(); break;
+      case 'ArrowLeft': tl.pan(tl.plotW / 4); break;
+      case 'ArrowRight': tl.pan(-tl.plotW / 4); break;
+      case 'j': case 'ArrowDown': this.step(1, true); break;
+      case 'k': case 'ArrowUp': this.step(-1, true); break;
+      case 'n': this.step(1, false); break;
+      case 'p': this.step(-1, false); break;
+      case '/': $('f-search').focus(); break;
+      case '?': $('help').hidden = !$('help').hidden; break;
+      default: return;
+    }
+    e.preventDefault();
+  }
+}
+
+function parseHash() {
+  const p = new URLSearchParams(location.hash.slice(1));
+  const ev = p.has('event') ? Number(p.get('event')) : -1;
+  const conn = p.has('conn') ? Number(p.get('conn')) : 0;
+  if (!(ev >= 0) && !(conn > 0)) return null;
+  return { event: Number.isInteger(ev) ? ev : -1, conn: Number.isInteger(conn) ? conn : 0 };
+}
+
+const STATE_LABEL = {
+  open: 'open', closed: 'closed cleanly', unclean: 'closed, no Close', reset: 'reset', rejected: 'rejected',
+  ended: 'capture ended', handshake: 'handshake', tcp: 'TCP only',
+};
+
+function span(cls, text, title) {
+  const e = document.createElement('span');
+  e.className = cls;
+  e.textContent = text;
+  if (title) e.title = title;
+  return e;
+}
+
+function connRow(c, info, selected) {
+  const row = document.createElement('div');
+  row.className = 'vrow conn-row' + (selected ? ' selected' : '');
+  row.dataset.conn = String(c);
+  row.appendChild(span('c-id', String(c)));
+  const ends = span('c-ends', '');
+  const addr = info && info.client ? info.client + ' → ' + info.server : 'connection ' + c;
+  ends.appendChild(span('c-addr', addr, addr));
+  const path = info ? (info.path || '') + (info.subprotocol ? ' [' + info.subprotocol + ']' : '') + (info.extensions ? ' · ' + info.extensions : '') : '';
+  ends.appendChild(span('c-path', path || '\u00a0', path));
+  row.appendChild(ends);
+  const st = span('c-state', '');
+  if (info) {
+    let label = STATE_LABEL[info.state] || info.state;
+    if (info.state === 'rejected' && info.status) label += ' ' + info.status;
+    st.appendChild(span('state ' + info.state, label));
+    if (info.midstream) st.appendChild(span('mid', 'mid-stream', 'no handshake captured'));
+    st.title = label + (info.midstream ? ', found mid-stream' : '');
+  }
+  row.appendChild(st);
+  row.appendChild(span('c-msgs', info ? num(info.messages[0]) + ' / ' + num(info.messages[1]) : ''));
+  row.appendChild(span('c-bytes', info ? bytes(info.bytes[0] + info.bytes[1]) : ''));
+  row.appendChild(span('c-warn', info && info.warnings ? String(info.warnings) : ''));
+  return row;
+}
+
+const app = new App();
+
+// window.wsviz is the hook the browser tests and the scale benchmark read.
+window.wsviz = {
+  app,
+  events: () => app.store.n,
+  conns: () => app.store.connOrder.length,
+  status: () => app.status,
+  frame: () => app.timeline.stats,
+  firstMarksMs: () => (app.timeline.firstMarksAt ? app.timeline.firstMarksAt - app.loadStart : -1),
+  allEventsMs: () => (app.allEventsAt ? app.allEventsAt - app.loadStart : -1),
+  behind: () => app.behindCount,
+  describe: (i) => describe(app.store, i),
+  // benchPan pans the timeline for frames animation frames and reports the
+  // time spent drawing and between frames.
+  benchPan: (frames) => new Promise((resolve) => {
+    const tl = app.timeline;
+    const draws = [], gaps = [];
+    let last = 0, k = 0;
+    tl.onDraw = (ms) => draws.push(ms);
+    const tick = (ts) => {
+      if (last) gaps.push(ts - last);
+      last = ts;
+      if (k++ >= frames) {
+        tl.onDraw = null;
+        resolve({ draws, gaps });
+        return;
+      }
+      tl.pan((k % 120 < 60 ? -1 : 1) * tl.plotW / 40);
+      tl.scrollY += (k % 200 < 100 ? 3 : -3);
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  }),
+};

@@ -1,0 +1,238 @@
+// Columnar event store of the page: one typed array per field, filled from
+// the server's binary batches (see ui/wire.go for the layout). Nothing here
+// holds payloads or notes: those are fetched when shown.
+
+// Event type codes (ui/wire.go).
+export const T = { unknown: 0, tcpOpen: 1, tcpClose: 2, tcpGap: 3, httpReq: 4, httpResp: 5, wsOpen: 6, wsFrame: 7, wsMessage: 8 };
+export const TYPE_NAMES = ['unknown', 'tcp.open', 'tcp.close', 'tcp.gap', 'http.request', 'http.response', 'ws.open', 'ws.frame', 'ws.message'];
+// Directions.
+export const FROM_CLIENT = 1, FROM_SERVER = 2;
+// Opcodes (RFC 6455 §5.2).
+export const OP = { cont: 0, text: 1, binary: 2, close: 8, ping: 9, pong: 10 };
+// How TCP connections close (kind of tcp.close).
+export const HOW = ['', 'fin', 'rst', 'end', 'evicted'];
+// Flags.
+export const F = { warning: 1, truncated: 2, compressed: 4, fin: 8, masked: 16, syn: 32, midstream: 64, noDetail: 128 };
+
+export function opcodeName(op) {
+  switch (op) {
+    case 0: return 'continuation';
+    case 1: return 'text';
+    case 2: return 'binary';
+    case 8: return 'close';
+    case 9: return 'ping';
+    case 10: return 'pong';
+    case 255: return 'unknown';
+  }
+  return 'reserved-' + op;
+}
+
+const HEADER = 16;
+
+function grow(arr, cap) {
+  const a = new arr.constructor(cap);
+  a.set(arr);
+  return a;
+}
+
+// A growable list of uint32 (event ids of one lane).
+class IdList {
+  constructor() { this.a = new Uint32Array(64); this.n = 0; }
+  push(v) {
+    if (this.n === this.a.length) this.a = grow(this.a, this.a.length * 2);
+    this.a[this.n++] = v;
+  }
+}
+
+export class Store {
+  constructor() { this.reset(); }
+
+  reset() {
+    this.cap = 1 << 14;
+    this.n = 0;
+    this.t = new Float64Array(this.cap); // microseconds since the first event
+    this.size = new Float64Array(this.cap);
+    this.packet = new Float64Array(this.cap);
+    this.conn = new Uint32Array(this.cap);
+    this.type = new Uint8Array(this.cap);
+    this.from = new Uint8Array(this.cap);
+    this.kind = new Uint8Array(this.cap);
+    this.flags = new Uint8Array(this.cap);
+    this.lanes = new Map(); // conn id -> IdList of the events drawn (all but frames)
+    this.all = new IdList(); // ids of drawable events of every connection, in order
+    this.minT = Infinity;
+    this.maxT = -Infinity;
+    this.conns = new Map(); // conn id -> summary from the server
+    this.connOrder = []; // conn ids, ascending
+    this.version = 0; // bumped on every change, for redraws
+  }
+
+  ensure(cap) {
+    if (cap <= this.cap) return;
+    let c = this.cap;
+    while (c < cap) c *= 2;
+    for (const k of ['t', 'size', 'packet', 'conn', 'type', 'from', 'kind', 'flags']) this[k] = grow(this[k], c);
+    this.cap = c;
+  }
+
+  // addBatch appends a binary batch; it returns the number of new events.
+  addBatch(buf) {
+    const dv = new DataView(buf);
+    if (buf.byteLength < HEADER || dv.getUint8(0) !== 1) return 0;
+    const first = dv.getUint32(4, true);
+    const n = dv.getUint32(8, true);
+    if (buf.byteLength < HEADER + n * 32) return 0;
+    if (first > this.n) return 0; // a gap: cannot happen, the server re-syncs
+    const skip = this.n - first; // already have these (a reconnect)
+    if (skip >= n) return 0;
+    this.ensure(first + n);
+    let off = HEADER;
+    const t = new Float64Array(buf, off, n); off += 8 * n;
+    const size = new Float64Array(buf, off, n); off += 8 * n;
+    const packet = new Float64Array(buf, off, n); off += 8 * n;
+    const conn = new Uint32Array(buf, off, n); off += 4 * n;
+    const type = new Uint8Array(buf, off, n); off += n;
+    const from = new Uint8Array(buf, off, n); off += n;
+    const kind = new Uint8Array(buf, off, n); off += n;
+    const flags = new Uint8Array(buf, off, n);
+    const sub = (a) => a.subarray(skip);
+    this.t.set(sub(t), this.n);
+    this.size.set(sub(size), this.n);
+    this.packet.set(sub(packet), this.n);
+    this.conn.set(sub(conn), this.n);
+    this.type.set(sub(type), this.n);
+    this.from.set(sub(from), this.n);
+    this.kind.set(sub(kind), this.n);
+    this.flags.set(sub(flags), this.n);
+    const start = this.n;
+    this.n = first + n;
+    for (let i = start; i < this.n; i++) {
+      const ti = this.t[i];
+      if (ti < this.minT) this.minT = ti;
+      if (ti > this.maxT) this.maxT = ti;
+      if (this.type[i] === T.wsFrame) continue;
+      const c = this.conn[i];
+      let lane = this.lanes.get(c);
+      if (!lane) {
+        lane = new IdList();
+        this.lanes.set(c, lane);
+        this.addConnId(c);
+      }
+      lane.push(i);
+      this.all.push(i);
+    }
+    this.version++;
+    return this.n - start;
+  }
+
+  addConnId(c) {
+    if (this.connOrder.length === 0 || c > this.connOrder[this.connOrder.length - 1]) {
+      this.connOrder.push(c);
+      return;
+    }
+    let lo = 0, hi = this.connOrder.length;
+    while (lo < hi) { const m = (lo + hi) >> 1; if (this.connOrder[m] < c) lo = m + 1; else hi = m; }
+    if (this.connOrder[lo] !== c) this.connOrder.splice(lo, 0, c);
+  }
+
+  setConns(list) {
+    for (const c of list) {
+      if (!this.conns.has(c.id) && !this.lanes.has(c.id)) {
+        this.lanes.set(c.id, new IdList());
+        this.addConnId(c.id);
+      }
+      this.conns.set(c.id, c);
+    }
+    this.version++;
+  }
+
+  lane(c) { return this.lanes.get(c); }
+
+  // lowerBound returns the first index in ids[0:n] whose time is >= t. Times
+  // are in capture order, which is time order but for rare reordering.
+  lowerBound(ids, n, t) {
+    let lo = 0, hi = n;
+    while (lo < hi) {
+      const m = (lo + hi) >> 1;
+      if (this.t[ids[m]] < t) lo = m + 1; else hi = m;
+    }
+    return lo;
+  }
+}
+
+// Filter decides which events are shown and exported.
+export class Filter {
+  constructor(store) {
+    this.store = store;
+    this.dir = 0; // 0 both, 1 client → server, 2 server → client
+    this.kinds = { text: true, binary: true, ping: true, pong: true, close: true, tcp: true };
+    this.warnOnly = false;
+    this.connText = '';
+    this.connOK = new Uint8Array(0); // by conn id, 1 when it passes connText
+    this.search = null; // null, or Uint8Array by event id: 1 when the payload matched
+    this.searchN = 0; // events covered by the search
+    this.version = 0;
+  }
+
+  kindOK(type, kind) {
+    const k = this.kinds;
+    if (type === T.wsMessage || type === T.wsFrame) {
+      switch (kind) {
+        case OP.cont: return k.text || k.binary;
+        case OP.text: return k.text;
+        case OP.binary: return k.binary;
+        case OP.close: return k.close;
+        case OP.ping: return k.ping;
+        case OP.pong: return k.pong;
+      }
+      return true;
+    }
+    return k.tcp;
+  }
+
+  connPasses(c) {
+    if (this.connText === '') return true;
+    return c < this.connOK.length && this.connOK[c] === 1;
+  }
+
+  // passes reports whether event i is shown.
+  passes(i) {
+    const s = this.store;
+    if (this.warnOnly && !(s.flags[i] & F.warning)) return false;
+    if (this.dir !== 0 && s.from[i] !== this.dir) return false;
+    if (!this.kindOK(s.type[i], s.kind[i])) return false;
+    if (this.connText !== '' && !this.connPasses(s.conn[i])) return false;
+    if (this.search !== null) {
+      if (s.type[i] !== T.wsMessage) return false;
+      if (i >= this.searchN || this.search[i] !== 1) return false;
+    }
+    return true;
+  }
+
+  active() {
+    const k = this.kinds;
+    return this.dir !== 0 || this.warnOnly || this.connText !== '' || this.search !== null ||
+      !(k.text && k.binary && k.ping && k.pong && k.close && k.tcp);
+  }
+
+  // updateConns recomputes which connections match connText.
+  updateConns() {
+    const s = this.store;
+    let max = 0;
+    for (const c of s.connOrder) if (c > max) max = c;
+    this.connOK = new Uint8Array(max + 1);
+    const q = this.connText.toLowerCase();
+    for (const c of s.connOrder) {
+      if (q === '' || connMatches(s.conns.get(c), c, q)) this.connOK[c] = 1;
+    }
+    this.version++;
+  }
+}
+
+export function connMatches(info, id, q) {
+  if (('#' + id) === q || String(id) === q) return true;
+  if (!info) return false;
+  const hay = [info.client, info.server, info.host, info.path, info.subprotocol, info.extensions, info.state,
+    info.midstream ? 'mid-stream' : '', info.status ? String(info.status) : ''].join(' ').toLowerCase();
+  return q.split(/\s+/).every((w) => w === '' || hay.includes(w));
+}
