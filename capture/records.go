@@ -288,6 +288,11 @@ func (r *recordReader) nextBlock() error {
 		return r.errorf(fmt.Errorf("block type %#x: bad length %d", typ, length))
 	}
 	r.size = int64(length)
+	// pcapgo parses these blocks field by field: check them whole.
+	whole := typ == ngBlockSHB || typ == ngBlockIDB || typ == ngBlockISB
+	if whole && r.size > bufSize {
+		return r.errorf(fmt.Errorf("%s: length %d exceeds %d", ngBlockName(typ), length, bufSize))
+	}
 	b, err := r.peek(int(min(r.size, bufSize)), false)
 	if err != nil {
 		return err
@@ -298,19 +303,16 @@ func (r *recordReader) nextBlock() error {
 		}
 		r.trailerChecked = true
 	}
-	whole := func(name string, minLen uint32) error {
-		if length < minLen {
-			return r.errorf(fmt.Errorf("%s: length %d is less than %d", name, length, minLen))
-		}
-		if r.size > bufSize {
-			return r.errorf(fmt.Errorf("%s: length %d exceeds %d", name, length, bufSize))
+	minLen := func(name string, n uint32) error {
+		if length < n {
+			return r.errorf(fmt.Errorf("%s: length %d is less than %d", name, length, n))
 		}
 		return nil
 	}
 	sectionIfaces := uint32(len(r.ifaces) - r.sectionBase)
 	switch typ {
 	case ngBlockSHB:
-		if err := whole("section header block", ngMinSHBLen); err != nil {
+		if err := minLen("section header block", ngMinSHBLen); err != nil {
 			return err
 		}
 		major, minor := r.u16(b[12:]), r.u16(b[14:])
@@ -322,7 +324,7 @@ func (r *recordReader) nextBlock() error {
 		}
 		r.sectionBase = len(r.ifaces)
 	case ngBlockIDB:
-		if err := whole("interface description block", ngMinIDBLen); err != nil {
+		if err := minLen("interface description block", ngMinIDBLen); err != nil {
 			return err
 		}
 		link := uint32(r.u16(b[8:]))
@@ -341,14 +343,13 @@ func (r *recordReader) nextBlock() error {
 		r.ifaces = append(r.ifaces, iface)
 		r.ngSnaplen = append(r.ngSnaplen, snap)
 	case ngBlockEPB, ngBlockPB:
-		name := "enhanced packet block"
+		name := ngBlockName(typ)
 		iface := r.u32(b[8:])
 		if typ == ngBlockPB {
-			name = "packet block"
 			iface = uint32(r.u16(b[8:]))
 		}
-		if length < ngMinEPBLen {
-			return r.errorf(fmt.Errorf("%s: length %d is less than %d", name, length, ngMinEPBLen))
+		if err := minLen(name, ngMinEPBLen); err != nil {
+			return err
 		}
 		if iface >= sectionIfaces {
 			return r.errorf(fmt.Errorf("%s: interface %d not described (the section has %d)", name, iface, sectionIfaces))
@@ -361,8 +362,8 @@ func (r *recordReader) nextBlock() error {
 			return r.errorf(fmt.Errorf("%s: captured length %d exceeds the block length %d", name, caplen, length))
 		}
 	case ngBlockSPB:
-		if length < ngMinSPBLen {
-			return r.errorf(fmt.Errorf("simple packet block: length %d is less than %d", length, ngMinSPBLen))
+		if err := minLen("simple packet block", ngMinSPBLen); err != nil {
+			return err
 		}
 		if sectionIfaces == 0 {
 			return r.errorf(errors.New("simple packet block: no interface described"))
@@ -380,7 +381,7 @@ func (r *recordReader) nextBlock() error {
 			return r.errorf(fmt.Errorf("simple packet block: captured length %d exceeds the block length %d", caplen, length))
 		}
 	case ngBlockISB:
-		if err := whole("interface statistics block", ngMinISBLen); err != nil {
+		if err := minLen("interface statistics block", ngMinISBLen); err != nil {
 			return err
 		}
 		if iface := r.u32(b[8:]); iface >= sectionIfaces {
@@ -391,6 +392,24 @@ func (r *recordReader) nextBlock() error {
 		}
 	}
 	return nil
+}
+
+func ngBlockName(typ uint32) string {
+	switch typ {
+	case ngBlockSHB:
+		return "section header block"
+	case ngBlockIDB:
+		return "interface description block"
+	case ngBlockPB:
+		return "packet block"
+	case ngBlockSPB:
+		return "simple packet block"
+	case ngBlockISB:
+		return "interface statistics block"
+	case ngBlockEPB:
+		return "enhanced packet block"
+	}
+	return fmt.Sprintf("block type %#x", typ)
 }
 
 // checkTrailer compares a block's trailing length (§3.1) with its leading
