@@ -758,3 +758,25 @@ func TestClientReturns(t *testing.T) {
 		t.Fatalf("Client after the upgrade = %d, want 0", n)
 	}
 }
+
+// nopHandler ignores what it is given.
+type nopHandler struct{}
+
+func (nopHandler) Request(*Request)             {}
+func (nopHandler) Response(*Response, *Request) {}
+func (nopHandler) Upgraded(*Upgrade)            {}
+
+// BenchmarkHandshake decodes the RFC 6455 handshake on a reused Conn.
+func BenchmarkHandshake(b *testing.B) {
+	req, resp := []byte(rfcRequest), []byte(rfcResponse+serverHello)
+	c := NewConn(nopHandler{})
+	b.SetBytes(int64(len(req) + len(resp)))
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Reset(nopHandler{})
+		c.Client(req, 1)
+		if n := c.Server(resp, 2); n != len(rfcResponse) {
+			b.Fatalf("Server = %d, want %d", n, len(rfcResponse))
+		}
+	}
+}
