@@ -156,7 +156,7 @@ var story = strings.Repeat("A message can be split into fragments: the first fra
 
 func (s *Server) cam(ctx context.Context) {
 	s.chatter(ctx, "cam", camFrame, func(c *botConn, n int) error {
-		if n%3 == 2 {
+		if n%3 == 1 {
 			// Uncompressed, so that the frames are as long as the
 			// buffer: a fragmented message.
 			c.EnableWriteCompression(false)
