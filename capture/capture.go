@@ -19,12 +19,17 @@ type Packet struct {
 	// wall clock at decode time).
 	Timestamp time.Time
 	// LinkType says how Data begins (Ethernet, Linux SLL, ...).
+	// layers.LinkType is 8 bits wide: Linux SLL2 (LINKTYPE 276) arrives as
+	// LinkTypeLinuxSLL2, and other link types above 255 as a value
+	// DecodeTCP rejects; File.Interfaces has the number in the file.
 	LinkType layers.LinkType
 	// Data holds the captured bytes (possibly fewer than Length).
 	Data []byte
 	// Length is the packet's original length on the wire.
 	Length int
-	// Interface is the pcapng interface index (0 for pcap files).
+	// Interface is the pcapng interface index (0 for pcap files): an
+	// index into File.Interfaces, counting on across the sections of a
+	// pcapng file with several.
 	Interface int
 }
 

@@ -100,6 +100,8 @@ type File struct {
 	err    error // sticky: the error that stopped reading
 }
 
+var _ Source = (*File)(nil)
+
 // OpenFile opens a pcap or pcapng file, gzip-compressed or not, and reads its
 // header. The error wraps ErrNotCapture when the file is neither; it is a
 // *FormatError when the header is corrupt or cut short.
