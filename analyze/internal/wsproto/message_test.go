@@ -214,3 +214,35 @@ func TestMaskOffsets(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteKeepsCallerBytes checks that Write never modifies the data it is
+// given: it aliases the caller's packet buffer.
+func TestWriteKeepsCallerBytes(t *testing.T) {
+	for _, cfg := range []Config{{Client: true, MaxPayload: -1}, {Client: true, Deflate: true, MaxPayload: 10}} {
+		wire := mixedTraffic(40)
+		z := deflateMessages(t, [][]byte{[]byte("compressed compressed")}, true)
+		wire = append(wire, encode(frameSpec{fin: true, rsv: RSV1, op: OpText, masked: true, mask: testMask, payload: z[0]})...)
+		orig := bytes.Clone(wire)
+		s := NewStream(cfg, &nopHandler{})
+		feed(s, wire, 1, 3000, 1)
+		if !bytes.Equal(wire, orig) {
+			t.Errorf("Write(%+v) modified the caller's bytes", cfg)
+		}
+	}
+}
+
+// TestReset checks that a reused Stream decodes like a new one.
+func TestReset(t *testing.T) {
+	a := cat(cf(false, OpText, "left "), cf(true, OpPing, "x")) // unfinished
+	b := cat(sf(true, OpText, "fresh"), sf(true, OpClose, closeBody(1000, "")))
+	r := &recorder{}
+	s := NewStream(client, r)
+	s.Write(a, 1)
+	s.Reset(server)
+	r.msgs, r.frames, r.order = nil, nil, nil
+	s.Write(b, 2)
+	fresh := decode(server, b)
+	if got, want := msgOps(r), msgOps(fresh); got != want {
+		t.Errorf("Decode after Reset = %s, want %s", got, want)
+	}
+}
