@@ -488,6 +488,7 @@ window.wsviz = {
   allEventsMs: () => (app.allEventsAt ? app.allEventsAt - app.loadStart : -1),
   behind: () => app.behindCount,
   describe: (i) => describe(app.store, i),
+  markXY: (i) => app.timeline.markXY(i),
   // benchPan pans the timeline for frames animation frames and reports the
   // time spent drawing and between frames.
   benchPan: (frames) => new Promise((resolve) => {

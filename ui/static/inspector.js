@@ -189,7 +189,7 @@ function frameBits(f, id) {
   box.appendChild(el('div', 'bit-caption', 'frame ' + id + ' · ' + opcodeLabel(op) + ' · ' + bytes(len) + (f.fin ? ' · final' : ' · more to come')));
   const row = el('div', 'bits');
   const cell = (name, value, bits, on) => {
-    const c = el('span', 'bit' + (on ? ' on' : ''));
+    const c = el('span', 'bit' + (on ? ' on' : '') + (name === 'opcode' ? ' op' : ''));
     c.appendChild(el('b', '', name));
     c.title = name + ': ' + bits + (bits === 1 ? ' bit' : ' bits');
     c.appendChild(document.createTextNode(value));

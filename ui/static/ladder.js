@@ -12,9 +12,9 @@ const ROW_H = 30;
 // Sub-steps of a tcp.open whose SYN was captured: the three-way handshake
 // (RFC 9293 §3.5), drawn as three arrows.
 const HANDSHAKE = [
-  { label: 'SYN', dir: 'right', note: 'the client asks to open a TCP connection (SYN)' },
-  { label: 'SYN-ACK', dir: 'left', note: 'the server agrees and answers (SYN-ACK)' },
-  { label: 'ACK', dir: 'right', note: null }, // the event's own note
+  { label: 'SYN', dir: 'right', note: null }, // the event's own note
+  { label: 'SYN-ACK', dir: 'left', note: 'the server agrees to open the connection (SYN-ACK)' },
+  { label: 'ACK', dir: 'right', note: 'the client acknowledges: the TCP connection is open (ACK)' },
 ];
 
 export class Ladder {
@@ -182,7 +182,7 @@ export class Ladder {
       case T.tcpOpen:
         if (sub > 0) {
           const h = HANDSHAKE[sub - 1];
-          return { dir: h.dir, color: 'c-open', label: h.label, note: h.note || note || 'connection established (ACK)' };
+          return { dir: h.dir, color: 'c-open', label: h.label, note: h.note || note || 'the client asks to open a TCP connection (SYN)' };
         }
         return { dir: 'band', color: 'c-open', label: 'TCP already open when the capture started', note };
       case T.tcpClose: {

@@ -424,6 +424,20 @@ export class Timeline {
     }
   }
 
+  // markXY returns where event i is drawn, in page coordinates, or null
+  // when its lane is out of view.
+  markXY(i) {
+    const s = this.app.store;
+    const li = this.lanes().indexOf(s.conn[i]);
+    if (li < 0) return null;
+    const top = this.laneTop(li);
+    if (top < AXIS_H || top + LANE_H > this.height) return null;
+    let y = top + LANE_H / 2;
+    if (s.type[i] === T.wsMessage) y += s.from[i] === FROM_SERVER ? 4 : -4;
+    const r = this.canvas.getBoundingClientRect();
+    return { x: r.left + this.xOf(s.t[i]) + (s.type[i] === T.wsMessage ? MARK_W / 2 : 0), y: r.top + y };
+  }
+
   // hit returns the id of the shown event nearest to (x, y) within a few
   // pixels, or -1.
   hit(x, y) {

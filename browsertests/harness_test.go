@@ -1,0 +1,282 @@
+package browsertests
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/gorilla/websocket"
+	"github.com/wsviz/wsviz/analyze"
+	"github.com/wsviz/wsviz/capture/capturetest"
+	"github.com/wsviz/wsviz/ui"
+)
+
+// browserPath finds Chromium. Without one the test is skipped, unless CI
+// is set: CI installs Chromium, so there a missing browser is a failure.
+func browserPath(t testing.TB) string {
+	t.Helper()
+	for _, p := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("no Chromium found: CI must run the browser tests (apt-get install chromium)")
+	}
+	t.Skip("no Chromium found (apt-get install chromium); skipping browser tests")
+	return ""
+}
+
+// BrowserFlags are the flags the tests and the benchmark run Chromium with.
+// Without --no-proxy-server, pages on 127.0.0.1 never load here.
+var BrowserFlags = []string{
+	"headless=new", "no-sandbox", "disable-gpu", "no-proxy-server", "disable-background-networking",
+	"disable-component-update", "disable-sync", "no-first-run", "no-default-browser-check",
+}
+
+// newBrowser starts a Chromium with a fresh profile and returns a context
+// for one tab.
+func newBrowser(t testing.TB) context.Context {
+	t.Helper()
+	path := browserPath(t)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1600, 1000),
+	}
+	for _, f := range BrowserFlags {
+		name, value, ok := strings.Cut(f, "=")
+		if ok {
+			opts = append(opts, chromedp.Flag(name, value))
+		} else {
+			opts = append(opts, chromedp.Flag(name, true))
+		}
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() {
+		cancelT()
+		cancel()
+		cancelA()
+	})
+	return ctx
+}
+
+// The test capture, made once per run with gorilla/websocket as the
+// encoder: see buildCapture.
+var (
+	captureOnce sync.Once
+	capturePath string
+	captureErr  error
+)
+
+const hostile = `<script>alert(1)</script><img src=x onerror=alert(1)>`
+
+// chatJSON is a JSON text message the tests click on.
+const chatJSON = `{"type":"welcome","users":["ada","bob"],"room":{"id":7,"topic":"WebSocket"}}`
+
+// testCapture returns the path of a capture with four connections:
+//
+//  1. a chat (subprotocol chat.v1): JSON text both ways, the hostile text,
+//     binary, a ping answered by a pong, and a clean close;
+//  2. permessage-deflate text, closed by the server;
+//  3. an upgrade the server rejects with 403;
+//  4. a WebSocket reset by the client in the middle.
+func testCapture(t testing.TB) string {
+	t.Helper()
+	captureOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "wsviz-browsertests-")
+		if err != nil {
+			captureErr = err
+			return
+		}
+		capturePath = filepath.Join(dir, "ui-test.pcapng")
+		captureErr = buildCapture(capturePath)
+	})
+	if captureErr != nil {
+		t.Fatal(captureErr)
+	}
+	return capturePath
+}
+
+func buildCapture(path string) error {
+	bin := make([]byte, 40)
+	for i := range bin {
+		bin[i] = byte(i * 13)
+	}
+	chat, err := Record(Conversation{Path: "/chat?room=7", Subprotocol: "chat.v1", Steps: []Step{
+		{true, websocket.TextMessage, []byte(`{"type":"hello","user":"ada"}`)},
+		{false, websocket.TextMessage, []byte(chatJSON)},
+		{true, websocket.TextMessage, []byte(hostile)},
+		{false, websocket.BinaryMessage, bin},
+		{true, websocket.PingMessage, []byte("hb")},
+		{false, websocket.TextMessage, []byte("plain words, not JSON")},
+		{true, websocket.CloseMessage, websocket.FormatCloseMessage(1000, "bye")},
+	}})
+	if err != nil {
+		return err
+	}
+	long := strings.Repeat("compress me, compress me. ", 20)
+	deflated, err := Record(Conversation{Path: "/deflate", Compress: true, Steps: []Step{
+		{true, websocket.TextMessage, []byte(long)},
+		{false, websocket.TextMessage, []byte(long)},
+		{false, websocket.CloseMessage, websocket.FormatCloseMessage(1001, "going away")},
+	}})
+	if err != nil {
+		return err
+	}
+	reset, err := Record(Conversation{Path: "/feed", Steps: []Step{
+		{false, websocket.TextMessage, []byte("tick 1")},
+		{false, websocket.TextMessage, []byte("tick 2")},
+	}})
+	if err != nil {
+		return err
+	}
+	c := capturetest.NewCapture(capturetest.Options{NG: true, Step: 2 * time.Millisecond})
+	play := func(k *capturetest.Conn, chunks []Chunk) {
+		for _, ch := range chunks {
+			if ch.FromClient {
+				k.Client(ch.Data)
+			} else {
+				k.Server(ch.Data)
+			}
+		}
+	}
+	k1 := c.Conn("127.0.0.1:50001", "127.0.0.1:9001")
+	k1.Handshake()
+	play(k1, chat)
+	k1.CloseFIN(false)
+	k1.CloseFIN(true)
+
+	k2 := c.Conn("127.0.0.1:50002", "127.0.0.1:9001")
+	k2.Handshake()
+	play(k2, deflated)
+	k2.CloseFIN(false)
+	k2.CloseFIN(true)
+
+	k3 := c.Conn("127.0.0.1:50003", "127.0.0.1:9001")
+	k3.Handshake()
+	k3.Client([]byte("GET /admin HTTP/1.1\r\nHost: example.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"))
+	k3.Server([]byte("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"))
+	k3.CloseFIN(false)
+	k3.CloseFIN(true)
+
+	k4 := c.Conn("127.0.0.1:50004", "127.0.0.1:9001")
+	k4.Handshake()
+	play(k4, reset)
+	k4.Reset(true)
+	return c.WriteFile(path)
+}
+
+// decoded is what the analyzer makes of a capture: the truth the page is
+// checked against.
+func decoded(t testing.TB, path string) []analyze.Event {
+	t.Helper()
+	var out []analyze.Event
+	err := analyze.DecodeFile(path, analyze.Options{MaxPayload: -1}, func(ev *analyze.Event) error {
+		out = append(out, ev.Clone())
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("DecodeFile(%s) = %v", path, err)
+	}
+	return out
+}
+
+func serve(t testing.TB, path string) string {
+	t.Helper()
+	u, stop, err := Serve(path, ui.Options{TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return u
+}
+
+// screenshotDir is where the tests leave their screenshots, to be looked
+// at: $WSVIZ_SCREENSHOTS, or a folder in the temporary directory.
+var screenshotDir = sync.OnceValue(func() string {
+	if d := os.Getenv("WSVIZ_SCREENSHOTS"); d != "" {
+		os.MkdirAll(d, 0o755)
+		return d
+	}
+	d, _ := os.MkdirTemp("", "wsviz-screenshots-")
+	return d
+})
+
+func screenshot(t testing.TB, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Errorf("screenshot %s: %v", name, err)
+		return
+	}
+	p := filepath.Join(screenshotDir(), name+".png")
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		t.Error(err)
+	}
+	t.Logf("screenshot: %s", p)
+}
+
+// openPage navigates to u and waits until every event has arrived.
+func openPage(t testing.TB, ctx context.Context, u string, want int) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(u)); err != nil {
+		t.Fatalf("Navigate(%s) = %v", u, err)
+	}
+	cond := fmt.Sprintf(`window.wsviz && wsviz.allEventsMs() >= 0 && wsviz.events() === %d`, want)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`window.wsviz ? wsviz.events() : -1`))
+		t.Fatalf("page never showed all %d events (has %d): %v", want, n, err)
+	}
+}
+
+func eval[T any](t testing.TB, ctx context.Context, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("Evaluate(%s) = %v", js, err)
+	}
+	return v
+}
+
+func poll(t testing.TB, ctx context.Context, js string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("waiting for %s: %v", js, err)
+	}
+}
+
+// consoleErrors collects the page's errors, exceptions and CSP violations
+// from now on; call the returned function to get them.
+func consoleErrors(ctx context.Context) func() []string {
+	var mu sync.Mutex
+	var out []string
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.IsException() || m.Type == "error" || strings.Contains(m.Text, "Content Security Policy") {
+				mu.Lock()
+				out = append(out, m.String())
+				mu.Unlock()
+			}
+		}
+	}()
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), out...)
+	}
+}
