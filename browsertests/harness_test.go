@@ -34,13 +34,6 @@ func browserPath(t testing.TB) string {
 	return ""
 }
 
-// BrowserFlags are the flags the tests and the benchmark run Chromium with.
-// Without --no-proxy-server, pages on 127.0.0.1 never load here.
-var BrowserFlags = []string{
-	"headless=new", "no-sandbox", "disable-gpu", "no-proxy-server", "disable-background-networking",
-	"disable-component-update", "disable-sync", "no-first-run", "no-default-browser-check",
-}
-
 // newBrowser starts a Chromium with a fresh profile and returns a context
 // for one tab.
 func newBrowser(t testing.TB) context.Context {

@@ -55,7 +55,6 @@ class App {
     this.selectedConn = 0;
     this.lanesCache = null;
     this.lanesKey = '';
-    this.loadStart = performance.now();
     this.allEventsAt = 0;
     this.firstBatchAt = 0;
     this.behindCount = 0;
@@ -107,6 +106,7 @@ class App {
           this.select(-1);
         }
         this.status = m;
+        if (m.done && !this.doneAt) this.doneAt = performance.now();
         break;
       }
       case 'conns':
@@ -484,8 +484,10 @@ window.wsviz = {
   conns: () => app.store.connOrder.length,
   status: () => app.status,
   frame: () => app.timeline.stats,
-  firstMarksMs: () => (app.timeline.firstMarksAt ? app.timeline.firstMarksAt - app.loadStart : -1),
-  allEventsMs: () => (app.allEventsAt ? app.allEventsAt - app.loadStart : -1),
+  // Times are milliseconds since the navigation started (performance.now).
+  firstMarksMs: () => app.timeline.firstMarksAt || -1,
+  allEventsMs: () => app.allEventsAt || -1,
+  sourceDoneMs: () => app.doneAt || -1,
   behind: () => app.behindCount,
   describe: (i) => describe(app.store, i),
   markXY: (i) => app.timeline.markXY(i),
