@@ -112,9 +112,9 @@ type panStats struct {
 
 type result struct {
 	FirstMarks, AllEvents, SourceDone float64
-	Lanes                 int
-	Fit, Zoom             panStats
-	HeapMB                float64
+	Lanes                             int
+	Fit, Zoom                         panStats
+	HeapMB                            float64
 }
 
 func measure(browser, u string, events, frames int) (result, error) {
