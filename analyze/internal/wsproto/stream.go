@@ -301,7 +301,7 @@ func (s *Stream) readHeader(data []byte, packet int64) int {
 		}
 	}
 	if s.hdrN == need {
-		s.headerDone(packet)
+		s.headerDone()
 	}
 	return n
 }
@@ -309,7 +309,7 @@ func (s *Stream) readHeader(data []byte, packet int64) int {
 // headerDone handles a complete frame header, in the style of gorilla's
 // advanceFrame: decode, check against the messages in progress, report,
 // then route the payload.
-func (s *Stream) headerDone(packet int64) {
+func (s *Stream) headerDone() {
 	f := &s.frame
 	// 1-4. Decode the header and its stateless flaws.
 	fl := decodeHeader(f, s.hdr[:s.hdrN], s.cfg.Client, s.cfg.Deflate)
@@ -757,7 +757,8 @@ func (s *Stream) abandon(code, msg string, lost bool) {
 }
 
 // Gap records that n bytes of the direction were never captured, at the
-// current position; packet is the packet after the gap. Inside a frame's
+// current position; packet is the packet after the gap (it carried none of
+// the lost bytes and is not added to any message). Inside a frame's
 // payload, with n no more than what is left of it, the bytes are skipped
 // and the message marked Truncated; otherwise framing is lost (Synced is
 // false) and the messages in progress are delivered as they are.
