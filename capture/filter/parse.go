@@ -15,6 +15,7 @@ type SyntaxError struct {
 	Msg    string // what was wrong, in lowercase
 }
 
+// Error returns "filter: EXPR at offset N: MSG".
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("filter: %q at offset %d: %s", e.Expr, e.Offset, e.Msg)
 }

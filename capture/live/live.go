@@ -63,6 +63,7 @@ type PermissionError struct {
 	Err       error // the system call's error, such as EPERM
 }
 
+// Error says that capture is not permitted and how to permit it.
 func (e *PermissionError) Error() string {
 	return fmt.Sprintf("capture: cannot open %s: permission denied: run as root or `sudo setcap cap_net_raw,cap_net_admin+eip $(which wsviz)`", e.Interface)
 }
