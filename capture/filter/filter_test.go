@@ -512,3 +512,17 @@ func FuzzFilter(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkMatch(b *testing.B) {
+	prog, err := MustParse("host 127.0.0.1 and (tcp port 9001 or 8080) and not port 22").Compile(layers.LinkTypeEthernet)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := packetNamed(b, layers.LinkTypeEthernet, "v4 tcp 8080 loop")
+	b.ReportAllocs()
+	for b.Loop() {
+		if !prog.Match(data) {
+			b.Fatal("no match")
+		}
+	}
+}
