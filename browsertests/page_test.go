@@ -67,12 +67,16 @@ func TestConnectionsAndMarksMatchEvents(t *testing.T) {
 
 	// One row per connection, with its ends and the state the events say.
 	type row struct{ Conn, Text string }
-	rows := eval[[]row](t, ctx, `[...document.querySelectorAll('#conn-list .conn-row')].map(r => ({Conn: r.dataset.conn, Text: r.textContent}))`)
+	// The full ends are the address cell's title; its text may shorten them.
+	rows := eval[[]row](t, ctx, `[...document.querySelectorAll('#conn-list .conn-row')].map(r => ({Conn: r.dataset.conn, Text: r.querySelector('.c-addr').title + ' ' + r.textContent}))`)
 	want := []struct{ ends, path, state string }{
 		{"127.0.0.1:50001 → 127.0.0.1:9001", "/chat?room=7 [chat.v1]", "closed cleanly"},
 		{"127.0.0.1:50002 → 127.0.0.1:9001", "/deflate", "closed cleanly"},
 		{"127.0.0.1:50003 → 127.0.0.1:9001", "/admin", "rejected 403"},
 		{"127.0.0.1:50004 → 127.0.0.1:9001", "/feed", "reset"},
+	}
+	if len(rows) > 0 && !strings.HasPrefix(rows[0].Text, "127.0.0.1:50001 → 127.0.0.1:9001 1127.0.0.1  :50001 → :9001") {
+		t.Errorf("row 1 = %q, want the ends shortened to 127.0.0.1  :50001 → :9001", rows[0].Text)
 	}
 	if len(rows) != len(want) {
 		t.Fatalf("connection rows = %d (%v), want %d", len(rows), rows, len(want))

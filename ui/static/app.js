@@ -275,7 +275,7 @@ class App {
     }
     if (how.from !== 'timeline') this.timeline.scrollToConn(c);
     if (how.from !== 'conns') this.scrollConnIntoView(c);
-    this.updateHash();
+    if (!how.auto) this.updateHash();
     this.renderConns();
     this.timeline.request();
   }
@@ -299,7 +299,19 @@ class App {
   // applyWanted selects what the address asked for once it has arrived.
   applyWanted() {
     const w = this.wanted;
-    if (!w) return;
+    if (!w) {
+      // Nothing asked for: show the first WebSocket connection's ladder, so
+      // that the page explains something at once.
+      if (!this.autoSelected && this.selectedConn === 0) {
+        const s = this.store;
+        const c = s.connOrder.find((id) => { const i = s.conns.get(id); return i && i.ws; });
+        if (c !== undefined || (this.status && this.status.done && s.connOrder.length > 0)) {
+          this.autoSelected = true;
+          this.selectConn(c !== undefined ? c : s.connOrder[0], { auto: true });
+        }
+      }
+      return;
+    }
     if (w.event >= 0) {
       if (w.event < this.store.n) {
         this.wanted = null;
@@ -449,6 +461,15 @@ function span(cls, text, title) {
   return e;
 }
 
+// shortAddr writes "ip :client-port → :server-port" when both ends share an
+// address (loopback captures), the full ends otherwise.
+function shortAddr(info) {
+  if (!info.client) return 'connection ' + info.id;
+  const split = (a) => { const i = a.lastIndexOf(':'); return [a.slice(0, i), a.slice(i + 1)]; };
+  const [ch, cp] = split(info.client), [sh, sp] = split(info.server);
+  return ch === sh ? ch + '  :' + cp + ' → :' + sp : info.client + ' → ' + info.server;
+}
+
 function connRow(c, info, selected) {
   const row = document.createElement('div');
   row.className = 'vrow conn-row' + (selected ? ' selected' : '');
@@ -456,7 +477,7 @@ function connRow(c, info, selected) {
   row.appendChild(span('c-id', String(c)));
   const ends = span('c-ends', '');
   const addr = info && info.client ? info.client + ' → ' + info.server : 'connection ' + c;
-  ends.appendChild(span('c-addr', addr, addr));
+  ends.appendChild(span('c-addr', info ? shortAddr(info) : addr, addr));
   const path = info ? (info.path || '') + (info.subprotocol ? ' [' + info.subprotocol + ']' : '') + (info.extensions ? ' · ' + info.extensions : '') : '';
   ends.appendChild(span('c-path', path || '\u00a0', path));
   row.appendChild(ends);

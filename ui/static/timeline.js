@@ -21,7 +21,8 @@ const STATE_COLOR = {
   handshake: '#ca8a04', tcp: '#94a3b8',
 };
 
-const LANE_H = 30;
+// LANE_H is the height of a lane: 30 px, taller when few lanes leave room.
+let LANE_H = 30;
 const AXIS_H = 26;
 const GUTTER = 250;
 const BUCKET = 3; // pixels merged into one mark
@@ -154,6 +155,8 @@ export class Timeline {
     ctx.textBaseline = 'middle';
 
     const lanes = this.lanes();
+    LANE_H = Math.max(30, Math.min(56, Math.floor((H - AXIS_H) / Math.max(1, lanes.length))));
+    this.clampScroll();
     const scale = this.scale();
     const v0 = this.v0, v1 = this.v1;
     const first = Math.max(0, Math.floor(this.scrollY / LANE_H));
@@ -199,13 +202,13 @@ export class Timeline {
       ctx.fillStyle = STATE_COLOR[state] || '#94a3b8';
       ctx.fillRect(0, top + 3, 4, LANE_H - 6);
       ctx.fillStyle = '#64748b';
-      ctx.fillText('#' + c, 9, top + 9);
+      ctx.fillText('#' + c, 9, mid - 6);
       ctx.fillStyle = '#1f2933';
       const label = info ? shortEnds(info) : 'connection ' + c;
-      ctx.fillText(clip(ctx, label, GUTTER - 52), 44, top + 9);
+      ctx.fillText(clip(ctx, label, GUTTER - 52), 44, mid - 6);
       ctx.fillStyle = '#64748b';
       const sub = info ? subLabel(info) : '';
-      ctx.fillText(clip(ctx, sub, GUTTER - 20), 9, top + 22);
+      ctx.fillText(clip(ctx, sub, GUTTER - 20), 9, mid + 7);
 
       const lane = s.lane(c);
       if (!lane || lane.n === 0) continue;
@@ -254,7 +257,7 @@ export class Timeline {
         if (type === T.wsMessage) {
           if (x < GUTTER - MARK_W) continue;
           const b = Math.floor((x - GUTTER) / BUCKET);
-          const h = Math.min(maxH, 3 + Math.log2(1 + s.size[i]));
+          const h = Math.min(maxH, 3 + Math.log2(1 + s.size[i]) * (maxH - 3) / 16);
           const color = KIND_COLOR[s.kind[i]] || OTHER_COLOR;
           if (s.from[i] === FROM_SERVER) {
             if (b !== dnB) { flushDn(); dnB = b; dnH = 0; dnW = false; }
@@ -365,7 +368,13 @@ export class Timeline {
     const plot = Math.max(10, W - GUTTER - 8);
     const key = s.version + ':' + filter.version + ':' + W + ':' + a + ':' + b;
     const now = performance.now();
-    if (key !== this.ovKey && (now - this.ovAt > 300 || !this.ovBins)) {
+    // Recounting is a pass over every event: at most every 300 ms on big
+    // captures, at once on small ones.
+    const due = now - this.ovAt > 300 || !this.ovBins || s.all.n < 50000;
+    if (key !== this.ovKey && !due && !this.ovTimer) {
+      this.ovTimer = setTimeout(() => { this.ovTimer = 0; this.request(); }, 310 - (now - this.ovAt));
+    }
+    if (key !== this.ovKey && due) {
       this.ovKey = key;
       this.ovAt = now;
       const n = Math.max(1, Math.floor(plot));
@@ -380,8 +389,6 @@ export class Timeline {
         if (s.flags[i] & F.warning) warn[bi] = 1;
       }
       this.ovBins = { bins, warn, a, b };
-    } else if (key !== this.ovKey) {
-      this.request(); // recompute a little later
     }
     c.setTransform(dpr, 0, 0, dpr, 0, 0);
     c.clearRect(0, 0, W, H);
@@ -587,19 +594,19 @@ function drawOther(ctx, s, i, type, x, top, mid) {
   switch (type) {
     case T.tcpOpen:
       ctx.fillStyle = OPEN_COLOR;
-      ctx.fillRect(x - 1, top + 4, 2, 22);
-      ctx.fillRect(x - 1, top + 4, 6, 2);
-      ctx.fillRect(x - 1, top + 24, 6, 2);
+      ctx.fillRect(x - 1, mid - 11, 2, 22);
+      ctx.fillRect(x - 1, mid - 11, 6, 2);
+      ctx.fillRect(x - 1, mid + 9, 6, 2);
       break;
     case T.tcpClose: {
       const how = HOW[s.kind[i]];
       ctx.fillStyle = how === 'rst' ? WARN_COLOR : TCP_COLOR;
       if (how === 'end' || how === 'evicted') {
-        for (let y = top + 4; y < top + 26; y += 4) ctx.fillRect(x - 1, y, 2, 2);
+        for (let y = mid - 11; y < mid + 11; y += 4) ctx.fillRect(x - 1, y, 2, 2);
       } else {
-        ctx.fillRect(x - 1, top + 4, 2, 22);
-        ctx.fillRect(x - 5, top + 4, 6, 2);
-        ctx.fillRect(x - 5, top + 24, 6, 2);
+        ctx.fillRect(x - 1, mid - 11, 2, 22);
+        ctx.fillRect(x - 5, mid - 11, 6, 2);
+        ctx.fillRect(x - 5, mid + 9, 6, 2);
       }
       break;
     }
