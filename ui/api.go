@@ -485,6 +485,9 @@ func (l idList) iter() func() (int, bool) {
 // without overlaps. The empty string means every id.
 func parseRanges(s string, n int) (idList, error) {
 	if strings.TrimSpace(s) == "" {
+		if n == 0 {
+			return nil, nil
+		}
 		return idList{{0, n}}, nil
 	}
 	var out idList

@@ -509,6 +509,7 @@ func TestParseRanges(t *testing.T) {
 		wantErr bool
 	}{
 		{"", 5, idList{{0, 5}}, false},
+		{" ", 0, nil, false}, // FuzzParseRanges: no events, no empty range
 		{"3", 5, idList{{3, 4}}, false},
 		{"0-1,3-4", 5, idList{{0, 2}, {3, 5}}, false},
 		{"3-4,0-1,1-2", 5, idList{{0, 3}, {3, 5}}, false},
