@@ -1,0 +1,221 @@
+package analyze
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/wsviz/wsviz/capture"
+)
+
+// Defaults for Options fields left zero. They bound what hostile traffic
+// can make the analyzer hold.
+const (
+	// DefaultMaxPayload is how many payload bytes of each message an event
+	// carries; the rest is counted, not kept.
+	DefaultMaxPayload = 4096
+	// DefaultMaxMessage caps one message's size after inflating (a deflate
+	// bomb costs at most this much CPU) and the bytes kept with
+	// --full-payload.
+	DefaultMaxMessage = 64 << 20
+	// DefaultMaxBufferPerConn caps out-of-order bytes buffered for one
+	// connection.
+	DefaultMaxBufferPerConn = 4 << 20
+	// DefaultMaxBufferTotal caps out-of-order bytes buffered for all
+	// connections together.
+	DefaultMaxBufferTotal = 64 << 20
+	// DefaultMaxConns caps tracked connections; past it the least recently
+	// active one is evicted (tcp.close with how "evicted").
+	DefaultMaxConns = 50000
+)
+
+// Options tune the analyzer. The zero value means the defaults.
+type Options struct {
+	// MaxPayload is the number of payload bytes kept per message in
+	// Message.Payload; 0 means DefaultMaxPayload, a negative value keeps
+	// whole messages (up to MaxMessage).
+	MaxPayload int
+	// MaxMessage caps one message after decompression; 0 means
+	// DefaultMaxMessage. Hitting it adds ws.decompression_limit.
+	MaxMessage int64
+	// MaxBufferPerConn and MaxBufferTotal cap buffered out-of-order TCP
+	// data; 0 means the defaults. Hitting one adds tcp.buffer_limit to the
+	// gap it forces.
+	MaxBufferPerConn int
+	MaxBufferTotal   int64
+	// MaxConns caps tracked connections; 0 means DefaultMaxConns.
+	MaxConns int
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxPayload == 0 {
+		o.MaxPayload = DefaultMaxPayload
+	}
+	if o.MaxMessage <= 0 {
+		o.MaxMessage = DefaultMaxMessage
+	}
+	if o.MaxPayload < 0 || int64(o.MaxPayload) > o.MaxMessage {
+		o.MaxPayload = -1
+	}
+	if o.MaxBufferPerConn <= 0 {
+		o.MaxBufferPerConn = DefaultMaxBufferPerConn
+	}
+	if o.MaxBufferTotal <= 0 {
+		o.MaxBufferTotal = DefaultMaxBufferTotal
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = DefaultMaxConns
+	}
+	return o
+}
+
+// Analyzer turns packets into events. It is not safe for concurrent use.
+// Feed it packets in capture order with Packet and call Close at the end
+// of the capture.
+type Analyzer struct {
+	opts Options
+	emit func(*Event)
+
+	seg      capture.Segment
+	conns    map[flowKey]*conn
+	nconns   int // connections numbered so far
+	lru      connList
+	buffered int64 // out-of-order bytes held over all connections
+
+	// the packet being processed
+	pktNum  int64
+	pktTime time.Time
+
+	ev Event // reused for every emitted event
+}
+
+// New returns an Analyzer that calls emit for every event, synchronously,
+// in capture order. The *Event and its slices are reused after emit returns:
+// call Clone to keep one.
+func New(opts Options, emit func(*Event)) *Analyzer {
+	return &Analyzer{
+		opts:  opts.withDefaults(),
+		emit:  emit,
+		conns: make(map[flowKey]*conn),
+	}
+}
+
+// Packet analyzes one packet. Packets that are not TCP are counted by the
+// caller's source but produce no events.
+func (a *Analyzer) Packet(p *capture.Packet) {
+	a.pktNum = p.Number
+	a.pktTime = p.Timestamp
+	if !capture.DecodeTCP(p, &a.seg) {
+		return
+	}
+	a.segment(&a.seg)
+}
+
+// Close ends the capture: buffered data is flushed (with gaps where bytes
+// never arrived), open connections end with tcp.close "end", in the order
+// of their numbers, stamped with the capture's last packet.
+func (a *Analyzer) Close() {
+	open := make([]*conn, 0, len(a.conns))
+	for _, c := range a.conns {
+		open = append(open, c)
+	}
+	slices.SortFunc(open, func(x, y *conn) int { return x.id - y.id })
+	for _, c := range open {
+		a.finish(c, CloseEnd)
+	}
+}
+
+// Decode reads every packet from src and calls emit for every event in
+// capture order. It stops at the first error from emit, or from src
+// (other than io.EOF); events of everything read before a source error
+// were emitted, and open connections were closed, before Decode returns it.
+//
+// The *Event and its slices are reused after emit returns: call Clone to
+// keep one.
+func Decode(src capture.Source, opts Options, emit func(*Event) error) error {
+	var emitErr error
+	a := New(opts, func(ev *Event) {
+		if emitErr == nil {
+			emitErr = emit(ev)
+		}
+	})
+	for emitErr == nil {
+		p, err := src.ReadPacket()
+		if err != nil {
+			a.Close()
+			if emitErr != nil {
+				return emitErr
+			}
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		a.Packet(&p)
+	}
+	return emitErr
+}
+
+// DecodeFile decodes a pcap or pcapng file; see Decode.
+func DecodeFile(path string, opts Options, emit func(*Event) error) error {
+	f, err := capture.OpenFile(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return Decode(f, opts, emit)
+}
+
+// ReadFile decodes a whole capture file and returns copies of all its
+// events: convenient for tests of small captures. For big captures use
+// DecodeFile, which holds nothing.
+func ReadFile(path string, opts Options) ([]Event, error) {
+	var events []Event
+	err := DecodeFile(path, opts, func(ev *Event) error {
+		events = append(events, ev.Clone())
+		return nil
+	})
+	return events, err
+}
+
+// flowKey identifies a connection regardless of direction: lo < hi.
+type flowKey struct {
+	lo, hi netip.AddrPort
+}
+
+func makeFlowKey(a, b netip.AddrPort) flowKey {
+	if a.Compare(b) > 0 {
+		a, b = b, a
+	}
+	return flowKey{a, b}
+}
+
+// newEvent resets the shared event for a new emission, keeping the
+// capacity of its slices.
+func (a *Analyzer) newEvent(typ string, c *conn, from string) *Event {
+	ev := &a.ev
+	warnings, packets, payload, offered := ev.Warnings[:0], ev.Message.Packets[:0], ev.Message.Payload[:0], ev.WSOpen.Offered[:0]
+	*ev = Event{Type: typ, Time: a.pktTime, Packet: a.pktNum, From: from}
+	ev.Warnings = warnings
+	ev.Message.Packets = packets
+	ev.Message.Payload = payload
+	ev.WSOpen.Offered = offered
+	if c != nil {
+		ev.Conn = c.id
+	}
+	return ev
+}
+
+func (a *Analyzer) send(ev *Event) {
+	a.emit(ev)
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

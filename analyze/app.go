@@ -1,0 +1,411 @@
+package analyze
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/wsviz/wsviz/analyze/internal/handshake"
+	"github.com/wsviz/wsviz/analyze/internal/wsproto"
+)
+
+// What a connection's bytes are being decoded as.
+const (
+	phaseHTTP  = iota // HTTP/1.x heads, until an upgrade or proof it is not HTTP
+	phaseProbe        // no handshake: looking for WebSocket frames mid-stream
+	phaseWS           // WebSocket frames
+	phaseOther        // some other protocol: only counted
+)
+
+// probeBudget is how many chunks per direction are tried as WebSocket
+// frames before a connection without a handshake is given up as another
+// protocol. Chunks usually start at segment boundaries, where frames
+// usually start.
+const probeBudget = 32
+
+// app is the application-layer state of a connection.
+type app struct {
+	phase  int
+	hs     *handshake.Conn
+	ws     [2]*wsproto.Stream
+	synced [2]bool // the stream found a frame boundary (mid-stream start)
+	probes [2]int
+
+	closeFrom int // direction+1 of the first close message, 0 before any
+	pingFrom  int // direction+1 of the last unanswered ping
+}
+
+// hsHandler receives one connection's handshake callbacks.
+type hsHandler struct {
+	a *Analyzer
+	c *conn
+}
+
+// wsHandler receives one direction's frames and messages.
+type wsHandler struct {
+	a *Analyzer
+	c *conn
+	d int
+}
+
+// appData decodes in-order bytes of direction d. packet carried them.
+func (a *Analyzer) appData(c *conn, d int, b []byte, packet int64) {
+	p := &c.app
+	for len(b) > 0 && !c.done {
+		switch p.phase {
+		case phaseHTTP:
+			if p.hs == nil {
+				p.hs = handshake.NewConn(hsHandler{a, c})
+			}
+			var n int
+			if d == client {
+				n = p.hs.Client(b, packet)
+			} else {
+				n = p.hs.Server(b, packet)
+			}
+			b = b[n:]
+			switch p.hs.State() {
+			case handshake.HTTP:
+				if n == 0 {
+					return // held back (an upgrade request waiting for its answer)
+				}
+			case handshake.Upgraded:
+				// The Upgraded callback created the streams and fed the
+				// client bytes held back; b is WebSocket.
+				p.phase = phaseWS
+			default:
+				p.phase = phaseProbe
+			}
+		case phaseProbe:
+			if !probe(b, d == client) {
+				a.giveUp(c, d)
+				return
+			}
+			a.midstream(c, d)
+		case phaseWS:
+			if !p.synced[d] {
+				if !probe(b, d == client) {
+					return
+				}
+				p.synced[d] = true
+			}
+			p.ws[d].Write(b, packet)
+			return
+		default:
+			return
+		}
+	}
+}
+
+// giveUp counts a chunk that did not look like WebSocket frames.
+func (a *Analyzer) giveUp(c *conn, d int) {
+	p := &c.app
+	p.probes[d]++
+	if p.probes[client] >= probeBudget && p.probes[server] >= probeBudget {
+		p.phase = phaseOther
+	}
+}
+
+// appGap tells the decoders that n bytes of direction d were lost.
+func (a *Analyzer) appGap(c *conn, d int, n int64) {
+	p := &c.app
+	switch p.phase {
+	case phaseHTTP:
+		if p.hs != nil {
+			p.hs.Gap(d == client)
+			if p.hs.State() == handshake.Upgraded {
+				p.ws[d].Gap(n, a.pktNum)
+				return
+			}
+		}
+		p.phase = phaseProbe // maybe the 101 was lost: look for frames
+	case phaseWS:
+		if p.synced[d] {
+			p.ws[d].Gap(n, a.pktNum)
+		}
+	}
+}
+
+// appEnd tells the decoders that the connection ended.
+func (a *Analyzer) appEnd(c *conn) {
+	p := &c.app
+	if p.phase != phaseWS {
+		return
+	}
+	for d := range 2 {
+		if p.ws[d] != nil && p.synced[d] {
+			p.ws[d].End(a.pktNum)
+		}
+	}
+}
+
+// midstream switches a connection without a captured handshake to
+// WebSocket decoding and emits ws.open.
+func (a *Analyzer) midstream(c *conn, d int) {
+	p := &c.app
+	p.phase = phaseWS
+	p.synced[d] = true
+	ev := a.newEvent(TypeWSOpen, c, "")
+	ev.WSOpen = WSOpen{Midstream: true}
+	ev.Note = fmt.Sprintf("no handshake was captured, but the %s's bytes are WebSocket frames: the connection was already a WebSocket when the capture started", fromName[d])
+	ev.Warn("ws.midstream", "the opening handshake (RFC 6455 §4) is not in the capture; subprotocol and extensions are unknown, and compressed messages may refer to history from before the capture (RFC 7692 §7.2.2)")
+	a.send(ev)
+	for dd := range 2 {
+		a.newStream(c, dd, wsproto.Config{
+			Client:    dd == client,
+			Deflate:   true, // unknown: RSV1 is taken to mean permessage-deflate
+			Midstream: true,
+		})
+	}
+}
+
+func (a *Analyzer) newStream(c *conn, d int, cfg wsproto.Config) {
+	cfg.MaxPayload = a.opts.MaxPayload
+	cfg.MaxMessage = a.opts.MaxMessage
+	c.app.ws[d] = wsproto.NewStream(cfg, wsHandler{a, c, d})
+}
+
+func (h hsHandler) Request(r *handshake.Request) {
+	a, c := h.a, h.c
+	ev := a.newEvent(TypeHTTPRequest, c, FromClient)
+	ev.HTTP = HTTP{Method: r.Method, Target: r.Target, Proto: r.Proto, Header: r.Header}
+	if r.Upgrade {
+		ev.Note = fmt.Sprintf("the client asks to switch this HTTP connection to WebSocket (%s %s)", r.Method, r.Target)
+		if len(r.Protocols) > 0 {
+			ev.Note += ", offering subprotocols " + strings.Join(r.Protocols, ", ")
+		}
+		if r.Extensions != "" {
+			ev.Note += ", and extensions " + r.Extensions
+		}
+	} else {
+		ev.Note = fmt.Sprintf("the client sent a plain HTTP request: %s %s", r.Method, r.Target)
+	}
+	addProblems(ev, r.Problems)
+	a.send(ev)
+}
+
+func (h hsHandler) Response(r *handshake.Response, req *handshake.Request) {
+	a, c := h.a, h.c
+	ev := a.newEvent(TypeHTTPResponse, c, FromServer)
+	ev.HTTP = HTTP{Status: r.Status, Reason: r.Reason, Proto: r.Proto, Header: r.Header}
+	switch {
+	case r.Status == 101 && req != nil && req.Upgrade:
+		ev.Note = "the server agreed to switch to WebSocket (101 Switching Protocols): from now on either side may send a message at any time"
+	case req != nil && req.Upgrade:
+		ev.Note = fmt.Sprintf("the server refused to switch to WebSocket and answered %d %s: the connection stays plain HTTP", r.Status, r.Reason)
+	default:
+		ev.Note = fmt.Sprintf("the server answered the HTTP request: %d %s", r.Status, r.Reason)
+	}
+	addProblems(ev, r.Problems)
+	a.send(ev)
+}
+
+func (h hsHandler) Upgraded(u *handshake.Upgrade) {
+	a, c := h.a, h.c
+	ev := a.newEvent(TypeWSOpen, c, "")
+	ev.WSOpen = WSOpen{Path: u.Path, Subprotocol: u.Subprotocol, Offered: append(ev.WSOpen.Offered, u.Offered...),
+		Extensions: u.Extensions, Accept: u.Accept}
+	var what []string
+	if u.Subprotocol != "" {
+		what = append(what, "subprotocol "+u.Subprotocol)
+	}
+	cfg := [2]wsproto.Config{{Client: true}, {}}
+	if d := u.Deflate; d != nil {
+		ev.WSOpen.Deflate = &Deflate{ServerNoContextTakeover: d.ServerNoContextTakeover, ClientNoContextTakeover: d.ClientNoContextTakeover,
+			ServerMaxWindowBits: d.ServerMaxWindowBits, ClientMaxWindowBits: d.ClientMaxWindowBits}
+		cfg[client] = wsproto.Config{Client: true, Deflate: true, NoContextTakeover: d.ClientNoContextTakeover, WindowBits: d.ClientMaxWindowBits}
+		cfg[server] = wsproto.Config{Deflate: true, NoContextTakeover: d.ServerNoContextTakeover, WindowBits: d.ServerMaxWindowBits}
+		takeover := "with context takeover (each side's compressor remembers earlier messages)"
+		switch {
+		case d.ClientNoContextTakeover && d.ServerNoContextTakeover:
+			takeover = "without context takeover (every message is compressed on its own)"
+		case d.ClientNoContextTakeover:
+			takeover = "with context takeover from the server only"
+		case d.ServerNoContextTakeover:
+			takeover = "with context takeover from the client only"
+		}
+		what = append(what, "messages compressed with permessage-deflate "+takeover)
+	}
+	ev.Note = "the connection is now a WebSocket"
+	if len(what) > 0 {
+		ev.Note += ": " + strings.Join(what, "; ")
+	}
+	addProblems(ev, u.Problems)
+	a.send(ev)
+
+	for d := range 2 {
+		a.newStream(c, d, cfg[d])
+		c.app.synced[d] = true
+	}
+	c.app.phase = phaseWS
+	if pending := c.app.hs.PendingClient(); len(pending) > 0 {
+		c.app.ws[client].Write(pending, a.pktNum)
+	}
+}
+
+func addProblems[P ~struct{ Code, Msg string }](ev *Event, problems []P) {
+	for _, p := range problems {
+		ev.Warnings = append(ev.Warnings, Warning(p))
+	}
+}
+
+// Opcodes, RFC 6455 §5.2 and §11.8.
+const (
+	opContinuation = 0x0
+	opText         = 0x1
+	opBinary       = 0x2
+	opClose        = 0x8
+	opPing         = 0x9
+	opPong         = 0xA
+)
+
+func opcodeName(op uint8) string {
+	switch op {
+	case opContinuation:
+		return "continuation"
+	case opText:
+		return "text"
+	case opBinary:
+		return "binary"
+	case opClose:
+		return "close"
+	case opPing:
+		return "ping"
+	case opPong:
+		return "pong"
+	}
+	return fmt.Sprintf("reserved-%d", op)
+}
+
+func (h wsHandler) Frame(f *wsproto.Frame) {
+	a, c, d := h.a, h.c, h.d
+	ev := a.newEvent(TypeWSFrame, c, fromName[d])
+	ev.Frame = Frame{Fin: f.Fin, RSV: f.RSV, Opcode: f.Opcode, Masked: f.Masked, Mask: f.Mask, Len: f.Len}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s → %s: %s frame", fromName[d], fromName[1-d], opcodeName(f.Opcode))
+	if !f.Fin {
+		b.WriteString(" (more fragments follow)")
+	} else if f.Opcode == opContinuation {
+		b.WriteString(" (last fragment)")
+	}
+	fmt.Fprintf(&b, ", %s of payload", plural(int64(f.Len), "byte", "bytes"))
+	if f.RSV&4 != 0 && f.Opcode != opContinuation {
+		b.WriteString(", compressed (RSV1)")
+	}
+	if f.Masked {
+		fmt.Fprintf(&b, ", masked with key %x", f.Mask)
+	}
+	ev.Note = b.String()
+	addProblems(ev, f.Problems)
+	a.send(ev)
+}
+
+func (h wsHandler) Message(m *wsproto.Message) {
+	a, c, d := h.a, h.c, h.d
+	p := &c.app
+	ev := a.newEvent(TypeWSMessage, c, fromName[d])
+	ev.Message = Message{Opcode: opcodeName(m.Opcode), Len: m.Len, WireLen: m.WireLen, Compressed: m.Compressed,
+		Frames: m.Frames, Packets: append(ev.Message.Packets, m.Packets...), Payload: append(ev.Message.Payload, m.Payload...),
+		Truncated: m.Truncated}
+	who, peer := fromName[d], fromName[1-d]
+	size := plural(m.Len, "byte", "bytes")
+	switch m.Opcode {
+	case opText, opBinary:
+		kind := "a text"
+		if m.Opcode == opBinary {
+			kind = "a binary"
+		}
+		ev.Note = fmt.Sprintf("the %s sent %s message of %s", who, kind, size)
+		if d == server {
+			ev.Note += " without being asked: WebSocket has no request and response"
+		}
+		if m.Frames > 1 {
+			ev.Note += fmt.Sprintf(", in %d fragments", m.Frames)
+		}
+		if m.Compressed {
+			ev.Note += fmt.Sprintf(", compressed to %s on the wire", plural(m.WireLen, "byte", "bytes"))
+		}
+	case opPing:
+		ev.Note = fmt.Sprintf("the %s sent a ping (%s): the %s must answer with a pong", who, size, peer)
+		p.pingFrom = d + 1
+	case opPong:
+		if p.pingFrom == 2-d {
+			ev.Note = fmt.Sprintf("the %s answered the ping with a pong", who)
+			p.pingFrom = 0
+		} else {
+			ev.Note = fmt.Sprintf("the %s sent an unsolicited pong (a heartbeat; no answer expected)", who)
+		}
+	case opClose:
+		ev.Message.Code, ev.Message.Reason = m.CloseCode, m.CloseReason
+		status := "without a status code"
+		if m.CloseCode != 0 {
+			status = fmt.Sprintf("with status %d (%s)", m.CloseCode, closeCodeName(m.CloseCode))
+			if m.CloseReason != "" {
+				status += fmt.Sprintf(" and reason %q", m.CloseReason)
+			}
+		}
+		if p.closeFrom == 0 {
+			p.closeFrom = d + 1
+			ev.Note = fmt.Sprintf("the %s starts the closing handshake %s; the %s should answer with a close", who, status, peer)
+		} else if p.closeFrom == 2-d {
+			ev.Note = fmt.Sprintf("the %s answered the close %s: the WebSocket is closed and the TCP connection should end next", who, status)
+		} else {
+			ev.Note = fmt.Sprintf("the %s sent another close %s", who, status)
+		}
+	default:
+		ev.Note = fmt.Sprintf("the %s sent a message with reserved opcode %d (%s)", who, m.Opcode, size)
+	}
+	if m.Truncated && !strings.Contains(ev.Note, "truncated") {
+		ev.Note += "; payload shown in part"
+	}
+	addProblems(ev, m.Problems)
+	a.send(ev)
+}
+
+// closeCodeName names close status codes, RFC 6455 §7.4.1 and the IANA
+// registry (§11.7).
+func closeCodeName(code int) string {
+	switch code {
+	case 1000:
+		return "normal closure"
+	case 1001:
+		return "going away"
+	case 1002:
+		return "protocol error"
+	case 1003:
+		return "unsupported data"
+	case 1005:
+		return "no status received"
+	case 1006:
+		return "abnormal closure"
+	case 1007:
+		return "invalid payload data"
+	case 1008:
+		return "policy violation"
+	case 1009:
+		return "message too big"
+	case 1010:
+		return "mandatory extension"
+	case 1011:
+		return "internal error"
+	case 1012:
+		return "service restart"
+	case 1013:
+		return "try again later"
+	case 1014:
+		return "bad gateway"
+	case 1015:
+		return "TLS handshake failure"
+	}
+	if code >= 3000 && code <= 3999 {
+		return "registered by a library or framework"
+	}
+	if code >= 4000 && code <= 4999 {
+		return "private use by the application"
+	}
+	return "not a defined code"
+}
+
+func probe(b []byte, fromClient bool) bool { return wsproto.Probe(b, fromClient) }
+
+func looksLikeRequest(b []byte) bool  { return handshake.LooksLikeRequest(b) }
+func looksLikeResponse(b []byte) bool { return handshake.LooksLikeResponse(b) }

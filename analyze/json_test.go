@@ -1,0 +1,123 @@
+package analyze
+
+import (
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+var jsonTime = time.Date(2024, 1, 2, 3, 4, 5, 600, time.UTC)
+
+func TestEventJSONRoundTrip(t *testing.T) {
+	tests := []struct {
+		name string
+		ev   Event
+		want string // a substring the JSON must contain
+	}{
+		{"tcp.open", Event{Type: TypeTCPOpen, Time: jsonTime, Conn: 1, Packet: 1, Note: "n",
+			TCPOpen: TCPOpen{Client: "127.0.0.1:5", Server: "[::1]:80", SYN: true}},
+			`"client":"127.0.0.1:5","server":"[::1]:80","syn":true`},
+		{"tcp.close", Event{Type: TypeTCPClose, Time: jsonTime, Conn: 2, Packet: 9, Note: "n",
+			TCPClose: TCPClose{How: CloseRST, ClientBytes: 10, ServerBytes: 20}},
+			`"how":"rst","client_bytes":10,"server_bytes":20`},
+		{"tcp.gap", Event{Type: TypeTCPGap, Time: jsonTime, Conn: 2, From: FromServer, Packet: 9, Note: "n",
+			TCPGap: TCPGap{Offset: 100, Size: 1448}, Warnings: []Warning{{"tcp.gap", "m"}}},
+			`"offset":100,"size":1448`},
+		{"http.request", Event{Type: TypeHTTPRequest, Time: jsonTime, Conn: 1, From: FromClient, Packet: 4, Note: "n",
+			HTTP: HTTP{Method: "GET", Target: "/chat", Proto: "HTTP/1.1", Header: http.Header{"Upgrade": {"websocket"}, "A": {"1", "2"}}}},
+			`"method":"GET","target":"/chat","proto":"HTTP/1.1","headers":{"A":["1","2"],"Upgrade":["websocket"]}`},
+		{"http.response", Event{Type: TypeHTTPResponse, Time: jsonTime, Conn: 1, From: FromServer, Packet: 6, Note: "n",
+			HTTP: HTTP{Status: 403, Reason: "Forbidden", Proto: "HTTP/1.1", Header: http.Header{}}},
+			`"status":403,"reason":"Forbidden"`},
+		{"ws.open", Event{Type: TypeWSOpen, Time: jsonTime, Conn: 1, Packet: 6, Note: "n",
+			WSOpen: WSOpen{Path: "/", Subprotocol: "chat", Offered: []string{"chat", "x"}, Extensions: "permessage-deflate",
+				Deflate: &Deflate{ClientNoContextTakeover: true, ServerMaxWindowBits: 15, ClientMaxWindowBits: 10}, Accept: "ok"}},
+			`"deflate":{"server_no_context_takeover":false,"client_no_context_takeover":true,"server_max_window_bits":15,"client_max_window_bits":10}`},
+		{"ws.frame masked", Event{Type: TypeWSFrame, Time: jsonTime, Conn: 1, From: FromClient, Packet: 7, Note: "n",
+			Frame: Frame{Fin: true, RSV: 4, Opcode: 1, Masked: true, Mask: [4]byte{0xde, 0xad, 0xbe, 0xef}, Len: 1 << 40}},
+			`"fin":true,"rsv":4,"opcode":1,"masked":true,"mask":"deadbeef","len":1099511627776`},
+		{"ws.frame unmasked", Event{Type: TypeWSFrame, Time: jsonTime, Conn: 1, From: FromServer, Packet: 7, Note: "n",
+			Frame: Frame{Opcode: 2, Len: 3}},
+			`"fin":false,"rsv":0,"opcode":2,"masked":false,"len":3`},
+		{"ws.message text", Event{Type: TypeWSMessage, Time: jsonTime, Conn: 1, From: FromServer, Packet: 8, Note: "n",
+			Message: Message{Opcode: "text", Len: 5, WireLen: 7, Compressed: true, Frames: 1, Packets: []int64{8}, Payload: []byte("hé\"\n<")}},
+			`"opcode":"text","len":5,"wire_len":7,"compressed":true,"frames":1,"packets":[8],"text":"hé\"\n<"`},
+		{"ws.message binary truncated", Event{Type: TypeWSMessage, Time: jsonTime, Conn: 1, From: FromClient, Packet: 8, Note: "n",
+			Message: Message{Opcode: "binary", Len: 5000, WireLen: 5000, Frames: 2, Packets: []int64{7, 8}, Payload: []byte{0, 1, 2}, Truncated: true}},
+			`"base64":"AAEC","truncated":true`},
+		{"ws.message close", Event{Type: TypeWSMessage, Time: jsonTime, Conn: 1, From: FromClient, Packet: 8, Note: "n",
+			Message: Message{Opcode: "close", Len: 5, WireLen: 5, Frames: 1, Packets: []int64{8}, Payload: []byte{3, 232, 'b', 'y', 'e'}, Code: 1000, Reason: "bye"}},
+			`"code":1000,"reason":"bye"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := tc.ev.AppendJSON(nil)
+			if !json.Valid(b) {
+				t.Fatalf("AppendJSON = %s, not valid JSON", b)
+			}
+			if !strings.Contains(string(b), tc.want) {
+				t.Errorf("AppendJSON = %s, want it to contain %s", b, tc.want)
+			}
+			if !strings.HasPrefix(string(b), `{"type":"`+tc.ev.Type+`","t":"2024-01-02T03:04:05.000000600Z"`) {
+				t.Errorf("AppendJSON = %s, want type and fixed-width time first", b)
+			}
+			var got Event
+			if err := json.Unmarshal(b, &got); err != nil {
+				t.Fatalf("Unmarshal(%s): %v", b, err)
+			}
+			want := tc.ev.Clone()
+			normalize(&got)
+			normalize(&want)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("round trip of %s:\n got %+v\nwant %+v", b, got, want)
+			}
+		})
+	}
+}
+
+// normalize makes nil and empty slices equal for comparison.
+func normalize(e *Event) {
+	if len(e.Warnings) == 0 {
+		e.Warnings = nil
+	}
+	if len(e.WSOpen.Offered) == 0 {
+		e.WSOpen.Offered = nil
+	}
+	if len(e.Message.Packets) == 0 {
+		e.Message.Packets = nil
+	}
+	if len(e.Message.Payload) == 0 {
+		e.Message.Payload = nil
+	}
+}
+
+func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
+	tests := []string{"", "plain", "quote\" back\\ slash", "\x00\x01\x1f\x7f", "tab\tnl\ncr\r",
+		"é日本語🎉", "bad \xff utf8 \xc3", "line\u2028sep\u2029", "<script>&</script>"}
+	for _, s := range tests {
+		got := appendJSONString(nil, s)
+		var back string
+		if err := json.Unmarshal(got, &back); err != nil {
+			t.Errorf("appendJSONString(%q) = %s: not valid JSON: %v", s, got, err)
+			continue
+		}
+		want, _ := json.Marshal(s)
+		var wantBack string
+		_ = json.Unmarshal(want, &wantBack)
+		if back != wantBack {
+			t.Errorf("appendJSONString(%q) decodes to %q, want %q", s, back, wantBack)
+		}
+	}
+}
+
+func TestAppendJSONAllocs(t *testing.T) {
+	ev := Event{Type: TypeWSMessage, Time: jsonTime, Conn: 1, From: FromServer, Packet: 8, Note: "the server sent a text message",
+		Message: Message{Opcode: "text", Len: 5, Frames: 1, Packets: []int64{8}, Payload: []byte(`{"a":1}`)}}
+	buf := make([]byte, 0, 4096)
+	if n := testing.AllocsPerRun(100, func() { buf = ev.AppendJSON(buf[:0]) }); n != 0 {
+		t.Errorf("AppendJSON allocates %v times per event, want 0", n)
+	}
+}

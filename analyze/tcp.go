@@ -1,0 +1,429 @@
+package analyze
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/wsviz/wsviz/capture"
+)
+
+// Directions of a connection, as array indexes.
+const (
+	client = 0
+	server = 1
+)
+
+var fromName = [2]string{FromClient, FromServer}
+
+// maxWindow bounds how far ahead of the next expected byte a segment may
+// start and still be buffered; anything further is outside any real TCP
+// window (RFC 7323 §2.3 caps a scaled window at 2^30).
+const maxWindow = 1 << 30
+
+// conn is one TCP connection and what rides on it.
+type conn struct {
+	id   int
+	key  flowKey
+	addr [2]netip.AddrPort // [client], [server]
+	half [2]halfConn
+	done bool // closed: kept only so that trailing packets do not open a new connection
+
+	lastPacket int64
+	lastTime   time.Time
+	prev, next *conn // recency list
+
+	app app // HTTP and WebSocket decoding
+}
+
+// halfConn reassembles one direction of a connection.
+type halfConn struct {
+	started bool
+	next    uint32 // sequence number of the next byte expected
+	off     int64  // stream offset of next: bytes delivered plus gaps
+	ooo     []oooSegment
+	oooSize int
+
+	finSeen bool
+	finOff  int64 // stream offset of the FIN
+	closed  bool  // every byte up to the FIN was delivered
+
+	limitHit bool // a buffer cap dropped data: the next gap says so
+}
+
+// oooSegment is data that arrived ahead of a hole. data is a copy.
+type oooSegment struct {
+	off    int64
+	data   []byte
+	packet int64
+}
+
+// segment runs one TCP segment through its connection.
+func (a *Analyzer) segment(s *capture.Segment) {
+	key := makeFlowKey(s.Src, s.Dst)
+	c := a.conns[key]
+	if c != nil && c.done && s.Flags&capture.SYN != 0 && s.Flags&capture.ACK == 0 {
+		// The 4-tuple is reused by a new connection.
+		a.forget(c)
+		c = nil
+	}
+	if c == nil {
+		if c = a.open(key, s); c == nil {
+			return
+		}
+	} else {
+		a.lru.touch(c)
+	}
+	c.lastPacket, c.lastTime = a.pktNum, a.pktTime
+	if c.done {
+		return
+	}
+	d := client
+	if s.Src != c.addr[client] {
+		d = server
+	}
+	if s.Flags&capture.RST != 0 {
+		a.finish(c, CloseRST)
+		return
+	}
+	h := &c.half[d]
+	seq := s.Seq
+	if s.Flags&capture.SYN != 0 {
+		if !h.started || h.off == 0 {
+			h.started, h.next, h.off = true, s.Seq+1, 0
+		}
+		seq++ // the SYN occupies one sequence number (RFC 9293 §3.4)
+	}
+	if !h.started {
+		h.started, h.next = true, seq
+	}
+	if len(s.Payload) > 0 || s.Missing > 0 || s.Flags&capture.FIN != 0 {
+		a.data(c, d, seq, s.Payload, s.Missing, s.Flags&capture.FIN != 0)
+	}
+	if s.Flags&capture.ACK != 0 && !c.done {
+		a.acked(c, 1-d, s.Ack)
+	}
+	if !c.done && c.half[client].closed && c.half[server].closed {
+		a.finish(c, CloseFIN)
+	}
+}
+
+// open starts tracking a connection at its first packet and emits tcp.open.
+func (a *Analyzer) open(key flowKey, s *capture.Segment) *conn {
+	if len(a.conns) >= a.opts.MaxConns {
+		a.evict()
+	}
+	a.nconns++
+	c := &conn{id: a.nconns, key: key}
+	syn := s.Flags&capture.SYN != 0
+	switch {
+	case syn && s.Flags&capture.ACK == 0:
+		c.addr = [2]netip.AddrPort{s.Src, s.Dst}
+	case syn:
+		c.addr = [2]netip.AddrPort{s.Dst, s.Src} // a SYN-ACK comes from the server
+	default:
+		c.addr = guessRoles(s)
+	}
+	a.conns[key] = c
+	a.lru.push(c)
+
+	ev := a.newEvent(TypeTCPOpen, c, "")
+	ev.TCPOpen = TCPOpen{Client: c.addr[client].String(), Server: c.addr[server].String(),
+		SYN: syn && s.Flags&capture.ACK == 0}
+	if ev.TCPOpen.SYN {
+		ev.Note = fmt.Sprintf("client %s opened a TCP connection to server %s (SYN)", ev.TCPOpen.Client, ev.TCPOpen.Server)
+	} else {
+		ev.Note = fmt.Sprintf("a TCP connection between client %s and server %s was already open when the capture started; who is the client was inferred", ev.TCPOpen.Client, ev.TCPOpen.Server)
+	}
+	a.send(ev)
+	return c
+}
+
+// data handles the payload (and FIN) of one segment of direction d.
+func (a *Analyzer) data(c *conn, d int, seq uint32, payload []byte, missing int, fin bool) {
+	h := &c.half[d]
+	delta := int64(int32(seq - h.next))
+	if delta >= maxWindow || delta <= -maxWindow {
+		return // outside any window: not this stream's bytes
+	}
+	off := h.off + delta
+	end := off + int64(len(payload)) + int64(missing)
+	if fin && !h.finSeen {
+		h.finSeen, h.finOff = true, end
+	}
+	switch {
+	case end <= h.off:
+		// A retransmission or duplicate of bytes already delivered.
+	case off <= h.off:
+		skip := h.off - off
+		if skip < int64(len(payload)) {
+			a.deliver(c, d, payload[skip:], a.pktNum)
+		}
+		if missing > 0 && h.off < end {
+			a.gap(c, d, end-h.off, "the capture's snap length cut this packet short")
+		}
+		a.drain(c, d)
+	default:
+		a.buffer(c, d, off, payload)
+	}
+	a.checkFIN(c, d)
+}
+
+// acked handles the peer's acknowledgment of direction d's bytes up to
+// ack. Bytes the receiver acknowledged but the capture never saw will not
+// be retransmitted: they are a gap.
+func (a *Analyzer) acked(c *conn, d int, ack uint32) {
+	h := &c.half[d]
+	if !h.started {
+		return
+	}
+	delta := int64(int32(ack - h.next))
+	if delta <= 0 || delta >= maxWindow {
+		return
+	}
+	ackOff := h.off + delta
+	if h.finSeen && ackOff > h.finOff {
+		ackOff = h.finOff // the FIN's own sequence number
+	}
+	a.skipTo(c, d, ackOff, "")
+	a.checkFIN(c, d)
+}
+
+// skipTo declares gaps and drains buffered data until direction d has
+// reached stream offset target.
+func (a *Analyzer) skipTo(c *conn, d int, target int64, why string) {
+	h := &c.half[d]
+	for h.off < target && !c.done {
+		next := target
+		if len(h.ooo) > 0 && h.ooo[0].off < next {
+			next = h.ooo[0].off
+		}
+		if next > h.off {
+			a.gap(c, d, next-h.off, why)
+		}
+		a.drain(c, d)
+	}
+}
+
+// buffer keeps a segment that arrived ahead of a hole.
+func (a *Analyzer) buffer(c *conn, d int, off int64, payload []byte) {
+	h := &c.half[d]
+	if len(payload) == 0 {
+		return
+	}
+	// Bounds first: make room by giving up on the oldest hole of this
+	// direction, which delivers what is buffered behind it.
+	for len(h.ooo) > 0 && (h.oooSize+len(payload) > a.opts.MaxBufferPerConn || a.buffered+int64(len(payload)) > a.opts.MaxBufferTotal) {
+		h.limitHit = true
+		a.skipTo(c, d, h.ooo[0].off, "")
+		if c.done {
+			return
+		}
+	}
+	if off <= h.off {
+		// Forcing gaps above reached this segment.
+		a.data(c, d, h.next+uint32(off-h.off), payload, 0, false)
+		return
+	}
+	if h.oooSize+len(payload) > a.opts.MaxBufferPerConn || a.buffered+int64(len(payload)) > a.opts.MaxBufferTotal {
+		h.limitHit = true // dropped: it will surface as a gap
+		return
+	}
+	seg := oooSegment{off: off, data: append([]byte(nil), payload...), packet: a.pktNum}
+	i := len(h.ooo)
+	for i > 0 && h.ooo[i-1].off > off {
+		i--
+	}
+	h.ooo = slices.Insert(h.ooo, i, seg)
+	h.oooSize += len(payload)
+	a.buffered += int64(len(payload))
+}
+
+// drain delivers buffered segments that the stream has reached.
+func (a *Analyzer) drain(c *conn, d int) {
+	h := &c.half[d]
+	for len(h.ooo) > 0 && h.ooo[0].off <= h.off && !c.done {
+		seg := h.ooo[0]
+		h.ooo[0] = oooSegment{}
+		h.ooo = h.ooo[1:]
+		h.oooSize -= len(seg.data)
+		a.buffered -= int64(len(seg.data))
+		if end := seg.off + int64(len(seg.data)); end > h.off {
+			a.deliver(c, d, seg.data[h.off-seg.off:], seg.packet)
+		}
+	}
+	if len(h.ooo) == 0 {
+		h.ooo = nil
+	}
+}
+
+// deliver hands in-order bytes of direction d to the application decoder.
+// packet is the packet that carried them.
+func (a *Analyzer) deliver(c *conn, d int, b []byte, packet int64) {
+	h := &c.half[d]
+	h.off += int64(len(b))
+	h.next += uint32(len(b))
+	a.appData(c, d, b, packet)
+}
+
+// gap skips n bytes of direction d that were never captured and emits
+// tcp.gap.
+func (a *Analyzer) gap(c *conn, d int, n int64, why string) {
+	h := &c.half[d]
+	ev := a.newEvent(TypeTCPGap, c, fromName[d])
+	ev.TCPGap = TCPGap{Offset: h.off, Size: n}
+	ev.Note = fmt.Sprintf("%s of the %s's data (stream offset %d) were never captured", plural(n, "byte", "bytes"), fromName[d], h.off)
+	if why != "" {
+		ev.Note += ": " + why
+	}
+	ev.Warn("tcp.gap", fmt.Sprintf("%d bytes missing from the capture at stream offset %d; what they carried is unknown (RFC 9293 §3.10.7.4 reassembly)", n, h.off))
+	if h.limitHit {
+		h.limitHit = false
+		ev.Warn("tcp.buffer_limit", fmt.Sprintf("out-of-order data beyond the buffer limit (%d bytes per connection, %d overall) was skipped", a.opts.MaxBufferPerConn, a.opts.MaxBufferTotal))
+	}
+	a.send(ev)
+	h.off += n
+	h.next += uint32(n)
+	a.appGap(c, d, n)
+}
+
+// checkFIN marks direction d closed once everything up to its FIN arrived.
+func (a *Analyzer) checkFIN(c *conn, d int) {
+	h := &c.half[d]
+	if h.finSeen && !h.closed && h.off >= h.finOff && len(h.ooo) == 0 {
+		h.closed = true
+	}
+}
+
+// finish ends a connection: what is buffered is flushed with gaps, the
+// decoders are told, and tcp.close is emitted.
+func (a *Analyzer) finish(c *conn, how string) {
+	if c.done {
+		if how != CloseFIN && how != CloseRST {
+			a.forget(c)
+		}
+		return
+	}
+	for d := range 2 {
+		h := &c.half[d]
+		if len(h.ooo) > 0 {
+			a.skipTo(c, d, h.ooo[len(h.ooo)-1].off+int64(len(h.ooo[len(h.ooo)-1].data)), "")
+		}
+	}
+	a.appEnd(c)
+	ev := a.newEvent(TypeTCPClose, c, "")
+	ev.TCPClose = TCPClose{How: how, ClientBytes: c.half[client].off, ServerBytes: c.half[server].off}
+	counts := fmt.Sprintf("%s from the client, %s from the server", plural(c.half[client].off, "byte", "bytes"), plural(c.half[server].off, "byte", "bytes"))
+	switch how {
+	case CloseFIN:
+		ev.Note = "both sides closed the TCP connection (FIN): " + counts
+	case CloseRST:
+		ev.Note = "the TCP connection was reset (RST): the sender gave up on it at once; " + counts
+	case CloseEnd:
+		ev.Note = "the capture ended while the TCP connection was still open: " + counts
+	case CloseEvicted:
+		ev.Note = "stopped following this connection to keep memory bounded (too many open connections): " + counts
+		ev.Warn("tcp.conn_limit", fmt.Sprintf("more than %d connections were open at once; the least recently active one was dropped", a.opts.MaxConns))
+	}
+	a.send(ev)
+	c.done = true
+	c.app = app{}
+	for d := range 2 {
+		c.half[d].ooo = nil
+	}
+	if how == CloseEnd || how == CloseEvicted {
+		a.forget(c)
+	}
+}
+
+// evict drops the least recently active connection.
+func (a *Analyzer) evict() {
+	if c := a.lru.oldest(); c != nil {
+		a.finish(c, CloseEvicted)
+	}
+}
+
+// forget stops tracking c entirely.
+func (a *Analyzer) forget(c *conn) {
+	if a.conns[c.key] == c {
+		delete(a.conns, c.key)
+	}
+	a.lru.remove(c)
+}
+
+// guessRoles picks client and server for a connection whose SYN was not
+// captured: from what its first payload looks like, else from the ports.
+func guessRoles(s *capture.Segment) [2]netip.AddrPort {
+	src, dst := s.Src, s.Dst
+	if len(s.Payload) > 0 {
+		switch {
+		case looksLikeRequest(s.Payload), probe(s.Payload, true):
+			return [2]netip.AddrPort{src, dst}
+		case looksLikeResponse(s.Payload), probe(s.Payload, false):
+			return [2]netip.AddrPort{dst, src}
+		}
+	}
+	if serverPort(dst.Port()) && !serverPort(src.Port()) {
+		return [2]netip.AddrPort{src, dst}
+	}
+	if serverPort(src.Port()) && !serverPort(dst.Port()) {
+		return [2]netip.AddrPort{dst, src}
+	}
+	if src.Port() > dst.Port() {
+		return [2]netip.AddrPort{src, dst}
+	}
+	return [2]netip.AddrPort{dst, src}
+}
+
+// serverPort reports whether a port is one servers usually listen on:
+// below the ephemeral range's start on every common OS (1024) or a usual
+// development port.
+func serverPort(p uint16) bool {
+	switch p {
+	case 3000, 4000, 5000, 5001, 8000, 8001, 8008, 8080, 8081, 8088, 8443, 8888, 9000, 9001, 9090:
+		return true
+	}
+	return p < 1024
+}
+
+// connList orders connections by recency, least recent first.
+type connList struct {
+	head, tail *conn
+}
+
+func (l *connList) push(c *conn) {
+	c.prev, c.next = l.tail, nil
+	if l.tail != nil {
+		l.tail.next = c
+	} else {
+		l.head = c
+	}
+	l.tail = c
+}
+
+func (l *connList) remove(c *conn) {
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else if l.head == c {
+		l.head = c.next
+	} else {
+		return // not in the list
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	} else {
+		l.tail = c.prev
+	}
+	c.prev, c.next = nil, nil
+}
+
+func (l *connList) touch(c *conn) {
+	if l.tail == c {
+		return
+	}
+	l.remove(c)
+	l.push(c)
+}
+
+func (l *connList) oldest() *conn { return l.head }
