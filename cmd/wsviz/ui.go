@@ -1,0 +1,258 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/wsviz/wsviz/analyze"
+	"github.com/wsviz/wsviz/capture"
+	"github.com/wsviz/wsviz/ui"
+)
+
+func init() {
+	register("ui", "open the timeline in the browser, for a capture file (-r) or live (-i)", runUI)
+}
+
+// uiDefaultMaxPayload is the payload kept per message for the page: more
+// than `events` prints, since the page fetches payloads only when shown.
+const uiDefaultMaxPayload = 1 << 20
+
+// uiConfig is what the ui command's flags say.
+type uiConfig struct {
+	file      string
+	live      *liveFlags
+	filter    []string // trailing arguments: a tcpdump-style filter
+	addr      string
+	open      bool
+	analyze   analyze.Options
+	maxEvents int
+}
+
+func runUI(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("wsviz ui", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg uiConfig
+	fs.StringVar(&cfg.file, "r", "", "read packets from this pcap or pcapng `file`")
+	cfg.live = addLiveFlags(fs)
+	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:0", "serve the page on `host:port` (port 0 picks a free one); captured traffic is private: keep it on 127.0.0.1")
+	fs.BoolVar(&cfg.open, "open", false, "open the page in the default browser")
+	fs.IntVar(&cfg.maxEvents, "max-events", 4_000_000, "events kept for the page; later ones are only counted")
+	opts := analyzeFlags(fs)
+	if f := fs.Lookup("max-payload"); f != nil {
+		f.Value.Set(strconv.Itoa(uiDefaultMaxPayload))
+		f.DefValue = strconv.Itoa(uiDefaultMaxPayload)
+	}
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: wsviz ui -r FILE [flags] [FILTER]\n       wsviz ui -i IFACE [flags] [FILTER]\n       wsviz FILE\n\n"+
+			"Starts a web server on 127.0.0.1, prints its address and shows the WebSocket\n"+
+			"connections on a timeline as the packets are read. FILTER is a tcpdump-style\n"+
+			"expression such as \"tcp port 8080\".\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if (cfg.file == "") == !cfg.live.Live() {
+		fs.Usage()
+		return errUsage
+	}
+	if err := cfg.live.Check(); err != nil {
+		fmt.Fprintf(stderr, "wsviz ui: %v\n", err)
+		return errUsage
+	}
+	cfg.filter = fs.Args()
+	cfg.analyze = opts()
+	return serveUI(context.Background(), cfg, stdout, stderr, nil)
+}
+
+// serveUI serves the timeline of cfg's source. A file's page stays up until
+// ctx ends or an interrupt; a live capture stops at the first interrupt (or
+// --duration, -c) and its page stays up until the next. ready, when set,
+// gets the page's address once it is served.
+func serveUI(ctx context.Context, cfg uiConfig, stdout, stderr io.Writer, ready func(url string)) error {
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
+	tcpAddr := ln.Addr().(*net.TCPAddr)
+	uiOpts := ui.Options{MaxEvents: cfg.maxEvents}
+	if !tcpAddr.IP.IsLoopback() {
+		fmt.Fprintf(stderr, "wsviz ui: WARNING: serving on %s, reachable from other machines: whoever connects sees the captured traffic\n", ln.Addr())
+		uiOpts.AllowedHosts = []string{"*"}
+	}
+
+	// Open the source before printing anything: a missing file or
+	// permission is then the only thing the user sees.
+	var (
+		file *capture.File
+		src  capture.Source
+		lc   *liveCapture
+	)
+	if cfg.file != "" {
+		if file, err = capture.OpenFile(cfg.file); err != nil {
+			return err
+		}
+		defer file.Close()
+		if src, err = filterPackets(file, cfg.filter); err != nil {
+			return err
+		}
+	} else {
+		// The page's own traffic is never captured: it would feed itself.
+		lc, err = cfg.live.Open(cfg.filter, liveOptions{Exclude: []uint16{uint16(tcpAddr.Port)}}, stderr)
+		if err != nil {
+			return err
+		}
+		defer lc.Close()
+	}
+
+	srv, err := ui.NewServer(uiOpts)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	defer hs.Close()
+
+	url := "http://" + pageHost(ln.Addr()) + "/"
+	var publishErr atomic.Bool
+	emit := func(ev *analyze.Event) error {
+		if err := srv.Publish(ev); err != nil && publishErr.CompareAndSwap(false, true) {
+			fmt.Fprintf(stderr, "wsviz ui: %v; later events are shown without details\n", err)
+		}
+		return nil
+	}
+	done := make(chan error, 1)
+	if file != nil {
+		srv.SetSource(cfg.file)
+		fmt.Fprintf(stdout, "wsviz: the timeline of %s is at %s (Ctrl-C quits)\n", cfg.file, url)
+		go func() { done <- decodeFile(file, src, cfg.analyze, srv, emit) }()
+	} else {
+		srv.SetSource("live: " + lc.Describe())
+		fmt.Fprintf(stdout, "wsviz: the live timeline of %s is at %s (Ctrl-C stops capturing, then quits)\n", lc.Describe(), url)
+		go func() { done <- captureLive(lc, cfg.analyze, srv, emit) }()
+	}
+	if cfg.open {
+		if err := openBrowser(url); err != nil {
+			fmt.Fprintf(stderr, "wsviz ui: cannot open a browser (%v); open %s yourself\n", err, url)
+		}
+	}
+	if ready != nil {
+		ready(url)
+	}
+	if lc != nil {
+		// The live capture handles the first interrupt itself: it stops.
+		if err := <-done; err != nil {
+			fmt.Fprintf(stderr, "wsviz ui: %v (the events before it are shown)\n", err)
+		}
+		fmt.Fprintln(stderr, "wsviz ui: capture stopped; the page stays up until Ctrl-C")
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if lc == nil {
+		select {
+		case err := <-done:
+			if err != nil {
+				fmt.Fprintf(stderr, "wsviz ui: %v (the events before it are shown)\n", err)
+			}
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// decodeFile feeds a capture file (src reads it, maybe filtered) to the
+// server, with progress.
+func decodeFile(f *capture.File, src capture.Source, opts analyze.Options, srv *ui.Server, emit func(*analyze.Event) error) error {
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				srv.Progress(f.Progress())
+			}
+		}
+	}()
+	err := analyze.Decode(src, opts, emit)
+	srv.Progress(f.Progress())
+	srv.Done(err)
+	return err
+}
+
+// captureLive feeds a live capture to the server until it stops, with the
+// capture's packet and drop counts.
+func captureLive(lc *liveCapture, opts analyze.Options, srv *ui.Server, emit func(*analyze.Event) error) error {
+	stats := func(capturing bool) {
+		st := lc.Stats()
+		srv.SetStats(ui.Stats{Packets: int64(st.Packets), Drops: int64(st.Drops), Capturing: capturing})
+	}
+	stats(true)
+	stop := make(chan struct{})
+	go func() {
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				stats(true)
+			}
+		}
+	}()
+	err := lc.Decode(opts, emit)
+	close(stop)
+	stats(false)
+	srv.Done(err)
+	return err
+}
+
+// pageHost is the host:port to print: a wildcard address is shown as
+// 127.0.0.1 so the link works on this machine.
+func pageHost(a net.Addr) string {
+	t, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	if t.IP.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", strconv.Itoa(t.Port))
+	}
+	return t.String()
+}
+
+func openBrowser(url string) error {
+	var cmd *exec.Cmd
+	switch runtime.GOOS {
+	case "darwin":
+		cmd = exec.Command("open", url)
+	case "windows":
+		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", url)
+	default:
+		cmd = exec.Command("xdg-open", url)
+	}
+	return cmd.Start()
+}
