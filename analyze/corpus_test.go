@@ -79,7 +79,8 @@ func boolDigit(b bool) string {
 
 // TestCorpusFramesMatchTshark decodes every capture of the shared corpus
 // and compares each ws.frame with tshark's row: packet, endpoints, opcode,
-// fin, rsv, masked, len.
+// fin, rsv, masked, len. Connections recognised mid-stream are left out:
+// tshark does not decode them.
 func TestCorpusFramesMatchTshark(t *testing.T) {
 	for _, file := range corpusFiles(t) {
 		name := strings.TrimPrefix(file, corpusDir+string(filepath.Separator))
@@ -91,11 +92,23 @@ func TestCorpusFramesMatchTshark(t *testing.T) {
 			}
 			conns := map[int][2]string{} // conn → client, server "ip:port"
 			var got []frameRow
+			midstream := map[int]bool{}
+			extra := 0
 			for _, ev := range events {
 				switch ev.Type {
 				case TypeTCPOpen:
 					conns[ev.Conn] = [2]string{ev.TCPOpen.Client, ev.TCPOpen.Server}
+				case TypeWSOpen:
+					if ev.WSOpen.Midstream {
+						midstream[ev.Conn] = true
+					}
 				case TypeWSFrame:
+					if midstream[ev.Conn] {
+						// tshark finds nothing in a connection whose
+						// handshake is not in the capture.
+						extra++
+						continue
+					}
 					ends := conns[ev.Conn]
 					if ev.From == FromServer {
 						ends[0], ends[1] = ends[1], ends[0]
@@ -107,6 +120,9 @@ func TestCorpusFramesMatchTshark(t *testing.T) {
 						opcode: fmt.Sprint(f.Opcode), fin: boolDigit(f.Fin), rsv: fmt.Sprint(f.RSV),
 						masked: boolDigit(f.Masked), payloadLen: fmt.Sprint(f.Len)})
 				}
+			}
+			if extra > 0 {
+				t.Logf("%d frames in connections found mid-stream, which tshark cannot see", extra)
 			}
 			for i := 0; i < max(len(got), len(want)); i++ {
 				var g, w frameRow

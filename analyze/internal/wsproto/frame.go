@@ -279,6 +279,14 @@ func Probe(data []byte, client bool) bool {
 		if decodeHeader(&f, data[:hl], client, true) != 0 || f.Len > probeMaxLen {
 			return false
 		}
+		// The first frame must be a whole message or a control frame:
+		// fragmented messages are rare, and a first byte of 0x00-0x0f or
+		// 0x80 (continuation) or 0x01/0x02 (unfinished text/binary) is
+		// what length prefixes of other protocols (DNS, SMB, Modbus,
+		// SOCKS, SSH) look like.
+		if frames == 0 && (!f.Fin || f.Opcode == OpContinuation) {
+			return false
+		}
 		switch f.Opcode {
 		case OpContinuation:
 			if !inMessage && seenData {

@@ -157,16 +157,17 @@ type Stream struct {
 	keep       int
 	window     int64 // sender's window size in bytes
 
-	state     int
-	hdr       [maxHeaderLen]byte
-	hdrN      int
-	hdrPkts   [maxHeaderLen]int64 // packets that carried the header bytes
-	hdrPktN   int
-	frame     Frame
-	remaining uint64 // payload bytes left in the current frame
-	maskPos   int    // offset into the masking key
-	cur       *message
-	lostStart bool // the next data frame may continue a message not seen
+	state        int
+	framePending bool // s.frame is decoded and not yet reported (reportFrame)
+	hdr          [maxHeaderLen]byte
+	hdrN         int
+	hdrPkts      [maxHeaderLen]int64 // packets that carried the header bytes
+	hdrPktN      int
+	frame        Frame
+	remaining    uint64 // payload bytes left in the current frame
+	maskPos      int    // offset into the masking key
+	cur          *message
+	lostStart    bool // the next data frame may continue a message not seen
 
 	data message // the data message in progress
 	ctrl message // the control message of the current frame
@@ -238,6 +239,7 @@ func (s *Stream) Reset(cfg Config) {
 	s.remaining, s.maskPos = 0, 0
 	s.cur = nil
 	s.lostStart = cfg.Midstream
+	s.framePending = false
 	s.data.active, s.ctrl.active = false, false
 	s.zbuf = s.zbuf[:0]
 	s.hist = s.hist[:0]
@@ -335,8 +337,11 @@ func (s *Stream) headerDone() {
 	}
 
 	// 6. Report the frame with every problem found.
+	// The Handler hears of the frame when its last byte has arrived
+	// (reportFrame), so that the frame's packet is the one that completed
+	// it, as Wireshark numbers frames.
 	f.Problems = appendProblems(f.Problems[:0], fl)
-	s.h.Frame(f)
+	s.framePending = true
 
 	// 7. A length that cannot be right leaves no way to find the next
 	// frame: stop until a Write starts with frames again.
@@ -518,6 +523,7 @@ func (s *Stream) appendCompressed(m *message, p []byte) {
 
 // endFrame handles the end of the current frame's payload.
 func (s *Stream) endFrame() {
+	s.reportFrame()
 	s.state = stateHeader
 	m := s.cur
 	s.cur = nil
@@ -729,6 +735,14 @@ func (s *Stream) loseHistory() {
 }
 
 // loseSync records that frame boundaries are lost.
+// reportFrame hands the current frame to the Handler once.
+func (s *Stream) reportFrame() {
+	if s.framePending {
+		s.framePending = false
+		s.h.Frame(&s.frame)
+	}
+}
+
 func (s *Stream) loseSync() {
 	s.state = stateLost
 	s.cur = nil
@@ -745,6 +759,7 @@ func (s *Stream) loseSync() {
 // lost says whether bytes of them are missing, so that a compressed one is
 // not inflated; otherwise what arrived of it is inflated.
 func (s *Stream) abandon(code, msg string, lost bool) {
+	s.reportFrame() // a frame cut short is still a frame that was seen
 	if s.cur == &s.ctrl && s.ctrl.active {
 		s.ctrl.problem(code, msg)
 		s.ctrl.Truncated = true
