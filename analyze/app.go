@@ -315,14 +315,14 @@ func (h wsHandler) Message(m *wsproto.Message) {
 			kind = "a binary"
 		}
 		ev.Note = fmt.Sprintf("the %s sent %s message of %s", who, kind, size)
-		if d == server {
-			ev.Note += " without being asked: WebSocket has no request and response"
+		if m.Compressed {
+			ev.Note += fmt.Sprintf(" (compressed to %s on the wire)", plural(m.WireLen, "byte", "bytes"))
 		}
 		if m.Frames > 1 {
-			ev.Note += fmt.Sprintf(", in %d fragments", m.Frames)
+			ev.Note += fmt.Sprintf(" in %d fragments", m.Frames)
 		}
-		if m.Compressed {
-			ev.Note += fmt.Sprintf(", compressed to %s on the wire", plural(m.WireLen, "byte", "bytes"))
+		if d == server {
+			ev.Note += " without being asked: WebSocket has no request and response"
 		}
 	case opPing:
 		ev.Note = fmt.Sprintf("the %s sent a ping (%s): the %s must answer with a pong", who, size, peer)

@@ -11,7 +11,7 @@ import (
 // server pushed and every warning, the way a regression test would check
 // its own traffic.
 func ExampleDecodeFile() {
-	err := analyze.DecodeFile("../testdata/chat.pcapng", analyze.Options{}, func(ev *analyze.Event) error {
+	err := analyze.DecodeFile("../testdata/demo.pcapng", analyze.Options{}, func(ev *analyze.Event) error {
 		if ev.Type == analyze.TypeWSMessage && ev.From == analyze.FromServer && ev.Message.Opcode == "text" {
 			fmt.Printf("conn %d packet %d: %s\n", ev.Conn, ev.Packet, ev.Message.Payload)
 		}

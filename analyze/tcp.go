@@ -307,9 +307,15 @@ func (a *Analyzer) finish(c *conn, how string) {
 	}
 	for d := range 2 {
 		h := &c.half[d]
+		end := h.off
 		if len(h.ooo) > 0 {
-			a.skipTo(c, d, h.ooo[len(h.ooo)-1].off+int64(len(h.ooo[len(h.ooo)-1].data)), "")
+			last := h.ooo[len(h.ooo)-1]
+			end = last.off + int64(len(last.data))
 		}
+		if h.finSeen && h.finOff > end {
+			end = h.finOff // the FIN says where the data ended
+		}
+		a.skipTo(c, d, end, "")
 	}
 	a.appEnd(c)
 	ev := a.newEvent(TypeTCPClose, c, "")

@@ -117,6 +117,10 @@ func data(fromClient bool, op uint8, p []byte) []byte {
 // message is flushed and its trailing 00 00 ff ff removed.
 type Deflater struct {
 	NoContextTakeover bool
+	// Level is the compress/flate level; 0 means flate.BestSpeed, whose
+	// encoder does not look back across messages: use a higher level for
+	// messages that refer to earlier ones.
+	Level int
 	buf               bytes.Buffer
 	w                 *flate.Writer
 }
@@ -125,7 +129,11 @@ type Deflater struct {
 func (d *Deflater) Compress(p []byte) []byte {
 	if d.w == nil || d.NoContextTakeover {
 		d.buf.Reset()
-		d.w, _ = flate.NewWriter(&d.buf, flate.BestSpeed)
+		level := d.Level
+		if level == 0 {
+			level = flate.BestSpeed
+		}
+		d.w, _ = flate.NewWriter(&d.buf, level)
 	}
 	start := d.buf.Len()
 	d.w.Write(p)

@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/wsviz/wsviz/analyze"
+	"github.com/wsviz/wsviz/capture"
 )
 
 func init() {
@@ -42,9 +43,17 @@ func runEvents(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("wsviz events", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("r", "", "read packets from this pcap or pcapng `file`")
+	lf := addLiveFlags(fs)
 	opts := analyzeFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: wsviz events -r FILE [flags]\n\nDecodes a capture into annotated events, one JSON object per line, in capture order.\n\nFlags:")
+		fmt.Fprintln(stderr, `Usage: wsviz events -r FILE [flags] [FILTER]
+       wsviz events -i IFACE [flags] [FILTER]
+
+Decodes a capture file (-r) or live traffic (-i, Linux) into annotated events,
+one JSON object per line, in capture order. FILTER is a tcpdump-style expression
+such as "tcp port 8080" or "host 127.0.0.1 and not port 22".
+
+Flags:`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -53,20 +62,52 @@ func runEvents(args []string, stdout, stderr io.Writer) error {
 		}
 		return errUsage
 	}
-	if *file == "" || fs.NArg() > 0 {
+	if (*file == "") == !lf.Live() {
+		fmt.Fprintln(stderr, "wsviz events: give exactly one of -r FILE and -i IFACE")
 		fs.Usage()
 		return errUsage
 	}
+	if err := lf.Check(); err != nil {
+		return err
+	}
 	w := bufio.NewWriterSize(stdout, 256<<10)
 	var line []byte
-	err := analyze.DecodeFile(*file, opts(), func(ev *analyze.Event) error {
+	write := func(ev *analyze.Event) error {
 		line = ev.AppendJSON(line[:0])
 		line = append(line, '\n')
 		_, err := w.Write(line)
 		return err
-	})
+	}
+	var err error
+	if lf.Live() {
+		var lc *liveCapture
+		if lc, err = lf.Open(fs.Args(), liveOptions{}, stderr); err != nil {
+			return err
+		}
+		// Live events reach a reader (a pipe, a terminal) as soon as the
+		// capture goes quiet, not only when the buffer fills.
+		lc.OnIdle(func() { w.Flush() })
+		err = lc.Decode(opts(), write)
+	} else {
+		err = decodeEventsFile(*file, fs.Args(), opts(), write)
+	}
 	if ferr := w.Flush(); err == nil {
 		err = ferr
 	}
 	return err
+}
+
+// decodeEventsFile decodes a capture file, keeping only the packets that match
+// the filter expression in filterArgs (all when empty).
+func decodeEventsFile(path string, filterArgs []string, opts analyze.Options, emit func(*analyze.Event) error) error {
+	f, err := capture.OpenFile(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	src, err := filterPackets(f, filterArgs)
+	if err != nil {
+		return err
+	}
+	return analyze.Decode(src, opts, emit)
 }

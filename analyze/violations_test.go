@@ -1,0 +1,250 @@
+package analyze
+
+import (
+	"compress/flate"
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/wsviz/wsviz/analyze/analyzetest"
+	"github.com/wsviz/wsviz/capture/capturetest"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata captures made by tests")
+
+// violationDir holds one small capture per warning code, made by the
+// scripts below (go test ./analyze -run TestViolations -update rewrites
+// them) and decoded by wsviz's golden tests too.
+var violationDir = filepath.Join("..", "testdata", "violations")
+
+const (
+	client1 = "127.0.0.1:50000"
+	server1 = "127.0.0.1:9001"
+)
+
+// upgraded scripts a connection through a normal handshake with extra
+// response header lines.
+func upgraded(c *capturetest.Capture, reqExtra []string, respExtra ...string) *capturetest.Conn {
+	k := c.Conn(client1, server1)
+	k.Handshake()
+	k.Client(analyzetest.Request("/chat", reqExtra...))
+	k.Server(analyzetest.Response(respExtra...))
+	return k
+}
+
+// closeAll ends a connection with a clean close handshake and FINs.
+func closeAll(k *capturetest.Conn) {
+	k.Client(analyzetest.Close(true, 1000, ""))
+	k.Server(analyzetest.Close(false, 1000, ""))
+	k.CloseFIN(false)
+	k.CloseFIN(true)
+}
+
+var mask = &analyzetest.DefaultMask
+
+// violations lists, per warning code, a capture script that shows it, the
+// event type that must carry it, and the options to decode with.
+var violations = []struct {
+	code   string
+	on     string
+	opts   Options
+	script func(c *capturetest.Capture)
+}{
+	{"ws.unmasked_client_frame", TypeWSFrame, Options{}, func(c *capturetest.Capture) {
+		k := upgraded(c, nil)
+		k.Client(analyzetest.Text(false, "not masked"))
+		closeAll(k)
+	}},
+	{"ws.masked_server_frame", TypeWSFrame, Options{}, func(c *capturetest.Capture) {
+		k := upgraded(c, nil)
+		k.Server(analyzetest.Text(true, "masked by the server"))
+		closeAll(k)
+	}},
+	{"ws.invalid_utf8", TypeWSMessage, Options{}, func(c *capturetest.Capture) {
+		k := upgraded(c, nil)
+		k.Server(analyzetest.Text(false, "bad \xff\xfe bytes"))
+		closeAll(k)
+	}},
+	{"ws.reserved_opcode", TypeWSFrame, Options{}, func(c *capturetest.Capture) {
+		k := upgraded(c, nil)
+		k.Server(analyzetest.Frame{Fin: true, Opcode: 0x3, Payload: []byte("?")}.Bytes())
+		k.Server(analyzetest.Text(false, "decoding goes on"))
+		closeAll(k)
+	}},
+	{"ws.reserved_bits", TypeWSFrame, Options{}, func(c *capturetest.Capture) {
+		k := upgraded(c, nil)
+		k.Server(analyzetest.Frame{Fin: true, RSV: 2, Opcode: analyzetest.OpText, Payload: []byte("rsv2")}.Bytes())
+		closeAll(k)
+	}},
+	{"ws.control_frame_too_long", TypeWSFrame, Options{}, func(c *capturetest.Capture) {
+		k := upgraded(c, nil)
+		k.Server(analyzetest.Frame{Fin: true, Opcode: analyzetest.OpPing, Payload: bytes.Repeat([]byte("p"), 126)}.Bytes())
+		closeAll(k)
+	}},
+	{"ws.fragmented_control_frame", TypeWSFrame, Options{}, func(c *capturetest.Capture) {
+		k := upgraded(c, nil)
+		k.Server(analyzetest.Frame{Opcode: analyzetest.OpPing, Payload: []byte("half")}.Bytes())
+		closeAll(k)
+	}},
+	{"ws.unexpected_continuation", TypeWSFrame, Options{}, func(c *capturetest.Capture) {
+		k := upgraded(c, nil)
+		k.Server(analyzetest.Frame{Fin: true, Opcode: analyzetest.OpContinuation, Payload: []byte("orphan")}.Bytes())
+		closeAll(k)
+	}},
+	{"ws.data_frame_interrupted", TypeWSFrame, Options{}, func(c *capturetest.Capture) {
+		k := upgraded(c, nil)
+		k.Server(analyzetest.Frame{Opcode: analyzetest.OpText, Payload: []byte("first half")}.Bytes())
+		k.Server(analyzetest.Text(false, "a new message"))
+		closeAll(k)
+	}},
+	{"ws.non_minimal_length", TypeWSFrame, Options{}, func(c *capturetest.Capture) {
+		k := upgraded(c, nil)
+		k.Server(analyzetest.Frame{Fin: true, Opcode: analyzetest.OpText, LenBytes: 2, Payload: []byte("short")}.Bytes())
+		closeAll(k)
+	}},
+	{"ws.invalid_close_code", TypeWSMessage, Options{}, func(c *capturetest.Capture) {
+		k := upgraded(c, nil)
+		k.Client(analyzetest.Close(true, 1005, ""))
+		k.Server(analyzetest.Close(false, 1000, ""))
+		k.CloseFIN(false)
+		k.CloseFIN(true)
+	}},
+	{"ws.invalid_close_payload", TypeWSMessage, Options{}, func(c *capturetest.Capture) {
+		k := upgraded(c, nil)
+		k.Server(analyzetest.Frame{Fin: true, Opcode: analyzetest.OpClose, Payload: []byte{3}}.Bytes())
+		k.CloseFIN(false)
+		k.CloseFIN(true)
+	}},
+	{"ws.length_overflow", TypeWSFrame, Options{}, func(c *capturetest.Capture) {
+		k := upgraded(c, nil)
+		k.Server(analyzetest.Frame{Fin: true, Opcode: analyzetest.OpBinary, Len: 1<<63 + 5, Payload: []byte("12345")}.Bytes())
+		k.CloseFIN(false)
+		k.CloseFIN(true)
+	}},
+	{"ws.incomplete", TypeWSMessage, Options{}, func(c *capturetest.Capture) {
+		k := upgraded(c, nil)
+		frame := analyzetest.Binary(false, bytes.Repeat([]byte{7}, 3000))
+		k.Server(frame[:1500]) // the capture ends inside the frame
+	}},
+	{"ws.decompression_limit", TypeWSMessage, Options{}, func(c *capturetest.Capture) {
+		k := upgraded(c, []string{"Sec-WebSocket-Extensions: permessage-deflate"}, "Sec-WebSocket-Extensions: permessage-deflate")
+		var z analyzetest.Deflater
+		// 80 MiB of zeros, past the default 64 MiB limit, in about 80 KB.
+		bomb := z.Compress(make([]byte, 80<<20))
+		k.Server(analyzetest.Frame{Fin: true, RSV: 4, Opcode: analyzetest.OpBinary, Payload: bomb}.Bytes())
+		k.Server(analyzetest.Frame{Fin: true, RSV: 4, Opcode: analyzetest.OpText, Payload: z.Compress([]byte("the next message decodes"))}.Bytes())
+		closeAll(k)
+	}},
+	{"ws.deflate_missing_history", TypeWSMessage, Options{}, func(c *capturetest.Capture) {
+		// The capture starts after the handshake and after a first
+		// compressed message that the second one refers back to.
+		z := analyzetest.Deflater{Level: flate.BestCompression}
+		z.Compress([]byte(`{"type":"quote","symbol":"WSVZ","price":101.5}`))
+		second := z.Compress([]byte(`{"type":"quote","symbol":"WSVZ","price":101.7}`))
+		k := c.Conn(client1, server1)
+		k.Server(analyzetest.Frame{Fin: true, RSV: 4, Opcode: analyzetest.OpText, Payload: second}.Bytes())
+		k.Client(analyzetest.Frame{Fin: true, Opcode: analyzetest.OpText, Mask: mask, Payload: []byte("ok")}.Bytes())
+	}},
+	{"ws.midstream", TypeWSOpen, Options{}, func(c *capturetest.Capture) {
+		k := c.Conn(client1, server1)
+		k.Client(analyzetest.Text(true, `{"subscribe":"prices"}`))
+		k.Server(analyzetest.Text(false, `{"price":101.5}`))
+	}},
+	{"ws.subprotocol_not_selected", TypeWSOpen, Options{}, func(c *capturetest.Capture) {
+		k := upgraded(c, []string{"Sec-WebSocket-Protocol: chat.v2, chat.v1"})
+		closeAll(k)
+	}},
+	{"ws.extension_not_offered", TypeWSOpen, Options{}, func(c *capturetest.Capture) {
+		k := upgraded(c, nil, "Sec-WebSocket-Extensions: permessage-deflate")
+		closeAll(k)
+	}},
+	{"http.bad_accept", TypeWSOpen, Options{}, func(c *capturetest.Capture) {
+		k := c.Conn(client1, server1)
+		k.Handshake()
+		k.Client(analyzetest.Request("/chat"))
+		k.Server([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n"))
+		closeAll(k)
+	}},
+	{"http.upgrade_rejected", TypeHTTPResponse, Options{}, func(c *capturetest.Capture) {
+		k := c.Conn(client1, server1)
+		k.Handshake()
+		k.Client(analyzetest.Request("/chat"))
+		k.Server([]byte("HTTP/1.1 403 Forbidden\r\nContent-Length: 9\r\n\r\nforbidden"))
+		k.CloseFIN(false)
+		k.CloseFIN(true)
+	}},
+	{"http.bad_version", TypeHTTPRequest, Options{}, func(c *capturetest.Capture) {
+		k := c.Conn(client1, server1)
+		k.Handshake()
+		k.Client([]byte("GET /chat HTTP/1.1\r\nHost: 127.0.0.1:9001\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + analyzetest.Key + "\r\nSec-WebSocket-Version: 8\r\n\r\n"))
+		k.Server([]byte("HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n"))
+		k.CloseFIN(true)
+		k.CloseFIN(false)
+	}},
+	{"tcp.gap", TypeTCPGap, Options{}, func(c *capturetest.Capture) {
+		k := upgraded(c, nil)
+		k.SetMSS(1000)
+		k.Server(analyzetest.Binary(false, bytes.Repeat([]byte("a"), 3000)))
+		k.Drop(1)
+		k.Server(analyzetest.Binary(false, bytes.Repeat([]byte("b"), 3000)))
+		k.Server(analyzetest.Text(false, "decoding goes on at the next frame"))
+		closeAll(k)
+	}},
+	{"tcp.buffer_limit", TypeTCPGap, Options{MaxBufferPerConn: 500}, func(c *capturetest.Capture) {
+		k := upgraded(c, nil)
+		k.SetMSS(1000)
+		k.Delay(1) // the first segment arrives after everything else
+		for i := range 6 {
+			k.Server(analyzetest.Binary(false, bytes.Repeat([]byte{byte(i)}, 900)))
+		}
+		k.CloseFIN(false)
+		k.CloseFIN(true)
+	}},
+	{"tcp.conn_limit", TypeTCPClose, Options{MaxConns: 2}, func(c *capturetest.Capture) {
+		for _, cl := range []string{"127.0.0.1:50001", "127.0.0.1:50002", "127.0.0.1:50003"} {
+			k := c.Conn(cl, server1)
+			k.Handshake()
+		}
+	}},
+}
+
+// TestViolations decodes one capture per warning code and checks that the
+// code is reported on the right event, and that the capture in testdata is
+// the one its script makes.
+func TestViolations(t *testing.T) {
+	for _, tc := range violations {
+		t.Run(tc.code, func(t *testing.T) {
+			c := capturetest.NewCapture(capturetest.Options{})
+			tc.script(c)
+			data := c.Bytes()
+			path := filepath.Join(violationDir, tc.code+".pcap")
+			if *update {
+				if err := os.MkdirAll(violationDir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if on, err := os.ReadFile(path); err != nil || !bytes.Equal(on, data) {
+				t.Errorf("%s is not what its script makes (err %v): run go test ./analyze -run TestViolations -update", path, err)
+			}
+			events, err := ReadFile(path, tc.opts)
+			if err != nil {
+				t.Fatalf("ReadFile(%s): %v", path, err)
+			}
+			var found bool
+			for _, ev := range events {
+				found = found || ev.HasWarning(tc.code) && ev.Type == tc.on
+			}
+			if !found {
+				for _, ev := range events {
+					t.Logf("%s", ev.AppendJSON(nil))
+				}
+				t.Errorf("decoding %s: no %s event carries %s", path, tc.on, tc.code)
+			}
+		})
+	}
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/wsviz/wsviz/analyze"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// goldenCaptures are the captures whose `wsviz events` output is pinned:
+// the real loopback captures and one per warning code.
+func goldenCaptures(t *testing.T) []string {
+	t.Helper()
+	var files []string
+	for _, pattern := range []string{"../../testdata/*.pcap*", "../../testdata/violations/*.pcap*"} {
+		m, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	if len(files) < 10 {
+		t.Fatalf("found %d captures in testdata, want the shipped ones", len(files))
+	}
+	return files
+}
+
+// TestEventsGolden runs `wsviz events -r` on every shipped capture and
+// compares the JSON Lines with NAME.golden beside it; go test -update
+// rewrites them. The output is the contract scripts depend on.
+func TestEventsGolden(t *testing.T) {
+	for _, file := range goldenCaptures(t) {
+		name := strings.TrimPrefix(file, "../../testdata/")
+		t.Run(name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run([]string{"events", "-r", file}, &stdout, &stderr); code != 0 {
+				t.Fatalf("wsviz events -r %s: exit %d: %s", file, code, stderr.String())
+			}
+			golden := strings.TrimSuffix(file, filepath.Ext(file)) + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, stdout.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./cmd/wsviz -run TestEventsGolden -update)", err)
+			}
+			if !bytes.Equal(stdout.Bytes(), want) {
+				t.Errorf("wsviz events -r %s differs from %s:\n%s", file, golden, lineDiff(string(want), stdout.String()))
+			}
+			// Every line is a JSON object that reads back as an Event.
+			for i, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+				var ev analyze.Event
+				if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.Type == "" || ev.Note == "" {
+					t.Fatalf("line %d is not a full event (%v): %s", i+1, err, line)
+				}
+			}
+		})
+	}
+}
+
+// lineDiff shows the first lines that differ, with diff(1) when present.
+func lineDiff(want, got string) string {
+	dir, err := os.MkdirTemp("", "golden")
+	if err == nil {
+		defer os.RemoveAll(dir)
+		w, g := filepath.Join(dir, "want"), filepath.Join(dir, "got")
+		os.WriteFile(w, []byte(want), 0o644)
+		os.WriteFile(g, []byte(got), 0o644)
+		if out, _ := exec.Command("diff", "-u", w, g).CombinedOutput(); len(out) > 0 {
+			if len(out) > 4000 {
+				out = append(out[:4000], "\n..."...)
+			}
+			return string(out)
+		}
+	}
+	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < max(len(wl), len(gl)); i++ {
+		var w, g string
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if w != g {
+			return "line " + strconv.Itoa(i+1) + ":\n-" + w + "\n+" + g
+		}
+	}
+	return ""
+}
+
+// TestEventsErrors checks what a user sees for bad input: a usage error,
+// a file that is not a capture, and a capture cut in the middle of a
+// record, whose earlier packets are still decoded before the error.
+func TestEventsErrors(t *testing.T) {
+	dir := t.TempDir()
+	notCapture := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notCapture, []byte("hello, this is not a capture file at all\n"), 0o644)
+	whole, err := os.ReadFile("../../testdata/demo.pcapng")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.pcapng")
+	os.WriteFile(cut, whole[:len(whole)*2/3], 0o644)
+
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStderr string
+		wantEvents bool
+	}{
+		{"no source", []string{"events"}, 2, "give exactly one of -r FILE and -i IFACE", false},
+		{"both sources", []string{"events", "-r", cut, "-i", "lo"}, 2, "give exactly one", false},
+		{"missing file", []string{"events", "-r", filepath.Join(dir, "nope.pcap")}, 1, "no such file", false},
+		{"not a capture", []string{"events", "-r", notCapture}, 1, "not a pcap or pcapng file", false},
+		{"cut in a record", []string{"events", "-r", cut}, 1, "byte offset", true},
+		{"bad filter", []string{"events", "-r", cut, "port", "and"}, 1, "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(tc.args, &stdout, &stderr)
+			if code != tc.wantCode || !strings.Contains(stderr.String(), tc.wantStderr) {
+				t.Errorf("wsviz %v = exit %d, stderr %q; want exit %d with %q", tc.args, code, stderr.String(), tc.wantCode, tc.wantStderr)
+			}
+			if got := stdout.Len() > 0; got != tc.wantEvents {
+				t.Errorf("wsviz %v printed events: %v, want %v", tc.args, got, tc.wantEvents)
+			}
+			if tc.wantEvents && !strings.Contains(stdout.String(), `"type":"ws.message"`) {
+				t.Errorf("wsviz %v: no message decoded before the cut", tc.args)
+			}
+		})
+	}
+}
