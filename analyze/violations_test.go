@@ -1,8 +1,8 @@
 package analyze
 
 import (
-	"compress/flate"
 	"bytes"
+	"compress/flate"
 	"flag"
 	"os"
 	"path/filepath"

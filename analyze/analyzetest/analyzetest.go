@@ -121,8 +121,8 @@ type Deflater struct {
 	// encoder does not look back across messages: use a higher level for
 	// messages that refer to earlier ones.
 	Level int
-	buf               bytes.Buffer
-	w                 *flate.Writer
+	buf   bytes.Buffer
+	w     *flate.Writer
 }
 
 // Compress returns the compressed payload of one message.
