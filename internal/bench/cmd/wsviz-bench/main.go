@@ -1,0 +1,172 @@
+// Command wsviz-bench measures `wsviz events -r` against tshark on synthetic
+// captures it generates: the default mix and a permessage-deflate variant
+// with context takeover, 200 connections × 2,000 messages each by default
+// (about 340 MB, 560k packets).
+//
+//	go run ./internal/bench/cmd/wsviz-bench                  # both variants, tshark when installed
+//	go run ./internal/bench/cmd/wsviz-bench -messages 20000  # 10× the default file
+//	go run ./internal/bench/cmd/wsviz-bench -keep -dir /tmp  # keep the captures
+//
+// For each run it prints seconds, MB/s, packets/s, messages/s and the
+// child's peak RSS (from its rusage), and the throughput ratio to tshark.
+// wsviz's output goes through a pipe that the command reads and counts, as
+// a script consuming it would.
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wsviz/wsviz/internal/bench"
+)
+
+func main() {
+	conns := flag.Int("conns", 200, "connections in the synthetic capture")
+	messages := flag.Int("messages", 2000, "messages per connection")
+	variants := flag.String("variants", "plain,deflate", "comma-separated variants to run: plain, deflate")
+	dir := flag.String("dir", "", "directory for the captures (default: a temporary one)")
+	keep := flag.Bool("keep", false, "keep the generated captures")
+	wsviz := flag.String("wsviz", "", "wsviz binary to measure (default: build ./cmd/wsviz)")
+	tshark := flag.String("tshark", "tshark", "tshark binary; empty to skip tshark")
+	flag.Parse()
+	if err := run(*conns, *messages, strings.Split(*variants, ","), *dir, *keep, *wsviz, *tshark, flag.Args()); err != nil {
+		fmt.Fprintln(os.Stderr, "wsviz-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(conns, messages int, variants []string, dir string, keep bool, wsviz, tshark string, extra []string) error {
+	if dir == "" {
+		d, err := os.MkdirTemp("", "wsviz-bench")
+		if err != nil {
+			return err
+		}
+		dir = d
+		if !keep {
+			defer os.RemoveAll(d)
+		}
+	}
+	if wsviz == "" {
+		wsviz = filepath.Join(dir, "wsviz")
+		build := exec.Command("go", "build", "-o", wsviz, "./cmd/wsviz")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("building wsviz (run from the module root, or give -wsviz): %w", err)
+		}
+	}
+	if tshark != "" {
+		if p, err := exec.LookPath(tshark); err == nil {
+			tshark = p
+		} else {
+			fmt.Fprintf(os.Stderr, "wsviz-bench: %s not found; measuring wsviz only (apt-get install tshark)\n", tshark)
+			tshark = ""
+		}
+	}
+	fmt.Printf("%-8s %-7s %9s %9s %11s %11s %10s %9s\n", "variant", "tool", "seconds", "MB/s", "packets/s", "messages/s", "peak RSS", "ratio")
+	for _, v := range variants {
+		cfg := bench.Config{Conns: conns, Messages: messages, Seed: 1}
+		switch v {
+		case "plain":
+		case "deflate":
+			cfg.Deflate = true
+		default:
+			return fmt.Errorf("unknown variant %q", v)
+		}
+		path := filepath.Join(dir, fmt.Sprintf("%s-%dx%d.pcap", v, conns, messages))
+		t0 := time.Now()
+		st, err := bench.GenerateFile(path, cfg)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "wsviz-bench: %s: %.1f MB, %d packets, %d messages, generated in %.1fs\n",
+			path, float64(st.Bytes)/1e6, st.Packets, st.Messages, time.Since(t0).Seconds())
+
+		args := append([]string{"events", "-r", path}, extra...)
+		ours, err := measure(wsviz, args)
+		if err != nil {
+			return err
+		}
+		if tshark == "" {
+			report(v, "wsviz", st, ours, "")
+		} else {
+			ts, err := measure(tshark, []string{"-r", path, "-Y", "websocket", "-T", "fields",
+				"-e", "frame.number", "-e", "websocket.opcode", "-e", "websocket.payload_length"})
+			if err != nil {
+				return err
+			}
+			report(v, "tshark", st, ts, "")
+			report(v, "wsviz", st, ours, fmt.Sprintf("%.1f×", ts.wall.Seconds()/ours.wall.Seconds()))
+		}
+		if !keep {
+			os.Remove(path)
+		}
+	}
+	return nil
+}
+
+// result is one measured run of a child process.
+type result struct {
+	wall     time.Duration
+	maxRSS   int64 // bytes
+	outBytes int64
+	outLines int64
+}
+
+// measure runs name with args, reading its standard output through a pipe,
+// and returns its wall time and peak RSS.
+func measure(name string, args []string) (result, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Stderr = os.Stderr
+	if filepath.Base(name) == "tshark" {
+		cmd.Stderr = nil // "Running as user root" and the like
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return result{}, err
+	}
+	var r result
+	t0 := time.Now()
+	if err := cmd.Start(); err != nil {
+		return r, err
+	}
+	br := bufio.NewReaderSize(out, 1<<20)
+	for {
+		line, err := br.ReadSlice('\n')
+		r.outBytes += int64(len(line))
+		if len(line) > 0 && line[len(line)-1] == '\n' {
+			r.outLines++
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			return r, err
+		}
+	}
+	err = cmd.Wait()
+	r.wall = time.Since(t0)
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.maxRSS = ru.Maxrss * 1024 // kilobytes on Linux
+	}
+	if err != nil {
+		return r, fmt.Errorf("%s: %w", name, err)
+	}
+	return r, nil
+}
+
+// report prints one row of the table; ratio is wsviz's speed-up over
+// tshark, when measured.
+func report(variant, tool string, st bench.Stats, r result, ratio string) {
+	s := r.wall.Seconds()
+	fmt.Printf("%-8s %-7s %9.2f %9.1f %11.0f %11.0f %7.0f MB %9s   (%d lines out)\n", variant, tool, s,
+		float64(st.Bytes)/1e6/s, float64(st.Packets)/s, float64(st.Messages)/s, float64(r.maxRSS)/1e6, ratio, r.outLines)
+}

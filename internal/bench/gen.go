@@ -1,0 +1,368 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"compress/flate"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"time"
+)
+
+// mss is the largest TCP payload of one synthetic segment: Ethernet's
+// 1500-byte MTU less 20 bytes of IPv4 and 32 of TCP with timestamps.
+const mss = 1448
+
+// Config describes a synthetic capture.
+type Config struct {
+	// Conns is the number of connections; their messages are interleaved
+	// round-robin.
+	Conns int
+	// Messages is the number of messages per connection, the closing
+	// handshake's two included.
+	Messages int
+	// Deflate negotiates permessage-deflate with context takeover both
+	// ways (RFC 7692 §7.1.1) and compresses every data message.
+	Deflate bool
+	// Seed makes the payloads and masks; the same Config gives the same
+	// bytes.
+	Seed uint64
+}
+
+// Stats counts what a generated capture holds.
+type Stats struct {
+	Bytes    int64 // file size
+	Packets  int64
+	Messages int64 // WebSocket messages, control messages included
+}
+
+// pcapWriter writes a classic pcap file (Ethernet, microsecond timestamps)
+// through one reused packet buffer: nothing is allocated per packet.
+type pcapWriter struct {
+	w     *bufio.Writer
+	buf   []byte
+	t     time.Time
+	stats Stats
+}
+
+func newPcapWriter(w io.Writer) (*pcapWriter, error) {
+	pw := &pcapWriter{w: bufio.NewWriterSize(w, 1<<20), t: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)}
+	var hdr [24]byte
+	binary.LittleEndian.PutUint32(hdr[0:], 0xa1b2c3d4) // pcap, microseconds
+	binary.LittleEndian.PutUint16(hdr[4:], 2)
+	binary.LittleEndian.PutUint16(hdr[6:], 4)
+	binary.LittleEndian.PutUint32(hdr[16:], 262144) // snaplen
+	binary.LittleEndian.PutUint32(hdr[20:], 1)      // LINKTYPE_ETHERNET
+	_, err := pw.w.Write(hdr[:])
+	pw.stats.Bytes = 24
+	return pw, err
+}
+
+// TCP flags, RFC 9293 §3.1.
+const (
+	flagFIN = 1 << 0
+	flagSYN = 1 << 1
+	flagRST = 1 << 2
+	flagPSH = 1 << 3
+	flagACK = 1 << 4
+)
+
+// endpoint is one side of a synthetic connection.
+type endpoint struct {
+	ip   [4]byte
+	port uint16
+	seq  uint32
+}
+
+// segment writes one TCP segment from src to dst.
+func (pw *pcapWriter) segment(src, dst *endpoint, flags uint8, payload []byte) error {
+	const hdrLen = 14 + 20 + 20
+	n := hdrLen + len(payload)
+	b := pw.buf[:0]
+	b = binary.LittleEndian.AppendUint32(b, uint32(pw.t.Unix()))
+	b = binary.LittleEndian.AppendUint32(b, uint32(pw.t.Nanosecond()/1000))
+	b = binary.LittleEndian.AppendUint32(b, uint32(n))
+	b = binary.LittleEndian.AppendUint32(b, uint32(n))
+	// Ethernet II.
+	b = append(b, 0x02, 0, 0, 0, 0, dst.ip[3], 0x02, 0, 0, 0, 0, src.ip[3], 0x08, 0x00)
+	// IPv4, RFC 791, with its header checksum.
+	ip := len(b)
+	b = append(b, 0x45, 0)
+	b = binary.BigEndian.AppendUint16(b, uint16(20+20+len(payload)))
+	b = append(b, 0, 0, 0x40, 0, 64, 6, 0, 0)
+	b = append(b, src.ip[:]...)
+	b = append(b, dst.ip[:]...)
+	var sum uint32
+	for i := ip; i < ip+20; i += 2 {
+		sum += uint32(b[i])<<8 | uint32(b[i+1])
+	}
+	for sum > 0xffff {
+		sum = sum&0xffff + sum>>16
+	}
+	binary.BigEndian.PutUint16(b[ip+10:], ^uint16(sum))
+	// TCP, RFC 9293 §3.1; the checksum is left zero as on loopback
+	// captures with offloading.
+	b = binary.BigEndian.AppendUint16(b, src.port)
+	b = binary.BigEndian.AppendUint16(b, dst.port)
+	b = binary.BigEndian.AppendUint32(b, src.seq)
+	var ack uint32
+	if flags&flagACK != 0 {
+		ack = dst.seq
+	}
+	b = binary.BigEndian.AppendUint32(b, ack)
+	b = append(b, 5<<4, flags, 0xff, 0xff, 0, 0, 0, 0)
+	b = append(b, payload...)
+	pw.buf = b
+	src.seq += uint32(len(payload))
+	if flags&(flagSYN|flagFIN) != 0 {
+		src.seq++
+	}
+	pw.t = pw.t.Add(10 * time.Microsecond)
+	pw.stats.Packets++
+	pw.stats.Bytes += int64(len(b))
+	_, err := pw.w.Write(b)
+	return err
+}
+
+// send writes data from src to dst in segments of at most mss bytes.
+func (pw *pcapWriter) send(src, dst *endpoint, data []byte) error {
+	for len(data) > 0 {
+		n := min(len(data), mss)
+		flags := uint8(flagACK)
+		if n == len(data) {
+			flags |= flagPSH
+		}
+		if err := pw.segment(src, dst, flags, data[:n]); err != nil {
+			return err
+		}
+		data = data[n:]
+	}
+	return nil
+}
+
+// genConn is one synthetic WebSocket connection.
+type genConn struct {
+	cli, srv endpoint
+	deflate  [2]*deflater // client, server
+}
+
+// deflater compresses messages as permessage-deflate with context takeover
+// does (RFC 7692 §7.2.1): one compressor across messages, each flushed and
+// stripped of its trailing 00 00 ff ff.
+type deflater struct {
+	buf bytes.Buffer
+	fw  *flate.Writer
+}
+
+func newDeflater() *deflater {
+	d := &deflater{}
+	d.fw, _ = flate.NewWriter(&d.buf, flate.BestSpeed)
+	return d
+}
+
+func (d *deflater) compress(p []byte) []byte {
+	d.buf.Reset()
+	d.fw.Write(p)
+	d.fw.Flush()
+	return bytes.TrimSuffix(d.buf.Bytes(), []byte{0, 0, 0xff, 0xff})
+}
+
+// appendFrame appends one final frame (RFC 6455 §5.2); client frames are
+// masked with key.
+func appendFrame(b []byte, rsv, opcode uint8, payload []byte, masked bool, key [4]byte) []byte {
+	b = append(b, 0x80|rsv<<4|opcode)
+	var m byte
+	if masked {
+		m = 0x80
+	}
+	switch n := len(payload); {
+	case n < 126:
+		b = append(b, m|byte(n))
+	case n < 1<<16:
+		b = append(b, m|126, byte(n>>8), byte(n))
+	default:
+		b = append(b, m|127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	}
+	if !masked {
+		return append(b, payload...)
+	}
+	b = append(b, key[:]...)
+	start := len(b)
+	b = append(b, payload...)
+	for i := range payload {
+		b[start+i] ^= key[i&3]
+	}
+	return b
+}
+
+// Generate writes a synthetic capture: cfg.Conns connections opened one
+// after the other, then cfg.Messages messages on each, interleaved
+// round-robin so that every connection is active at once, then the closing
+// handshakes and FINs. The mix, per eight messages: three small JSON texts
+// from the server, two masked client texts, one 1–9 KB binary from the
+// server, a client ping and its pong.
+func Generate(w io.Writer, cfg Config) (Stats, error) {
+	pw, err := newPcapWriter(w)
+	if err != nil {
+		return Stats{}, err
+	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
+	noise := make([]byte, 16<<10)
+	for i := range noise {
+		noise[i] = byte(rng.Uint32())
+	}
+	conns := make([]*genConn, cfg.Conns)
+	ext := ""
+	if cfg.Deflate {
+		ext = "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+	}
+	for i := range conns {
+		c := &genConn{
+			cli: endpoint{ip: [4]byte{10, 0, byte(i >> 8), byte(i)}, port: uint16(40000 + i%20000), seq: rng.Uint32()},
+			srv: endpoint{ip: [4]byte{10, 1, 0, 1}, port: 8080, seq: rng.Uint32()},
+		}
+		if cfg.Deflate {
+			c.deflate = [2]*deflater{newDeflater(), newDeflater()}
+		}
+		conns[i] = c
+		steps := []struct {
+			fromClient bool
+			flags      uint8
+			data       string
+		}{
+			{true, flagSYN, ""},
+			{false, flagSYN | flagACK, ""},
+			{true, flagACK, ""},
+			{true, flagACK | flagPSH, "GET /feed HTTP/1.1\r\nHost: 10.1.0.1:8080\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+				"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" + ext + "\r\n"},
+			{false, flagACK | flagPSH, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+				"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n" + ext + "\r\n"},
+		}
+		for _, s := range steps {
+			src, dst := &c.cli, &c.srv
+			if !s.fromClient {
+				src, dst = dst, src
+			}
+			if err := pw.segment(src, dst, s.flags, []byte(s.data)); err != nil {
+				return pw.stats, err
+			}
+		}
+	}
+	var payload, frame []byte
+	for m := 0; m < cfg.Messages-2; m++ {
+		for i, c := range conns {
+			fromClient := false
+			opcode := uint8(0x1)
+			payload = payload[:0]
+			switch m % 8 {
+			case 0, 3, 6: // a server push: small JSON
+				payload = append(payload, `{"type":"tick","conn":`...)
+				payload = strconv.AppendInt(payload, int64(i), 10)
+				payload = append(payload, `,"seq":`...)
+				payload = strconv.AppendInt(payload, int64(m), 10)
+				payload = append(payload, `,"symbol":"WSVZ","price":`...)
+				payload = strconv.AppendFloat(payload, 100+float64(rng.IntN(100000))/100, 'f', 2, 64)
+				payload = append(payload, `,"volume":`...)
+				payload = strconv.AppendInt(payload, int64(rng.IntN(1000000)), 10)
+				payload = append(payload, `,"bids":[`...)
+				for k := range 1 + rng.IntN(8) {
+					if k > 0 {
+						payload = append(payload, ',')
+					}
+					payload = strconv.AppendFloat(payload, 99+float64(rng.IntN(10000))/100, 'f', 2, 64)
+				}
+				payload = append(payload, "]}"...)
+			case 1, 4: // a client request: masked text
+				fromClient = true
+				payload = append(payload, `{"op":"subscribe","channel":"book.`...)
+				payload = strconv.AppendInt(payload, int64(rng.IntN(500)), 10)
+				payload = append(payload, `","id":`...)
+				payload = strconv.AppendInt(payload, int64(m), 10)
+				payload = append(payload, '}')
+			case 2: // a server binary of 1–9 KB
+				opcode = 0x2
+				n := 1024 + rng.IntN(8*1024)
+				off := rng.IntN(len(noise) - n)
+				payload = append(payload, noise[off:off+n]...)
+				if cfg.Deflate {
+					// Compressible binaries: a snapshot of mostly repeated
+					// records, as real feeds send.
+					for k := 0; k < n; k += 64 {
+						copy(payload[k:], "record:0000000000;state=ok;")
+					}
+				}
+			case 5: // a heartbeat from the client
+				fromClient, opcode = true, 0x9
+				payload = strconv.AppendInt(payload, int64(m), 10)
+			case 7: // its answer
+				opcode = 0xA
+				payload = strconv.AppendInt(payload, int64(m-2), 10)
+			}
+			var rsv uint8
+			body := payload
+			d := 1
+			if fromClient {
+				d = 0
+			}
+			if cfg.Deflate && opcode < 0x8 {
+				body, rsv = c.deflate[d].compress(payload), 0x4
+			}
+			var key [4]byte
+			binary.LittleEndian.PutUint32(key[:], rng.Uint32())
+			frame = appendFrame(frame[:0], rsv, opcode, body, fromClient, key)
+			src, dst := &c.srv, &c.cli
+			if fromClient {
+				src, dst = dst, src
+			}
+			if err := pw.send(src, dst, frame); err != nil {
+				return pw.stats, err
+			}
+			pw.stats.Messages++
+		}
+	}
+	for _, c := range conns {
+		closeBody := []byte{0x03, 0xe8, 'b', 'y', 'e'} // 1000, RFC 6455 §7.4.1
+		var key [4]byte
+		binary.LittleEndian.PutUint32(key[:], rng.Uint32())
+		frame = appendFrame(frame[:0], 0, 0x8, closeBody, true, key)
+		if err := pw.send(&c.cli, &c.srv, frame); err != nil {
+			return pw.stats, err
+		}
+		frame = appendFrame(frame[:0], 0, 0x8, closeBody, false, key)
+		if err := pw.send(&c.srv, &c.cli, frame); err != nil {
+			return pw.stats, err
+		}
+		pw.stats.Messages += 2
+		if err := pw.segment(&c.srv, &c.cli, flagFIN|flagACK, nil); err != nil {
+			return pw.stats, err
+		}
+		if err := pw.segment(&c.cli, &c.srv, flagFIN|flagACK, nil); err != nil {
+			return pw.stats, err
+		}
+		if err := pw.segment(&c.srv, &c.cli, flagACK, nil); err != nil {
+			return pw.stats, err
+		}
+	}
+	return pw.stats, pw.w.Flush()
+}
+
+// GenerateFile writes a synthetic capture to path.
+func GenerateFile(path string, cfg Config) (Stats, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return Stats{}, err
+	}
+	st, err := Generate(f, cfg)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return st, fmt.Errorf("bench: generating %s: %w", path, err)
+	}
+	return st, nil
+}
