@@ -144,3 +144,22 @@ func TestEventsErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestFileShortcut checks that "wsviz FILE" is "wsviz ui -r FILE": the
+// command is dispatched to ui (which then fails on purpose here, on a bad
+// flag value, so that no server starts).
+func TestFileShortcut(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"no-such-capture.pcap"}, &stdout, &stderr)
+	if code != 2 || !strings.Contains(stderr.String(), "unknown command") {
+		t.Errorf("wsviz no-such-capture.pcap = exit %d, %q; want unknown command", code, stderr.String())
+	}
+	dir := t.TempDir()
+	notCapture := filepath.Join(dir, "x.pcap")
+	os.WriteFile(notCapture, []byte("not a capture"), 0o644)
+	stderr.Reset()
+	code = run([]string{notCapture}, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "wsviz ui:") || !strings.Contains(stderr.String(), "not a pcap or pcapng file") {
+		t.Errorf("wsviz %s = exit %d, %q; want the ui command's error about the file", notCapture, code, stderr.String())
+	}
+}

@@ -55,10 +55,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cmd, ok := commands[name]
 	if !ok {
 		// "wsviz FILE" is a shortcut for "wsviz ui -r FILE".
-		if ui, ok := commands["ui"]; ok && len(args) == 1 && !strings.HasPrefix(name, "-") {
+		if ui, found := commands["ui"]; found && len(args) == 1 && !strings.HasPrefix(name, "-") {
 			if _, err := os.Stat(name); err == nil {
-				cmd, rest = ui, []string{"-r", name}
-				ok = true
+				cmd, rest, ok = ui, []string{"-r", name}, true
+				name = "ui"
 			}
 		}
 	}
