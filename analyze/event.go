@@ -15,6 +15,10 @@ const (
 	TypeWSOpen       = "ws.open"       // the connection switched to WebSocket (or was found mid-stream)
 	TypeWSFrame      = "ws.frame"      // one RFC 6455 frame
 	TypeWSMessage    = "ws.message"    // one message, reassembled from its frames and inflated
+	// TypeCaptureStats reports a live capture's packet and kernel drop
+	// counts: when drops increase, and once when the capture stops. The
+	// analyzer never emits it; live sources do (wsviz events -i).
+	TypeCaptureStats = "capture.stats"
 )
 
 // Directions, as used in Event.From.
@@ -69,6 +73,16 @@ type Event struct {
 	WSOpen   WSOpen   // TypeWSOpen
 	Frame    Frame    // TypeWSFrame
 	Message  Message  // TypeWSMessage
+	Capture  Capture  // TypeCaptureStats
+}
+
+// Capture holds a live capture's counters, cumulative since it started.
+type Capture struct {
+	// Packets counts the packets captured and decoded. JSON "captured".
+	Packets int64
+	// Drops counts the packets the kernel dropped because the capture
+	// could not keep up: their bytes are missing. JSON "dropped".
+	Drops int64
 }
 
 // Warning is a protocol violation or a limit that was hit. JSON

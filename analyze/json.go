@@ -53,6 +53,9 @@ func (e *Event) AppendJSON(b []byte) []byte {
 		b = appendField(b, "how", c.How)
 		b = appendInt(b, "client_bytes", c.ClientBytes)
 		b = appendInt(b, "server_bytes", c.ServerBytes)
+	case TypeCaptureStats:
+		b = appendInt(b, "captured", e.Capture.Packets)
+		b = appendInt(b, "dropped", e.Capture.Drops)
 	case TypeTCPGap:
 		b = appendInt(b, "offset", e.TCPGap.Offset)
 		b = appendInt(b, "size", e.TCPGap.Size)
@@ -279,6 +282,8 @@ type jsonEvent struct {
 	How         string `json:"how"`
 	ClientBytes int64  `json:"client_bytes"`
 	ServerBytes int64  `json:"server_bytes"`
+	Captured    int64  `json:"captured"`
+	Dropped     int64  `json:"dropped"`
 	Offset      int64  `json:"offset"`
 	Size        int64  `json:"size"`
 
@@ -326,6 +331,8 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 		e.TCPOpen = TCPOpen{Client: j.Client, Server: j.Server, SYN: j.SYN}
 	case TypeTCPClose:
 		e.TCPClose = TCPClose{How: j.How, ClientBytes: j.ClientBytes, ServerBytes: j.ServerBytes}
+	case TypeCaptureStats:
+		e.Capture = Capture{Packets: j.Captured, Drops: j.Dropped}
 	case TypeTCPGap:
 		e.TCPGap = TCPGap{Offset: j.Offset, Size: j.Size}
 	case TypeHTTPRequest, TypeHTTPResponse:

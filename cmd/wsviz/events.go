@@ -84,10 +84,38 @@ Flags:`)
 		if lc, err = lf.Open(fs.Args(), liveOptions{}, stderr); err != nil {
 			return err
 		}
+		var last analyze.Event // time and packet of the latest event
+		var reported uint64
+		stats := func(final bool) error {
+			st := lc.Stats()
+			if !final && st.Drops <= reported {
+				return nil
+			}
+			reported = st.Drops
+			ev := analyze.Event{Type: analyze.TypeCaptureStats, Time: last.Time, Packet: int64(st.Packets),
+				Capture: analyze.Capture{Packets: int64(st.Packets), Drops: int64(st.Drops)}}
+			ev.Note = fmt.Sprintf("%d packets captured so far; the kernel dropped %d because the capture could not keep up", st.Packets, st.Drops)
+			if final {
+				ev.Note = fmt.Sprintf("the capture stopped: %d packets captured, %d dropped by the kernel", st.Packets, st.Drops)
+			}
+			if st.Drops > 0 {
+				ev.Warn("capture.drops", "the kernel dropped packets: their bytes appear as tcp.gap (raise --buffer or narrow the filter)")
+			}
+			return write(&ev)
+		}
 		// Live events reach a reader (a pipe, a terminal) as soon as the
 		// capture goes quiet, not only when the buffer fills.
-		lc.OnIdle(func() { w.Flush() })
-		err = lc.Decode(opts(), write)
+		lc.OnIdle(func() {
+			stats(false)
+			w.Flush()
+		})
+		err = lc.Decode(opts(), func(ev *analyze.Event) error {
+			last.Time = ev.Time
+			return write(ev)
+		})
+		if serr := stats(true); err == nil {
+			err = serr
+		}
 	} else {
 		err = decodeEventsFile(*file, fs.Args(), opts(), write)
 	}

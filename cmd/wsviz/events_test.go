@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/wsviz/wsviz/analyze"
 )
 
@@ -161,5 +164,58 @@ func TestFileShortcut(t *testing.T) {
 	code = run([]string{notCapture}, &stdout, &stderr)
 	if code != 1 || !strings.Contains(stderr.String(), "wsviz ui:") || !strings.Contains(stderr.String(), "not a pcap or pcapng file") {
 		t.Errorf("wsviz %s = exit %d, %q; want the ui command's error about the file", notCapture, code, stderr.String())
+	}
+}
+
+// TestEventsLive runs the command a user types, `wsviz events -i lo
+// --duration D tcp port P`, while a gorilla client talks to an echo server
+// on port P: every message appears exactly once, nothing from another
+// port, and the stream ends with capture.stats.
+func TestEventsLive(t *testing.T) {
+	// Probe the permission the way the command will, skipping without it
+	// (outside CI).
+	probe := openLiveOrSkip(t, []string{"-i", "lo"}, liveOptions{}, io.Discard)
+	probe.Close()
+
+	port, url := echoServer(t, true)
+	_, other := echoServer(t, false) // traffic the filter must leave out
+	var stdout, stderr syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- run([]string{"events", "-i", "lo", "--duration", "3s", "tcp", "port", strconv.Itoa(port)}, &stdout, &stderr)
+	}()
+	time.Sleep(500 * time.Millisecond) // the capture is open well before the traffic
+	conn := dialEcho(t, url, true)
+	sent := converse(t, conn, "live", 20)
+	converse(t, dialEcho(t, other, false), "elsewhere", 5)
+	conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye"))
+	if code := <-done; code != 0 {
+		t.Fatalf("wsviz events -i lo: exit %d: %s", code, stderr.String())
+	}
+	var events []analyze.Event
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var ev analyze.Event
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("bad line %q: %v", line, err)
+		}
+		events = append(events, ev)
+	}
+	counts := messageCounts(events)
+	for _, m := range sent {
+		if counts["client:"+m] != 1 || counts["server:re:"+m] != 1 {
+			t.Errorf("message %q seen %d times from the client and its echo %d times, want once each", m, counts["client:"+m], counts["server:re:"+m])
+		}
+	}
+	for k := range counts {
+		if strings.Contains(k, "elsewhere") {
+			t.Errorf("message %q from another port was captured", k)
+		}
+	}
+	last := events[len(events)-1]
+	if last.Type != analyze.TypeCaptureStats || last.Capture.Packets == 0 || last.Capture.Drops != 0 {
+		t.Errorf("last event = %s %+v, want capture.stats with packets and no drops", last.Type, last.Capture)
+	}
+	if !strings.Contains(stderr.String(), "0 dropped by the kernel") {
+		t.Errorf("stderr = %q, want the summary", stderr.String())
 	}
 }
