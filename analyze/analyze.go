@@ -48,6 +48,11 @@ type Options struct {
 	MaxBufferTotal   int64
 	// MaxConns caps tracked connections; 0 means DefaultMaxConns.
 	MaxConns int
+	// Workers is the number of goroutines Decode shards connections
+	// across; 0 means runtime.GOMAXPROCS(0), 1 decodes on the caller's
+	// goroutine alone. The events and their order are the same for every
+	// value (see Decode). The Analyzer itself is always single-threaded.
+	Workers int
 }
 
 func (o Options) withDefaults() Options {
@@ -79,11 +84,12 @@ type Analyzer struct {
 	opts Options
 	emit func(*Event)
 
-	seg      capture.Segment
-	conns    map[flowKey]*conn
-	nconns   int // connections numbered so far
-	lru      connList
-	buffered int64 // out-of-order bytes held over all connections
+	seg       capture.Segment
+	conns     map[flowKey]*conn
+	nconns    int // connections numbered so far
+	lru       connList
+	buffered  int64 // out-of-order bytes held over all connections
+	bufferCap int64 // cap on buffered: MaxBufferTotal, or a worker's share of it
 
 	// the packet being processed
 	pktNum  int64
@@ -96,10 +102,12 @@ type Analyzer struct {
 // in capture order. The *Event and its slices are reused after emit returns:
 // call Clone to keep one.
 func New(opts Options, emit func(*Event)) *Analyzer {
+	opts = opts.withDefaults()
 	return &Analyzer{
-		opts:  opts.withDefaults(),
-		emit:  emit,
-		conns: make(map[flowKey]*conn),
+		opts:      opts,
+		emit:      emit,
+		conns:     make(map[flowKey]*conn),
+		bufferCap: opts.MaxBufferTotal,
 	}
 }
 
@@ -135,7 +143,18 @@ func (a *Analyzer) Close() {
 //
 // The *Event and its slices are reused after emit returns: call Clone to
 // keep one.
+//
+// With Options.Workers other than 1, connections are sharded across that
+// many goroutines; emit is still called on the caller's goroutine, one
+// event at a time, with the same events in the same order as with one
+// worker (connections numbered in order of first packet, the events of
+// one packet together, end-of-capture closes in connection order). The one
+// exception: the cap on out-of-order bytes over all connections
+// (MaxBufferTotal) is divided among the workers.
 func Decode(src capture.Source, opts Options, emit func(*Event) error) error {
+	if opts.workers() > 1 {
+		return decodeSharded(src, opts, sink{emit: emit})
+	}
 	var emitErr error
 	a := New(opts, func(ev *Event) {
 		if emitErr == nil {
@@ -157,6 +176,23 @@ func Decode(src capture.Source, opts Options, emit func(*Event) error) error {
 		a.Packet(&p)
 	}
 	return emitErr
+}
+
+// DecodeJSON decodes src as Decode does and writes every event to w in
+// its AppendJSON form, one per line: what `wsviz events` prints. With
+// several workers the events are also encoded in parallel, and w receives
+// large writes. It returns the first error from w or from src (as Decode).
+func DecodeJSON(src capture.Source, opts Options, w io.Writer) error {
+	if opts.workers() > 1 {
+		return decodeSharded(src, opts, sink{json: true, w: w})
+	}
+	var line []byte
+	return Decode(src, opts, func(ev *Event) error {
+		line = ev.AppendJSON(line[:0])
+		line = append(line, '\n')
+		_, err := w.Write(line)
+		return err
+	})
 }
 
 // DecodeFile decodes a pcap or pcapng file; see Decode.

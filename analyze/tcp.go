@@ -69,12 +69,37 @@ func (a *Analyzer) segment(s *capture.Segment) {
 		c = nil
 	}
 	if c == nil {
-		if c = a.open(key, s); c == nil {
-			return
+		if len(a.conns) >= a.opts.MaxConns {
+			a.evict()
 		}
+		a.nconns++
+		c = a.open(key, s, a.nconns)
 	} else {
 		a.lru.touch(c)
 	}
+	a.segmentConn(c, s)
+}
+
+// shardSegment runs one segment of a sharded Analyzer (see parallel.go),
+// whose connection table the dispatcher keeps: id is the number of a
+// connection this segment opens (replacing a closed one with the same
+// addresses), 0 when it belongs to the one already tracked.
+func (a *Analyzer) shardSegment(s *capture.Segment, key flowKey, id int) {
+	c := a.conns[key]
+	if id != 0 {
+		if c != nil {
+			a.forget(c)
+		}
+		c = a.open(key, s, id)
+	}
+	if c == nil {
+		return // the dispatcher and the shard disagree: a bug, not input
+	}
+	a.segmentConn(c, s)
+}
+
+// segmentConn runs one segment through its connection c.
+func (a *Analyzer) segmentConn(c *conn, s *capture.Segment) {
 	c.lastPacket, c.lastTime = a.pktNum, a.pktTime
 	if c.done {
 		return
@@ -109,13 +134,10 @@ func (a *Analyzer) segment(s *capture.Segment) {
 	}
 }
 
-// open starts tracking a connection at its first packet and emits tcp.open.
-func (a *Analyzer) open(key flowKey, s *capture.Segment) *conn {
-	if len(a.conns) >= a.opts.MaxConns {
-		a.evict()
-	}
-	a.nconns++
-	c := &conn{id: a.nconns, key: key}
+// open starts tracking a connection numbered id at its first packet and
+// emits tcp.open.
+func (a *Analyzer) open(key flowKey, s *capture.Segment, id int) *conn {
+	c := &conn{id: id, key: key}
 	syn := s.Flags&capture.SYN != 0
 	switch {
 	case syn && s.Flags&capture.ACK == 0:
@@ -214,7 +236,7 @@ func (a *Analyzer) buffer(c *conn, d int, off int64, payload []byte) {
 	}
 	// Bounds first: make room by giving up on the oldest hole of this
 	// direction, which delivers what is buffered behind it.
-	for len(h.ooo) > 0 && (h.oooSize+len(payload) > a.opts.MaxBufferPerConn || a.buffered+int64(len(payload)) > a.opts.MaxBufferTotal) {
+	for len(h.ooo) > 0 && (h.oooSize+len(payload) > a.opts.MaxBufferPerConn || a.buffered+int64(len(payload)) > a.bufferCap) {
 		h.limitHit = true
 		a.skipTo(c, d, h.ooo[0].off, "")
 		if c.done {
@@ -226,7 +248,7 @@ func (a *Analyzer) buffer(c *conn, d int, off int64, payload []byte) {
 		a.data(c, d, h.next+uint32(off-h.off), payload, 0, false)
 		return
 	}
-	if h.oooSize+len(payload) > a.opts.MaxBufferPerConn || a.buffered+int64(len(payload)) > a.opts.MaxBufferTotal {
+	if h.oooSize+len(payload) > a.opts.MaxBufferPerConn || a.buffered+int64(len(payload)) > a.bufferCap {
 		h.limitHit = true // dropped: it will surface as a gap
 		return
 	}

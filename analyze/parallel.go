@@ -1,0 +1,474 @@
+package analyze
+
+import (
+	"cmp"
+	"errors"
+	"io"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/wsviz/wsviz/capture"
+)
+
+// The sharded decoder. One dispatcher goroutine reads packets, decodes
+// their TCP headers and keeps the connection table: it numbers connections
+// in order of first packet, keeps the recency list and evicts, exactly as
+// a single Analyzer does. Each connection belongs to one shard (its number
+// modulo the number of workers); each worker is an Analyzer that sees only
+// its shard's packets. Packets travel in batches; every worker runs through
+// every batch, handling its own items, and writes the events into the
+// batch. The caller's goroutine then merges the batch: for each item in
+// order, the events of the worker that handled it. So the events and their
+// order are those of one Analyzer, whatever the number of workers.
+//
+// Memory is bounded by the number of batches in flight (batchesPerWorker
+// per worker, plus two) times a batch: at most batchItems packets and
+// batchData bytes of payload, and the events they produce.
+//
+// One difference is unavoidable: MaxBufferTotal, the cap on out-of-order
+// bytes over all connections, is divided among the workers, since each
+// holds its own connections' buffers. Output differs from one worker's
+// only when that cap is hit.
+
+const (
+	batchItems       = 512
+	batchData        = capture.MaxCaptureLength // any packet's payload fits
+	batchesPerWorker = 2
+)
+
+// Kinds of batch items.
+const (
+	itemPacket = iota // a TCP segment
+	itemEvict         // evict the connection (MaxConns); stamped with the packet that caused it
+	itemEnd           // end of capture: close the connection
+)
+
+// item is one unit of work for one shard.
+type item struct {
+	kind  uint8
+	shard int
+	id    int // itemPacket: number of the connection it opens, 0 for none
+	key   flowKey
+	num   int64
+	time  time.Time
+	seg   capture.Segment // Payload aliases batch.data
+}
+
+// batch is a run of items and, once the workers are done, their events.
+type batch struct {
+	items []item
+	data  []byte
+	out   []shardOut // one per worker
+	wg    sync.WaitGroup
+}
+
+// shardOut holds what one worker produced for one batch: events (or their
+// JSON lines) in item order, each tagged with its item's index.
+type shardOut struct {
+	index  []int32 // item index of each event
+	events []Event // Decode: deep copies, their slices reused batch after batch
+	json   []byte  // DecodeJSON: the lines
+	ends   []int32 // DecodeJSON: end offset of each line in json
+}
+
+// route is the dispatcher's record of a tracked connection.
+type route struct {
+	id, shard  int
+	key        flowKey
+	closing    uint8 // finLo, finHi, rstSeen: the connection may have ended
+	prev, next *route
+}
+
+const (
+	finLo   = 1 << iota // the endpoint key.lo sent a FIN
+	finHi               // the endpoint key.hi sent a FIN
+	rstSeen             // a RST was seen
+)
+
+// mayBeDone reports whether the shard may have closed the connection: that
+// needs a RST or a FIN from both ends.
+func (r *route) mayBeDone() bool {
+	return r.closing&rstSeen != 0 || r.closing&(finLo|finHi) == finLo|finHi
+}
+
+// routeList orders routes by recency, least recent first.
+type routeList struct{ head, tail *route }
+
+func (l *routeList) push(r *route) {
+	r.prev, r.next = l.tail, nil
+	if l.tail != nil {
+		l.tail.next = r
+	} else {
+		l.head = r
+	}
+	l.tail = r
+}
+
+func (l *routeList) remove(r *route) {
+	if r.prev != nil {
+		r.prev.next = r.next
+	} else {
+		l.head = r.next
+	}
+	if r.next != nil {
+		r.next.prev = r.prev
+	} else {
+		l.tail = r.prev
+	}
+	r.prev, r.next = nil, nil
+}
+
+func (l *routeList) touch(r *route) {
+	if l.tail != r {
+		l.remove(r)
+		l.push(r)
+	}
+}
+
+// sink is how merged events leave the pipeline.
+type sink struct {
+	json bool
+	emit func(*Event) error // !json
+	w    io.Writer          // json
+}
+
+// workers returns the number of workers opts ask for.
+func (o Options) workers() int {
+	if o.Workers > 0 {
+		return min(o.Workers, maxWorkers)
+	}
+	return min(runtime.GOMAXPROCS(0), maxWorkers)
+}
+
+// pipeline is one run of the sharded decoder.
+type pipeline struct {
+	opts    Options
+	nw      int
+	shards  []*Analyzer
+	states  []*shardState
+	work    []chan *batch // to each worker
+	merge   chan *batch   // to the merger, in order
+	free    chan *batch
+	quit    chan struct{} // closed when the merger stops consuming
+	stopped bool          // dispatcher: quit was seen
+
+	routes map[flowKey]*route
+	lru    routeList
+	nconns int
+	seg    capture.Segment
+	cur    *batch
+	last   struct { // the last packet read, TCP or not, as Analyzer.Close stamps
+		num  int64
+		time time.Time
+	}
+}
+
+// decodeSharded is Decode and DecodeJSON with opts.workers() > 1.
+func decodeSharded(src capture.Source, opts Options, out sink) error {
+	opts = opts.withDefaults()
+	nw := opts.workers()
+	p := &pipeline{
+		opts:   opts,
+		nw:     nw,
+		work:   make([]chan *batch, nw),
+		merge:  make(chan *batch, batchesPerWorker*nw+2),
+		free:   make(chan *batch, batchesPerWorker*nw+2),
+		quit:   make(chan struct{}),
+		routes: make(map[flowKey]*route),
+	}
+	for range cap(p.free) {
+		p.free <- &batch{
+			items: make([]item, 0, batchItems),
+			data:  make([]byte, 0, batchData),
+			out:   make([]shardOut, nw),
+		}
+	}
+	for w := range nw {
+		p.work[w] = make(chan *batch, cap(p.free))
+		a := p.newShard(opts, out.json)
+		a.bufferCap = max(opts.MaxBufferTotal/int64(nw), int64(opts.MaxBufferPerConn))
+		p.shards = append(p.shards, a)
+	}
+	for w := range nw {
+		go p.worker(w)
+	}
+	var srcErr error
+	go func() {
+		srcErr = p.dispatch(src)
+		for _, c := range p.work {
+			close(c)
+		}
+		close(p.merge)
+	}()
+
+	var emitErr error
+	for b := range p.merge {
+		b.wg.Wait()
+		if emitErr == nil {
+			emitErr = p.mergeBatch(b, out)
+			if emitErr != nil {
+				close(p.quit)
+			}
+		}
+		p.recycle(b)
+	}
+	// p.merge is closed after dispatch returned: srcErr is set.
+	if emitErr != nil {
+		return emitErr
+	}
+	if errors.Is(srcErr, io.EOF) {
+		return nil
+	}
+	return srcErr
+}
+
+// shardState is where a shard's Analyzer puts its events: the output of
+// the batch and the index of the item being processed.
+type shardState struct {
+	out   *shardOut
+	index int32
+}
+
+// newShard returns the Analyzer of the next shard.
+func (p *pipeline) newShard(opts Options, json bool) *Analyzer {
+	st := &shardState{}
+	p.states = append(p.states, st)
+	return New(opts, func(ev *Event) {
+		out := st.out
+		out.index = append(out.index, st.index)
+		if json {
+			out.json = ev.AppendJSON(out.json)
+			out.json = append(out.json, '\n')
+			out.ends = append(out.ends, int32(len(out.json)))
+			return
+		}
+		n := len(out.index) - 1
+		if n < len(out.events) {
+			copyEvent(&out.events[n], ev)
+		} else {
+			out.events = append(out.events, ev.Clone())
+		}
+	})
+}
+
+// worker runs the Analyzer of shard w over every batch.
+func (p *pipeline) worker(w int) {
+	a, st := p.shards[w], p.states[w]
+	for b := range p.work[w] {
+		st.out = &b.out[w]
+		for i := range b.items {
+			it := &b.items[i]
+			if it.shard != w {
+				continue
+			}
+			st.index = int32(i)
+			a.pktNum, a.pktTime = it.num, it.time
+			switch it.kind {
+			case itemPacket:
+				a.shardSegment(&it.seg, it.key, it.id)
+			case itemEvict:
+				if c := a.conns[it.key]; c != nil {
+					a.finish(c, CloseEvicted)
+				}
+			case itemEnd:
+				if c := a.conns[it.key]; c != nil {
+					a.finish(c, CloseEnd)
+				}
+			}
+		}
+		b.wg.Done()
+	}
+}
+
+// copyEvent deep-copies src into dst, reusing dst's slices.
+func copyEvent(dst, src *Event) {
+	warnings, packets, payload, offered := dst.Warnings[:0], dst.Message.Packets[:0], dst.Message.Payload[:0], dst.WSOpen.Offered[:0]
+	*dst = *src
+	dst.Warnings = append(warnings, src.Warnings...)
+	dst.Message.Packets = append(packets, src.Message.Packets...)
+	dst.Message.Payload = append(payload, src.Message.Payload...)
+	dst.WSOpen.Offered = append(offered, src.WSOpen.Offered...)
+	if src.WSOpen.Deflate != nil {
+		d := *src.WSOpen.Deflate
+		dst.WSOpen.Deflate = &d
+	}
+	if src.HTTP.Header != nil {
+		dst.HTTP.Header = src.HTTP.Header.Clone()
+	}
+}
+
+// mergeBatch hands b's events to out in item order.
+func (p *pipeline) mergeBatch(b *batch, out sink) error {
+	var next, start [maxWorkers]int
+	for i := range b.items {
+		w := b.items[i].shard
+		o := &b.out[w]
+		n := next[w]
+		for n < len(o.index) && o.index[n] == int32(i) {
+			if !out.json {
+				if err := out.emit(&o.events[n]); err != nil {
+					return err
+				}
+			}
+			n++
+		}
+		if out.json && n > next[w] {
+			// The lines of consecutive items of one shard are contiguous.
+			end := int(o.ends[n-1])
+			if _, err := out.w.Write(o.json[start[w]:end]); err != nil {
+				return err
+			}
+			start[w] = end
+		}
+		next[w] = n
+	}
+	return nil
+}
+
+// maxWorkers caps Options.Workers.
+const maxWorkers = 64
+
+// recycle empties b and returns it to the free list.
+func (p *pipeline) recycle(b *batch) {
+	clear(b.items) // drop references to packet payloads
+	b.items = b.items[:0]
+	b.data = b.data[:0]
+	if cap(b.data) > batchData {
+		b.data = make([]byte, 0, batchData)
+	}
+	for w := range b.out {
+		o := &b.out[w]
+		o.index, o.json, o.ends = o.index[:0], o.json[:0], o.ends[:0]
+		if cap(o.json) > 4*batchData {
+			o.json = nil // a burst of big events: do not keep the memory
+		}
+	}
+	p.free <- b
+}
+
+// dispatch reads every packet of src into batches and returns the error
+// that stopped it (io.EOF at the end of the source).
+func (p *pipeline) dispatch(src capture.Source) error {
+	var err error
+	for !p.stopped {
+		var pkt capture.Packet
+		pkt, err = src.ReadPacket()
+		if err != nil {
+			break
+		}
+		p.last.num, p.last.time = pkt.Number, pkt.Timestamp
+		if !capture.DecodeTCP(&pkt, &p.seg) {
+			continue
+		}
+		p.packet(&pkt)
+	}
+	if !p.stopped {
+		// Close: the open connections end in the order of their numbers.
+		open := make([]*route, 0, len(p.routes))
+		for _, r := range p.routes {
+			open = append(open, r)
+		}
+		slices.SortFunc(open, func(x, y *route) int { return cmp.Compare(x.id, y.id) })
+		for _, r := range open {
+			p.add(item{kind: itemEnd, shard: r.shard, key: r.key, num: p.last.num, time: p.last.time}, nil)
+		}
+	}
+	p.flush()
+	return err
+}
+
+// packet routes one TCP segment, as Analyzer.segment does.
+func (p *pipeline) packet(pkt *capture.Packet) {
+	s := &p.seg
+	key := makeFlowKey(s.Src, s.Dst)
+	r := p.routes[key]
+	id := 0
+	if r != nil && s.Flags&capture.SYN != 0 && s.Flags&capture.ACK == 0 && r.mayBeDone() && p.shardDone(r) {
+		// The 4-tuple is reused by a new connection.
+		delete(p.routes, key)
+		p.lru.remove(r)
+		r = nil
+	}
+	if r == nil {
+		if len(p.routes) >= p.opts.MaxConns {
+			if old := p.lru.head; old != nil {
+				delete(p.routes, old.key)
+				p.lru.remove(old)
+				p.add(item{kind: itemEvict, shard: old.shard, key: old.key, num: pkt.Number, time: pkt.Timestamp}, nil)
+			}
+		}
+		p.nconns++
+		r = &route{id: p.nconns, shard: (p.nconns - 1) % p.nw, key: key}
+		p.routes[key] = r
+		p.lru.push(r)
+		id = r.id
+	} else {
+		p.lru.touch(r)
+	}
+	switch {
+	case s.Flags&capture.RST != 0:
+		r.closing |= rstSeen
+	case s.Flags&capture.FIN != 0 && s.Src == key.lo:
+		r.closing |= finLo
+	case s.Flags&capture.FIN != 0:
+		r.closing |= finHi
+	}
+	p.add(item{kind: itemPacket, shard: r.shard, id: id, key: key, num: pkt.Number, time: pkt.Timestamp, seg: *s}, s.Payload)
+}
+
+// shardDone reports whether r's shard has closed the connection. It waits
+// for the shard to process every packet before this one.
+func (p *pipeline) shardDone(r *route) bool {
+	b := p.cur
+	p.flush()
+	if b != nil {
+		b.wg.Wait()
+	}
+	// The worker is idle until the next batch is sent: its table is
+	// safe to read (the WaitGroup orders its writes before this read).
+	c := p.shards[r.shard].conns[r.key]
+	return c == nil || c.done
+}
+
+// add appends an item to the current batch, copying payload into it.
+func (p *pipeline) add(it item, payload []byte) {
+	if p.cur != nil && (len(p.cur.items) == batchItems || len(p.cur.data)+len(payload) > cap(p.cur.data)) {
+		p.flush()
+	}
+	if p.cur == nil {
+		p.cur = <-p.free
+	}
+	b := p.cur
+	if len(payload) > 0 {
+		if len(payload) > cap(b.data) {
+			b.data = make([]byte, 0, len(payload)) // larger than any real packet: a one-off
+		}
+		start := len(b.data)
+		b.data = append(b.data, payload...)
+		it.seg.Payload = b.data[start:len(b.data):len(b.data)]
+	} else {
+		it.seg.Payload = nil
+	}
+	b.items = append(b.items, it)
+}
+
+// flush sends the current batch to the workers and the merger.
+func (p *pipeline) flush() {
+	b := p.cur
+	if b == nil {
+		return
+	}
+	p.cur = nil
+	b.wg.Add(p.nw)
+	for _, c := range p.work {
+		c <- b
+	}
+	p.merge <- b
+	select {
+	case <-p.quit:
+		p.stopped = true
+	default:
+	}
+}
