@@ -187,8 +187,12 @@ var violations = []struct {
 		k := upgraded(c, nil)
 		k.SetMSS(1000)
 		k.Server(analyzetest.Binary(false, bytes.Repeat([]byte("a"), 3000)))
+		// The capture loses the middle of the second message's payload:
+		// its header said where the next frame starts.
+		b := analyzetest.Binary(false, bytes.Repeat([]byte("b"), 3000))
+		k.Server(b[:1000])
 		k.Drop(1)
-		k.Server(analyzetest.Binary(false, bytes.Repeat([]byte("b"), 3000)))
+		k.Server(b[1000:])
 		k.Server(analyzetest.Text(false, "decoding goes on at the next frame"))
 		closeAll(k)
 	}},
