@@ -1,13 +1,16 @@
 package analyze
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net/netip"
 	"slices"
+	"strconv"
 	"time"
 
+	"github.com/wsviz/wsviz/analyze/internal/wsproto"
 	"github.com/wsviz/wsviz/capture"
 )
 
@@ -90,12 +93,14 @@ type Analyzer struct {
 	lru       connList
 	buffered  int64 // out-of-order bytes held over all connections
 	bufferCap int64 // cap on buffered: MaxBufferTotal, or a worker's share of it
+	pool      segmentPool
 
 	// the packet being processed
 	pktNum  int64
 	pktTime time.Time
 
-	ev Event // reused for every emitted event
+	ev   Event  // reused for every emitted event
+	note []byte // reused by the note builders
 }
 
 // New returns an Analyzer that calls emit for every event, synchronously,
@@ -247,6 +252,114 @@ func (a *Analyzer) newEvent(typ string, c *conn, from string) *Event {
 
 func (a *Analyzer) send(ev *Event) {
 	a.emit(ev)
+}
+
+// The note builders below write into the Analyzer's reused buffer with
+// append and strconv instead of fmt: one allocation per note (the string)
+// instead of about eight. They give exactly the text of the fmt-built notes
+// in app.go (TestNoteBuilders), which can call them in the per-frame and
+// per-message hot path.
+
+// frameNote returns the note of a ws.frame event of direction d.
+func (a *Analyzer) frameNote(d int, f *wsproto.Frame) string {
+	b := append(a.note[:0], fromName[d]...)
+	b = append(b, " → "...)
+	b = append(b, fromName[1-d]...)
+	b = append(b, ": "...)
+	b = appendOpcodeName(b, f.Opcode)
+	b = append(b, " frame"...)
+	if !f.Fin {
+		b = append(b, " (more fragments follow)"...)
+	} else if f.Opcode == opContinuation {
+		b = append(b, " (last fragment)"...)
+	}
+	b = append(b, ", "...)
+	b = appendPlural(b, int64(f.Len), "byte", "bytes")
+	b = append(b, " of payload"...)
+	if f.RSV&4 != 0 && f.Opcode != opContinuation {
+		b = append(b, ", compressed (RSV1)"...)
+	}
+	if f.Masked {
+		b = append(b, ", masked with key "...)
+		b = hex.AppendEncode(b, f.Mask[:])
+	}
+	a.note = b
+	return string(b)
+}
+
+// dataMessageNote returns the note of a text or binary ws.message event of
+// direction d, "; payload shown in part" included when it was truncated.
+func (a *Analyzer) dataMessageNote(d int, m *wsproto.Message) string {
+	b := append(a.note[:0], "the "...)
+	b = append(b, fromName[d]...)
+	b = append(b, " sent "...)
+	if m.Opcode == opBinary {
+		b = append(b, "a binary"...)
+	} else {
+		b = append(b, "a text"...)
+	}
+	b = append(b, " message of "...)
+	b = appendPlural(b, m.Len, "byte", "bytes")
+	if d == server {
+		b = append(b, " without being asked: WebSocket has no request and response"...)
+	}
+	if m.Frames > 1 {
+		b = append(b, ", in "...)
+		b = strconv.AppendInt(b, int64(m.Frames), 10)
+		b = append(b, " fragments"...)
+	}
+	if m.Compressed {
+		b = append(b, ", compressed to "...)
+		b = appendPlural(b, m.WireLen, "byte", "bytes")
+		b = append(b, " on the wire"...)
+	}
+	if m.Truncated {
+		b = append(b, "; payload shown in part"...)
+	}
+	a.note = b
+	return string(b)
+}
+
+// pingNote returns the note of a ping ws.message event of direction d,
+// "; payload shown in part" included when it was truncated.
+func (a *Analyzer) pingNote(d int, m *wsproto.Message) string {
+	b := append(a.note[:0], "the "...)
+	b = append(b, fromName[d]...)
+	b = append(b, " sent a ping ("...)
+	b = appendPlural(b, m.Len, "byte", "bytes")
+	b = append(b, "): the "...)
+	b = append(b, fromName[1-d]...)
+	b = append(b, " must answer with a pong"...)
+	if m.Truncated {
+		b = append(b, "; payload shown in part"...)
+	}
+	a.note = b
+	return string(b)
+}
+
+// pongAnswerNote is the note of a pong answering a ping, by direction:
+// constant strings, no allocation.
+var pongAnswerNote = [2]string{
+	"the client answered the ping with a pong",
+	"the server answered the ping with a pong",
+}
+
+func appendOpcodeName(b []byte, op uint8) []byte {
+	switch op {
+	case opContinuation, opText, opBinary, opClose, opPing, opPong:
+		return append(b, opcodeName(op)...)
+	}
+	b = append(b, "reserved-"...)
+	return strconv.AppendUint(b, uint64(op), 10)
+}
+
+func appendPlural(b []byte, n int64, one, many string) []byte {
+	b = strconv.AppendInt(b, n, 10)
+	b = append(b, ' ')
+	if n == 1 {
+		return append(b, one...)
+	}
+	return append(b, many...)
 }
 
 func plural(n int64, one, many string) string {

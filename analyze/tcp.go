@@ -252,7 +252,7 @@ func (a *Analyzer) buffer(c *conn, d int, off int64, payload []byte) {
 		h.limitHit = true // dropped: it will surface as a gap
 		return
 	}
-	seg := oooSegment{off: off, data: append([]byte(nil), payload...), packet: a.pktNum}
+	seg := oooSegment{off: off, data: append(a.pool.get(len(payload)), payload...), packet: a.pktNum}
 	i := len(h.ooo)
 	for i > 0 && h.ooo[i-1].off > off {
 		i--
@@ -272,11 +272,13 @@ func (a *Analyzer) drain(c *conn, d int) {
 		h.oooSize -= len(seg.data)
 		a.buffered -= int64(len(seg.data))
 		if end := seg.off + int64(len(seg.data)); end > h.off {
+			// The decoders copy what they keep: the buffer can be reused.
 			a.deliver(c, d, seg.data[h.off-seg.off:], seg.packet)
 		}
+		a.pool.put(seg.data)
 	}
 	if len(h.ooo) == 0 {
-		h.ooo = nil
+		h.ooo = h.ooo[:0]
 	}
 }
 
@@ -358,6 +360,9 @@ func (a *Analyzer) finish(c *conn, how string) {
 	c.done = true
 	c.app = app{}
 	for d := range 2 {
+		for _, seg := range c.half[d].ooo {
+			a.pool.put(seg.data)
+		}
 		c.half[d].ooo = nil
 	}
 	if how == CloseEnd || how == CloseEvicted {
@@ -455,3 +460,48 @@ func (l *connList) touch(c *conn) {
 }
 
 func (l *connList) oldest() *conn { return l.head }
+
+// segmentPool recycles the copies of out-of-order segments, by size class
+// (powers of two from minPooled), so that reordering in a long capture
+// does not allocate per packet. Each class keeps at most maxPooledBytes.
+type segmentPool struct {
+	free [poolClasses][][]byte
+}
+
+const (
+	minPooled      = 2 << 10 // a 1448-byte segment's class
+	poolClasses    = 8       // up to 256 KiB, MaxCaptureLength
+	maxPooledBytes = 1 << 20
+)
+
+func poolClass(n int) int {
+	c := 0
+	for size := minPooled; size < n; size <<= 1 {
+		c++
+	}
+	return c
+}
+
+// get returns an empty buffer with room for n bytes.
+func (p *segmentPool) get(n int) []byte {
+	c := poolClass(n)
+	if c >= poolClasses {
+		return make([]byte, 0, n)
+	}
+	if f := p.free[c]; len(f) > 0 {
+		b := f[len(f)-1]
+		f[len(f)-1] = nil
+		p.free[c] = f[:len(f)-1]
+		return b[:0]
+	}
+	return make([]byte, 0, minPooled<<c)
+}
+
+// put gives back a buffer from get.
+func (p *segmentPool) put(b []byte) {
+	c := poolClass(cap(b))
+	if c >= poolClasses || cap(b) != minPooled<<c || (len(p.free[c])+1)*cap(b) > maxPooledBytes {
+		return
+	}
+	p.free[c] = append(p.free[c], b)
+}

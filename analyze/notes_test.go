@@ -1,0 +1,91 @@
+package analyze
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/wsviz/wsviz/analyze/internal/wsproto"
+)
+
+// TestNoteBuilders checks the append-built notes against the fmt-built
+// text they replace, over every opcode and flag combination.
+func TestNoteBuilders(t *testing.T) {
+	a := New(Options{}, func(*Event) {})
+	for d := range 2 {
+		for op := range uint8(16) {
+			for _, fin := range []bool{false, true} {
+				for rsv := range uint8(8) {
+					for _, masked := range []bool{false, true} {
+						for _, n := range []uint64{0, 1, 2, 125, 1 << 40} {
+							f := &wsproto.Frame{Fin: fin, RSV: rsv, Opcode: op, Masked: masked, Mask: [4]byte{0, 0xab, 3, 0xff}, Len: n}
+							var b strings.Builder
+							fmt.Fprintf(&b, "%s → %s: %s frame", fromName[d], fromName[1-d], opcodeName(f.Opcode))
+							if !f.Fin {
+								b.WriteString(" (more fragments follow)")
+							} else if f.Opcode == opContinuation {
+								b.WriteString(" (last fragment)")
+							}
+							fmt.Fprintf(&b, ", %s of payload", plural(int64(f.Len), "byte", "bytes"))
+							if f.RSV&4 != 0 && f.Opcode != opContinuation {
+								b.WriteString(", compressed (RSV1)")
+							}
+							if f.Masked {
+								fmt.Fprintf(&b, ", masked with key %x", f.Mask)
+							}
+							if got, want := a.frameNote(d, f), b.String(); got != want {
+								t.Errorf("frameNote(%d, %+v) = %q, want %q", d, *f, got, want)
+							}
+						}
+					}
+				}
+			}
+		}
+		for _, op := range []uint8{opText, opBinary, opPing} {
+			for _, frames := range []int{1, 3} {
+				for _, compressed := range []bool{false, true} {
+					for _, truncated := range []bool{false, true} {
+						for _, n := range []int64{0, 1, 70000} {
+							m := &wsproto.Message{Opcode: op, Len: n, WireLen: n / 2, Frames: frames, Compressed: compressed, Truncated: truncated}
+							who, peer, size := fromName[d], fromName[1-d], plural(m.Len, "byte", "bytes")
+							var want, got string
+							if op == opPing {
+								want = fmt.Sprintf("the %s sent a ping (%s): the %s must answer with a pong", who, size, peer)
+								got = a.pingNote(d, m)
+							} else {
+								kind := "a text"
+								if m.Opcode == opBinary {
+									kind = "a binary"
+								}
+								want = fmt.Sprintf("the %s sent %s message of %s", who, kind, size)
+								if d == server {
+									want += " without being asked: WebSocket has no request and response"
+								}
+								if m.Frames > 1 {
+									want += fmt.Sprintf(", in %d fragments", m.Frames)
+								}
+								if m.Compressed {
+									want += fmt.Sprintf(", compressed to %s on the wire", plural(m.WireLen, "byte", "bytes"))
+								}
+								got = a.dataMessageNote(d, m)
+							}
+							if m.Truncated {
+								want += "; payload shown in part"
+							}
+							if got != want {
+								t.Errorf("message note(%d, %+v) = %q, want %q", d, *m, got, want)
+							}
+						}
+					}
+				}
+			}
+		}
+		if got, want := pongAnswerNote[d], fmt.Sprintf("the %s answered the ping with a pong", fromName[d]); got != want {
+			t.Errorf("pongAnswerNote[%d] = %q, want %q", d, got, want)
+		}
+	}
+	f := &wsproto.Frame{Fin: true, Opcode: opText, Masked: true, Len: 100}
+	if n := testing.AllocsPerRun(100, func() { a.frameNote(client, f) }); n > 1 {
+		t.Errorf("frameNote allocates %v times, want at most 1 (the string)", n)
+	}
+}
