@@ -51,9 +51,3 @@ func Serve(path string, opts ui.Options) (string, func(), error) {
 	return "http://" + ln.Addr().String() + "/", stop, nil
 }
 
-// BrowserFlags are the flags the tests and the benchmark run Chromium with.
-// Without --no-proxy-server, pages on 127.0.0.1 never load here.
-var BrowserFlags = []string{
-	"headless=new", "no-sandbox", "disable-gpu", "no-proxy-server", "disable-background-networking",
-	"disable-component-update", "disable-sync", "no-first-run", "no-default-browser-check",
-}
