@@ -50,4 +50,3 @@ func Serve(path string, opts ui.Options) (string, func(), error) {
 	}
 	return "http://" + ln.Addr().String() + "/", stop, nil
 }
-

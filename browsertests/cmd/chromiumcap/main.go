@@ -218,4 +218,3 @@ func readFrame(rd *bufio.Reader) (op uint8, n uint64, err error) {
 	_, err = rd.Discard(int(min(n, 1<<30)))
 	return
 }
-
