@@ -300,18 +300,18 @@ func (a *Analyzer) dataMessageNote(d int, m *wsproto.Message) string {
 	}
 	b = append(b, " message of "...)
 	b = appendPlural(b, m.Len, "byte", "bytes")
-	if d == server {
-		b = append(b, " without being asked: WebSocket has no request and response"...)
+	if m.Compressed {
+		b = append(b, " (compressed to "...)
+		b = appendPlural(b, m.WireLen, "byte", "bytes")
+		b = append(b, " on the wire)"...)
 	}
 	if m.Frames > 1 {
-		b = append(b, ", in "...)
+		b = append(b, " in "...)
 		b = strconv.AppendInt(b, int64(m.Frames), 10)
 		b = append(b, " fragments"...)
 	}
-	if m.Compressed {
-		b = append(b, ", compressed to "...)
-		b = appendPlural(b, m.WireLen, "byte", "bytes")
-		b = append(b, " on the wire"...)
+	if d == server {
+		b = append(b, " without being asked: WebSocket has no request and response"...)
 	}
 	if m.Truncated {
 		b = append(b, "; payload shown in part"...)

@@ -280,21 +280,7 @@ func (h wsHandler) Frame(f *wsproto.Frame) {
 	a, c, d := h.a, h.c, h.d
 	ev := a.newEvent(TypeWSFrame, c, fromName[d])
 	ev.Frame = Frame{Fin: f.Fin, RSV: f.RSV, Opcode: f.Opcode, Masked: f.Masked, Mask: f.Mask, Len: f.Len}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s → %s: %s frame", fromName[d], fromName[1-d], opcodeName(f.Opcode))
-	if !f.Fin {
-		b.WriteString(" (more fragments follow)")
-	} else if f.Opcode == opContinuation {
-		b.WriteString(" (last fragment)")
-	}
-	fmt.Fprintf(&b, ", %s of payload", plural(int64(f.Len), "byte", "bytes"))
-	if f.RSV&4 != 0 && f.Opcode != opContinuation {
-		b.WriteString(", compressed (RSV1)")
-	}
-	if f.Masked {
-		fmt.Fprintf(&b, ", masked with key %x", f.Mask)
-	}
-	ev.Note = b.String()
+	ev.Note = a.frameNote(d, f)
 	addProblems(ev, f.Problems)
 	a.send(ev)
 }
@@ -307,29 +293,15 @@ func (h wsHandler) Message(m *wsproto.Message) {
 		Frames: m.Frames, Packets: append(ev.Message.Packets, m.Packets...), Payload: append(ev.Message.Payload, m.Payload...),
 		Truncated: m.Truncated}
 	who, peer := fromName[d], fromName[1-d]
-	size := plural(m.Len, "byte", "bytes")
 	switch m.Opcode {
 	case opText, opBinary:
-		kind := "a text"
-		if m.Opcode == opBinary {
-			kind = "a binary"
-		}
-		ev.Note = fmt.Sprintf("the %s sent %s message of %s", who, kind, size)
-		if m.Compressed {
-			ev.Note += fmt.Sprintf(" (compressed to %s on the wire)", plural(m.WireLen, "byte", "bytes"))
-		}
-		if m.Frames > 1 {
-			ev.Note += fmt.Sprintf(" in %d fragments", m.Frames)
-		}
-		if d == server {
-			ev.Note += " without being asked: WebSocket has no request and response"
-		}
+		ev.Note = a.dataMessageNote(d, m)
 	case opPing:
-		ev.Note = fmt.Sprintf("the %s sent a ping (%s): the %s must answer with a pong", who, size, peer)
+		ev.Note = a.pingNote(d, m)
 		p.pingFrom = d + 1
 	case opPong:
 		if p.pingFrom == 2-d {
-			ev.Note = fmt.Sprintf("the %s answered the ping with a pong", who)
+			ev.Note = pongAnswerNote[d]
 			p.pingFrom = 0
 		} else {
 			ev.Note = fmt.Sprintf("the %s sent an unsolicited pong (a heartbeat; no answer expected)", who)
@@ -352,10 +324,10 @@ func (h wsHandler) Message(m *wsproto.Message) {
 			ev.Note = fmt.Sprintf("the %s sent another close %s", who, status)
 		}
 	default:
-		ev.Note = fmt.Sprintf("the %s sent a message with reserved opcode %d (%s)", who, m.Opcode, size)
+		ev.Note = fmt.Sprintf("the %s sent a message with reserved opcode %d (%s)", who, m.Opcode, plural(m.Len, "byte", "bytes"))
 	}
-	if m.Truncated && !strings.Contains(ev.Note, "truncated") {
-		ev.Note += "; payload shown in part"
+	if m.Truncated && m.Opcode != opText && m.Opcode != opBinary && m.Opcode != opPing {
+		ev.Note += "; payload shown in part" // the builders above add it themselves
 	}
 	addProblems(ev, m.Problems)
 	a.send(ev)

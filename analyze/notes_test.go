@@ -58,14 +58,14 @@ func TestNoteBuilders(t *testing.T) {
 									kind = "a binary"
 								}
 								want = fmt.Sprintf("the %s sent %s message of %s", who, kind, size)
-								if d == server {
-									want += " without being asked: WebSocket has no request and response"
+								if m.Compressed {
+									want += fmt.Sprintf(" (compressed to %s on the wire)", plural(m.WireLen, "byte", "bytes"))
 								}
 								if m.Frames > 1 {
-									want += fmt.Sprintf(", in %d fragments", m.Frames)
+									want += fmt.Sprintf(" in %d fragments", m.Frames)
 								}
-								if m.Compressed {
-									want += fmt.Sprintf(", compressed to %s on the wire", plural(m.WireLen, "byte", "bytes"))
+								if d == server {
+									want += " without being asked: WebSocket has no request and response"
 								}
 								got = a.dataMessageNote(d, m)
 							}
