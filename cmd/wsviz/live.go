@@ -316,6 +316,10 @@ func (lc *liveCapture) Count(ev *analyze.Event) {
 // emit for every event; then it closes the capture (flushing -w) and prints
 // the summary on stderr.
 func (lc *liveCapture) Decode(opts analyze.Options, emit func(*analyze.Event) error) error {
+	// One worker: the sharded decoder hands out events a batch of packets
+	// at a time, and live events must show as their packets arrive. One
+	// core decodes far more than a live capture delivers.
+	opts.Workers = 1
 	err := analyze.Decode(lc, opts, func(ev *analyze.Event) error {
 		lc.Count(ev)
 		return emit(ev)
