@@ -258,7 +258,8 @@ func (a *Analyzer) send(ev *Event) {
 // append and strconv instead of fmt: one allocation per note (the string)
 // instead of about eight. They give exactly the text of the fmt-built notes
 // in app.go (TestNoteBuilders), which can call them in the per-frame and
-// per-message hot path.
+// per-message hot path, except that frameNote prints lengths of 2^63 and
+// more as the unsigned numbers they are.
 
 // frameNote returns the note of a ws.frame event of direction d.
 func (a *Analyzer) frameNote(d int, f *wsproto.Frame) string {
@@ -273,9 +274,14 @@ func (a *Analyzer) frameNote(d int, f *wsproto.Frame) string {
 	} else if f.Opcode == opContinuation {
 		b = append(b, " (last fragment)"...)
 	}
+	// The length is unsigned: 2^63 and above are lengths too (ws.length_overflow).
 	b = append(b, ", "...)
-	b = appendPlural(b, int64(f.Len), "byte", "bytes")
-	b = append(b, " of payload"...)
+	b = strconv.AppendUint(b, f.Len, 10)
+	if f.Len == 1 {
+		b = append(b, " byte of payload"...)
+	} else {
+		b = append(b, " bytes of payload"...)
+	}
 	if f.RSV&4 != 0 && f.Opcode != opContinuation {
 		b = append(b, ", compressed (RSV1)"...)
 	}

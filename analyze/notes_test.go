@@ -17,7 +17,7 @@ func TestNoteBuilders(t *testing.T) {
 			for _, fin := range []bool{false, true} {
 				for rsv := range uint8(8) {
 					for _, masked := range []bool{false, true} {
-						for _, n := range []uint64{0, 1, 2, 125, 1 << 40} {
+						for _, n := range []uint64{0, 1, 2, 125, 1 << 40, 1<<63 - 1, 1 << 63, ^uint64(0)} {
 							f := &wsproto.Frame{Fin: fin, RSV: rsv, Opcode: op, Masked: masked, Mask: [4]byte{0, 0xab, 3, 0xff}, Len: n}
 							var b strings.Builder
 							fmt.Fprintf(&b, "%s → %s: %s frame", fromName[d], fromName[1-d], opcodeName(f.Opcode))
@@ -26,7 +26,11 @@ func TestNoteBuilders(t *testing.T) {
 							} else if f.Opcode == opContinuation {
 								b.WriteString(" (last fragment)")
 							}
-							fmt.Fprintf(&b, ", %s of payload", plural(int64(f.Len), "byte", "bytes"))
+							if f.Len == 1 {
+								b.WriteString(", 1 byte of payload")
+							} else {
+								fmt.Fprintf(&b, ", %d bytes of payload", f.Len)
+							}
 							if f.RSV&4 != 0 && f.Opcode != opContinuation {
 								b.WriteString(", compressed (RSV1)")
 							}

@@ -50,6 +50,8 @@ type halfConn struct {
 	closed  bool  // every byte up to the FIN was delivered
 
 	limitHit bool // a buffer cap dropped data: the next gap says so
+
+	outOfWindow int64 // segments ignored for starting outside any window
 }
 
 // oooSegment is data that arrived ahead of a hole. data is a copy.
@@ -167,7 +169,8 @@ func (a *Analyzer) data(c *conn, d int, seq uint32, payload []byte, missing int,
 	h := &c.half[d]
 	delta := int64(int32(seq - h.next))
 	if delta >= maxWindow || delta <= -maxWindow {
-		return // outside any window: not this stream's bytes
+		h.outOfWindow++ // not this stream's bytes: counted, reported at the close
+		return
 	}
 	off := h.off + delta
 	end := off + int64(len(payload)) + int64(missing)
@@ -355,6 +358,9 @@ func (a *Analyzer) finish(c *conn, how string) {
 	case CloseEvicted:
 		ev.Note = "stopped following this connection to keep memory bounded (too many open connections): " + counts
 		ev.Warn("tcp.conn_limit", fmt.Sprintf("more than %d connections were open at once; the least recently active one was dropped", a.opts.MaxConns))
+	}
+	if n := c.half[client].outOfWindow + c.half[server].outOfWindow; n > 0 {
+		ev.Warn("tcp.out_of_window", fmt.Sprintf("%s starting %d or more bytes away from the next expected sequence number, outside any TCP window (RFC 7323 §2.3), were ignored", plural(n, "segment", "segments"), maxWindow))
 	}
 	a.send(ev)
 	c.done = true
