@@ -1,0 +1,163 @@
+package analyze_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/wsviz/wsviz/analyze"
+	"github.com/wsviz/wsviz/analyze/analyzetest"
+	"github.com/wsviz/wsviz/capture"
+	"github.com/wsviz/wsviz/capture/capturetest"
+	"github.com/wsviz/wsviz/internal/bench"
+)
+
+// pipelineSeeds returns the seed corpus of FuzzPipeline by name: small
+// captures that reach every stage (handshake, frames, deflate, gaps,
+// reordering, several connections, hostile lengths).
+func pipelineSeeds(t testing.TB) map[string][]byte {
+	seeds := map[string][]byte{
+		"synthetic-plain":   genBytes(t, bench.Config{Conns: 2, Messages: 6, Seed: 11}),
+		"synthetic-deflate": genBytes(t, bench.Config{Conns: 2, Messages: 6, Deflate: true, Seed: 12}),
+	}
+	for _, h := range bench.HostileCaptures() {
+		if h.Name == "length-near-2p63" {
+			var b bytes.Buffer
+			if err := h.Write(&b); err != nil {
+				t.Fatal(err)
+			}
+			seeds[h.Name] = b.Bytes()
+		}
+	}
+	c := capturetest.NewCapture(capturetest.Options{NG: true})
+	k := c.Conn("10.0.0.1:40000", "10.1.0.1:8080")
+	k.Handshake()
+	k.Client(analyzetest.Request("/r", "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover"))
+	k.Server(analyzetest.Response("Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover"))
+	var d analyzetest.Deflater
+	mask := analyzetest.DefaultMask
+	msg := analyzetest.Frame{Fin: false, RSV: 4, Opcode: analyzetest.OpText, Mask: &mask, Payload: d.Compress([]byte("hello hello hello"))}.Bytes()
+	k.ClientSegments(msg, 1, 3)
+	k.Client(analyzetest.Frame{Fin: true, Opcode: analyzetest.OpPing, Mask: &mask, Payload: []byte("p")}.Bytes())
+	k.Client(analyzetest.Frame{Fin: true, Opcode: analyzetest.OpContinuation, Mask: &mask}.Bytes())
+	k.Delay(1)
+	k.Server(analyzetest.Binary(false, bytes.Repeat([]byte{7}, 3000)))
+	k.Drop(1)
+	k.Server(analyzetest.Text(false, "lost"))
+	k.Server(analyzetest.Close(false, 1001, "bye"))
+	k.Reset(true)
+	seeds["pcapng-fragments-reorder-gap-rst"] = c.Bytes()
+	return seeds
+}
+
+// FuzzPipeline feeds arbitrary bytes as a capture file through the whole
+// pipeline: it must not panic, every event must be well formed, and two
+// workers must give exactly the output of one.
+func FuzzPipeline(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		one := fuzzDecode(t, data, 1)
+		two := fuzzDecode(t, data, 2)
+		if !bytes.Equal(one, two) {
+			t.Fatalf("Workers=2 output differs from Workers=1:\n%s", firstDiff(two, one))
+		}
+	})
+}
+
+// fuzzDecode decodes data with the given number of workers, checks every
+// event and returns the JSON lines and the error's text.
+func fuzzDecode(t *testing.T, data []byte, workers int) []byte {
+	src, err := capture.NewReader(bytes.NewReader(data), "fuzz")
+	if err != nil {
+		return nil
+	}
+	var out []byte
+	maxPacket := int64(len(data)) // every packet takes at least a byte
+	err = analyze.Decode(src, analyze.Options{Workers: workers, MaxConns: 8, MaxBufferPerConn: 4096, MaxBufferTotal: 8192, MaxMessage: 1 << 20},
+		func(ev *analyze.Event) error {
+			if err := checkEvent(ev, maxPacket); err != nil {
+				t.Fatalf("event %s: %v", ev.AppendJSON(nil), err)
+			}
+			line := ev.AppendJSON(nil)
+			if !json.Valid(line) {
+				t.Fatalf("AppendJSON = %s, not valid JSON", line)
+			}
+			out = append(out, line...)
+			out = append(out, '\n')
+			return nil
+		})
+	return append(out, fmt.Sprint(err)...)
+}
+
+// checkEvent checks the fields every event must have.
+func checkEvent(ev *analyze.Event, maxPacket int64) error {
+	switch ev.Type {
+	case analyze.TypeTCPOpen, analyze.TypeTCPClose, analyze.TypeTCPGap, analyze.TypeHTTPRequest,
+		analyze.TypeHTTPResponse, analyze.TypeWSOpen, analyze.TypeWSFrame, analyze.TypeWSMessage:
+	default:
+		return fmt.Errorf("unknown type %q", ev.Type)
+	}
+	if ev.Conn < 1 {
+		return fmt.Errorf("conn %d, want ≥ 1", ev.Conn)
+	}
+	if ev.Packet < 1 || ev.Packet > maxPacket {
+		return fmt.Errorf("packet %d outside 1..%d", ev.Packet, maxPacket)
+	}
+	if ev.From != "" && ev.From != analyze.FromClient && ev.From != analyze.FromServer {
+		return fmt.Errorf("from %q", ev.From)
+	}
+	if ev.Note == "" {
+		return fmt.Errorf("no note")
+	}
+	for _, w := range ev.Warnings {
+		if w.Code == "" || w.Msg == "" {
+			return fmt.Errorf("warning %+v without code or message", w)
+		}
+	}
+	if ev.Type == analyze.TypeWSMessage {
+		m := &ev.Message
+		if m.Len < 0 || int64(len(m.Payload)) > m.Len || m.Frames < 1 || len(m.Packets) == 0 {
+			return fmt.Errorf("message len %d, payload %d bytes, %d frames, packets %v", m.Len, len(m.Payload), m.Frames, m.Packets)
+		}
+		if len(m.Payload) > analyze.DefaultMaxPayload {
+			return fmt.Errorf("payload of %d bytes kept, want at most %d", len(m.Payload), analyze.DefaultMaxPayload)
+		}
+	}
+	if ev.Type == analyze.TypeTCPGap && ev.TCPGap.Size <= 0 {
+		return fmt.Errorf("gap of %d bytes", ev.TCPGap.Size)
+	}
+	return nil
+}
+
+// TestFuzzPipelineSeeds keeps testdata/fuzz/FuzzPipeline in step with
+// pipelineSeeds; go test -run TestFuzzPipelineSeeds -update rewrites it.
+func TestFuzzPipelineSeeds(t *testing.T) {
+	update := false
+	if f := flag.Lookup("update"); f != nil {
+		update, _ = strconv.ParseBool(f.Value.String())
+	}
+	dir := filepath.Join("testdata", "fuzz", "FuzzPipeline")
+	if update {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, data := range pipelineSeeds(t) {
+		content := "go test fuzz v1\n[]byte(" + strconv.Quote(string(data)) + ")\n"
+		path := filepath.Join(dir, "seed-"+name)
+		if update {
+			if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(path)
+		if err != nil || string(got) != content {
+			t.Errorf("%s is missing or stale (err %v): run go test -run TestFuzzPipelineSeeds -update", path, err)
+		}
+	}
+}
