@@ -2,6 +2,7 @@ package analyze_test
 
 import (
 	"bytes"
+	"io"
 	"sync"
 	"testing"
 
@@ -29,7 +30,9 @@ func benchCapture(b *testing.B, cfg bench.Config) ([]byte, bench.Stats) {
 }
 
 // BenchmarkDecode decodes a synthetic capture of many connections and
-// encodes every event as JSON, as `wsviz events` does.
+// encodes every event as JSON, as `wsviz events` does: in the emit
+// function given to Decode, or with DecodeJSON, which encodes in the
+// workers too.
 func BenchmarkDecode(b *testing.B) {
 	for _, bc := range []struct {
 		name    string
@@ -41,7 +44,7 @@ func BenchmarkDecode(b *testing.B) {
 		{"deflate/workers=1", bench.Config{Conns: 50, Messages: 400, Deflate: true, Seed: 1}, 1},
 		{"deflate/workers=2", bench.Config{Conns: 50, Messages: 400, Deflate: true, Seed: 1}, 2},
 	} {
-		b.Run(bc.name, func(b *testing.B) {
+		b.Run("emit/"+bc.name, func(b *testing.B) {
 			data, _ := benchCapture(b, bc.cfg)
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
@@ -56,6 +59,20 @@ func BenchmarkDecode(b *testing.B) {
 					return nil
 				})
 				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("json/"+bc.name, func(b *testing.B) {
+			data, _ := benchCapture(b, bc.cfg)
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				src, err := capture.NewReader(bytes.NewReader(data), "bench.pcap")
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := analyze.DecodeJSON(src, analyze.Options{Workers: bc.workers}, io.Discard); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -78,6 +78,7 @@ type route struct {
 	id, shard  int
 	key        flowKey
 	closing    uint8 // finLo, finHi, rstSeen: the connection may have ended
+	open       bool  // the shard said it had not ended, and nothing changed since
 	prev, next *route
 }
 
@@ -87,10 +88,22 @@ const (
 	rstSeen             // a RST was seen
 )
 
-// mayBeDone reports whether the shard may have closed the connection: that
-// needs a RST or a FIN from both ends.
-func (r *route) mayBeDone() bool {
-	return r.closing&rstSeen != 0 || r.closing&(finLo|finHi) == finLo|finHi
+// routeDone reports whether r's connection was closed by the packets
+// before this one, as Analyzer.segment sees c.done. A RST always closes it;
+// FINs from both ends close it once every byte before them has arrived,
+// which only the shard knows: then the dispatcher waits for the shard to
+// catch up and asks. The answer "still open" holds until a packet of the
+// connection other than a bare SYN, so a flood of SYNs costs one wait.
+func (p *pipeline) routeDone(r *route) bool {
+	switch {
+	case r.closing&rstSeen != 0:
+		return true
+	case r.closing&(finLo|finHi) != finLo|finHi || r.open:
+		return false
+	}
+	done := p.shardDone(r)
+	r.open = !done
+	return done
 }
 
 // routeList orders routes by recency, least recent first.
@@ -385,7 +398,7 @@ func (p *pipeline) packet(pkt *capture.Packet) {
 	key := makeFlowKey(s.Src, s.Dst)
 	r := p.routes[key]
 	id := 0
-	if r != nil && s.Flags&capture.SYN != 0 && s.Flags&capture.ACK == 0 && r.mayBeDone() && p.shardDone(r) {
+	if r != nil && s.Flags&capture.SYN != 0 && s.Flags&capture.ACK == 0 && p.routeDone(r) {
 		// The 4-tuple is reused by a new connection.
 		delete(p.routes, key)
 		p.lru.remove(r)
@@ -406,6 +419,9 @@ func (p *pipeline) packet(pkt *capture.Packet) {
 		id = r.id
 	} else {
 		p.lru.touch(r)
+	}
+	if s.Flags&(capture.SYN|capture.ACK|capture.FIN|capture.RST) != capture.SYN || len(s.Payload) > 0 || s.Missing > 0 {
+		r.open = false // this packet may close the connection
 	}
 	switch {
 	case s.Flags&capture.RST != 0:

@@ -139,6 +139,18 @@ func TestWorkersSameOutputSynthetic(t *testing.T) {
 				a.Handshake() // a retransmitted SYN on a closed connection opens a new one
 			}
 		}), analyze.Options{}, []string{`"how":"rst"`, `"how":"fin"`, `"conn":7,"packet"`}},
+		{"SYNs after FINs with a hole", scripted(func(c *capturetest.Capture) {
+			for i := range 3 {
+				k := wsConn(c, fmt.Sprintf("10.0.0.%d:40000", i+1))
+				k.Drop(i % 2) // a hole keeps the first connection open past its FINs
+				k.Server(analyzetest.Text(false, "data"))
+				k.CloseFIN(false)
+				k.CloseFIN(true)
+				k.Handshake()
+				k.Handshake()
+				k.Client(analyzetest.Text(true, "again"))
+			}
+		}), analyze.Options{}, []string{`"how":"fin"`, `"tcp.gap"`}},
 		{"out of order and gaps", scripted(func(c *capturetest.Capture) {
 			for i := range 6 {
 				k := wsConn(c, fmt.Sprintf("10.0.0.%d:4000%d", i+1, i))
