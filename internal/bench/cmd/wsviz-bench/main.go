@@ -71,6 +71,13 @@ func run(conns, messages int, variants []string, dir string, keep bool, wsviz, t
 			tshark = ""
 		}
 	}
+	var targets []string
+	defer func() {
+		fmt.Println("\ntargets (issue 5):")
+		for _, t := range targets {
+			fmt.Println("  " + t)
+		}
+	}()
 	fmt.Printf("%-8s %-7s %9s %9s %11s %11s %10s %9s\n", "variant", "tool", "seconds", "MB/s", "packets/s", "messages/s", "peak RSS", "ratio")
 	for _, v := range variants {
 		cfg := bench.Config{Conns: conns, Messages: messages, Seed: 1}
@@ -104,8 +111,11 @@ func run(conns, messages int, variants []string, dir string, keep bool, wsviz, t
 				return err
 			}
 			report(v, "tshark", st, ts, "")
-			report(v, "wsviz", st, ours, fmt.Sprintf("%.1f×", ts.wall.Seconds()/ours.wall.Seconds()))
+			ratio := ts.wall.Seconds() / ours.wall.Seconds()
+			report(v, "wsviz", st, ours, fmt.Sprintf("%.1f×", ratio))
+			targets = append(targets, fmt.Sprintf("%s: at least 30× tshark's throughput: %s (%.1f×)", v, yes(ratio >= 30), ratio))
 		}
+		targets = append(targets, fmt.Sprintf("%s: peak RSS at most 100 MB: %s (%.0f MB)", v, yes(ours.maxRSS <= 100e6), float64(ours.maxRSS)/1e6))
 		if !keep {
 			os.Remove(path)
 		}
@@ -169,4 +179,11 @@ func report(variant, tool string, st bench.Stats, r result, ratio string) {
 	s := r.wall.Seconds()
 	fmt.Printf("%-8s %-7s %9.2f %9.1f %11.0f %11.0f %7.0f MB %9s   (%d lines out)\n", variant, tool, s,
 		float64(st.Bytes)/1e6/s, float64(st.Packets)/s, float64(st.Messages)/s, float64(r.maxRSS)/1e6, ratio, r.outLines)
+}
+
+func yes(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "NOT met"
 }
