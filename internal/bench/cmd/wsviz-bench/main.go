@@ -6,6 +6,7 @@
 //	go run ./internal/bench/cmd/wsviz-bench                  # both variants, tshark when installed
 //	go run ./internal/bench/cmd/wsviz-bench -messages 20000  # 10× the default file
 //	go run ./internal/bench/cmd/wsviz-bench -keep -dir /tmp  # keep the captures
+//	go run ./internal/bench/cmd/wsviz-bench -hostile         # time and peak RSS on the hostile captures
 //
 // For each run it prints seconds, MB/s, packets/s, messages/s and the
 // child's peak RSS (from its rusage), and the throughput ratio to tshark.
@@ -37,7 +38,11 @@ func main() {
 	keep := flag.Bool("keep", false, "keep the generated captures")
 	wsviz := flag.String("wsviz", "", "wsviz binary to measure (default: build ./cmd/wsviz)")
 	tshark := flag.String("tshark", "tshark", "tshark binary; empty to skip tshark")
+	hostile := flag.Bool("hostile", false, "run wsviz on the hostile captures instead (seconds and peak RSS of each)")
 	flag.Parse()
+	if *hostile {
+		*variants = ""
+	}
 	if err := run(*conns, *messages, strings.Split(*variants, ","), *dir, *keep, *wsviz, *tshark, flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "wsviz-bench:", err)
 		os.Exit(1)
@@ -73,12 +78,23 @@ func run(conns, messages int, variants []string, dir string, keep bool, wsviz, t
 	}
 	var targets []string
 	defer func() {
+		if len(targets) == 0 {
+			return
+		}
 		fmt.Println("\ntargets (issue 5):")
 		for _, t := range targets {
 			fmt.Println("  " + t)
 		}
 	}()
-	fmt.Printf("%-8s %-7s %9s %9s %11s %11s %10s %9s\n", "variant", "tool", "seconds", "MB/s", "packets/s", "messages/s", "peak RSS", "ratio")
+	if len(variants) == 1 && variants[0] == "" {
+		variants = nil
+		if err := runHostile(dir, keep, wsviz, extra); err != nil {
+			return err
+		}
+	}
+	if len(variants) > 0 {
+		fmt.Printf("%-8s %-7s %9s %9s %11s %11s %10s %9s\n", "variant", "tool", "seconds", "MB/s", "packets/s", "messages/s", "peak RSS", "ratio")
+	}
 	for _, v := range variants {
 		cfg := bench.Config{Conns: conns, Messages: messages, Seed: 1}
 		switch v {
@@ -116,6 +132,40 @@ func run(conns, messages int, variants []string, dir string, keep bool, wsviz, t
 			targets = append(targets, fmt.Sprintf("%s: at least 30× tshark's throughput: %s (%.1f×)", v, yes(ratio >= 30), ratio))
 		}
 		targets = append(targets, fmt.Sprintf("%s: peak RSS at most 100 MB: %s (%.0f MB)", v, yes(ours.maxRSS <= 100e6), float64(ours.maxRSS)/1e6))
+		if !keep {
+			os.Remove(path)
+		}
+	}
+	return nil
+}
+
+// runHostile writes each hostile capture and measures wsviz on it: the
+// limits must keep its time and peak RSS bounded (150 MB, issue 5).
+func runHostile(dir string, keep bool, wsviz string, extra []string) error {
+	fmt.Printf("%-24s %9s %9s %10s %s\n", "hostile capture", "MB", "seconds", "peak RSS", "")
+	for _, h := range bench.HostileCaptures() {
+		path := filepath.Join(dir, h.Name+".pcap")
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		err = h.Write(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		fi, err := os.Stat(path)
+		if err != nil {
+			return err
+		}
+		r, err := measure(wsviz, append([]string{"events", "-r", path}, extra...))
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-24s %9.1f %9.2f %7.0f MB %s\n", h.Name, float64(fi.Size())/1e6, r.wall.Seconds(), float64(r.maxRSS)/1e6,
+			"peak RSS at most 150 MB: "+yes(r.maxRSS <= 150e6))
 		if !keep {
 			os.Remove(path)
 		}
