@@ -350,6 +350,31 @@ var pongAnswerNote = [2]string{
 	"the server answered the ping with a pong",
 }
 
+// appendEventTime appends t in UTC as timeLayout does (RFC 3339 with nine
+// fraction digits), several times faster than Time.AppendFormat, which
+// parses the layout on every call; AppendJSON can use it for "t". Years
+// outside 0..9999 take the slow path.
+func appendEventTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, timeLayout)
+	}
+	hour, minute, sec := t.Clock()
+	ns := t.Nanosecond()
+	b = append(b, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+int(month)/10), byte('0'+int(month)%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10), '.')
+	var frac [9]byte
+	for i := 8; i >= 0; i-- {
+		frac[i] = byte('0' + ns%10)
+		ns /= 10
+	}
+	b = append(b, frac[:]...)
+	return append(b, 'Z')
+}
+
 func appendOpcodeName(b []byte, op uint8) []byte {
 	switch op {
 	case opContinuation, opText, opBinary, opClose, opPing, opPong:

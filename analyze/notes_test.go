@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wsviz/wsviz/analyze/internal/wsproto"
 )
@@ -92,4 +93,39 @@ func TestNoteBuilders(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { a.frameNote(client, f) }); n > 1 {
 		t.Errorf("frameNote allocates %v times, want at most 1 (the string)", n)
 	}
+}
+
+// TestAppendEventTime checks the fast timestamp against Time.AppendFormat.
+func TestAppendEventTime(t *testing.T) {
+	for _, tm := range []time.Time{
+		{},
+		time.Date(2024, 1, 2, 3, 4, 5, 6, time.UTC),
+		time.Date(1999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(2024, 2, 29, 12, 0, 0, 120000000, time.FixedZone("x", -7*3600)),
+		time.Date(9999, 12, 31, 23, 59, 59, 1, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Unix(1<<33, 5),
+		time.Unix(0, 0),
+	} {
+		want := string(tm.UTC().AppendFormat(nil, timeLayout))
+		if got := string(appendEventTime(nil, tm)); got != want {
+			t.Errorf("appendEventTime(%v) = %q, want %q", tm, got, want)
+		}
+	}
+}
+
+func BenchmarkEventTime(b *testing.B) {
+	tm := time.Date(2024, 1, 2, 3, 4, 5, 6, time.UTC)
+	buf := make([]byte, 0, 64)
+	b.Run("AppendFormat", func(b *testing.B) {
+		for b.Loop() {
+			buf = tm.UTC().AppendFormat(buf[:0], timeLayout)
+		}
+	})
+	b.Run("appendEventTime", func(b *testing.B) {
+		for b.Loop() {
+			buf = appendEventTime(buf[:0], tm)
+		}
+	})
 }
