@@ -8,8 +8,9 @@
 //	go run ./internal/bench/cmd/wsviz-bench -keep -dir /tmp  # keep the captures
 //	go run ./internal/bench/cmd/wsviz-bench -hostile         # time and peak RSS on the hostile captures
 //
-// For each run it prints seconds, MB/s, packets/s, messages/s and the
-// child's peak RSS (from its rusage), and the throughput ratio to tshark.
+// For each run it prints seconds, MB/s, packets/s, messages/s, the child's
+// peak RSS (from its rusage) and CPU use (user and system time over wall
+// time: 200% is both cores busy), and the throughput ratio to tshark.
 // wsviz's output goes through a pipe that the command reads and counts, as
 // a script consuming it would.
 package main
@@ -93,7 +94,7 @@ func run(conns, messages int, variants []string, dir string, keep bool, wsviz, t
 		}
 	}
 	if len(variants) > 0 {
-		fmt.Printf("%-8s %-7s %9s %9s %11s %11s %10s %9s\n", "variant", "tool", "seconds", "MB/s", "packets/s", "messages/s", "peak RSS", "ratio")
+		fmt.Printf("%-8s %-7s %9s %9s %11s %11s %10s %9s %7s\n", "variant", "tool", "seconds", "MB/s", "packets/s", "messages/s", "peak RSS", "ratio", "CPU")
 	}
 	for _, v := range variants {
 		cfg := bench.Config{Conns: conns, Messages: messages, Seed: 1}
@@ -179,6 +180,7 @@ type result struct {
 	maxRSS   int64 // bytes
 	outBytes int64
 	outLines int64
+	cpu      time.Duration // user and system time of the child
 }
 
 // measure runs name with args, reading its standard output through a pipe,
@@ -217,6 +219,7 @@ func measure(name string, args []string) (result, error) {
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.maxRSS = ru.Maxrss * 1024 // kilobytes on Linux
 	}
+	r.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	if err != nil {
 		return r, fmt.Errorf("%s: %w", name, err)
 	}
@@ -227,8 +230,9 @@ func measure(name string, args []string) (result, error) {
 // tshark, when measured.
 func report(variant, tool string, st bench.Stats, r result, ratio string) {
 	s := r.wall.Seconds()
-	fmt.Printf("%-8s %-7s %9.2f %9.1f %11.0f %11.0f %7.0f MB %9s   (%d lines out)\n", variant, tool, s,
-		float64(st.Bytes)/1e6/s, float64(st.Packets)/s, float64(st.Messages)/s, float64(r.maxRSS)/1e6, ratio, r.outLines)
+	fmt.Printf("%-8s %-7s %9.2f %9.1f %11.0f %11.0f %7.0f MB %9s %6.0f%%   (%d lines out)\n", variant, tool, s,
+		float64(st.Bytes)/1e6/s, float64(st.Packets)/s, float64(st.Messages)/s, float64(r.maxRSS)/1e6, ratio,
+		100*r.cpu.Seconds()/s, r.outLines)
 }
 
 func yes(ok bool) string {
