@@ -16,8 +16,7 @@
 package main
 
 import (
-	"bufio"
-	"errors"
+	"bytes"
 	"flag"
 	"fmt"
 	"io"
@@ -200,17 +199,15 @@ func measure(name string, args []string) (result, error) {
 	if err := cmd.Start(); err != nil {
 		return r, err
 	}
-	br := bufio.NewReaderSize(out, 1<<20)
+	buf := make([]byte, 1<<20)
 	for {
-		line, err := br.ReadSlice('\n')
-		r.outBytes += int64(len(line))
-		if len(line) > 0 && line[len(line)-1] == '\n' {
-			r.outLines++
-		}
+		n, err := out.Read(buf)
+		r.outBytes += int64(n)
+		r.outLines += int64(bytes.Count(buf[:n], []byte{'\n'}))
 		if err == io.EOF {
 			break
 		}
-		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+		if err != nil {
 			return r, err
 		}
 	}
