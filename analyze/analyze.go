@@ -99,8 +99,9 @@ type Analyzer struct {
 	pktNum  int64
 	pktTime time.Time
 
-	ev   Event  // reused for every emitted event
-	note []byte // reused by the note builders
+	ev       Event  // reused for every emitted event
+	note     []byte // reused by the note builders
+	jsonOnly bool   // events only reach AppendJSON: see setNote
 }
 
 // New returns an Analyzer that calls emit for every event, synchronously,
@@ -160,12 +161,19 @@ func Decode(src capture.Source, opts Options, emit func(*Event) error) error {
 	if opts.workers() > 1 {
 		return decodeSharded(src, opts, sink{emit: emit})
 	}
+	return decodeSerial(src, opts, emit, false)
+}
+
+// decodeSerial is Decode on the caller's goroutine alone. jsonOnly says
+// emit does nothing with an event but AppendJSON (see Analyzer.setNote).
+func decodeSerial(src capture.Source, opts Options, emit func(*Event) error, jsonOnly bool) error {
 	var emitErr error
 	a := New(opts, func(ev *Event) {
 		if emitErr == nil {
 			emitErr = emit(ev)
 		}
 	})
+	a.jsonOnly = jsonOnly
 	for emitErr == nil {
 		p, err := src.ReadPacket()
 		if err != nil {
@@ -185,19 +193,45 @@ func Decode(src capture.Source, opts Options, emit func(*Event) error) error {
 
 // DecodeJSON decodes src as Decode does and writes every event to w in
 // its AppendJSON form, one per line: what `wsviz events` prints. With
-// several workers the events are also encoded in parallel, and w receives
-// large writes. It returns the first error from w or from src (as Decode).
+// several workers the events are also encoded in parallel. w receives
+// large writes (up to jsonWriteSize bytes, or a batch's lines), so it need
+// not be buffered; when w is a BuffersWriter a batch's lines are handed
+// over as they lie in the workers' buffers, without being copied together
+// first. It returns the first error from w or from src (as Decode).
 func DecodeJSON(src capture.Source, opts Options, w io.Writer) error {
 	if opts.workers() > 1 {
 		return decodeSharded(src, opts, sink{json: true, w: w})
 	}
-	var line []byte
-	return Decode(src, opts, func(ev *Event) error {
-		line = ev.AppendJSON(line[:0])
-		line = append(line, '\n')
-		_, err := w.Write(line)
-		return err
-	})
+	var buf []byte
+	var werr error // from w: nothing more is written
+	err := decodeSerial(src, opts, func(ev *Event) error {
+		buf = ev.AppendJSON(buf)
+		buf = append(buf, '\n')
+		if len(buf) >= jsonWriteSize {
+			_, werr = w.Write(buf)
+			buf = buf[:0]
+		}
+		return werr
+	}, true)
+	if werr == nil && len(buf) > 0 {
+		// The events before a source error are written too.
+		if _, werr = w.Write(buf); err == nil {
+			err = werr
+		}
+	}
+	return err
+}
+
+// jsonWriteSize is the size of DecodeJSON's writes on one worker.
+const jsonWriteSize = 256 << 10
+
+// BuffersWriter is an io.Writer that also writes several buffers in one
+// call, in order, as writev(2) does; cmd/wsviz gives DecodeJSON one for its
+// standard output on Linux. WriteBuffers returns nil only when every byte
+// was written. It may modify bufs.
+type BuffersWriter interface {
+	io.Writer
+	WriteBuffers(bufs [][]byte) error
 }
 
 // DecodeFile decodes a pcap or pcapng file; see Decode.
@@ -222,31 +256,68 @@ func ReadFile(path string, opts Options) ([]Event, error) {
 	return events, err
 }
 
-// flowKey identifies a connection regardless of direction: lo < hi.
+// flowKey identifies a connection regardless of direction: its two
+// endpoints in order, lo < hi. It is plain memory without padding, so the
+// connection maps hash it in one go: a netip.AddrPort holds a zone handle
+// and is hashed field by field, which cost a tenth of the decoding time
+// (every packet is looked up by the dispatcher and by its shard).
 type flowKey struct {
-	lo, hi netip.AddrPort
+	lo, hi endpoint
+}
+
+// endpoint is an address and port in flowKey's form: the 16-byte form of
+// the address (IPv4-mapped for IPv4) and whether it is IPv4, so that an
+// IPv4 address and its IPv4-mapped IPv6 twin stay apart.
+type endpoint struct {
+	ip   [16]byte
+	port uint16
+	is4  uint16 // 1 for IPv4; a uint16, not a bool, to leave no padding
+}
+
+func makeEndpoint(ap netip.AddrPort) endpoint {
+	e := endpoint{ip: ap.Addr().As16(), port: ap.Port()}
+	if ap.Addr().Is4() {
+		e.is4 = 1
+	}
+	return e
 }
 
 func makeFlowKey(a, b netip.AddrPort) flowKey {
 	if a.Compare(b) > 0 {
 		a, b = b, a
 	}
-	return flowKey{a, b}
+	return flowKey{makeEndpoint(a), makeEndpoint(b)}
 }
 
 // newEvent resets the shared event for a new emission, keeping the
-// capacity of its slices.
+// capacity of its slices. Of the type-specific groups only the previous
+// event's can be set: only it is cleared (the Event is large, and this is
+// done for every frame and message).
 func (a *Analyzer) newEvent(typ string, c *conn, from string) *Event {
 	ev := &a.ev
-	warnings, packets, payload, offered := ev.Warnings[:0], ev.Message.Packets[:0], ev.Message.Payload[:0], ev.WSOpen.Offered[:0]
-	*ev = Event{Type: typ, Time: a.pktTime, Packet: a.pktNum, From: from}
-	ev.Warnings = warnings
-	ev.Message.Packets = packets
-	ev.Message.Payload = payload
-	ev.WSOpen.Offered = offered
+	switch ev.Type {
+	case TypeTCPOpen:
+		ev.TCPOpen = TCPOpen{}
+	case TypeTCPClose:
+		ev.TCPClose = TCPClose{}
+	case TypeTCPGap:
+		ev.TCPGap = TCPGap{}
+	case TypeHTTPRequest, TypeHTTPResponse:
+		ev.HTTP = HTTP{}
+	case TypeWSOpen:
+		ev.WSOpen = WSOpen{Offered: ev.WSOpen.Offered[:0]}
+	case TypeWSFrame:
+		ev.Frame = Frame{}
+	case TypeWSMessage:
+		ev.Message = Message{}
+	}
+	ev.Type, ev.Time, ev.Packet, ev.From = typ, a.pktTime, a.pktNum, from
+	ev.Conn = 0
 	if c != nil {
 		ev.Conn = c.id
 	}
+	ev.Note, ev.noteBytes = "", nil
+	ev.Warnings = ev.Warnings[:0]
 	return ev
 }
 
@@ -255,14 +326,28 @@ func (a *Analyzer) send(ev *Event) {
 }
 
 // The note builders below write into the Analyzer's reused buffer with
-// append and strconv instead of fmt: one allocation per note (the string)
-// instead of about eight. They give exactly the text of the fmt-built notes
-// in app.go (TestNoteBuilders), which can call them in the per-frame and
-// per-message hot path, except that frameNote prints lengths of 2^63 and
-// more as the unsigned numbers they are.
+// append and strconv instead of fmt, and setNote makes the note's string
+// from it: one allocation per note instead of about eight, and none for an
+// Analyzer that only feeds AppendJSON. They give exactly the text of the
+// fmt-built notes in app.go (TestNoteBuilders), which can call them in the
+// per-frame and per-message hot path, except that frameNote prints lengths
+// of 2^63 and more as the unsigned numbers they are.
 
-// frameNote returns the note of a ws.frame event of direction d.
-func (a *Analyzer) frameNote(d int, f *wsproto.Frame) string {
+// setNote sets ev's note to b, which a note builder returned. An Analyzer
+// whose events only ever reach AppendJSON (DecodeJSON's) keeps the bytes
+// in ev.noteBytes instead of making a string of them: they are read before
+// the next note is built. The builders write nothing a JSON string must
+// escape, so AppendJSON copies noteBytes as they are.
+func (a *Analyzer) setNote(ev *Event, b []byte) {
+	if a.jsonOnly {
+		ev.noteBytes = b
+		return
+	}
+	ev.Note = string(b)
+}
+
+// frameNote builds the note of a ws.frame event of direction d.
+func (a *Analyzer) frameNote(d int, f *wsproto.Frame) []byte {
 	b := append(a.note[:0], fromName[d]...)
 	b = append(b, " → "...)
 	b = append(b, fromName[1-d]...)
@@ -276,7 +361,7 @@ func (a *Analyzer) frameNote(d int, f *wsproto.Frame) string {
 	}
 	// The length is unsigned: 2^63 and above are lengths too (ws.length_overflow).
 	b = append(b, ", "...)
-	b = strconv.AppendUint(b, f.Len, 10)
+	b = appendUint(b, f.Len)
 	if f.Len == 1 {
 		b = append(b, " byte of payload"...)
 	} else {
@@ -290,12 +375,12 @@ func (a *Analyzer) frameNote(d int, f *wsproto.Frame) string {
 		b = hex.AppendEncode(b, f.Mask[:])
 	}
 	a.note = b
-	return string(b)
+	return b
 }
 
-// dataMessageNote returns the note of a text or binary ws.message event of
+// dataMessageNote builds the note of a text or binary ws.message event of
 // direction d, "; payload shown in part" included when it was truncated.
-func (a *Analyzer) dataMessageNote(d int, m *wsproto.Message) string {
+func (a *Analyzer) dataMessageNote(d int, m *wsproto.Message) []byte {
 	b := append(a.note[:0], "the "...)
 	b = append(b, fromName[d]...)
 	b = append(b, " sent "...)
@@ -313,7 +398,7 @@ func (a *Analyzer) dataMessageNote(d int, m *wsproto.Message) string {
 	}
 	if m.Frames > 1 {
 		b = append(b, " in "...)
-		b = strconv.AppendInt(b, int64(m.Frames), 10)
+		b = appendInt64(b, int64(m.Frames))
 		b = append(b, " fragments"...)
 	}
 	if d == server {
@@ -323,12 +408,12 @@ func (a *Analyzer) dataMessageNote(d int, m *wsproto.Message) string {
 		b = append(b, "; payload shown in part"...)
 	}
 	a.note = b
-	return string(b)
+	return b
 }
 
-// pingNote returns the note of a ping ws.message event of direction d,
+// pingNote builds the note of a ping ws.message event of direction d,
 // "; payload shown in part" included when it was truncated.
-func (a *Analyzer) pingNote(d int, m *wsproto.Message) string {
+func (a *Analyzer) pingNote(d int, m *wsproto.Message) []byte {
 	b := append(a.note[:0], "the "...)
 	b = append(b, fromName[d]...)
 	b = append(b, " sent a ping ("...)
@@ -340,7 +425,7 @@ func (a *Analyzer) pingNote(d int, m *wsproto.Message) string {
 		b = append(b, "; payload shown in part"...)
 	}
 	a.note = b
-	return string(b)
+	return b
 }
 
 // pongAnswerNote is the note of a pong answering a ping, by direction:
@@ -352,27 +437,71 @@ var pongAnswerNote = [2]string{
 
 // appendEventTime appends t in UTC as timeLayout does (RFC 3339 with nine
 // fraction digits), several times faster than Time.AppendFormat, which
-// parses the layout on every call; AppendJSON can use it for "t". Years
-// outside 0..9999 take the slow path.
+// parses the layout and splits the time on every call: AppendJSON's "t" is
+// in the per-event hot path. Times before 1970 or after 9999 take the slow
+// path.
 func appendEventTime(b []byte, t time.Time) []byte {
-	t = t.UTC()
-	year, month, day := t.Date()
-	if year < 0 || year > 9999 {
-		return t.AppendFormat(b, timeLayout)
+	const maxUnix = 253402300800 // 10000-01-01T00:00:00Z
+	sec := t.Unix()
+	if sec < 0 || sec >= maxUnix {
+		return t.UTC().AppendFormat(b, timeLayout)
 	}
-	hour, minute, sec := t.Clock()
+	year, month, day := civilDate(sec / 86400)
+	daySec := int(sec % 86400)
 	ns := t.Nanosecond()
-	b = append(b, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
-		byte('0'+int(month)/10), byte('0'+int(month)%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
-		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':',
-		byte('0'+sec/10), byte('0'+sec%10), '.')
-	var frac [9]byte
-	for i := 8; i >= 0; i-- {
-		frac[i] = byte('0' + ns%10)
-		ns /= 10
+	var d [30]byte // 2006-01-02T15:04:05.000000000Z
+	put2(&d, 0, year/100)
+	put2(&d, 2, year%100)
+	d[4] = '-'
+	put2(&d, 5, month)
+	d[7] = '-'
+	put2(&d, 8, day)
+	d[10] = 'T'
+	put2(&d, 11, daySec/3600)
+	d[13] = ':'
+	put2(&d, 14, daySec/60%60)
+	d[16] = ':'
+	put2(&d, 17, daySec%60)
+	d[19] = '.'
+	d[20] = byte('0' + ns/1e8)
+	put2(&d, 21, ns/1e6%100)
+	put2(&d, 23, ns/1e4%100)
+	put2(&d, 25, ns/100%100)
+	put2(&d, 27, ns%100)
+	d[29] = 'Z'
+	return append(b, d[:]...)
+}
+
+// put2 writes v, 0..99, as two digits at d[i:i+2].
+func put2(d *[30]byte, i, v int) {
+	d[i], d[i+1] = twoDigits[2*v], twoDigits[2*v+1]
+}
+
+// twoDigits holds "00" to "99".
+const twoDigits = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
+
+// civilDate returns the proleptic Gregorian date of a day counted from
+// 1970-01-01 (day ≥ 0), by Howard Hinnant's days_from_civil inverse
+// (eras of 400 years, years starting in March).
+func civilDate(day int64) (year, month, dayOfMonth int) {
+	z := uint64(day) + 719468 // days since 0000-03-01
+	era := z / 146097
+	doe := z - era*146097                                  // day of era, 0..146096
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // year of era, 0..399
+	doy := doe - (365*yoe + yoe/4 - yoe/100)               // day of year from March 1, 0..365
+	mp := (5*doy + 2) / 153                                // month from March, 0..11
+	dayOfMonth = int(doy - (153*mp+2)/5 + 1)
+	month = int(mp + 3)
+	if mp >= 10 {
+		month = int(mp - 9)
 	}
-	b = append(b, frac[:]...)
-	return append(b, 'Z')
+	year = int(yoe + era*400)
+	if month <= 2 {
+		year++
+	}
+	return year, month, dayOfMonth
 }
 
 func appendOpcodeName(b []byte, op uint8) []byte {
@@ -385,7 +514,7 @@ func appendOpcodeName(b []byte, op uint8) []byte {
 }
 
 func appendPlural(b []byte, n int64, one, many string) []byte {
-	b = strconv.AppendInt(b, n, 10)
+	b = appendInt64(b, n)
 	b = append(b, ' ')
 	if n == 1 {
 		return append(b, one...)

@@ -280,7 +280,7 @@ func (h wsHandler) Frame(f *wsproto.Frame) {
 	a, c, d := h.a, h.c, h.d
 	ev := a.newEvent(TypeWSFrame, c, fromName[d])
 	ev.Frame = Frame{Fin: f.Fin, RSV: f.RSV, Opcode: f.Opcode, Masked: f.Masked, Mask: f.Mask, Len: f.Len}
-	ev.Note = a.frameNote(d, f)
+	a.setNote(ev, a.frameNote(d, f))
 	addProblems(ev, f.Problems)
 	a.send(ev)
 }
@@ -289,15 +289,16 @@ func (h wsHandler) Message(m *wsproto.Message) {
 	a, c, d := h.a, h.c, h.d
 	p := &c.app
 	ev := a.newEvent(TypeWSMessage, c, fromName[d])
+	// Packets and Payload alias the stream's buffers, valid until emit
+	// returns, as the Event's own would be.
 	ev.Message = Message{Opcode: opcodeName(m.Opcode), Len: m.Len, WireLen: m.WireLen, Compressed: m.Compressed,
-		Frames: m.Frames, Packets: append(ev.Message.Packets, m.Packets...), Payload: append(ev.Message.Payload, m.Payload...),
-		Truncated: m.Truncated}
+		Frames: m.Frames, Packets: m.Packets, Payload: m.Payload, Truncated: m.Truncated}
 	who, peer := fromName[d], fromName[1-d]
 	switch m.Opcode {
 	case opText, opBinary:
-		ev.Note = a.dataMessageNote(d, m)
+		a.setNote(ev, a.dataMessageNote(d, m))
 	case opPing:
-		ev.Note = a.pingNote(d, m)
+		a.setNote(ev, a.pingNote(d, m))
 		p.pingFrom = d + 1
 	case opPong:
 		if p.pingFrom == 2-d {

@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
 )
 
 // timeLayout is RFC 3339 with a fixed nine-digit fraction, so that lines
@@ -29,18 +27,18 @@ func (e *Event) AppendJSON(b []byte) []byte {
 	b = append(b, `{"type":`...)
 	b = appendString(b, e.Type)
 	b = append(b, `,"t":"`...)
-	b = e.Time.UTC().AppendFormat(b, timeLayout)
+	b = appendEventTime(b, e.Time)
 	b = append(b, '"')
 	if e.Conn != 0 {
 		b = append(b, `,"conn":`...)
-		b = strconv.AppendInt(b, int64(e.Conn), 10)
+		b = appendInt64(b, int64(e.Conn))
 	}
 	if e.From != "" {
 		b = append(b, `,"from":`...)
 		b = appendString(b, e.From)
 	}
 	b = append(b, `,"packet":`...)
-	b = strconv.AppendInt(b, e.Packet, 10)
+	b = appendInt64(b, e.Packet)
 
 	switch e.Type {
 	case TypeTCPOpen:
@@ -108,7 +106,7 @@ func (e *Event) AppendJSON(b []byte) []byte {
 			b = append(b, '"')
 		}
 		b = append(b, `,"len":`...)
-		b = strconv.AppendUint(b, f.Len, 10)
+		b = appendUint(b, f.Len)
 	case TypeWSMessage:
 		m := &e.Message
 		b = appendField(b, "opcode", m.Opcode)
@@ -121,15 +119,15 @@ func (e *Event) AppendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = strconv.AppendInt(b, p, 10)
+			b = appendInt64(b, p)
 		}
 		b = append(b, ']')
 		if m.Opcode == "text" {
 			b = append(b, `,"text":`...)
-			b = appendStringBytes(b, m.Payload)
+			b = appendJSONBytes(b, m.Payload)
 		} else {
 			b = append(b, `,"base64":"`...)
-			b = base64.StdEncoding.AppendEncode(b, m.Payload)
+			b = appendBase64(b, m.Payload)
 			b = append(b, '"')
 		}
 		if m.Truncated {
@@ -142,7 +140,15 @@ func (e *Event) AppendJSON(b []byte) []byte {
 	}
 
 	b = append(b, `,"note":`...)
-	b = appendString(b, e.Note)
+	if e.noteBytes != nil {
+		// Built by the note builders from constant text, numbers and
+		// hex: nothing in it needs escaping (TestNoteBuilders).
+		b = append(b, '"')
+		b = append(b, e.noteBytes...)
+		b = append(b, '"')
+	} else {
+		b = appendString(b, e.Note)
+	}
 	if len(e.Warnings) > 0 {
 		b = append(b, `,"warnings":[`...)
 		for i, w := range e.Warnings {
@@ -171,7 +177,7 @@ func appendInt(b []byte, name string, v int64) []byte {
 	b = append(b, ',', '"')
 	b = append(b, name...)
 	b = append(b, '"', ':')
-	return strconv.AppendInt(b, v, 10)
+	return appendInt64(b, v)
 }
 
 func appendBool(b []byte, name string, v bool) []byte {
@@ -207,63 +213,6 @@ func appendHeader(b []byte, h http.Header) []byte {
 
 func appendString(b []byte, s string) []byte {
 	return appendJSONString(b, s)
-}
-
-func appendStringBytes(b []byte, s []byte) []byte {
-	return appendJSONString(b, s)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD
-// (as encoding/json does); U+2028 and U+2029 are escaped so the output is
-// also valid JavaScript.
-func appendJSONString[T string | []byte](b []byte, s T) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRune([]byte(s[i:min(len(s), i+utf8.UTFMax)]))
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // jsonEvent is the flat JSON form, for UnmarshalJSON.

@@ -2,6 +2,8 @@ package analyze
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -38,9 +40,10 @@ func TestNoteBuilders(t *testing.T) {
 							if f.Masked {
 								fmt.Fprintf(&b, ", masked with key %x", f.Mask)
 							}
-							if got, want := a.frameNote(d, f), b.String(); got != want {
+							if got, want := string(a.frameNote(d, f)), b.String(); got != want {
 								t.Errorf("frameNote(%d, %+v) = %q, want %q", d, *f, got, want)
 							}
+							checkNoteJSONSafe(t, b.String())
 						}
 					}
 				}
@@ -56,7 +59,7 @@ func TestNoteBuilders(t *testing.T) {
 							var want, got string
 							if op == opPing {
 								want = fmt.Sprintf("the %s sent a ping (%s): the %s must answer with a pong", who, size, peer)
-								got = a.pingNote(d, m)
+								got = string(a.pingNote(d, m))
 							} else {
 								kind := "a text"
 								if m.Opcode == opBinary {
@@ -72,7 +75,7 @@ func TestNoteBuilders(t *testing.T) {
 								if d == server {
 									want += " without being asked: WebSocket has no request and response"
 								}
-								got = a.dataMessageNote(d, m)
+								got = string(a.dataMessageNote(d, m))
 							}
 							if m.Truncated {
 								want += "; payload shown in part"
@@ -80,6 +83,7 @@ func TestNoteBuilders(t *testing.T) {
 							if got != want {
 								t.Errorf("message note(%d, %+v) = %q, want %q", d, *m, got, want)
 							}
+							checkNoteJSONSafe(t, got)
 						}
 					}
 				}
@@ -90,8 +94,17 @@ func TestNoteBuilders(t *testing.T) {
 		}
 	}
 	f := &wsproto.Frame{Fin: true, Opcode: opText, Masked: true, Len: 100}
-	if n := testing.AllocsPerRun(100, func() { a.frameNote(client, f) }); n > 1 {
-		t.Errorf("frameNote allocates %v times, want at most 1 (the string)", n)
+	if n := testing.AllocsPerRun(100, func() { a.frameNote(client, f) }); n != 0 {
+		t.Errorf("frameNote allocates %v times, want 0 (the string is made by setNote)", n)
+	}
+}
+
+// checkNoteJSONSafe fails unless note needs no escaping in a JSON string,
+// which AppendJSON relies on for the builders' notes (Event.noteBytes).
+func checkNoteJSONSafe(t *testing.T, note string) {
+	t.Helper()
+	if got := string(appendJSONString(nil, note)); got != `"`+note+`"` {
+		t.Errorf("note %q needs escaping in JSON (%s)", note, got)
 	}
 }
 
@@ -107,10 +120,22 @@ func TestAppendEventTime(t *testing.T) {
 		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
 		time.Unix(1<<33, 5),
 		time.Unix(0, 0),
+		time.Unix(253402300799, 999999999),
+		time.Date(2000, 2, 29, 23, 59, 59, 100, time.UTC),
+		time.Date(2100, 3, 1, 0, 0, 0, 0, time.UTC),
 	} {
 		want := string(tm.UTC().AppendFormat(nil, timeLayout))
 		if got := string(appendEventTime(nil, tm)); got != want {
 			t.Errorf("appendEventTime(%v) = %q, want %q", tm, got, want)
+		}
+	}
+	// Every day from 1970 to 9999, at a random time of day.
+	rng := rand.New(rand.NewPCG(3, 4))
+	for day := int64(0); day < 2932897; day += 1 + rng.Int64N(3) {
+		tm := time.Unix(day*86400+rng.Int64N(86400), rng.Int64N(1e9))
+		want := string(tm.UTC().AppendFormat(nil, timeLayout))
+		if got := string(appendEventTime(nil, tm)); got != want {
+			t.Fatalf("appendEventTime(%v) = %q, want %q", tm, got, want)
 		}
 	}
 }
@@ -128,4 +153,40 @@ func BenchmarkEventTime(b *testing.B) {
 			buf = appendEventTime(buf[:0], tm)
 		}
 	})
+}
+
+// TestNewEventClearsPrevious checks that the reused event starts every
+// emission clean: no field of the event before it shows through.
+func TestNewEventClearsPrevious(t *testing.T) {
+	a := New(Options{}, func(*Event) {})
+	c := &conn{id: 3}
+	fill := map[string]func(ev *Event){
+		TypeTCPOpen:      func(ev *Event) { ev.TCPOpen = TCPOpen{Client: "a", Server: "b", SYN: true} },
+		TypeTCPClose:     func(ev *Event) { ev.TCPClose = TCPClose{How: CloseFIN, ClientBytes: 1, ServerBytes: 2} },
+		TypeTCPGap:       func(ev *Event) { ev.TCPGap = TCPGap{Offset: 1, Size: 2} },
+		TypeHTTPRequest:  func(ev *Event) { ev.HTTP = HTTP{Method: "GET", Target: "/"} },
+		TypeHTTPResponse: func(ev *Event) { ev.HTTP = HTTP{Status: 101, Reason: "x"} },
+		TypeWSOpen: func(ev *Event) {
+			ev.WSOpen = WSOpen{Path: "/", Offered: append(ev.WSOpen.Offered, "chat"), Deflate: &Deflate{}, Accept: "ok"}
+		},
+		TypeWSFrame: func(ev *Event) { ev.Frame = Frame{Fin: true, Opcode: 1, Len: 5} },
+		TypeWSMessage: func(ev *Event) {
+			ev.Message = Message{Opcode: "text", Len: 5, Payload: []byte("hello"), Packets: []int64{1}}
+		},
+	}
+	for prev, set := range fill {
+		for next := range fill {
+			ev := a.newEvent(prev, c, FromClient)
+			set(ev)
+			ev.Note = "old"
+			ev.Warn("x", "y")
+			ev = a.newEvent(next, nil, "")
+			want := Event{Type: next, Time: a.pktTime, Packet: a.pktNum}
+			got := ev.Clone()
+			got.Warnings, got.WSOpen.Offered, got.Message.Packets, got.Message.Payload = nil, nil, nil, nil
+			if !reflect.DeepEqual(got, want) || len(ev.Warnings) != 0 || len(ev.WSOpen.Offered) != 0 {
+				t.Errorf("newEvent(%s) after %s = %+v, want %+v", next, prev, *ev, want)
+			}
+		}
+	}
 }

@@ -59,6 +59,7 @@ type item struct {
 // batch is a run of items and, once the workers are done, their events.
 type batch struct {
 	items []item
+	mine  [][]int32 // per worker: the indexes of its items, in order
 	data  []byte
 	out   []shardOut // one per worker
 	wg    sync.WaitGroup
@@ -172,6 +173,8 @@ type pipeline struct {
 	nconns int
 	seg    capture.Segment
 	cur    *batch
+	chunks [][]byte // merger: the JSON lines of a batch, in order
+	joined []byte   // merger: chunks copied together for a plain io.Writer
 	last   struct { // the last packet read, TCP or not, as Analyzer.Close stamps
 		num  int64
 		time time.Time
@@ -194,6 +197,7 @@ func decodeSharded(src capture.Source, opts Options, out sink) error {
 	for range cap(p.free) {
 		p.free <- &batch{
 			items: make([]item, 0, batchItems),
+			mine:  make([][]int32, nw),
 			data:  make([]byte, 0, batchData),
 			out:   make([]shardOut, nw),
 		}
@@ -248,7 +252,7 @@ type shardState struct {
 func (p *pipeline) newShard(opts Options, json bool) *Analyzer {
 	st := &shardState{}
 	p.states = append(p.states, st)
-	return New(opts, func(ev *Event) {
+	a := New(opts, func(ev *Event) {
 		out := st.out
 		out.index = append(out.index, st.index)
 		if json {
@@ -264,6 +268,8 @@ func (p *pipeline) newShard(opts Options, json bool) *Analyzer {
 			out.events = append(out.events, ev.Clone())
 		}
 	})
+	a.jsonOnly = json
+	return a
 }
 
 // worker runs the Analyzer of shard w over every batch.
@@ -271,12 +277,9 @@ func (p *pipeline) worker(w int) {
 	a, st := p.shards[w], p.states[w]
 	for b := range p.work[w] {
 		st.out = &b.out[w]
-		for i := range b.items {
+		for _, i := range b.mine[w] {
 			it := &b.items[i]
-			if it.shard != w {
-				continue
-			}
-			st.index = int32(i)
+			st.index = i
 			a.pktNum, a.pktTime = it.num, it.time
 			switch it.kind {
 			case itemPacket:
@@ -299,6 +302,9 @@ func (p *pipeline) worker(w int) {
 func copyEvent(dst, src *Event) {
 	warnings, packets, payload, offered := dst.Warnings[:0], dst.Message.Packets[:0], dst.Message.Payload[:0], dst.WSOpen.Offered[:0]
 	*dst = *src
+	if src.noteBytes != nil {
+		dst.Note, dst.noteBytes = string(src.noteBytes), nil
+	}
 	dst.Warnings = append(warnings, src.Warnings...)
 	dst.Message.Packets = append(packets, src.Message.Packets...)
 	dst.Message.Payload = append(payload, src.Message.Payload...)
@@ -315,6 +321,8 @@ func copyEvent(dst, src *Event) {
 // mergeBatch hands b's events to out in item order.
 func (p *pipeline) mergeBatch(b *batch, out sink) error {
 	var next, start [maxWorkers]int
+	chunks := p.chunks[:0]
+	lastShard := -1 // shard of the last chunk
 	for i := range b.items {
 		w := b.items[i].shard
 		o := &b.out[w]
@@ -330,14 +338,39 @@ func (p *pipeline) mergeBatch(b *batch, out sink) error {
 		if out.json && n > next[w] {
 			// The lines of consecutive items of one shard are contiguous.
 			end := int(o.ends[n-1])
-			if _, err := out.w.Write(o.json[start[w]:end]); err != nil {
-				return err
+			if w == lastShard {
+				// Still the same shard: its lines follow the chunk's.
+				k := len(chunks) - 1
+				chunks[k] = o.json[start[w]-len(chunks[k]) : end]
+			} else {
+				chunks = append(chunks, o.json[start[w]:end])
+				lastShard = w
 			}
 			start[w] = end
 		}
 		next[w] = n
 	}
-	return nil
+	p.chunks = chunks[:0]
+	if len(chunks) == 0 {
+		return nil
+	}
+	return writeChunks(out.w, chunks, &p.joined)
+}
+
+// writeChunks writes chunks to w in order: in one WriteBuffers call when w
+// is a BuffersWriter, else copied together into *joined (reused) for one
+// Write.
+func writeChunks(w io.Writer, chunks [][]byte, joined *[]byte) error {
+	if bw, ok := w.(BuffersWriter); ok {
+		return bw.WriteBuffers(chunks)
+	}
+	j := (*joined)[:0]
+	for _, c := range chunks {
+		j = append(j, c...)
+	}
+	*joined = j
+	_, err := w.Write(j)
+	return err
 }
 
 // maxWorkers caps Options.Workers.
@@ -347,6 +380,9 @@ const maxWorkers = 64
 func (p *pipeline) recycle(b *batch) {
 	clear(b.items) // drop references to packet payloads
 	b.items = b.items[:0]
+	for w := range b.mine {
+		b.mine[w] = b.mine[w][:0]
+	}
 	b.data = b.data[:0]
 	if cap(b.data) > batchData {
 		b.data = make([]byte, 0, batchData)
@@ -426,7 +462,7 @@ func (p *pipeline) packet(pkt *capture.Packet) {
 	switch {
 	case s.Flags&capture.RST != 0:
 		r.closing |= rstSeen
-	case s.Flags&capture.FIN != 0 && s.Src == key.lo:
+	case s.Flags&capture.FIN != 0 && makeEndpoint(s.Src) == key.lo:
 		r.closing |= finLo
 	case s.Flags&capture.FIN != 0:
 		r.closing |= finHi
@@ -457,17 +493,19 @@ func (p *pipeline) add(it item, payload []byte) {
 		p.cur = <-p.free
 	}
 	b := p.cur
+	b.mine[it.shard] = append(b.mine[it.shard], int32(len(b.items)))
+	b.items = append(b.items, it)
+	seg := &b.items[len(b.items)-1].seg
 	if len(payload) > 0 {
 		if len(payload) > cap(b.data) {
 			b.data = make([]byte, 0, len(payload)) // larger than any real packet: a one-off
 		}
 		start := len(b.data)
 		b.data = append(b.data, payload...)
-		it.seg.Payload = b.data[start:len(b.data):len(b.data)]
+		seg.Payload = b.data[start:len(b.data):len(b.data)]
 	} else {
-		it.seg.Payload = nil
+		seg.Payload = nil
 	}
-	b.items = append(b.items, it)
 }
 
 // flush sends the current batch to the workers and the merger.
