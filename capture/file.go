@@ -139,10 +139,14 @@ func NewReader(r io.Reader, name string) (*File, error) {
 	return newFile(r, name, size)
 }
 
-// bufSize is the read buffer beneath the record walker. Blocks the walker
-// validates whole (section headers, interface descriptions and statistics)
-// must fit in it.
+// bufSize bounds what the record walker peeks at once: blocks it validates
+// whole (section headers, interface descriptions and statistics) must fit
+// in it.
 const bufSize = 64 << 10
+
+// readSize is the read buffer beneath the record walker (at least
+// bufSize): large reads, few system calls.
+const readSize = 1 << 20
 
 // Magic numbers that open the supported formats.
 const (
@@ -155,14 +159,14 @@ const (
 
 func newFile(r io.Reader, name string, size int64) (*File, error) {
 	f := &File{name: name, count: &countingReader{r: r}, total: size}
-	src := bufio.NewReaderSize(f.count, bufSize)
+	src := bufio.NewReaderSize(f.count, readSize)
 	magic, err := src.Peek(4)
 	if len(magic) >= 2 && magic[0] == gzipMagic0 && magic[1] == gzipMagic1 {
 		gz, err := gzip.NewReader(src)
 		if err != nil {
 			return nil, fmt.Errorf("capture: %s: %w", name, err)
 		}
-		src = bufio.NewReaderSize(gz, bufSize)
+		src = bufio.NewReaderSize(gz, readSize)
 		magic, err = src.Peek(4)
 		if err != nil && err != io.EOF {
 			return nil, fmt.Errorf("capture: %s: %w", name, err)
@@ -278,7 +282,7 @@ func (f *File) Close() error {
 // Progress returns how many bytes of the file have been consumed and the
 // file's size (0 when unknown), for a progress bar. For a gzip-compressed
 // file both count compressed bytes. read runs ahead of the last packet
-// returned by up to the read buffer size (64 KiB). Progress is cheap and
+// returned by up to the read buffer size (1 MiB). Progress is cheap and
 // safe to call from any goroutine.
 func (f *File) Progress() (read, total int64) {
 	return f.count.n.Load(), f.total
