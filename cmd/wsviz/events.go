@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 
 	"github.com/wsviz/wsviz/analyze"
 	"github.com/wsviz/wsviz/capture"
@@ -45,6 +47,7 @@ func runEvents(args []string, stdout, stderr io.Writer) error {
 	file := fs.String("r", "", "read packets from this pcap or pcapng `file`")
 	lf := addLiveFlags(fs)
 	opts := analyzeFlags(fs)
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this `file` (go tool pprof; see docs/performance.md)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: wsviz events -r FILE [flags] [FILTER]
        wsviz events -i IFACE [flags] [FILTER]
@@ -70,6 +73,14 @@ Flags:`)
 	if err := lf.Check(); err != nil {
 		return err
 	}
+	if *cpuprofile != "" {
+		stop, err := startCPUProfile(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	widenPipe(stdout)
 	w := bufio.NewWriterSize(stdout, 256<<10)
 	var line []byte
 	write := func(ev *analyze.Event) error {
@@ -117,7 +128,8 @@ Flags:`)
 			err = serr
 		}
 	} else {
-		err = decodeEventsFile(*file, fs.Args(), opts(), write)
+		// DecodeJSON makes large writes itself: no bufio between.
+		err = decodeEventsFile(*file, fs.Args(), opts(), jsonWriter(stdout))
 	}
 	if ferr := w.Flush(); err == nil {
 		err = ferr
@@ -125,9 +137,11 @@ Flags:`)
 	return err
 }
 
-// decodeEventsFile decodes a capture file, keeping only the packets that match
-// the filter expression in filterArgs (all when empty).
-func decodeEventsFile(path string, filterArgs []string, opts analyze.Options, emit func(*analyze.Event) error) error {
+// decodeEventsFile decodes a capture file into JSON Lines on w, keeping only
+// the packets that match the filter expression in filterArgs (all when
+// empty). DecodeJSON encodes the events on the workers too, so both cores
+// work on a capture of many connections.
+func decodeEventsFile(path string, filterArgs []string, opts analyze.Options, w io.Writer) error {
 	f, err := capture.OpenFile(path)
 	if err != nil {
 		return err
@@ -137,5 +151,22 @@ func decodeEventsFile(path string, filterArgs []string, opts analyze.Options, em
 	if err != nil {
 		return err
 	}
-	return analyze.Decode(src, opts, emit)
+	return analyze.DecodeJSON(src, opts, w)
+}
+
+// startCPUProfile writes a CPU profile to path until the returned func is
+// called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
