@@ -8,21 +8,25 @@
 //	go run ./internal/bench/cmd/wsviz-bench -keep -dir /tmp  # keep the captures
 //	go run ./internal/bench/cmd/wsviz-bench -hostile         # time and peak RSS on the hostile captures
 //
-// For each run it prints seconds, MB/s, packets/s, messages/s, the child's
-// peak RSS (from its rusage) and CPU use (user and system time over wall
-// time: 200% is both cores busy), and the throughput ratio to tshark.
+// Each tool runs -runs times (3 by default) on each capture, alternating,
+// and the table shows its median run: seconds, MB/s, packets/s,
+// messages/s, the child's peak RSS (from its rusage, the largest of the
+// runs) and CPU use (user and system time over wall time: 200% is both
+// cores busy), and the throughput ratio of the medians to tshark.
 // wsviz's output goes through a pipe that the command reads and counts, as
 // a script consuming it would.
 package main
 
 import (
 	"bytes"
+	"cmp"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -39,7 +43,12 @@ func main() {
 	wsviz := flag.String("wsviz", "", "wsviz binary to measure (default: build ./cmd/wsviz)")
 	tshark := flag.String("tshark", "tshark", "tshark binary; empty to skip tshark")
 	hostile := flag.Bool("hostile", false, "run wsviz on the hostile captures instead (seconds and peak RSS of each)")
+	runs := flag.Int("runs", 3, "runs of each tool on each capture; the table shows the median (this machine's speed varies from run to run)")
 	flag.Parse()
+	if *runs < 1 {
+		*runs = 1
+	}
+	measureRuns = *runs
 	if *hostile {
 		*variants = ""
 	}
@@ -114,18 +123,28 @@ func run(conns, messages int, variants []string, dir string, keep bool, wsviz, t
 			path, float64(st.Bytes)/1e6, st.Packets, st.Messages, time.Since(t0).Seconds())
 
 		args := append([]string{"events", "-r", path}, extra...)
-		ours, err := measure(wsviz, args)
-		if err != nil {
-			return err
-		}
-		if tshark == "" {
-			report(v, "wsviz", st, ours, "")
-		} else {
-			ts, err := measure(tshark, []string{"-r", path, "-Y", "websocket", "-T", "fields",
-				"-e", "frame.number", "-e", "websocket.opcode", "-e", "websocket.payload_length"})
+		tsharkArgs := []string{"-r", path, "-Y", "websocket", "-T", "fields",
+			"-e", "frame.number", "-e", "websocket.opcode", "-e", "websocket.payload_length"}
+		var oursRuns, tsRuns []result
+		for range measureRuns {
+			r, err := measure(wsviz, args)
 			if err != nil {
 				return err
 			}
+			oursRuns = append(oursRuns, r)
+			if tshark != "" {
+				r, err := measure(tshark, tsharkArgs)
+				if err != nil {
+					return err
+				}
+				tsRuns = append(tsRuns, r)
+			}
+		}
+		ours := median("wsviz", oursRuns)
+		if tshark == "" {
+			report(v, "wsviz", st, ours, "")
+		} else {
+			ts := median("tshark", tsRuns)
 			report(v, "tshark", st, ts, "")
 			ratio := ts.wall.Seconds() / ours.wall.Seconds()
 			report(v, "wsviz", st, ours, fmt.Sprintf("%.1f×", ratio))
@@ -171,6 +190,25 @@ func runHostile(dir string, keep bool, wsviz string, extra []string) error {
 		}
 	}
 	return nil
+}
+
+// measureRuns is how many times each tool runs on each capture (-runs).
+var measureRuns = 3
+
+// median returns the run of median wall time, with the largest peak RSS
+// of all runs, and logs every run's time to stderr.
+func median(tool string, runs []result) result {
+	slices.SortFunc(runs, func(a, b result) int { return cmp.Compare(a.wall, b.wall) })
+	var secs []string
+	var rss int64
+	for _, r := range runs {
+		secs = append(secs, fmt.Sprintf("%.2fs", r.wall.Seconds()))
+		rss = max(rss, r.maxRSS)
+	}
+	fmt.Fprintf(os.Stderr, "wsviz-bench: %s runs: %s\n", tool, strings.Join(secs, " "))
+	m := runs[len(runs)/2]
+	m.maxRSS = rss
+	return m
 }
 
 // result is one measured run of a child process.
