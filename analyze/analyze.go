@@ -33,6 +33,10 @@ const (
 	// DefaultMaxConns caps tracked connections; past it the least recently
 	// active one is evicted (tcp.close with how "evicted").
 	DefaultMaxConns = 50000
+	// DefaultMaxDeflateHistory caps the permessage-deflate histories held
+	// for all connections: 64 KiB per direction with context takeover, so
+	// 512 connections compressing both ways are decoded whole.
+	DefaultMaxDeflateHistory = 64 << 20
 )
 
 // Options tune the analyzer. The zero value means the defaults.
@@ -51,6 +55,13 @@ type Options struct {
 	MaxBufferTotal   int64
 	// MaxConns caps tracked connections; 0 means DefaultMaxConns.
 	MaxConns int
+	// MaxDeflateHistory caps the bytes of permessage-deflate history
+	// (RFC 7692 §7.2.2: the window a sender with context takeover may refer
+	// back to) held for all connections; 0 means DefaultMaxDeflateHistory.
+	// Past it the history of the direction that inflated least recently is
+	// dropped, and its next message that refers to it gets
+	// ws.deflate_history_limit.
+	MaxDeflateHistory int64
 	// Workers is the number of goroutines Decode shards connections
 	// across; 0 means runtime.GOMAXPROCS(0), 1 decodes on the caller's
 	// goroutine alone. The events and their order are the same for every
@@ -77,6 +88,9 @@ func (o Options) withDefaults() Options {
 	if o.MaxConns <= 0 {
 		o.MaxConns = DefaultMaxConns
 	}
+	if o.MaxDeflateHistory <= 0 {
+		o.MaxDeflateHistory = DefaultMaxDeflateHistory
+	}
 	return o
 }
 
@@ -94,6 +108,7 @@ type Analyzer struct {
 	buffered  int64 // out-of-order bytes held over all connections
 	bufferCap int64 // cap on buffered: MaxBufferTotal, or a worker's share of it
 	pool      segmentPool
+	ws        *wsproto.Shared // shared by the WebSocket decoders of all connections
 
 	// the packet being processed
 	pktNum  int64
@@ -114,6 +129,7 @@ func New(opts Options, emit func(*Event)) *Analyzer {
 		emit:      emit,
 		conns:     make(map[flowKey]*conn),
 		bufferCap: opts.MaxBufferTotal,
+		ws:        wsproto.NewShared(opts.MaxDeflateHistory),
 	}
 }
 
@@ -155,8 +171,8 @@ func (a *Analyzer) Close() {
 // event at a time, with the same events in the same order as with one
 // worker (connections numbered in order of first packet, the events of
 // one packet together, end-of-capture closes in connection order). The one
-// exception: the cap on out-of-order bytes over all connections
-// (MaxBufferTotal) is divided among the workers.
+// exception: the caps over all connections (MaxBufferTotal and
+// MaxDeflateHistory) are divided among the workers.
 func Decode(src capture.Source, opts Options, emit func(*Event) error) error {
 	if opts.workers() > 1 {
 		return decodeSharded(src, opts, sink{emit: emit})

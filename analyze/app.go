@@ -125,16 +125,18 @@ func (a *Analyzer) appGap(c *conn, d int, n int64) {
 	}
 }
 
-// appEnd tells the decoders that the connection ended.
+// appEnd tells the decoders that the connection ended, and gives their
+// buffers back.
 func (a *Analyzer) appEnd(c *conn) {
 	p := &c.app
-	if p.phase != phaseWS {
-		return
-	}
 	for d := range 2 {
-		if p.ws[d] != nil && p.synced[d] {
+		if p.ws[d] == nil {
+			continue
+		}
+		if p.phase == phaseWS && p.synced[d] {
 			p.ws[d].End(a.pktNum)
 		}
+		p.ws[d].Release()
 	}
 }
 
@@ -161,6 +163,7 @@ func (a *Analyzer) midstream(c *conn, d int) {
 func (a *Analyzer) newStream(c *conn, d int, cfg wsproto.Config) {
 	cfg.MaxPayload = a.opts.MaxPayload
 	cfg.MaxMessage = a.opts.MaxMessage
+	cfg.Shared = a.ws
 	c.app.ws[d] = wsproto.NewStream(cfg, wsHandler{a, c, d})
 }
 

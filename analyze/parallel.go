@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wsviz/wsviz/analyze/internal/wsproto"
 	"github.com/wsviz/wsviz/capture"
 )
 
@@ -27,10 +28,11 @@ import (
 // per worker, plus two) times a batch: at most batchItems packets and
 // batchData bytes of payload, and the events they produce.
 //
-// One difference is unavoidable: MaxBufferTotal, the cap on out-of-order
-// bytes over all connections, is divided among the workers, since each
-// holds its own connections' buffers. Output differs from one worker's
-// only when that cap is hit.
+// One difference is unavoidable: the caps over all connections,
+// MaxBufferTotal (out-of-order bytes) and MaxDeflateHistory (compression
+// histories), are divided among the workers, since each holds its own
+// connections' buffers. Output differs from one worker's only when one of
+// those caps is hit.
 
 const (
 	batchItems       = 512
@@ -206,6 +208,7 @@ func decodeSharded(src capture.Source, opts Options, out sink) error {
 		p.work[w] = make(chan *batch, cap(p.free))
 		a := p.newShard(opts, out.json)
 		a.bufferCap = max(opts.MaxBufferTotal/int64(nw), int64(opts.MaxBufferPerConn))
+		a.ws = wsproto.NewShared(opts.MaxDeflateHistory / int64(nw))
 		p.shards = append(p.shards, a)
 	}
 	for w := range nw {

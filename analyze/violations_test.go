@@ -206,6 +206,28 @@ var violations = []struct {
 		k.CloseFIN(false)
 		k.CloseFIN(true)
 	}},
+	{"ws.deflate_history_limit", TypeWSMessage, Options{MaxDeflateHistory: 2 * 64 << 10, Workers: 1}, func(c *capturetest.Capture) {
+		// Three connections compress with context takeover; the history
+		// bound holds two directions', so the third's drops the first's,
+		// whose next message refers back.
+		var ks []*capturetest.Conn
+		var zs []*analyzetest.Deflater
+		for _, cl := range []string{"127.0.0.1:50001", "127.0.0.1:50002", "127.0.0.1:50003"} {
+			k := c.Conn(cl, server1)
+			k.Handshake()
+			k.Client(analyzetest.Request("/feed", "Sec-WebSocket-Extensions: permessage-deflate"))
+			k.Server(analyzetest.Response("Sec-WebSocket-Extensions: permessage-deflate"))
+			ks, zs = append(ks, k), append(zs, &analyzetest.Deflater{Level: flate.BestCompression})
+		}
+		quote := []byte(`{"type":"quote","symbol":"WSVZ","price":101.5,"volume":1200}`)
+		for i, k := range ks {
+			k.Server(analyzetest.Frame{Fin: true, RSV: 4, Opcode: analyzetest.OpText, Payload: zs[i].Compress(quote)}.Bytes())
+		}
+		ks[0].Server(analyzetest.Frame{Fin: true, RSV: 4, Opcode: analyzetest.OpText, Payload: zs[0].Compress(quote)}.Bytes())
+		for _, k := range ks {
+			closeAll(k)
+		}
+	}},
 	{"tcp.conn_limit", TypeTCPClose, Options{MaxConns: 2}, func(c *capturetest.Capture) {
 		for _, cl := range []string{"127.0.0.1:50001", "127.0.0.1:50002", "127.0.0.1:50003"} {
 			k := c.Conn(cl, server1)

@@ -26,13 +26,15 @@ func analyzeFlags(fs *flag.FlagSet) func() analyze.Options {
 	maxBuffer := fs.Int("max-buffer", analyze.DefaultMaxBufferPerConn, "out-of-order TCP bytes buffered per connection")
 	maxBufferTotal := fs.Int64("max-buffer-total", analyze.DefaultMaxBufferTotal, "out-of-order TCP bytes buffered over all connections")
 	maxConns := fs.Int("max-conns", analyze.DefaultMaxConns, "connections tracked at once; the least recently active is dropped past it")
+	maxHistory := fs.Int64("max-deflate-history", analyze.DefaultMaxDeflateHistory, "permessage-deflate history held for all connections, in bytes (64 KiB per direction with context takeover)")
 	return func() analyze.Options {
 		o := analyze.Options{
-			MaxPayload:       *maxPayload,
-			MaxMessage:       *maxMessage,
-			MaxBufferPerConn: *maxBuffer,
-			MaxBufferTotal:   *maxBufferTotal,
-			MaxConns:         *maxConns,
+			MaxPayload:        *maxPayload,
+			MaxMessage:        *maxMessage,
+			MaxBufferPerConn:  *maxBuffer,
+			MaxBufferTotal:    *maxBufferTotal,
+			MaxConns:          *maxConns,
+			MaxDeflateHistory: *maxHistory,
 		}
 		if *fullPayload {
 			o.MaxPayload = -1

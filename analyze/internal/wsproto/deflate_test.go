@@ -3,6 +3,7 @@ package wsproto
 import (
 	"bytes"
 	"compress/flate"
+	"fmt"
 	"math/rand"
 	"runtime"
 	"slices"
@@ -188,4 +189,107 @@ func TestDeflateBomb(t *testing.T) {
 		t.Errorf("Decode(bomb of %d compressed bytes) allocated %d bytes, want at most %d", len(z), grown, max)
 	}
 	t.Logf("bomb: %d compressed bytes, %d bytes allocated while decoding", len(z), grown)
+}
+
+// TestSharedHistoryBound runs three compressing directions through one
+// Shared that holds two histories: the third drops the history of the one
+// that inflated least recently, whose next message, referring back, is
+// reported as ws.deflate_history_limit; the others decode whole. Release
+// gives every byte back.
+func TestSharedHistoryBound(t *testing.T) {
+	sh := NewShared(2 * 2 * histSize) // two directions' buffers
+	var recs [3]recorder
+	var streams [3]*Stream
+	var msgs [3][][]byte
+	var wire [3][][]byte
+	for i := range streams {
+		cfg := serverDeflate
+		cfg.Shared = sh
+		streams[i] = NewStream(cfg, &recs[i])
+		m1 := bytes.Repeat([]byte(fmt.Sprintf("direction %d says the same thing again and again. ", i)), 30)
+		m2 := slices.Concat(m1[200:400], []byte("refers back"))
+		msgs[i] = [][]byte{m1, m2}
+		for _, z := range deflateMessages(t, msgs[i], true) {
+			wire[i] = append(wire[i], zbinary(z))
+		}
+	}
+	// First messages in order 0, 1, 2: the third history evicts 0's.
+	for i := range streams {
+		streams[i].Write(wire[i][0], int64(i+1))
+		if got := sh.HistoryBytes(); got > 2*2*histSize {
+			t.Fatalf("after direction %d: HistoryBytes = %d, want at most %d", i, got, 2*2*histSize)
+		}
+	}
+	// Second messages: 2 and 1 still have their history, 0 lost it.
+	for _, i := range []int{2, 1, 0} {
+		streams[i].Write(wire[i][1], int64(10+i))
+	}
+	for i, r := range recs {
+		if len(r.msgs) != 2 {
+			t.Fatalf("direction %d: %d messages, want 2", i, len(r.msgs))
+		}
+		if !bytes.Equal(r.msgs[0].Payload, msgs[i][0]) || len(r.msgs[0].Problems) != 0 {
+			t.Errorf("direction %d message 1 = %d bytes %v, want it whole", i, len(r.msgs[0].Payload), codes(r.msgs[0].Problems))
+		}
+		second := r.msgs[1]
+		if i == 0 {
+			if !hasCode(second.Problems, CodeDeflateHistoryLimit) || !second.Truncated || len(second.Payload) != 0 {
+				t.Errorf("direction 0 message 2: problems %v, truncated %v, %d bytes; want %s and nothing shown",
+					codes(second.Problems), second.Truncated, len(second.Payload), CodeDeflateHistoryLimit)
+			}
+		} else if !bytes.Equal(second.Payload, msgs[i][1]) || len(second.Problems) != 0 {
+			t.Errorf("direction %d message 2 = %q %v, want %q", i, second.Payload, codes(second.Problems), msgs[i][1])
+		}
+	}
+	for _, s := range streams {
+		s.Release()
+	}
+	if got := sh.HistoryBytes(); got != 0 {
+		t.Errorf("HistoryBytes after Release = %d, want 0", got)
+	}
+}
+
+// TestSharedBuffersNotMixed decodes interleaved messages of many streams
+// through one Shared, whose scratch and spare buffers they all use, and
+// checks each stream gets exactly its own payloads.
+func TestSharedBuffersNotMixed(t *testing.T) {
+	sh := NewShared(0)
+	rng := rand.New(rand.NewSource(9))
+	const n = 20
+	var recs [n]recorder
+	var streams [n]*Stream
+	var want [n][][]byte
+	for i := range streams {
+		cfg := Config{Client: i%2 == 0, MaxPayload: -1, Shared: sh}
+		streams[i] = NewStream(cfg, &recs[i])
+	}
+	for round := range 30 {
+		// Half of every stream's message, then the other halves: the
+		// messages are in progress together.
+		var rest [n][]byte
+		for i, s := range streams {
+			p := testPayload(rng, rng.Intn(20000), true)
+			want[i] = append(want[i], p)
+			spec := frameSpec{fin: true, op: OpText, payload: p}
+			if i%2 == 0 {
+				spec.masked, spec.mask = true, [4]byte{1, 2, byte(i), byte(round)}
+			}
+			w := encode(spec)
+			s.Write(w[:len(w)/2], int64(round))
+			rest[i] = w[len(w)/2:]
+		}
+		for i, s := range streams {
+			s.Write(rest[i], int64(round))
+		}
+	}
+	for i, r := range recs {
+		if len(r.msgs) != len(want[i]) {
+			t.Fatalf("stream %d: %d messages, want %d", i, len(r.msgs), len(want[i]))
+		}
+		for j, m := range r.msgs {
+			if !bytes.Equal(m.Payload, want[i][j]) {
+				t.Fatalf("stream %d message %d = %d bytes, want its own %d", i, j, len(m.Payload), len(want[i][j]))
+			}
+		}
+	}
 }

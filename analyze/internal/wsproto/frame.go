@@ -69,6 +69,7 @@ const (
 	CodeDecompressionLimit     = "ws.decompression_limit"
 	CodeDeflateError           = "ws.deflate_error"
 	CodeDeflateMissingHistory  = "ws.deflate_missing_history"
+	CodeDeflateHistoryLimit    = "ws.deflate_history_limit"
 	// CodeLostStart marks a message whose first frames were not captured:
 	// the capture began mid-stream or framing was lost and found again.
 	CodeLostStart = "ws.lost_start"

@@ -1,7 +1,6 @@
 package wsproto
 
 import (
-	"compress/flate"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -41,6 +40,9 @@ type Config struct {
 	// first frames may continue a message whose start was not seen, and
 	// the compression history before the capture is unknown.
 	Midstream bool
+	// Shared is what the Stream shares with the others of its goroutine
+	// (see Shared); nil gives it its own, without a bound on history.
+	Shared *Shared
 }
 
 // Message is one message reassembled from its frames and inflated.
@@ -172,15 +174,17 @@ type Stream struct {
 	data message // the data message in progress
 	ctrl message // the control message of the current frame
 
-	// permessage-deflate state.
-	zbuf      []byte // compressed bytes of the message in progress
-	zr        byteReader
-	fr        io.ReadCloser // flate reader, also a flate.Resetter
-	hist      []byte        // the last bytes of inflated output: a correct suffix of the sender's history
-	histKnown bool          // hist holds the sender's full window
-	histGood  int64         // bytes of correct history since it was lost
+	shared *Shared
 
-	scratch [8 << 10]byte
+	// permessage-deflate state.
+	zbuf        []byte // compressed bytes of the message in progress
+	zr          byteReader
+	hist        []byte // the last bytes of inflated output: a correct suffix of the sender's history; nil until needed
+	histKnown   bool   // hist holds the sender's full window
+	histGood    int64  // bytes of correct history since it was lost
+	histDropped bool   // hist was dropped for Shared's bound: say so when it is missed
+
+	histPrev, histNext *Stream // Shared.histLRU
 }
 
 // byteReader is a bytes.Reader reduced to what flate needs; it implements
@@ -218,6 +222,15 @@ func NewStream(cfg Config, h Handler) *Stream {
 // Reset makes s decode a new direction with cfg, as if new, keeping its
 // buffers. Nothing in progress is reported.
 func (s *Stream) Reset(cfg Config) {
+	if cfg.Shared == nil {
+		if s.shared == nil || s.cfg.Shared != nil {
+			s.Release()
+			s.shared = NewShared(0)
+		}
+	} else if cfg.Shared != s.shared {
+		s.Release()
+		s.shared = cfg.Shared
+	}
 	s.cfg = cfg
 	s.maxMessage = cfg.MaxMessage
 	if s.maxMessage <= 0 {
@@ -245,6 +258,31 @@ func (s *Stream) Reset(cfg Config) {
 	s.hist = s.hist[:0]
 	s.histKnown = !cfg.Midstream
 	s.histGood = 0
+	s.histDropped = false
+}
+
+// Release gives the Stream's buffers back to its Shared: its compression
+// history and message buffers. Call it when the direction is no longer
+// decoded (the connection ended); the Stream may still be Reset and used.
+func (s *Stream) Release() {
+	if s.shared == nil {
+		return
+	}
+	if s.hist != nil {
+		s.shared.releaseHistory(s)
+		s.histKnown = s.cfg.NoContextTakeover
+		s.histGood = 0
+	}
+	for _, m := range []*message{&s.data, &s.ctrl} {
+		if !m.active {
+			s.shared.putBuf(m.buf)
+			m.buf = nil
+		}
+	}
+	if !s.data.active || !s.data.Compressed {
+		s.shared.putBuf(s.zbuf)
+		s.zbuf = nil
+	}
 }
 
 // Synced reports whether s knows where frames start: false after a gap that
@@ -414,12 +452,18 @@ func (s *Stream) startMessage(m *message, op uint8, compressed bool) {
 		Problems:   m.Problems[:0],
 	}
 	m.active = true
+	if m.buf == nil {
+		m.buf = s.shared.getBuf()
+	}
 	m.buf = m.buf[:0]
 	m.keep = s.keep
 	m.utf8 = utf8Checker{}
 	m.lost = 0
 	m.lostStart, m.discard, m.zOver, m.noInflate, m.unsorted = false, false, false, false, false
 	if compressed {
+		if s.zbuf == nil {
+			s.zbuf = s.shared.getBuf()
+		}
 		s.zbuf = s.zbuf[:0]
 	}
 }
@@ -468,9 +512,10 @@ func (s *Stream) plain(m *message, p []byte) {
 		return
 	}
 	for len(p) > 0 {
-		n := copy(s.scratch[:], p)
-		s.maskPos = maskBytes(s.frame.Mask, s.maskPos, s.scratch[:n])
-		s.sink(m, s.scratch[:n])
+		scratch := s.shared.scratch[:]
+		n := copy(scratch, p)
+		s.maskPos = maskBytes(s.frame.Mask, s.maskPos, scratch[:n])
+		s.sink(m, scratch[:n])
 		p = p[n:]
 	}
 }
@@ -582,6 +627,9 @@ func (s *Stream) deliver(m *message) {
 	}
 	m.active = false
 	s.h.Message(&m.Message)
+	// The Handler is done with the payload.
+	s.shared.putBuf(m.buf)
+	m.buf = nil
 }
 
 // parseClose reads a close message's status code and reason, RFC 6455
@@ -649,24 +697,24 @@ func (s *Stream) inflate(m *message, complete bool) {
 	if len(dict) > histSize {
 		dict = dict[len(dict)-histSize:]
 	}
-	if s.fr == nil {
-		s.fr = flate.NewReaderDict(&s.zr, dict)
-	} else {
-		// flate copies dict into its own window, so hist can be rolled
-		// while inflating.
-		s.fr.(flate.Resetter).Reset(&s.zr, dict)
+	if s.hist != nil {
+		s.shared.histLRU.touch(s)
 	}
+	// flate copies dict into its own window, so hist can be rolled while
+	// inflating.
+	fr := s.shared.inflater(&s.zr, dict)
+	scratch := s.shared.scratch[:]
 	var err error
 	limit := false
 	for {
-		n, rerr := s.fr.Read(s.scratch[:])
+		n, rerr := fr.Read(scratch)
 		if n > 0 {
 			if room := s.maxMessage - m.Len; int64(n) > room {
-				s.sink(m, s.scratch[:room])
+				s.sink(m, scratch[:room])
 				limit = true
 				break
 			}
-			s.sink(m, s.scratch[:n])
+			s.sink(m, scratch[:n])
 		}
 		if rerr != nil {
 			err = rerr
@@ -690,7 +738,11 @@ func (s *Stream) inflate(m *message, complete bool) {
 		// RFC 7692 §7.2.2: with context takeover a message may refer to
 		// data from before the capture (or from lost bytes). What was
 		// inflated before the reference is right, but show none of it.
-		m.problem(CodeDeflateMissingHistory, "compressed message refers to data from before the capture or from lost bytes; RFC 7692 §7.2.2")
+		if s.histDropped {
+			m.problem(CodeDeflateHistoryLimit, "compressed message refers to history that was dropped to keep memory bounded (the cap on compression history held for all connections, --max-deflate-history, was reached); RFC 7692 §7.2.2")
+		} else {
+			m.problem(CodeDeflateMissingHistory, "compressed message refers to data from before the capture or from lost bytes; RFC 7692 §7.2.2")
+		}
 		m.buf = m.buf[:0]
 		m.Len = 0
 		m.utf8 = utf8Checker{}
@@ -709,14 +761,12 @@ func (s *Stream) addHistory(b []byte) {
 	if s.cfg.NoContextTakeover {
 		return // never used
 	}
+	if s.hist == nil {
+		s.shared.holdHistory(s, 2*histSize)
+	}
 	if len(b) >= histSize {
 		s.hist = append(s.hist[:0], b[len(b)-histSize:]...)
 		return
-	}
-	if cap(s.hist) < 2*histSize {
-		h := make([]byte, len(s.hist), 2*histSize)
-		copy(h, s.hist)
-		s.hist = h
 	}
 	if len(s.hist)+len(b) > cap(s.hist) {
 		keep := histSize - len(b)
@@ -732,6 +782,15 @@ func (s *Stream) loseHistory() {
 	s.hist = s.hist[:0]
 	s.histKnown = s.cfg.NoContextTakeover
 	s.histGood = 0
+	s.histDropped = false
+}
+
+// historyDropped records that Shared took the history buffer back to stay
+// under its bound (releaseHistory set hist to nil).
+func (s *Stream) historyDropped() {
+	s.histKnown = s.cfg.NoContextTakeover
+	s.histGood = 0
+	s.histDropped = true
 }
 
 // loseSync records that frame boundaries are lost.

@@ -148,7 +148,12 @@ func run(conns, messages int, variants []string, dir string, keep bool, wsviz, t
 			report(v, "tshark", st, ts, "")
 			ratio := ts.wall.Seconds() / ours.wall.Seconds()
 			report(v, "wsviz", st, ours, fmt.Sprintf("%.1f×", ratio))
-			targets = append(targets, fmt.Sprintf("%s: at least 30× tshark's throughput: %s (%.1f×)", v, yes(ratio >= 30), ratio))
+			if v == "plain" {
+				// Issue 5 sets the speed target on the default capture;
+				// the deflate variant's ratio is shown for information
+				// (inflating costs both tools alike).
+				targets = append(targets, fmt.Sprintf("%s: at least 30× tshark's throughput: %s (%.1f×)", v, yes(ratio >= 30), ratio))
+			}
 		}
 		targets = append(targets, fmt.Sprintf("%s: peak RSS at most 100 MB: %s (%.0f MB)", v, yes(ours.maxRSS <= 100e6), float64(ours.maxRSS)/1e6))
 		if !keep {
