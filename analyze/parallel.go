@@ -197,11 +197,12 @@ func decodeSharded(src capture.Source, opts Options, out sink) error {
 		routes: make(map[flowKey]*route),
 	}
 	for range cap(p.free) {
+		// items and data grow as they fill, up to batchItems and
+		// batchData (a few MiB for all batches), so a small capture
+		// costs little.
 		p.free <- &batch{
-			items: make([]item, 0, batchItems),
-			mine:  make([][]int32, nw),
-			data:  make([]byte, 0, batchData),
-			out:   make([]shardOut, nw),
+			mine: make([][]int32, nw),
+			out:  make([]shardOut, nw),
 		}
 	}
 	for w := range nw {
@@ -388,7 +389,7 @@ func (p *pipeline) recycle(b *batch) {
 	}
 	b.data = b.data[:0]
 	if cap(b.data) > batchData {
-		b.data = make([]byte, 0, batchData)
+		b.data = nil // a one-off for a huge packet: do not keep it
 	}
 	for w := range b.out {
 		o := &b.out[w]
@@ -489,7 +490,7 @@ func (p *pipeline) shardDone(r *route) bool {
 
 // add appends an item to the current batch, copying payload into it.
 func (p *pipeline) add(it item, payload []byte) {
-	if p.cur != nil && (len(p.cur.items) == batchItems || len(p.cur.data)+len(payload) > cap(p.cur.data)) {
+	if p.cur != nil && len(p.cur.items) > 0 && (len(p.cur.items) == batchItems || len(p.cur.data)+len(payload) > batchData) {
 		p.flush()
 	}
 	if p.cur == nil {
@@ -500,10 +501,14 @@ func (p *pipeline) add(it item, payload []byte) {
 	b.items = append(b.items, it)
 	seg := &b.items[len(b.items)-1].seg
 	if len(payload) > 0 {
-		if len(payload) > cap(b.data) {
-			b.data = make([]byte, 0, len(payload)) // larger than any real packet: a one-off
-		}
 		start := len(b.data)
+		if start+len(payload) > cap(b.data) {
+			// Grow, doubling up to batchData (or the one huge payload).
+			// The payloads already added keep pointing into the old
+			// array, which nothing writes any more.
+			n := max(start+len(payload), min(2*cap(b.data), batchData), 16<<10)
+			b.data = append(make([]byte, 0, n), b.data...)
+		}
 		b.data = append(b.data, payload...)
 		seg.Payload = b.data[start:len(b.data):len(b.data)]
 	} else {

@@ -148,6 +148,16 @@ const bufSize = 64 << 10
 // bufSize): large reads, few system calls.
 const readSize = 1 << 20
 
+// readBufferSize returns the size of the read buffer for a file of size
+// bytes (0 when unknown): readSize, or less for a file smaller than that,
+// but at least bufSize.
+func readBufferSize(size int64) int {
+	if size <= 0 {
+		return readSize
+	}
+	return int(max(bufSize, min(readSize, size)))
+}
+
 // Magic numbers that open the supported formats.
 const (
 	gzipMagic0         = 0x1f // RFC 1952 §2.3.1: ID1
@@ -159,7 +169,7 @@ const (
 
 func newFile(r io.Reader, name string, size int64) (*File, error) {
 	f := &File{name: name, count: &countingReader{r: r}, total: size}
-	src := bufio.NewReaderSize(f.count, readSize)
+	src := bufio.NewReaderSize(f.count, readBufferSize(size))
 	magic, err := src.Peek(4)
 	if len(magic) >= 2 && magic[0] == gzipMagic0 && magic[1] == gzipMagic1 {
 		gz, err := gzip.NewReader(src)
@@ -167,6 +177,7 @@ func newFile(r io.Reader, name string, size int64) (*File, error) {
 			return nil, fmt.Errorf("capture: %s: %w", name, err)
 		}
 		src = bufio.NewReaderSize(gz, readSize)
+		size = 0 // of what src reads: unknown
 		magic, err = src.Peek(4)
 		if err != nil && err != io.EOF {
 			return nil, fmt.Errorf("capture: %s: %w", name, err)
@@ -194,6 +205,11 @@ func newFile(r io.Reader, name string, size int64) (*File, error) {
 			// as tcpdump and Wireshark tolerate.
 			f.rec.pcapReader = f.pcap
 			snap := min(f.rec.fileSnaplen, MaxCaptureLength)
+			if size > 0 && snap > 0 {
+				// No record is longer than the file: a small file
+				// gets a small packet buffer.
+				snap = uint32(min(int64(snap), size))
+			}
 			f.rec.pcapSnaplen = max(snap, f.rec.pcapSnaplen)
 			f.pcap.SetSnaplen(f.rec.pcapSnaplen)
 		}
