@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"os"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -30,29 +31,42 @@ func widenPipe(w io.Writer) {
 // straight from the workers' buffers.
 func jsonWriter(w io.Writer) io.Writer {
 	if f, ok := w.(*os.File); ok {
-		return vectorFile{f}
+		return &vectorFile{File: f}
 	}
 	return w
 }
 
 // vectorFile is an os.File with WriteBuffers.
-type vectorFile struct{ *os.File }
+type vectorFile struct {
+	*os.File
+	iov []unix.Iovec // reused: unix.Writev would allocate it for every call
+}
 
 // iovMax is the most buffers one writev(2) takes on Linux (IOV_MAX).
 const iovMax = 1024
 
 // WriteBuffers writes bufs in order with writev(2), as many calls as it
 // takes.
-func (f vectorFile) WriteBuffers(bufs [][]byte) error {
-	fd := int(f.Fd())
+func (f *vectorFile) WriteBuffers(bufs [][]byte) error {
+	fd := f.Fd()
 	for len(bufs) > 0 {
-		n, err := unix.Writev(fd, bufs[:min(len(bufs), iovMax)])
-		if err == unix.EINTR || err == unix.EAGAIN {
+		f.iov = f.iov[:0]
+		for _, b := range bufs[:min(len(bufs), iovMax)] {
+			var v unix.Iovec
+			if len(b) > 0 {
+				v.Base = &b[0]
+			}
+			v.SetLen(len(b))
+			f.iov = append(f.iov, v)
+		}
+		r, _, errno := unix.Syscall(unix.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&f.iov[0])), uintptr(len(f.iov)))
+		if errno == unix.EINTR || errno == unix.EAGAIN {
 			continue
 		}
-		if err != nil {
-			return &os.PathError{Op: "writev", Path: f.Name(), Err: err}
+		if errno != 0 {
+			return &os.PathError{Op: "writev", Path: f.Name(), Err: errno}
 		}
+		n := int(r)
 		if n == 0 {
 			return &os.PathError{Op: "writev", Path: f.Name(), Err: io.ErrShortWrite}
 		}

@@ -33,7 +33,7 @@ func TestVectorFileWriteBuffers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := (vectorFile{f}).WriteBuffers(append([][]byte(nil), bufs...)); err != nil {
+		if err := (&vectorFile{File: f}).WriteBuffers(append([][]byte(nil), bufs...)); err != nil {
 			t.Fatal(err)
 		}
 		f.Close()
@@ -60,7 +60,7 @@ func TestVectorFileWriteBuffers(t *testing.T) {
 			}
 			done <- got.Bytes()
 		}()
-		if err := (vectorFile{w}).WriteBuffers(append([][]byte(nil), bufs...)); err != nil {
+		if err := (&vectorFile{File: w}).WriteBuffers(append([][]byte(nil), bufs...)); err != nil {
 			t.Fatal(err)
 		}
 		w.Close()
