@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -298,11 +299,24 @@ func makeEndpoint(ap netip.AddrPort) endpoint {
 	return e
 }
 
+// makeFlowKey returns the key of the connection between a and b, the
+// same both ways: lo is the lesser endpoint, in the order of
+// netip.AddrPort.Compare (address, then port) for two addresses of one
+// family.
 func makeFlowKey(a, b netip.AddrPort) flowKey {
-	if a.Compare(b) > 0 {
-		a, b = b, a
+	ea, eb := makeEndpoint(a), makeEndpoint(b)
+	if eb.less(ea) {
+		ea, eb = eb, ea
 	}
-	return flowKey{makeEndpoint(a), makeEndpoint(b)}
+	return flowKey{ea, eb}
+}
+
+// less orders endpoints by address bytes, then port.
+func (e endpoint) less(f endpoint) bool {
+	if e.ip != f.ip {
+		return bytes.Compare(e.ip[:], f.ip[:]) < 0
+	}
+	return e.port < f.port
 }
 
 // newEvent resets the shared event for a new emission, keeping the
