@@ -20,6 +20,7 @@ package main
 
 import (
 	"cmp"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -42,12 +43,21 @@ func main() {
 	wsviz := flag.String("wsviz", "", "wsviz binary to measure (default: build ./cmd/wsviz)")
 	tshark := flag.String("tshark", "tshark", "tshark binary; empty to skip tshark")
 	hostile := flag.Bool("hostile", false, "run wsviz on the hostile captures instead (seconds and peak RSS of each)")
+	gen := flag.String("gen", "", "(used by the command itself) write the capture named VARIANT or hostile:NAME to -gen-out and exit")
+	genOut := flag.String("gen-out", "", "(with -gen) the file to write")
 	runs := flag.Int("runs", 5, "runs of each tool on each capture; the table shows the median (this machine's speed varies from run to run)")
 	flag.Parse()
 	if *runs < 1 {
 		*runs = 1
 	}
 	measureRuns = *runs
+	if *gen != "" {
+		if err := generateHere(*gen, *genOut, *conns, *messages); err != nil {
+			fmt.Fprintln(os.Stderr, "wsviz-bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *hostile {
 		*variants = ""
 	}
@@ -104,17 +114,12 @@ func run(conns, messages int, variants []string, dir string, keep bool, wsviz, t
 		fmt.Printf("%-8s %-7s %9s %9s %11s %11s %10s %9s %7s\n", "variant", "tool", "seconds", "MB/s", "packets/s", "messages/s", "peak RSS", "ratio", "CPU")
 	}
 	for _, v := range variants {
-		cfg := bench.Config{Conns: conns, Messages: messages, Seed: 1}
-		switch v {
-		case "plain":
-		case "deflate":
-			cfg.Deflate = true
-		default:
+		if v != "plain" && v != "deflate" {
 			return fmt.Errorf("unknown variant %q", v)
 		}
 		path := filepath.Join(dir, fmt.Sprintf("%s-%dx%d.pcap", v, conns, messages))
 		t0 := time.Now()
-		st, err := bench.GenerateFile(path, cfg)
+		st, err := generate(v, path, conns, messages)
 		if err != nil {
 			return err
 		}
@@ -168,15 +173,7 @@ func runHostile(dir string, keep bool, wsviz string, extra []string) error {
 	fmt.Printf("%-24s %9s %9s %10s %s\n", "hostile capture", "MB", "seconds", "peak RSS", "")
 	for _, h := range bench.HostileCaptures() {
 		path := filepath.Join(dir, h.Name+".pcap")
-		f, err := os.Create(path)
-		if err != nil {
-			return err
-		}
-		err = h.Write(f)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
+		if _, err := generate("hostile:"+h.Name, path, 0, 0); err != nil {
 			return err
 		}
 		fi, err := os.Stat(path)
@@ -275,4 +272,65 @@ func yes(ok bool) string {
 		return "met"
 	}
 	return "NOT met"
+}
+
+// generate writes the capture named by spec (a variant, or hostile:NAME)
+// to path in a child process, this command run with -gen, and returns its
+// statistics. Generating in the command's own process would raise its
+// peak RSS, and on Linux a child started with vfork, as os/exec does,
+// reports in its rusage the peak RSS of the parent when it was started:
+// the figures of the tools measured after would be the generator's.
+func generate(spec, path string, conns, messages int) (bench.Stats, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return bench.Stats{}, err
+	}
+	cmd := exec.Command(self, "-gen", spec, "-gen-out", path, "-conns", fmt.Sprint(conns), "-messages", fmt.Sprint(messages))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return bench.Stats{}, fmt.Errorf("generating %s: %w", spec, err)
+	}
+	var st bench.Stats
+	if err := json.Unmarshal(out, &st); err != nil {
+		return bench.Stats{}, fmt.Errorf("generating %s: %w", spec, err)
+	}
+	return st, nil
+}
+
+// generateHere is -gen: it writes the capture and prints its statistics
+// as JSON.
+func generateHere(spec, path string, conns, messages int) error {
+	var st bench.Stats
+	if name, ok := strings.CutPrefix(spec, "hostile:"); ok {
+		i := slices.IndexFunc(bench.HostileCaptures(), func(h bench.Hostile) bool { return h.Name == name })
+		if i < 0 {
+			return fmt.Errorf("unknown hostile capture %q", name)
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		err = bench.HostileCaptures()[i].Write(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	} else {
+		cfg := bench.Config{Conns: conns, Messages: messages, Seed: 1}
+		switch spec {
+		case "plain":
+		case "deflate":
+			cfg.Deflate = true
+		default:
+			return fmt.Errorf("unknown variant %q", spec)
+		}
+		var err error
+		if st, err = bench.GenerateFile(path, cfg); err != nil {
+			return err
+		}
+	}
+	return json.NewEncoder(os.Stdout).Encode(st)
 }
