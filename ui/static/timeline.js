@@ -143,10 +143,16 @@ export class Timeline {
     }
   }
 
+  // syncView makes the view fit all events unless the user moved it: the
+  // range grows as events arrive, and the view follows it at the next draw.
+  syncView() {
+    if (!this.userMoved) [this.v0, this.v1] = this.fullRange();
+  }
+
   draw() {
     const start = performance.now();
     const app = this.app, s = app.store, filter = app.filter;
-    if (!this.userMoved) [this.v0, this.v1] = this.fullRange();
+    this.syncView();
     this.clampScroll();
     const ctx = this.ctx, dpr = this.dpr, W = this.width, H = this.height;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -435,6 +441,9 @@ export class Timeline {
   // when its lane is out of view.
   markXY(i) {
     const s = this.app.store;
+    // Where the mark is drawn from the next frame on, even if events
+    // arrived since the last one.
+    this.syncView();
     const li = this.lanes().indexOf(s.conn[i]);
     if (li < 0) return null;
     const top = this.laneTop(li);
