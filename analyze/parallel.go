@@ -490,7 +490,7 @@ func (p *pipeline) shardDone(r *route) bool {
 
 // add appends an item to the current batch, copying payload into it.
 func (p *pipeline) add(it item, payload []byte) {
-	if p.cur != nil && len(p.cur.items) > 0 && (len(p.cur.items) == batchItems || len(p.cur.data)+len(payload) > batchData) {
+	if p.cur != nil && (len(p.cur.items) == batchItems || len(p.cur.data)+len(payload) > batchData) {
 		p.flush()
 	}
 	if p.cur == nil {
