@@ -270,8 +270,7 @@ func (s *Stream) Release() {
 	}
 	if s.hist != nil {
 		s.shared.releaseHistory(s)
-		s.histKnown = s.cfg.NoContextTakeover
-		s.histGood = 0
+		s.loseHistory()
 	}
 	for _, m := range []*message{&s.data, &s.ctrl} {
 		if !m.active {
@@ -788,8 +787,7 @@ func (s *Stream) loseHistory() {
 // historyDropped records that Shared took the history buffer back to stay
 // under its bound (releaseHistory set hist to nil).
 func (s *Stream) historyDropped() {
-	s.histKnown = s.cfg.NoContextTakeover
-	s.histGood = 0
+	s.loseHistory()
 	s.histDropped = true
 }
 

@@ -303,7 +303,8 @@ func generate(spec, path string, conns, messages int) (bench.Stats, error) {
 func generateHere(spec, path string, conns, messages int) error {
 	var st bench.Stats
 	if name, ok := strings.CutPrefix(spec, "hostile:"); ok {
-		i := slices.IndexFunc(bench.HostileCaptures(), func(h bench.Hostile) bool { return h.Name == name })
+		hostile := bench.HostileCaptures()
+		i := slices.IndexFunc(hostile, func(h bench.Hostile) bool { return h.Name == name })
 		if i < 0 {
 			return fmt.Errorf("unknown hostile capture %q", name)
 		}
@@ -311,7 +312,7 @@ func generateHere(spec, path string, conns, messages int) error {
 		if err != nil {
 			return err
 		}
-		err = bench.HostileCaptures()[i].Write(f)
+		err = hostile[i].Write(f)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
