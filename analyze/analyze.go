@@ -1,7 +1,7 @@
 package analyze
 
 import (
-	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -311,10 +311,15 @@ func makeFlowKey(a, b netip.AddrPort) flowKey {
 	return flowKey{ea, eb}
 }
 
-// less orders endpoints by address bytes, then port.
+// less orders endpoints by address bytes, then port. The address is
+// compared as two big-endian words: the order of bytes.Compare, without
+// its call (this runs for every packet).
 func (e endpoint) less(f endpoint) bool {
-	if e.ip != f.ip {
-		return bytes.Compare(e.ip[:], f.ip[:]) < 0
+	if x, y := binary.BigEndian.Uint64(e.ip[:8]), binary.BigEndian.Uint64(f.ip[:8]); x != y {
+		return x < y
+	}
+	if x, y := binary.BigEndian.Uint64(e.ip[8:]), binary.BigEndian.Uint64(f.ip[8:]); x != y {
+		return x < y
 	}
 	return e.port < f.port
 }

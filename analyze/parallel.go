@@ -53,6 +53,7 @@ type item struct {
 	shard int
 	id    int // itemPacket: number of the connection it opens, 0 for none
 	key   flowKey
+	route *route // whose conn field the shard keeps
 	num   int64
 	time  time.Time
 	seg   capture.Segment // Payload aliases batch.data
@@ -83,6 +84,11 @@ type route struct {
 	closing    uint8 // finLo, finHi, rstSeen: the connection may have ended
 	open       bool  // the shard said it had not ended, and nothing changed since
 	prev, next *route
+
+	// conn is the shard's connection for this route, which only the
+	// shard's worker reads and writes: it spares the worker a lookup in
+	// its table for every packet.
+	conn *conn
 }
 
 const (
@@ -287,13 +293,13 @@ func (p *pipeline) worker(w int) {
 			a.pktNum, a.pktTime = it.num, it.time
 			switch it.kind {
 			case itemPacket:
-				a.shardSegment(&it.seg, it.key, it.id)
+				a.shardSegment(&it.seg, it.key, it.id, &it.route.conn)
 			case itemEvict:
-				if c := a.conns[it.key]; c != nil {
+				if c := it.route.conn; c != nil {
 					a.finish(c, CloseEvicted)
 				}
 			case itemEnd:
-				if c := a.conns[it.key]; c != nil {
+				if c := it.route.conn; c != nil {
 					a.finish(c, CloseEnd)
 				}
 			}
@@ -425,7 +431,7 @@ func (p *pipeline) dispatch(src capture.Source) error {
 		}
 		slices.SortFunc(open, func(x, y *route) int { return cmp.Compare(x.id, y.id) })
 		for _, r := range open {
-			p.add(item{kind: itemEnd, shard: r.shard, key: r.key, num: p.last.num, time: p.last.time}, nil)
+			p.add(item{kind: itemEnd, shard: r.shard, key: r.key, route: r, num: p.last.num, time: p.last.time}, nil)
 		}
 	}
 	p.flush()
@@ -449,7 +455,7 @@ func (p *pipeline) packet(pkt *capture.Packet) {
 			if old := p.lru.head; old != nil {
 				delete(p.routes, old.key)
 				p.lru.remove(old)
-				p.add(item{kind: itemEvict, shard: old.shard, key: old.key, num: pkt.Number, time: pkt.Timestamp}, nil)
+				p.add(item{kind: itemEvict, shard: old.shard, key: old.key, route: old, num: pkt.Number, time: pkt.Timestamp}, nil)
 			}
 		}
 		p.nconns++
@@ -471,7 +477,7 @@ func (p *pipeline) packet(pkt *capture.Packet) {
 	case s.Flags&capture.FIN != 0:
 		r.closing |= finHi
 	}
-	p.add(item{kind: itemPacket, shard: r.shard, id: id, key: key, num: pkt.Number, time: pkt.Timestamp, seg: *s}, s.Payload)
+	p.add(item{kind: itemPacket, shard: r.shard, id: id, key: key, route: r, num: pkt.Number, time: pkt.Timestamp, seg: *s}, s.Payload)
 }
 
 // shardDone reports whether r's shard has closed the connection. It waits
@@ -482,9 +488,9 @@ func (p *pipeline) shardDone(r *route) bool {
 	if b != nil {
 		b.wg.Wait()
 	}
-	// The worker is idle until the next batch is sent: its table is
-	// safe to read (the WaitGroup orders its writes before this read).
-	c := p.shards[r.shard].conns[r.key]
+	// The worker is idle until the next batch is sent: r.conn is safe
+	// to read (the WaitGroup orders its writes before this read).
+	c := r.conn
 	return c == nil || c.done
 }
 

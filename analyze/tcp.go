@@ -85,14 +85,16 @@ func (a *Analyzer) segment(s *capture.Segment) {
 // shardSegment runs one segment of a sharded Analyzer (see parallel.go),
 // whose connection table the dispatcher keeps: id is the number of a
 // connection this segment opens (replacing a closed one with the same
-// addresses), 0 when it belongs to the one already tracked.
-func (a *Analyzer) shardSegment(s *capture.Segment, key flowKey, id int) {
-	c := a.conns[key]
+// addresses), 0 when it belongs to the one already tracked. *slot holds
+// the connection of the dispatcher's route: set here when id opens one.
+func (a *Analyzer) shardSegment(s *capture.Segment, key flowKey, id int, slot **conn) {
+	c := *slot
 	if id != 0 {
-		if c != nil {
-			a.forget(c)
+		if old := a.conns[key]; old != nil {
+			a.forget(old)
 		}
 		c = a.open(key, s, id)
+		*slot = c
 	}
 	if c == nil {
 		return // the dispatcher and the shard disagree: a bug, not input
