@@ -20,9 +20,13 @@ import (
 var update = flag.Bool("update", false, "rewrite the fuzz seed corpus in testdata/fuzz")
 
 // FuzzReader reads arbitrary bytes as a capture file: no panic, errors of
-// the documented kinds, packets within the limits.
+// the documented kinds, packets within the limits, and for a pcap file the
+// packets pcapgo's Reader finds.
 func FuzzReader(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if isPcap(data) {
+			comparePcapgo(t, data)
+		}
 		file, err := capture.NewReader(bytes.NewReader(data), "fuzz")
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "capture: fuzz: ") {

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-
-	"github.com/google/gopacket/pcapgo"
 )
 
 // pcap layout (https://www.ietf.org/archive/id/draft-ietf-opsawg-pcap-04.html).
@@ -58,16 +56,19 @@ const (
 	ngMaxBinaryExponent  = 63
 )
 
-// recordReader sits between the file and pcapgo. It hands the bytes on one
-// record at a time (a pcap record, a pcapng block): it checks each record's
-// header before passing any of it, and no Read returns bytes of two
-// records. pcapgo's bufio.Reader only reads when its buffer is empty, so
-// when pcapgo reports a packet or an error, the walker's current record is
-// the one pcapgo was reading, and off is its offset.
+// recordReader walks the records of a capture file (pcap records, pcapng
+// blocks), checking each record's header before any of it is used. It
+// reads pcap records itself (nextPcapRecord). For pcapng it sits between
+// the file and pcapgo and hands the bytes on one block at a time: no Read
+// returns bytes of two blocks. pcapgo's bufio.Reader only reads when its
+// buffer is empty, so when pcapgo reports a packet or an error, the
+// walker's current block is the one pcapgo was reading, and off is its
+// offset.
 type recordReader struct {
 	src       *bufio.Reader
 	ng        bool // pcapng, else pcap
 	bigEndian bool
+	nano      bool // pcap: nanosecond timestamps, else microseconds
 
 	off  int64 // offset of the current record
 	size int64 // length of the current record
@@ -86,11 +87,7 @@ type recordReader struct {
 	sectionBase int      // index in ifaces of the current pcapng section's first interface
 	ngSnaplen   []uint32 // snaplen pcapgo sees for each of ifaces (pcapng)
 
-	// pcap: pcapgo's reader, to raise its snaplen before it reads a record
-	// longer than it.
-	fileSnaplen uint32
-	pcapSnaplen uint32
-	pcapReader  *pcapgo.Reader
+	fileSnaplen uint32 // pcap
 }
 
 // Read hands on bytes of the current record, moving to the next record
@@ -223,6 +220,7 @@ func (r *recordReader) nextRecord() error {
 		case pcapMagicMicro, pcapMagicNano:
 			r.bigEndian = true
 		}
+		r.nano = r.u32(h) == pcapMagicNano
 		major, minor := r.u16(h[4:]), r.u16(h[6:])
 		if major != pcapVersionMajor || minor != pcapVersionMinor {
 			return r.errorf(fmt.Errorf("pcap file header: unsupported version %d.%d", major, minor))
@@ -249,15 +247,37 @@ func (r *recordReader) nextRecord() error {
 		return r.errorf(fmt.Errorf("captured length %d exceeds the packet length %d", caplen, origlen))
 	}
 	r.size = pcapRecordHeaderLen + int64(caplen)
-	if caplen > r.pcapSnaplen {
-		r.pcapSnaplen = caplen
-		if r.pcapReader != nil {
-			r.pcapReader.SetSnaplen(caplen)
-		}
+	return nil
+}
+
+// nextPcapRecord moves to the next pcap record, checks it and returns it
+// whole, header and packet. The slice aliases the read buffer and is valid
+// until the next call, which consumes it.
+func (r *recordReader) nextPcapRecord() ([]byte, error) {
+	if r.err != nil {
+		return nil, r.err
 	}
-	// Fail a record cut short before pcapgo sees any of it.
-	_, err = r.peek(int(min(r.size, bufSize)), false)
-	return err
+	if rest := r.size - r.pos; rest > 0 {
+		// Peeked whole by the last call: Discard cannot fall short.
+		r.src.Discard(int(rest))
+		r.pos = r.size
+	}
+	if err := r.next(); err != nil {
+		r.err = err
+		return nil, err
+	}
+	// A record is at most MaxCaptureLength plus its header, which the
+	// read buffer holds unless it is longer than the file (see
+	// readBufferSize): then the record is cut short.
+	b, err := r.src.Peek(int(r.size))
+	if err == bufio.ErrBufferFull || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		r.err = r.errorf(err)
+		return nil, r.err
+	}
+	return b, nil
 }
 
 // nextBlock checks the next pcapng block header (§3.1) and, for the blocks
