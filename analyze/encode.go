@@ -83,39 +83,32 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight bytes at a time (the last few padded with spaces):
+		// escape the ASCII bytes the mask flags, in order (text
+		// payloads are dense with quotes), up to the first byte that is
+		// not ASCII, if any.
+		var w uint64
 		if i+8 <= len(s) {
-			// Plain ASCII eight bytes at a time, up to the next byte
-			// that needs a look.
-			m := escapeMask(load64(s[i : i+8]))
-			if m == 0 {
-				i += 8
-				continue
-			}
-			i += bits.TrailingZeros64(m) >> 3
+			w = load64(s[i : i+8])
+		} else {
+			w = loadTail(s[i:])
 		}
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
+		m := escapeMask(w)
+		for ; m != 0; m &= m - 1 {
+			j := i + bits.TrailingZeros64(m)>>3
+			c := s[j]
+			if c >= utf8.RuneSelf {
+				break
 			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
+			b = append(b, s[start:j]...)
+			b = appendEscapedASCII(b, c)
+			start = j + 1
+		}
+		if m == 0 {
+			i += 8 // past the end of s for the last bytes: the loop ends
 			continue
 		}
+		i += bits.TrailingZeros64(m) >> 3
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
 			b = append(b, s[start:i]...)
@@ -137,6 +130,22 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// appendEscapedASCII appends the JSON escape of c, an ASCII byte that
+// must be escaped: below 0x20, '"' or '\\'.
+func appendEscapedASCII(b []byte, c byte) []byte {
+	switch c {
+	case '"', '\\':
+		return append(b, '\\', c)
+	case '\n':
+		return append(b, '\\', 'n')
+	case '\r':
+		return append(b, '\\', 'r')
+	case '\t':
+		return append(b, '\\', 't')
+	}
+	return append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+}
+
 // appendJSONBytes is appendJSONString for a byte slice (a payload). The
 // string it reads s through lives only for the call and s is not modified
 // meanwhile, which is what unsafe.String asks.
@@ -149,6 +158,16 @@ func load64(s string) uint64 {
 	_ = s[7]
 	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// loadTail returns the bytes of s, shorter than eight, as load64 would,
+// padded with spaces, which need no escape.
+func loadTail(s string) uint64 {
+	w := uint64(' ' * swarOnes)
+	for k := len(s) - 1; k >= 0; k-- {
+		w = w<<8 | uint64(s[k])
+	}
+	return w
 }
 
 const hexDigits = "0123456789abcdef"

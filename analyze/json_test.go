@@ -344,3 +344,16 @@ func BenchmarkAppendJSONEvent(b *testing.B) {
 		})
 	}
 }
+
+// FuzzAppendJSONString checks the word-at-a-time encoder against the
+// byte-at-a-time reference on any string.
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain", `{"type":"tick","bids":[1.5,2]}`, "server → client", "\x00\x1f\"\\", "bad \xff \xe6\x97", "\u2028\u2029é日本🎉"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := appendJSONString(nil, s), appendJSONStringSimple(nil, s); string(got) != string(want) {
+			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
+		}
+	})
+}
