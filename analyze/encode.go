@@ -173,17 +173,17 @@ func loadTail(s string) uint64 {
 const hexDigits = "0123456789abcdef"
 
 // appendUint appends v in decimal, as strconv.AppendUint(b, v, 10) does,
-// two digits per step, in place: events are full of small numbers
-// (connections, packets, lengths).
+// two digits per step from the right into a small array, then appended:
+// events are full of small numbers (connections, packets, lengths).
 func appendUint(b []byte, v uint64) []byte {
 	if v < 10 {
 		return append(b, byte('0'+v))
 	}
-	n := decimalLen(v)
-	b = slices.Grow(b, n)
-	b = b[:len(b)+n]
-	d := b[len(b)-n:]
-	i := n
+	if v < 100 {
+		return append(b, twoDigits[2*v], twoDigits[2*v+1])
+	}
+	var d [20]byte // the most digits of a uint64
+	i := len(d)
 	for v >= 100 {
 		r := v % 100
 		v /= 100
@@ -191,25 +191,13 @@ func appendUint(b []byte, v uint64) []byte {
 		d[i], d[i+1] = twoDigits[2*r], twoDigits[2*r+1]
 	}
 	if v >= 10 {
-		d[0], d[1] = twoDigits[2*v], twoDigits[2*v+1]
+		i -= 2
+		d[i], d[i+1] = twoDigits[2*v], twoDigits[2*v+1]
 	} else {
-		d[0] = byte('0' + v)
+		i--
+		d[i] = byte('0' + v)
 	}
-	return b
-}
-
-// decimalLen returns the number of decimal digits of v.
-func decimalLen(v uint64) int {
-	n := 1
-	for v >= 10000 {
-		v /= 10000
-		n += 4
-	}
-	for v >= 10 {
-		v /= 10
-		n++
-	}
-	return n
+	return append(b, d[i:]...)
 }
 
 // appendInt64 appends v in decimal, as strconv.AppendInt(b, v, 10) does.
