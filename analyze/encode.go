@@ -33,6 +33,9 @@ func appendBase64(b, src []byte) []byte {
 	b = slices.Grow(b, base64.StdEncoding.EncodedLen(len(src)))
 	b = b[:n+base64.StdEncoding.EncodedLen(len(src))]
 	dst := b[n:]
+	if k := encodeBase64Blocks(dst, src); k > 0 {
+		src, dst = src[k:], dst[k/3*4:]
+	}
 	for len(src) >= 26 && len(dst) >= 32 {
 		// Four steps unrolled; each loads 8 bytes and encodes the first 6.
 		binary.LittleEndian.PutUint64(dst[0:], encode6(binary.BigEndian.Uint64(src[0:])))

@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -135,23 +136,58 @@ func TestAppendJSONAllocs(t *testing.T) {
 // length around its eight-byte steps and on random bytes.
 func TestAppendBase64(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
+	lengths := []int{4095, 4096, 4097, 9000}
 	for n := range 100 {
-		src := make([]byte, n)
-		for i := range src {
-			src[i] = byte(rng.Uint32())
-		}
-		if n == 50 {
+		lengths = append(lengths, n)
+	}
+	for _, simd := range encoders(t) {
+		useSSSE3 = simd
+		for _, n := range lengths {
+			src := make([]byte, n)
 			for i := range src {
-				src[i] = 0xff
+				src[i] = byte(rng.Uint32())
+			}
+			if n == 50 {
+				for i := range src {
+					src[i] = 0xff
+				}
+			}
+			prefix := []byte("x")
+			got := string(appendBase64(prefix, src))
+			want := "x" + base64.StdEncoding.EncodeToString(src)
+			if got != want {
+				t.Errorf("SSSE3 %v: appendBase64(% x) = %q, want %q", simd, src, got, want)
 			}
 		}
-		prefix := []byte("x")
-		got := string(appendBase64(prefix, src))
-		want := "x" + base64.StdEncoding.EncodeToString(src)
-		if got != want {
-			t.Errorf("appendBase64(% x) = %q, want %q", src, got, want)
-		}
 	}
+}
+
+// encoders returns the settings of useSSSE3 to test on this machine: the
+// portable encoder, and the SSSE3 one where the CPU has it. It restores
+// the setting when t ends.
+func encoders(t testing.TB) []bool {
+	saved := useSSSE3
+	t.Cleanup(func() { useSSSE3 = saved })
+	if saved {
+		return []bool{false, true}
+	}
+	return []bool{false}
+}
+
+// FuzzAppendBase64 checks both encoders against encoding/base64.
+func FuzzAppendBase64(f *testing.F) {
+	for _, n := range []int{0, 1, 11, 12, 15, 16, 17, 27, 28, 100} {
+		f.Add(bytes.Repeat([]byte{0xfb, 0xef, 0xbe, 0x00}, n))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		want := base64.StdEncoding.EncodeToString(src)
+		for _, simd := range encoders(t) {
+			useSSSE3 = simd
+			if got := string(appendBase64(nil, src)); got != want {
+				t.Fatalf("SSSE3 %v: appendBase64(% x) = %q, want %q", simd, src, got, want)
+			}
+		}
+	})
 }
 
 // TestAppendJSONStringEscapesEveryPosition puts each byte that needs

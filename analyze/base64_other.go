@@ -1,0 +1,9 @@
+//go:build !amd64 || purego
+
+package analyze
+
+// useSSSE3 is false off amd64: appendBase64 encodes with its portable loop.
+var useSSSE3 = false
+
+// encodeBase64Blocks encodes nothing off amd64; see base64_amd64.go.
+func encodeBase64Blocks(dst, src []byte) int { return 0 }
