@@ -221,8 +221,9 @@ func DecodeJSON(src capture.Source, opts Options, w io.Writer) error {
 	}
 	var buf []byte
 	var werr error // from w: nothing more is written
+	var times timeCache
 	err := decodeSerial(src, opts, func(ev *Event) error {
-		buf = ev.AppendJSON(buf)
+		buf = ev.appendJSON(buf, &times)
 		buf = append(buf, '\n')
 		if len(buf) >= jsonWriteSize {
 			_, werr = w.Write(buf)
@@ -474,30 +475,39 @@ var pongAnswerNote = [2]string{
 // fraction digits), several times faster than Time.AppendFormat, which
 // parses the layout and splits the time on every call: AppendJSON's "t" is
 // in the per-event hot path. Times before 1970 or after 9999 take the slow
-// path.
-func appendEventTime(b []byte, t time.Time) []byte {
+// path. With a cache, the date and time of day are formatted once per
+// second: the events of a capture come in time order, several a second.
+func appendEventTime(b []byte, t time.Time, cache *timeCache) []byte {
 	const maxUnix = 253402300800 // 10000-01-01T00:00:00Z
 	sec := t.Unix()
 	if sec < 0 || sec >= maxUnix {
 		return t.UTC().AppendFormat(b, timeLayout)
 	}
-	year, month, day := civilDate(sec / 86400)
-	daySec := int(sec % 86400)
 	ns := t.Nanosecond()
 	var d [30]byte // 2006-01-02T15:04:05.000000000Z
-	put2(&d, 0, year/100)
-	put2(&d, 2, year%100)
-	d[4] = '-'
-	put2(&d, 5, month)
-	d[7] = '-'
-	put2(&d, 8, day)
-	d[10] = 'T'
-	put2(&d, 11, daySec/3600)
-	d[13] = ':'
-	put2(&d, 14, daySec/60%60)
-	d[16] = ':'
-	put2(&d, 17, daySec%60)
-	d[19] = '.'
+	if cache != nil && cache.valid && cache.sec == sec {
+		copy(d[:20], cache.prefix[:])
+	} else {
+		year, month, day := civilDate(sec / 86400)
+		daySec := int(sec % 86400)
+		put2(&d, 0, year/100)
+		put2(&d, 2, year%100)
+		d[4] = '-'
+		put2(&d, 5, month)
+		d[7] = '-'
+		put2(&d, 8, day)
+		d[10] = 'T'
+		put2(&d, 11, daySec/3600)
+		d[13] = ':'
+		put2(&d, 14, daySec/60%60)
+		d[16] = ':'
+		put2(&d, 17, daySec%60)
+		d[19] = '.'
+		if cache != nil {
+			cache.sec, cache.valid = sec, true
+			copy(cache.prefix[:], d[:20])
+		}
+	}
 	d[20] = byte('0' + ns/1e8)
 	put2(&d, 21, ns/1e6%100)
 	put2(&d, 23, ns/1e4%100)
@@ -505,6 +515,13 @@ func appendEventTime(b []byte, t time.Time) []byte {
 	put2(&d, 27, ns%100)
 	d[29] = 'Z'
 	return append(b, d[:]...)
+}
+
+// timeCache is appendEventTime's memory of the last second it formatted.
+type timeCache struct {
+	sec    int64
+	valid  bool
+	prefix [20]byte // 2006-01-02T15:04:05.
 }
 
 // put2 writes v, 0..99, as two digits at d[i:i+2].

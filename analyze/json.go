@@ -24,10 +24,16 @@ func (e *Event) MarshalJSON() ([]byte, error) {
 // common fields first (type, t, conn, from, packet), then the fields of the
 // event's type, then note and warnings. It allocates nothing beyond growing b.
 func (e *Event) AppendJSON(b []byte) []byte {
+	return e.appendJSON(b, nil)
+}
+
+// appendJSON is AppendJSON with appendEventTime's cache, for an encoder
+// that writes many events in a row.
+func (e *Event) appendJSON(b []byte, times *timeCache) []byte {
 	b = append(b, `{"type":`...)
 	b = appendString(b, e.Type)
 	b = append(b, `,"t":"`...)
-	b = appendEventTime(b, e.Time)
+	b = appendEventTime(b, e.Time, times)
 	b = append(b, '"')
 	if e.Conn != 0 {
 		b = append(b, `,"conn":`...)

@@ -125,7 +125,7 @@ func TestAppendEventTime(t *testing.T) {
 		time.Date(2100, 3, 1, 0, 0, 0, 0, time.UTC),
 	} {
 		want := string(tm.UTC().AppendFormat(nil, timeLayout))
-		if got := string(appendEventTime(nil, tm)); got != want {
+		if got := string(appendEventTime(nil, tm, nil)); got != want {
 			t.Errorf("appendEventTime(%v) = %q, want %q", tm, got, want)
 		}
 	}
@@ -134,8 +134,33 @@ func TestAppendEventTime(t *testing.T) {
 	for day := int64(0); day < 2932897; day += 1 + rng.Int64N(3) {
 		tm := time.Unix(day*86400+rng.Int64N(86400), rng.Int64N(1e9))
 		want := string(tm.UTC().AppendFormat(nil, timeLayout))
-		if got := string(appendEventTime(nil, tm)); got != want {
+		if got := string(appendEventTime(nil, tm, nil)); got != want {
 			t.Fatalf("appendEventTime(%v) = %q, want %q", tm, got, want)
+		}
+	}
+}
+
+// TestAppendEventTimeCache formats a run of times as an encoder does, with
+// the cache, several in each second, going back as well as forth across
+// seconds, days and years: the same as without it.
+func TestAppendEventTimeCache(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	var cache timeCache
+	tm := time.Date(1999, 12, 31, 23, 59, 58, 0, time.UTC)
+	for range 100000 {
+		switch rng.IntN(4) {
+		case 0:
+			tm = tm.Add(time.Duration(rng.Int64N(2e9)))
+		case 1:
+			tm = tm.Add(-time.Duration(rng.Int64N(2e9)))
+		case 2:
+			tm = time.Unix(rng.Int64N(253402300800), rng.Int64N(1e9))
+		default:
+			tm = tm.Add(time.Duration(rng.Int64N(1e6)))
+		}
+		want := string(tm.UTC().AppendFormat(nil, timeLayout))
+		if got := string(appendEventTime(nil, tm, &cache)); got != want {
+			t.Fatalf("appendEventTime(%v) with the cache = %q, want %q", tm, got, want)
 		}
 	}
 }
@@ -150,7 +175,7 @@ func BenchmarkEventTime(b *testing.B) {
 	})
 	b.Run("appendEventTime", func(b *testing.B) {
 		for b.Loop() {
-			buf = appendEventTime(buf[:0], tm)
+			buf = appendEventTime(buf[:0], tm, nil)
 		}
 	})
 }

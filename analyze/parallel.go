@@ -262,11 +262,12 @@ type shardState struct {
 func (p *pipeline) newShard(opts Options, json bool) *Analyzer {
 	st := &shardState{}
 	p.states = append(p.states, st)
+	var times timeCache
 	a := New(opts, func(ev *Event) {
 		out := st.out
 		out.index = append(out.index, st.index)
 		if json {
-			out.json = ev.AppendJSON(out.json)
+			out.json = ev.appendJSON(out.json, &times)
 			out.json = append(out.json, '\n')
 			out.ends = append(out.ends, int32(len(out.json)))
 			return
