@@ -83,6 +83,24 @@ func escapeMask(x uint64) uint64 {
 // (as encoding/json does); U+2028 and U+2029 are escaped so the output is
 // also valid JavaScript.
 func appendJSONString(b []byte, s string) []byte {
+	if len(s) <= 8 {
+		// Short strings (types, directions, opcodes) in one word, when
+		// nothing in them needs a look.
+		var w uint64
+		if len(s) == 8 {
+			w = load64(s)
+		} else {
+			w = loadTail(s)
+		}
+		if escapeMask(w) == 0 {
+			n := len(b)
+			b = slices.Grow(b, 10)[:n+len(s)+2]
+			b[n] = '"'
+			binary.LittleEndian.PutUint64(b[n+1:n+9], w) // spaces past s are overwritten or left past len
+			b[n+1+len(s)] = '"'
+			return b
+		}
+	}
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
