@@ -218,6 +218,16 @@ func appendUint(b []byte, v uint64) []byte {
 		i--
 		d[i] = byte('0' + v)
 	}
+	if n := len(d) - i; n <= 8 {
+		// Up to eight digits (packet numbers, lengths) leave as one
+		// word, not through a copy call: the last eight bytes of d,
+		// shifted so the digits come first.
+		w := binary.LittleEndian.Uint64(d[len(d)-8:]) >> (8 * (8 - n))
+		at := len(b)
+		b = slices.Grow(b, 8)[:at+n]
+		binary.LittleEndian.PutUint64(b[at:at+8], w)
+		return b
+	}
 	return append(b, d[i:]...)
 }
 
