@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"io"
+	"net/netip"
 	"runtime"
 	"slices"
 	"sync"
@@ -177,6 +178,7 @@ type pipeline struct {
 	stopped bool          // dispatcher: quit was seen
 
 	routes map[flowKey]*route
+	recent *[recentRoutes]recentRoute
 	lru    routeList
 	nconns int
 	seg    capture.Segment
@@ -201,6 +203,7 @@ func decodeSharded(src capture.Source, opts Options, out sink) error {
 		free:   make(chan *batch, batchesPerWorker*nw+2),
 		quit:   make(chan struct{}),
 		routes: make(map[flowKey]*route),
+		recent: new([recentRoutes]recentRoute),
 	}
 	for range cap(p.free) {
 		// items and data grow as they fill, up to batchItems and
@@ -442,20 +445,25 @@ func (p *pipeline) dispatch(src capture.Source) error {
 // packet routes one TCP segment, as Analyzer.segment does.
 func (p *pipeline) packet(pkt *capture.Packet) {
 	s := &p.seg
-	key := makeFlowKey(s.Src, s.Dst)
-	r := p.routes[key]
+	slot := &p.recent[recentSlot(s.Src.Port(), s.Dst.Port())]
+	var key flowKey
+	var r *route
+	if slot.r != nil && slot.src == s.Src && slot.dst == s.Dst {
+		r, key = slot.r, slot.r.key
+	} else {
+		key = makeFlowKey(s.Src, s.Dst)
+		r = p.routes[key]
+	}
 	id := 0
 	if r != nil && s.Flags&capture.SYN != 0 && s.Flags&capture.ACK == 0 && p.routeDone(r) {
 		// The 4-tuple is reused by a new connection.
-		delete(p.routes, key)
-		p.lru.remove(r)
+		p.dropRoute(r)
 		r = nil
 	}
 	if r == nil {
 		if len(p.routes) >= p.opts.MaxConns {
 			if old := p.lru.head; old != nil {
-				delete(p.routes, old.key)
-				p.lru.remove(old)
+				p.dropRoute(old)
 				p.add(item{kind: itemEvict, shard: old.shard, key: old.key, route: old, num: pkt.Number, time: pkt.Timestamp}, nil)
 			}
 		}
@@ -467,6 +475,7 @@ func (p *pipeline) packet(pkt *capture.Packet) {
 	} else {
 		p.lru.touch(r)
 	}
+	slot.src, slot.dst, slot.r = s.Src, s.Dst, r
 	if s.Flags&(capture.SYN|capture.ACK|capture.FIN|capture.RST) != capture.SYN || len(s.Payload) > 0 || s.Missing > 0 {
 		r.open = false // this packet may close the connection
 	}
@@ -479,6 +488,35 @@ func (p *pipeline) packet(pkt *capture.Packet) {
 		r.closing |= finHi
 	}
 	p.add(item{kind: itemPacket, shard: r.shard, id: id, key: key, route: r, num: pkt.Number, time: pkt.Timestamp, seg: *s}, s.Payload)
+}
+
+// recentRoutes is the size of pipeline.recent, a power of two.
+const recentRoutes = 1024
+
+// recentRoute remembers the route of one direction of a connection, by its
+// source and destination as the packets carry them: most packets find
+// their route there, without building a flow key and hashing it.
+type recentRoute struct {
+	src, dst netip.AddrPort
+	r        *route
+}
+
+// recentSlot returns the index in pipeline.recent of the direction with
+// these ports.
+func recentSlot(srcPort, dstPort uint16) int {
+	return int((uint32(srcPort)*0x9e3779b1 ^ uint32(dstPort)*0x85ebca6b) >> 22)
+}
+
+// dropRoute stops tracking r: out of the table, the recency list and the
+// recent routes.
+func (p *pipeline) dropRoute(r *route) {
+	delete(p.routes, r.key)
+	p.lru.remove(r)
+	for _, i := range [2]int{recentSlot(r.key.lo.port, r.key.hi.port), recentSlot(r.key.hi.port, r.key.lo.port)} {
+		if p.recent[i].r == r {
+			p.recent[i] = recentRoute{}
+		}
+	}
 }
 
 // shardDone reports whether r's shard has closed the connection. It waits
