@@ -26,8 +26,9 @@ var base64Pairs = func() (t [1 << 12]uint16) {
 }()
 
 // appendBase64 appends the standard base64 encoding of src, with padding,
-// as base64.StdEncoding.AppendEncode does, about twice as fast: six input
-// bytes become eight characters per step, through a 12-bit table.
+// as base64.StdEncoding.AppendEncode does, several times faster: twelve
+// bytes per step with SSSE3 (encodeBase64Blocks, on amd64), then six input
+// bytes to eight characters per step through a 12-bit table.
 func appendBase64(b, src []byte) []byte {
 	n := len(b)
 	b = slices.Grow(b, base64.StdEncoding.EncodedLen(len(src)))

@@ -435,7 +435,8 @@ func (p *pipeline) dispatch(src capture.Source) error {
 		}
 		slices.SortFunc(open, func(x, y *route) int { return cmp.Compare(x.id, y.id) })
 		for _, r := range open {
-			p.add(item{kind: itemEnd, shard: r.shard, key: r.key, route: r, num: p.last.num, time: p.last.time}, nil)
+			it := p.add(itemEnd, r.shard, nil)
+			it.key, it.route, it.num, it.time = r.key, r, p.last.num, p.last.time
 		}
 	}
 	p.flush()
@@ -464,7 +465,8 @@ func (p *pipeline) packet(pkt *capture.Packet) {
 		if len(p.routes) >= p.opts.MaxConns {
 			if old := p.lru.head; old != nil {
 				p.dropRoute(old)
-				p.add(item{kind: itemEvict, shard: old.shard, key: old.key, route: old, num: pkt.Number, time: pkt.Timestamp}, nil)
+				it := p.add(itemEvict, old.shard, nil)
+				it.key, it.route, it.num, it.time = old.key, old, pkt.Number, pkt.Timestamp
 			}
 		}
 		p.nconns++
@@ -475,7 +477,9 @@ func (p *pipeline) packet(pkt *capture.Packet) {
 	} else {
 		p.lru.touch(r)
 	}
-	slot.src, slot.dst, slot.r = s.Src, s.Dst, r
+	if slot.r != r {
+		slot.src, slot.dst, slot.r = s.Src, s.Dst, r
+	}
 	if s.Flags&(capture.SYN|capture.ACK|capture.FIN|capture.RST) != capture.SYN || len(s.Payload) > 0 || s.Missing > 0 {
 		r.open = false // this packet may close the connection
 	}
@@ -487,7 +491,11 @@ func (p *pipeline) packet(pkt *capture.Packet) {
 	case s.Flags&capture.FIN != 0:
 		r.closing |= finHi
 	}
-	p.add(item{kind: itemPacket, shard: r.shard, id: id, key: key, route: r, num: pkt.Number, time: pkt.Timestamp, seg: *s}, s.Payload)
+	it := p.add(itemPacket, r.shard, s.Payload)
+	payload := it.seg.Payload
+	it.seg = *s
+	it.seg.Payload = payload
+	it.id, it.key, it.route, it.num, it.time = id, key, r, pkt.Number, pkt.Timestamp
 }
 
 // recentRoutes is the size of pipeline.recent, a power of two.
@@ -533,8 +541,11 @@ func (p *pipeline) shardDone(r *route) bool {
 	return c == nil || c.done
 }
 
-// add appends an item to the current batch, copying payload into it.
-func (p *pipeline) add(it item, payload []byte) {
+// add appends an item of the given kind for shard to the current batch,
+// with payload copied into the batch as its seg.Payload, and returns it
+// for the caller to fill in; its other fields are zero (recycle cleared
+// them).
+func (p *pipeline) add(kind uint8, shard int, payload []byte) *item {
 	if p.cur != nil && (len(p.cur.items) == batchItems || len(p.cur.data)+len(payload) > batchData) {
 		p.flush()
 	}
@@ -542,9 +553,14 @@ func (p *pipeline) add(it item, payload []byte) {
 		p.cur = <-p.free
 	}
 	b := p.cur
-	b.mine[it.shard] = append(b.mine[it.shard], int32(len(b.items)))
-	b.items = append(b.items, it)
-	seg := &b.items[len(b.items)-1].seg
+	b.mine[shard] = append(b.mine[shard], int32(len(b.items)))
+	if n := len(b.items); n < cap(b.items) {
+		b.items = b.items[:n+1]
+	} else {
+		b.items = append(b.items, item{})
+	}
+	it := &b.items[len(b.items)-1]
+	it.kind, it.shard = kind, shard
 	if len(payload) > 0 {
 		start := len(b.data)
 		if start+len(payload) > cap(b.data) {
@@ -555,10 +571,9 @@ func (p *pipeline) add(it item, payload []byte) {
 			b.data = append(make([]byte, 0, n), b.data...)
 		}
 		b.data = append(b.data, payload...)
-		seg.Payload = b.data[start:len(b.data):len(b.data)]
-	} else {
-		seg.Payload = nil
+		it.seg.Payload = b.data[start:len(b.data):len(b.data)]
 	}
+	return it
 }
 
 // flush sends the current batch to the workers and the merger.
