@@ -392,7 +392,7 @@ const maxWorkers = 64
 
 // recycle empties b and returns it to the free list.
 func (p *pipeline) recycle(b *batch) {
-	clear(b.items) // drop references to packet payloads
+	clear(b.items) // drop references to payloads and routes; add relies on zeroed items
 	b.items = b.items[:0]
 	for w := range b.mine {
 		b.mine[w] = b.mine[w][:0]

@@ -247,7 +247,7 @@ func (f *File) ReadPacket() (Packet, error) {
 // the record header and the packet is sliced out of its read buffer: pcap
 // records need nothing of pcapgo, whose reader would copy every packet
 // three times (into its own bufio.Reader, into its packet buffer, and the
-// walker's copy beneath), a third of the time it takes to read a record.
+// walker's copy beneath): reading a record takes a fifth less time without.
 // The fields are computed as pcapgo's Reader computes them, which
 // TestPcapMatchesPcapgo and FuzzReader check.
 func (f *File) readPcap() (Packet, error) {

@@ -86,8 +86,6 @@ type recordReader struct {
 	ifaces      []Interface
 	sectionBase int      // index in ifaces of the current pcapng section's first interface
 	ngSnaplen   []uint32 // snaplen pcapgo sees for each of ifaces (pcapng)
-
-	fileSnaplen uint32 // pcap
 }
 
 // Read hands on bytes of the current record, moving to the next record
@@ -225,12 +223,12 @@ func (r *recordReader) nextRecord() error {
 		if major != pcapVersionMajor || minor != pcapVersionMinor {
 			return r.errorf(fmt.Errorf("pcap file header: unsupported version %d.%d", major, minor))
 		}
-		r.fileSnaplen = r.u32(h[16:])
+		snaplen := r.u32(h[16:])
 		link := r.u32(h[20:]) & pcapLinkTypeMask
 		r.ifaces = append(r.ifaces, Interface{
 			LinkType:       linkTypeFromNumber(link),
 			LinkTypeNumber: link,
-			Snaplen:        r.fileSnaplen,
+			Snaplen:        snaplen,
 		})
 		r.size = pcapFileHeaderLen
 		return nil
