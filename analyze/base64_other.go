@@ -2,8 +2,9 @@
 
 package analyze
 
-// useSSSE3 is false off amd64: appendBase64 encodes with its portable loop.
-var useSSSE3 = false
+// useSSSE3 and useAVX2 are false off amd64: appendBase64 encodes with its
+// portable loop.
+var useSSSE3, useAVX2 = false, false
 
 // encodeBase64Blocks encodes nothing off amd64; see base64_amd64.go.
 func encodeBase64Blocks(dst, src []byte) int { return 0 }

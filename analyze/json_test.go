@@ -140,8 +140,8 @@ func TestAppendBase64(t *testing.T) {
 	for n := range 100 {
 		lengths = append(lengths, n)
 	}
-	for _, simd := range encoders(t) {
-		useSSSE3 = simd
+	for _, enc := range base64Encoders(t) {
+		enc.use()
 		for _, n := range lengths {
 			src := make([]byte, n)
 			for i := range src {
@@ -156,35 +156,47 @@ func TestAppendBase64(t *testing.T) {
 			got := string(appendBase64(prefix, src))
 			want := "x" + base64.StdEncoding.EncodeToString(src)
 			if got != want {
-				t.Errorf("SSSE3 %v: appendBase64(% x) = %q, want %q", simd, src, got, want)
+				t.Errorf("%s: appendBase64(% x) = %q, want %q", enc.name, src, got, want)
 			}
 		}
 	}
 }
 
-// encoders returns the settings of useSSSE3 to test on this machine: the
-// portable encoder, and the SSSE3 one where the CPU has it. It restores
-// the setting when t ends.
-func encoders(t testing.TB) []bool {
-	saved := useSSSE3
-	t.Cleanup(func() { useSSSE3 = saved })
-	if saved {
-		return []bool{false, true}
-	}
-	return []bool{false}
+// base64Encoder is one setting of useSSSE3 and useAVX2.
+type base64Encoder struct {
+	name        string
+	ssse3, avx2 bool
 }
 
-// FuzzAppendBase64 checks both encoders against encoding/base64.
+func (e base64Encoder) use() { useSSSE3, useAVX2 = e.ssse3, e.avx2 }
+
+// base64Encoders returns the encoders to test on this machine: the
+// portable one, and SSSE3 and AVX2 where the CPU has them. The settings
+// are restored when t ends.
+func base64Encoders(t testing.TB) []base64Encoder {
+	ssse3, avx2 := useSSSE3, useAVX2
+	t.Cleanup(func() { useSSSE3, useAVX2 = ssse3, avx2 })
+	encs := []base64Encoder{{name: "portable"}}
+	if ssse3 {
+		encs = append(encs, base64Encoder{name: "SSSE3", ssse3: true})
+	}
+	if ssse3 && avx2 {
+		encs = append(encs, base64Encoder{name: "AVX2", ssse3: true, avx2: true})
+	}
+	return encs
+}
+
+// FuzzAppendBase64 checks every encoder against encoding/base64.
 func FuzzAppendBase64(f *testing.F) {
 	for _, n := range []int{0, 1, 11, 12, 15, 16, 17, 27, 28, 100} {
 		f.Add(bytes.Repeat([]byte{0xfb, 0xef, 0xbe, 0x00}, n))
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
 		want := base64.StdEncoding.EncodeToString(src)
-		for _, simd := range encoders(t) {
-			useSSSE3 = simd
+		for _, enc := range base64Encoders(t) {
+			enc.use()
 			if got := string(appendBase64(nil, src)); got != want {
-				t.Fatalf("SSSE3 %v: appendBase64(% x) = %q, want %q", simd, src, got, want)
+				t.Fatalf("%s: appendBase64(% x) = %q, want %q", enc.name, src, got, want)
 			}
 		}
 	})
