@@ -83,6 +83,11 @@ type recordReader struct {
 	patchPos int64
 	patch    [4]byte
 
+	// pcap: the read buffer's bytes as last peeked, and the offset in it
+	// of the next record (see window).
+	win  []byte
+	wpos int
+
 	ifaces      []Interface
 	sectionBase int      // index in ifaces of the current pcapng section's first interface
 	ngSnaplen   []uint32 // snaplen pcapgo sees for each of ifaces (pcapng)
@@ -207,75 +212,99 @@ func (r *recordReader) put32(b []byte, v uint32) {
 func leUint32(b []byte) uint32 { return binary.LittleEndian.Uint32(b) }
 func beUint32(b []byte) uint32 { return binary.BigEndian.Uint32(b) }
 
-// nextRecord checks the pcap file header or the next record header.
+// nextRecord checks the pcap file header. The records after it are read
+// by nextPcapRecord.
 func (r *recordReader) nextRecord() error {
-	if r.off == 0 {
-		h, err := r.peek(pcapFileHeaderLen, false)
-		if err != nil {
-			return err
-		}
-		switch beUint32(h) {
-		case pcapMagicMicro, pcapMagicNano:
-			r.bigEndian = true
-		}
-		r.nano = r.u32(h) == pcapMagicNano
-		major, minor := r.u16(h[4:]), r.u16(h[6:])
-		if major != pcapVersionMajor || minor != pcapVersionMinor {
-			return r.errorf(fmt.Errorf("pcap file header: unsupported version %d.%d", major, minor))
-		}
-		snaplen := r.u32(h[16:])
-		link := r.u32(h[20:]) & pcapLinkTypeMask
-		r.ifaces = append(r.ifaces, Interface{
-			LinkType:       linkTypeFromNumber(link),
-			LinkTypeNumber: link,
-			Snaplen:        snaplen,
-		})
-		r.size = pcapFileHeaderLen
-		return nil
-	}
-	h, err := r.peek(pcapRecordHeaderLen, true)
+	h, err := r.peek(pcapFileHeaderLen, false)
 	if err != nil {
 		return err
 	}
-	caplen, origlen := r.u32(h[8:]), r.u32(h[12:])
-	if caplen > MaxCaptureLength {
-		return r.errorf(fmt.Errorf("captured length %d exceeds the limit of %d bytes", caplen, MaxCaptureLength))
+	switch beUint32(h) {
+	case pcapMagicMicro, pcapMagicNano:
+		r.bigEndian = true
 	}
-	if caplen > origlen {
-		return r.errorf(fmt.Errorf("captured length %d exceeds the packet length %d", caplen, origlen))
+	r.nano = r.u32(h) == pcapMagicNano
+	major, minor := r.u16(h[4:]), r.u16(h[6:])
+	if major != pcapVersionMajor || minor != pcapVersionMinor {
+		return r.errorf(fmt.Errorf("pcap file header: unsupported version %d.%d", major, minor))
 	}
-	r.size = pcapRecordHeaderLen + int64(caplen)
+	snaplen := r.u32(h[16:])
+	link := r.u32(h[20:]) & pcapLinkTypeMask
+	r.ifaces = append(r.ifaces, Interface{
+		LinkType:       linkTypeFromNumber(link),
+		LinkTypeNumber: link,
+		Snaplen:        snaplen,
+	})
+	r.size = pcapFileHeaderLen
+	r.wpos = pcapFileHeaderLen // consumed with the first record's window
 	return nil
 }
 
 // nextPcapRecord moves to the next pcap record, checks it and returns it
 // whole, header and packet. The slice aliases the read buffer and is valid
-// until the next call, which consumes it.
+// until the next call.
 func (r *recordReader) nextPcapRecord() ([]byte, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	if rest := r.size - r.pos; rest > 0 {
-		// Peeked whole by the last call: Discard cannot fall short.
-		r.src.Discard(int(rest))
-		r.pos = r.size
-	}
-	if err := r.next(); err != nil {
+	r.off += r.size
+	r.size = 0
+	h, err := r.window(pcapRecordHeaderLen, true)
+	if err != nil {
 		r.err = err
 		return nil, err
 	}
-	// A record is at most MaxCaptureLength plus its header, which the
-	// read buffer holds unless it is longer than the file (see
-	// readBufferSize): then the record is cut short.
-	b, err := r.src.Peek(int(r.size))
-	if err == bufio.ErrBufferFull || err == io.EOF {
-		err = io.ErrUnexpectedEOF
+	caplen, origlen := r.u32(h[8:]), r.u32(h[12:])
+	switch {
+	case caplen > MaxCaptureLength:
+		err = r.errorf(fmt.Errorf("captured length %d exceeds the limit of %d bytes", caplen, MaxCaptureLength))
+	case caplen > origlen:
+		err = r.errorf(fmt.Errorf("captured length %d exceeds the packet length %d", caplen, origlen))
 	}
 	if err != nil {
-		r.err = r.errorf(err)
-		return nil, r.err
+		r.err = err
+		return nil, err
 	}
-	return b, nil
+	size := pcapRecordHeaderLen + int(caplen)
+	b, err := r.window(size, false)
+	if err != nil {
+		r.err = err
+		return nil, err
+	}
+	r.size = int64(size)
+	r.wpos += size
+	return b[:size:size], nil
+}
+
+// window returns the next n bytes of the file after the records handed
+// out (at wpos in win), from the read buffer. win holds what the buffer
+// held when it was last filled: records are sliced out of it one after
+// the other, and only when it runs short are the records before handed
+// back to the buffer (Discard) and the buffer refilled, once per buffer
+// rather than once per record. A file that ends before the n bytes is a
+// truncated record, or io.EOF when it ends right at the record boundary
+// and atStart is set.
+func (r *recordReader) window(n int, atStart bool) ([]byte, error) {
+	if len(r.win)-r.wpos >= n {
+		return r.win[r.wpos : r.wpos+n], nil
+	}
+	// The bytes before wpos were peeked: Discard cannot fall short.
+	r.src.Discard(r.wpos)
+	r.win, r.wpos = nil, 0
+	b, err := r.src.Peek(n)
+	switch {
+	case err == nil:
+		r.win, _ = r.src.Peek(r.src.Buffered())
+		return b, nil
+	case err == io.EOF && len(b) == 0 && atStart:
+		return nil, io.EOF
+	case err == io.EOF, err == bufio.ErrBufferFull:
+		// A record is at most MaxCaptureLength plus its header,
+		// which the read buffer holds unless it is longer than the
+		// file (see readBufferSize): then the record is cut short.
+		err = io.ErrUnexpectedEOF
+	}
+	return nil, r.errorf(err)
 }
 
 // nextBlock checks the next pcapng block header (§3.1) and, for the blocks
