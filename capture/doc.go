@@ -6,12 +6,14 @@
 // (Ethernet with VLAN tags, Linux cooked SLL and SLL2, BSD loopback NULL and
 // LOOP, raw IP; IPv4 and IPv6) down to TCP segments, with DecodeTCP.
 //
-// OpenFile and NewReader read pcap and pcapng files (gzip-compressed too)
-// with gopacket's pure-Go pcapgo, beneath which a record walker checks every
-// record before pcapgo reads it: hostile lengths neither allocate nor panic,
-// and a corrupt or cut file fails with a *FormatError that names the byte
-// offset of the broken record, after every packet before it. Reading
-// allocates nothing per packet: Packet.Data aliases the reader's buffer.
+// OpenFile and NewReader read pcap and pcapng files (gzip-compressed too) in
+// pure Go. A record walker checks every record before it is used: hostile
+// lengths neither allocate nor panic, and a corrupt or cut file fails with a
+// *FormatError that names the byte offset of the broken record, after every
+// packet before it. pcapng blocks are then decoded by gopacket's pcapgo;
+// pcap records are sliced out of the read buffer by the walker, as pcapgo
+// would decode them (pcapgo is the tests' oracle). Reading allocates nothing
+// per packet: Packet.Data aliases the reader's buffer.
 //
 // DecodeTCP allocates nothing either and checks no checksums. The
 // subpackage capturetest scripts TCP conversations into capture files for
