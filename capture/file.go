@@ -198,7 +198,7 @@ func newFile(r io.Reader, name string, size int64) (*File, error) {
 	case le == pcapMagicMicro || le == pcapMagicNano || be == pcapMagicMicro || be == pcapMagicNano:
 		// pcap records are read by the walker itself (see readPcap).
 		f.rec = &recordReader{src: src, patchPos: -1}
-		err = f.rec.next() // the file header
+		err = f.rec.pcapFileHeader()
 	default:
 		return nil, fmt.Errorf("capture: %s: %w", name, ErrNotCapture)
 	}

@@ -93,8 +93,8 @@ type recordReader struct {
 	ngSnaplen   []uint32 // snaplen pcapgo sees for each of ifaces (pcapng)
 }
 
-// Read hands on bytes of the current record, moving to the next record
-// (and checking it) when the current one is done.
+// Read hands pcapgo the bytes of the current pcapng block, moving to the
+// next block (and checking it) when the current one is done.
 func (r *recordReader) Read(p []byte) (int, error) {
 	if r.err != nil {
 		return 0, r.err
@@ -152,16 +152,14 @@ func (r *recordReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// next moves to the record after the current one and checks its header.
+// next moves to the pcapng block after the current one and checks its
+// header (pcap records move on in nextPcapRecord).
 func (r *recordReader) next() error {
 	r.off += r.size
 	r.size, r.pos = 0, 0
 	r.patchPos = -1
 	r.trailerChecked = false
-	if r.ng {
-		return r.nextBlock()
-	}
-	return r.nextRecord()
+	return r.nextBlock()
 }
 
 // errorf reports a problem with the current record.
@@ -212,9 +210,9 @@ func (r *recordReader) put32(b []byte, v uint32) {
 func leUint32(b []byte) uint32 { return binary.LittleEndian.Uint32(b) }
 func beUint32(b []byte) uint32 { return binary.BigEndian.Uint32(b) }
 
-// nextRecord checks the pcap file header. The records after it are read
-// by nextPcapRecord.
-func (r *recordReader) nextRecord() error {
+// pcapFileHeader checks the pcap file header. The records after it are
+// read by nextPcapRecord.
+func (r *recordReader) pcapFileHeader() error {
 	h, err := r.peek(pcapFileHeaderLen, false)
 	if err != nil {
 		return err
