@@ -1,0 +1,170 @@
+package ui
+
+import (
+	"bufio"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/wsviz/wsviz/analyze"
+)
+
+// Limits of export requests.
+const (
+	maxExportBody = 64 << 20 // bytes of an export request's form
+	exportChunk   = 4096     // events read per lock in exports
+)
+
+// serveExport answers /api/export?format=jsonl|har&ids=RANGES (GET, or
+// POST with a form for long id lists) with the events as a download.
+// RANGES is a comma-separated list of ids and ranges "a-b" (inclusive);
+// without ids, every event is exported.
+func (s *Server) serveExport(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxExportBody)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "ui: bad export request: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	n := s.st.len()
+	s.mu.Unlock()
+	ids, err := parseRanges(r.Form.Get("ids"), n)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	format := r.Form.Get("format")
+	name := "wsviz-events"
+	switch format {
+	case "jsonl":
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.jsonl"`)
+		bw := bufio.NewWriterSize(w, 64<<10)
+		var line []byte
+		s.eachEvent(ids, func(ev *analyze.Event) bool {
+			line = append(ev.AppendJSON(line[:0]), '\n')
+			_, err := bw.Write(line)
+			return err == nil
+		})
+		bw.Flush()
+	case "har":
+		h := NewHAR()
+		s.eachEvent(ids, func(ev *analyze.Event) bool {
+			h.Add(ev)
+			return true
+		})
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.har"`)
+		h.WriteTo(w)
+	default:
+		http.Error(w, fmt.Sprintf("ui: unknown export format %q (want jsonl or har)", format), http.StatusBadRequest)
+	}
+}
+
+// eachEvent calls fn with each event of ids, rebuilt from the spill file,
+// until fn returns false. Events whose details were not kept are passed as
+// placeholders.
+func (s *Server) eachEvent(ids idList, fn func(*analyze.Event) bool) {
+	recs := make([]record, 0, exportChunk)
+	rows := make([]row, 0, exportChunk)
+	next := ids.iter()
+	for {
+		recs, rows = recs[:0], rows[:0]
+		s.mu.Lock()
+		for len(recs) < exportChunk {
+			id, ok := next()
+			if !ok {
+				break
+			}
+			recs = append(recs, s.st.recs[id])
+			rows = append(rows, s.st.rows[id])
+		}
+		var err error
+		if len(recs) > 0 {
+			for _, rec := range recs {
+				if err = s.st.sync(rec); err != nil {
+					break
+				}
+			}
+		}
+		f, t0 := s.st.file, s.t0
+		s.mu.Unlock()
+		if len(recs) == 0 || err != nil {
+			return
+		}
+		for i, rec := range recs {
+			var ev analyze.Event
+			j, payload, err := readRecord(f, rec)
+			if err == nil {
+				ev, err = decodeRecord(j, payload)
+			}
+			if err != nil {
+				if err := ev.UnmarshalJSON(placeholderJSON(rows[i], t0)); err != nil {
+					continue
+				}
+			}
+			if !fn(&ev) {
+				return
+			}
+		}
+	}
+}
+
+// idList is a sorted list of id ranges [lo, hi).
+type idList [][2]int
+
+func (l idList) iter() func() (int, bool) {
+	i, id := 0, -1
+	return func() (int, bool) {
+		for i < len(l) {
+			if id < l[i][0] {
+				id = l[i][0]
+			}
+			if id < l[i][1] {
+				v := id
+				id++
+				return v, true
+			}
+			i++
+		}
+		return 0, false
+	}
+}
+
+// parseRanges parses "1,4-9,12" into ranges of ids below n, sorted and
+// without overlaps. The empty string means every id.
+func parseRanges(s string, n int) (idList, error) {
+	if strings.TrimSpace(s) == "" {
+		if n == 0 {
+			return nil, nil
+		}
+		return idList{{0, n}}, nil
+	}
+	var out idList
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		lo, hi, isRange := strings.Cut(f, "-")
+		a, err := strconv.Atoi(lo)
+		b := a
+		if err == nil && isRange {
+			b, err = strconv.Atoi(hi)
+		}
+		if err != nil || a < 0 || b < a || b >= n {
+			return nil, fmt.Errorf("ui: bad id range %q (have %d events)", f, n)
+		}
+		out = append(out, [2]int{a, b + 1})
+	}
+	slices.SortFunc(out, func(x, y [2]int) int { return x[0] - y[0] })
+	merged := out[:1]
+	for _, r := range out[1:] {
+		last := &merged[len(merged)-1]
+		if r[0] <= last[1] {
+			last[1] = max(last[1], r[1])
+			continue
+		}
+		merged = append(merged, r)
+	}
+	return merged, nil
+}

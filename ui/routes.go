@@ -1,0 +1,92 @@
+package ui
+
+import (
+	"embed"
+	"io/fs"
+	"net"
+	"net/http"
+	"strings"
+)
+
+//go:embed static
+var staticFiles embed.FS
+
+// contentSecurityPolicy allows the page's own scripts, styles and WebSocket
+// and nothing else: no inline script, no other origin, no framing.
+// Captured payloads are hostile, and even if one were ever inserted as
+// markup by mistake, it could not run.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; " +
+	"img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+func (s *Server) routes() http.Handler {
+	static, err := fs.Sub(staticFiles, "static")
+	if err != nil {
+		panic(err) // the embedded tree always has static/
+	}
+	mux := http.NewServeMux()
+	files := http.FileServerFS(static)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFileFS(w, r, static, "index.html")
+	})
+	mux.Handle("GET /static/", http.StripPrefix("/static/", files))
+	mux.HandleFunc("GET /ws", s.serveWS)
+	mux.HandleFunc("GET /api/event", s.serveEvent)
+	mux.HandleFunc("GET /api/events", s.serveEvents)
+	mux.HandleFunc("GET /api/payload", s.servePayload)
+	mux.HandleFunc("GET /api/search", s.serveSearch)
+	mux.HandleFunc("GET /api/export", s.serveExport)
+	mux.HandleFunc("POST /api/export", s.serveExport)
+	return s.guard(mux)
+}
+
+// guard sets the security headers on every response and refuses requests
+// whose Host is a name not allowed (DNS rebinding) or that come after Close.
+func (s *Server) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		if !hostAllowed(r.Host, s.opts.AllowedHosts) {
+			http.Error(w, "wsviz: host not allowed; open the address wsviz printed", http.StatusForbidden)
+			return
+		}
+		s.mu.Lock()
+		closed := s.closed
+		s.mu.Unlock()
+		if closed {
+			http.Error(w, "wsviz: server closed", http.StatusServiceUnavailable)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			h.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// hostAllowed reports whether a request's Host may be served: an IP
+// address or "localhost" (which DNS rebinding cannot forge), or a name
+// listed in allowed ("*" allows any).
+func hostAllowed(hostport string, allowed []string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if host == "" {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") || net.ParseIP(host) != nil {
+		return true
+	}
+	for _, a := range allowed {
+		if a == "*" || strings.EqualFold(a, host) {
+			return true
+		}
+	}
+	return false
+}
