@@ -1,10 +1,7 @@
 package wsproto
 
 import (
-	"encoding/binary"
 	"fmt"
-	"io"
-	"slices"
 )
 
 // DefaultMaxMessage is the cap on one message's inflated size (and on the
@@ -45,42 +42,6 @@ type Config struct {
 	Shared *Shared
 }
 
-// Message is one message reassembled from its frames and inflated.
-type Message struct {
-	// Opcode is the opcode of the first frame; 0 (continuation) when the
-	// start of the message was not captured (Problem ws.lost_start).
-	Opcode uint8
-	// Len counts payload bytes after reassembly and decompression. When
-	// Truncated because bytes were lost or could not be inflated, it counts
-	// what is known.
-	Len int64
-	// WireLen counts payload bytes as sent on the wire, lost ones included.
-	WireLen int64
-	// Compressed is true when the first frame had RSV1 under
-	// permessage-deflate (RFC 7692 §6).
-	Compressed bool
-	// Frames counts the frames of the message.
-	Frames int
-	// Packets lists the distinct packet numbers that carried its bytes,
-	// header or payload, in the order they were seen.
-	Packets []int64
-	// Payload holds the first MaxPayload bytes of the unmasked, inflated
-	// payload. It aliases a buffer of the Stream and is valid only during
-	// the Message callback: copy to keep.
-	Payload []byte
-	// Truncated is true when Payload is shorter than Len, or bytes of the
-	// message were lost (a gap, a limit, an inflate failure).
-	Truncated bool
-	// CloseCode and CloseReason are a close message's status code and
-	// reason (RFC 6455 §5.5.1, §7.4); CloseCode is 0 when the body is
-	// empty.
-	CloseCode   int
-	CloseReason string
-	// Problems lists the message-level problems (UTF-8, close code, limit,
-	// inflate, gap). Reused between callbacks: copy to keep.
-	Problems []Problem
-}
-
 // Handler receives what a Stream decodes. Both methods are called
 // synchronously from Write, Gap and End; their arguments are reused after
 // they return.
@@ -99,55 +60,6 @@ const (
 	statePayload        // inside a frame's payload (remaining bytes left)
 	stateLost           // framing lost: each Write is tried with Probe
 )
-
-// histSize is the LZ77 window of deflate: RFC 1951 §2, 32 KiB.
-const histSize = 32 << 10
-
-// deflateTail is appended to a compressed message before inflating: RFC
-// 7692 §7.2.2 says to append 00 00 ff ff (the empty stored block the
-// sender removed); the empty final stored block after it makes flate
-// report io.EOF at the end instead of io.ErrUnexpectedEOF (as gorilla's
-// flateReaderTail does).
-var deflateTail = []byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
-
-// message is a message being reassembled.
-type message struct {
-	Message
-	active    bool
-	buf       []byte // kept payload bytes, unmasked and inflated
-	keep      int    // how many bytes to keep in buf
-	utf8      utf8Checker
-	lost      int64 // payload bytes lost in gaps
-	lostStart bool  // the first frames were not captured
-	discard   bool  // payload bytes are not interpreted (unknown compression)
-	zOver     bool  // the compressed bytes exceeded MaxMessage
-	noInflate bool  // compressed bytes were lost: don't inflate
-	unsorted  bool  // Packets is not in increasing order
-}
-
-// addPacket records that packet carried bytes of the message.
-func (m *message) addPacket(packet int64) {
-	if n := len(m.Packets); n > 0 {
-		last := m.Packets[n-1]
-		if packet == last {
-			return
-		}
-		if packet < last || m.unsorted {
-			// Reassembled data can come from packets out of order: only
-			// then is the list searched.
-			if slices.Contains(m.Packets, packet) {
-				return
-			}
-			m.unsorted = m.unsorted || packet < last
-		}
-	}
-	m.Packets = append(m.Packets, packet)
-}
-
-// problem appends a message-level problem.
-func (m *message) problem(code, msg string) {
-	m.Problems = append(m.Problems, Problem{code, msg})
-}
 
 // Stream decodes the frames of one direction of one connection from its
 // bytes, in order, as TCP reassembled them. It is not safe for concurrent
@@ -185,31 +97,6 @@ type Stream struct {
 	histDropped bool   // hist was dropped for Shared's bound: say so when it is missed
 
 	histPrev, histNext *Stream // Shared.histLRU
-}
-
-// byteReader is a bytes.Reader reduced to what flate needs; it implements
-// io.ByteReader so that flate reads no further than it must and does not
-// wrap it in a bufio.Reader.
-type byteReader struct {
-	b []byte
-}
-
-func (r *byteReader) Read(p []byte) (int, error) {
-	if len(r.b) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, r.b)
-	r.b = r.b[n:]
-	return n, nil
-}
-
-func (r *byteReader) ReadByte() (byte, error) {
-	if len(r.b) == 0 {
-		return 0, io.EOF
-	}
-	c := r.b[0]
-	r.b = r.b[1:]
-	return c, nil
 }
 
 // NewStream returns a Stream for cfg that reports to h.
@@ -442,31 +329,6 @@ func (s *Stream) headerDone() {
 	}
 }
 
-// startMessage begins m.
-func (s *Stream) startMessage(m *message, op uint8, compressed bool) {
-	m.Message = Message{
-		Opcode:     op,
-		Compressed: compressed,
-		Packets:    m.Packets[:0],
-		Problems:   m.Problems[:0],
-	}
-	m.active = true
-	if m.buf == nil {
-		m.buf = s.shared.getBuf()
-	}
-	m.buf = m.buf[:0]
-	m.keep = s.keep
-	m.utf8 = utf8Checker{}
-	m.lost = 0
-	m.lostStart, m.discard, m.zOver, m.noInflate, m.unsorted = false, false, false, false, false
-	if compressed {
-		if s.zbuf == nil {
-			s.zbuf = s.shared.getBuf()
-		}
-		s.zbuf = s.zbuf[:0]
-	}
-}
-
 // readPayload consumes payload bytes of the current frame from data and
 // returns how many it took.
 func (s *Stream) readPayload(data []byte, packet int64) int {
@@ -492,79 +354,6 @@ func (s *Stream) readPayload(data []byte, packet int64) int {
 	return len(p)
 }
 
-// checksUTF8 reports whether m's payload must be valid UTF-8: text
-// messages, and the reason of a close (RFC 6455 §8.1, §5.5.1).
-func checksUTF8(m *message) bool {
-	return m.Opcode == OpText || m.Opcode == OpClose
-}
-
-// plain handles payload bytes p (still masked) of an uncompressed message.
-func (s *Stream) plain(m *message, p []byte) {
-	if !s.frame.Masked {
-		s.sink(m, p)
-		return
-	}
-	if len(m.buf) >= m.keep && !checksUTF8(m) {
-		// Nothing to keep or check: no need to unmask.
-		m.Len += int64(len(p))
-		s.maskPos = (s.maskPos + len(p)) & 3
-		return
-	}
-	for len(p) > 0 {
-		scratch := s.shared.scratch[:]
-		n := copy(scratch, p)
-		s.maskPos = maskBytes(s.frame.Mask, s.maskPos, scratch[:n])
-		s.sink(m, scratch[:n])
-		p = p[n:]
-	}
-}
-
-// sink takes the next plain (unmasked, inflated) payload bytes b of m:
-// counts them, checks UTF-8, keeps the first bytes and, for a compressed
-// message, rolls them into the history. Nothing else of a message is held.
-func (s *Stream) sink(m *message, b []byte) {
-	if checksUTF8(m) {
-		c := b
-		if m.Opcode == OpClose && m.Len < 2 {
-			// The 2-byte status code comes before the reason.
-			c = c[min(int64(len(c)), 2-m.Len):]
-		}
-		m.utf8.write(c)
-	}
-	if room := m.keep - len(m.buf); room > 0 {
-		m.buf = append(m.buf, b[:min(room, len(b))]...)
-	}
-	if m.Compressed {
-		s.addHistory(b)
-	}
-	m.Len += int64(len(b))
-}
-
-// appendCompressed buffers compressed payload bytes p (still masked) until
-// the message's final frame, at most MaxMessage of them.
-func (s *Stream) appendCompressed(m *message, p []byte) {
-	if m.zOver || m.noInflate {
-		return
-	}
-	if room := s.maxMessage - int64(len(s.zbuf)); int64(len(p)) > room {
-		p = p[:room]
-		m.zOver = true
-	}
-	old := len(s.zbuf)
-	if need := old + len(p); need > cap(s.zbuf) {
-		// Double, rather than append's 1.25 for large slices: a message
-		// arriving in packet-sized pieces then allocates about twice its
-		// size in all, not five times.
-		z := make([]byte, old, max(need, 2*cap(s.zbuf), 4096))
-		copy(z, s.zbuf)
-		s.zbuf = z
-	}
-	s.zbuf = append(s.zbuf, p...)
-	if s.frame.Masked {
-		s.maskPos = maskBytes(s.frame.Mask, s.maskPos, s.zbuf[old:])
-	}
-}
-
 // endFrame handles the end of the current frame's payload.
 func (s *Stream) endFrame() {
 	s.reportFrame()
@@ -580,218 +369,6 @@ func (s *Stream) endFrame() {
 	}
 }
 
-// finishData delivers the data message, inflating it first if compressed.
-// complete is false when the message is given up before its final frame;
-// code and msg then say why.
-func (s *Stream) finishData(complete bool, code, msg string) {
-	m := &s.data
-	if !complete {
-		m.problem(code, msg)
-		m.Truncated = true
-	}
-	if m.Compressed {
-		s.inflate(m, complete)
-	}
-	s.deliver(m)
-}
-
-// deliver finishes m and hands it to the Handler.
-func (s *Stream) deliver(m *message) {
-	complete := !m.Truncated && m.lost == 0 && !m.lostStart
-	if m.lost > 0 {
-		m.problem(CodeGap, fmt.Sprintf("%d bytes of this message were never captured", m.lost))
-		m.Truncated = true
-	}
-	if m.lostStart {
-		m.Truncated = true
-	}
-	if checksUTF8(m) && !m.discard {
-		// A sequence left open at the end is an error only when the end is
-		// the message's real end.
-		if m.utf8.bad || (complete && m.utf8.n > 0) {
-			if m.Opcode == OpClose {
-				m.problem(CodeInvalidUTF8, "close reason is not valid UTF-8; RFC 6455 §5.5.1, §8.1")
-			} else {
-				m.problem(CodeInvalidUTF8, "text message is not valid UTF-8; RFC 6455 §5.6, §8.1")
-			}
-		}
-	}
-	if m.Opcode == OpClose {
-		s.parseClose(m)
-	}
-	n := min(len(m.buf), s.keep)
-	m.Payload = m.buf[:n]
-	if int64(n) < m.Len {
-		m.Truncated = true
-	}
-	m.active = false
-	s.h.Message(&m.Message)
-	// The Handler is done with the payload.
-	s.shared.putBuf(m.buf)
-	m.buf = nil
-}
-
-// parseClose reads a close message's status code and reason, RFC 6455
-// §5.5.1 and §7.4.
-func (s *Stream) parseClose(m *message) {
-	switch {
-	case m.Len == 0:
-		return
-	case m.Len == 1:
-		m.problem(CodeInvalidClosePayload, "close body of 1 byte; RFC 6455 §5.5.1: a body starts with a 2-byte status code")
-		return
-	case len(m.buf) < 2: // bytes lost
-		return
-	}
-	m.CloseCode = int(binary.BigEndian.Uint16(m.buf))
-	m.CloseReason = string(m.buf[2:])
-	if !validCloseCode(m.CloseCode) {
-		m.problem(CodeInvalidCloseCode, fmt.Sprintf("close status code %d may not be sent; RFC 6455 §7.4", m.CloseCode))
-	}
-}
-
-// validCloseCode reports whether an endpoint may send code in a close frame:
-// RFC 6455 §7.4.1 and §7.4.2 with the IANA "WebSocket Close Code Number
-// Registry" (1012-1014 registered later). 1004 is reserved, 1005, 1006 and
-// 1015 MUST NOT be sent, 1016-2999 are unassigned, 3000-4999 are for
-// libraries, frameworks and applications.
-func validCloseCode(code int) bool {
-	switch {
-	case code < 1000:
-		return false
-	case code <= 1003:
-		return true
-	case code <= 1006:
-		return false
-	case code <= 1014:
-		return true
-	case code < 3000:
-		return false
-	}
-	return code <= 4999
-}
-
-// inflate inflates the buffered compressed message through sink, at most
-// MaxMessage bytes of output. complete is false when the message's final
-// frame never came: what arrived is inflated as far as it goes.
-func (s *Stream) inflate(m *message, complete bool) {
-	if m.noInflate {
-		// Bytes are missing: don't guess. The sender's history now holds
-		// bytes we never saw.
-		m.Truncated = true
-		s.loseHistory()
-		return
-	}
-	if s.cfg.NoContextTakeover {
-		// RFC 7692 §7.1.1: the sender reset its compressor; nothing before
-		// this message is referenced.
-		s.hist = s.hist[:0]
-		s.histKnown = true
-	}
-	if complete && !m.zOver {
-		s.zbuf = append(s.zbuf, deflateTail...)
-	}
-	s.zr.b = s.zbuf
-	dict := s.hist
-	if len(dict) > histSize {
-		dict = dict[len(dict)-histSize:]
-	}
-	if s.hist != nil {
-		s.shared.histLRU.touch(s)
-	}
-	// flate copies dict into its own window, so hist can be rolled while
-	// inflating.
-	fr := s.shared.inflater(&s.zr, dict)
-	scratch := s.shared.scratch[:]
-	var err error
-	limit := false
-	for {
-		n, rerr := fr.Read(scratch)
-		if n > 0 {
-			if room := s.maxMessage - m.Len; int64(n) > room {
-				s.sink(m, scratch[:room])
-				limit = true
-				break
-			}
-			s.sink(m, scratch[:n])
-		}
-		if rerr != nil {
-			err = rerr
-			break
-		}
-	}
-	switch {
-	case limit || m.zOver:
-		m.problem(CodeDecompressionLimit, fmt.Sprintf("message larger than the limit of %d bytes; decoding stopped there", s.maxMessage))
-		m.Truncated = true
-		s.loseHistory()
-	case err == io.EOF && complete:
-		if !s.histKnown {
-			s.histGood += m.Len
-			s.histKnown = s.histGood >= s.window
-		}
-	case !complete && (err == io.EOF || err == io.ErrUnexpectedEOF):
-		// The message was given up; its end is not known.
-		s.loseHistory()
-	case !s.histKnown:
-		// RFC 7692 §7.2.2: with context takeover a message may refer to
-		// data from before the capture (or from lost bytes). What was
-		// inflated before the reference is right, but show none of it.
-		if s.histDropped {
-			m.problem(CodeDeflateHistoryLimit, "compressed message refers to history that was dropped to keep memory bounded (the cap on compression history held for all connections, --max-deflate-history, was reached); RFC 7692 §7.2.2")
-		} else {
-			m.problem(CodeDeflateMissingHistory, "compressed message refers to data from before the capture or from lost bytes; RFC 7692 §7.2.2")
-		}
-		m.buf = m.buf[:0]
-		m.Len = 0
-		m.utf8 = utf8Checker{}
-		m.Truncated = true
-		s.loseHistory()
-	default:
-		m.problem(CodeDeflateError, fmt.Sprintf("compressed message does not inflate: %v; RFC 7692 §7.2.2", err))
-		m.Truncated = true
-		s.loseHistory()
-	}
-}
-
-// addHistory appends inflated output to the history, keeping at least its
-// last 32 KiB in a buffer of 64 KiB.
-func (s *Stream) addHistory(b []byte) {
-	if s.cfg.NoContextTakeover {
-		return // never used
-	}
-	if s.hist == nil {
-		s.shared.holdHistory(s, 2*histSize)
-	}
-	if len(b) >= histSize {
-		s.hist = append(s.hist[:0], b[len(b)-histSize:]...)
-		return
-	}
-	if len(s.hist)+len(b) > cap(s.hist) {
-		keep := histSize - len(b)
-		copy(s.hist, s.hist[len(s.hist)-keep:])
-		s.hist = s.hist[:keep]
-	}
-	s.hist = append(s.hist, b...)
-}
-
-// loseHistory records that the sender's compression history is no longer
-// known: later messages may refer to it.
-func (s *Stream) loseHistory() {
-	s.hist = s.hist[:0]
-	s.histKnown = s.cfg.NoContextTakeover
-	s.histGood = 0
-	s.histDropped = false
-}
-
-// historyDropped records that Shared took the history buffer back to stay
-// under its bound (releaseHistory set hist to nil).
-func (s *Stream) historyDropped() {
-	s.loseHistory()
-	s.histDropped = true
-}
-
-// loseSync records that frame boundaries are lost.
 // reportFrame hands the current frame to the Handler once.
 func (s *Stream) reportFrame() {
 	if s.framePending {
@@ -800,6 +377,7 @@ func (s *Stream) reportFrame() {
 	}
 }
 
+// loseSync records that frame boundaries are lost.
 func (s *Stream) loseSync() {
 	s.state = stateLost
 	s.cur = nil
