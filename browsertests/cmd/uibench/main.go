@@ -1,185 +1,484 @@
-// Command uibench measures the wsviz timeline page at scale in headless
-// Chromium: it writes a capture of 200 connections × 2,000 messages
-// (400,000 messages), serves it as `wsviz ui -r` does, and reports the time
-// to the first marks, the time to all events and the frame times while
-// panning, for a tab opened as decoding starts and for one opened after.
+// Command uibench measures the wsviz timeline page at scale: it writes the
+// synthetic captures of internal/bench (200 connections × 2,000 messages,
+// "1x", about 320 MB; "4x" and "10x" have 4 and 10 times the messages),
+// serves each with the real `wsviz ui -r` binary in a child process, opens
+// the page in headless Chromium at once (while the capture is still being
+// decoded) and reports:
 //
-//	cd browsertests && go run ./cmd/uibench [-conns 200] [-messages 2000]
-//	go run ./cmd/uibench -serve     # keep serving, to look at it yourself
+//   - first marks: when the timeline first drew a mark, in ms after the
+//     navigation started;
+//   - whole axis: when the page's timeline covered the whole capture (the
+//     server had read it all and the page drew the last of it);
+//   - frame times while panning at fit-all, panning zoomed in ×50, and
+//     zooming from fit-all into a single message and back: the interval
+//     between animation frames (what a user sees) and the time the
+//     timeline spent drawing, as p50/p95/max;
+//   - the server's peak RSS (VmHWM of the wsviz process), the page's JS
+//     heap, and the size of the server's temporary files at the end;
+//   - the machine's load average before and after, since the machine is
+//     shared and its speed drifts.
+//
+// Usage:
+//
+//	cd browsertests && go run ./cmd/uibench                     # 1x, 4x, 10x, one run each
+//	go run ./cmd/uibench -captures 1x,10x -runs 3 -dir /tmp/caps # keep the captures, three runs each
+//	go run ./cmd/uibench -file some.pcapng                       # any capture
+//	go run ./cmd/uibench -captures 1x -serve                     # only serve, to look at it yourself
+//
+// Captures already in -dir are reused.
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
+	"regexp"
 	"slices"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/wsviz/wsviz/analyze"
 	"github.com/wsviz/wsviz/browsertests"
-	"github.com/wsviz/wsviz/ui"
+	"github.com/wsviz/wsviz/internal/bench"
 )
 
 func main() {
-	conns := flag.Int("conns", 200, "connections")
-	messages := flag.Int("messages", 2000, "messages per connection")
-	out := flag.String("capture", "", "write the capture to this `file` and keep it (default: a temporary file)")
-	frames := flag.Int("frames", 300, "animation frames of panning to measure")
-	serveOnly := flag.Bool("serve", false, "only serve the capture and print the address (Ctrl-C to quit)")
+	captures := flag.String("captures", "1x,4x,10x", "comma-separated synthetic captures: NxM means N times the 2,000 messages per connection of the default")
+	file := flag.String("file", "", "measure this capture `file` instead of the synthetic ones")
+	dir := flag.String("dir", "", "directory for the generated captures; existing ones are reused (default: a temporary one, removed at the end)")
+	runs := flag.Int("runs", 1, "runs per capture (this machine's speed drifts: compare spreads, not single runs)")
+	frames := flag.Int("frames", 240, "animation frames measured per panning or zooming pass")
+	wsviz := flag.String("wsviz", "", "the wsviz binary to serve with (default: build ../cmd/wsviz)")
 	browser := flag.String("chromium", "/usr/bin/chromium", "the browser to drive")
+	serveOnly := flag.Bool("serve", false, "only serve the first capture and print the address (Ctrl-C to quit)")
+	timeout := flag.Duration("timeout", 10*time.Minute, "give up on a run after this long")
 	flag.Parse()
-	if err := run(*conns, *messages, *out, *frames, *serveOnly, *browser); err != nil {
+	if err := run(*captures, *file, *dir, *runs, *frames, *wsviz, *browser, *serveOnly, *timeout); err != nil {
 		fmt.Fprintln(os.Stderr, "uibench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(conns, messages int, out string, frames int, serveOnly bool, browser string) error {
-	dir, err := os.MkdirTemp("", "uibench-")
+func run(captures, file, dir string, runs, frames int, wsviz, browser string, serveOnly bool, timeout time.Duration) error {
+	tmp, err := os.MkdirTemp("", "uibench-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	path := out
-	if path == "" {
-		path = filepath.Join(dir, "scale.pcapng")
+	defer os.RemoveAll(tmp)
+	if dir == "" {
+		dir = tmp
 	}
-	start := time.Now()
-	n, err := browsertests.ScaleCapture(path, conns, messages, time.Millisecond)
-	if err != nil {
-		return err
+	if wsviz == "" {
+		wsviz = filepath.Join(tmp, "wsviz")
+		build := exec.Command("go", "build", "-o", wsviz, "./cmd/wsviz")
+		build.Dir = ".."
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("building wsviz: %w", err)
+		}
 	}
-	st, _ := os.Stat(path)
-	fmt.Printf("capture: %d connections, %d messages, %.1f MB, written in %v\n", conns, n, float64(st.Size())/1e6, time.Since(start).Round(time.Millisecond))
-
-	start = time.Now()
-	events := 0
-	if err := analyze.DecodeFile(path, analyze.Options{MaxPayload: 1 << 20}, func(*analyze.Event) error { events++; return nil }); err != nil {
-		return err
+	var paths []string
+	if file != "" {
+		paths = []string{file}
+	} else {
+		for _, name := range strings.Split(captures, ",") {
+			p, err := syntheticCapture(dir, strings.TrimSpace(name))
+			if err != nil {
+				return err
+			}
+			paths = append(paths, p)
+		}
 	}
-	fmt.Printf("analyze alone: %d events in %v\n", events, time.Since(start).Round(time.Millisecond))
-
 	if serveOnly {
-		u, stop, err := browsertests.Serve(path, ui.Options{TempDir: dir})
+		srv, err := startServer(wsviz, paths[0], tmp)
 		if err != nil {
 			return err
 		}
-		defer stop()
-		fmt.Println("serving", u)
+		defer srv.stop()
+		fmt.Println("serving", srv.url, "(Ctrl-C to quit)")
 		select {}
 	}
 	if _, err := exec.LookPath(browser); err != nil {
 		return fmt.Errorf("no browser at %s (apt-get install chromium): %w", browser, err)
 	}
-
-	// A tab opened as decoding starts, then one opened once all is read.
-	u, stop, err := browsertests.Serve(path, ui.Options{TempDir: dir})
-	if err != nil {
-		return err
-	}
-	defer stop()
-	for _, scenario := range []string{"tab open while decoding", "tab opened after decoding"} {
-		r, err := measure(browser, u, events, frames)
+	cpu, _ := os.ReadFile("/proc/cpuinfo")
+	fmt.Printf("machine: %d CPUs (%s), %s\n", strings.Count(string(cpu), "processor\t:"), cpuModel(string(cpu)), time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	for _, path := range paths {
+		st, err := os.Stat(path)
 		if err != nil {
-			return fmt.Errorf("%s: %w", scenario, err)
+			return err
 		}
-		fmt.Printf("\n%s:\n", scenario)
-		fmt.Printf("  first marks:      %6.0f ms after navigation\n", r.FirstMarks)
-		fmt.Printf("  all %d events:  %6.0f ms after navigation (the server said it had read the whole capture at %.0f ms)\n", events, r.AllEvents, r.SourceDone)
-		fmt.Printf("  pan, fit-all view (%d lanes visible of %d): draw median %.1f ms, p95 %.1f ms, max %.1f ms; frame interval median %.1f ms, p95 %.1f ms\n",
-			r.Lanes, conns, r.Fit.DrawMedian, r.Fit.DrawP95, r.Fit.DrawMax, r.Fit.GapMedian, r.Fit.GapP95)
-		fmt.Printf("  pan, zoomed ×50:  draw median %.1f ms, p95 %.1f ms; frame interval median %.1f ms, p95 %.1f ms\n",
-			r.Zoom.DrawMedian, r.Zoom.DrawP95, r.Zoom.GapMedian, r.Zoom.GapP95)
-		fmt.Printf("  JS heap used:     %.0f MB\n", r.HeapMB)
+		fmt.Printf("\n%s: %.0f MB\n", filepath.Base(path), float64(st.Size())/1e6)
+		var all []result
+		for i := range runs {
+			r, err := measure(wsviz, browser, path, tmp, frames, timeout)
+			if err != nil {
+				return fmt.Errorf("%s, run %d: %w", filepath.Base(path), i+1, err)
+			}
+			fmt.Printf("  run %d: %s\n", i+1, r)
+			all = append(all, r)
+		}
+		if runs > 1 {
+			fmt.Printf("  spread over %d runs: %s\n", runs, spread(all))
+		}
 	}
-	var ms runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	fmt.Printf("\nserver (this process, capture generator included): Go heap in use %.0f MB after GC\n", float64(ms.HeapInuse)/1e6)
 	return nil
 }
 
-type panStats struct {
-	DrawMedian, DrawP95, DrawMax, GapMedian, GapP95 float64
+func cpuModel(cpuinfo string) string {
+	for _, l := range strings.Split(cpuinfo, "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
+
+// syntheticCapture returns the path of the capture named like "4x" in
+// dir, writing it first unless it is there.
+func syntheticCapture(dir, name string) (string, error) {
+	m, err := strconv.Atoi(strings.TrimSuffix(name, "x"))
+	if err != nil || m <= 0 || !strings.HasSuffix(name, "x") {
+		return "", fmt.Errorf("bad capture name %q (want 1x, 4x, 10x...)", name)
+	}
+	path := filepath.Join(dir, "plain-"+name+".pcap")
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	start := time.Now()
+	st, err := bench.GenerateFile(path+".tmp", bench.Config{Conns: 200, Messages: 2000 * m, Seed: 1})
+	if err != nil {
+		return "", err
+	}
+	if err := os.Rename(path+".tmp", path); err != nil {
+		return "", err
+	}
+	fmt.Printf("wrote %s: %d packets, %d messages, %.0f MB in %v\n", path, st.Packets, st.Messages, float64(st.Bytes)/1e6, time.Since(start).Round(time.Millisecond))
+	return path, nil
+}
+
+// server is a `wsviz ui -r` child process.
+type server struct {
+	cmd    *exec.Cmd
+	url    string
+	tmpDir string
+}
+
+var urlRE = regexp.MustCompile(`http://[^ ]+/`)
+
+// startServer runs wsviz ui on path with its own temporary directory
+// (TMPDIR), so that its spill files can be measured.
+func startServer(wsviz, path, tmp string) (*server, error) {
+	tdir, err := os.MkdirTemp(tmp, "server-tmp-")
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(wsviz, "ui", "-r", path)
+	cmd.Env = append(os.Environ(), "TMPDIR="+tdir)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{cmd: cmd, tmpDir: tdir}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	s.url = urlRE.FindString(line)
+	if s.url == "" {
+		s.stop()
+		return nil, fmt.Errorf("wsviz ui printed no address (%q, %v)", line, err)
+	}
+	return s, nil
+}
+
+// vmHWM returns the child's peak resident set size in bytes.
+func (s *server) vmHWM() int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return -1
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return -1
+}
+
+// tempBytes returns the size of the files in the child's temporary
+// directory (allocated blocks, so sparse files count as what they use).
+func (s *server) tempBytes() int64 {
+	var n int64
+	filepath.WalkDir(s.tmpDir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			var st syscall.Stat_t
+			if syscall.Stat(p, &st) == nil {
+				n += st.Blocks * 512
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+func (s *server) stop() {
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		s.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// leftover returns the files the server left in its temporary directory.
+func (s *server) leftover() []string {
+	var out []string
+	filepath.WalkDir(s.tmpDir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out
+}
+
+type frameStats struct {
+	// Gap is the interval between animation frames, Draw the time the
+	// timeline spent drawing in them: p50, p95, max, in ms.
+	Gap, Draw [3]float64
+	N         int
+}
+
+func (f frameStats) String() string {
+	return fmt.Sprintf("frame %.1f/%.1f/%.1f ms (draw %.1f/%.1f/%.1f)", f.Gap[0], f.Gap[1], f.Gap[2], f.Draw[0], f.Draw[1], f.Draw[2])
 }
 
 type result struct {
-	FirstMarks, AllEvents, SourceDone float64
-	Lanes                             int
-	Fit, Zoom                         panStats
+	FirstMarks, WholeAxis, SourceDone float64 // ms after navigation
+	Note                              string
+	PanFit, PanZoom, Zoom             frameStats
 	HeapMB                            float64
+	PeakRSS, Temp                     int64
+	Load                              [2]string
+	Leftover                          []string
 }
 
-func measure(browser, u string, events, frames int) (result, error) {
+func (r result) String() string {
+	s := fmt.Sprintf("first marks %.0f ms, whole axis %.0f ms (server read all at %.0f ms)%s\n"+
+		"         pan fit-all %s\n         pan ×50     %s\n         zoom in/out %s\n"+
+		"         server peak RSS %.0f MB, temp files %.0f MB, JS heap %.0f MB; load average %s → %s",
+		r.FirstMarks, r.WholeAxis, r.SourceDone, r.Note, r.PanFit, r.PanZoom, r.Zoom,
+		float64(r.PeakRSS)/1e6, float64(r.Temp)/1e6, r.HeapMB, r.Load[0], r.Load[1])
+	if len(r.Leftover) > 0 {
+		s += fmt.Sprintf("\n         LEFT BEHIND after exit: %v", r.Leftover)
+	}
+	return s
+}
+
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// pageHooks is evaluated once the page is up: the benchmark's own
+// drivers, written against window.wsviz and the timeline's onDraw hook
+// (the page's test hooks), so that they work on any version of the page.
+const pageHooks = `
+window.uibench = {
+  // axisDone reports whether the timeline shows the whole capture: the
+  // server read it all and the page has what it needs to draw all of it.
+  axisDone() {
+    const st = wsviz.status();
+    if (!st || !st.done) return false;
+    if (wsviz.axisCompleteMs) return wsviz.axisCompleteMs() >= 0;
+    return wsviz.allEventsMs() >= 0;
+  },
+  axisMs() { return wsviz.axisCompleteMs ? wsviz.axisCompleteMs() : wsviz.allEventsMs(); },
+  // frames runs step(k) in each of n animation frames and returns the
+  // frame intervals and the timeline's draw times.
+  frames(n, step) {
+    return new Promise((resolve) => {
+      const tl = wsviz.app.timeline;
+      const draws = [], gaps = [];
+      let last = 0, k = 0;
+      const prev = tl.onDraw;
+      tl.onDraw = (ms) => draws.push(ms);
+      const tick = (ts) => {
+        if (last) gaps.push(ts - last);
+        last = ts;
+        if (k >= n) { tl.onDraw = prev; resolve({ draws, gaps }); return; }
+        step(k++);
+        requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    });
+  },
+  pan(n) {
+    const tl = wsviz.app.timeline;
+    return this.frames(n, (k) => {
+      tl.pan((k % 120 < 60 ? -1 : 1) * tl.plotW / 40);
+      tl.scrollY += (k % 200 < 100 ? 3 : -3);
+    });
+  },
+  // zoom goes from fit-all to a span of about 2 µs around the middle of
+  // the capture (one message) in n/2 frames, and back out.
+  zoom(n) {
+    const tl = wsviz.app.timeline;
+    tl.fit();
+    const span = tl.v1 - tl.v0;
+    const half = Math.max(1, Math.floor(n / 2));
+    const f = Math.pow(2 / span, 1 / half);
+    return this.frames(2 * half, (k) => tl.zoom(k < half ? f : 1 / f));
+  },
+};
+true`
+
+func measure(wsviz, browser, path, tmp string, frames int, timeout time.Duration) (result, error) {
 	var r result
-	profile, err := os.MkdirTemp("", "uibench-profile-")
+	r.Load[0] = loadavg()
+	profile, err := os.MkdirTemp(tmp, "profile-")
 	if err != nil {
 		return r, err
 	}
 	defer os.RemoveAll(profile)
-	opts := browsertests.AllocatorOptions(browser, profile)
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), browsertests.AllocatorOptions(browser, profile)...)
 	defer cancelA()
 	ctx, cancel := chromedp.NewContext(actx)
 	defer cancel()
-	ctx, cancelT := context.WithTimeout(ctx, 5*time.Minute)
+	ctx, cancelT := context.WithTimeout(ctx, timeout)
 	defer cancelT()
-	if err := chromedp.Do(ctx, chromedp.Navigate(u)); err != nil {
+	// Start the browser first, so that its start-up is not counted.
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
 		return r, err
 	}
-	cond := fmt.Sprintf(`window.wsviz && wsviz.allEventsMs() >= 0 && wsviz.events() === %d`, events)
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(4*time.Minute), chromedp.WithPollingInterval(20*time.Millisecond))); err != nil {
-		return r, errors.Join(errors.New("the page never had every event"), err)
-	}
-	if r.FirstMarks, err = chromedp.Run(ctx, chromedp.Evaluate[float64](`wsviz.firstMarksMs()`)); err != nil {
+	srv, err := startServer(wsviz, path, tmp)
+	if err != nil {
 		return r, err
 	}
-	if r.AllEvents, err = chromedp.Run(ctx, chromedp.Evaluate[float64](`wsviz.allEventsMs()`)); err != nil {
+	stopped := false
+	defer func() {
+		if !stopped {
+			srv.stop()
+		}
+	}()
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.url)); err != nil {
 		return r, err
 	}
-	if r.SourceDone, err = chromedp.Run(ctx, chromedp.Evaluate[float64](`wsviz.sourceDoneMs()`)); err != nil {
+	poll := func(cond string) error {
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(20*time.Millisecond)))
+		return err
+	}
+	if err := poll(`!!(window.wsviz && wsviz.app)`); err != nil {
+		return r, fmt.Errorf("the page never started: %w", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](pageHooks)); err != nil {
 		return r, err
 	}
-	if r.Lanes, err = chromedp.Run(ctx, chromedp.Evaluate[int](`Math.ceil((wsviz.app.timeline.height - 26) / 30)`)); err != nil {
+	if err := poll(`uibench.axisDone()`); err != nil {
+		return r, errors.Join(errors.New("the page never showed the whole capture"), err)
+	}
+	eval := func(expr string) float64 {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[float64](expr))
+		if err != nil {
+			return -1
+		}
+		return v
+	}
+	r.FirstMarks = eval(`wsviz.firstMarksMs()`)
+	r.WholeAxis = eval(`uibench.axisMs()`)
+	r.SourceDone = eval(`wsviz.sourceDoneMs()`)
+	if shown, total := eval(`wsviz.events()`), eval(`wsviz.status().events + (wsviz.status().dropped || 0)`); !hasWindows(ctx) && shown < total {
+		r.Note = fmt.Sprintf("; the page has %.0f of %.0f events (the rest past --max-events)", shown, total)
+	}
+	chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`wsviz.app.timeline.fit()`))
+	if r.PanFit, err = framesOf(ctx, fmt.Sprintf(`uibench.pan(%d)`, frames)); err != nil {
 		return r, err
 	}
-	if r.Fit, err = pan(ctx, frames); err != nil {
+	if r.Zoom, err = framesOf(ctx, fmt.Sprintf(`uibench.zoom(%d)`, frames)); err != nil {
 		return r, err
 	}
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`wsviz.app.timeline.zoom(1/50)`)); err != nil {
+	chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`wsviz.app.timeline.fit(); wsviz.app.timeline.zoom(1/50)`))
+	if r.PanZoom, err = framesOf(ctx, fmt.Sprintf(`uibench.pan(%d)`, frames)); err != nil {
 		return r, err
 	}
-	if r.Zoom, err = pan(ctx, frames); err != nil {
-		return r, err
-	}
-	heap, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`performance.memory ? performance.memory.usedJSHeapSize : 0`))
-	r.HeapMB = heap / 1e6
-	return r, err
+	r.HeapMB = eval(`performance.memory ? performance.memory.usedJSHeapSize : 0`) / 1e6
+	r.PeakRSS = srv.vmHWM()
+	r.Temp = srv.tempBytes()
+	r.Load[1] = loadavg()
+	cancelT()
+	cancel()
+	srv.stop()
+	stopped = true
+	r.Leftover = srv.leftover()
+	return r, nil
 }
 
-func pan(ctx context.Context, frames int) (panStats, error) {
-	var res struct{ Draws, Gaps []float64 }
+// hasWindows reports whether the page asks the server for windows (and so
+// never holds every event).
+func hasWindows(ctx context.Context) bool {
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!wsviz.axisCompleteMs`))
+	return err == nil && v
+}
+
+func framesOf(ctx context.Context, expr string) (frameStats, error) {
 	res, err := chromedp.Run(ctx, chromedp.Evaluate[struct{ Draws, Gaps []float64 }](
-		fmt.Sprintf(`wsviz.benchPan(%d).then(r => ({Draws: r.draws, Gaps: r.gaps}))`, frames), chromedp.EvalAwaitPromise))
+		expr+`.then(r => ({Draws: r.draws, Gaps: r.gaps}))`, chromedp.EvalAwaitPromise))
 	if err != nil {
-		return panStats{}, err
+		return frameStats{}, err
 	}
-	if len(res.Draws) == 0 || len(res.Gaps) == 0 {
-		return panStats{}, errors.New("no frames drawn while panning")
+	if len(res.Gaps) == 0 {
+		return frameStats{}, errors.New("no animation frames")
 	}
-	q := func(xs []float64, p float64) float64 {
+	q := func(xs []float64) [3]float64 {
+		if len(xs) == 0 {
+			return [3]float64{}
+		}
 		s := slices.Clone(xs)
 		slices.Sort(s)
-		return s[min(len(s)-1, int(p*float64(len(s))))]
+		at := func(p float64) float64 { return s[min(len(s)-1, int(p*float64(len(s))))] }
+		return [3]float64{at(.5), at(.95), s[len(s)-1]}
 	}
-	return panStats{
-		DrawMedian: q(res.Draws, .5), DrawP95: q(res.Draws, .95), DrawMax: q(res.Draws, 1),
-		GapMedian: q(res.Gaps, .5), GapP95: q(res.Gaps, .95),
-	}, nil
+	return frameStats{Gap: q(res.Gaps), Draw: q(res.Draws), N: len(res.Gaps)}, nil
+}
+
+// spread sums up several runs as min–max of each figure.
+func spread(rs []result) string {
+	mm := func(f func(result) float64) string {
+		lo, hi := f(rs[0]), f(rs[0])
+		for _, r := range rs[1:] {
+			lo, hi = min(lo, f(r)), max(hi, f(r))
+		}
+		return fmt.Sprintf("%.0f–%.0f", lo, hi)
+	}
+	mm1 := func(f func(result) float64) string {
+		lo, hi := f(rs[0]), f(rs[0])
+		for _, r := range rs[1:] {
+			lo, hi = min(lo, f(r)), max(hi, f(r))
+		}
+		return fmt.Sprintf("%.1f–%.1f", lo, hi)
+	}
+	return fmt.Sprintf("first marks %s ms, whole axis %s ms, pan fit-all p95 %s ms, pan ×50 p95 %s ms, zoom p95 %s ms, peak RSS %s MB, JS heap %s MB, temp %s MB",
+		mm(func(r result) float64 { return r.FirstMarks }), mm(func(r result) float64 { return r.WholeAxis }),
+		mm1(func(r result) float64 { return r.PanFit.Gap[1] }), mm1(func(r result) float64 { return r.PanZoom.Gap[1] }),
+		mm1(func(r result) float64 { return r.Zoom.Gap[1] }),
+		mm(func(r result) float64 { return float64(r.PeakRSS) / 1e6 }), mm(func(r result) float64 { return r.HeapMB }),
+		mm(func(r result) float64 { return float64(r.Temp) / 1e6 }))
 }
