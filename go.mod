@@ -8,3 +8,5 @@ require (
 	golang.org/x/net v0.62.0
 	golang.org/x/sys v0.50.0
 )
+
+require github.com/golang/snappy v1.0.0 // indirect
