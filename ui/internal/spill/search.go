@@ -20,8 +20,8 @@ const MaxSearchLen = 1024
 // (per connection and for the whole capture), so that window queries,
 // the overview and the message list can be restricted to them.
 type Search struct {
-	Text   string
-	needle []byte // ASCII-lowercased
+	Key     string // what it searches for, as given to SearchFunc
+	matchFn func([]byte) bool
 
 	store *Store
 	rf    *rowsFile
@@ -39,19 +39,35 @@ type Search struct {
 	finished  chan struct{}
 }
 
-// Search returns the search for text, starting it unless a search for the
-// same text is kept.
+// Search returns the search for text in the messages' payloads, ignoring
+// ASCII case, starting it unless a search for the same text is kept.
 func (s *Store) Search(text string) (*Search, error) {
 	if text == "" || len(text) > MaxSearchLen {
 		return nil, fmt.Errorf("spill: search text must be 1 to %d bytes", MaxSearchLen)
 	}
+	needle := []byte(text)
+	lowerASCII(needle)
+	return s.SearchFunc("text:"+text, func(p []byte) bool {
+		if len(p) < len(needle) {
+			return false
+		}
+		lowerASCII(p)
+		return bytes.Contains(p, needle)
+	})
+}
+
+// SearchFunc returns the search named key whose matches are the messages
+// whose payload match reports true for, starting it unless a search of
+// the same key is kept. match gets a copy of each payload, which it may
+// change; it is called from one goroutine at a time.
+func (s *Store) SearchFunc(key string, match func(payload []byte) bool) (*Search, error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return nil, ErrClosed
 	}
 	for i, q := range s.searches {
-		if q.Text == text {
+		if q.Key == key {
 			copy(s.searches[1:i+1], s.searches[:i])
 			s.searches[0] = q
 			s.mu.Unlock()
@@ -64,15 +80,14 @@ func (s *Store) Search(text string) (*Search, error) {
 		return nil, fmt.Errorf("spill: create search file: %w", err)
 	}
 	q := &Search{
-		Text:     text,
-		needle:   []byte(text),
+		Key:      key,
+		matchFn:  match,
 		store:    s,
 		rf:       &rowsFile{f: f},
 		conns:    make(map[uint32]*seq),
 		stop:     make(chan struct{}),
 		finished: make(chan struct{}),
 	}
-	lowerASCII(q.needle)
 	q.all = newSeq(q.rf)
 	var old *Search
 	if len(s.searches) == maxSearches {
@@ -90,7 +105,7 @@ func (s *Store) Search(text string) (*Search, error) {
 
 // SearchProgress says how far a search has come.
 type SearchProgress struct {
-	Text    string `json:"text"`
+	Key     string `json:"key"`
 	Matches uint64 `json:"matches"`
 	Scanned uint64 `json:"scanned"` // events looked at
 	Done    bool   `json:"done"`    // caught up: new events are matched as they come
@@ -101,7 +116,7 @@ type SearchProgress struct {
 func (q *Search) Progress() SearchProgress {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	p := SearchProgress{Text: q.Text, Matches: uint64(q.all.total.N), Scanned: q.scanned, Done: q.done}
+	p := SearchProgress{Key: q.Key, Matches: uint64(q.all.total.N), Scanned: q.scanned, Done: q.done}
 	if q.err != nil {
 		p.Error = q.err.Error()
 	}
@@ -213,12 +228,11 @@ func (q *Search) live(r *Row, payload []byte) {
 
 // match adds r to the matches if its payload holds the text. q.mu is held.
 func (q *Search) match(r *Row, payload []byte) {
-	if r.Type != TypeWSMessage || len(payload) < len(q.needle) || q.err != nil {
+	if r.Type != TypeWSMessage || q.err != nil {
 		return
 	}
 	q.low = append(q.low[:0], payload...)
-	lowerASCII(q.low)
-	if !bytes.Contains(q.low, q.needle) {
+	if !q.matchFn(q.low) {
 		return
 	}
 	c := q.conns[r.Conn]

@@ -164,6 +164,27 @@ func TestRecordsRoundTrip(t *testing.T) {
 	if _, err := s.Record(uint64(len(evs))); err == nil {
 		t.Errorf("Record past the end: no error")
 	}
+	// Rows and ConnRows give the rows from any id on.
+	for _, id := range []int{0, 5, 64, 200, len(evs) - 1} {
+		if r, err := s.Row(uint64(id)); err != nil || r != rows[id] {
+			t.Fatalf("Row(%d) = %+v, %v; want %+v", id, r, err, rows[id])
+		}
+		var got, want []Row
+		s.ConnRows(3, uint64(id), func(r *Row) bool { got = append(got, *r); return true })
+		for _, r := range rows[id:] {
+			if r.Conn == 3 {
+				want = append(want, r)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("ConnRows(3, %d) gave %d rows, want %d", id, len(got), len(want))
+		}
+		n := 0
+		s.Rows(uint64(id), func(r *Row) bool { n++; return n < 10 })
+		if n != min(10, len(evs)-id) {
+			t.Fatalf("Rows(%d) stopped after %d rows", id, n)
+		}
+	}
 	// Records walks them all in order, from anywhere.
 	for _, from := range []uint64{0, 100, uint64(len(evs) - 3)} {
 		next := from

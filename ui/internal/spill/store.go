@@ -128,8 +128,14 @@ func (s *Store) Len() uint64 {
 // Add stores ev and returns its row (with its ID). It copies what it
 // keeps. An error means a spill file could not be written: the event is
 // still counted and, if its row could be kept, drawn.
-func (s *Store) Add(ev *analyze.Event) (Row, error) {
+func (s *Store) Add(ev *analyze.Event) (Row, error) { return s.AddFlags(ev, 0) }
+
+// AddFlags is Add with flags set in the row besides those RowOf sets:
+// facts the caller knows from other events (ui marks a response that
+// answers an upgrade request).
+func (s *Store) AddFlags(ev *analyze.Event, flags uint8) (Row, error) {
 	r := RowOf(ev)
+	r.Flags |= flags
 	// The JSON form without the payload, built before taking the lock: a
 	// shallow copy, so that the caller's event is not touched.
 	s.scratch = *ev
@@ -318,6 +324,47 @@ func (s *Store) Records(id uint64, fn func(*Record) bool) error {
 		}
 		id = max(id, written)
 	}
+}
+
+// Row returns the row of event id.
+func (s *Store) Row(id uint64) (Row, error) {
+	var out Row
+	found := false
+	err := s.eachRow(s.all, id, func(r *Row) bool {
+		out, found = *r, r.ID == id
+		return false
+	})
+	if err == nil && !found {
+		err = fmt.Errorf("spill: no event %d", id)
+	}
+	return out, err
+}
+
+// Rows calls fn with the rows of every event from id on, in order, until
+// fn returns false. The store's lock is held during the calls: fn must
+// not call the store.
+func (s *Store) Rows(id uint64, fn func(*Row) bool) error { return s.eachRow(s.all, id, fn) }
+
+// ConnRows calls fn with the rows of connection conn's events from id on,
+// in order, until fn returns false. The store's lock is held during the
+// calls: fn must not call the store.
+func (s *Store) ConnRows(conn uint32, id uint64, fn func(*Row) bool) error {
+	s.mu.RLock()
+	q := s.conns[conn]
+	s.mu.RUnlock()
+	if q == nil {
+		return nil
+	}
+	return s.eachRow(q, id, fn)
+}
+
+func (s *Store) eachRow(q *seq, id uint64, fn func(*Row) bool) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return q.after(id, fn, nil)
 }
 
 // Conns returns the connection numbers that have events, ascending.
