@@ -34,6 +34,10 @@ const (
 	// maxSeqSkip bounds the sequence numbers tried for the first record
 	// after a gap (each lost record took one).
 	maxSeqSkip = 256
+	// maxTrial bounds the bytes decrypted while trying candidate records
+	// after one gap: hostile bytes full of plausible headers cannot make a
+	// direction cost more.
+	maxTrial = 16 << 20
 )
 
 // Codes of the problems a Conn reports, documented in analyze's registry.
@@ -161,6 +165,7 @@ type Conn struct {
 
 	queue  []queued // records held until keys arrive (Config.Wait)
 	queueN int
+	noWait bool // the queue was given up once: hold nothing again
 
 	packet int64  // the packet being processed
 	plain  []byte // decryption scratch, reused record after record
@@ -181,6 +186,7 @@ type half struct {
 	scan     []byte // lostSync: bytes being searched
 	scanned  int
 	lostMax  int // lostSync: the most records the gaps can have taken
+	trial    int // lostSync: bytes decrypted trying candidates
 	dead     bool
 
 	cur, next *protection
@@ -342,6 +348,9 @@ func (c *Conn) Retry() {
 // flushQueue decodes held records in order; unless final, it stops at the
 // first one whose keys are still missing.
 func (c *Conn) flushQueue(final bool) {
+	if final {
+		c.noWait = true
+	}
 	q := c.queue
 	c.queue, c.queueN = nil, 0
 	for i, r := range q {
@@ -397,7 +406,7 @@ func (c *Conn) process(d int, hdr, body []byte, packet int64, wait bool) bool {
 	case decOK:
 		c.content(d, inner, plain, true)
 	case decNoKeys:
-		if wait || (c.cfg.Wait > 0 && c.queue == nil && !c.reported) {
+		if wait || (c.cfg.Wait > 0 && c.queue == nil && !c.noWait) {
 			if !wait {
 				// First record without keys: start holding.
 				c.hold(d, hdr, body)
@@ -546,7 +555,33 @@ func (c *Conn) lookup() {
 	c.lookedAt = v
 	c.secrets = c.cfg.Keys.Lookup(c.ch.Random, c.packet)
 	if !c.tls13 && c.sh != nil {
+		if c.secrets.Master == nil && c.info.Resumed {
+			c.secrets.Master = c.resumedMaster()
+		}
 		c.setup12()
+		c.rememberSession()
+	}
+}
+
+// resumedMaster returns the master secret of the TLS 1.2 session this
+// connection resumes, from the sessions seen earlier in the capture.
+func (c *Conn) resumedMaster() []byte {
+	if c.ch.Ticket > 0 {
+		if m := c.cfg.Keys.session("ticket:"+string(c.ch.TicketData), c.packet); m != nil {
+			return m
+		}
+	}
+	if len(c.sh.SessionID) > 0 {
+		return c.cfg.Keys.session("id:"+string(c.sh.SessionID), c.packet)
+	}
+	return nil
+}
+
+// rememberSession keeps the TLS 1.2 session's master secret under its
+// session ID, for connections that resume it.
+func (c *Conn) rememberSession() {
+	if c.secrets.Master != nil && len(c.sh.SessionID) > 0 {
+		c.cfg.Keys.rememberSession("id:"+string(c.sh.SessionID), c.secrets.Master, c.packet)
 	}
 }
 
@@ -606,23 +641,28 @@ func (c *Conn) changeCipherSpec(d int, body []byte) {
 	if len(body) != 1 || body[0] != 1 {
 		m.Problems = append(m.Problems, Problem{CodeMalformed, "a change_cipher_spec must be the single byte 1 (RFC 5246 §7.1, RFC 8446 §5)"})
 	}
-	tls13 := c.tls13 || (c.sh == nil && c.ch != nil && offers13(c.ch))
+	// Before the ServerHello (or after a HelloRetryRequest, which only
+	// TLS 1.3 has) a client offering TLS 1.3 sends it for middleboxes.
+	tls13 := c.tls13 || (c.ch != nil && offers13(c.ch) && (c.sh == nil || c.sh.HelloRetry))
 	if tls13 {
 		m.Note = "a dummy change_cipher_spec, sent only so that middleboxes that expect TLS 1.2 let the connection through (RFC 8446 appendix D.4)"
 		c.h.Message(m)
 		return
 	}
 	m.Note = fmt.Sprintf("the %s's records are encrypted from now on", dirName[d])
+	if d == Server && !c.fullHS && c.sh != nil && c.ch != nil && !c.info.Resumed {
+		// An abbreviated handshake (RFC 5246 §7.3): the server went from
+		// its hello to ChangeCipherSpec without a certificate or key
+		// exchange, so it resumed a session.
+		c.info.Resumed, c.info.ResumedBy = true, "session_id"
+		if c.ch.Ticket > 0 {
+			c.info.ResumedBy = "ticket"
+		}
+		c.lookedAt = -1
+	}
 	h.ccs = true
 	c.lookup()
 	h.cur, h.next = h.next, nil
-	if d == Server && !c.fullHS && c.sh != nil && !c.info.Resumed {
-		c.info.Resumed = true
-		c.info.ResumedBy = "ticket"
-		if len(c.sh.SessionID) > 0 && bytes.Equal(c.sh.SessionID, c.ch.SessionID) {
-			c.info.ResumedBy = "session_id"
-		}
-	}
 	c.h.Message(m)
 	if d == Server && !c.reported {
 		c.report(d)
@@ -852,6 +892,10 @@ func (c *Conn) message(d int, typ uint8, body []byte, length int, encrypted bool
 		m.Note = "the server gives the client a ticket to resume this session later without a full handshake"
 		if c.tls13 {
 			m.Note += " (a PSK for TLS 1.3 resumption; RFC 8446 §4.6.1)"
+		} else if ticket, err := parseTicket12(body); err != nil {
+			bad(err)
+		} else if c.lookup(); c.secrets.Master != nil && len(ticket) > 0 {
+			c.cfg.Keys.rememberSession("ticket:"+string(ticket), c.secrets.Master, c.packet)
 		}
 	case hsEndOfEarlyData:
 		m.Note = "the client's 0-RTT data ends; its handshake records follow"
@@ -925,8 +969,13 @@ func (c *Conn) serverHello(sh *ServerHello, m *Message) {
 			what = append(what, "application protocol "+sh.ALPN)
 		}
 		if len(sh.SessionID) > 0 && c.ch != nil && bytes.Equal(sh.SessionID, c.ch.SessionID) {
+			// RFC 5246 §7.4.1.3 (RFC 5077 §3.4 for tickets): the server
+			// echoes the session ID to resume.
 			c.info.Resumed, c.info.ResumedBy = true, "session_id"
-			what = append(what, "resuming the session "+fmt.Sprintf("%x", sh.SessionID[:min(4, len(sh.SessionID))])+"…")
+			if c.ch.Ticket > 0 {
+				c.info.ResumedBy = "ticket"
+			}
+			what = append(what, "resuming an earlier session by "+strings.ReplaceAll(c.info.ResumedBy, "_", " "))
 		}
 		if sh.EMS {
 			what = append(what, "extended master secret")
@@ -1072,7 +1121,7 @@ func (c *Conn) lostRecord(d int, hdr []byte) {
 // that took one or more record headers.
 func (c *Conn) loseSync(d int, n int64) {
 	h := &c.half[d]
-	h.lostSync, h.scan, h.scanned = true, h.scan[:0], 0
+	h.lostSync, h.scan, h.scanned, h.trial = true, h.scan[:0], 0, 0
 	h.lostMax = int(min(n/minRecord+1, maxSeqSkip))
 	h.hsHdrN = 0
 	c.h.Lost(d, -1, c.packet)
@@ -1100,6 +1149,10 @@ func (c *Conn) resync(d int, b []byte) []byte {
 			return c.resyncBound(d)
 		}
 		if !c.tryResync(d, s[:n], s[n:]) {
+			if h.trial > maxTrial {
+				h.scan = h.scan[:0]
+				return c.resyncBound(d)
+			}
 			continue
 		}
 		h.lostSync = false
@@ -1117,7 +1170,7 @@ func (c *Conn) resync(d int, b []byte) []byte {
 
 func (c *Conn) resyncBound(d int) []byte {
 	h := &c.half[d]
-	if h.scanned+len(h.scan) > maxResync {
+	if h.scanned+len(h.scan) > maxResync || h.trial > maxTrial {
 		h.dead = true
 		h.scan = nil
 		c.h.Record(&Record{Dir: d, Packet: c.packet, Type: typeApplicationData, Problem: Problem{CodeGap,
@@ -1137,6 +1190,10 @@ func (c *Conn) tryResync(d int, rec, after []byte) bool {
 		return len(after) == 0 || (len(after) >= recordHeaderLen && plausibleHeader(after))
 	}
 	try := func(seq uint64) bool {
+		h.trial += len(rec)
+		if h.trial > maxTrial {
+			return false
+		}
 		_, _, err := p.open(c.plain[:0], rec[:recordHeaderLen], rec[recordHeaderLen:], seq)
 		if err == nil {
 			p.seq = seq

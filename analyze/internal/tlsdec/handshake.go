@@ -101,6 +101,7 @@ type ClientHello struct {
 	ALPN          []string // protocols offered
 	Versions      []uint16 // supported_versions
 	Ticket        int      // session_ticket extension length: -1 absent, 0 asks for one, >0 resumes
+	TicketData    []byte   // the ticket presented, when Ticket > 0
 	PSK           int      // pre_shared_key identities offered (TLS 1.3 resumption)
 	EarlyData     bool     // early_data: 0-RTT data follows
 	EMS           bool     // extended_master_secret offered
@@ -193,6 +194,7 @@ func parseClientHello(body []byte) (*ClientHello, error) {
 			}
 		case extSessionTicket:
 			ch.Ticket = len(data)
+			ch.TicketData = append([]byte(nil), data...)
 		case extPreSharedKey:
 			var ids cryptobyte.String
 			if !data.ReadUint16LengthPrefixed(&ids) {
@@ -316,4 +318,16 @@ func parseEncryptedExtensions(body []byte) (*encryptedExtensions, error) {
 		}
 	}
 	return ee, nil
+}
+
+// parseTicket12 returns the ticket of a TLS 1.2 NewSessionTicket (RFC 5077
+// §3.3: uint32 lifetime hint, opaque ticket<0..2^16-1>).
+func parseTicket12(body []byte) ([]byte, error) {
+	s := cryptobyte.String(body)
+	var lifetime uint32
+	var ticket cryptobyte.String
+	if !s.ReadUint32(&lifetime) || !s.ReadUint16LengthPrefixed(&ticket) || !s.Empty() {
+		return nil, fmt.Errorf("new_session_ticket: malformed (RFC 5077 §3.3)")
+	}
+	return ticket, nil
 }

@@ -82,7 +82,18 @@ type KeyLog struct {
 	n       int // secrets held
 	version atomic.Int64
 	skipped atomic.Int64 // lines of labels decryption does not use
+
+	// TLS 1.2 sessions seen established in the capture, by session ID or
+	// ticket: a resumed session uses its master secret again, and not
+	// every endpoint logs it again for the new client random (Go's
+	// crypto/tls does not).
+	sessions     map[string]secret
+	sessionOrder []string
 }
+
+// MaxSessions bounds the TLS 1.2 sessions remembered for resumption; the
+// oldest is forgotten first.
+const MaxSessions = 1 << 16
 
 // secret is one secret and the packet number from which it may be used.
 type secret struct {
@@ -171,6 +182,39 @@ func (k *KeyLog) add(kind secretKind, random [32]byte, value []byte, at int64) e
 	e[kind] = secret{value: value, at: at}
 	k.n++
 	k.version.Add(1)
+	return nil
+}
+
+// rememberSession stores the master secret of a TLS 1.2 session under id
+// (a session ID or ticket, prefixed with what it is), usable from packet at.
+func (k *KeyLog) rememberSession(id string, master []byte, at int64) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.sessions == nil {
+		k.sessions = make(map[string]secret)
+	}
+	if _, ok := k.sessions[id]; ok {
+		return
+	}
+	if len(k.sessionOrder) >= MaxSessions {
+		delete(k.sessions, k.sessionOrder[0])
+		k.sessionOrder = k.sessionOrder[1:]
+	}
+	k.sessions[id] = secret{value: master, at: at}
+	k.sessionOrder = append(k.sessionOrder, id)
+}
+
+// session returns the master secret remembered under id at or before
+// packet, nil when there is none.
+func (k *KeyLog) session(id string, packet int64) []byte {
+	if k == nil {
+		return nil
+	}
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	if s, ok := k.sessions[id]; ok && s.at <= packet {
+		return s.value
+	}
 	return nil
 }
 

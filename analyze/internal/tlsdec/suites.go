@@ -73,21 +73,14 @@ func init() {
 	add(0x1302, "TLS_AES_256_GCM_SHA384", cipherAESGCM, 32, nil, sha384)
 	add(0x1303, "TLS_CHACHA20_POLY1305_SHA256", cipherChaCha20Poly1305, 32, nil, sha256.New)
 	// TLS 1.2 AES-GCM, RFC 5288 and RFC 5289.
-	for _, s := range []struct {
-		id   uint16
-		name string
-	}{
-		{0x009C, "TLS_RSA_WITH_AES_128_GCM_SHA256"}, {0x009D, "TLS_RSA_WITH_AES_256_GCM_SHA384"},
-		{0x009E, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"}, {0x009F, "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384"},
-		{0xC02B, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"}, {0xC02C, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"},
-		{0xC02F, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}, {0xC030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"},
-	} {
-		if s.id&1 == 0 { // the even ones are AES-128 with SHA-256
-			add(s.id, s.name, cipherAESGCM, 16, nil, sha256.New)
-		} else {
-			add(s.id, s.name, cipherAESGCM, 32, nil, sha384)
-		}
-	}
+	add(0x009C, "TLS_RSA_WITH_AES_128_GCM_SHA256", cipherAESGCM, 16, nil, sha256.New)
+	add(0x009D, "TLS_RSA_WITH_AES_256_GCM_SHA384", cipherAESGCM, 32, nil, sha384)
+	add(0x009E, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", cipherAESGCM, 16, nil, sha256.New)
+	add(0x009F, "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", cipherAESGCM, 32, nil, sha384)
+	add(0xC02B, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", cipherAESGCM, 16, nil, sha256.New)
+	add(0xC02C, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", cipherAESGCM, 32, nil, sha384)
+	add(0xC02F, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", cipherAESGCM, 16, nil, sha256.New)
+	add(0xC030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", cipherAESGCM, 32, nil, sha384)
 	// TLS 1.2 ChaCha20-Poly1305, RFC 7905.
 	add(0xCCA8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", cipherChaCha20Poly1305, 32, nil, sha256.New)
 	add(0xCCA9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", cipherChaCha20Poly1305, 32, nil, sha256.New)
