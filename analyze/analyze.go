@@ -63,6 +63,15 @@ type Options struct {
 	// dropped, and its next message that refers to it gets
 	// ws.deflate_history_limit.
 	MaxDeflateHistory int64
+	// Keys holds the TLS secrets (a key log) used to decrypt TLS
+	// connections; nil means none. Decode adds to it (creating it if nil)
+	// the secrets a pcapng source carries. See tls.go.
+	Keys *KeyLog
+	// KeyWait, when positive, is how many bytes of TLS records a
+	// connection holds while the keys they need are not in Keys yet: a
+	// live capture follows a key log that its endpoints write a moment
+	// after the handshake. 0 decodes every record as soon as it arrives.
+	KeyWait int
 	// Workers is the number of goroutines Decode shards connections
 	// across; 0 means runtime.GOMAXPROCS(0), 1 decodes on the caller's
 	// goroutine alone. The events and their order are the same for every
@@ -114,6 +123,8 @@ type Analyzer struct {
 	// the packet being processed
 	pktNum  int64
 	pktTime time.Time
+
+	tls tlsState // connections waiting for TLS keys (tls.go)
 
 	ev       Event  // reused for every emitted event
 	note     []byte // reused by the note builders
@@ -175,6 +186,7 @@ func (a *Analyzer) Close() {
 // exception: the caps over all connections (MaxBufferTotal and
 // MaxDeflateHistory) are divided among the workers.
 func Decode(src capture.Source, opts Options, emit func(*Event) error) error {
+	useSourceSecrets(src, &opts)
 	if opts.workers() > 1 {
 		return decodeSharded(src, opts, sink{emit: emit})
 	}
@@ -216,6 +228,7 @@ func decodeSerial(src capture.Source, opts Options, emit func(*Event) error, jso
 // over as they lie in the workers' buffers, without being copied together
 // first. It returns the first error from w or from src (as Decode).
 func DecodeJSON(src capture.Source, opts Options, w io.Writer) error {
+	useSourceSecrets(src, &opts)
 	if opts.workers() > 1 {
 		return decodeSharded(src, opts, sink{json: true, w: w})
 	}
@@ -259,7 +272,8 @@ func DecodeFile(path string, opts Options, emit func(*Event) error) error {
 		return err
 	}
 	defer f.Close()
-	return Decode(f, opts, emit)
+	return Decode(f, opts, emit) // Decode reads the file's TLS secrets too
+
 }
 
 // ReadFile decodes a whole capture file and returns copies of all its

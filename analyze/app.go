@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/wsviz/wsviz/analyze/internal/handshake"
+	"github.com/wsviz/wsviz/analyze/internal/tlsdec"
 	"github.com/wsviz/wsviz/analyze/internal/wsproto"
 )
 
@@ -32,6 +33,9 @@ type app struct {
 
 	closeFrom int // direction+1 of the first close message, 0 before any
 	pingFrom  int // direction+1 of the last unanswered ping
+
+	tls     *tlsdec.Conn // the TLS layer beneath, when the connection is TLS (tls.go)
+	tlsLost int64        // bytes of the last TCP gap, for a plaintext loss of unknown size
 }
 
 // hsHandler receives one connection's handshake callbacks.
@@ -49,6 +53,14 @@ type wsHandler struct {
 
 // appData decodes in-order bytes of direction d. packet carried them.
 func (a *Analyzer) appData(c *conn, d int, b []byte, packet int64) {
+	if !a.tlsData(c, d, b, packet) {
+		a.plainData(c, d, b, packet)
+	}
+}
+
+// plainData decodes in-order application bytes of direction d: as TCP
+// carried them, or as a TLS layer decrypted them.
+func (a *Analyzer) plainData(c *conn, d int, b []byte, packet int64) {
 	p := &c.app
 	for len(b) > 0 && !c.done {
 		switch p.phase {
@@ -107,6 +119,14 @@ func (a *Analyzer) giveUp(c *conn, d int) {
 
 // appGap tells the decoders that n bytes of direction d were lost.
 func (a *Analyzer) appGap(c *conn, d int, n int64) {
+	if !a.tlsGap(c, d, n) {
+		a.plainGap(c, d, n)
+	}
+}
+
+// plainGap tells the HTTP and WebSocket decoders that n bytes of direction
+// d were lost.
+func (a *Analyzer) plainGap(c *conn, d int, n int64) {
 	p := &c.app
 	switch p.phase {
 	case phaseHTTP:
@@ -128,6 +148,7 @@ func (a *Analyzer) appGap(c *conn, d int, n int64) {
 // appEnd tells the decoders that the connection ended, and gives their
 // buffers back.
 func (a *Analyzer) appEnd(c *conn) {
+	a.tlsEnd(c)
 	p := &c.app
 	for d := range 2 {
 		if p.ws[d] == nil {

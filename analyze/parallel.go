@@ -177,6 +177,8 @@ type pipeline struct {
 	quit    chan struct{} // closed when the merger stops consuming
 	stopped bool          // dispatcher: quit was seen
 
+	progress []workerProgress // per worker: see tlsBarrier (tls.go)
+
 	routes map[flowKey]*route
 	recent *[recentRoutes]recentRoute
 	lru    routeList
@@ -214,9 +216,11 @@ func decodeSharded(src capture.Source, opts Options, out sink) error {
 			out:  make([]shardOut, nw),
 		}
 	}
+	p.progress = make([]workerProgress, nw)
 	for w := range nw {
 		p.work[w] = make(chan *batch, cap(p.free))
 		a := p.newShard(opts, out.json)
+		a.tls.barrier = p.tlsBarrier(w)
 		a.bufferCap = max(opts.MaxBufferTotal/int64(nw), int64(opts.MaxBufferPerConn))
 		a.ws = wsproto.NewShared(opts.MaxDeflateHistory / int64(nw))
 		p.shards = append(p.shards, a)
@@ -294,6 +298,7 @@ func (p *pipeline) worker(w int) {
 		for _, i := range b.mine[w] {
 			it := &b.items[i]
 			st.index = i
+			p.progress[w].done.Store(it.num - 1) // every packet before this one is done here
 			a.pktNum, a.pktTime = it.num, it.time
 			switch it.kind {
 			case itemPacket:
@@ -307,6 +312,9 @@ func (p *pipeline) worker(w int) {
 					a.finish(c, CloseEnd)
 				}
 			}
+		}
+		if n := len(b.items); n > 0 {
+			p.progress[w].done.Store(b.items[n-1].num)
 		}
 		b.wg.Done()
 	}

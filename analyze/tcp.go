@@ -104,6 +104,7 @@ func (a *Analyzer) shardSegment(s *capture.Segment, key flowKey, id int, slot **
 
 // segmentConn runs one segment through its connection c.
 func (a *Analyzer) segmentConn(c *conn, s *capture.Segment) {
+	a.tlsRetry()
 	c.lastPacket, c.lastTime = a.pktNum, a.pktTime
 	if c.done {
 		return

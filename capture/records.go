@@ -91,6 +91,9 @@ type recordReader struct {
 	ifaces      []Interface
 	sectionBase int      // index in ifaces of the current pcapng section's first interface
 	ngSnaplen   []uint32 // snaplen pcapgo sees for each of ifaces (pcapng)
+
+	onSecrets func(*Secrets) error // see File.OnSecrets (secrets.go)
+	secrets   *secretsBlock        // a Decryption Secrets Block being collected
 }
 
 // Read hands pcapgo the bytes of the current pcapng block, moving to the
@@ -139,6 +142,12 @@ func (r *recordReader) Read(p []byte) (int, error) {
 		}
 	}
 	r.pos += int64(n)
+	if r.secrets != nil && n > 0 {
+		if err := r.collectSecrets(p[:n]); err != nil {
+			r.err = err
+			return 0, err
+		}
+	}
 	if err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF // the record promised more
@@ -425,6 +434,10 @@ func (r *recordReader) nextBlock() error {
 		if caplen > length-ngMinSPBLen {
 			return r.errorf(fmt.Errorf("simple packet block: captured length %d exceeds the block length %d", caplen, length))
 		}
+	case ngBlockDSB:
+		if err := r.startSecrets(length); err != nil {
+			return err
+		}
 	case ngBlockISB:
 		if err := minLen("interface statistics block", ngMinISBLen); err != nil {
 			return err
@@ -453,6 +466,8 @@ func ngBlockName(typ uint32) string {
 		return "interface statistics block"
 	case ngBlockEPB:
 		return "enhanced packet block"
+	case ngBlockDSB:
+		return "decryption secrets block"
 	}
 	return fmt.Sprintf("block type %#x", typ)
 }

@@ -27,6 +27,7 @@ func analyzeFlags(fs *flag.FlagSet) func() analyze.Options {
 	maxBufferTotal := fs.Int64("max-buffer-total", analyze.DefaultMaxBufferTotal, "out-of-order TCP bytes buffered over all connections")
 	maxConns := fs.Int("max-conns", analyze.DefaultMaxConns, "connections tracked at once; the least recently active is dropped past it")
 	maxHistory := fs.Int64("max-deflate-history", analyze.DefaultMaxDeflateHistory, "permessage-deflate history held for all connections, in bytes (64 KiB per direction with context takeover)")
+	keylog := addKeylogFlag(fs) // keylog.go
 	return func() analyze.Options {
 		o := analyze.Options{
 			MaxPayload:        *maxPayload,
@@ -39,6 +40,7 @@ func analyzeFlags(fs *flag.FlagSet) func() analyze.Options {
 		if *fullPayload {
 			o.MaxPayload = -1
 		}
+		keylog.apply(&o, fs.Output())
 		return o
 	}
 }
@@ -149,6 +151,7 @@ func decodeEventsFile(path string, filterArgs []string, opts analyze.Options, w 
 		return err
 	}
 	defer f.Close()
+	useFileSecrets(f, &opts) // keylog.go
 	src, err := filterPackets(f, filterArgs)
 	if err != nil {
 		return err

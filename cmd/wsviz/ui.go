@@ -110,6 +110,7 @@ func serveUI(ctx context.Context, cfg uiConfig, stdout, stderr io.Writer, ready 
 			return err
 		}
 		defer file.Close()
+		useFileSecrets(file, &cfg.analyze) // keylog.go
 		if src, err = filterPackets(file, cfg.filter); err != nil {
 			return err
 		}

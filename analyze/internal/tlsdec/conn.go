@@ -132,6 +132,11 @@ type Config struct {
 	// holds while the keys they need are not in Keys, looking again as
 	// Keys grows (Retry); past it, or at End, they are given up.
 	Wait int
+	// Barrier, when set, is called before a TLS 1.2 connection looks for
+	// the session it resumes among those other connections remembered in
+	// Keys: it returns once every connection's packets before packet were
+	// decoded, wherever they are decoded.
+	Barrier func(packet int64)
 }
 
 // 1.3 read stages of a direction.
@@ -566,6 +571,9 @@ func (c *Conn) lookup() {
 // resumedMaster returns the master secret of the TLS 1.2 session this
 // connection resumes, from the sessions seen earlier in the capture.
 func (c *Conn) resumedMaster() []byte {
+	if c.cfg.Barrier != nil {
+		c.cfg.Barrier(c.packet)
+	}
 	if c.ch.Ticket > 0 {
 		if m := c.cfg.Keys.session("ticket:"+string(c.ch.TicketData), c.packet); m != nil {
 			return m
@@ -664,8 +672,8 @@ func (c *Conn) changeCipherSpec(d int, body []byte) {
 	c.lookup()
 	h.cur, h.next = h.next, nil
 	c.h.Message(m)
-	if d == Server && !c.reported {
-		c.report(d)
+	if d == Server && !c.reported && h.cur == nil {
+		c.report(d) // its Finished cannot be read: the handshake is as known as it will be
 	}
 }
 
@@ -879,6 +887,7 @@ func (c *Conn) message(d int, typ uint8, body []byte, length int, encrypted bool
 		m.Note = "the client's key exchange: both sides can now compute the keys"
 	case hsFinished:
 		m.Note = fmt.Sprintf("the %s's handshake is complete and verified", dirName[d])
+		reportAfter = d == Server
 		if c.tls13 {
 			// RFC 8446 §7.3: application traffic keys follow Finished.
 			h.stage = stageApp
@@ -887,7 +896,6 @@ func (c *Conn) message(d int, typ uint8, body []byte, length int, encrypted bool
 				c.decideEarly(false)
 			}
 		}
-		reportAfter = d == Server
 	case hsNewSessionTicket:
 		m.Note = "the server gives the client a ticket to resume this session later without a full handshake"
 		if c.tls13 {

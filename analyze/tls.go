@@ -1,0 +1,334 @@
+package analyze
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"sync/atomic"
+
+	"github.com/wsviz/wsviz/analyze/internal/tlsdec"
+	"github.com/wsviz/wsviz/capture"
+)
+
+// The TLS layer. A connection whose first bytes are a TLS record goes
+// through a tlsdec.Conn, which sits between the TCP reassembly (tcp.go) and
+// the HTTP and WebSocket decoders (app.go): it takes the bytes of each
+// direction and gives them the plaintext of the application data records,
+// in order, so that everything decoded over ws:// is decoded over wss://.
+// What TLS itself did is reported as tls.* events.
+
+// Event types of the TLS layer.
+const (
+	// TypeTLSHandshake says what a TLS handshake established: version,
+	// cipher suite, server name, application protocol, resumption, and
+	// whether keys were found to decrypt the rest.
+	TypeTLSHandshake = "tls.handshake"
+	// TypeTLSMessage is one TLS handshake message (client_hello,
+	// server_hello, finished, ...) or change_cipher_spec.
+	TypeTLSMessage = "tls.message"
+	// TypeTLSAlert is one TLS alert (close_notify, or an error).
+	TypeTLSAlert = "tls.alert"
+	// TypeTLSRecord is a TLS record whose content could not be read: no
+	// keys, failed authentication, lost in a gap. Its size is what the
+	// network saw.
+	TypeTLSRecord = "tls.record"
+)
+
+// DefaultKeyWait is the Options.KeyWait a live capture that follows a key
+// log uses: how many bytes of TLS records a connection holds while their
+// keys have not arrived.
+const DefaultKeyWait = tlsdec.DefaultWait
+
+// KeyLog holds TLS secrets in the NSS key log format (what SSLKEYLOGFILE
+// names): the analyzer decrypts the TLS sessions whose secrets it holds.
+// It is safe for concurrent use; secrets may be added while decoding (a
+// live capture follows a growing key log) and each is used from the packet
+// it was added at.
+type KeyLog = tlsdec.KeyLog
+
+// KeyLogError is the error for a malformed key log line: it names the file
+// and the line.
+type KeyLogError = tlsdec.KeyLogError
+
+// NewKeyLog returns an empty KeyLog. Fill it with its Parse method (a
+// whole key log) or NewParser (one that grows).
+func NewKeyLog() *KeyLog { return tlsdec.NewKeyLog() }
+
+// ReadKeyLogFile reads a key log file into a new KeyLog.
+func ReadKeyLogFile(path string) (*KeyLog, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("analyze: %w", err)
+	}
+	defer f.Close()
+	k := NewKeyLog()
+	if err := k.Parse(f, path, 0); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// UseSecrets makes the TLS secrets src carries (pcapng Decryption Secrets
+// Blocks of type TLSK) go into opts.Keys, created if nil, as src reads
+// them; each applies from the packet after its block. Decode and
+// DecodeJSON call it for a src that carries secrets; call it before
+// wrapping such a source in one that does not (a filter). A malformed key
+// log in a block stops src with an error naming the block and the line.
+func UseSecrets(src capture.SecretsSource, opts *Options) {
+	if opts.Keys == nil {
+		opts.Keys = NewKeyLog()
+	}
+	keys := opts.Keys
+	src.OnSecrets(func(s *capture.Secrets) error {
+		if s.Type != capture.SecretsTLSKeyLog {
+			return nil // other protocols' secrets: not wsviz's
+		}
+		p := keys.NewParser(fmt.Sprintf("in the decryption secrets block at byte offset %d", s.Offset))
+		if err := p.Write(s.Data, s.Packet); err != nil {
+			return err
+		}
+		return p.Close(s.Packet)
+	})
+}
+
+// useSourceSecrets is UseSecrets for a src that carries secrets.
+func useSourceSecrets(src capture.Source, opts *Options) {
+	if ss, ok := src.(capture.SecretsSource); ok {
+		UseSecrets(ss, opts)
+	}
+}
+
+// tlsState is the analyzer's part of the TLS layer: the connections whose
+// records wait for keys, and the key log version they last tried.
+type tlsState struct {
+	waiting map[*conn]struct{}
+	version int64
+	barrier func(packet int64) // sharded: see pipeline.tlsBarrier
+}
+
+// workerProgress is how far a worker of the sharded decoder has got: every
+// packet up to done (by number) that belongs to it has been processed.
+type workerProgress struct {
+	done atomic.Int64
+	_    [56]byte // a cache line of its own
+}
+
+// tlsBarrier returns the wait of worker w for what other workers learned
+// before a packet. A TLS 1.2 connection that resumes a session finds its
+// master secret by the session ID or ticket another connection got earlier
+// in the capture, which another worker may decode: so that the output is
+// the same for any number of workers, it waits until every other worker
+// has processed all its packets before this one. No wait can be circular:
+// a worker waits only for packets before its own, and reports its own
+// progress before it waits.
+func (p *pipeline) tlsBarrier(w int) func(packet int64) {
+	return func(packet int64) {
+		for v := range p.progress {
+			if v == w {
+				continue
+			}
+			for p.progress[v].done.Load() < packet-1 {
+				runtime.Gosched()
+			}
+		}
+	}
+}
+
+// tlsData feeds in-order bytes of direction d to the connection's TLS
+// layer, starting one when these are the connection's first application
+// bytes and look like TLS. It reports whether it took them.
+func (a *Analyzer) tlsData(c *conn, d int, b []byte, packet int64) bool {
+	p := &c.app
+	if p.tls == nil {
+		if p.phase != phaseHTTP || p.hs != nil || !(tlsdec.LooksLikeTLS(b) || tlsdec.LooksLikeRecord(b) && b[0] != 22) {
+			return false
+		}
+		p.tls = tlsdec.NewConn(tlsdec.Config{Keys: a.opts.Keys, Wait: a.opts.KeyWait, Barrier: a.tls.barrier}, tlsHandler{a, c})
+	}
+	p.tls.Write(d, b, packet)
+	a.tlsWaiting(c)
+	return true
+}
+
+// tlsGap tells the TLS layer about lost bytes; it reports whether there
+// is one.
+func (a *Analyzer) tlsGap(c *conn, d int, n int64) bool {
+	p := &c.app
+	if p.tls == nil {
+		return false
+	}
+	p.tlsLost = n
+	p.tls.Gap(d, n)
+	return true
+}
+
+// tlsEnd ends the TLS layer of a connection: held records are given up.
+func (a *Analyzer) tlsEnd(c *conn) {
+	if t := c.app.tls; t != nil {
+		t.End()
+		if a.tls.waiting != nil {
+			delete(a.tls.waiting, c)
+		}
+	}
+}
+
+// tlsWaiting keeps track of whether c's records wait for keys.
+func (a *Analyzer) tlsWaiting(c *conn) {
+	if a.opts.KeyWait <= 0 {
+		return
+	}
+	if c.app.tls.Waiting() {
+		if a.tls.waiting == nil {
+			a.tls.waiting = make(map[*conn]struct{})
+		}
+		a.tls.waiting[c] = struct{}{}
+	} else if a.tls.waiting != nil {
+		delete(a.tls.waiting, c)
+	}
+}
+
+// tlsRetry lets connections waiting for keys try again when the key log
+// grew. It runs before every segment; it costs a load and a compare.
+func (a *Analyzer) tlsRetry() {
+	if len(a.tls.waiting) == 0 {
+		return
+	}
+	v := a.opts.Keys.Version()
+	if v == a.tls.version {
+		return
+	}
+	a.tls.version = v
+	for c := range a.tls.waiting {
+		if c.done || c.app.tls == nil {
+			delete(a.tls.waiting, c)
+			continue
+		}
+		c.app.tls.Retry()
+		a.tlsWaiting(c)
+	}
+}
+
+// tlsHandler turns one connection's TLS layer into events and plaintext.
+type tlsHandler struct {
+	a *Analyzer
+	c *conn
+}
+
+func (h tlsHandler) Data(d int, b []byte, packet int64) {
+	h.a.plainData(h.c, d, b, packet)
+}
+
+func (h tlsHandler) Lost(d int, n int64, packet int64) {
+	if n < 0 {
+		// The plaintext's size is unknown: at most the bytes TCP lost.
+		n = max(h.c.app.tlsLost, 1)
+	}
+	h.a.plainGap(h.c, d, n)
+}
+
+func (h tlsHandler) Handshake(i *tlsdec.Info, d int, packet int64) {
+	a, c := h.a, h.c
+	ev := a.newEvent(TypeTLSHandshake, c, "")
+	ev.Packet = packet
+	var b strings.Builder
+	switch {
+	case i.Version != 0:
+		fmt.Fprintf(&b, "TLS handshake: %s with %s", tlsdec.VersionName(i.Version), tlsdec.SuiteName(i.Suite))
+	case i.ClientHello:
+		b.WriteString("TLS handshake: the server's answer is not in the capture")
+	default:
+		b.WriteString("TLS: the connection carries TLS records, but its handshake is not in the capture")
+	}
+	if i.SNI != "" {
+		fmt.Fprintf(&b, ", server name %s", i.SNI)
+	}
+	switch {
+	case i.ALPN != "":
+		fmt.Fprintf(&b, ", application protocol %s", i.ALPN)
+	case len(i.ALPNOffered) > 0:
+		fmt.Fprintf(&b, ", the client offered %s", strings.Join(i.ALPNOffered, ", "))
+	}
+	if i.Resumed {
+		fmt.Fprintf(&b, ", resuming an earlier session (%s)", strings.ReplaceAll(i.ResumedBy, "_", " "))
+	}
+	if i.HelloRetry {
+		b.WriteString(", after a HelloRetryRequest")
+	}
+	if i.EarlyData != "" {
+		fmt.Fprintf(&b, ", 0-RTT data %s", i.EarlyData)
+	}
+	if i.Keys {
+		b.WriteString("; keys found in the key log: the records are decrypted and what they carry is shown")
+	} else {
+		b.WriteString("; no keys: the records stay encrypted and only their sizes and timing are shown")
+	}
+	ev.Note = b.String()
+	addProblems(ev, i.Problems)
+	a.send(ev)
+}
+
+func (h tlsHandler) Message(m *tlsdec.Message) {
+	a, c := h.a, h.c
+	ev := a.newEvent(TypeTLSMessage, c, fromName[m.Dir])
+	ev.Packet = m.Packet
+	ev.Note = m.Note
+	if ev.Note == "" {
+		ev.Note = fmt.Sprintf("the %s sent a TLS %s message (%s)", fromName[m.Dir], m.Type, plural(int64(m.Len), "byte", "bytes"))
+	}
+	if m.Encrypted {
+		ev.Note += " [travelled encrypted]"
+	}
+	ev.Note = m.Type + ": " + ev.Note
+	addProblems(ev, m.Problems)
+	a.send(ev)
+}
+
+func (h tlsHandler) Alert(al *tlsdec.Alert) {
+	a, c := h.a, h.c
+	ev := a.newEvent(TypeTLSAlert, c, fromName[al.Dir])
+	ev.Packet = al.Packet
+	level := "warning"
+	if al.Level == 2 {
+		level = "fatal"
+	}
+	name := tlsdec.AlertName(al.Description)
+	if al.Description == 0 {
+		ev.Note = fmt.Sprintf("the %s closes the TLS connection (close_notify alert): it will send nothing more", fromName[al.Dir])
+	} else {
+		ev.Note = fmt.Sprintf("the %s sent a %s TLS alert: %s", fromName[al.Dir], level, name)
+	}
+	if al.Encrypted {
+		ev.Note += " [travelled encrypted]"
+	}
+	a.send(ev)
+}
+
+func (h tlsHandler) Record(r *tlsdec.Record) {
+	a, c := h.a, h.c
+	ev := a.newEvent(TypeTLSRecord, c, fromName[r.Dir])
+	ev.Packet = r.Packet
+	what := "application data"
+	switch r.Type {
+	case 20:
+		what = "change_cipher_spec"
+	case 21:
+		what = "alert"
+	case 22:
+		what = "handshake"
+	}
+	if r.Len > 0 {
+		ev.Note = fmt.Sprintf("the %s sent an encrypted TLS record of %s (%s outside)", fromName[r.Dir], plural(int64(r.Len), "byte", "bytes"), what)
+	} else {
+		ev.Note = fmt.Sprintf("the %s's TLS records cannot be followed", fromName[r.Dir])
+	}
+	switch r.Code {
+	case tlsdec.CodeNoKeys:
+		ev.Note += ": no keys, so its content is unknown"
+	case "":
+	default:
+		ev.Note += ": " + r.Msg
+		ev.Warn(r.Code, r.Msg)
+	}
+	a.send(ev)
+}
