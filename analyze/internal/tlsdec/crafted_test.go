@@ -96,11 +96,11 @@ func secretsOf(label string) []byte {
 
 // crafted is a TLS 1.3 session under made-up secrets.
 type crafted struct {
-	t      *testing.T
-	s      *suite
-	random []byte
+	t                         *testing.T
+	s                         *suite
+	random                    []byte
 	early, chs, shs, cap, sap []byte
-	steps  []step
+	steps                     []step
 }
 
 type step struct {
