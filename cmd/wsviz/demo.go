@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -29,6 +30,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	pace := fs.Duration("pace", demo.DefaultPace, "average time between two messages of one bot")
 	noBots := fs.Bool("no-bots", false, "start the chat without bots: only what you type in the chat page")
 	open := fs.Bool("open", false, "open the timeline and the chat in the default browser")
+	useTLS := fs.Bool("tls", false, "serve the chat over https:// and wss:// (a self-signed certificate made at start; the timeline shows the TLS layer, decrypted with the chat's own key log)")
 	lf := &liveFlags{iface: "lo"}
 	lf.addCaptureFlags(fs)
 	fs.Usage = func() {
@@ -53,6 +55,15 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err := lf.Check(); err != nil {
 		fmt.Fprintf(stderr, "wsviz demo: %v\n", err)
 		return errUsage
+	}
+
+	var demoOpts analyze.Options
+	var chatTLS, botTLS *tls.Config
+	if *useTLS {
+		var err error
+		if chatTLS, botTLS, demoOpts.Keys, err = demoTLS(); err != nil { // demotls.go
+			return fmt.Errorf("tls: %w", err)
+		}
 	}
 
 	// Listen first, capture next: a missing permission is the first and
@@ -103,7 +114,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	// the page while it runs.
 	decoded := make(chan error, 1)
 	go func() {
-		decoded <- lc.Decode(analyze.Options{}, func(ev *analyze.Event) error {
+		decoded <- lc.Decode(demoOpts, func(ev *analyze.Event) error {
 			_ = srv.Publish(ev) // a spill error loses details, not the event
 			return nil
 		})
@@ -132,6 +143,8 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		Pace:        *pace,
 		NoBots:      *noBots,
 		TimelineURL: timelineURL,
+		TLS:         chatTLS,
+		BotTLS:      botTLS,
 		Logf: func(format string, args ...any) {
 			logMu.Lock()
 			defer logMu.Unlock()

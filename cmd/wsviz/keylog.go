@@ -7,6 +7,7 @@ package main
 // whose keys come a moment after their packets.
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/wsviz/wsviz/analyze"
 	"github.com/wsviz/wsviz/capture"
+	"github.com/wsviz/wsviz/capture/save"
 )
 
 // keylogFlag is --keylog.
@@ -78,19 +80,55 @@ var followed sync.Map
 // keylogPoll is how often a live capture looks for new key log lines.
 const keylogPoll = 100 * time.Millisecond
 
+// keylogLive prepares a live capture's TLS keys: its key log follows its
+// file (followKeyLog), and with -w the secrets the capture used are saved
+// into the pcapng file when stop is called, after the file was closed, so
+// that the saved capture decrypts itself anywhere.
+func keylogLive(o *analyze.Options, stderr io.Writer, save string) (stop func()) {
+	if o.Keys == nil {
+		return func() {}
+	}
+	if save != "" {
+		o.Keys.TrackUsed()
+	}
+	stopFollow := followKeyLog(o, stderr)
+	return func() {
+		stopFollow()
+		if save == "" {
+			return
+		}
+		var used bytes.Buffer
+		n, _ := o.Keys.WriteUsed(&used)
+		if n == 0 {
+			return
+		}
+		if err := saveSecrets(save, used.Bytes()); err != nil {
+			fmt.Fprintf(stderr, "wsviz: TLS keys not saved in %s: %v\n", save, err)
+			return
+		}
+		fmt.Fprintf(stderr, "wsviz: %s also holds the %d TLS secrets of its sessions (a decryption secrets block)\n", save, n)
+	}
+}
+
+// saveSecrets puts a key log into a pcapng file as a Decryption Secrets
+// Block before its packets.
+func saveSecrets(path string, keylog []byte) error {
+	return save.InjectSecrets(path, save.SecretsTLSKeyLog, keylog)
+}
+
 // followKeyLog makes a live capture's key log follow its file: lines the
 // endpoints append while the capture runs are added (visible to every
 // packet from then on), and connections hold records whose keys are not
 // there yet (analyze.Options.KeyWait). stop ends the following.
 func followKeyLog(o *analyze.Options, stderr io.Writer) (stop func()) {
-	v, ok := followed.Load(o.Keys)
-	if !ok || o.Keys == nil {
-		return func() {}
-	}
-	path := v.(string)
 	if o.KeyWait == 0 {
 		o.KeyWait = analyze.DefaultKeyWait
 	}
+	v, ok := followed.Load(o.Keys)
+	if !ok {
+		return func() {}
+	}
+	path := v.(string)
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {

@@ -320,7 +320,7 @@ func (lc *liveCapture) Decode(opts analyze.Options, emit func(*analyze.Event) er
 	// at a time, and live events must show as their packets arrive. One
 	// core decodes far more than a live capture delivers.
 	opts.Workers = 1
-	defer followKeyLog(&opts, lc.stderr)() // keylog.go
+	defer keylogLive(&opts, lc.stderr, lc.path)() // keylog.go
 	err := analyze.Decode(lc, opts, func(ev *analyze.Event) error {
 		lc.Count(ev)
 		return emit(ev)

@@ -46,8 +46,13 @@ type botConn struct {
 }
 
 func (s *Server) dial(ctx context.Context, name string, writeBuffer int) (*botConn, error) {
-	d := websocket.Dialer{EnableCompression: true, WriteBufferSize: writeBuffer, HandshakeTimeout: 5 * time.Second}
-	u := "ws://" + s.ln.Addr().String() + "/ws?name=" + url.QueryEscape(name)
+	d := websocket.Dialer{EnableCompression: true, WriteBufferSize: writeBuffer, HandshakeTimeout: 5 * time.Second,
+		TLSClientConfig: s.opts.BotTLS}
+	scheme := "ws://"
+	if s.opts.TLS != nil {
+		scheme = "wss://"
+	}
+	u := scheme + s.ln.Addr().String() + "/ws?name=" + url.QueryEscape(name)
 	conn, _, err := d.DialContext(ctx, u, nil)
 	if err != nil {
 		return nil, fmt.Errorf("demo: bot %s: %w", name, err)

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"crypto/tls"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -32,6 +33,10 @@ type Options struct {
 	TimelineURL string
 	// Logf, when set, receives a line for each bot error worth knowing.
 	Logf func(format string, args ...any)
+	// TLS, when set, serves the chat over https:// and wss:// with this
+	// configuration (its certificate; its KeyLogWriter gets the secrets),
+	// and the bots connect with BotTLS.
+	TLS, BotTLS *tls.Config
 }
 
 // DefaultPace is the average time between two messages of one bot: slow
@@ -68,6 +73,9 @@ func Start(ln net.Listener, opts Options) *Server {
 		opts.Pace = DefaultPace
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	if opts.TLS != nil {
+		ln = tls.NewListener(ln, opts.TLS)
+	}
 	s := &Server{opts: opts, ln: ln, hub: newHub(), ctx: ctx, cancel: cancel, served: make(chan struct{})}
 	s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -81,7 +89,12 @@ func Start(ln net.Listener, opts Options) *Server {
 }
 
 // URL returns the chat page's address.
-func (s *Server) URL() string { return "http://" + s.ln.Addr().String() + "/" }
+func (s *Server) URL() string {
+	if s.opts.TLS != nil {
+		return "https://" + s.ln.Addr().String() + "/"
+	}
+	return "http://" + s.ln.Addr().String() + "/"
+}
 
 // Addr returns the address the chat listens on.
 func (s *Server) Addr() *net.TCPAddr { return s.ln.Addr().(*net.TCPAddr) }
@@ -96,7 +109,7 @@ func (s *Server) Handler() http.Handler {
 		// The page runs only its own script, and talks only to this
 		// server.
 		w.Header().Set("Content-Security-Policy",
-			"default-src 'self'; connect-src 'self' ws://"+r.Host+"; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'")
+			"default-src 'self'; connect-src 'self' ws://"+r.Host+" wss://"+r.Host+"; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		fileServer.ServeHTTP(w, r)
 	}))

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -89,6 +90,8 @@ type KeyLog struct {
 	// crypto/tls does not).
 	sessions     map[string]secret
 	sessionOrder []string
+
+	used map[[32]byte]bool // client randoms whose secrets a Lookup returned
 }
 
 // MaxSessions bounds the TLS 1.2 sessions remembered for resumption; the
@@ -144,6 +147,13 @@ func (k *KeyLog) Lookup(clientRandom [32]byte, packet int64) Secrets {
 	if e == nil {
 		return Secrets{}
 	}
+	if k.used != nil && !k.used[clientRandom] {
+		k.mu.RUnlock()
+		k.mu.Lock()
+		k.used[clientRandom] = true
+		k.mu.Unlock()
+		k.mu.RLock()
+	}
 	get := func(kind secretKind) []byte {
 		if s := e[kind]; s.value != nil && s.at <= packet {
 			return s.value
@@ -183,6 +193,52 @@ func (k *KeyLog) add(kind secretKind, random [32]byte, value []byte, at int64) e
 	k.n++
 	k.version.Add(1)
 	return nil
+}
+
+// TrackUsed makes the KeyLog remember the sessions whose secrets were
+// looked up, for WriteUsed.
+func (k *KeyLog) TrackUsed() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.used == nil {
+		k.used = make(map[[32]byte]bool)
+	}
+}
+
+// kindLabels names each secretKind as a key log line does.
+var kindLabels = [numSecretKinds]string{
+	secretMaster:          LabelClientRandom,
+	secretClientEarly:     LabelClientEarlyTraffic,
+	secretClientHandshake: LabelClientHandshakeTraffic,
+	secretServerHandshake: LabelServerHandshakeTraffic,
+	secretClientTraffic:   LabelClientTraffic0,
+	secretServerTraffic:   LabelServerTraffic0,
+}
+
+// WriteUsed writes, in the key log format, the secrets of the sessions
+// looked up since TrackUsed (those a capture needed), and reports how many
+// lines it wrote.
+func (k *KeyLog) WriteUsed(w io.Writer) (int, error) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	randoms := make([][32]byte, 0, len(k.used))
+	for r := range k.used {
+		randoms = append(randoms, r)
+	}
+	slices.SortFunc(randoms, func(a, b [32]byte) int { return bytes.Compare(a[:], b[:]) })
+	n := 0
+	for _, r := range randoms {
+		for kind, s := range k.randoms[r] {
+			if s.value == nil {
+				continue
+			}
+			if _, err := fmt.Fprintf(w, "%s %x %x\n", kindLabels[kind], r, s.value); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
 }
 
 // rememberSession stores the master secret of a TLS 1.2 session under id
