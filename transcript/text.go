@@ -333,8 +333,40 @@ func parseLine(line, parent string) (Line, error) {
 		if _, err := parseHeaderLine(text); err != nil {
 			return l, err
 		}
+	default:
+		if err := checkSimpleLine(kind, text); err != nil {
+			return l, err
+		}
 	}
 	return l, nil
+}
+
+// checkSimpleLine checks the lines whose form is fixed.
+func checkSimpleLine(kind, text string) error {
+	fields := strings.Fields(text)
+	number := func(s string) bool {
+		n, err := strconv.ParseInt(s, 10, 64)
+		return err == nil && n >= 0
+	}
+	ok := true
+	switch kind {
+	case "end":
+		ok = len(fields) == 2 && (fields[1] == "fin" || fields[1] == "rst" || fields[1] == "capture" || fields[1] == "evicted")
+	case "gap":
+		ok = len(fields) == 3 && (fields[1] == "client" || fields[1] == "server") && number(fields[2])
+	case "server-port":
+		ok = len(fields) == 2 && number(fields[1])
+	case "begin":
+		ok = text == "begin no-syn"
+	case "warning":
+		ok = len(fields) == 2 || len(fields) == 3 && strings.HasPrefix(fields[2], "x") && number(fields[2][1:])
+	case "client", "server":
+		ok = isOrphanFrame(text) // a message was parsed before
+	}
+	if !ok {
+		return errors.New("not a line of this kind's form (docs/transcript.md)")
+	}
+	return nil
 }
 
 // parseHeaderLine reads `header NAME: VALUE` and returns the name.

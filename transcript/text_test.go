@@ -45,6 +45,9 @@ func TestParseErrors(t *testing.T) {
 		{"short digest", validHead + "  client binary 9999 sha256 abcd\n", false, "sha256 digest of 4 hex digits"},
 		{"no payload", validHead + "  client text 1\n", false, "line ends early"},
 		{"empty with text", validHead + "  client text 0 empty x\n", false, `text after "empty"`},
+		{"end how", validHead + "  end of the story\n", false, "not a line of this kind's form"},
+		{"gap size", validHead + "  gap client lots\n", false, "not a line of this kind's form"},
+		{"warning count", validHead + "  end fin\n    warning tcp.gap many\n", false, "not a line of this kind's form"},
 		{"bad time", "wsviz transcript 1\nkeep times\n\nconnection 1 tcp\n  +1.5 end fin\n", false, `bad time "+1.5"`},
 	}
 	for _, tc := range tests {
