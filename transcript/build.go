@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/google/gopacket/layers"
 	"github.com/wsviz/wsviz/analyze"
+	"github.com/wsviz/wsviz/analyze/display"
 	"github.com/wsviz/wsviz/capture"
 	"github.com/wsviz/wsviz/capture/filter"
 )
@@ -26,6 +28,7 @@ import (
 // limit, digests of larger ones.
 type Builder struct {
 	opts    Options
+	display *display.Filter
 	keep    Keep
 	ignore  []*jsonPath
 	headers map[string]bool // headers left out, canonical names
@@ -59,7 +62,11 @@ func NewBuilder(opts Options) (*Builder, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Builder{opts: opts, keep: opts.Keep, ignore: ign, headers: ignoredHeaders(opts), conns: map[int]*connBuilder{}}
+	df, err := display.Compile(opts.Display)
+	if err != nil {
+		return nil, fmt.Errorf("transcript: display filter: %w", err)
+	}
+	b := &Builder{opts: opts, display: df, keep: opts.Keep, ignore: ign, headers: ignoredHeaders(opts), conns: map[int]*connBuilder{}}
 	return b, nil
 }
 
@@ -103,6 +110,22 @@ func (b *Builder) Add(ev *analyze.Event) {
 	}
 	if ev.Time.Before(c.first) {
 		c.first = ev.Time
+	}
+	if !b.display.Match(ev) {
+		// What names the connection is kept; nothing is written.
+		switch ev.Type {
+		case analyze.TypeTCPOpen:
+			if _, port, err := net.SplitHostPort(ev.TCPOpen.Server); err == nil {
+				c.port = port
+			}
+		case analyze.TypeHTTPRequest:
+			if c.conn.Kind == "tcp" {
+				c.conn.Kind, c.conn.Path = "http", ev.HTTP.Target
+			}
+		case analyze.TypeWSOpen:
+			c.conn.Kind, c.conn.Path = "websocket", ev.WSOpen.Path
+		}
+		return
 	}
 	switch ev.Type {
 	case analyze.TypeTCPOpen:
@@ -432,6 +455,9 @@ func (b *Builder) Transcript(incomplete string) *Transcript {
 					c.conn.Lines[i].At, c.conn.Lines[i].Timed = c.times[i].Sub(c.first), true
 				}
 			}
+		}
+		if len(c.conn.Lines) == 0 {
+			continue // every event was filtered out
 		}
 		conn := c.conn
 		t.Conns = append(t.Conns, &conn)

@@ -82,6 +82,9 @@ func TestBuilderLines(t *testing.T) {
 			`  server text 100 sha256 `,
 			`  client text 46 sha256 `, // its canonical form is longer than 32 bytes
 			`  client text 11 text "plain words"`}, []string{"base64"}},
+		{"display", "", Options{Display: `type == "ws.message" && from == "client"`}, []string{
+			"display type == \"ws.message\" && from == \"client\"\n",
+			"\nconnection 1 websocket /chat?room=1\n  client text 46 json"}, []string{"server", "request", "end fin"}},
 		{"unordered", "", Options{Unordered: true}, []string{"unordered\n",
 			"  websocket accept ok\n" +
 				"  client binary 32 hex " + strings.Repeat("ab", 32) + "\n" +

@@ -28,6 +28,9 @@ func (t *Transcript) Normalize(o Options) error {
 	if o.Filter != t.Options.Filter {
 		return fmt.Errorf("transcript: it was made with packet filter %q, not %q", t.Options.Filter, o.Filter)
 	}
+	if o.Display != t.Options.Display {
+		return fmt.Errorf("transcript: it was made with display filter %q, not %q", t.Options.Display, o.Display)
+	}
 	ign, err := compilePaths(o.Ignore)
 	if err != nil {
 		return err
@@ -119,7 +122,8 @@ func OpenSide(path string) (*Side, error) {
 
 // Resolve makes both sides comparable: the options are o's, with what the
 // transcript files among the sides were made with (their kept details,
-// inline limit and packet filter, which a capture is then transcribed with,
+// inline limit, packet and display filters, which a capture is then
+// transcribed with,
 // and their normalisations, which apply to both sides). keepGiven says
 // o.Keep was asked for rather than defaulted: it must then be what the
 // transcript files keep. Captures are decoded with decode (see
@@ -135,7 +139,7 @@ func Resolve(o Options, keepGiven bool, decode analyze.Options, sides ...*Side) 
 			if keepGiven && !o.Keep.Equal(so.Keep) {
 				return o, fmt.Errorf("%s keeps %s, not %s: give the same --keep, or none", s.Path, so.Keep, o.Keep)
 			}
-			o.Keep, o.Inline, o.Filter = so.Keep, so.Inline, so.Filter
+			o.Keep, o.Inline, o.Filter, o.Display = so.Keep, so.Inline, so.Filter, so.Display
 			from = s
 		} else {
 			switch {
@@ -145,6 +149,8 @@ func Resolve(o Options, keepGiven bool, decode analyze.Options, sides ...*Side) 
 				return o, fmt.Errorf("%s inlines payloads up to %d bytes but %s up to %d", s.Path, so.inline(), from.Path, o.inline())
 			case so.Filter != o.Filter:
 				return o, fmt.Errorf("%s was made with packet filter %q but %s with %q", s.Path, so.Filter, from.Path, o.Filter)
+			case so.Display != o.Display:
+				return o, fmt.Errorf("%s was made with display filter %q but %s with %q", s.Path, so.Display, from.Path, o.Display)
 			}
 		}
 		o = mergeOptions(o, so)

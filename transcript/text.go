@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wsviz/wsviz/analyze/display"
 	"github.com/wsviz/wsviz/capture/filter"
 )
 
@@ -53,6 +54,9 @@ func (t *Transcript) writeHeader(w io.Writer) {
 	}
 	if o.Filter != "" {
 		fmt.Fprintf(w, "filter %s\n", quoteRest(o.Filter))
+	}
+	if o.Display != "" {
+		fmt.Fprintf(w, "display %s\n", quoteRest(o.Display))
 	}
 	if o.Inline > 0 && o.Inline != DefaultInline {
 		fmt.Fprintf(w, "inline %d\n", o.Inline)
@@ -220,6 +224,13 @@ func (t *Transcript) parseHeader(line string, sawKeep *bool) error {
 			return err
 		}
 		if _, err = filter.Parse(o.Filter); err != nil {
+			return err
+		}
+	case "display":
+		if o.Display, err = unquoteRest(val); err != nil {
+			return err
+		}
+		if _, err = display.Compile(o.Display); err != nil {
 			return err
 		}
 	case "inline":

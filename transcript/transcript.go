@@ -195,6 +195,11 @@ type Options struct {
 	// capture/filter): only the packets it matches are transcribed. ""
 	// keeps every packet.
 	Filter string
+	// Display is a display filter (package analyze/display, `wsviz
+	// transcript -Y`): only the events it matches are written. The
+	// connections are still named by their upgrade request; those left
+	// without a line are left out. "" keeps every event.
+	Display string
 }
 
 func (o Options) inline() int {

@@ -126,8 +126,12 @@ func usage(w io.Writer) {
 		names = append(names, n)
 	}
 	slices.Sort(names)
+	width := 0
 	for _, n := range names {
-		fmt.Fprintf(w, "\t%-8s %s\n", n, commands[n].summary)
+		width = max(width, len(n))
+	}
+	for _, n := range names {
+		fmt.Fprintf(w, "\t%-*s %s\n", width, n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun wsviz COMMAND -h for a command's flags.")
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/wsviz/wsviz/analyze/display"
 	"github.com/wsviz/wsviz/transcript"
 )
 
@@ -79,9 +80,10 @@ func runTranscript(args []string, stdout, stderr io.Writer) error {
 	file := fs.String("r", "", "read packets from this pcap or pcapng `file`")
 	out := fs.String("o", "", "write the transcript to this `file` instead of standard output")
 	topts := transcriptFlags(fs)
+	displayExpr := fs.String("Y", "", "write only the events this display filter `expression` matches (docs/filters.md), e.g. 'type == \"ws.message\" && from == \"server\"'")
 	opts := analyzeFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, `Usage: wsviz transcript -r FILE [-o OUT] [flags] [FILTER]
+		fmt.Fprintln(stderr, `Usage: wsviz transcript -r FILE [-o OUT] [-Y EXPR] [flags] [FILTER]
 
 Writes a stable, human-readable transcript of the capture's connections, meant
 to be committed as a golden file and compared with "wsviz diff": per connection,
@@ -114,6 +116,10 @@ Flags:`)
 		return &exitError{Code: 2, Err: err}
 	}
 	o.Filter = strings.Join(pos, " ")
+	o.Display = *displayExpr
+	if _, err := display.Compile(o.Display); err != nil {
+		return &exitError{Code: 2, Err: fmt.Errorf("-Y: %w", err)}
+	}
 	t, err := transcript.ReadFile(*file, o, opts())
 	if err != nil {
 		return err

@@ -115,6 +115,8 @@ func TestTranscriptFlags(t *testing.T) {
 		{[]string{"--ignore", "$.id", "--ignore", "$.ok"}, []string{"ignore $.id\nignore $.ok\n", `json {"id":"<ignored>","op":"get"}`, `json {"id":"<ignored>","ok":"<ignored>"}`}, nil},
 		{[]string{"--ignore-header", "x-trace"}, []string{"ignore-header X-Trace\n"}, []string{"    header X-Trace"}},
 		{[]string{"--unordered"}, []string{"unordered\n", "  client close 2 code=1000 text \"\"\n  client text 19 json"}, nil},
+		{[]string{"-Y", `type == "ws.message" && from == "server"`}, []string{"display type == \"ws.message\" && from == \"server\"\n",
+			"connection 1 websocket /api\n  server text 18 json {\"id\":2,\"ok\":true}\n  server close 2 code=1000 text \"\"\n"}, []string{"client", "request", "server-port"}},
 		{[]string{"--inline", "20"}, []string{"inline 20\n", "  client text 40 sha256 ", `  client text 19 json {"id":1,"op":"get"}`}, []string{"xxxx"}},
 	}
 	for _, tc := range tests {
@@ -156,6 +158,7 @@ func TestTranscriptErrors(t *testing.T) {
 		{"no file", []string{"transcript"}, 2, "-r FILE is required"},
 		{"bad keep", []string{"transcript", "-r", cut, "--keep", "everything"}, 2, `unknown detail "everything"`},
 		{"bad ignore", []string{"transcript", "-r", cut, "--ignore", "id"}, 2, "must start with $"},
+		{"bad display filter", []string{"transcript", "-r", cut, "-Y", "len >"}, 2, "-Y: "},
 		{"not a capture", []string{"transcript", "-r", notCapture}, 1, "not a pcap or pcapng file"},
 		{"missing", []string{"transcript", "-r", filepath.Join(dir, "nothing.pcap")}, 1, "no such file"},
 		{"cut", []string{"transcript", "-r", cut}, 1, "the capture could not be read to the end (the transcript says so): capture: cut.pcapng: truncated record"},
