@@ -310,9 +310,6 @@ func (b *Builder) message(c *connBuilder, ev *analyze.Event) {
 	c.flushFrames(b, d) // frames older than this message's belong to none
 
 	msg := Message{From: ev.From, Opcode: m.Opcode, Size: m.Len, Truncated: m.Truncated}
-	if undecodable(ev) {
-		msg.Size, msg.Undecodable = -1, true
-	}
 	if b.keep.Has(KeepFrames) {
 		msg.Wire, msg.Compressed, msg.Frames = m.WireLen, m.Compressed, m.Frames
 	}
@@ -334,12 +331,6 @@ func (b *Builder) message(c *connBuilder, ev *analyze.Event) {
 		all = append(all, f.warnings...)
 	}
 	c.warnings(all)
-}
-
-// undecodable reports whether the message's bytes could not be known at
-// all (as opposed to cut short).
-func undecodable(ev *analyze.Event) bool {
-	return false
 }
 
 // flushFrames writes the frames of direction d that no message claimed
