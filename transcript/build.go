@@ -168,7 +168,11 @@ func (b *Builder) Add(ev *analyze.Event) {
 		c.warnings(ev.Warnings)
 	default:
 		// An event type newer than this package: say it happened.
-		c.add(ev, 0, "event "+word(ev.Type))
+		line := "event " + word(ev.Type)
+		if ev.From != "" {
+			line += " " + word(ev.From)
+		}
+		c.add(ev, 0, line)
 		c.warnings(ev.Warnings)
 	}
 }
