@@ -17,13 +17,16 @@ func init() {
 	register("check", "exit 1 when a capture has protocol violations (for CI gates)", runCheck)
 }
 
-// notViolations are the warning codes that say something about the
-// capture or about wsviz's limits, not about what the peers sent: wsviz
-// check does not count them unless --codes names them.
+// notViolations are the warning codes (analyze.Codes) that say something
+// about the capture (bytes or a start not captured) or about wsviz's
+// limits, not about what the peers sent: wsviz check does not count them
+// unless --codes names them. TestNotViolationsAreCodes keeps the list in
+// step with the registry.
 var notViolations = []string{
 	"capture.drops",
 	"tcp.gap", "tcp.buffer_limit", "tcp.conn_limit",
-	"ws.midstream", "ws.incomplete", "ws.deflate_missing_history",
+	"http.gap", "http.head_too_large", "http.pending_too_large",
+	"ws.midstream", "ws.lost_start", "ws.incomplete", "ws.deflate_missing_history",
 	"ws.deflate_history_limit", "ws.decompression_limit",
 }
 

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wsviz/wsviz/analyze"
 )
 
 func TestCheck(t *testing.T) {
@@ -50,6 +52,16 @@ func TestCheck(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNotViolationsAreCodes: every code check leaves aside by default is
+// one the analyzer can raise.
+func TestNotViolationsAreCodes(t *testing.T) {
+	for _, code := range notViolations {
+		if _, ok := analyze.LookupCode(code); !ok {
+			t.Errorf("notViolations lists %q, which is not in the registry (analyze.Codes)", code)
+		}
 	}
 }
 
