@@ -84,6 +84,9 @@ func (a *Analyzer) plainData(c *conn, d int, b []byte, packet int64) {
 				// The Upgraded callback created the streams and fed the
 				// client bytes held back; b is WebSocket.
 				p.phase = phaseWS
+			case handshake.Failed:
+				a.httpError(c)
+				p.phase = phaseProbe
 			default:
 				p.phase = phaseProbe
 			}
@@ -132,9 +135,12 @@ func (a *Analyzer) plainGap(c *conn, d int, n int64) {
 	case phaseHTTP:
 		if p.hs != nil {
 			p.hs.Gap(d == client)
-			if p.hs.State() == handshake.Upgraded {
+			switch p.hs.State() {
+			case handshake.Upgraded:
 				p.ws[d].Gap(n, a.pktNum)
 				return
+			case handshake.Failed:
+				a.httpError(c)
 			}
 		}
 		p.phase = phaseProbe // maybe the 101 was lost: look for frames
@@ -159,6 +165,42 @@ func (a *Analyzer) appEnd(c *conn) {
 		}
 		p.ws[d].Release()
 	}
+}
+
+// httpError emits http.error for a connection whose HTTP decoding just
+// failed: why, from whom, and what happens to its later bytes.
+func (a *Analyzer) httpError(c *conn) {
+	hs := c.app.hs
+	d := server
+	if hs.ErrClient() {
+		d = client
+	}
+	ev := a.newEvent(TypeHTTPError, c, fromName[d])
+	p := hs.Err()
+	ev.Note = fmt.Sprintf("wsviz stopped decoding this connection as HTTP: %s; its later bytes are looked at as WebSocket frames", httpErrorCause(p.Code, fromName[d]))
+	ev.Warn(p.Code, p.Msg)
+	a.send(ev)
+}
+
+// httpErrorCause says in plain words why HTTP decoding stopped.
+func httpErrorCause(code, who string) string {
+	switch code {
+	case "http.bad_request":
+		return "the client sent bytes that are not a well-formed HTTP request where one should start"
+	case "http.bad_response":
+		return "the server sent bytes that are not a well-formed HTTP response where one should start"
+	case "http.bad_chunk":
+		return "the " + who + "'s chunked body is malformed, so where the next HTTP message starts is unknown"
+	case "http.head_too_large":
+		return "the " + who + "'s HTTP head is longer than wsviz reads"
+	case "http.pending_too_large":
+		return "the client sent more than wsviz holds while its upgrade request waited for an answer"
+	case "http.gap":
+		return "bytes the " + who + " sent were not captured, so where the next HTTP message starts is unknown"
+	case "http.not_websocket":
+		return "the server switched the connection to a protocol other than WebSocket"
+	}
+	return "the " + who + "'s bytes do not follow HTTP"
 }
 
 // midstream switches a connection without a captured handshake to
@@ -348,6 +390,10 @@ func (h wsHandler) Message(m *wsproto.Message) {
 		} else {
 			ev.Note = fmt.Sprintf("the %s sent another close %s", who, status)
 		}
+	case opContinuation:
+		// Only a message whose first frames were lost (ws.lost_start) has
+		// no opcode of its own.
+		ev.Note = fmt.Sprintf("the %s sent the end of a message whose start was not captured (%s on the wire)", who, plural(m.WireLen, "byte", "bytes"))
 	default:
 		ev.Note = fmt.Sprintf("the %s sent a message with reserved opcode %d (%s)", who, m.Opcode, plural(m.Len, "byte", "bytes"))
 	}

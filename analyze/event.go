@@ -19,6 +19,12 @@ const (
 	// counts: when drops increase, and once when the capture stops. The
 	// analyzer never emits it; live sources do (wsviz events -i).
 	TypeCaptureStats = "capture.stats"
+	// TypeHTTPError reports why HTTP decoding of a connection stopped (a
+	// malformed head, a broken chunked body, bytes lost, a limit hit, a
+	// switch to another protocol): one warning, from the side whose bytes
+	// caused it. The connection's later bytes are looked at as WebSocket
+	// frames (ws.midstream), else only counted.
+	TypeHTTPError = "http.error"
 )
 
 // Directions, as used in Event.From.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -97,11 +98,8 @@ func fuzzDecode(t *testing.T, data []byte, workers int) []byte {
 
 // checkEvent checks the fields every event must have.
 func checkEvent(ev *analyze.Event, maxPacket int64) error {
-	switch ev.Type {
-	case analyze.TypeTCPOpen, analyze.TypeTCPClose, analyze.TypeTCPGap, analyze.TypeHTTPRequest,
-		analyze.TypeHTTPResponse, analyze.TypeWSOpen, analyze.TypeWSFrame, analyze.TypeWSMessage:
-	default:
-		return fmt.Errorf("unknown type %q", ev.Type)
+	if !slices.ContainsFunc(analyze.EventTypes(), func(e analyze.EventTypeInfo) bool { return e.Type == ev.Type }) || ev.Type == analyze.TypeCaptureStats {
+		return fmt.Errorf("type %q is not one the analyzer emits (analyze/registry.go)", ev.Type)
 	}
 	if ev.Conn < 1 {
 		return fmt.Errorf("conn %d, want ≥ 1", ev.Conn)
@@ -118,6 +116,9 @@ func checkEvent(ev *analyze.Event, maxPacket int64) error {
 	for _, w := range ev.Warnings {
 		if w.Code == "" || w.Msg == "" {
 			return fmt.Errorf("warning %+v without code or message", w)
+		}
+		if c, ok := analyze.LookupCode(w.Code); !ok || !slices.Contains(c.Events, ev.Type) {
+			return fmt.Errorf("warning %s, which the registry does not list for %s", w.Code, ev.Type)
 		}
 	}
 	if ev.Type == analyze.TypeWSMessage {

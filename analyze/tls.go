@@ -323,7 +323,8 @@ func (h tlsHandler) Record(r *tlsdec.Record) {
 		ev.Note = fmt.Sprintf("the %s's TLS records cannot be followed", fromName[r.Dir])
 	}
 	switch r.Code {
-	case tlsdec.CodeNoKeys:
+	case tlsdec.CodeNoKeys, tlsdec.CodeHandshakeMissing:
+		// The tls.handshake event carries the warning, once.
 		ev.Note += ": no keys, so its content is unknown"
 	case "":
 	default:

@@ -6,9 +6,11 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/wsviz/wsviz/analyze/analyzetest"
+	"github.com/wsviz/wsviz/capture"
 	"github.com/wsviz/wsviz/capture/capturetest"
 )
 
@@ -38,6 +40,16 @@ func upgraded(c *capturetest.Capture, reqExtra []string, respExtra ...string) *c
 func closeAll(k *capturetest.Conn) {
 	k.Client(analyzetest.Close(true, 1000, ""))
 	k.Server(analyzetest.Close(false, 1000, ""))
+	k.CloseFIN(false)
+	k.CloseFIN(true)
+}
+
+// refused scripts an upgrade request that the server refuses with 400.
+func refused(c *capturetest.Capture, request string) {
+	k := c.Conn(client1, server1)
+	k.Handshake()
+	k.Client([]byte(request))
+	k.Server([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"))
 	k.CloseFIN(false)
 	k.CloseFIN(true)
 }
@@ -228,6 +240,115 @@ var violations = []struct {
 			closeAll(k)
 		}
 	}},
+	{"tcp.out_of_window", TypeTCPClose, Options{}, func(c *capturetest.Capture) {
+		k := upgraded(c, nil)
+		k.Server(analyzetest.Text(false, "before"))
+		// A segment 2^31 bytes away from the next expected byte belongs to
+		// no window of this stream: ignored, counted at the close.
+		k.Segment(false, k.Next(false)+1<<31, analyzetest.Text(false, "not this stream's"), capture.ACK|capture.PSH)
+		k.Server(analyzetest.Text(false, "after"))
+		closeAll(k)
+	}},
+	{"http.bad_request", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
+		// A keep-alive connection: the second request's head is malformed.
+		k := c.Conn(client1, server1)
+		k.Handshake()
+		k.Client([]byte("GET /health HTTP/1.1\r\nHost: 127.0.0.1:9001\r\n\r\n"))
+		k.Server([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+		k.Client([]byte("GET /chat HTTP/1.1\r\nHost: 127.0.0.1:9001\r\nthis line has no colon\r\n\r\n"))
+		k.CloseFIN(true)
+		k.CloseFIN(false)
+	}},
+	{"http.bad_response", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
+		k := c.Conn(client1, server1)
+		k.Handshake()
+		k.Client([]byte("GET /health HTTP/1.1\r\nHost: 127.0.0.1:9001\r\n\r\n"))
+		k.Server([]byte("HTTP/1.1 2OO OK\r\nContent-Length: 2\r\n\r\nok"))
+		k.CloseFIN(true)
+		k.CloseFIN(false)
+	}},
+	{"http.bad_chunk", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
+		k := c.Conn(client1, server1)
+		k.Handshake()
+		k.Client([]byte("GET /feed HTTP/1.1\r\nHost: 127.0.0.1:9001\r\n\r\n"))
+		k.Server([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\nworld\r\n0\r\n\r\n"))
+		k.CloseFIN(true)
+		k.CloseFIN(false)
+	}},
+	{"http.head_too_large", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
+		k := c.Conn(client1, server1)
+		k.Handshake()
+		k.Client([]byte("GET /chat HTTP/1.1\r\nHost: 127.0.0.1:9001\r\nCookie: " + strings.Repeat("c", 70<<10) + "\r\n\r\n"))
+		k.Server([]byte("HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n\r\n"))
+		k.CloseFIN(false)
+		k.CloseFIN(true)
+	}},
+	{"http.pending_too_large", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
+		// The client does not wait for the 101: 70 KiB of frames are
+		// held back while the answer is awaited, past the limit.
+		k := c.Conn(client1, server1)
+		k.Handshake()
+		k.Client(analyzetest.Request("/upload"))
+		k.Client(analyzetest.Binary(true, bytes.Repeat([]byte("u"), 70<<10)))
+		k.Server(analyzetest.Response())
+		closeAll(k)
+	}},
+	{"http.gap", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
+		k := c.Conn(client1, server1)
+		k.Handshake()
+		k.SetMSS(100)
+		k.Client([]byte("GET /chat HTTP/1.1\r\nHost: 127.0.0.1:9001\r\nUser-Agent: " + strings.Repeat("a", 150) + "\r\n\r\n"))
+		k.Drop(1) // the middle of the response head
+		k.Server([]byte("HTTP/1.1 200 OK\r\nServer: " + strings.Repeat("s", 150) + "\r\nContent-Length: 2\r\n\r\nok"))
+		k.CloseFIN(true)
+		k.CloseFIN(false)
+	}},
+	{"http.not_websocket", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
+		k := c.Conn(client1, server1)
+		k.Handshake()
+		k.Client([]byte("GET / HTTP/1.1\r\nHost: 127.0.0.1:9001\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n"))
+		k.Server([]byte("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"))
+		k.Server([]byte("\x00\x00\x00\x04\x00\x00\x00\x00\x00")) // an HTTP/2 SETTINGS frame
+		k.CloseFIN(true)
+		k.CloseFIN(false)
+	}},
+	{"http.bad_method", TypeHTTPRequest, Options{}, func(c *capturetest.Capture) {
+		refused(c, strings.Replace(string(analyzetest.Request("/chat")), "GET", "POST", 1))
+	}},
+	{"http.bad_proto", TypeHTTPRequest, Options{}, func(c *capturetest.Capture) {
+		refused(c, strings.Replace(string(analyzetest.Request("/chat")), "HTTP/1.1", "HTTP/1.0", 1))
+	}},
+	{"http.bad_host", TypeHTTPRequest, Options{}, func(c *capturetest.Capture) {
+		refused(c, strings.Replace(string(analyzetest.Request("/chat")), "Host: 127.0.0.1:9001\r\n", "", 1))
+	}},
+	{"http.bad_upgrade", TypeHTTPRequest, Options{}, func(c *capturetest.Capture) {
+		refused(c, strings.Replace(string(analyzetest.Request("/chat")), "Upgrade: websocket\r\n", "", 1))
+	}},
+	{"http.bad_connection", TypeHTTPRequest, Options{}, func(c *capturetest.Capture) {
+		refused(c, strings.Replace(string(analyzetest.Request("/chat")), "Connection: Upgrade", "Connection: keep-alive", 1))
+	}},
+	{"http.bad_key", TypeHTTPRequest, Options{}, func(c *capturetest.Capture) {
+		refused(c, strings.Replace(string(analyzetest.Request("/chat")), analyzetest.Key, "c2hvcnQ=", 1))
+	}},
+	{"ws.bad_extension_params", TypeWSOpen, Options{}, func(c *capturetest.Capture) {
+		k := upgraded(c, []string{"Sec-WebSocket-Extensions: permessage-deflate"}, "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=20")
+		closeAll(k)
+	}},
+	{"ws.lost_start", TypeWSMessage, Options{}, func(c *capturetest.Capture) {
+		// The capture starts inside a fragmented message: a ping, then
+		// its last fragment.
+		k := c.Conn(client1, server1)
+		ping := analyzetest.Frame{Fin: true, Opcode: analyzetest.OpPing, Payload: []byte("hb")}.Bytes()
+		k.Server(analyzetest.Frame{Fin: true, Opcode: analyzetest.OpContinuation, Payload: []byte(" and the end of it")}.Append(ping))
+		k.Server(analyzetest.Text(false, "a whole message"))
+		k.Client(analyzetest.Text(true, "a reply"))
+	}},
+	{"ws.deflate_error", TypeWSMessage, Options{}, func(c *capturetest.Capture) {
+		k := upgraded(c, []string{"Sec-WebSocket-Extensions: permessage-deflate"}, "Sec-WebSocket-Extensions: permessage-deflate")
+		// Block type 3 is reserved (RFC 1951 §3.2.3): this cannot inflate.
+		k.Server(analyzetest.Frame{Fin: true, RSV: 4, Opcode: analyzetest.OpText, Payload: []byte{0xff, 0xff, 0xff}}.Bytes())
+		closeAll(k)
+	}},
 	{"tcp.conn_limit", TypeTCPClose, Options{MaxConns: 2}, func(c *capturetest.Capture) {
 		for _, cl := range []string{"127.0.0.1:50001", "127.0.0.1:50002", "127.0.0.1:50003"} {
 			k := c.Conn(cl, server1)
@@ -264,6 +385,7 @@ func TestViolations(t *testing.T) {
 			var found bool
 			for _, ev := range events {
 				found = found || ev.HasWarning(tc.code) && ev.Type == tc.on
+				checkRegistered(t, &ev)
 			}
 			if !found {
 				for _, ev := range events {

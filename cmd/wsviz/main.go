@@ -40,6 +40,22 @@ func register(name, summary string, run func(args []string, stdout, stderr io.Wr
 // usage text.
 var errUsage = errors.New("usage")
 
+// exitError ends a command with a status of its own (wsviz diff: 1 for
+// "they differ", 2 for an error); Err, when not nil, is printed first.
+type exitError struct {
+	Code int
+	Err  error
+}
+
+func (e *exitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.Err }
+
 func main() {
 	if os.Getenv("GOGC") == "" {
 		// The decoder's live heap is small and steady (batches in flight,
@@ -85,6 +101,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		if ee := (*exitError)(nil); errors.As(err, &ee) {
+			if ee.Err != nil && !errors.Is(ee.Err, errUsage) {
+				fmt.Fprintf(stderr, "wsviz %s: %v\n", name, ee.Err)
+			}
+			return ee.Code
+		}
 		if !errors.Is(err, errUsage) {
 			fmt.Fprintf(stderr, "wsviz %s: %v\n", name, err)
 		}
@@ -104,8 +126,12 @@ func usage(w io.Writer) {
 		names = append(names, n)
 	}
 	slices.Sort(names)
+	width := 0
 	for _, n := range names {
-		fmt.Fprintf(w, "\t%-8s %s\n", n, commands[n].summary)
+		width = max(width, len(n))
+	}
+	for _, n := range names {
+		fmt.Fprintf(w, "\t%-*s %s\n", width, n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun wsviz COMMAND -h for a command's flags.")
 }

@@ -159,6 +159,8 @@ type Conn struct {
 	h     Handler
 	state State
 	err   *Problem
+	// errClient says whose bytes made c Failed.
+	errClient bool
 
 	cl, sv side
 
@@ -230,6 +232,10 @@ func (c *Conn) State() State { return c.state }
 // Err returns why c is Failed, nil in any other state.
 func (c *Conn) Err() *Problem { return c.err }
 
+// ErrClient reports whether the bytes that made c Failed (see Err) were
+// the client's; false when they were the server's, or c is not Failed.
+func (c *Conn) ErrClient() bool { return c.errClient }
+
 // PendingClient returns the client bytes held back while an upgrade
 // request waited for its answer. After Upgraded they are the first
 // WebSocket bytes of the client, which Client did not consume: the caller
@@ -248,7 +254,7 @@ func (c *Conn) Gap(client bool) {
 	if client {
 		dir = "client"
 	}
-	c.fail(Problem{"http.gap", fmt.Sprintf("bytes the %s sent were not captured, so the boundaries of the HTTP messages after them are unknown (RFC 9112 §6)", dir)})
+	c.fail(client, Problem{"http.gap", fmt.Sprintf("bytes the %s sent were not captured, so the boundaries of the HTTP messages after them are unknown (RFC 9112 §6)", dir)})
 }
 
 // Client decodes bytes the client sent, in order, and returns n, how many
@@ -289,7 +295,7 @@ func (c *Conn) Server(data []byte, packet int64) (n int) {
 			m, p := s.body.skip(data[n:])
 			n += m
 			if p != nil {
-				c.fail(*p)
+				c.fail(false, *p)
 			}
 			continue
 		}
@@ -311,7 +317,7 @@ func (c *Conn) client(data []byte, packet int64) (n int) {
 			m, p := s.body.skip(data[n:])
 			n += m
 			if p != nil {
-				c.fail(*p)
+				c.fail(true, *p)
 			} else if s.body.kind == noBody && s.holdAfterBody {
 				s.holdAfterBody = false
 				c.holding = true
@@ -333,7 +339,7 @@ func (c *Conn) hold(data []byte, packet int64) {
 		return
 	}
 	if len(data) > MaxPending-len(c.pending) {
-		c.fail(Problem{"http.pending_too_large", fmt.Sprintf("the client sent more than %d bytes while its upgrade request waited for an answer; this decoder holds no more (RFC 6455 §4.1)", MaxPending)})
+		c.fail(true, Problem{"http.pending_too_large", fmt.Sprintf("the client sent more than %d bytes while its upgrade request waited for an answer; this decoder holds no more (RFC 6455 §4.1)", MaxPending)})
 		return
 	}
 	c.pending = append(c.pending, data...)
@@ -370,10 +376,12 @@ func (c *Conn) resume() {
 	c.spare, c.spareMk = held[:0], marks[:0]
 }
 
-// fail gives up on HTTP.
-func (c *Conn) fail(p Problem) {
+// fail gives up on HTTP because of bytes the client (client true) or the
+// server sent.
+func (c *Conn) fail(client bool, p Problem) {
 	c.state = Failed
 	c.err = &p
+	c.errClient = client
 }
 
 // head adds data to the head being collected in s and returns how many
@@ -403,7 +411,7 @@ func (c *Conn) head(s *side, data []byte, request bool) (used int, head []byte) 
 	end := headEnd(s.buf, max(0, old-2))
 	if end < 0 {
 		if len(s.buf) >= MaxHead {
-			c.fail(Problem{"http.head_too_large", fmt.Sprintf("the %s head is longer than %d bytes, this decoder's limit (RFC 9112 §2.1)", what(request), MaxHead)})
+			c.fail(request, Problem{"http.head_too_large", fmt.Sprintf("the %s head is longer than %d bytes, this decoder's limit (RFC 9112 §2.1)", what(request), MaxHead)})
 		}
 		return len(take), nil
 	}
@@ -444,11 +452,11 @@ func (c *Conn) notHTTP(s *side, request bool) {
 	case request && s.heads == 0:
 		c.state = NotHTTP
 	case request:
-		c.fail(Problem{"http.bad_request", "the client sent bytes that do not start an HTTP request where one should start (RFC 9112 §3)"})
+		c.fail(true, Problem{"http.bad_request", "the client sent bytes that do not start an HTTP request where one should start (RFC 9112 §3)"})
 	case len(c.queue) == 0 && c.forgotten == 0:
 		c.state = NotHTTP
 	default:
-		c.fail(Problem{"http.bad_response", "the server sent bytes that do not start an HTTP response while a request waits for one (RFC 9112 §4)"})
+		c.fail(false, Problem{"http.bad_response", "the server sent bytes that do not start an HTTP response while a request waits for one (RFC 9112 §4)"})
 	}
 }
 
@@ -475,7 +483,7 @@ func (c *Conn) request(head []byte, packet int64) {
 		header, err = c.parseHeader(head)
 	}
 	if err != nil {
-		c.fail(Problem{"http.bad_request", fmt.Sprintf("the request head is malformed: %v (RFC 9112 §3)", err)})
+		c.fail(true, Problem{"http.bad_request", fmt.Sprintf("the request head is malformed: %v (RFC 9112 §3)", err)})
 		return
 	}
 	r := &Request{
@@ -525,7 +533,7 @@ func (c *Conn) response(head []byte, packet int64) {
 		header, err = c.parseHeader(head)
 	}
 	if err != nil {
-		c.fail(Problem{"http.bad_response", fmt.Sprintf("the response head is malformed: %v (RFC 9112 §4)", err)})
+		c.fail(false, Problem{"http.bad_response", fmt.Sprintf("the response head is malformed: %v (RFC 9112 §4)", err)})
 		return
 	}
 	_, reason, _ := strings.Cut(hr.Status, " ")
@@ -586,7 +594,7 @@ func (c *Conn) response(head []byte, packet int64) {
 // switchProtocols handles a 101 response.
 func (c *Conn) switchProtocols(r *Response, req *Request) {
 	if !(req != nil && req.Upgrade) && !hasToken(r.Header, "Upgrade", "websocket") {
-		c.fail(Problem{"http.not_websocket", fmt.Sprintf("the server switched to %q, not to WebSocket; the rest of the connection is not decoded (RFC 9110 §7.8)", strings.Join(r.Header.Values("Upgrade"), ", "))})
+		c.fail(false, Problem{"http.not_websocket", fmt.Sprintf("the server switched to %q, not to WebSocket; the rest of the connection is not decoded (RFC 9110 §7.8)", strings.Join(r.Header.Values("Upgrade"), ", "))})
 		return
 	}
 	c.state = Upgraded

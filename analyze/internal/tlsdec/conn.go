@@ -1229,6 +1229,12 @@ func (c *Conn) tryResync(d int, rec, after []byte) bool {
 // End tells the Conn that the connection ended: held records are given up
 // and the handshake is reported if it was not yet.
 func (c *Conn) End() {
+	for d := range 2 {
+		if h := &c.half[d]; h.lostSync && !h.dead && h.scanned+len(h.scan) > 0 {
+			c.h.Record(&Record{Dir: d, Packet: c.packet, Type: typeApplicationData, Problem: Problem{CodeGap,
+				fmt.Sprintf("after a gap no record of the %s authenticated in the %d bytes that followed: they cannot be decrypted", dirName[d], h.scanned+len(h.scan))}})
+		}
+	}
 	if len(c.queue) > 0 {
 		c.lookedAt = -1
 		c.flushQueue(true)

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/wsviz/wsviz/analyze"
+	"github.com/wsviz/wsviz/capture"
+)
+
+func init() {
+	register("check", "exit 1 when a capture has protocol violations (for CI gates)", runCheck)
+}
+
+// notViolations are the warning codes (analyze.Codes) that say something
+// about the capture (bytes or a start not captured) or about wsviz's
+// limits, not about what the peers sent: wsviz check does not count them
+// unless --codes names them. TestNotViolationsAreCodes keeps the list in
+// step with the registry.
+var notViolations = []string{
+	"capture.drops",
+	"tcp.gap", "tcp.buffer_limit", "tcp.conn_limit",
+	"http.gap", "http.head_too_large", "http.pending_too_large",
+	"ws.midstream", "ws.lost_start", "ws.incomplete", "ws.deflate_missing_history",
+	"ws.deflate_history_limit", "ws.decompression_limit",
+}
+
+// codeMatcher says which warning codes count.
+type codeMatcher struct {
+	patterns []string // codes, or prefixes ending in ".*"
+}
+
+func (m codeMatcher) counts(code string) bool {
+	if len(m.patterns) == 0 {
+		return !slices.Contains(notViolations, code)
+	}
+	for _, p := range m.patterns {
+		if p == code || strings.HasSuffix(p, ".*") && strings.HasPrefix(code, p[:len(p)-1]) {
+			return true
+		}
+	}
+	return false
+}
+
+func runCheck(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("wsviz check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("r", "", "read packets from this pcap or pcapng `file`")
+	codes := fs.String("codes", "", "count only these warning `codes`, comma-separated; ws.* names a family (default: every protocol violation)")
+	quiet := fs.Bool("q", false, "print only the summary")
+	opts := analyzeFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, `Usage: wsviz check -r FILE [--codes LIST] [flags] [FILTER]
+
+Decodes the capture and lists every protocol violation (a warning code citing
+the RFC, docs/events.md) with its connection, direction and packet, so that a
+CI job can gate on "no violations on the wire". By default every warning counts
+except those about the capture or wsviz's limits (`+strings.Join(notViolations, ", ")+`);
+--codes counts exactly the listed codes instead.
+
+Exit status: 0 none, 1 violations, 2 error (usage, a file that is not a
+capture, or one that could not be read to the end: what was decoded is listed).
+
+Flags:`)
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if *file == "" {
+		fmt.Fprintln(stderr, "wsviz check: -r FILE is required")
+		fs.Usage()
+		return errUsage
+	}
+	var m codeMatcher
+	for _, c := range strings.Split(*codes, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			m.patterns = append(m.patterns, c)
+		}
+	}
+	fail := func(err error) error { return &exitError{Code: 2, Err: err} }
+	f, err := capture.OpenFile(*file)
+	if err != nil {
+		return fail(err)
+	}
+	defer f.Close()
+	src, err := filterPackets(f, pos)
+	if err != nil {
+		return fail(err)
+	}
+	w := bufio.NewWriter(stdout)
+	defer w.Flush()
+	paths := map[int]string{}
+	byCode := map[string]int{}
+	var order []string
+	connsWith := map[int]bool{}
+	total, skipped := 0, 0
+	derr := analyze.Decode(src, opts(), func(ev *analyze.Event) error {
+		if ev.Type == analyze.TypeWSOpen || (ev.Type == analyze.TypeHTTPRequest && paths[ev.Conn] == "") {
+			paths[ev.Conn] = ev.WSOpen.Path
+			if ev.Type == analyze.TypeHTTPRequest {
+				paths[ev.Conn] = ev.HTTP.Target
+			}
+		}
+		for _, wn := range ev.Warnings {
+			if !m.counts(wn.Code) {
+				skipped++
+				continue
+			}
+			total++
+			if byCode[wn.Code] == 0 {
+				order = append(order, wn.Code)
+			}
+			byCode[wn.Code]++
+			connsWith[ev.Conn] = true
+			if *quiet {
+				continue
+			}
+			where := fmt.Sprintf("packet %d", ev.Packet)
+			if ev.Conn != 0 {
+				where += fmt.Sprintf(", connection %d", ev.Conn)
+				if p := paths[ev.Conn]; p != "" {
+					where += " " + p
+				}
+			}
+			if ev.From != "" {
+				where += ", " + ev.From
+			}
+			fmt.Fprintf(w, "%s: %s %s: %s\n", where, ev.Type, wn.Code, wn.Msg)
+		}
+		return nil
+	})
+	var summary string
+	if total == 0 {
+		summary = "no protocol violations"
+	} else {
+		var parts []string
+		for _, c := range order {
+			parts = append(parts, fmt.Sprintf("%d %s", byCode[c], c))
+		}
+		summary = fmt.Sprintf("%d %s in %d %s (%s)", total, noun(total, "violation", "violations"),
+			len(connsWith), noun(len(connsWith), "connection", "connections"), strings.Join(parts, ", "))
+	}
+	if skipped > 0 {
+		summary += fmt.Sprintf("; %d other %s not counted", skipped, noun(skipped, "warning", "warnings"))
+	}
+	if err := w.Flush(); err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(stderr, "wsviz check: %s\n", summary)
+	if derr != nil {
+		return fail(fmt.Errorf("the capture could not be read to the end, so it was not all checked: %w", derr))
+	}
+	if total > 0 {
+		return &exitError{Code: 1}
+	}
+	return nil
+}
+
+func noun(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
