@@ -93,8 +93,9 @@ type, size and payload (JSON with sorted keys), close codes and warnings by
 code. No times, client ports, masks or packet numbers unless --keep asks.
 FILTER is a tcpdump-style packet filter. The format: docs/transcript.md.
 
-Exit status: 0, or 1 when the capture could not be read to the end (the
-transcript of what was decoded is written, marked incomplete), 2 on usage.
+Exit status: 0; 1 on an input error: a file that is not a capture, or one that
+could not be read to the end (the transcript of what was decoded is written,
+marked incomplete); 2 on usage.
 
 Flags:`)
 		fs.PrintDefaults()
