@@ -30,7 +30,7 @@ func (r *repeated) Set(s string) error {
 // normalised; the returned func reads them back after parsing, and says
 // whether --keep was given.
 func transcriptFlags(fs *flag.FlagSet) func() (transcript.Options, bool, error) {
-	keep := fs.String("keep", "", "details to keep besides the server `port`, comma-separated: "+
+	keep := fs.String("keep", "", "details to keep besides the server's port, a comma-separated `list` of "+
 		strings.Join(transcript.KeepNames(), ", ")+"; -NAME drops one (-port), none drops all")
 	var ignore, ignoreHeader repeated
 	fs.Var(&ignore, "ignore", "replace the values this `JSONPATH` selects in JSON messages by \"<ignored>\" ($.id, $..timestamp, $.items[*].id); repeatable")
