@@ -225,11 +225,16 @@ func countWarnings(ws []analyze.Warning) []string {
 	return lines
 }
 
+// tcpOpen writes the connection's first lines: they go before every other
+// line whenever the analyzer emits tcp.open (it may wait for the end of the
+// TCP handshake, or later).
 func (b *Builder) tcpOpen(c *connBuilder, ev *analyze.Event) {
 	_, port, err := net.SplitHostPort(ev.TCPOpen.Server)
 	if err == nil {
 		c.port = port
 	}
+	rest, times := c.conn.Lines, c.times
+	c.conn.Lines, c.times = nil, nil
 	switch {
 	case b.keep.Has(KeepAddresses):
 		c.addAt(time.Time{}, 0, "endpoints client "+word(ev.TCPOpen.Client)+" server "+word(ev.TCPOpen.Server))
@@ -240,6 +245,7 @@ func (b *Builder) tcpOpen(c *connBuilder, ev *analyze.Event) {
 		c.addAt(time.Time{}, 0, "begin no-syn")
 	}
 	c.warnings(ev.Warnings)
+	c.conn.Lines, c.times = append(c.conn.Lines, rest...), append(c.times, times...)
 }
 
 // header writes a request's or response's headers, names sorted, the

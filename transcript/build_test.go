@@ -228,3 +228,22 @@ func TestParseKeep(t *testing.T) {
 		t.Error("the zero Keep is not DefaultKeep, or KeepNone keeps the port")
 	}
 }
+
+// TestLateTCPOpen: the lines tcp.open gives go first, however late the
+// analyzer emits it.
+func TestLateTCPOpen(t *testing.T) {
+	b, err := NewBuilder(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	b.Add(&analyze.Event{Type: analyze.TypeHTTPRequest, Time: t0.Add(time.Millisecond), Conn: 1, From: "client",
+		HTTP: analyze.HTTP{Method: "GET", Target: "/x", Proto: "HTTP/1.1"}})
+	b.Add(&analyze.Event{Type: analyze.TypeTCPOpen, Time: t0, Conn: 1,
+		TCPOpen: analyze.TCPOpen{Client: "10.0.0.1:5000", Server: "10.0.0.2:80"}})
+	got := b.Transcript("").String()
+	want := "wsviz transcript 1\nkeep port\n\nconnection 1 http /x\n  server-port 80\n  begin no-syn\n  request GET /x HTTP/1.1\n"
+	if got != want {
+		t.Errorf("transcript:\n%s\nwant:\n%s", got, want)
+	}
+}
