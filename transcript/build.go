@@ -167,7 +167,11 @@ func (b *Builder) Add(ev *analyze.Event) {
 		c.add(ev, 0, "end "+how)
 		c.warnings(ev.Warnings)
 	default:
-		// An event type newer than this package: say it happened.
+		if quietTypes[ev.Type] && len(ev.Warnings) == 0 {
+			return
+		}
+		// An event type this package does not write otherwise: say it
+		// happened.
 		line := "event " + word(ev.Type)
 		if ev.From != "" {
 			line += " " + word(ev.From)
@@ -176,6 +180,12 @@ func (b *Builder) Add(ev *analyze.Event) {
 		c.warnings(ev.Warnings)
 	}
 }
+
+// quietTypes are event types of a layer below HTTP and WebSocket whose
+// boundaries differ between recordings of the same session, as TCP
+// segments do (TLS records, and handshake messages such as session
+// tickets): a transcript shows them only when they carry a warning.
+var quietTypes = map[string]bool{"tls.record": true, "tls.message": true}
 
 func dir(from string) int {
 	if from == analyze.FromServer {

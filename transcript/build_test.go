@@ -247,3 +247,20 @@ func TestLateTCPOpen(t *testing.T) {
 		t.Errorf("transcript:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestQuietTypes: TLS records and handshake messages appear only with a
+// warning; other unknown event types always.
+func TestQuietTypes(t *testing.T) {
+	b, _ := NewBuilder(Options{})
+	t0 := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	b.Add(&analyze.Event{Type: analyze.TypeTCPOpen, Time: t0, Conn: 1, TCPOpen: analyze.TCPOpen{Client: "10.0.0.1:5000", Server: "10.0.0.2:443", SYN: true}})
+	b.Add(&analyze.Event{Type: "tls.message", Time: t0, Conn: 1, From: "client"})
+	b.Add(&analyze.Event{Type: "tls.handshake", Time: t0, Conn: 1})
+	b.Add(&analyze.Event{Type: "tls.record", Time: t0, Conn: 1, From: "server"})
+	b.Add(&analyze.Event{Type: "tls.record", Time: t0, Conn: 1, From: "server", Warnings: []analyze.Warning{{Code: "tls.bad_record_mac"}}})
+	got := b.Transcript("").String()
+	want := "wsviz transcript 1\nkeep port\n\nconnection 1 tcp\n  server-port 443\n  event tls.handshake\n  event tls.record server\n    warning tls.bad_record_mac\n"
+	if got != want {
+		t.Errorf("transcript:\n%s\nwant:\n%s", got, want)
+	}
+}
