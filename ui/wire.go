@@ -57,6 +57,10 @@ const (
 	flagSYN        = 1 << 5 // tcp.open: the SYN was captured
 	flagMidstream  = 1 << 6 // ws.open: no handshake captured
 	flagNoDetail   = 1 << 7 // the event's details were not kept (spill limit)
+	// flagUpgrade shares its bit with flagFin (flags other than warning
+	// and noDetail are per type): on http.request, the request asks to
+	// switch to WebSocket; on http.response, it answers such a request.
+	flagUpgrade = 1 << 3
 )
 
 // Binary message kinds (first byte of a binary WebSocket message to the page).
@@ -189,6 +193,10 @@ func rowOf(ev *analyze.Event) row {
 		r.size = ev.TCPClose.ClientBytes + ev.TCPClose.ServerBytes
 	case codeTCPGap:
 		r.size = ev.TCPGap.Size
+	case codeHTTPRequest:
+		if isUpgradeRequest(ev.HTTP.Header) {
+			r.flags |= flagUpgrade
+		}
 	case codeHTTPResponse:
 		r.size = int64(ev.HTTP.Status)
 	case codeWSOpen:
