@@ -106,7 +106,7 @@ class App {
 
   setTimeMode(m) {
     this.timeMode = m;
-    $('axis-toggle').textContent = m === 'abs' ? 'absolute time (UTC)' : 'relative time';
+    $('axis-toggle').textContent = m === 'abs' ? 'time: UTC' : 'time: relative';
     $('axis-toggle').classList.toggle('on', m === 'abs');
     this.ladder.refresh();
     this.messages.list.render();
@@ -663,13 +663,14 @@ function span(cls, text, title) {
   return e;
 }
 
-// shortAddr writes "ip :client-port → :server-port" when both ends share an
-// address (loopback captures), the full ends otherwise.
+// shortAddr writes ":client-port → :server-port" when both ends share an
+// address (loopback captures: the address is in the title and the lane), the
+// full ends otherwise.
 function shortAddr(info) {
   if (!info.client) return 'connection ' + info.id;
   const split = (a) => { const i = a.lastIndexOf(':'); return [a.slice(0, i), a.slice(i + 1)]; };
   const [ch, cp] = split(info.client), [sh, sp] = split(info.server);
-  return ch === sh ? ch + '  :' + cp + ' → :' + sp : info.client + ' → ' + info.server;
+  return ch === sh ? ':' + cp + ' → :' + sp : info.client + ' → ' + info.server;
 }
 
 function connRow(c, info, selected) {
