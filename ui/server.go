@@ -329,6 +329,14 @@ func (s *Server) flushLoop() {
 // flushLocked broadcasts what changed since the last flush: the status,
 // the changed connections, and the new events in batches.
 func (s *Server) flushLocked() {
+	if len(s.clients) == 0 {
+		// No tab to tell: a tab that opens is sent everything from the
+		// store (the re-sync path), so nothing needs building now.
+		s.statusDirty = false
+		clear(s.dirty)
+		s.flushedTo = s.st.len()
+		return
+	}
 	var msgs []*outMsg
 	if s.statusDirty {
 		s.statusDirty = false
