@@ -308,8 +308,12 @@ export class Ladder {
         return { dir: 'band', color: 'c-ws', label, note };
       }
       case T.wsFrame: {
+        // Drawn on its own for its warnings (or a reserved opcode): the
+        // label names what is wrong.
         const name = opcodeName(s.kind[id]);
-        return { dir, color: 'c-frame', dashed: true, label: name + ' frame ' + bytes(s.size[id]), note };
+        let label = name + ' frame ' + bytes(s.size[id]);
+        if (ev && ev.warnings && ev.warnings.length) label += ' · ⚠ ' + ev.warnings.map((w) => w.code).join(', ');
+        return { dir, color: 'c-frame', dashed: true, label, note };
       }
       case T.wsMessage: {
         const op = s.kind[id];
