@@ -21,6 +21,8 @@ export class Messages {
       return id + (this.app.details.get(id) ? 'd' : '') + (id === this.app.selected ? 's' : '') + this.app.timeMode;
     };
     this.visible = false;
+    // Rows that scroll in fetch their previews (a few hundred at a time).
+    this.list.onScroll = () => this.fetchPreviews();
     root.addEventListener('keydown', (e) => this.onKey(e));
   }
 
@@ -36,6 +38,10 @@ export class Messages {
   render() {
     if (!this.visible) return;
     this.list.render();
+    this.fetchPreviews();
+  }
+
+  fetchPreviews() {
     const missing = [];
     for (const k of this.list.rows.keys()) {
       const id = this.index.id(k);

@@ -22,7 +22,9 @@ export class VList {
     this.rows = new Map(); // row index -> element
     this.keyOf = () => '';
     this.active = -1; // the row with the keyboard cursor
-    root.addEventListener('scroll', () => this.render());
+    this.onScroll = null; // called after a scroll has been drawn
+    this.renderMs = []; // the time each render took, for the tests (last 200)
+    root.addEventListener('scroll', () => { this.render(); if (this.onScroll) this.onScroll(); });
     new ResizeObserver(() => this.render()).observe(root);
   }
 
@@ -53,14 +55,23 @@ export class VList {
     return f * Math.max(0, this.n - this.root.clientHeight / this.rowH);
   }
 
-  // rowTop is where row k is drawn, in the spacer's coordinates.
-  rowTop(k) {
-    const off = (k - this.firstRow()) * this.rowH;
-    return this.root.scrollTop + off;
+  // rowTop is where row k is drawn, in the spacer's coordinates, given the
+  // first row f and the scroll position (read once per draw: reading them
+  // after changing rows would lay the page out again for every row).
+  rowTop(k, f, scrollTop) {
+    return scrollTop + (k - f) * this.rowH;
   }
 
   render() {
+    const start = performance.now();
+    this.draw();
+    this.renderMs.push(performance.now() - start);
+    if (this.renderMs.length > 200) this.renderMs.shift();
+  }
+
+  draw() {
     const h = this.root.clientHeight;
+    const top = this.root.scrollTop;
     const f = this.firstRow();
     const first = Math.max(0, Math.floor(f) - 2);
     const last = Math.min(this.n, Math.ceil(f + h / this.rowH) + 2);
@@ -80,7 +91,7 @@ export class VList {
         this.rows.set(k, fresh);
         el = fresh;
       }
-      el.style.top = this.rowTop(k) + 'px';
+      el.style.top = this.rowTop(k, f, top) + 'px';
     }
   }
 
