@@ -95,11 +95,12 @@ func TestWarningsPanelShowsEveryCode(t *testing.T) {
 	}
 	poll(t, ctx, fmt.Sprintf(`document.querySelectorAll('#warn-codes .wcode').length === %d`, len(order)))
 	screenshot(t, ctx, "warnings-panel")
-	type codeRow struct{ Code, Count, Meaning string }
-	rows := eval[[]codeRow](t, ctx, `[...document.querySelectorAll('#warn-codes .wcode')].map(b => ({Code: b.dataset.code, Count: b.querySelector('.wc-count').textContent, Meaning: b.querySelector('.wc-meaning').textContent}))`)
+	type codeRow struct{ Code, Count, Meaning, RFC string }
+	rows := eval[[]codeRow](t, ctx, `[...document.querySelectorAll('#warn-codes .wcode')].map(b => ({Code: b.dataset.code, Count: b.querySelector('.wc-count').textContent, Meaning: b.querySelector('.wc-meaning').textContent, RFC: b.querySelector('.wc-rfc').textContent}))`)
 	for i, r := range rows {
-		if r.Code != order[i] || r.Count != fmt.Sprint(counts[r.Code]) || r.Meaning == "" {
-			t.Errorf("Warnings row %d = %+v, want %s × %d with its meaning", i, r, order[i], counts[order[i]])
+		info, ok := analyze.LookupCode(order[i])
+		if r.Code != order[i] || r.Count != fmt.Sprint(counts[r.Code]) || !ok || r.Meaning != info.Description || !strings.HasPrefix(r.RFC, info.RFC) {
+			t.Errorf("Warnings row %d = %+v, want %s × %d with the registry's meaning %q and %q", i, r, order[i], counts[order[i]], info.Description, info.RFC)
 		}
 	}
 	if got := eval[string](t, ctx, `document.getElementById('s-warnings').textContent`); got != fmt.Sprint(total) {

@@ -108,6 +108,8 @@ var typeNames = [...]string{
 	codeWSOpen:       analyze.TypeWSOpen,
 	codeWSFrame:      analyze.TypeWSFrame,
 	codeWSMessage:    analyze.TypeWSMessage,
+	codeHTTPError:    analyze.TypeHTTPError,
+	codeCaptureStats: analyze.TypeCaptureStats,
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -194,7 +195,9 @@ func TestSetPacketsAndWireBytes(t *testing.T) {
 
 // TestPageTablesMatchRegistry: the page's table of event types
 // (static/data.js TYPE_NAMES, indexed by the wire codes) is the server's,
-// which /api/registry serves.
+// and names every event type of analyze's registry; the Warnings panel
+// reads codes, RFC sections and meanings from registry.js, which
+// TestRegistryJS keeps equal to the registry.
 func TestPageTablesMatchRegistry(t *testing.T) {
 	src, err := os.ReadFile("static/data.js")
 	if err != nil {
@@ -211,12 +214,20 @@ func TestPageTablesMatchRegistry(t *testing.T) {
 	if !slices.Equal(page, typeNames[:]) {
 		t.Errorf("data.js TYPE_NAMES = %q, want the server's %q", page, typeNames)
 	}
-	_, hs := newTestServer(t, Options{})
-	var reg registryJSON
-	getJSONCode(t, hs.URL+"/api/registry", &reg)
-	for _, ty := range reg.Types {
-		if int(ty.Code) >= len(page) || page[ty.Code] != ty.Type {
-			t.Errorf("registry type %q has wire code %d; data.js names it %q", ty.Type, ty.Code, page[min(int(ty.Code), len(page)-1)])
+	for _, ty := range analyze.EventTypes() {
+		code := typeCode(ty.Type)
+		if code == codeUnknown || int(code) >= len(page) || page[code] != ty.Type {
+			t.Errorf("registry event type %q has wire code %d, which the page does not name so", ty.Type, code)
 		}
+	}
+	if len(page)-1 != len(analyze.EventTypes()) {
+		t.Errorf("the page names %d event types, the registry %d", len(page)-1, len(analyze.EventTypes()))
+	}
+	app, err := os.ReadFile("static/app.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(app, []byte("import { CODES } from './registry.js';")) || !bytes.Contains(app, []byte("this.warnings.setRegistry(CODES)")) {
+		t.Errorf("app.js does not give the Warnings panel the registry's codes")
 	}
 }

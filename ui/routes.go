@@ -35,7 +35,6 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/payload", s.servePayload)
 	mux.HandleFunc("GET /api/search", s.serveSearch)
 	mux.HandleFunc("GET /api/warnings", s.serveWarnings)
-	mux.HandleFunc("GET /api/registry", serveRegistry)
 	mux.HandleFunc("GET /api/export", s.serveExport)
 	mux.HandleFunc("POST /api/export", s.serveExport)
 	return s.guard(mux)

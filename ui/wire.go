@@ -19,6 +19,8 @@ const (
 	codeWSOpen       = 6
 	codeWSFrame      = 7
 	codeWSMessage    = 8
+	codeHTTPError    = 9
+	codeCaptureStats = 10
 )
 
 // Direction codes of the from column.
@@ -94,6 +96,10 @@ func typeCode(t string) uint8 {
 		return codeWSFrame
 	case analyze.TypeWSMessage:
 		return codeWSMessage
+	case analyze.TypeHTTPError:
+		return codeHTTPError
+	case analyze.TypeCaptureStats:
+		return codeCaptureStats
 	}
 	return codeUnknown
 }

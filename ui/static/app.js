@@ -9,6 +9,7 @@ import { Ladder } from './ladder.js';
 import { Inspector } from './inspector.js';
 import { Messages } from './messages.js';
 import { Warnings } from './warnings.js';
+import { CODES } from './registry.js';
 import { num, bytes, duration, absolute, absShort, rel, ranges } from './format.js';
 
 const $ = (id) => document.getElementById(id);
@@ -69,7 +70,7 @@ class App {
     this.inspector = new Inspector(this, $('inspector'), $('insp-title'));
     this.messages = new Messages(this, $('messages'), $('messages-count'));
     this.warnings = new Warnings(this, $('warn-codes'), $('warn-list'), $('warn-occ-title'), $('warnings-count'));
-    api.registry().then((r) => { this.registry = r; this.warnings.setRegistry(r); }).catch(() => {});
+    this.warnings.setRegistry(CODES);
     this.connRows = new Map();
     this.connKey = '';
     this.renderPending = false;

@@ -7,9 +7,10 @@
 // that a server-backed implementation (windows of events asked for as the
 // view moves) can replace them without touching the panels.
 
-// Event type codes (ui/wire.go).
-export const T = { unknown: 0, tcpOpen: 1, tcpClose: 2, tcpGap: 3, httpReq: 4, httpResp: 5, wsOpen: 6, wsFrame: 7, wsMessage: 8 };
-export const TYPE_NAMES = ['unknown', 'tcp.open', 'tcp.close', 'tcp.gap', 'http.request', 'http.response', 'ws.open', 'ws.frame', 'ws.message'];
+// Event type codes (ui/wire.go); the names are the registry's
+// (registry.js, from analyze/registry.go): TestPageTablesMatchRegistry.
+export const T = { unknown: 0, tcpOpen: 1, tcpClose: 2, tcpGap: 3, httpReq: 4, httpResp: 5, wsOpen: 6, wsFrame: 7, wsMessage: 8, httpError: 9, captureStats: 10 };
+export const TYPE_NAMES = ['unknown', 'tcp.open', 'tcp.close', 'tcp.gap', 'http.request', 'http.response', 'ws.open', 'ws.frame', 'ws.message', 'http.error', 'capture.stats'];
 // Directions.
 export const FROM_CLIENT = 1, FROM_SERVER = 2;
 // Opcodes (RFC 6455 §5.2).
@@ -341,7 +342,4 @@ export const api = {
   warnings: () => getJSON('/api/warnings'),
   // warningPage returns ids of events carrying code: {total, offset, ids}.
   warningPage: (code, offset, limit) => getJSON('/api/warnings?code=' + encodeURIComponent(code) + '&offset=' + offset + '&limit=' + limit),
-  // registry returns the vocabulary: event types and warning codes with
-  // their RFC sections and plain meaning (analyze's registry).
-  registry: () => getJSON('/api/registry'),
 };

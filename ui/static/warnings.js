@@ -1,6 +1,6 @@
 // The Warnings panel, like Wireshark's Expert Info: every warning code seen
 // with its count, the RFC section it cites and what it means in plain words
-// (from analyze's registry), and for the chosen code every occurrence, each
+// (from analyze's registry, registry.js), and for the chosen code every occurrence, each
 // a link to its event. Occurrences are paged from the server as the list
 // scrolls (api.warningPage), so millions of warnings cost the page only the
 // rows in view. Captured text goes in with textContent only.
@@ -35,8 +35,9 @@ export class Warnings {
     listEl.addEventListener('scroll', () => this.fetchVisible());
   }
 
-  setRegistry(reg) {
-    for (const c of reg.codes || []) this.registry.set(c.code, c);
+  // setRegistry takes the registry's codes (registry.js CODES).
+  setRegistry(codes) {
+    for (const c of codes) this.registry.set(c.code, c);
     this.renderCodes();
   }
 
@@ -108,8 +109,8 @@ export class Warnings {
       add(head, 'wc-code', c.code);
       add(head, 'wc-count', num(c.count));
       b.appendChild(head);
-      add(b, 'wc-meaning', reg.meaning || c.msg);
-      add(b, 'wc-rfc', (reg.rfc ? reg.rfc + ' · ' : '') + 'on ' + (reg.type || c.type));
+      add(b, 'wc-meaning', reg.description || c.msg);
+      add(b, 'wc-rfc', (reg.rfc ? reg.rfc : reg.code ? 'a limit of wsviz or a fault of the capture' : '') + ' · on ' + (reg.events ? reg.events.join(', ') : c.type));
       b.title = c.msg;
       b.addEventListener('click', () => { this.choose(c.code); this.focusFirst(); });
       b.addEventListener('keydown', (e) => {
