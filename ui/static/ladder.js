@@ -299,6 +299,8 @@ export class Ladder {
         const color = s.size[id] === 101 ? 'c-http' : refused ? 'c-rst' : 'c-plain';
         return { dir: 'left', color, label, note };
       }
+      case T.httpError:
+        return { dir, color: 'c-rst', dashed: true, label: 'HTTP decoding stopped', note };
       case T.wsOpen: {
         let label = (s.flags[id] & F.midstream) ? 'WebSocket found mid-stream' : 'WebSocket open';
         if (ev) {

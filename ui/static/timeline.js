@@ -661,6 +661,10 @@ function drawOther(ctx, s, i, type, x, top, mid, laneH) {
       ctx.closePath();
       ctx.fill();
       break;
+    case T.httpError:
+      ctx.fillStyle = WARN_COLOR;
+      ctx.fillRect(x - 3, mid - 3, 7, 7);
+      break;
     case T.tcpGap:
       ctx.fillStyle = STATE_COLOR.gap;
       ctx.fillRect(x - 1, mid - 8, 3, 16);
@@ -757,6 +761,7 @@ export function describe(s, i) {
     case T.httpReq: what = (s.flags[i] & F.upgrade) ? 'HTTP upgrade request' : 'HTTP request (plain HTTP)'; break;
     case T.httpResp: what = 'HTTP response ' + s.size[i] + (s.size[i] === 101 ? ': switching to WebSocket' : (s.flags[i] & F.upgrade) ? ': upgrade refused' : ' (plain HTTP)'); break;
     case T.wsOpen: what = (s.flags[i] & F.midstream) ? 'WebSocket found mid-stream' : 'WebSocket open'; break;
+    case T.httpError: what = 'HTTP decoding stopped' + (dir ? ', ' + dir : ''); break;
     case T.tcpGap: what = 'TCP gap of ' + bytes(s.size[i]) + (dir ? ', ' + dir : ''); break;
     default: what = TYPE_NAMES[type] || 'event';
   }
