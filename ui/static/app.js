@@ -654,6 +654,12 @@ function parseHash() {
   };
 }
 
+const compactNF = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
+
+// compact writes counts of a thousand and more shortly (1.2K), for narrow
+// columns; the exact count is in the tooltip.
+function compact(n) { return n < 1000 ? String(n) : compactNF.format(n); }
+
 function round(us) { return Math.round(us * 1000) / 1000; }
 
 function span(cls, text, title) {
@@ -699,7 +705,7 @@ function connRow(c, info, selected) {
   row.appendChild(st);
   const stats = span('c-stats', '');
   if (info) {
-    stats.appendChild(span('c-msgs', num(info.messages[0]) + ' ↑ ' + num(info.messages[1]) + ' ↓', 'messages client → server, server → client'));
+    stats.appendChild(span('c-msgs', compact(info.messages[0]) + ' ↑ ' + compact(info.messages[1]) + ' ↓', num(info.messages[0]) + ' messages client → server, ' + num(info.messages[1]) + ' server → client'));
     const wire = (info.wire_bytes || [0, 0])[0] + (info.wire_bytes || [0, 0])[1];
     stats.appendChild(span('c-bytes', bytes(wire), bytes(wire) + ' on the wire, ' + bytes(info.bytes[0] + info.bytes[1]) + ' inflated'));
   }
