@@ -730,6 +730,8 @@ window.wsviz = {
   behind: () => app.behindCount,
   describe: (i) => describe(app.store, i),
   panel: () => app.panel,
+  // api is data.js's: the tests may stand in for a server answer.
+  api,
   markXY: (i) => app.timeline.markXY(i),
   // benchPan pans the timeline for frames animation frames and reports the
   // time spent drawing and between frames.
