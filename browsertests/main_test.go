@@ -8,8 +8,10 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if capturePath != "" {
-		os.RemoveAll(filepath.Dir(capturePath))
+	for _, p := range []string{capturePath, hostilePath} {
+		if p != "" {
+			os.RemoveAll(filepath.Dir(p))
+		}
 	}
 	os.Exit(code)
 }

@@ -167,7 +167,11 @@ func (b *Builder) Add(ev *analyze.Event) {
 		c.add(ev, 0, "end "+how)
 		c.warnings(ev.Warnings)
 	default:
-		// An event type newer than this package: say it happened.
+		if quietTypes[ev.Type] && len(ev.Warnings) == 0 {
+			return
+		}
+		// An event type this package does not write otherwise: say it
+		// happened.
 		line := "event " + word(ev.Type)
 		if ev.From != "" {
 			line += " " + word(ev.From)
@@ -176,6 +180,12 @@ func (b *Builder) Add(ev *analyze.Event) {
 		c.warnings(ev.Warnings)
 	}
 }
+
+// quietTypes are event types of a layer below HTTP and WebSocket whose
+// boundaries differ between recordings of the same session, as TCP
+// segments do (TLS records, and handshake messages such as session
+// tickets): a transcript shows them only when they carry a warning.
+var quietTypes = map[string]bool{"tls.record": true, "tls.message": true}
 
 func dir(from string) int {
 	if from == analyze.FromServer {
@@ -225,11 +235,16 @@ func countWarnings(ws []analyze.Warning) []string {
 	return lines
 }
 
+// tcpOpen writes the connection's first lines: they go before every other
+// line whenever the analyzer emits tcp.open (it may wait for the end of the
+// TCP handshake, or later).
 func (b *Builder) tcpOpen(c *connBuilder, ev *analyze.Event) {
 	_, port, err := net.SplitHostPort(ev.TCPOpen.Server)
 	if err == nil {
 		c.port = port
 	}
+	rest, times := c.conn.Lines, c.times
+	c.conn.Lines, c.times = nil, nil
 	switch {
 	case b.keep.Has(KeepAddresses):
 		c.addAt(time.Time{}, 0, "endpoints client "+word(ev.TCPOpen.Client)+" server "+word(ev.TCPOpen.Server))
@@ -240,6 +255,7 @@ func (b *Builder) tcpOpen(c *connBuilder, ev *analyze.Event) {
 		c.addAt(time.Time{}, 0, "begin no-syn")
 	}
 	c.warnings(ev.Warnings)
+	c.conn.Lines, c.times = append(c.conn.Lines, rest...), append(c.times, times...)
 }
 
 // header writes a request's or response's headers, names sorted, the

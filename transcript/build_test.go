@@ -228,3 +228,39 @@ func TestParseKeep(t *testing.T) {
 		t.Error("the zero Keep is not DefaultKeep, or KeepNone keeps the port")
 	}
 }
+
+// TestLateTCPOpen: the lines tcp.open gives go first, however late the
+// analyzer emits it.
+func TestLateTCPOpen(t *testing.T) {
+	b, err := NewBuilder(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	b.Add(&analyze.Event{Type: analyze.TypeHTTPRequest, Time: t0.Add(time.Millisecond), Conn: 1, From: "client",
+		HTTP: analyze.HTTP{Method: "GET", Target: "/x", Proto: "HTTP/1.1"}})
+	b.Add(&analyze.Event{Type: analyze.TypeTCPOpen, Time: t0, Conn: 1,
+		TCPOpen: analyze.TCPOpen{Client: "10.0.0.1:5000", Server: "10.0.0.2:80"}})
+	got := b.Transcript("").String()
+	want := "wsviz transcript 1\nkeep port\n\nconnection 1 http /x\n  server-port 80\n  begin no-syn\n  request GET /x HTTP/1.1\n"
+	if got != want {
+		t.Errorf("transcript:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestQuietTypes: TLS records and handshake messages appear only with a
+// warning; other unknown event types always.
+func TestQuietTypes(t *testing.T) {
+	b, _ := NewBuilder(Options{})
+	t0 := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	b.Add(&analyze.Event{Type: analyze.TypeTCPOpen, Time: t0, Conn: 1, TCPOpen: analyze.TCPOpen{Client: "10.0.0.1:5000", Server: "10.0.0.2:443", SYN: true}})
+	b.Add(&analyze.Event{Type: "tls.message", Time: t0, Conn: 1, From: "client"})
+	b.Add(&analyze.Event{Type: "tls.handshake", Time: t0, Conn: 1})
+	b.Add(&analyze.Event{Type: "tls.record", Time: t0, Conn: 1, From: "server"})
+	b.Add(&analyze.Event{Type: "tls.record", Time: t0, Conn: 1, From: "server", Warnings: []analyze.Warning{{Code: "tls.bad_record_mac"}}})
+	got := b.Transcript("").String()
+	want := "wsviz transcript 1\nkeep port\n\nconnection 1 tcp\n  server-port 443\n  event tls.handshake\n  event tls.record server\n    warning tls.bad_record_mac\n"
+	if got != want {
+		t.Errorf("transcript:\n%s\nwant:\n%s", got, want)
+	}
+}

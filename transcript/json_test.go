@@ -1,6 +1,9 @@
 package transcript
 
 import (
+	"bytes"
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -69,4 +72,65 @@ func TestCompilePathErrors(t *testing.T) {
 			t.Errorf("compilePath(%q) = %v, want the error to say JSONPath", expr, err)
 		}
 	}
+}
+
+// FuzzCanonicalJSON: captured payloads are hostile. Canonicalising never
+// panics, gives valid JSON that is its own canonical form and means what
+// the input means (for inputs without duplicate keys), and any JSONPath that
+// compiles applies without panicking.
+func FuzzCanonicalJSON(f *testing.F) {
+	f.Add([]byte(`{"b":[1,{"c":"\u00e9"}],"a":null}`), "$..c")
+	f.Add([]byte(`[1,2,3]`), "$[-1]")
+	f.Add([]byte(`{"a b":{"x":1}}`), "$['a b'].x")
+	f.Add([]byte(`{"a":1,"a":2}`), "$.*")
+	f.Fuzz(func(t *testing.T, data []byte, expr string) {
+		var paths []*jsonPath
+		if p, err := compilePath(expr); err == nil {
+			paths = append(paths, p)
+		}
+		c, ok := canonicalJSON(data, paths)
+		if !ok {
+			return
+		}
+		if !json.Valid(c) {
+			t.Fatalf("canonicalJSON(%q) = %q, not JSON", data, c)
+		}
+		again, ok := canonicalJSON(c, paths)
+		if !ok || !bytes.Equal(again, c) {
+			t.Fatalf("canonicalJSON(%q) = %q, then %q", data, c, again)
+		}
+		if len(paths) > 0 {
+			return
+		}
+		var in, out any
+		if json.Unmarshal(data, &in) == nil && json.Unmarshal(c, &out) == nil && !strings.Contains(string(data), `\u`) {
+			if !reflect.DeepEqual(in, out) && !hasDuplicateKeys(data) {
+				t.Fatalf("canonicalJSON(%q) = %q, which means something else", data, c)
+			}
+		}
+	})
+}
+
+// hasDuplicateKeys reports whether a JSON text has an object with a key
+// twice (encoding/json keeps the last; the canonical form keeps both).
+func hasDuplicateKeys(data []byte) bool {
+	v, ok := parseJSON(data)
+	if !ok {
+		return false
+	}
+	var walk func(*jsonValue) bool
+	walk = func(v *jsonValue) bool {
+		for i := 1; i < len(v.keys); i++ {
+			if v.keys[i] == v.keys[i-1] {
+				return true
+			}
+		}
+		for _, m := range v.members {
+			if walk(m) {
+				return true
+			}
+		}
+		return false
+	}
+	return walk(v)
 }

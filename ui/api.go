@@ -1,10 +1,13 @@
 package ui
 
 import (
+	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,6 +34,9 @@ type eventJSON struct {
 	// Preview is the start of the payload as text (invalid UTF-8
 	// replaced), for labels; only from /api/events.
 	Preview string `json:"preview,omitempty"`
+	// PreviewHex is the start of a binary message's payload in hex; only
+	// from /api/events.
+	PreviewHex string `json:"preview_hex,omitempty"`
 	// Frames lists a message's frames, from /api/event only.
 	Frames []eventJSON `json:"frames,omitempty"`
 }
@@ -102,6 +108,8 @@ var typeNames = [...]string{
 	codeWSOpen:       analyze.TypeWSOpen,
 	codeWSFrame:      analyze.TypeWSFrame,
 	codeWSMessage:    analyze.TypeWSMessage,
+	codeHTTPError:    analyze.TypeHTTPError,
+	codeCaptureStats: analyze.TypeCaptureStats,
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
@@ -198,9 +206,22 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		ev.Preview = preview(payload)
+		if s.isBinary(id) {
+			ev.PreviewHex = hex.EncodeToString(payload[:min(len(payload), maxPreviewHex)])
+		}
 		out = append(out, ev)
 	}
 	writeJSON(w, out)
+}
+
+// maxPreviewHex bounds the bytes of a binary preview.
+const maxPreviewHex = 32
+
+func (s *Server) isBinary(id int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.st.rows[id]
+	return r.typ == codeWSMessage && r.kind == opBinary
 }
 
 // preview returns the start of p as valid UTF-8, cut at a rune boundary.
@@ -232,21 +253,50 @@ func (s *Server) servePayload(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveSearch answers /api/search?q=TEXT with the ids of the messages
-// whose payload contains TEXT, ignoring ASCII case:
-// {"ids":[...],"searched":N}, N being the number of events searched.
+// whose payload contains TEXT, ignoring ASCII case, or with re=1 matches the
+// regular expression TEXT (RE2 syntax, as Go's regexp: linear time whatever
+// the payload, so a hostile capture cannot make a search explode):
+// {"ids":[...],"searched":N}, N being the number of events searched. With
+// from=ID only the events from ID on are searched, so that a page follows
+// a live capture by searching the new events only.
 func (s *Server) serveSearch(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query().Get("q")
 	if q == "" || len(q) > maxSearchLen {
 		http.Error(w, fmt.Sprintf("ui: search text must be 1 to %d bytes", maxSearchLen), http.StatusBadRequest)
 		return
 	}
-	needle := []byte(q)
-	lowerASCII(needle)
+	from := 0
+	if v := r.URL.Query().Get("from"); v != "" {
+		var err error
+		if from, err = strconv.Atoi(v); err != nil || from < 0 {
+			http.Error(w, fmt.Sprintf("ui: bad from %q", v), http.StatusBadRequest)
+			return
+		}
+	}
+	var match func([]byte) bool
+	if r.URL.Query().Get("re") == "1" {
+		re, err := regexp.Compile(q)
+		if err != nil {
+			http.Error(w, "ui: bad regular expression: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		match = re.Match
+	} else {
+		needle := []byte(q)
+		lowerASCII(needle)
+		match = func(p []byte) bool {
+			if len(p) < len(needle) {
+				return false
+			}
+			lowerASCII(p)
+			return bytes.Contains(p, needle)
+		}
+	}
 	s.mu.Lock()
 	n := s.st.len()
 	var ids []uint32
 	var recs []record
-	for id := range n {
+	for id := from; id < n; id++ {
 		if s.st.rows[id].typ == codeWSMessage && s.st.recs[id].payloadLen > 0 {
 			ids = append(ids, uint32(id))
 			recs = append(recs, s.st.recs[id])
@@ -262,7 +312,7 @@ func (s *Server) serveSearch(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	found, err := searchFile(f, ids, recs, needle)
+	found, err := searchFile(f, ids, recs, match)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -273,5 +323,5 @@ func (s *Server) serveSearch(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, struct {
 		IDs      []uint32 `json:"ids"`
 		Searched int      `json:"searched"`
-	}{found, n})
+	}{found, max(n, from)})
 }

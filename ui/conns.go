@@ -1,45 +1,76 @@
 package ui
 
 import (
+	"strings"
+
 	"github.com/wsviz/wsviz/analyze"
 )
 
-// Connection states, as shown in the connections table.
+// Connection states, as shown in the connections table and as the colour of
+// each lane. Each says what happened to the connection as a whole; when
+// several apply, the first of this list that does wins (a refused upgrade is
+// refused even though TCP then closed with FIN).
 const (
-	StateTCP       = "tcp"       // a TCP connection with no WebSocket seen (yet)
+	StateTCP       = "tcp"       // a TCP connection with no HTTP or WebSocket seen (yet)
 	StateHandshake = "handshake" // an upgrade request without an answer yet
-	StateOpen      = "open"      // a WebSocket that had not ended when last seen
+	StateHTTP      = "http"      // plain HTTP: requests without an upgrade, answered as HTTP (request/response)
+	StateRejected  = "rejected"  // refused: the server answered the upgrade request with another status than 101
+	StateReset     = "reset"     // ended by a TCP RST
+	StateGap       = "gap"       // damaged: bytes of the connection were never captured (tcp.gap)
+	StateMidstream = "midstream" // a WebSocket found mid-stream (no handshake captured) that did not close cleanly
+	StateOpen      = "open"      // upgraded: a WebSocket that had not ended when last seen
 	StateClosed    = "closed"    // closed cleanly: Close both ways, then TCP FIN (RFC 6455 §7.1.1)
 	StateUnclean   = "unclean"   // TCP FIN without the Close handshake (RFC 6455 §7.1.5)
-	StateReset     = "reset"     // ended by a TCP RST
-	StateRejected  = "rejected"  // the server answered the upgrade with another status than 101
 	StateEnded     = "ended"     // the capture ended (or the connection was evicted) while open
 )
 
 // connInfo sums up one connection for the connections table. It is kept for
 // every connection, including those whose events are past the event limit.
 type connInfo struct {
-	ID          int      `json:"id"`
-	Client      string   `json:"client"`
-	Server      string   `json:"server"`
-	SYN         bool     `json:"syn"`
-	Host        string   `json:"host"`
-	Path        string   `json:"path"`
-	Subprotocol string   `json:"subprotocol"`
-	Extensions  string   `json:"extensions"`
-	Status      int      `json:"status"`
-	WS          bool     `json:"ws"`
-	Midstream   bool     `json:"midstream"`
-	How         string   `json:"how"`
-	CloseSent   [2]bool  `json:"close_sent"` // a Close message came from the client, the server
-	CloseCode   int      `json:"close_code"`
-	Messages    [2]int64 `json:"messages"` // by direction: client, server
-	Bytes       [2]int64 `json:"bytes"`    // message payload bytes by direction
-	Warnings    int64    `json:"warnings"`
-	Events      int64    `json:"events"`
-	First       float64  `json:"first"` // microseconds since the capture's first event
-	Last        float64  `json:"last"`
-	State       string   `json:"state"`
+	ID          int     `json:"id"`
+	Client      string  `json:"client"`
+	Server      string  `json:"server"`
+	SYN         bool    `json:"syn"`
+	Host        string  `json:"host"`
+	Path        string  `json:"path"`
+	Subprotocol string  `json:"subprotocol"`
+	Extensions  string  `json:"extensions"`
+	Status      int     `json:"status"`
+	WS          bool    `json:"ws"`
+	Midstream   bool    `json:"midstream"`
+	How         string  `json:"how"`
+	CloseSent   [2]bool `json:"close_sent"` // a Close message came from the client, the server
+	CloseCode   int     `json:"close_code"`
+	// Requests counts the HTTP requests; Upgrade reports whether the last
+	// one asked to switch to WebSocket (Upgrade: websocket).
+	Requests int  `json:"requests"`
+	Upgrade  bool `json:"upgrade"`
+	// Gaps counts the tcp.gap events: bytes of the connection never
+	// captured.
+	Gaps     int64    `json:"gaps"`
+	Messages [2]int64 `json:"messages"` // by direction: client, server
+	// Bytes counts message payload bytes by direction as delivered
+	// (inflated); WireBytes as sent on the wire (compressed, without
+	// frame headers).
+	Bytes     [2]int64 `json:"bytes"`
+	WireBytes [2]int64 `json:"wire_bytes"`
+	Warnings  int64    `json:"warnings"`
+	Events    int64    `json:"events"`
+	First     float64  `json:"first"` // microseconds since the capture's first event
+	Last      float64  `json:"last"`
+	State     string   `json:"state"`
+}
+
+// isUpgradeRequest reports whether h asks to switch to WebSocket.
+func isUpgradeRequest(h map[string][]string) bool {
+	for _, v := range h["Upgrade"] {
+		for _, tok := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), "websocket") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // update folds ev into the summary. t0 is the capture's first event time.
@@ -65,7 +96,11 @@ func (c *connInfo) update(ev *analyze.Event, t0 int64) {
 		c.Client, c.Server, c.SYN = ev.TCPOpen.Client, ev.TCPOpen.Server, ev.TCPOpen.SYN
 	case analyze.TypeTCPClose:
 		c.How = ev.TCPClose.How
+	case analyze.TypeTCPGap:
+		c.Gaps++
 	case analyze.TypeHTTPRequest:
+		c.Requests++
+		c.Upgrade = isUpgradeRequest(ev.HTTP.Header)
 		c.Path = ev.HTTP.Target
 		if h := ev.HTTP.Header; h != nil {
 			c.Host = h.Get("Host")
@@ -84,6 +119,7 @@ func (c *connInfo) update(ev *analyze.Event, t0 int64) {
 		if dir >= 0 {
 			c.Messages[dir]++
 			c.Bytes[dir] += ev.Message.Len
+			c.WireBytes[dir] += ev.Message.WireLen
 			if ev.Message.Opcode == "close" {
 				c.CloseSent[dir] = true
 				if c.CloseCode == 0 {
@@ -97,27 +133,37 @@ func (c *connInfo) update(ev *analyze.Event, t0 int64) {
 
 func (c *connInfo) state() string {
 	switch {
-	case c.Status != 0 && c.Status != 101:
+	case c.WS:
+		// The WebSocket cases below.
+	case c.Upgrade && c.Status != 0 && c.Status != 101:
 		return StateRejected
+	case c.Requests > 0 && !c.Upgrade:
+		return StateHTTP
+	case c.Upgrade:
+		if c.How == analyze.CloseRST {
+			return StateReset
+		}
+		return StateHandshake
 	case c.How == analyze.CloseRST:
 		return StateReset
-	case c.How == analyze.CloseEnd || c.How == analyze.CloseEvicted:
-		if !c.WS {
-			return StateTCP
-		}
-		return StateEnded
-	case c.How == analyze.CloseFIN:
-		if !c.WS {
-			return StateTCP
-		}
-		if c.CloseSent[0] && c.CloseSent[1] {
-			return StateClosed
-		}
-		return StateUnclean
-	case c.WS:
-		return StateOpen
-	case c.Path != "":
-		return StateHandshake
+	case c.Gaps > 0:
+		return StateGap
+	default:
+		return StateTCP
 	}
-	return StateTCP
+	switch {
+	case c.How == analyze.CloseRST:
+		return StateReset
+	case c.Gaps > 0:
+		return StateGap
+	case c.How == analyze.CloseFIN && c.CloseSent[0] && c.CloseSent[1]:
+		return StateClosed
+	case c.Midstream:
+		return StateMidstream
+	case c.How == analyze.CloseFIN:
+		return StateUnclean
+	case c.How == analyze.CloseEnd || c.How == analyze.CloseEvicted:
+		return StateEnded
+	}
+	return StateOpen
 }

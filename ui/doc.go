@@ -16,10 +16,15 @@
 //
 // The page (static/) is plain HTML, CSS and JavaScript modules with no build
 // step. It draws the timeline on a canvas with level of detail and keeps
-// events in typed arrays. Captured payloads are hostile: the page renders
+// events in typed arrays; its Ladder, Messages and Warnings panels are
+// virtual lists over indexes (the Warnings panel pages through the server's
+// warnings index, /api/warnings), and every request it makes goes through
+// one module (static/data.js), so that a server-backed store can stand in. Captured payloads are hostile: the page renders
 // them with textContent only, and every response carries a
 // Content-Security-Policy that allows no inline or foreign script.
 //
 // The package also writes HAR 1.2 logs of WebSocket connections (HAR,
-// WriteHAR), used by the page's export and by `wsviz har`.
+// WriteHAR), streamed connection by connection from a spill file: the same
+// code serves the page's export and `wsviz har`, so both write the same
+// bytes.
 package ui

@@ -50,14 +50,15 @@ func (s *Server) serveExport(w http.ResponseWriter, r *http.Request) {
 		})
 		bw.Flush()
 	case "har":
-		h := NewHAR()
-		s.eachEvent(ids, func(ev *analyze.Event) bool {
-			h.Add(ev)
-			return true
-		})
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.har"`)
-		h.WriteTo(w)
+		bw := bufio.NewWriterSize(w, 64<<10)
+		sel := ids
+		if r.Form.Get("ids") == "" {
+			sel = nil // everything
+		}
+		s.writeHAR(bw, sel)
+		bw.Flush()
 	default:
 		http.Error(w, fmt.Sprintf("ui: unknown export format %q (want jsonl or har)", format), http.StatusBadRequest)
 	}
@@ -67,17 +68,24 @@ func (s *Server) serveExport(w http.ResponseWriter, r *http.Request) {
 // until fn returns false. Events whose details were not kept are passed as
 // placeholders.
 func (s *Server) eachEvent(ids idList, fn func(*analyze.Event) bool) {
+	s.eachEventOf(ids.iter(), func(_ int, ev *analyze.Event) bool { return fn(ev) })
+}
+
+// eachEventOf calls fn with each event whose id next yields (next is
+// called with the server's lock held), with its id, until fn returns false.
+func (s *Server) eachEventOf(next func() (int, bool), fn func(int, *analyze.Event) bool) {
 	recs := make([]record, 0, exportChunk)
 	rows := make([]row, 0, exportChunk)
-	next := ids.iter()
+	ids := make([]int, 0, exportChunk)
 	for {
-		recs, rows = recs[:0], rows[:0]
+		recs, rows, ids = recs[:0], rows[:0], ids[:0]
 		s.mu.Lock()
 		for len(recs) < exportChunk {
 			id, ok := next()
 			if !ok {
 				break
 			}
+			ids = append(ids, id)
 			recs = append(recs, s.st.recs[id])
 			rows = append(rows, s.st.rows[id])
 		}
@@ -105,7 +113,7 @@ func (s *Server) eachEvent(ids idList, fn func(*analyze.Event) bool) {
 					continue
 				}
 			}
-			if !fn(&ev) {
+			if !fn(ids[i], &ev) {
 				return
 			}
 		}
@@ -114,6 +122,20 @@ func (s *Server) eachEvent(ids idList, fn func(*analyze.Event) bool) {
 
 // idList is a sorted list of id ranges [lo, hi).
 type idList [][2]int
+
+// has reports whether id is in the list.
+func (l idList) has(id int) bool {
+	i, _ := slices.BinarySearchFunc(l, id, func(r [2]int, id int) int {
+		switch {
+		case r[1] <= id:
+			return -1
+		case r[0] > id:
+			return 1
+		}
+		return 0
+	})
+	return i < len(l) && l[i][0] <= id && id < l[i][1]
+}
 
 func (l idList) iter() func() (int, bool) {
 	i, id := 0, -1

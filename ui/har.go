@@ -3,8 +3,10 @@ package ui
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"iter"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,9 +16,9 @@ import (
 	"github.com/wsviz/wsviz/analyze"
 )
 
-// HAR collects the WebSocket connections of a stream of events and writes
-// them as an HTTP Archive (HAR 1.2) log, one entry per connection, in the
-// form Chrome DevTools exports: "_resourceType": "websocket" and the
+// HAR collects the events of a capture and writes the WebSocket connections
+// among them as an HTTP Archive (HAR 1.2) log, one entry per connection, in
+// the form Chrome DevTools exports: "_resourceType": "websocket" and the
 // messages in "_webSocketMessages", so that other HAR tools open them.
 //
 // Only text and binary messages are listed (opcodes 1 and 2), as DevTools
@@ -25,13 +27,41 @@ import (
 // Connections with neither an upgrade request nor a WebSocket are left
 // out.
 //
-// A HAR keeps every message payload it is given in memory until WriteTo.
+// A HAR keeps the events in a temporary spill file, as the page's server
+// does, and writes the log from it connection by connection, streaming
+// each connection's messages: memory does not grow with the payloads. It is
+// the page's "Export HAR" (Server.writeHAR), so that `wsviz har` and the
+// page write the same file.
 type HAR struct {
-	conns map[int]*harConn
-	order []int
+	s *Server
 }
 
-type harConn struct {
+// NewHAR returns an empty HAR whose spill file is in tempDir ("" for the
+// system's). Close removes it.
+func NewHAR(tempDir string) (*HAR, error) {
+	s, err := NewServer(Options{TempDir: tempDir, MaxEvents: math.MaxInt, MaxSpill: math.MaxInt64, MaxPayload: -1})
+	if err != nil {
+		return nil, err
+	}
+	return &HAR{s: s}, nil
+}
+
+// Add folds one event in. It copies what it keeps, so ev may be reused. An
+// error means the spill file could not be written.
+func (h *HAR) Add(ev *analyze.Event) error { return h.s.Publish(ev) }
+
+// WriteTo writes the log as JSON.
+func (h *HAR) WriteTo(w io.Writer) (int64, error) {
+	cw := &countWriter{w: w}
+	err := h.s.writeHAR(cw, nil)
+	return cw.n, err
+}
+
+// Close removes the spill file.
+func (h *HAR) Close() error { return h.s.Close() }
+
+// harHead is what a HAR entry needs of a connection besides its messages.
+type harHead struct {
 	client, server string
 	start          time.Time
 	req            *analyze.HTTP
@@ -41,7 +71,160 @@ type harConn struct {
 	ws             bool
 	midstream      bool
 	path           string
-	msgs           []harMessage
+	any            bool // an event of the connection was selected
+}
+
+// add folds a connection's event into its head. The upgrade request (the
+// last request before the switch, after any plain requests on the same
+// keep-alive connection) and its answer are kept.
+func (c *harHead) add(ev *analyze.Event) {
+	if c.start.IsZero() {
+		c.start = ev.Time
+	}
+	switch ev.Type {
+	case analyze.TypeTCPOpen:
+		c.client, c.server = ev.TCPOpen.Client, ev.TCPOpen.Server
+	case analyze.TypeHTTPRequest:
+		if !c.ws {
+			r := ev.HTTP
+			r.Header = ev.HTTP.Header.Clone()
+			c.req, c.reqTime = &r, ev.Time
+			c.resp = nil
+		}
+	case analyze.TypeHTTPResponse:
+		if !c.ws && c.resp == nil {
+			r := ev.HTTP
+			r.Header = ev.HTTP.Header.Clone()
+			c.resp, c.respTime = &r, ev.Time
+		}
+	case analyze.TypeWSOpen:
+		c.ws, c.midstream, c.path = true, ev.WSOpen.Midstream, ev.WSOpen.Path
+	}
+}
+
+// harMessageOf returns the _webSocketMessages item of a text or binary
+// message, and false for other events.
+func harMessageOf(ev *analyze.Event) (harMessage, bool) {
+	if ev.Type != analyze.TypeWSMessage {
+		return harMessage{}, false
+	}
+	m := &ev.Message
+	var op int
+	var data string
+	switch m.Opcode {
+	case "text":
+		op, data = opText, strings.ToValidUTF8(string(m.Payload), "\uFFFD")
+	case "binary":
+		op, data = opBinary, base64.StdEncoding.EncodeToString(m.Payload)
+	default:
+		return harMessage{}, false
+	}
+	typ := "receive"
+	if ev.From == analyze.FromClient {
+		typ = "send"
+	}
+	return harMessage{
+		Type:      typ,
+		Time:      float64(ev.Time.UnixNano()) / 1e9,
+		Opcode:    op,
+		Data:      data,
+		Truncated: m.Truncated,
+	}, true
+}
+
+// writeHAR writes the HAR of the events in sel (nil: all of them). A
+// connection is written when one of its events is selected, with its
+// handshake whether selected or not (a message makes sense in a HAR only
+// with the request that opened its connection), and its selected messages.
+// Connections are written one at a time, each read twice from the spill
+// file (its head, then its messages, streamed): nothing is held but one
+// connection's handshake.
+func (s *Server) writeHAR(w io.Writer, sel idList) error {
+	s.mu.Lock()
+	conns := make([]uint32, 0, len(s.st.byConn))
+	for c := range s.st.byConn {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	slices.Sort(conns)
+	if _, err := io.WriteString(w, `{"log":{"version":"1.2","creator":{"name":"wsviz","version":"1"},"pages":[],"entries":[`); err != nil {
+		return err
+	}
+	first := true
+	var werr error
+	var line []byte
+	for _, c := range conns {
+		var head harHead
+		s.eachConnEvent(c, func(id int, ev *analyze.Event) bool {
+			head.add(ev)
+			if sel == nil || sel.has(id) {
+				head.any = true
+			}
+			return true
+		})
+		if !head.any || !head.ws && !(head.req != nil && isUpgrade(head.req.Header)) {
+			continue
+		}
+		e := head.entry()
+		b, err := json.Marshal(&e)
+		if err != nil {
+			return err
+		}
+		// The entry without its closing brace, then its messages.
+		sep := ",\n"
+		if first {
+			sep = "\n"
+		}
+		first = false
+		if _, werr = fmt.Fprintf(w, `%s%s,"_webSocketMessages":[`, sep, b[:len(b)-1]); werr != nil {
+			return werr
+		}
+		n := 0
+		s.eachConnEvent(c, func(id int, ev *analyze.Event) bool {
+			if sel != nil && !sel.has(id) {
+				return true
+			}
+			m, ok := harMessageOf(ev)
+			if !ok {
+				return true
+			}
+			line = line[:0]
+			if n > 0 {
+				line = append(line, ',')
+			}
+			line = append(line, "\n  "...)
+			mb, err := json.Marshal(&m)
+			if err != nil {
+				werr = err
+				return false
+			}
+			line = append(line, mb...)
+			n++
+			_, werr = w.Write(line)
+			return werr == nil
+		})
+		if werr != nil {
+			return werr
+		}
+		if _, werr = io.WriteString(w, "]}"); werr != nil {
+			return werr
+		}
+	}
+	_, err := io.WriteString(w, "\n]}}\n")
+	return err
+}
+
+// eachConnEvent calls fn with each event of connection c, in capture order.
+func (s *Server) eachConnEvent(c uint32, fn func(int, *analyze.Event) bool) {
+	k := 0
+	s.eachEventOf(func() (int, bool) {
+		ids := s.st.byConn[c] // the lock is held
+		if k >= len(ids) {
+			return 0, false
+		}
+		k++
+		return int(ids[k-1]), true
+	}, fn)
 }
 
 // harMessage is one entry of _webSocketMessages.
@@ -51,65 +234,6 @@ type harMessage struct {
 	Opcode    int     `json:"opcode"`
 	Data      string  `json:"data"`
 	Truncated bool    `json:"_truncated,omitempty"`
-}
-
-// NewHAR returns an empty HAR.
-func NewHAR() *HAR {
-	return &HAR{conns: make(map[int]*harConn)}
-}
-
-// Add folds one event in. It copies what it keeps, so ev may be reused.
-func (h *HAR) Add(ev *analyze.Event) {
-	if ev.Conn == 0 {
-		return
-	}
-	c := h.conns[ev.Conn]
-	if c == nil {
-		c = &harConn{start: ev.Time}
-		h.conns[ev.Conn] = c
-		h.order = append(h.order, ev.Conn)
-	}
-	switch ev.Type {
-	case analyze.TypeTCPOpen:
-		c.client, c.server = ev.TCPOpen.Client, ev.TCPOpen.Server
-	case analyze.TypeHTTPRequest:
-		if c.req == nil {
-			r := ev.HTTP
-			r.Header = ev.HTTP.Header.Clone()
-			c.req, c.reqTime = &r, ev.Time
-		}
-	case analyze.TypeHTTPResponse:
-		if c.resp == nil {
-			r := ev.HTTP
-			r.Header = ev.HTTP.Header.Clone()
-			c.resp, c.respTime = &r, ev.Time
-		}
-	case analyze.TypeWSOpen:
-		c.ws, c.midstream, c.path = true, ev.WSOpen.Midstream, ev.WSOpen.Path
-	case analyze.TypeWSMessage:
-		m := &ev.Message
-		var op int
-		var data string
-		switch m.Opcode {
-		case "text":
-			op, data = opText, strings.ToValidUTF8(string(m.Payload), "\uFFFD")
-		case "binary":
-			op, data = opBinary, base64.StdEncoding.EncodeToString(m.Payload)
-		default:
-			return
-		}
-		typ := "receive"
-		if ev.From == analyze.FromClient {
-			typ = "send"
-		}
-		c.msgs = append(c.msgs, harMessage{
-			Type:      typ,
-			Time:      float64(ev.Time.UnixNano()) / 1e9,
-			Opcode:    op,
-			Data:      data,
-			Truncated: m.Truncated,
-		})
-	}
 }
 
 // HAR 1.2 objects (http://www.softwareishard.com/blog/har-12-spec/).
@@ -127,18 +251,19 @@ type (
 		Name    string `json:"name"`
 		Version string `json:"version"`
 	}
+	// harEntry is an entry without its _webSocketMessages, which writeHAR
+	// streams after it.
 	harEntry struct {
-		ResourceType      string       `json:"_resourceType"`
-		WebSocketMessages []harMessage `json:"_webSocketMessages"`
-		StartedDateTime   string       `json:"startedDateTime"`
-		Time              float64      `json:"time"`
-		Request           harRequest   `json:"request"`
-		Response          harResponse  `json:"response"`
-		Cache             struct{}     `json:"cache"`
-		Timings           harTimings   `json:"timings"`
-		ServerIPAddress   string       `json:"serverIPAddress,omitempty"`
-		Connection        string       `json:"connection,omitempty"`
-		Comment           string       `json:"comment,omitempty"`
+		ResourceType    string      `json:"_resourceType"`
+		StartedDateTime string      `json:"startedDateTime"`
+		Time            float64     `json:"time"`
+		Request         harRequest  `json:"request"`
+		Response        harResponse `json:"response"`
+		Cache           struct{}    `json:"cache"`
+		Timings         harTimings  `json:"timings"`
+		ServerIPAddress string      `json:"serverIPAddress,omitempty"`
+		Connection      string      `json:"connection,omitempty"`
+		Comment         string      `json:"comment,omitempty"`
 	}
 	harRequest struct {
 		Method      string     `json:"method"`
@@ -183,28 +308,6 @@ type (
 // harTimeLayout is ISO 8601 with milliseconds, as browsers write it.
 const harTimeLayout = "2006-01-02T15:04:05.000Z07:00"
 
-// WriteTo writes the log as JSON.
-func (h *HAR) WriteTo(w io.Writer) (int64, error) {
-	log := harLog{Log: harBody{
-		Version: "1.2",
-		Creator: harCreator{Name: "wsviz", Version: "1"},
-		Pages:   []struct{}{},
-		Entries: []harEntry{},
-	}}
-	for _, id := range h.order {
-		c := h.conns[id]
-		if !c.ws && !(c.req != nil && isUpgrade(c.req.Header)) {
-			continue
-		}
-		log.Log.Entries = append(log.Log.Entries, c.entry())
-	}
-	cw := &countWriter{w: w}
-	enc := json.NewEncoder(cw)
-	enc.SetIndent("", "  ")
-	err := enc.Encode(&log)
-	return cw.n, err
-}
-
 func isUpgrade(h http.Header) bool {
 	for _, v := range h.Values("Upgrade") {
 		if strings.EqualFold(strings.TrimSpace(v), "websocket") {
@@ -214,11 +317,10 @@ func isUpgrade(h http.Header) bool {
 	return false
 }
 
-func (c *harConn) entry() harEntry {
+func (c *harHead) entry() harEntry {
 	e := harEntry{
-		ResourceType:      "websocket",
-		WebSocketMessages: c.msgs,
-		StartedDateTime:   c.start.UTC().Format(harTimeLayout),
+		ResourceType:    "websocket",
+		StartedDateTime: c.start.UTC().Format(harTimeLayout),
 		Request: harRequest{
 			Method: "GET", HTTPVersion: "HTTP/1.1",
 			Cookies: []struct{}{}, Headers: []harPair{}, QueryString: []harPair{},
@@ -231,9 +333,6 @@ func (c *harConn) entry() harEntry {
 			HeadersSize: -1,
 		},
 		Timings: harTimings{Blocked: -1, DNS: -1, Connect: -1, SSL: -1},
-	}
-	if e.WebSocketMessages == nil {
-		e.WebSocketMessages = []harMessage{}
 	}
 	host, target := c.server, c.path
 	if r := c.req; r != nil {
@@ -309,13 +408,20 @@ func harHeaders(h http.Header) []harPair {
 }
 
 // WriteHAR writes the WebSocket connections of events as a HAR 1.2 log (see
-// HAR). Each event is copied as needed, so the sequence may reuse them.
+// HAR), through a spill file in the system's temporary directory. Each
+// event is copied as needed, so the sequence may reuse them.
 func WriteHAR(w io.Writer, events iter.Seq[*analyze.Event]) error {
-	h := NewHAR()
-	for ev := range events {
-		h.Add(ev)
+	h, err := NewHAR("")
+	if err != nil {
+		return err
 	}
-	_, err := h.WriteTo(w)
+	defer h.Close()
+	for ev := range events {
+		if err := h.Add(ev); err != nil {
+			return err
+		}
+	}
+	_, err = h.WriteTo(w)
 	return err
 }
 

@@ -34,6 +34,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/events", s.serveEvents)
 	mux.HandleFunc("GET /api/payload", s.servePayload)
 	mux.HandleFunc("GET /api/search", s.serveSearch)
+	mux.HandleFunc("GET /api/warnings", s.serveWarnings)
 	mux.HandleFunc("GET /api/export", s.serveExport)
 	mux.HandleFunc("POST /api/export", s.serveExport)
 	return s.guard(mux)

@@ -70,17 +70,21 @@ type Stats struct {
 
 // status is the summary sent to the page as {"type":"status",...}.
 type status struct {
-	Type      string  `json:"type"`
-	Source    string  `json:"source"`
-	T0        string  `json:"t0"`
-	T0Sec     int64   `json:"t0_sec"`
-	T0Nsec    int64   `json:"t0_nsec"`
-	Events    int     `json:"events"`
-	Dropped   int64   `json:"dropped"`
-	Packets   int64   `json:"packets"`
-	Conns     int     `json:"conns"`
-	Messages  int64   `json:"messages"`
+	Type     string `json:"type"`
+	Source   string `json:"source"`
+	T0       string `json:"t0"`
+	T0Sec    int64  `json:"t0_sec"`
+	T0Nsec   int64  `json:"t0_nsec"`
+	Events   int    `json:"events"`
+	Dropped  int64  `json:"dropped"`
+	Packets  int64  `json:"packets"`
+	Conns    int    `json:"conns"`
+	Messages int64  `json:"messages"`
+	// Bytes counts message payload bytes as on the wire (compressed);
+	// Inflated as delivered. A decompression bomb is small here and huge
+	// there.
 	Bytes     int64   `json:"bytes"`
+	Inflated  int64   `json:"inflated"`
 	Warnings  int64   `json:"warnings"`
 	Duration  float64 `json:"duration"` // microseconds from the first to the last event
 	Read      int64   `json:"read"`
@@ -107,7 +111,12 @@ type Server struct {
 	started bool
 	status  status
 	conns   map[uint32]*connInfo
-	dirty   map[uint32]bool
+	warn    warnIndex
+	// packetsRead is the number of packets the source read, when it
+	// told (SetPackets); 0 means unknown and the summary shows the
+	// highest packet number an event named.
+	packetsRead int64
+	dirty       map[uint32]bool
 	// flushedTo is the id up to which events were broadcast.
 	flushedTo   int
 	statusDirty bool
@@ -176,6 +185,19 @@ func (s *Server) SetStats(st Stats) {
 	s.mu.Unlock()
 }
 
+// SetPackets reports how many packets the source has read so far, for the
+// summary; without it the summary shows the highest packet number an event
+// named, which misses the packets after the last event (the final ACK).
+func (s *Server) SetPackets(n int64) {
+	s.mu.Lock()
+	if n > 0 {
+		s.packetsRead = n
+		s.status.Packets = n
+		s.statusDirty = true
+	}
+	s.mu.Unlock()
+}
+
 // Done reports that the source ended, with the error that ended it or nil.
 // Every event published so far is sent to the tabs at once.
 func (s *Server) Done(err error) {
@@ -213,19 +235,21 @@ func (s *Server) Publish(ev *analyze.Event) error {
 	}
 	s.statusDirty = true
 	st := &s.status
-	if ev.Packet > st.Packets {
+	if ev.Packet > st.Packets && s.packetsRead == 0 {
 		st.Packets = ev.Packet
 	}
 	st.Warnings += int64(len(ev.Warnings))
 	if ev.Type == analyze.TypeWSMessage {
 		st.Messages++
-		st.Bytes += ev.Message.Len
+		st.Bytes += ev.Message.WireLen
+		st.Inflated += ev.Message.Len
 	}
 	t := float64(ev.Time.UnixNano()-s.t0) / 1e3
 	st.Duration = max(st.Duration, t)
+	var c *connInfo
 	if ev.Conn > 0 {
 		id := uint32(ev.Conn)
-		c := s.conns[id]
+		c = s.conns[id]
 		if c == nil {
 			c = &connInfo{ID: ev.Conn}
 			s.conns[id] = c
@@ -236,9 +260,16 @@ func (s *Server) Publish(ev *analyze.Event) error {
 	}
 	if s.st.len() >= s.opts.MaxEvents {
 		st.Dropped++
+		s.warn.add(ev, -1)
 		return nil
 	}
-	_, err := s.st.add(ev)
+	id, err := s.st.add(ev)
+	s.warn.add(ev, id)
+	// A response is drawn as a refused upgrade only when it answers an
+	// upgrade request; plain HTTP is request and response, not a failure.
+	if ev.Type == analyze.TypeHTTPResponse && c != nil && c.Upgrade {
+		s.st.rows[id].flags |= flagUpgrade
+	}
 	st.Events = s.st.len()
 	if err != nil && s.writeErr == nil {
 		s.writeErr = err
@@ -298,6 +329,14 @@ func (s *Server) flushLoop() {
 // flushLocked broadcasts what changed since the last flush: the status,
 // the changed connections, and the new events in batches.
 func (s *Server) flushLocked() {
+	if len(s.clients) == 0 {
+		// No tab to tell: a tab that opens is sent everything from the
+		// store (the re-sync path), so nothing needs building now.
+		s.statusDirty = false
+		clear(s.dirty)
+		s.flushedTo = s.st.len()
+		return
+	}
 	var msgs []*outMsg
 	if s.statusDirty {
 		s.statusDirty = false

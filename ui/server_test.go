@@ -185,6 +185,9 @@ func TestStreamMatchesEvents(t *testing.T) {
 
 	for i, ev := range evs {
 		want := rowOf(&ev)
+		if ev.Type == analyze.TypeHTTPResponse {
+			want.flags |= flagUpgrade // it answers an upgrade request
+		}
 		got := tb.rows[i]
 		wantT := float64(ev.Time.Sub(evs[0].Time).Nanoseconds()) / 1e3
 		if got.typ != want.typ || got.from != want.from || got.kind != want.kind || got.flags != want.flags ||
@@ -601,8 +604,13 @@ func TestConnState(t *testing.T) {
 		want string
 	}{
 		{"tcp only", []analyze.Event{{Type: analyze.TypeTCPOpen}}, StateTCP},
-		{"handshake", []analyze.Event{{Type: analyze.TypeHTTPRequest, HTTP: analyze.HTTP{Target: "/"}}}, StateHandshake},
-		{"rejected", []analyze.Event{{Type: analyze.TypeHTTPRequest, HTTP: analyze.HTTP{Target: "/"}}, {Type: analyze.TypeHTTPResponse, HTTP: analyze.HTTP{Status: 403}}, {Type: analyze.TypeTCPClose, TCPClose: analyze.TCPClose{How: "fin"}}}, StateRejected},
+		{"handshake", []analyze.Event{{Type: analyze.TypeHTTPRequest, HTTP: analyze.HTTP{Target: "/", Header: http.Header{"Upgrade": {"WebSocket"}}}}}, StateHandshake},
+		{"plain http", []analyze.Event{{Type: analyze.TypeHTTPRequest, HTTP: analyze.HTTP{Target: "/health"}}, {Type: analyze.TypeHTTPResponse, HTTP: analyze.HTTP{Status: 200}}, {Type: analyze.TypeTCPClose, TCPClose: analyze.TCPClose{How: "fin"}}}, StateHTTP},
+		{"plain http 404", []analyze.Event{{Type: analyze.TypeHTTPRequest, HTTP: analyze.HTTP{Target: "/favicon.ico"}}, {Type: analyze.TypeHTTPResponse, HTTP: analyze.HTTP{Status: 404}}}, StateHTTP},
+		{"gap", []analyze.Event{{Type: analyze.TypeWSOpen}, {Type: analyze.TypeTCPGap}, {Type: analyze.TypeWSMessage, From: "client", Message: analyze.Message{Opcode: "close"}}, {Type: analyze.TypeWSMessage, From: "server", Message: analyze.Message{Opcode: "close"}}, {Type: analyze.TypeTCPClose, TCPClose: analyze.TCPClose{How: "fin"}}}, StateGap},
+		{"midstream", []analyze.Event{{Type: analyze.TypeWSOpen, WSOpen: analyze.WSOpen{Midstream: true}}, {Type: analyze.TypeTCPClose, TCPClose: analyze.TCPClose{How: "end"}}}, StateMidstream},
+		{"reset beats gap", []analyze.Event{{Type: analyze.TypeWSOpen}, {Type: analyze.TypeTCPGap}, {Type: analyze.TypeTCPClose, TCPClose: analyze.TCPClose{How: "rst"}}}, StateReset},
+		{"rejected", []analyze.Event{{Type: analyze.TypeHTTPRequest, HTTP: analyze.HTTP{Target: "/", Header: http.Header{"Upgrade": {"websocket"}}}}, {Type: analyze.TypeHTTPResponse, HTTP: analyze.HTTP{Status: 403}}, {Type: analyze.TypeTCPClose, TCPClose: analyze.TCPClose{How: "fin"}}}, StateRejected},
 		{"open", []analyze.Event{{Type: analyze.TypeWSOpen}}, StateOpen},
 		{"reset", []analyze.Event{{Type: analyze.TypeWSOpen}, {Type: analyze.TypeTCPClose, TCPClose: analyze.TCPClose{How: "rst"}}}, StateReset},
 		{"unclean", []analyze.Event{{Type: analyze.TypeWSOpen}, {Type: analyze.TypeTCPClose, TCPClose: analyze.TCPClose{How: "fin"}}}, StateUnclean},

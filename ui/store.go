@@ -2,7 +2,6 @@ package ui
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -158,9 +157,9 @@ func decodeRecord(jsonForm, payload []byte) (analyze.Event, error) {
 }
 
 // searchFile scans the payloads of the records in recs (sorted by offset,
-// with their ids) and returns the ids whose payload contains lowered, an
-// ASCII-lowercased needle, case-insensitively for ASCII letters.
-func searchFile(f *os.File, ids []uint32, recs []record, lowered []byte) ([]uint32, error) {
+// with their ids) and returns the ids whose payload match reports true for.
+// match may change the bytes it is given.
+func searchFile(f *os.File, ids []uint32, recs []record, match func([]byte) bool) ([]uint32, error) {
 	if f == nil {
 		return nil, nil
 	}
@@ -169,7 +168,7 @@ func searchFile(f *os.File, ids []uint32, recs []record, lowered []byte) ([]uint
 	var r *bufio.Reader
 	var low []byte
 	for i, rec := range recs {
-		if rec.payloadLen == 0 || int(rec.payloadLen) < len(lowered) {
+		if rec.payloadLen == 0 {
 			continue
 		}
 		start := rec.off + int64(rec.jsonLen)
@@ -189,8 +188,7 @@ func searchFile(f *os.File, ids []uint32, recs []record, lowered []byte) ([]uint
 			return out, fmt.Errorf("ui: read spill file: %w", err)
 		}
 		pos += int64(rec.payloadLen)
-		lowerASCII(low)
-		if bytes.Contains(low, lowered) {
+		if match(low) {
 			out = append(out, ids[i])
 		}
 	}

@@ -19,6 +19,8 @@ const (
 	codeWSOpen       = 6
 	codeWSFrame      = 7
 	codeWSMessage    = 8
+	codeHTTPError    = 9
+	codeCaptureStats = 10
 )
 
 // Direction codes of the from column.
@@ -57,6 +59,10 @@ const (
 	flagSYN        = 1 << 5 // tcp.open: the SYN was captured
 	flagMidstream  = 1 << 6 // ws.open: no handshake captured
 	flagNoDetail   = 1 << 7 // the event's details were not kept (spill limit)
+	// flagUpgrade shares its bit with flagFin (flags other than warning
+	// and noDetail are per type): on http.request, the request asks to
+	// switch to WebSocket; on http.response, it answers such a request.
+	flagUpgrade = 1 << 3
 )
 
 // Binary message kinds (first byte of a binary WebSocket message to the page).
@@ -90,6 +96,10 @@ func typeCode(t string) uint8 {
 		return codeWSFrame
 	case analyze.TypeWSMessage:
 		return codeWSMessage
+	case analyze.TypeHTTPError:
+		return codeHTTPError
+	case analyze.TypeCaptureStats:
+		return codeCaptureStats
 	}
 	return codeUnknown
 }
@@ -189,6 +199,10 @@ func rowOf(ev *analyze.Event) row {
 		r.size = ev.TCPClose.ClientBytes + ev.TCPClose.ServerBytes
 	case codeTCPGap:
 		r.size = ev.TCPGap.Size
+	case codeHTTPRequest:
+		if isUpgradeRequest(ev.HTTP.Header) {
+			r.flags |= flagUpgrade
+		}
 	case codeHTTPResponse:
 		r.size = int64(ev.HTTP.Status)
 	case codeWSOpen:

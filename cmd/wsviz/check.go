@@ -60,8 +60,10 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 Decodes the capture and lists every protocol violation (a warning code citing
 the RFC, docs/events.md) with its connection, direction and packet, so that a
 CI job can gate on "no violations on the wire". By default every warning counts
-except those about the capture or wsviz's limits (`+strings.Join(notViolations, ", ")+`);
---codes counts exactly the listed codes instead.
+except those about the capture or wsviz's limits; --codes counts exactly the
+listed codes instead. Not counted by default:
+
+`+wrap(strings.Join(notViolations, ", "), 78)+`
 
 Exit status: 0 none, 1 violations, 2 error (usage, a file that is not a
 capture, or one that could not be read to the end: what was decoded is listed).
@@ -171,4 +173,22 @@ func noun(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// wrap breaks text into lines of at most width bytes at spaces.
+func wrap(text string, width int) string {
+	var b strings.Builder
+	n := 0
+	for i, w := range strings.Fields(text) {
+		if i > 0 && n+1+len(w) > width {
+			b.WriteByte('\n')
+			n = 0
+		} else if i > 0 {
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(w)
+		n += len(w)
+	}
+	return b.String()
 }

@@ -128,9 +128,10 @@ func TestDiffOutputFlags(t *testing.T) {
 	for _, tc := range []struct {
 		args  []string
 		lines int
-	}{{[]string{"-U", "0"}, 5}, {[]string{"-U", "3"}, 11}, {nil, 7}, {[]string{"-q"}, 0}} {
+	}{{[]string{"-U", "0"}, 5}, {[]string{"-U", "3"}, 11}, {nil, 7}, {[]string{"-q"}, 0}, {[]string{"--inline", "40"}, 7}} {
 		code, out, errOut := wsviz(t, append([]string{"diff", ab, changed}, tc.args...)...)
-		if code != 1 || strings.Count(out, "\n") != tc.lines || !strings.Contains(errOut, "1 connection differs") {
+		if code != 1 || strings.Count(out, "\n") != tc.lines || !strings.Contains(errOut, "1 connection differs") ||
+			(len(tc.args) > 0 && tc.args[0] == "--inline") != strings.Contains(out, " sha256 ") {
 			t.Errorf("wsviz diff %v: exit %d, %d lines, want 1 and %d lines:\n%s%s", tc.args, code, strings.Count(out, "\n"), tc.lines, out, errOut)
 		}
 	}

@@ -43,10 +43,15 @@ func runHAR(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	h := ui.NewHAR()
-	err := analyze.DecodeFile(*file, opts(), func(ev *analyze.Event) error {
-		h.Add(ev)
-		return nil
+	// The same writer as the page's Export HAR: events go to a temporary
+	// spill file and each connection is streamed from it.
+	h, err := ui.NewHAR("")
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	err = analyze.DecodeFile(*file, opts(), func(ev *analyze.Event) error {
+		return h.Add(ev)
 	})
 	if err != nil {
 		// The connections before the error are still worth having.

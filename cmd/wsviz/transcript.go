@@ -30,7 +30,7 @@ func (r *repeated) Set(s string) error {
 // normalised; the returned func reads them back after parsing, and says
 // whether --keep was given.
 func transcriptFlags(fs *flag.FlagSet) func() (transcript.Options, bool, error) {
-	keep := fs.String("keep", "", "details to keep besides the server `port`, comma-separated: "+
+	keep := fs.String("keep", "", "details to keep besides the server's port, a comma-separated `list` of "+
 		strings.Join(transcript.KeepNames(), ", ")+"; -NAME drops one (-port), none drops all")
 	var ignore, ignoreHeader repeated
 	fs.Var(&ignore, "ignore", "replace the values this `JSONPATH` selects in JSON messages by \"<ignored>\" ($.id, $..timestamp, $.items[*].id); repeatable")
@@ -93,8 +93,9 @@ type, size and payload (JSON with sorted keys), close codes and warnings by
 code. No times, client ports, masks or packet numbers unless --keep asks.
 FILTER is a tcpdump-style packet filter. The format: docs/transcript.md.
 
-Exit status: 0, or 1 when the capture could not be read to the end (the
-transcript of what was decoded is written, marked incomplete), 2 on usage.
+Exit status: 0; 1 on an input error: a file that is not a capture, or one that
+could not be read to the end (the transcript of what was decoded is written,
+marked incomplete); 2 on usage.
 
 Flags:`)
 		fs.PrintDefaults()

@@ -117,6 +117,7 @@ func TestTranscriptFlags(t *testing.T) {
 		{[]string{"--unordered"}, []string{"unordered\n", "  client close 2 code=1000 text \"\"\n  client text 19 json"}, nil},
 		{[]string{"-Y", `type == "ws.message" && from == "server"`}, []string{"display type == \"ws.message\" && from == \"server\"\n",
 			"connection 1 websocket /api\n  server text 18 json {\"id\":2,\"ok\":true}\n  server close 2 code=1000 text \"\"\n"}, []string{"client", "request", "server-port"}},
+		{[]string{"--max-message", "30"}, []string{"  client text 40 truncated text \"" + strings.Repeat("x", 30) + "\"\n"}, nil},
 		{[]string{"--inline", "20"}, []string{"inline 20\n", "  client text 40 sha256 ", `  client text 19 json {"id":1,"op":"get"}`}, []string{"xxxx"}},
 	}
 	for _, tc := range tests {

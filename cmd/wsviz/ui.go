@@ -101,9 +101,10 @@ func serveUI(ctx context.Context, cfg uiConfig, stdout, stderr io.Writer, ready 
 	// Open the source before printing anything: a missing file or
 	// permission is then the only thing the user sees.
 	var (
-		file *capture.File
-		src  capture.Source
-		lc   *liveCapture
+		file        *capture.File
+		src         capture.Source
+		lc          *liveCapture
+		packetsRead atomic.Int64 // packets read from the file, for the summary
 	)
 	if cfg.file != "" {
 		if file, err = capture.OpenFile(cfg.file); err != nil {
@@ -111,7 +112,7 @@ func serveUI(ctx context.Context, cfg uiConfig, stdout, stderr io.Writer, ready 
 		}
 		defer file.Close()
 		useFileSecrets(file, &cfg.analyze) // keylog.go
-		if src, err = filterPackets(file, cfg.filter); err != nil {
+		if src, err = filterPackets(packetCounter{file, &packetsRead}, cfg.filter); err != nil {
 			return err
 		}
 	} else {
@@ -144,7 +145,7 @@ func serveUI(ctx context.Context, cfg uiConfig, stdout, stderr io.Writer, ready 
 	if file != nil {
 		srv.SetSource(cfg.file)
 		fmt.Fprintf(stdout, "wsviz: the timeline of %s is at %s (Ctrl-C quits)\n", cfg.file, url)
-		go func() { done <- decodeFile(file, src, cfg.analyze, srv, emit) }()
+		go func() { done <- decodeFile(file, src, cfg.analyze, srv, emit, &packetsRead) }()
 	} else {
 		srv.SetSource("live: " + lc.Describe())
 		fmt.Fprintf(stdout, "wsviz: the live timeline of %s is at %s (Ctrl-C stops capturing, then quits)\n", lc.Describe(), url)
@@ -183,7 +184,7 @@ func serveUI(ctx context.Context, cfg uiConfig, stdout, stderr io.Writer, ready 
 
 // decodeFile feeds a capture file (src reads it, maybe filtered) to the
 // server, with progress.
-func decodeFile(f *capture.File, src capture.Source, opts analyze.Options, srv *ui.Server, emit func(*analyze.Event) error) error {
+func decodeFile(f *capture.File, src capture.Source, opts analyze.Options, srv *ui.Server, emit func(*analyze.Event) error, packets *atomic.Int64) error {
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
@@ -195,11 +196,13 @@ func decodeFile(f *capture.File, src capture.Source, opts analyze.Options, srv *
 				return
 			case <-t.C:
 				srv.Progress(f.Progress())
+				srv.SetPackets(packets.Load())
 			}
 		}
 	}()
 	err := analyze.Decode(src, opts, emit)
 	srv.Progress(f.Progress())
+	srv.SetPackets(packets.Load())
 	srv.Done(err)
 	return err
 }
@@ -256,4 +259,20 @@ func openBrowser(url string) error {
 		cmd = exec.Command("xdg-open", url)
 	}
 	return cmd.Start()
+}
+
+// packetCounter counts the packets read from a source: the summary's packet
+// count, which events alone cannot tell (the last packets, such as the
+// final ACK, complete no event).
+type packetCounter struct {
+	src capture.Source
+	n   *atomic.Int64
+}
+
+func (c packetCounter) ReadPacket() (capture.Packet, error) {
+	p, err := c.src.ReadPacket()
+	if err == nil {
+		c.n.Add(1)
+	}
+	return p, err
 }

@@ -1,12 +1,16 @@
 // wsviz page: receives events over a WebSocket, keeps them in columns
-// (data.js), and wires the summary, connections, timeline, ladder and
-// inspector together. No framework and no build step.
+// (data.js), and wires the summary, connections, timeline, the Ladder,
+// Messages and Warnings panels and the inspector together. No framework and
+// no build step. The address keeps the view (see hashState).
 
-import { Store, Filter } from './data.js';
+import { Store, Filter, F, T, api, STATE_LABEL, STATE_TITLE } from './data.js';
 import { Timeline, describe } from './timeline.js';
 import { Ladder } from './ladder.js';
 import { Inspector } from './inspector.js';
-import { num, bytes, duration, absolute, ranges } from './format.js';
+import { Messages } from './messages.js';
+import { Warnings } from './warnings.js';
+import { CODES } from './registry.js';
+import { num, bytes, duration, absolute, absShort, rel, ranges } from './format.js';
 
 const $ = (id) => document.getElementById(id);
 const CONN_ROW_H = 38;
@@ -33,8 +37,7 @@ class Details {
     const ids = [...this.queue].slice(0, 300);
     for (const id of ids) this.queue.delete(id);
     try {
-      const r = await fetch('/api/events?ids=' + ids.join(','));
-      if (r.ok) for (const d of await r.json()) this.map.set(d.id, d);
+      for (const d of await api.events(ids)) this.map.set(d.id, d);
     } catch { /* the rows keep their column-only labels */ }
     while (this.map.size > 5000) this.map.delete(this.map.keys().next().value);
     this.busy = false;
@@ -58,15 +61,22 @@ class App {
     this.allEventsAt = 0;
     this.firstBatchAt = 0;
     this.behindCount = 0;
+    this.panel = 'ladder';
+    this.timeMode = 'rel';
+    this.searchFrom = 0; // the search covers events below this id
     this.wanted = parseHash();
     this.timeline = new Timeline(this, $('timeline'), $('overview'), $('tooltip'));
     this.ladder = new Ladder(this, $('ladder'), $('ladder-title'), $('ladder-ends'), $('ladder-client'), $('ladder-server'));
     this.inspector = new Inspector(this, $('inspector'), $('insp-title'));
+    this.messages = new Messages(this, $('messages'), $('messages-count'));
+    this.warnings = new Warnings(this, $('warn-codes'), $('warn-list'), $('warn-occ-title'), $('warnings-count'));
+    this.warnings.setRegistry(CODES);
     this.connRows = new Map();
     this.connKey = '';
     this.renderPending = false;
     this.lastSlow = 0;
     this.bind();
+    this.applyViewState(this.wanted);
     this.connect();
   }
 
@@ -75,6 +85,51 @@ class App {
     const st = this.status;
     if (!st || !st.t0) return '';
     return absolute(st.t0_sec, st.t0_nsec, us);
+  }
+
+  // relOf converts an RFC 3339 time with nanoseconds (an event's "t") to
+  // microseconds after the capture start.
+  relOf(iso) {
+    const st = this.status;
+    const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/.exec(String(iso || ''));
+    if (!st || !st.t0 || !m) return NaN;
+    const sec = Date.parse(m[1] + 'Z') / 1000;
+    const ns = Number((m[2] || '').padEnd(9, '0'));
+    return (sec - st.t0_sec) * 1e6 + (ns - st.t0_nsec) / 1e3;
+  }
+
+  // fmtTime formats a time for lists, relative or absolute as chosen.
+  fmtTime(us) {
+    const st = this.status;
+    if (this.timeMode === 'abs' && st && st.t0) return absShort(st.t0_sec, st.t0_nsec, us);
+    return rel(us);
+  }
+
+  setTimeMode(m) {
+    this.timeMode = m;
+    $('axis-toggle').textContent = m === 'abs' ? 'time: UTC' : 'time: relative';
+    $('axis-toggle').classList.toggle('on', m === 'abs');
+    this.ladder.refresh();
+    this.messages.list.render();
+    this.warnings.list.render();
+    this.timeline.request();
+    this.updateHash();
+  }
+
+  // showPanel opens the Ladder, Messages or Warnings panel.
+  showPanel(name) {
+    if (!['ladder', 'messages', 'warnings'].includes(name)) name = 'ladder';
+    this.panel = name;
+    for (const p of ['ladder', 'messages', 'warnings']) {
+      $('pane-' + p).hidden = p !== name;
+      $('tab-' + p).classList.toggle('active', p === name);
+      $('tab-' + p).setAttribute('aria-selected', String(p === name));
+    }
+    $('ladder-title').hidden = name !== 'ladder';
+    this.messages.show(name === 'messages');
+    this.warnings.show(name === 'warnings');
+    if (name === 'ladder') this.ladder.refresh();
+    this.updateHash();
   }
 
   connect() {
@@ -103,10 +158,12 @@ class App {
         if (old && old.t0 && m.t0 && (old.t0 !== m.t0 || old.source !== m.source)) {
           // Another capture behind the same address: start over.
           this.store.reset();
+          this.searchFrom = 0;
           this.select(-1);
         }
         this.status = m;
         if (m.done && !this.doneAt) this.doneAt = performance.now();
+        if (this.panel === 'warnings' || !old || old.warnings !== m.warnings) this.warnings.refresh();
         break;
       }
       case 'conns':
@@ -149,12 +206,21 @@ class App {
     this.renderSummary();
     this.renderConns();
     this.ladder.update();
+    this.messages.update();
     this.renderCount();
     this.applyWanted();
+    this.followSearch();
     if (st && st.done && this.store.n >= st.events && !this.allEventsAt) {
       this.allEventsAt = now;
-      if (this.filter.search !== null) this.runSearch();
     }
+  }
+
+  // followSearch extends the search to the events that arrived since it
+  // ran, so that a live search finds new matches (and a search typed while
+  // a file is read covers the whole file).
+  followSearch() {
+    if (this.filter.query === '' || this.searchBusy || this.store.n <= this.searchFrom) return;
+    this.runSearch(true);
   }
 
   renderSummary() {
@@ -166,6 +232,7 @@ class App {
     $('s-conns').textContent = num(st.conns);
     $('s-messages').textContent = num(st.messages);
     $('s-bytes').textContent = bytes(st.bytes);
+    $('s-bytes').parentElement.title = bytes(st.bytes) + ' of message payload on the wire' + (st.inflated !== st.bytes ? ', ' + bytes(st.inflated || 0) + ' once inflated' : '');
     $('s-duration').textContent = duration(st.duration);
     $('s-warnings').textContent = num(st.warnings);
     $('s-warnings').parentElement.classList.toggle('has', st.warnings > 0);
@@ -260,6 +327,9 @@ class App {
     if (how.from !== 'timeline') this.timeline.showEvent(id);
     if (how.from !== 'ladder') this.ladder.scrollTo(id);
     this.ladder.render();
+    if (how.from !== 'messages') this.messages.reveal(id);
+    this.messages.list.render();
+    this.warnings.list.render();
     this.inspector.show(id);
     this.updateHash();
     this.renderConns();
@@ -288,17 +358,64 @@ class App {
     if (top < list.scrollTop || top + CONN_ROW_H > list.scrollTop + list.clientHeight) list.scrollTop = top - list.clientHeight / 3;
   }
 
+  // updateHash writes the view into the address: panel, connection,
+  // event, zoom window, filters, search, time axis and warning code.
   updateHash() {
-    const parts = [];
-    if (this.selectedConn) parts.push('conn=' + this.selectedConn);
-    if (this.selected >= 0) parts.push('event=' + this.selected);
-    const h = parts.length ? '#' + parts.join('&') : location.pathname + location.search;
-    history.replaceState(null, '', h);
+    if (this.restoring) return;
+    const p = new URLSearchParams();
+    if (this.panel !== 'ladder') p.set('panel', this.panel);
+    if (this.selectedConn) p.set('conn', String(this.selectedConn));
+    if (this.selected >= 0) p.set('event', String(this.selected));
+    const tl = this.timeline;
+    if (tl.userMoved) p.set('view', round(tl.v0) + ',' + round(tl.v1));
+    const f = this.filter;
+    if (f.dir) p.set('dir', String(f.dir));
+    const hidden = Object.keys(f.kinds).filter((k) => !f.kinds[k]);
+    if (hidden.length) p.set('hide', hidden.join(','));
+    if (f.warnOnly) p.set('warn', '1');
+    if (f.connText) p.set('conns', f.connText);
+    if (f.query) p.set('q', f.query);
+    if (f.regex) p.set('re', '1');
+    if (this.timeMode === 'abs') p.set('time', 'abs');
+    if (this.panel === 'warnings' && this.warnings.code) p.set('code', this.warnings.code);
+    const h = p.toString();
+    const url = h ? '#' + h : location.pathname + location.search;
+    if (url !== location.hash) history.replaceState(null, '', url);
+  }
+
+  // applyViewState restores what the address says beyond the selection:
+  // panel, zoom window, filters, search, time axis.
+  applyViewState(w) {
+    if (!w) { this.showPanel('ladder'); return; }
+    this.restoring = true;
+    const f = this.filter;
+    f.dir = w.dir;
+    $('f-dir').value = String(w.dir);
+    for (const cb of $('f-kinds').querySelectorAll('input')) {
+      cb.checked = !w.hide.includes(cb.value);
+      f.kinds[cb.value] = cb.checked;
+    }
+    f.warnOnly = w.warn;
+    $('f-warn').checked = w.warn;
+    $('f-conn').value = w.conns;
+    f.connText = w.conns.trim().toLowerCase();
+    f.updateConns();
+    $('f-search').value = w.q;
+    $('f-regex').checked = w.re;
+    f.version++;
+    if (w.view) this.timeline.setView(w.view[0], w.view[1]);
+    this.setTimeMode(w.time);
+    this.showPanel(w.panel);
+    if (w.code) this.warnings.wantCode = w.code;
+    this.restoring = false;
+    if (w.q !== (f.query || '') || w.re !== f.regex) this.runSearch();
+    this.schedule();
   }
 
   // applyWanted selects what the address asked for once it has arrived.
   applyWanted() {
-    const w = this.wanted;
+    let w = this.wanted;
+    if (w && w.event < 0 && w.conn <= 0) w = this.wanted = null;
     if (!w) {
       // Nothing asked for: show the first WebSocket connection's ladder, so
       // that the page explains something at once.
@@ -327,7 +444,7 @@ class App {
 
   // step moves the selection to the next (+1) or previous (−1) shown event,
   // within the selected connection when within is true.
-  step(delta, within) {
+  step(delta, within, pred) {
     const s = this.store;
     let list = s.all;
     if (within && this.selectedConn) list = s.lane(this.selectedConn) || list;
@@ -344,15 +461,44 @@ class App {
     }
     for (; k >= 0 && k < n; k += delta) {
       const i = list.a[k];
-      if (this.filter.passes(i)) { this.select(i); return; }
+      if (this.filter.passes(i) && (!pred || pred(i))) { this.select(i); return; }
     }
+    if (pred) this.notice('No ' + (delta > 0 ? 'later' : 'earlier') + ' warning among the events shown.', 2500);
   }
 
+  // stepWarning selects the next (+1) or previous (−1) event with a
+  // warning, of any connection.
+  stepWarning(delta) {
+    this.step(delta, false, (i) => (this.store.flags[i] & F.warning) !== 0);
+  }
+
+  // exportAs downloads the events that pass the filters. A HAR keeps the
+  // handshake of each exported message's connection (the server adds it).
   exportAs(format) {
     const form = $('export-form');
+    let ids = '';
+    if (this.filter.active()) {
+      ids = this.filteredRanges();
+      if (ids === '') {
+        this.notice('Nothing to export: no event passes the filters.', 4000);
+        return;
+      }
+      if (format === 'har' && !this.filteredHasMessages()) {
+        this.notice('Nothing to export as HAR: no text or binary message passes the filters (HAR lists WebSocket messages).', 5000);
+        return;
+      }
+    }
     form.elements.format.value = format;
-    form.elements.ids.value = this.filter.active() ? this.filteredRanges() : '';
+    form.elements.ids.value = ids;
     form.submit();
+  }
+
+  filteredHasMessages() {
+    const s = this.store;
+    for (let i = 0; i < s.n; i++) {
+      if (s.type[i] === T.wsMessage && (s.kind[i] === 1 || s.kind[i] === 2) && this.filter.passes(i)) return true;
+    }
+    return false;
   }
 
   // filteredRanges lists every event that passes the filter (frames
@@ -365,28 +511,51 @@ class App {
     return m === 0 ? '' : ranges(ids, m);
   }
 
-  async runSearch() {
+  // runSearch asks the server which payloads match the search box; with
+  // more, only the events that arrived since the last search.
+  async runSearch(more) {
     const q = $('f-search').value;
+    const re = $('f-regex').checked;
+    const f = this.filter;
     const seq = ++this.searchSeq;
     if (q === '') {
-      this.filter.search = null;
-      this.filter.version++;
+      f.search = null;
+      f.query = '';
+      f.regex = re;
+      f.version++;
+      this.searchFrom = 0;
+      $('f-search').classList.remove('bad');
+      this.updateHash();
       this.schedule();
       return;
     }
+    const from = more && f.query === q && f.regex === re ? this.searchFrom : 0;
+    this.searchBusy = true;
     try {
-      const r = await fetch('/api/search?q=' + encodeURIComponent(q));
-      if (!r.ok) throw new Error(await r.text());
-      const res = await r.json();
+      const res = await api.search(q, re, from);
       if (seq !== this.searchSeq) return;
-      const hits = new Uint8Array(Math.max(res.searched, 1));
+      const n = Math.max(res.searched, 1);
+      let hits = f.search;
+      if (from === 0 || !hits) hits = new Uint8Array(n);
+      else if (hits.length < n) { const h = new Uint8Array(n); h.set(hits); hits = h; }
       for (const id of res.ids) if (id < hits.length) hits[id] = 1;
-      this.filter.search = hits;
-      this.filter.searchN = res.searched;
-      this.filter.version++;
+      f.search = hits;
+      f.searchN = res.searched;
+      f.query = q;
+      f.regex = re;
+      this.searchFrom = res.searched;
+      f.version++;
+      $('f-search').classList.remove('bad');
+      $('f-search').title = '';
+      this.updateHash();
       this.schedule();
     } catch (err) {
+      if (seq !== this.searchSeq) return;
+      $('f-search').classList.add('bad');
+      $('f-search').title = err.message;
       this.notice('Search failed: ' + err.message, 4000);
+    } finally {
+      if (seq === this.searchSeq) this.searchBusy = false;
     }
   }
 
@@ -394,16 +563,22 @@ class App {
     this.searchSeq = 0;
     const debounce = (fn, ms) => { let t = 0; return () => { clearTimeout(t); t = setTimeout(fn, ms); }; };
     $('f-search').addEventListener('input', debounce(() => this.runSearch(), 250));
-    $('f-dir').addEventListener('change', (e) => { this.filter.dir = Number(e.target.value); this.filter.version++; this.schedule(); });
-    $('f-warn').addEventListener('change', (e) => { this.filter.warnOnly = e.target.checked; this.filter.version++; this.schedule(); });
+    $('f-regex').addEventListener('change', () => this.runSearch());
+    const changed = () => { this.filter.version++; this.updateHash(); this.schedule(); };
+    $('f-dir').addEventListener('change', (e) => { this.filter.dir = Number(e.target.value); changed(); });
+    $('f-warn').addEventListener('change', (e) => { this.filter.warnOnly = e.target.checked; changed(); });
     for (const cb of $('f-kinds').querySelectorAll('input')) {
-      cb.addEventListener('change', () => { this.filter.kinds[cb.value] = cb.checked; this.filter.version++; this.schedule(); });
+      cb.addEventListener('change', () => { this.filter.kinds[cb.value] = cb.checked; changed(); });
     }
     $('f-conn').addEventListener('input', debounce(() => {
       this.filter.connText = $('f-conn').value.trim().toLowerCase();
       this.filter.updateConns();
+      this.updateHash();
       this.schedule();
     }, 120));
+    for (const b of document.querySelectorAll('.ptab')) b.addEventListener('click', () => this.showPanel(b.dataset.panel));
+    $('axis-toggle').addEventListener('click', () => this.setTimeMode(this.timeMode === 'abs' ? 'rel' : 'abs'));
+    $('s-warnings').addEventListener('click', (e) => { e.preventDefault(); this.showPanel('warnings'); });
     $('conn-list').addEventListener('scroll', () => this.renderConns());
     $('zoom-in').addEventListener('click', () => this.timeline.zoom(0.5));
     $('zoom-out').addEventListener('click', () => this.timeline.zoom(2));
@@ -413,7 +588,12 @@ class App {
     $('help-button').addEventListener('click', () => { $('help').hidden = false; });
     $('help-close').addEventListener('click', () => { $('help').hidden = true; });
     $('help').addEventListener('click', (e) => { if (e.target === $('help')) $('help').hidden = true; });
-    window.addEventListener('hashchange', () => { this.wanted = parseHash(); this.applyWanted(); });
+    window.addEventListener('hashchange', () => {
+      this.wanted = parseHash();
+      this.applyViewState(this.wanted);
+      this.applyWanted();
+    });
+    this.timeline.onViewChange = () => { clearTimeout(this.viewTimer); this.viewTimer = setTimeout(() => this.updateHash(), 300); };
     document.addEventListener('keydown', (e) => this.onKey(e));
   }
 
@@ -432,6 +612,12 @@ class App {
       case 'k': case 'ArrowUp': this.step(-1, true); break;
       case 'n': this.step(1, false); break;
       case 'p': this.step(-1, false); break;
+      case 'w': this.stepWarning(1); break;
+      case 'W': this.stepWarning(-1); break;
+      case 'l': this.showPanel('ladder'); $('ladder').focus(); break;
+      case 'm': this.showPanel('messages'); $('messages').focus(); break;
+      case 'e': this.showPanel('warnings'); this.warnings.focusCodes(); break;
+      case 't': this.setTimeMode(this.timeMode === 'abs' ? 'rel' : 'abs'); break;
       case '/': $('f-search').focus(); break;
       case '?': $('help').hidden = !$('help').hidden; break;
       default: return;
@@ -440,18 +626,41 @@ class App {
   }
 }
 
+// parseHash reads the view from the address (see updateHash); null when
+// the address says nothing.
 function parseHash() {
   const p = new URLSearchParams(location.hash.slice(1));
-  const ev = p.has('event') ? Number(p.get('event')) : -1;
-  const conn = p.has('conn') ? Number(p.get('conn')) : 0;
-  if (!(ev >= 0) && !(conn > 0)) return null;
-  return { event: Number.isInteger(ev) ? ev : -1, conn: Number.isInteger(conn) ? conn : 0 };
+  if ([...p.keys()].length === 0) return null;
+  const int = (k, d) => { const v = Number(p.get(k)); return p.has(k) && Number.isInteger(v) ? v : d; };
+  let view = null;
+  if (p.has('view')) {
+    const [a, b] = p.get('view').split(',').map(Number);
+    if (Number.isFinite(a) && Number.isFinite(b) && b > a) view = [a, b];
+  }
+  const dir = int('dir', 0);
+  return {
+    event: Math.max(-1, int('event', -1)),
+    conn: Math.max(0, int('conn', 0)),
+    panel: p.get('panel') || 'ladder',
+    view,
+    dir: dir === 1 || dir === 2 ? dir : 0,
+    hide: (p.get('hide') || '').split(',').filter(Boolean),
+    warn: p.get('warn') === '1',
+    conns: p.get('conns') || '',
+    q: p.get('q') || '',
+    re: p.get('re') === '1',
+    time: p.get('time') === 'abs' ? 'abs' : 'rel',
+    code: p.get('code') || '',
+  };
 }
 
-const STATE_LABEL = {
-  open: 'open', closed: 'closed cleanly', unclean: 'closed, no Close', reset: 'reset', rejected: 'rejected',
-  ended: 'capture ended', handshake: 'handshake', tcp: 'TCP only',
-};
+const compactNF = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
+
+// compact writes counts of a thousand and more shortly (1.2K), for narrow
+// columns; the exact count is in the tooltip.
+function compact(n) { return n < 1000 ? String(n) : compactNF.format(n); }
+
+function round(us) { return Math.round(us * 1000) / 1000; }
 
 function span(cls, text, title) {
   const e = document.createElement('span');
@@ -461,13 +670,14 @@ function span(cls, text, title) {
   return e;
 }
 
-// shortAddr writes "ip :client-port → :server-port" when both ends share an
-// address (loopback captures), the full ends otherwise.
+// shortAddr writes ":client-port → :server-port" when both ends share an
+// address (loopback captures: the address is in the title and the lane), the
+// full ends otherwise.
 function shortAddr(info) {
   if (!info.client) return 'connection ' + info.id;
   const split = (a) => { const i = a.lastIndexOf(':'); return [a.slice(0, i), a.slice(i + 1)]; };
   const [ch, cp] = split(info.client), [sh, sp] = split(info.server);
-  return ch === sh ? ch + '  :' + cp + ' → :' + sp : info.client + ' → ' + info.server;
+  return ch === sh ? ':' + cp + ' → :' + sp : info.client + ' → ' + info.server;
 }
 
 function connRow(c, info, selected) {
@@ -484,15 +694,23 @@ function connRow(c, info, selected) {
   const st = span('c-state', '');
   if (info) {
     let label = STATE_LABEL[info.state] || info.state;
-    if (info.state === 'rejected' && info.status) label += ' ' + info.status;
+    if ((info.state === 'rejected' || info.state === 'http') && info.status) label += ' ' + info.status;
     st.appendChild(span('state ' + info.state, label));
-    if (info.midstream) st.appendChild(span('mid', 'mid-stream', 'no handshake captured'));
-    st.title = label + (info.midstream ? ', found mid-stream' : '');
+    const extra = [];
+    if (info.midstream && info.state !== 'midstream') extra.push(span('mid', 'mid-stream', STATE_TITLE.midstream));
+    if (info.gaps && info.state !== 'gap') extra.push(span('mid gap', 'gap', STATE_TITLE.gap));
+    for (const e of extra) st.appendChild(e);
+    st.title = label + ': ' + (STATE_TITLE[info.state] || '');
   }
   row.appendChild(st);
-  row.appendChild(span('c-msgs', info ? num(info.messages[0]) + ' / ' + num(info.messages[1]) : ''));
-  row.appendChild(span('c-bytes', info ? bytes(info.bytes[0] + info.bytes[1]) : ''));
-  row.appendChild(span('c-warn', info && info.warnings ? String(info.warnings) : ''));
+  const stats = span('c-stats', '');
+  if (info) {
+    stats.appendChild(span('c-msgs', compact(info.messages[0]) + ' ↑ ' + compact(info.messages[1]) + ' ↓', num(info.messages[0]) + ' messages client → server, ' + num(info.messages[1]) + ' server → client'));
+    const wire = (info.wire_bytes || [0, 0])[0] + (info.wire_bytes || [0, 0])[1];
+    stats.appendChild(span('c-bytes', bytes(wire), bytes(wire) + ' on the wire, ' + bytes(info.bytes[0] + info.bytes[1]) + ' inflated'));
+  }
+  row.appendChild(stats);
+  row.appendChild(span('c-warn', info && info.warnings ? '⚠' + info.warnings : '', info && info.warnings ? info.warnings + ' warnings' : ''));
   return row;
 }
 
@@ -511,6 +729,9 @@ window.wsviz = {
   sourceDoneMs: () => app.doneAt || -1,
   behind: () => app.behindCount,
   describe: (i) => describe(app.store, i),
+  panel: () => app.panel,
+  // api is data.js's: the tests may stand in for a server answer.
+  api,
   markXY: (i) => app.timeline.markXY(i),
   // benchPan pans the timeline for frames animation frames and reports the
   // time spent drawing and between frames.

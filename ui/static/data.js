@@ -1,18 +1,37 @@
-// Columnar event store of the page: one typed array per field, filled from
-// the server's binary batches (see ui/wire.go for the layout). Nothing here
-// holds payloads or notes: those are fetched when shown.
+// The page's data: the columnar event store (one typed array per field,
+// filled from the server's binary batches, see ui/wire.go), the filter, the
+// index of messages the Messages panel lists, and `api`, every request the
+// page makes to the server. Nothing here holds payloads or notes: those are
+// fetched when shown. The panels reach the server only through `api` and
+// read rows only through the indexes (MessageIndex, the warning pages), so
+// that a server-backed implementation (windows of events asked for as the
+// view moves) can replace them without touching the panels.
 
-// Event type codes (ui/wire.go).
-export const T = { unknown: 0, tcpOpen: 1, tcpClose: 2, tcpGap: 3, httpReq: 4, httpResp: 5, wsOpen: 6, wsFrame: 7, wsMessage: 8 };
-export const TYPE_NAMES = ['unknown', 'tcp.open', 'tcp.close', 'tcp.gap', 'http.request', 'http.response', 'ws.open', 'ws.frame', 'ws.message'];
+// Event type codes (ui/wire.go); the names are the registry's
+// (registry.js, from analyze/registry.go): TestPageTablesMatchRegistry.
+export const T = { unknown: 0, tcpOpen: 1, tcpClose: 2, tcpGap: 3, httpReq: 4, httpResp: 5, wsOpen: 6, wsFrame: 7, wsMessage: 8, httpError: 9, captureStats: 10 };
+export const TYPE_NAMES = ['unknown', 'tcp.open', 'tcp.close', 'tcp.gap', 'http.request', 'http.response', 'ws.open', 'ws.frame', 'ws.message', 'http.error', 'capture.stats'];
 // Directions.
 export const FROM_CLIENT = 1, FROM_SERVER = 2;
 // Opcodes (RFC 6455 §5.2).
 export const OP = { cont: 0, text: 1, binary: 2, close: 8, ping: 9, pong: 10 };
 // How TCP connections close (kind of tcp.close).
 export const HOW = ['', 'fin', 'rst', 'end', 'evicted'];
-// Flags.
-export const F = { warning: 1, truncated: 2, compressed: 4, fin: 8, masked: 16, syn: 32, midstream: 64, noDetail: 128 };
+// Flags. Those other than warning and noDetail are per type: upgrade (on
+// http.request and http.response) shares fin's bit.
+export const F = { warning: 1, truncated: 2, compressed: 4, fin: 8, upgrade: 8, masked: 16, syn: 32, midstream: 64, noDetail: 128 };
+
+// knownOpcode reports whether op is one RFC 6455 §5.2 defines.
+export function knownOpcode(op) {
+  return op === 0 || op === 1 || op === 2 || op === 8 || op === 9 || op === 10;
+}
+
+// frameDrawn reports whether a ws.frame is drawn on the timeline and the
+// ladder: frames are shown through their message, except those that carry
+// a warning and those of a reserved opcode, which make no message.
+export function frameDrawn(kind, flags) {
+  return (flags & F.warning) !== 0 || !knownOpcode(kind);
+}
 
 export function opcodeName(op) {
   switch (op) {
@@ -58,7 +77,7 @@ export class Store {
     this.from = new Uint8Array(this.cap);
     this.kind = new Uint8Array(this.cap);
     this.flags = new Uint8Array(this.cap);
-    this.lanes = new Map(); // conn id -> IdList of the events drawn (all but frames)
+    this.lanes = new Map(); // conn id -> IdList of the events drawn (all but plain frames)
     this.all = new IdList(); // ids of drawable events of every connection, in order
     this.minT = Infinity;
     this.maxT = -Infinity;
@@ -110,7 +129,7 @@ export class Store {
       const ti = this.t[i];
       if (ti < this.minT) this.minT = ti;
       if (ti > this.maxT) this.maxT = ti;
-      if (this.type[i] === T.wsFrame) continue;
+      if (this.type[i] === T.wsFrame && !frameDrawn(this.kind[i], this.flags[i])) continue;
       const c = this.conn[i];
       let lane = this.lanes.get(c);
       if (!lane) {
@@ -171,6 +190,8 @@ export class Filter {
     this.connOK = new Uint8Array(0); // by conn id, 1 when it passes connText
     this.search = null; // null, or Uint8Array by event id: 1 when the payload matched
     this.searchN = 0; // events covered by the search
+    this.query = ''; // the search text
+    this.regex = false; // the search text is a regular expression (RE2 syntax, as Go's regexp)
     this.version = 0;
   }
 
@@ -233,6 +254,92 @@ export function connMatches(info, id, q) {
   if (('#' + id) === q || String(id) === q) return true;
   if (!info) return false;
   const hay = [info.client, info.server, info.host, info.path, info.subprotocol, info.extensions, info.state,
-    info.midstream ? 'mid-stream' : '', info.status ? String(info.status) : ''].join(' ').toLowerCase();
+    STATE_LABEL[info.state] || '', info.midstream ? 'mid-stream' : '', info.gaps ? 'gap' : '',
+    info.status ? String(info.status) : ''].join(' ').toLowerCase();
   return q.split(/\s+/).every((w) => w === '' || hay.includes(w));
 }
+
+// Connection states (ui/conns.go) in words. The colours are the CSS classes
+// .state.NAME and STATE_COLOR in timeline.js.
+export const STATE_LABEL = {
+  tcp: 'TCP only', handshake: 'upgrade asked', http: 'plain HTTP', rejected: 'refused', reset: 'reset',
+  gap: 'damaged by a gap', midstream: 'mid-stream', open: 'upgraded, open', closed: 'closed cleanly',
+  unclean: 'closed, no Close', ended: 'capture ended',
+};
+export const STATE_TITLE = {
+  tcp: 'a TCP connection that carried no HTTP and no WebSocket',
+  handshake: 'the client asked to upgrade to WebSocket; no answer was captured',
+  http: 'plain HTTP: requests answered by responses, no upgrade (RFC 9112)',
+  rejected: 'the server answered the upgrade request with another status than 101 (RFC 6455 §4.2.2)',
+  reset: 'the connection ended with a TCP RST',
+  gap: 'bytes of this connection were never captured (tcp.gap): what follows a gap may be incomplete',
+  midstream: 'no handshake captured: the connection was recognised from its frames',
+  open: 'upgraded to WebSocket (101) and not closed when last seen',
+  closed: 'Close frames both ways, then TCP FIN (RFC 6455 §7.1.1)',
+  unclean: 'TCP closed without the Close handshake (RFC 6455 §7.1.5)',
+  ended: 'the capture ended while the WebSocket was open',
+};
+
+// MessageIndex lists the ids of the messages that pass the filter, in
+// capture order: the rows of the Messages panel. It is rebuilt when the
+// store or the filter changes (a pass over the columns, a few milliseconds
+// for a million events); a server-backed index would answer count() and
+// id(k) from pages fetched as the list scrolls.
+export class MessageIndex {
+  constructor(store, filter) {
+    this.store = store;
+    this.filter = filter;
+    this.ids = new Uint32Array(0);
+    this.n = 0;
+    this.key = '';
+  }
+  // update rebuilds the index if needed and reports whether it changed.
+  update() {
+    const s = this.store, f = this.filter;
+    const key = s.version + ':' + f.version;
+    if (key === this.key) return false;
+    this.key = key;
+    if (this.ids.length < s.n) this.ids = new Uint32Array(Math.max(1024, s.n));
+    let n = 0;
+    const ids = this.ids;
+    for (let i = 0; i < s.n; i++) {
+      if (s.type[i] === T.wsMessage && f.passes(i)) ids[n++] = i;
+    }
+    this.n = n;
+    return true;
+  }
+  count() { return this.n; }
+  id(k) { return this.ids[k]; }
+  // rowOf returns the row of message id, or -1.
+  rowOf(id) {
+    let lo = 0, hi = this.n;
+    while (lo < hi) { const m = (lo + hi) >> 1; if (this.ids[m] < id) lo = m + 1; else hi = m; }
+    return lo < this.n && this.ids[lo] === id ? lo : -1;
+  }
+}
+
+async function getJSON(url) {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error((await r.text()).trim() || r.statusText);
+  return r.json();
+}
+
+// api is every request the page makes to the server (ui/api.go).
+export const api = {
+  // events returns the JSON form and a payload preview of each id.
+  events: (ids) => getJSON('/api/events?ids=' + ids.join(',')),
+  // event returns one event with, for a message, its frames.
+  event: (id) => getJSON('/api/event?id=' + id),
+  payload: async (id) => {
+    const r = await fetch('/api/payload?id=' + id);
+    if (!r.ok) throw new Error((await r.text()).trim() || r.statusText);
+    return new Uint8Array(await r.arrayBuffer());
+  },
+  // search returns the ids of the messages from event id `from` on whose
+  // payload matches q: {ids, searched}.
+  search: (q, regex, from) => getJSON('/api/search?q=' + encodeURIComponent(q) + (regex ? '&re=1' : '') + (from ? '&from=' + from : '')),
+  // warnings returns every warning code with its count.
+  warnings: () => getJSON('/api/warnings'),
+  // warningPage returns ids of events carrying code: {total, offset, ids}.
+  warningPage: (code, offset, limit) => getJSON('/api/warnings?code=' + encodeURIComponent(code) + '&offset=' + offset + '&limit=' + limit),
+};

@@ -40,6 +40,12 @@ export function absolute(t0sec, t0nsec, us) {
   return iso.slice(0, 19) + '.' + String(ns).padStart(9, '0') + 'Z';
 }
 
+// absShort formats the time of day of the capture start plus us
+// microseconds, UTC, to the microsecond: 12:34:56.123456.
+export function absShort(t0sec, t0nsec, us) {
+  return absolute(t0sec, t0nsec, us).slice(11, 26);
+}
+
 // niceStep returns a round tick step (1, 2, 5 × 10^k microseconds) so that
 // ticks are at least minUs apart.
 export function niceStep(minUs) {

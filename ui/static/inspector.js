@@ -1,10 +1,11 @@
 // The inspector: every field of the selected event, its frame headers drawn
-// bit by bit (RFC 6455 §5.2), the packets it came from, its warnings, and
-// the payload as text, pretty JSON or a hex dump. The payload is fetched
-// when shown. Everything captured is put in with textContent only.
+// bit by bit from the bytes on the wire (RFC 6455 §5.2), the packets it came
+// from, its warnings, and the payload as a JSON tree, text, hex dump, base64
+// or UTF-8. The payload is fetched when shown. Everything captured is put in
+// with textContent only.
 
-import { F } from './data.js';
-import { rel, bytes, hexDump } from './format.js';
+import { F, api } from './data.js';
+import { bytes, hexDump } from './format.js';
 
 const MAX_TEXT = 1 << 20; // characters of payload shown as text
 const MAX_HEX = 64 << 10; // bytes of payload shown as hex
@@ -40,9 +41,7 @@ export class Inspector {
     this.title.textContent = 'event ' + id;
     let d;
     try {
-      const r = await fetch('/api/event?id=' + id);
-      if (!r.ok) throw new Error(await r.text());
-      d = await r.json();
+      d = await api.event(id);
     } catch (err) {
       if (seq === this.seq) this.root.replaceChildren(el('p', 'muted', 'Could not load event ' + id + ': ' + err.message));
       return;
@@ -70,7 +69,7 @@ export class Inspector {
 
     const when = el('dl', 'fields');
     const t = id < s.n ? s.t[id] : NaN;
-    addField(when, 'time', (isNaN(t) ? '' : rel(t) + ' after the start · ') + ev.t);
+    addField(when, 'time', (isNaN(t) ? '' : app.fmtTime(t) + ' · ') + ev.t);
     addField(when, 'packet', ev.packets && ev.packets.length ? 'packets ' + ev.packets.join(', ') : String(ev.packet));
     root.appendChild(when);
 
@@ -81,7 +80,27 @@ export class Inspector {
       if (frames.length > 16) root.appendChild(el('p', 'muted', (frames.length - 16) + ' more frames'));
     }
 
-    if (ev.type === 'ws.message' || d.payload_len > 0) {
+    for (const [name, list] of [['TCP handshake packets', ev.handshake], ['TCP teardown packets', ev.teardown]]) {
+      if (!Array.isArray(list) || list.length === 0) continue;
+      root.appendChild(el('h3', '', name));
+      const dl = el('dl', 'fields packets');
+      for (const p of list) addField(dl, String(p.flags), (p.from === 'server' ? 'server → client' : 'client → server') + ' · packet ' + p.packet + ' · ' + app.fmtTime(app.relOf(p.t)));
+      root.appendChild(dl);
+    }
+    if (Array.isArray(ev.tunnel) && ev.tunnel.length) {
+      root.appendChild(el('h3', '', 'Tunnel (outermost first)'));
+      const dl = el('dl', 'fields');
+      for (const tn of ev.tunnel) {
+        const rest = Object.entries(tn).filter(([k]) => k !== 'kind').map(([k, v]) => k + ' ' + v).join(' · ');
+        addField(dl, String(tn.kind), rest);
+      }
+      root.appendChild(dl);
+    }
+
+    if (ev.undecodable) {
+      root.appendChild(el('h3', '', 'Payload'));
+      root.appendChild(el('p', 'insp-unknown', 'The bytes of this message cannot be known' + (ev.wire_len !== undefined ? ' (' + bytes(ev.wire_len) + ' on the wire)' : '') + ': its length is unknown, not zero. ' + (ev.note || '')));
+    } else if (ev.type === 'ws.message' || d.payload_len > 0) {
       root.appendChild(el('h3', '', 'Payload'));
       const holder = el('div');
       root.appendChild(holder);
@@ -92,7 +111,7 @@ export class Inspector {
     const all = el('dl', 'fields');
     addField(all, 'id', String(id));
     for (const [k, v] of Object.entries(ev)) {
-      if (k === 'text' || k === 'base64' || k === 'warnings') continue;
+      if (k === 'text' || k === 'base64' || k === 'warnings' || k === 'note') continue;
       addField(all, k, fieldText(k, v));
     }
     if (id < s.n && (s.flags[id] & F.noDetail)) addField(all, 'details', 'not kept: the spill file reached its limit');
@@ -110,40 +129,47 @@ export class Inspector {
     if (d.payload_len === 0) return;
     let buf;
     try {
-      const r = await fetch('/api/payload?id=' + id);
-      if (!r.ok) throw new Error(await r.text());
-      buf = new Uint8Array(await r.arrayBuffer());
+      buf = await api.payload(id);
     } catch (err) {
       holder.appendChild(el('p', 'muted', 'Could not load the payload: ' + err.message));
       return;
     }
     if (seq !== this.seq) return;
-    let text = null, json = null;
+    let text = null, json, hasJSON = false;
     try { text = new TextDecoder('utf-8', { fatal: true }).decode(buf); } catch { text = null; }
     if (text !== null) {
       const tt = text.trim();
       if ((tt.startsWith('{') || tt.startsWith('[')) && tt.length < 4 * MAX_TEXT) {
-        try { json = JSON.stringify(JSON.parse(tt), null, 2); } catch { json = null; }
+        try { json = JSON.parse(tt); hasJSON = true; } catch { hasJSON = false; }
       }
     }
+    // A text message reads as JSON or text; a binary one as hex, base64,
+    // or UTF-8 (invalid sequences shown as U+FFFD).
     const views = [];
-    if (json !== null) views.push('json');
+    if (hasJSON) views.push('json');
     if (text !== null) views.push('text');
-    views.push('hex');
+    views.push('hex', 'base64');
+    if (text === null) views.push('utf8');
     let view = views.includes(this.view) ? this.view : views[0];
-    if (ev.opcode === 'close' && text !== null) view = this.view === 'hex' ? 'hex' : 'text';
+    if (ev.opcode === 'close' && text !== null && this.view !== 'hex') view = 'text';
     const tabs = el('div', 'tabs');
-    const pre = el('pre', 'payload');
+    const pre = el('div', 'payload');
     pre.id = 'payload';
-    const labels = { json: 'JSON', text: 'Text', hex: 'Hex' };
+    const labels = { json: 'JSON tree', text: 'Text', hex: 'Hex', base64: 'Base64', utf8: 'UTF-8' };
+    const more = (n) => '\n… (' + bytes(buf.length) + ' in all, ' + bytes(n) + ' shown)';
     const show = (v) => {
       view = v;
       for (const b of tabs.children) b.classList.toggle('active', b.dataset.view === v);
-      pre.classList.toggle('hex', v === 'hex');
+      pre.className = 'payload ' + v;
       pre.dataset.view = v;
-      if (v === 'json') pre.textContent = json;
-      else if (v === 'text') pre.textContent = text.length > MAX_TEXT ? text.slice(0, MAX_TEXT) + '\n… (' + bytes(buf.length) + ' in all)' : text;
-      else pre.textContent = hexDump(buf, MAX_HEX) + (buf.length > MAX_HEX ? '\n… (' + bytes(buf.length) + ' in all)' : '');
+      pre.replaceChildren();
+      switch (v) {
+        case 'json': pre.appendChild(jsonTree(json)); break;
+        case 'text': pre.textContent = text.length > MAX_TEXT ? text.slice(0, MAX_TEXT) + more(MAX_TEXT) : text; break;
+        case 'hex': pre.textContent = hexDump(buf, MAX_HEX) + (buf.length > MAX_HEX ? more(MAX_HEX) : ''); break;
+        case 'base64': pre.textContent = base64(buf.subarray(0, MAX_TEXT)) + (buf.length > MAX_TEXT ? more(MAX_TEXT) : ''); break;
+        case 'utf8': pre.textContent = new TextDecoder('utf-8').decode(buf.subarray(0, MAX_TEXT)) + (buf.length > MAX_TEXT ? more(MAX_TEXT) : ''); break;
+      }
     };
     for (const v of views) {
       const b = el('button', '', labels[v]);
@@ -156,6 +182,56 @@ export class Inspector {
     holder.appendChild(pre);
     show(view);
   }
+}
+
+function base64(b) {
+  let s = '';
+  for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode.apply(null, b.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+// MAX_OPEN_DEPTH is how deep a JSON tree opens at first; deeper (and long)
+// objects are built when opened.
+const MAX_OPEN_DEPTH = 3;
+
+// jsonTree draws v as a collapsible tree: objects and arrays are <details>
+// (open to a few levels, built lazily below), keys and values are text.
+// Its textContent is v as JSON, so selecting and copying it gives JSON.
+function jsonTree(v) {
+  const root = el('div', 'jtree');
+  root.appendChild(jsonNode(v, '', true, 0));
+  return root;
+}
+
+function jsonNode(v, key, last, depth) {
+  const comma = last ? '' : ',';
+  if (v === null || typeof v !== 'object') {
+    const line = el('div', 'jline');
+    if (key) line.appendChild(el('span', 'jkey', key));
+    line.appendChild(el('span', 'j' + (v === null ? 'null' : typeof v), JSON.stringify(v)));
+    if (comma) line.appendChild(document.createTextNode(comma));
+    return line;
+  }
+  const isArr = Array.isArray(v);
+  const entries = isArr ? v.map((x, i) => [String(i), x]) : Object.entries(v);
+  const det = el('details', 'jnode');
+  const sum = el('summary');
+  if (key) sum.appendChild(el('span', 'jkey', key));
+  sum.appendChild(document.createTextNode(isArr ? '[' : '{'));
+  // The count is drawn by CSS (attr), so that it is not in the text.
+  sum.dataset.count = entries.length + (isArr ? (entries.length === 1 ? ' item' : ' items') : (entries.length === 1 ? ' key' : ' keys'));
+  det.appendChild(sum);
+  const body = el('div', 'jbody');
+  const fill = () => {
+    if (body.dataset.built) return;
+    body.dataset.built = '1';
+    entries.forEach(([k, x], i) => body.appendChild(jsonNode(x, isArr ? '' : JSON.stringify(k) + ': ', i === entries.length - 1, depth + 1)));
+  };
+  det.appendChild(body);
+  det.appendChild(el('div', 'jclose', (isArr ? ']' : '}') + comma));
+  if (depth < MAX_OPEN_DEPTH && entries.length <= 200) { fill(); det.open = true; }
+  det.addEventListener('toggle', () => { if (det.open) fill(); });
+  return det;
 }
 
 function opcodeLabel(op) {
@@ -178,36 +254,87 @@ function fieldText(k, v) {
   return String(v);
 }
 
-// frameBits draws one frame header as a row of bit fields, in wire order:
+// frameBits draws one frame header as a row of bit fields in wire order:
 // FIN, RSV1-3, opcode (4 bits), MASK, payload length (7 bits), the extended
-// length (16 or 64 bits) and the masking key (32 bits).
+// length (16 or 64 bits) and the masking key (32 bits). They are read from
+// the header bytes as captured ("header"), so what is drawn is what was
+// sent: a 16-bit length for 5 bytes shows as 126 and then 5.
 function frameBits(f, id) {
   const box = el('div');
   const op = f.opcode;
-  const len = f.len;
-  const len7 = len > 65535 ? 127 : len > 125 ? 126 : len;
-  box.appendChild(el('div', 'bit-caption', 'frame ' + id + ' · ' + opcodeLabel(op) + ' · ' + bytes(len) + (f.fin ? ' · final' : ' · more to come')));
+  const wire = parseHeader(f.header);
+  box.appendChild(el('div', 'bit-caption', 'frame ' + id + ' · ' + opcodeLabel(op) + ' · ' + bytes(f.len) + (f.fin ? ' · final' : ' · more to come')));
   const row = el('div', 'bits');
-  const cell = (name, value, bits, on) => {
-    const c = el('span', 'bit' + (on ? ' on' : '') + (name === 'opcode' ? ' op' : ''));
+  const cell = (name, value, bits, cls) => {
+    const c = el('span', 'bit' + (cls ? ' ' + cls : '') + (name === 'opcode' ? ' op' : ''));
     c.appendChild(el('b', '', name));
     c.title = name + ': ' + bits + (bits === 1 ? ' bit' : ' bits');
     c.appendChild(document.createTextNode(value));
     c.style.flex = String(Math.min(bits, 16)) + ' 1 0';
     row.appendChild(c);
+    return c;
   };
+  if (wire) {
+    const b0 = wire.bytes[0], b1 = wire.bytes[1];
+    const opw = b0 & 0x0f;
+    cell('FIN', b0 & 0x80 ? '1' : '0', 1, b0 & 0x80 ? 'on' : '');
+    cell('RSV1', b0 & 0x40 ? '1' : '0', 1, b0 & 0x40 ? 'on' : '');
+    cell('RSV2', b0 & 0x20 ? '1' : '0', 1, b0 & 0x20 ? 'on' : '');
+    cell('RSV3', b0 & 0x10 ? '1' : '0', 1, b0 & 0x10 ? 'on' : '');
+    cell('opcode', opw.toString(2).padStart(4, '0') + ' ' + opcodeLabel(opw), 4, '');
+    cell('MASK', b1 & 0x80 ? '1' : '0', 1, b1 & 0x80 ? 'on' : '');
+    const len7 = b1 & 0x7f;
+    cell('length', String(len7), 7, '');
+    if (wire.ext !== null) {
+      const minimal = len7 === 126 ? wire.ext >= 126n : wire.ext > 65535n;
+      const c = cell('extended length', String(wire.ext), len7 === 126 ? 16 : 64, minimal ? '' : 'bad');
+      if (!minimal) c.title += ': not the shortest form (RFC 6455 §5.2: the minimal number of bytes must be used)';
+    }
+    if (wire.mask) cell('masking key', wire.mask, 32, 'on');
+    box.appendChild(row);
+    const raw = el('div', 'bit-raw');
+    raw.textContent = 'on the wire: ' + wire.hex.match(/../g).join(' ') + ' (' + wire.bytes.length + ' header bytes)';
+    box.appendChild(raw);
+    return box;
+  }
+  // Without the captured bytes, the header is rebuilt from the decoded
+  // fields in the minimal form, and says so.
+  const len = f.len;
+  const len7 = len > 65535 ? 127 : len > 125 ? 126 : len;
   const rsv = f.rsv || 0;
-  cell('FIN', f.fin ? '1' : '0', 1, f.fin);
-  cell('RSV1', rsv & 4 ? '1' : '0', 1, rsv & 4);
-  cell('RSV2', rsv & 2 ? '1' : '0', 1, rsv & 2);
-  cell('RSV3', rsv & 1 ? '1' : '0', 1, rsv & 1);
-  cell('opcode', op.toString(2).padStart(4, '0') + ' ' + opcodeLabel(op), 4, false);
-  cell('MASK', f.masked ? '1' : '0', 1, f.masked);
-  cell('length', String(len7), 7, false);
-  if (len7 === 126) cell('extended length', String(len), 16, false);
-  if (len7 === 127) cell('extended length', String(len), 64, false);
-  if (f.masked) cell('masking key', f.mask || '', 32, true);
+  cell('FIN', f.fin ? '1' : '0', 1, f.fin ? 'on' : '');
+  cell('RSV1', rsv & 4 ? '1' : '0', 1, rsv & 4 ? 'on' : '');
+  cell('RSV2', rsv & 2 ? '1' : '0', 1, rsv & 2 ? 'on' : '');
+  cell('RSV3', rsv & 1 ? '1' : '0', 1, rsv & 1 ? 'on' : '');
+  cell('opcode', op.toString(2).padStart(4, '0') + ' ' + opcodeLabel(op), 4, '');
+  cell('MASK', f.masked ? '1' : '0', 1, f.masked ? 'on' : '');
+  cell('length', String(len7), 7, '');
+  if (len7 === 126) cell('extended length', String(len), 16, '');
+  if (len7 === 127) cell('extended length', String(len), 64, '');
+  if (f.masked) cell('masking key', f.mask || '', 32, 'on');
   box.appendChild(row);
+  box.appendChild(el('div', 'bit-raw muted', 'rebuilt from the decoded fields: this event does not carry the header bytes'));
   return box;
 }
 
+// parseHeader reads a frame header from its hex form (RFC 6455 §5.2), or
+// returns null when there is none or it is malformed.
+function parseHeader(hex) {
+  if (typeof hex !== 'string' || !/^([0-9a-f]{2}){2,14}$/.test(hex)) return null;
+  const bytes = hex.match(/../g).map((h) => parseInt(h, 16));
+  const len7 = bytes[1] & 0x7f;
+  let off = 2, ext = null;
+  const extLen = len7 === 126 ? 2 : len7 === 127 ? 8 : 0;
+  if (bytes.length < off + extLen) return null;
+  if (extLen) {
+    ext = 0n;
+    for (let i = 0; i < extLen; i++) ext = (ext << 8n) | BigInt(bytes[off + i]);
+    off += extLen;
+  }
+  let mask = '';
+  if (bytes[1] & 0x80) {
+    if (bytes.length < off + 4) return null;
+    mask = hex.slice(off * 2, off * 2 + 8);
+  }
+  return { bytes, hex, ext, mask };
+}

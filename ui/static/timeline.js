@@ -5,8 +5,8 @@
 // are. Text drawn on a canvas is never markup, so captured paths are safe
 // here.
 
-import { T, OP, F, FROM_CLIENT, FROM_SERVER, opcodeName, HOW, TYPE_NAMES } from './data.js';
-import { rel, duration, niceStep, bytes, absolute } from './format.js';
+import { T, OP, F, FROM_CLIENT, FROM_SERVER, opcodeName, HOW, TYPE_NAMES, STATE_LABEL } from './data.js';
+import { rel, duration, niceStep, bytes, absShort } from './format.js';
 
 export const KIND_COLOR = {
   [OP.text]: '#2563eb', [OP.binary]: '#7c3aed', [OP.ping]: '#0d9488', [OP.pong]: '#65a30d', [OP.close]: '#ea580c',
@@ -16,9 +16,11 @@ const OPEN_COLOR = '#16a34a';
 const TCP_COLOR = '#475569';
 const UPGRADE_COLOR = '#ca8a04';
 const WARN_COLOR = '#dc2626';
-const STATE_COLOR = {
-  open: '#2563eb', closed: '#16a34a', unclean: '#d97706', ended: '#d97706', reset: '#dc2626', rejected: '#dc2626',
-  handshake: '#ca8a04', tcp: '#94a3b8',
+const PLAIN_COLOR = '#0891b2';
+// STATE_COLOR matches the .state.NAME pills of style.css.
+export const STATE_COLOR = {
+  open: '#2563eb', closed: '#16a34a', unclean: '#d97706', ended: '#d97706', reset: '#dc2626', rejected: '#be123c',
+  handshake: '#ca8a04', tcp: '#94a3b8', http: PLAIN_COLOR, gap: '#c2410c', midstream: '#7c3aed',
 };
 
 // LANE_H is the height of a lane: 30 px, taller when few lanes leave room.
@@ -92,6 +94,7 @@ export class Timeline {
     [this.v0, this.v1] = this.fullRange();
     this.userMoved = false;
     this.request();
+    if (this.onViewChange) this.onViewChange();
   }
 
   setView(a, b) {
@@ -101,6 +104,7 @@ export class Timeline {
     this.v0 = a; this.v1 = b;
     this.userMoved = true;
     this.request();
+    if (this.onViewChange) this.onViewChange();
   }
 
   zoom(factor, x) {
@@ -211,7 +215,7 @@ export class Timeline {
       ctx.fillText('#' + c, 9, mid - 6);
       ctx.fillStyle = '#1f2933';
       const label = info ? shortEnds(info) : 'connection ' + c;
-      ctx.fillText(clip(ctx, label, GUTTER - 52), 44, mid - 6);
+      ctx.fillText(clip(ctx, label, GUTTER - 48), 40, mid - 6);
       ctx.fillStyle = '#64748b';
       const sub = info ? subLabel(info) : '';
       ctx.fillText(clip(ctx, sub, GUTTER - 20), 9, mid + 7);
@@ -279,7 +283,7 @@ export class Timeline {
         if (x < GUTTER - 8) continue;
         marks++;
         if (keepIds && ids.length < 20000) ids.push(i);
-        drawOther(ctx, s, i, type, x, top, mid);
+        drawOther(ctx, s, i, type, x, top, mid, LANE_H);
         if (warn) warnMark(ctx, x, top + 1);
       }
       flushUp();
@@ -330,16 +334,18 @@ export class Timeline {
     ctx.fillStyle = '#475569';
     ctx.textBaseline = 'middle';
     ctx.beginPath();
+    const abs = app.timeMode === 'abs' && app.status && app.status.t0;
     for (let t = tick0; t <= v1; t += step) {
       const x = Math.round(GUTTER + (t - v0) * scale) + 0.5;
       ctx.moveTo(x, AXIS_H - 6); ctx.lineTo(x, AXIS_H);
-      ctx.fillText(rel(Math.abs(t) < step / 1e6 ? 0 : t), x + 3, AXIS_H / 2);
+      const tt = Math.abs(t) < step / 1e6 ? 0 : t;
+      ctx.fillText(abs ? absLabel(app.status, tt, step) : rel(tt), x + 3, AXIS_H / 2);
     }
     ctx.stroke();
     ctx.fillStyle = '#ffffff';
     ctx.fillRect(0, 0, GUTTER - 6, AXIS_H - 1);
     ctx.fillStyle = '#64748b';
-    const span = 'view ' + duration(v1 - v0) + ' · ' + lanes.length + ' lanes';
+    const span = 'view ' + duration(v1 - v0) + ' · ' + lanes.length + ' lanes' + (abs ? ' · UTC' : '');
     ctx.fillText(span, 9, AXIS_H / 2);
 
     // Hover line with the absolute time.
@@ -583,6 +589,14 @@ export class Timeline {
     if (id >= 0) {
       lines.push(describe(s, id));
       lines.push(rel(s.t[id]) + '   ' + app.absTime(s.t[id]));
+      // The note in full, and the warnings, once the details are here.
+      const d = app.details.get(id);
+      if (d) {
+        if (d.event.note) lines.push(d.event.note);
+        for (const w of d.event.warnings || []) lines.push('⚠ ' + w.code + ': ' + w.msg);
+      } else {
+        app.details.want([id], () => { if (this.hover && this.hit(this.hover.x, this.hover.y) === id) this.showTooltip(this.hover.x, this.hover.y); });
+      }
       lines.push('click to inspect');
     } else {
       lines.push(rel(t) + '   ' + app.absTime(t));
@@ -591,14 +605,14 @@ export class Timeline {
     tip.textContent = lines.join('\n');
     tip.hidden = false;
     const W = this.width;
-    tip.style.left = Math.min(x + 14, W - 300) + 'px';
+    tip.style.left = Math.max(0, Math.min(x + 14, W - 430)) + 'px';
     tip.style.top = (y + 16) + 'px';
   }
 
   hideTooltip() { this.tooltip.hidden = true; }
 }
 
-function drawOther(ctx, s, i, type, x, top, mid) {
+function drawOther(ctx, s, i, type, x, top, mid, laneH) {
   x = Math.round(x);
   switch (type) {
     case T.tcpOpen:
@@ -620,13 +634,26 @@ function drawOther(ctx, s, i, type, x, top, mid) {
       break;
     }
     case T.httpReq:
-      ctx.fillStyle = UPGRADE_COLOR;
+      ctx.fillStyle = (s.flags[i] & F.upgrade) ? UPGRADE_COLOR : PLAIN_COLOR;
       ctx.fillRect(x, mid - 9, 1, 8);
       break;
-    case T.httpResp:
-      ctx.fillStyle = s.size[i] === 101 ? UPGRADE_COLOR : WARN_COLOR;
-      ctx.fillRect(x, mid + 1, 1, 8);
+    case T.httpResp: {
+      // The answer as a labelled pill, readable at any zoom: 101 (the
+      // upgrade), a refused upgrade in red, plain HTTP in its own colour.
+      const status = s.size[i];
+      const upgrade = (s.flags[i] & F.upgrade) !== 0;
+      const color = status === 101 ? UPGRADE_COLOR : upgrade ? STATE_COLOR.rejected : PLAIN_COLOR;
+      const text = status === 101 ? '101 ⇄' : String(status);
+      ctx.font = '600 10px system-ui, sans-serif';
+      const w = ctx.measureText(text).width + 8;
+      const y = laneH >= 40 ? mid + 5 : mid + 2;
+      ctx.fillStyle = color;
+      roundRect(ctx, x + 2, y, w, 13, 6);
+      ctx.fillStyle = '#fff';
+      ctx.fillText(text, x + 6, y + 7);
+      ctx.font = '11px system-ui, sans-serif';
       break;
+    }
     case T.wsOpen:
       ctx.fillStyle = UPGRADE_COLOR;
       ctx.beginPath();
@@ -634,14 +661,50 @@ function drawOther(ctx, s, i, type, x, top, mid) {
       ctx.closePath();
       ctx.fill();
       break;
-    case T.tcpGap:
+    case T.httpError:
       ctx.fillStyle = WARN_COLOR;
-      ctx.fillRect(x - 1, mid - 4, 3, 8);
+      ctx.fillRect(x - 3, mid - 3, 7, 7);
       break;
+    case T.tcpGap:
+      ctx.fillStyle = STATE_COLOR.gap;
+      ctx.fillRect(x - 1, mid - 8, 3, 16);
+      ctx.fillRect(x - 4, mid - 1, 9, 2);
+      break;
+    case T.wsFrame: {
+      // A frame drawn on its own (a warning, or a reserved opcode that
+      // makes no message): a hollow square on its side of the line.
+      const color = KIND_COLOR[s.kind[i]] || OTHER_COLOR;
+      const y = s.from[i] === FROM_SERVER ? mid + 3 : mid - 10;
+      ctx.strokeStyle = color;
+      ctx.lineWidth = 2;
+      ctx.strokeRect(x - 3, y, 7, 7);
+      ctx.lineWidth = 1;
+      break;
+    }
     default:
       ctx.fillStyle = OTHER_COLOR;
       ctx.fillRect(x, mid - 2, 2, 4);
   }
+}
+
+function roundRect(ctx, x, y, w, h, r) {
+  ctx.beginPath();
+  ctx.moveTo(x + r, y);
+  ctx.arcTo(x + w, y, x + w, y + h, r);
+  ctx.arcTo(x + w, y + h, x, y + h, r);
+  ctx.arcTo(x, y + h, x, y, r);
+  ctx.arcTo(x, y, x + w, y, r);
+  ctx.closePath();
+  ctx.fill();
+}
+
+// absLabel writes an axis tick as UTC time of day, to the precision the
+// tick step needs.
+function absLabel(st, us, step) {
+  const full = absShort(st.t0_sec, st.t0_nsec, us); // 12:34:56.123456
+  if (step >= 1e6) return full.slice(0, 8);
+  if (step >= 1e3) return full.slice(0, 12);
+  return full;
 }
 
 function warnMark(ctx, x, y) {
@@ -662,15 +725,21 @@ function clip(ctx, text, w) {
   return text.slice(0, lo) + '…';
 }
 
+// shortEnds names a lane's ends, keeping both ports: the shared address once
+// (loopback captures), both ends otherwise.
 function shortEnds(info) {
   if (!info.client) return 'connection ' + info.id;
-  return info.client + ' → ' + info.server;
+  const split = (a) => { const i = a.lastIndexOf(':'); return [a.slice(0, i), a.slice(i + 1)]; };
+  const [ch, cp] = split(info.client), [sh, sp] = split(info.server);
+  return ch === sh ? ':' + cp + ' → :' + sp + '  ' + ch : info.client + ' → ' + info.server;
 }
 
 function subLabel(info) {
   const parts = [];
+  let state = STATE_LABEL[info.state] || info.state;
+  if ((info.state === 'rejected' || info.state === 'http') && info.status) state += ' ' + info.status;
+  parts.push(state);
   if (info.path) parts.push(info.path);
-  parts.push(info.midstream ? info.state + ' (mid-stream)' : info.state);
   parts.push(info.messages[0] + '↑ ' + info.messages[1] + '↓');
   return parts.join(' · ');
 }
@@ -689,9 +758,10 @@ export function describe(s, i) {
       break;
     case T.tcpOpen: what = (s.flags[i] & F.syn) ? 'TCP open (SYN seen)' : 'TCP already open when the capture started'; break;
     case T.tcpClose: what = 'TCP close (' + HOW[s.kind[i]] + ')'; break;
-    case T.httpReq: what = 'HTTP upgrade request'; break;
-    case T.httpResp: what = 'HTTP response ' + s.size[i]; break;
+    case T.httpReq: what = (s.flags[i] & F.upgrade) ? 'HTTP upgrade request' : 'HTTP request (plain HTTP)'; break;
+    case T.httpResp: what = 'HTTP response ' + s.size[i] + (s.size[i] === 101 ? ': switching to WebSocket' : (s.flags[i] & F.upgrade) ? ': upgrade refused' : ' (plain HTTP)'); break;
     case T.wsOpen: what = (s.flags[i] & F.midstream) ? 'WebSocket found mid-stream' : 'WebSocket open'; break;
+    case T.httpError: what = 'HTTP decoding stopped' + (dir ? ', ' + dir : ''); break;
     case T.tcpGap: what = 'TCP gap of ' + bytes(s.size[i]) + (dir ? ', ' + dir : ''); break;
     default: what = TYPE_NAMES[type] || 'event';
   }
