@@ -110,6 +110,10 @@ var typeNames = [...]string{
 	codeWSMessage:    analyze.TypeWSMessage,
 	codeHTTPError:    analyze.TypeHTTPError,
 	codeCaptureStats: analyze.TypeCaptureStats,
+	codeTLSHandshake: analyze.TypeTLSHandshake,
+	codeTLSMessage:   analyze.TypeTLSMessage,
+	codeTLSAlert:     analyze.TypeTLSAlert,
+	codeTLSRecord:    analyze.TypeTLSRecord,
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -21,6 +21,10 @@ const (
 	codeWSMessage    = 8
 	codeHTTPError    = 9
 	codeCaptureStats = 10
+	codeTLSHandshake = 11
+	codeTLSMessage   = 12
+	codeTLSAlert     = 13
+	codeTLSRecord    = 14
 )
 
 // Direction codes of the from column.
@@ -100,6 +104,14 @@ func typeCode(t string) uint8 {
 		return codeHTTPError
 	case analyze.TypeCaptureStats:
 		return codeCaptureStats
+	case analyze.TypeTLSHandshake:
+		return codeTLSHandshake
+	case analyze.TypeTLSMessage:
+		return codeTLSMessage
+	case analyze.TypeTLSAlert:
+		return codeTLSAlert
+	case analyze.TypeTLSRecord:
+		return codeTLSRecord
 	}
 	return codeUnknown
 }
