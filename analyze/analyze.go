@@ -2,15 +2,14 @@ package analyze
 
 import (
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net/netip"
 	"slices"
-	"strconv"
 	"time"
 
+	"github.com/wsviz/wsviz/analyze/internal/jsonenc"
 	"github.com/wsviz/wsviz/analyze/internal/wsproto"
 	"github.com/wsviz/wsviz/capture"
 )
@@ -115,9 +114,8 @@ type Analyzer struct {
 	pktNum  int64
 	pktTime time.Time
 
-	ev       Event  // reused for every emitted event
-	note     []byte // reused by the note builders
-	jsonOnly bool   // events only reach AppendJSON: see setNote
+	ev    Event          // reused for every emitted event
+	notes *jsonenc.Notes // builds the notes of frames, data messages and pings
 }
 
 // New returns an Analyzer that calls emit for every event, synchronously,
@@ -131,6 +129,7 @@ func New(opts Options, emit func(*Event)) *Analyzer {
 		conns:     make(map[flowKey]*conn),
 		bufferCap: opts.MaxBufferTotal,
 		ws:        wsproto.NewShared(opts.MaxDeflateHistory),
+		notes:     new(jsonenc.Notes),
 	}
 }
 
@@ -178,19 +177,21 @@ func Decode(src capture.Source, opts Options, emit func(*Event) error) error {
 	if opts.workers() > 1 {
 		return decodeSharded(src, opts, sink{emit: emit})
 	}
-	return decodeSerial(src, opts, emit, false)
+	return decodeSerial(src, opts, emit, nil)
 }
 
-// decodeSerial is Decode on the caller's goroutine alone. jsonOnly says
-// emit does nothing with an event but AppendJSON (see Analyzer.setNote).
-func decodeSerial(src capture.Source, opts Options, emit func(*Event) error, jsonOnly bool) error {
+// decodeSerial is Decode on the caller's goroutine alone. notes, when not
+// nil, is the note builder the Analyzer is to use.
+func decodeSerial(src capture.Source, opts Options, emit func(*Event) error, notes *jsonenc.Notes) error {
 	var emitErr error
 	a := New(opts, func(ev *Event) {
 		if emitErr == nil {
 			emitErr = emit(ev)
 		}
 	})
-	a.jsonOnly = jsonOnly
+	if notes != nil {
+		a.notes = notes
+	}
 	for emitErr == nil {
 		p, err := src.ReadPacket()
 		if err != nil {
@@ -221,16 +222,19 @@ func DecodeJSON(src capture.Source, opts Options, w io.Writer) error {
 	}
 	var buf []byte
 	var werr error // from w: nothing more is written
-	var times timeCache
+	var times jsonenc.TimeCache
+	// The Analyzer's notes builder: its notes are copied unescaped, and
+	// since the events go nowhere but appendJSON, it can reuse its memory.
+	notes := jsonenc.ReusingNotes()
 	err := decodeSerial(src, opts, func(ev *Event) error {
-		buf = ev.appendJSON(buf, &times)
+		buf = ev.appendJSON(buf, &times, notes)
 		buf = append(buf, '\n')
 		if len(buf) >= jsonWriteSize {
 			_, werr = w.Write(buf)
 			buf = buf[:0]
 		}
 		return werr
-	}, true)
+	}, notes)
 	if werr == nil && len(buf) > 0 {
 		// The events before a source error are written too.
 		if _, werr = w.Write(buf); err == nil {
@@ -352,7 +356,7 @@ func (a *Analyzer) newEvent(typ string, c *conn, from string) *Event {
 	if c != nil {
 		ev.Conn = c.id
 	}
-	ev.Note, ev.noteBytes = "", nil
+	ev.Note = ""
 	ev.Warnings = ev.Warnings[:0]
 	return ev
 }
@@ -361,217 +365,11 @@ func (a *Analyzer) send(ev *Event) {
 	a.emit(ev)
 }
 
-// The note builders below write into the Analyzer's reused buffer with
-// append and strconv instead of fmt, and setNote makes the note's string
-// from it: one allocation per note instead of about eight, and none for an
-// Analyzer that only feeds AppendJSON. They give exactly the text of the
-// fmt-built notes in app.go (TestNoteBuilders), which can call them in the
-// per-frame and per-message hot path, except that frameNote prints lengths
-// of 2^63 and more as the unsigned numbers they are.
-
-// setNote sets ev's note to b, which a note builder returned. An Analyzer
-// whose events only ever reach AppendJSON (DecodeJSON's) keeps the bytes
-// in ev.noteBytes instead of making a string of them: they are read before
-// the next note is built. The builders write nothing a JSON string must
-// escape, so AppendJSON copies noteBytes as they are.
-func (a *Analyzer) setNote(ev *Event, b []byte) {
-	if a.jsonOnly {
-		ev.noteBytes = b
-		return
-	}
-	ev.Note = string(b)
-}
-
-// frameNote builds the note of a ws.frame event of direction d.
-func (a *Analyzer) frameNote(d int, f *wsproto.Frame) []byte {
-	b := append(a.note[:0], fromName[d]...)
-	b = append(b, " → "...)
-	b = append(b, fromName[1-d]...)
-	b = append(b, ": "...)
-	b = appendOpcodeName(b, f.Opcode)
-	b = append(b, " frame"...)
-	if !f.Fin {
-		b = append(b, " (more fragments follow)"...)
-	} else if f.Opcode == opContinuation {
-		b = append(b, " (last fragment)"...)
-	}
-	// The length is unsigned: 2^63 and above are lengths too (ws.length_overflow).
-	b = append(b, ", "...)
-	b = appendUint(b, f.Len)
-	if f.Len == 1 {
-		b = append(b, " byte of payload"...)
-	} else {
-		b = append(b, " bytes of payload"...)
-	}
-	if f.RSV&4 != 0 && f.Opcode != opContinuation {
-		b = append(b, ", compressed (RSV1)"...)
-	}
-	if f.Masked {
-		b = append(b, ", masked with key "...)
-		b = hex.AppendEncode(b, f.Mask[:])
-	}
-	a.note = b
-	return b
-}
-
-// dataMessageNote builds the note of a text or binary ws.message event of
-// direction d, "; payload shown in part" included when it was truncated.
-func (a *Analyzer) dataMessageNote(d int, m *wsproto.Message) []byte {
-	b := append(a.note[:0], "the "...)
-	b = append(b, fromName[d]...)
-	b = append(b, " sent "...)
-	if m.Opcode == opBinary {
-		b = append(b, "a binary"...)
-	} else {
-		b = append(b, "a text"...)
-	}
-	b = append(b, " message of "...)
-	b = appendPlural(b, m.Len, "byte", "bytes")
-	if m.Compressed {
-		b = append(b, " (compressed to "...)
-		b = appendPlural(b, m.WireLen, "byte", "bytes")
-		b = append(b, " on the wire)"...)
-	}
-	if m.Frames > 1 {
-		b = append(b, " in "...)
-		b = appendInt64(b, int64(m.Frames))
-		b = append(b, " fragments"...)
-	}
-	if d == server {
-		b = append(b, " without being asked: WebSocket has no request and response"...)
-	}
-	if m.Truncated {
-		b = append(b, "; payload shown in part"...)
-	}
-	a.note = b
-	return b
-}
-
-// pingNote builds the note of a ping ws.message event of direction d,
-// "; payload shown in part" included when it was truncated.
-func (a *Analyzer) pingNote(d int, m *wsproto.Message) []byte {
-	b := append(a.note[:0], "the "...)
-	b = append(b, fromName[d]...)
-	b = append(b, " sent a ping ("...)
-	b = appendPlural(b, m.Len, "byte", "bytes")
-	b = append(b, "): the "...)
-	b = append(b, fromName[1-d]...)
-	b = append(b, " must answer with a pong"...)
-	if m.Truncated {
-		b = append(b, "; payload shown in part"...)
-	}
-	a.note = b
-	return b
-}
-
 // pongAnswerNote is the note of a pong answering a ping, by direction:
 // constant strings, no allocation.
 var pongAnswerNote = [2]string{
 	"the client answered the ping with a pong",
 	"the server answered the ping with a pong",
-}
-
-// appendEventTime appends t in UTC as timeLayout does (RFC 3339 with nine
-// fraction digits), several times faster than Time.AppendFormat, which
-// parses the layout and splits the time on every call: AppendJSON's "t" is
-// in the per-event hot path. Times before 1970 or after 9999 take the slow
-// path. With a cache, the date and time of day are formatted once per
-// second: the events of a capture come in time order, several a second.
-func appendEventTime(b []byte, t time.Time, cache *timeCache) []byte {
-	const maxUnix = 253402300800 // 10000-01-01T00:00:00Z
-	sec := t.Unix()
-	if sec < 0 || sec >= maxUnix {
-		return t.UTC().AppendFormat(b, timeLayout)
-	}
-	ns := t.Nanosecond()
-	var d [30]byte // 2006-01-02T15:04:05.000000000Z
-	if cache != nil && cache.valid && cache.sec == sec {
-		copy(d[:20], cache.prefix[:])
-	} else {
-		year, month, day := civilDate(sec / 86400)
-		daySec := int(sec % 86400)
-		put2(&d, 0, year/100)
-		put2(&d, 2, year%100)
-		d[4] = '-'
-		put2(&d, 5, month)
-		d[7] = '-'
-		put2(&d, 8, day)
-		d[10] = 'T'
-		put2(&d, 11, daySec/3600)
-		d[13] = ':'
-		put2(&d, 14, daySec/60%60)
-		d[16] = ':'
-		put2(&d, 17, daySec%60)
-		d[19] = '.'
-		if cache != nil {
-			cache.sec, cache.valid = sec, true
-			copy(cache.prefix[:], d[:20])
-		}
-	}
-	d[20] = byte('0' + ns/1e8)
-	put2(&d, 21, ns/1e6%100)
-	put2(&d, 23, ns/1e4%100)
-	put2(&d, 25, ns/100%100)
-	put2(&d, 27, ns%100)
-	d[29] = 'Z'
-	return append(b, d[:]...)
-}
-
-// timeCache is appendEventTime's memory of the last second it formatted.
-type timeCache struct {
-	sec    int64
-	valid  bool
-	prefix [20]byte // 2006-01-02T15:04:05.
-}
-
-// put2 writes v, 0..99, as two digits at d[i:i+2].
-func put2(d *[30]byte, i, v int) {
-	d[i], d[i+1] = twoDigits[2*v], twoDigits[2*v+1]
-}
-
-// twoDigits holds "00" to "99".
-const twoDigits = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
-	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
-	"8081828384858687888990919293949596979899"
-
-// civilDate returns the proleptic Gregorian date of a day counted from
-// 1970-01-01 (day ≥ 0), by Howard Hinnant's days_from_civil inverse
-// (eras of 400 years, years starting in March).
-func civilDate(day int64) (year, month, dayOfMonth int) {
-	z := uint64(day) + 719468 // days since 0000-03-01
-	era := z / 146097
-	doe := z - era*146097                                  // day of era, 0..146096
-	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // year of era, 0..399
-	doy := doe - (365*yoe + yoe/4 - yoe/100)               // day of year from March 1, 0..365
-	mp := (5*doy + 2) / 153                                // month from March, 0..11
-	dayOfMonth = int(doy - (153*mp+2)/5 + 1)
-	month = int(mp + 3)
-	if mp >= 10 {
-		month = int(mp - 9)
-	}
-	year = int(yoe + era*400)
-	if month <= 2 {
-		year++
-	}
-	return year, month, dayOfMonth
-}
-
-func appendOpcodeName(b []byte, op uint8) []byte {
-	switch op {
-	case opContinuation, opText, opBinary, opClose, opPing, opPong:
-		return append(b, opcodeName(op)...)
-	}
-	b = append(b, "reserved-"...)
-	return strconv.AppendUint(b, uint64(op), 10)
-}
-
-func appendPlural(b []byte, n int64, one, many string) []byte {
-	b = appendInt64(b, n)
-	b = append(b, ' ')
-	if n == 1 {
-		return append(b, one...)
-	}
-	return append(b, many...)
 }
 
 func plural(n int64, one, many string) string {

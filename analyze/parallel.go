@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wsviz/wsviz/analyze/internal/jsonenc"
 	"github.com/wsviz/wsviz/analyze/internal/wsproto"
 	"github.com/wsviz/wsviz/capture"
 )
@@ -265,12 +266,19 @@ type shardState struct {
 func (p *pipeline) newShard(opts Options, json bool) *Analyzer {
 	st := &shardState{}
 	p.states = append(p.states, st)
-	var times timeCache
+	var times jsonenc.TimeCache
+	notes := new(jsonenc.Notes) // the Analyzer's: its notes are copied unescaped
+	if json {
+		// The events go nowhere but appendJSON: the notes can reuse
+		// their memory (Decode's events are copied and kept, and keep
+		// their notes).
+		notes = jsonenc.ReusingNotes()
+	}
 	a := New(opts, func(ev *Event) {
 		out := st.out
 		out.index = append(out.index, st.index)
 		if json {
-			out.json = ev.appendJSON(out.json, &times)
+			out.json = ev.appendJSON(out.json, &times, notes)
 			out.json = append(out.json, '\n')
 			out.ends = append(out.ends, int32(len(out.json)))
 			return
@@ -282,7 +290,7 @@ func (p *pipeline) newShard(opts Options, json bool) *Analyzer {
 			out.events = append(out.events, ev.Clone())
 		}
 	})
-	a.jsonOnly = json
+	a.notes = notes
 	return a
 }
 
@@ -316,9 +324,6 @@ func (p *pipeline) worker(w int) {
 func copyEvent(dst, src *Event) {
 	warnings, packets, payload, offered := dst.Warnings[:0], dst.Message.Packets[:0], dst.Message.Payload[:0], dst.WSOpen.Offered[:0]
 	*dst = *src
-	if src.noteBytes != nil {
-		dst.Note, dst.noteBytes = string(src.noteBytes), nil
-	}
 	dst.Warnings = append(warnings, src.Warnings...)
 	dst.Message.Packets = append(packets, src.Message.Packets...)
 	dst.Message.Payload = append(payload, src.Message.Payload...)
