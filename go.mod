@@ -9,4 +9,6 @@ require (
 	golang.org/x/sys v0.50.0
 )
 
-require github.com/golang/snappy v1.0.0 // indirect
+require github.com/golang/snappy v1.0.0
+
+require github.com/klauspost/compress v1.20.4
