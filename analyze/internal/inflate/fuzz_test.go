@@ -63,7 +63,7 @@ func FuzzDecoder(f *testing.F) {
 			return
 		}
 		// plain as a raw stream, with and without a dictionary.
-		if msg := same(&d, plain, nil, MinWindowCap); msg != "" {
+		if msg := same(&d, plain, nil, WindowCap); msg != "" {
 			t.Fatalf("raw %x: %s", plain, msg)
 		}
 		if msg := same(&d, plain, cuts, 64<<10); msg != "" {

@@ -1,6 +1,9 @@
 package inflate
 
-import "math/bits"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // Lookup tables. An entry is what a code means, found by indexing a table
 // with the next bits of the input (least significant first, RFC 1951
@@ -50,6 +53,14 @@ const (
 	precodeTableSize = 1 << precodeRootBits
 )
 
+// litTable and distTable are the tables of a block's codes, as arrays so
+// that a lookup masked to the main table's largest size needs no bounds
+// check.
+type (
+	litTable  [litTableSize]uint32
+	distTable [distTableSize]uint32
+)
+
 // Symbol counts, RFC 1951 §3.2.5-§3.2.7.
 const (
 	maxLitSyms  = 288 // 286 and 287 appear in the fixed code only, and are errors
@@ -58,6 +69,12 @@ const (
 	maxCodeLen  = 15
 	endOfBlock  = 256
 )
+
+// symScratch is buildTable's scratch space: the symbols that have a code,
+// by value and in canonical order.
+type symScratch struct {
+	used, sorted [maxLitSyms]uint16
+}
 
 // litMeaning and distMeaning give each symbol's entry without its code
 // length: what the decoder does with it and how many extra bits follow.
@@ -68,8 +85,8 @@ var precodeMeaning [numPrecode]uint32
 
 // The fixed Huffman codes, RFC 1951 §3.2.6, built once.
 var (
-	fixedLit  [1 << 9]uint32
-	fixedDist [1 << 5]uint32
+	fixedLit  litTable
+	fixedDist distTable
 )
 
 func init() {
@@ -117,14 +134,14 @@ func init() {
 			lens[v] = 8
 		}
 	}
-	var sorted [maxLitSyms]uint16
-	if _, bits, ok := buildTable(fixedLit[:], lens[:], litMeaning[:], 9, litSub, badEntry, &sorted); !ok || bits != 9 {
+	var sc symScratch
+	if _, bits, ok := buildTable(fixedLit[:], lens[:], litMeaning[:], 9, litSub, badEntry, &sc); !ok || bits != 9 {
 		panic("inflate: fixed literal/length code")
 	}
 	for v := range 32 {
 		lens[v] = 5
 	}
-	if _, bits, ok := buildTable(fixedDist[:], lens[:32], distMeaning[:], 5, distSub, badDistance, &sorted); !ok || bits != 5 {
+	if _, bits, ok := buildTable(fixedDist[:], lens[:32], distMeaning[:], 5, distSub, badDistance, &sc); !ok || bits != 5 {
 		panic("inflate: fixed distance code")
 	}
 }
@@ -136,14 +153,24 @@ func init() {
 // shortest code length and the main table's bits, and false when
 // compress/flate would reject the code: over- or under-subscribed, except
 // for the empty code and a single code of length 1, which flate accepts
-// (their missing codes are corrupt input when met). sorted is scratch
-// space for the symbols.
-func buildTable(table []uint32, lens []uint8, meaning []uint32, rootBits uint, sub, bad uint32, sorted *[maxLitSyms]uint16) (minLen, tableBits uint, ok bool) {
+// (their missing codes are corrupt input when met). sc is scratch space.
+func buildTable(table []uint32, lens []uint8, meaning []uint32, rootBits uint, sub, bad uint32, sc *symScratch) (minLen, tableBits uint, ok bool) {
+	// Count the codes of each length and list the symbols that have one,
+	// skipping runs of unused symbols eight at a time (a block uses few of
+	// the 286 literal/length symbols, and codes them in runs).
 	var count [maxCodeLen + 2]uint16
-	for _, l := range lens {
-		count[l]++
+	used := sc.used[:0]
+	for s := 0; s < len(lens); {
+		if s+8 <= len(lens) && binary.LittleEndian.Uint64(lens[s:]) == 0 {
+			s += 8
+			continue
+		}
+		if l := lens[s]; l != 0 {
+			count[l]++
+			used = append(used, uint16(s))
+		}
+		s++
 	}
-	count[0] = 0
 	maxLen := uint(maxCodeLen)
 	for maxLen > 0 && count[maxLen] == 0 {
 		maxLen--
@@ -167,13 +194,9 @@ func buildTable(table []uint32, lens []uint8, meaning []uint32, rootBits uint, s
 			return 0, 0, false
 		}
 		// One code, of length 1 ("0"): "1" is corrupt input.
-		for s, l := range lens {
-			if l != 0 {
-				table[0] = meaning[s] + 1<<8 + 1
-				table[1] = bad
-				return 1, 1, true
-			}
-		}
+		table[0] = meaning[used[0]] + 1<<8 + 1
+		table[1] = bad
+		return 1, 1, true
 	}
 	tableBits = min(rootBits, maxLen)
 
@@ -182,13 +205,12 @@ func buildTable(table []uint32, lens []uint8, meaning []uint32, rootBits uint, s
 	for l := 1; l <= maxCodeLen; l++ {
 		offs[l+1] = offs[l] + count[l]
 	}
-	for s, l := range lens {
-		if l != 0 {
-			sorted[offs[l]] = uint16(s)
-			offs[l]++
-		}
+	for _, s := range used {
+		l := lens[s]
+		sc.sorted[offs[l]] = s
+		offs[l]++
 	}
-	syms := sorted[:]
+	syms := sc.sorted[:]
 
 	// Codes of at most tableBits bits: one entry per code in a table of
 	// 2^len entries, doubled (by copying) as len grows, so that each code

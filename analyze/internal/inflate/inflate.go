@@ -10,9 +10,9 @@ import (
 // reaches at most 32 KiB back.
 const WindowSize = 32 << 10
 
-// MinWindowCap is the smallest capacity of a window given to Reset: the
-// history and room to decode into.
-const MinWindowCap = WindowSize + 4<<10
+// WindowCap is the size of the window a Decoder decodes into: the 32 KiB
+// history and as much room to decode into before it slides.
+const WindowCap = 2 * WindowSize
 
 // A match copies at most maxMatch bytes (RFC 1951 §3.2.5), eight at a
 // time, writing up to 7 bytes past its end: the decoder leaves outMargin
@@ -50,30 +50,30 @@ type Decoder struct {
 
 	// The current block's codes: tables, their main table's bits, and the
 	// shortest code, which flate asks for before each lookup.
-	lit              []uint32
-	dist             []uint32
+	lit              *litTable
+	dist             *distTable
 	litBits, distBit uint
 	litMin, distMin  uint
 
-	litTable     [litTableSize]uint32
-	distTable    [distTableSize]uint32
+	litTable     litTable
+	distTable    distTable
 	precodeTable [precodeTableSize]uint32
 	lens         [maxLitSyms + maxDistSyms]uint8
-	sorted       [maxLitSyms]uint16
+	scratch      symScratch
 }
 
 // Reset makes d decode in into win: win[:len(win)] is the output so far
 // (the history, whose last 32 KiB matches may refer to; every byte of it
-// must be right), and output goes on after it, up to cap(win), which must
-// be at least MinWindowCap. When the window is full, Next slides its last
-// 32 KiB to its start. d uses in and win until the next Reset.
+// must be right), and output goes on after it, up to WindowCap bytes:
+// cap(win) must be at least that. When the window is full, Next slides its
+// last 32 KiB to its start. d uses in and win until the next Reset.
 func (d *Decoder) Reset(in, win []byte) {
-	if cap(win) < MinWindowCap {
-		panic("inflate: window smaller than MinWindowCap")
+	if cap(win) < WindowCap || len(win) > WindowCap {
+		panic("inflate: window not of WindowCap bytes")
 	}
 	d.in = in
 	d.i, d.bb, d.nb, d.hw = 0, 0, 0, 0
-	d.win = win[:cap(win)]
+	d.win = win[:WindowCap]
 	d.o = len(win)
 	d.start = d.o
 	d.state = stateBlock
@@ -181,8 +181,8 @@ func (d *Decoder) blockHeader() {
 	case 1:
 		// RFC 1951 §3.2.6. flate decodes fixed distances as five plain
 		// bits: asking for five, as the fixed table's shortest code does.
-		d.lit, d.litBits, d.litMin = fixedLit[:], 9, 7
-		d.dist, d.distBit, d.distMin = fixedDist[:], 5, 5
+		d.lit, d.litBits, d.litMin = &fixedLit, 9, 7
+		d.dist, d.distBit, d.distMin = &fixedDist, 5, 5
 		d.state = stateHuffman
 	case 2:
 		if d.dynamicHeader() {
@@ -259,14 +259,15 @@ func (d *Decoder) dynamicHeader() bool {
 		clens[codeOrder[k]] = uint8(d.bb & 7)
 		d.consume(3)
 	}
-	pmin, pbits, ok := buildTable(d.precodeTable[:], clens[:], precodeMeaning[:], precodeRootBits, 0, badEntry, &d.sorted)
+	pmin, pbits, ok := buildTable(d.precodeTable[:], clens[:], precodeMeaning[:], precodeRootBits, 0, badEntry, &d.scratch)
 	if !ok {
 		d.corrupt()
 		return false
 	}
 	pmask := uint64(1)<<pbits - 1
 	lens := d.lens[:nlit+ndist]
-	for i := 0; i < len(lens); {
+	i := d.fastLengths(lens, pmask)
+	for i < len(lens) {
 		e, ok := d.slowSym(d.precodeTable[:], pmask, pmin)
 		if !ok {
 			return false
@@ -306,21 +307,78 @@ func (d *Decoder) dynamicHeader() bool {
 			i++
 		}
 	}
-	lmin, lbits, ok := buildTable(d.litTable[:], lens[:nlit], litMeaning[:], litRootBits, litSub, badEntry, &d.sorted)
+	lmin, lbits, ok := buildTable(d.litTable[:], lens[:nlit], litMeaning[:], litRootBits, litSub, badEntry, &d.scratch)
 	if !ok {
 		d.corrupt()
 		return false
 	}
-	dmin, dbits, ok := buildTable(d.distTable[:], lens[nlit:], distMeaning[:], distRootBits, distSub, badDistance, &d.sorted)
+	dmin, dbits, ok := buildTable(d.distTable[:], lens[nlit:], distMeaning[:], distRootBits, distSub, badDistance, &d.scratch)
 	if !ok {
 		d.corrupt()
 		return false
 	}
 	// flate asks for at least the end of block code's length before each
 	// literal/length lookup (every block ends with one).
-	d.lit, d.litBits, d.litMin = d.litTable[:], lbits, max(lmin, uint(lens[endOfBlock]))
-	d.dist, d.distBit, d.distMin = d.distTable[:], dbits, dmin
+	d.lit, d.litBits, d.litMin = &d.litTable, lbits, max(lmin, uint(lens[endOfBlock]))
+	d.dist, d.distBit, d.distMin = &d.distTable, dbits, dmin
 	return true
+}
+
+// fastLengths decodes code lengths into lens with the precode table while
+// eight bytes of input are left, each code and its extra bits after one
+// refill, and returns how many it decoded. It stops before a code that is
+// not valid there (no code, a repeat of nothing or past the end) without
+// consuming it: the careful loop reports it as flate does.
+func (d *Decoder) fastLengths(lens []uint8, pmask uint64) int {
+	in := d.in
+	bb, nb, ii := d.bb, d.nb, d.i
+	table := &d.precodeTable
+	i := 0
+	for i < len(lens) && ii+8 <= len(in) {
+		bb |= binary.LittleEndian.Uint64(in[ii:]) << (nb & 63)
+		ii += int((63 - nb) >> 3)
+		nb |= 56
+		e := table[bb&pmask&(precodeTableSize-1)]
+		l := uint(e >> 8 & 15)
+		if l == 0 {
+			break
+		}
+		x := uint8(e >> 16)
+		if x < 16 {
+			lens[i] = x
+			i++
+			bb >>= l
+			nb -= l
+			continue
+		}
+		var rep int
+		var v uint8
+		var xb uint
+		switch x {
+		case 16:
+			if i == 0 {
+				goto out
+			}
+			rep, xb, v = 3+int(bb>>l&3), 2, lens[i-1]
+		case 17:
+			rep, xb = 3+int(bb>>l&7), 3
+		default:
+			rep, xb = 11+int(bb>>l&0x7f), 7
+		}
+		if i+rep > len(lens) {
+			break
+		}
+		bb >>= l + xb
+		nb -= l + xb
+		for range rep {
+			lens[i] = v
+			i++
+		}
+	}
+out:
+	d.bb, d.nb, d.i = bb, nb, ii
+	d.toCareful()
+	return i
 }
 
 // slowSym decodes one symbol as compress/flate's huffSym does: it asks for
@@ -344,6 +402,11 @@ func (d *Decoder) slowSym(table []uint32, mask uint64, min uint) (uint32, bool) 
 			return 0, false
 		}
 		if l <= d.nb {
+			// flate has read this far too: the bits were loaded before,
+			// or it reads them now. (This Decoder may have loaded more.)
+			if p := d.pos() + int(l); p > d.hw {
+				d.hw = p
+			}
 			d.consume(l)
 			return e, true
 		}
@@ -368,7 +431,7 @@ func (d *Decoder) huffman() {
 // slowSymbol decodes one literal, match or end of block the careful way:
 // bit by bit as compress/flate does, with its checks, in its order.
 func (d *Decoder) slowSymbol() {
-	e, ok := d.slowSym(d.lit, 1<<d.litBits-1, d.litMin)
+	e, ok := d.slowSym(d.lit[:], 1<<d.litBits-1, d.litMin)
 	if !ok {
 		return
 	}
@@ -393,7 +456,7 @@ func (d *Decoder) slowSymbol() {
 		length += int(d.bb & (1<<n - 1))
 		d.consume(n)
 	}
-	de, ok := d.slowSym(d.dist, 1<<d.distBit-1, d.distMin)
+	de, ok := d.slowSym(d.dist[:], 1<<d.distBit-1, d.distMin)
 	if !ok {
 		return
 	}
@@ -448,11 +511,15 @@ func copyMatch(win []byte, o, dist, length int) {
 // the end of the block and, when a symbol is not what a valid stream
 // holds, goes back to its start for slowSymbol to report it as flate does.
 func (d *Decoder) fast() {
-	in, win := d.in, d.win
+	in := d.in
+	w := (*[WindowCap]byte)(d.win)
 	bb, nb, i, o := d.bb, d.nb, d.i, d.o
 	lit, dist := d.lit, d.dist
-	litMask, distMask := uint64(1)<<d.litBits-1, uint64(1)<<d.distBit-1
-	inEnd, outEnd := len(in)-8, len(win)-outMargin
+	// The masks are at most the main tables' largest: indexing with them
+	// needs no bounds check.
+	litMask := (uint64(1)<<d.litBits - 1) & (1<<litRootBits - 1)
+	distMask := (uint64(1)<<d.distBit - 1) & (1<<distRootBits - 1)
+	inEnd, outEnd := len(in)-8, WindowCap-outMargin
 	for i <= inEnd && o <= outEnd {
 		bb |= binary.LittleEndian.Uint64(in[i:]) << (nb & 63)
 		i += int((63 - nb) >> 3)
@@ -465,7 +532,7 @@ func (d *Decoder) fast() {
 		if e&litFlag != 0 {
 			bb >>= e & 63
 			nb -= uint(e & 0xff)
-			win[o] = byte(e >> 16)
+			w[o&(WindowCap-1)] = byte(e >> 16)
 			o++
 			// Two more literals fit in the bits left (56 - 3×15 > 0).
 			e = lit[bb&litMask]
@@ -474,7 +541,7 @@ func (d *Decoder) fast() {
 			}
 			bb >>= e & 63
 			nb -= uint(e & 0xff)
-			win[o] = byte(e >> 16)
+			w[o&(WindowCap-1)] = byte(e >> 16)
 			o++
 			e = lit[bb&litMask]
 			if e&litFlag == 0 {
@@ -482,7 +549,7 @@ func (d *Decoder) fast() {
 			}
 			bb >>= e & 63
 			nb -= uint(e & 0xff)
-			win[o] = byte(e >> 16)
+			w[o&(WindowCap-1)] = byte(e >> 16)
 			o++
 			continue
 		}
@@ -521,7 +588,18 @@ func (d *Decoder) fast() {
 			d.slowNext = true
 			return
 		}
-		copyMatch(win, o, dst, length)
+		// The match, eight bytes at a time when the distance allows; o
+		// is at most outEnd, so the last word ends inside the window.
+		src := o - dst
+		if dst >= 8 {
+			end := o + length
+			for ; o < end; o, src = o+8, src+8 {
+				binary.LittleEndian.PutUint64(w[o:], binary.LittleEndian.Uint64(w[src:]))
+			}
+			o = end
+			continue
+		}
+		copyMatch(d.win, o, dst, length)
 		o += length
 	}
 	d.bb, d.nb, d.i, d.o = bb, nb, i, o

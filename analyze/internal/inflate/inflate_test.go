@@ -36,7 +36,7 @@ func reference(in, dict []byte, limit int) ([]byte, error) {
 // error, and the window after.
 func decodeAll(d *Decoder, in, dict []byte, winCap, limit int) ([]byte, error, []byte) {
 	dict = dict[max(0, len(dict)-WindowSize):]
-	win := append(make([]byte, 0, winCap), dict...)
+	win := append(make([]byte, 0, winCap), dict...)[:len(dict):WindowCap]
 	d.Reset(in, win)
 	var out []byte
 	for {
@@ -156,7 +156,7 @@ func TestAgainstFlate(t *testing.T) {
 			}
 			w.Write(in)
 			w.Close()
-			for _, winCap := range []int{MinWindowCap, 64 << 10} {
+			for _, winCap := range []int{WindowCap, 80 << 10} {
 				if msg := same(&d, buf.Bytes(), dict, winCap); msg != "" {
 					t.Errorf("%s, input %d (%d bytes, dict %d), window %d: %s", c.name, k, len(in), len(dict), winCap, msg)
 				}
@@ -183,7 +183,7 @@ func TestTruncatedAndCorrupt(t *testing.T) {
 			w.Close()
 			z := buf.Bytes()
 			for n := range len(z) {
-				if msg := same(&d, z[:n], nil, MinWindowCap); msg != "" {
+				if msg := same(&d, z[:n], nil, WindowCap); msg != "" {
 					t.Fatalf("%s, input %d cut at %d of %d: %s", c.name, k, n, len(z), msg)
 				}
 			}
@@ -194,7 +194,7 @@ func TestTruncatedAndCorrupt(t *testing.T) {
 						bad[rng.IntN(len(bad))] ^= byte(1 + rng.IntN(255))
 					}
 				}
-				if msg := same(&d, bad, inputs[k+1], MinWindowCap); msg != "" {
+				if msg := same(&d, bad, inputs[k+1], WindowCap); msg != "" {
 					t.Fatalf("%s, input %d corrupted %x: %s", c.name, k, bad, msg)
 				}
 			}
@@ -227,7 +227,7 @@ func TestHandMade(t *testing.T) {
 	var d Decoder
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if msg := same(&d, tc.in, []byte(tc.dict), MinWindowCap); msg != "" {
+			if msg := same(&d, tc.in, []byte(tc.dict), WindowCap); msg != "" {
 				t.Errorf("Decode(%x) differs from compress/flate: %s", tc.in, msg)
 			}
 		})
@@ -304,7 +304,7 @@ func TestCodeLengthsAgainstFlate(t *testing.T) {
 			w.write(rng.Uint64(), 8)
 		}
 		in := w.b
-		if msg := same(&d, in, []byte("some history of a few bytes"), MinWindowCap); msg != "" {
+		if msg := same(&d, in, []byte("some history of a few bytes"), WindowCap); msg != "" {
 			t.Fatalf("block %d, lengths %v: %s", k, lens, msg)
 		}
 	}
