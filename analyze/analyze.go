@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/wsviz/wsviz/analyze/internal/jsonenc"
+	"github.com/wsviz/wsviz/analyze/internal/lru"
 	"github.com/wsviz/wsviz/analyze/internal/wsproto"
 	"github.com/wsviz/wsviz/capture"
 )
@@ -98,10 +99,10 @@ type Analyzer struct {
 
 	seg       capture.Segment
 	conns     map[flowKey]*conn
-	nconns    int // connections numbered so far
-	lru       connList
-	buffered  int64 // out-of-order bytes held over all connections
-	bufferCap int64 // cap on buffered: MaxBufferTotal, or a worker's share of it
+	nconns    int             // connections numbered so far
+	lru       lru.List[*conn] // tracked connections, least recently active first
+	buffered  int64           // out-of-order bytes held over all connections
+	bufferCap int64           // cap on buffered: MaxBufferTotal, or a worker's share of it
 	pool      segmentPool
 	ws        *wsproto.Shared // shared by the WebSocket decoders of all connections
 
