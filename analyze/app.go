@@ -324,20 +324,20 @@ const (
 	opPong         = 0xA
 )
 
+// opcodeNames names the sixteen opcodes a 4-bit field can hold, made once
+// so that naming a reserved one allocates nothing.
+var opcodeNames = func() (names [16]string) {
+	for op := range names {
+		names[op] = fmt.Sprintf("reserved-%d", op)
+	}
+	names[opContinuation], names[opText], names[opBinary] = "continuation", "text", "binary"
+	names[opClose], names[opPing], names[opPong] = "close", "ping", "pong"
+	return names
+}()
+
 func opcodeName(op uint8) string {
-	switch op {
-	case opContinuation:
-		return "continuation"
-	case opText:
-		return "text"
-	case opBinary:
-		return "binary"
-	case opClose:
-		return "close"
-	case opPing:
-		return "ping"
-	case opPong:
-		return "pong"
+	if int(op) < len(opcodeNames) {
+		return opcodeNames[op]
 	}
 	return fmt.Sprintf("reserved-%d", op)
 }
@@ -346,7 +346,7 @@ func (h wsHandler) Frame(f *wsproto.Frame) {
 	a, c, d := h.a, h.c, h.d
 	ev := a.newEvent(TypeWSFrame, c, fromName[d])
 	ev.Frame = Frame{Fin: f.Fin, RSV: f.RSV, Opcode: f.Opcode, Masked: f.Masked, Mask: f.Mask, Len: f.Len}
-	a.setNote(ev, a.frameNote(d, f))
+	ev.Note = a.notes.Frame(fromName[d], fromName[1-d], opcodeName(f.Opcode), f)
 	addProblems(ev, f.Problems)
 	a.send(ev)
 }
@@ -362,9 +362,9 @@ func (h wsHandler) Message(m *wsproto.Message) {
 	who, peer := fromName[d], fromName[1-d]
 	switch m.Opcode {
 	case opText, opBinary:
-		a.setNote(ev, a.dataMessageNote(d, m))
+		ev.Note = a.notes.DataMessage(fromName[d], d == server, m)
 	case opPing:
-		a.setNote(ev, a.pingNote(d, m))
+		ev.Note = a.notes.Ping(fromName[d], fromName[1-d], m)
 		p.pingFrom = d + 1
 	case opPong:
 		if p.pingFrom == 2-d {

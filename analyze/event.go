@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -80,10 +81,6 @@ type Event struct {
 	Frame    Frame    // TypeWSFrame
 	Message  Message  // TypeWSMessage
 	Capture  Capture  // TypeCaptureStats
-
-	// noteBytes is the note when an Analyzer whose events only reach
-	// AppendJSON built it (Analyzer.setNote); Note is "" then.
-	noteBytes []byte
 }
 
 // Capture holds a live capture's counters, cumulative since it started.
@@ -235,9 +232,7 @@ type Message struct {
 // analyzer.
 func (e *Event) Clone() Event {
 	c := *e
-	if e.noteBytes != nil {
-		c.Note, c.noteBytes = string(e.noteBytes), nil
-	}
+	c.Note = strings.Clone(e.Note) // it may share memory with the notes that follow it (jsonenc.Notes)
 	c.Warnings = append([]Warning(nil), e.Warnings...)
 	c.WSOpen.Offered = append([]string(nil), e.WSOpen.Offered...)
 	if e.WSOpen.Deflate != nil {

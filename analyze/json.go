@@ -8,11 +8,9 @@ import (
 	"slices"
 	"strconv"
 	"time"
-)
 
-// timeLayout is RFC 3339 with a fixed nine-digit fraction, so that lines
-// sort and diff well.
-const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+	"github.com/wsviz/wsviz/analyze/internal/jsonenc"
+)
 
 // MarshalJSON encodes the event as one flat JSON object (see AppendJSON).
 func (e *Event) MarshalJSON() ([]byte, error) {
@@ -24,27 +22,29 @@ func (e *Event) MarshalJSON() ([]byte, error) {
 // common fields first (type, t, conn, from, packet), then the fields of the
 // event's type, then note and warnings. It allocates nothing beyond growing b.
 func (e *Event) AppendJSON(b []byte) []byte {
-	return e.appendJSON(b, nil)
+	return e.appendJSON(b, nil, nil)
 }
 
-// appendJSON is AppendJSON with appendEventTime's cache, for an encoder
-// that writes many events in a row.
-func (e *Event) appendJSON(b []byte, times *timeCache) []byte {
+// appendJSON is AppendJSON for an encoder that writes many events in a row:
+// times remembers the last second formatted, and notes, when not nil, is
+// the note builder of the Analyzer whose events these are (its notes are
+// copied without being escaped).
+func (e *Event) appendJSON(b []byte, times *jsonenc.TimeCache, notes *jsonenc.Notes) []byte {
 	b = append(b, `{"type":`...)
-	b = appendString(b, e.Type)
+	b = jsonenc.AppendString(b, e.Type)
 	b = append(b, `,"t":"`...)
-	b = appendEventTime(b, e.Time, times)
+	b = jsonenc.AppendTime(b, e.Time, times)
 	b = append(b, '"')
 	if e.Conn != 0 {
 		b = append(b, `,"conn":`...)
-		b = appendInt64(b, int64(e.Conn))
+		b = jsonenc.AppendInt(b, int64(e.Conn))
 	}
 	if e.From != "" {
 		b = append(b, `,"from":`...)
-		b = appendString(b, e.From)
+		b = jsonenc.AppendString(b, e.From)
 	}
 	b = append(b, `,"packet":`...)
-	b = appendInt64(b, e.Packet)
+	b = jsonenc.AppendInt(b, e.Packet)
 
 	switch e.Type {
 	case TypeTCPOpen:
@@ -84,7 +84,7 @@ func (e *Event) appendJSON(b []byte, times *timeCache) []byte {
 				if i > 0 {
 					b = append(b, ',')
 				}
-				b = appendString(b, p)
+				b = jsonenc.AppendString(b, p)
 			}
 			b = append(b, ']')
 		}
@@ -112,7 +112,7 @@ func (e *Event) appendJSON(b []byte, times *timeCache) []byte {
 			b = append(b, '"')
 		}
 		b = append(b, `,"len":`...)
-		b = appendUint(b, f.Len)
+		b = jsonenc.AppendUint(b, f.Len)
 	case TypeWSMessage:
 		m := &e.Message
 		b = appendField(b, "opcode", m.Opcode)
@@ -125,15 +125,15 @@ func (e *Event) appendJSON(b []byte, times *timeCache) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendInt64(b, p)
+			b = jsonenc.AppendInt(b, p)
 		}
 		b = append(b, ']')
 		if m.Opcode == "text" {
 			b = append(b, `,"text":`...)
-			b = appendJSONBytes(b, m.Payload)
+			b = jsonenc.AppendBytes(b, m.Payload)
 		} else {
 			b = append(b, `,"base64":"`...)
-			b = appendBase64(b, m.Payload)
+			b = jsonenc.AppendBase64(b, m.Payload)
 			b = append(b, '"')
 		}
 		if m.Truncated {
@@ -146,15 +146,7 @@ func (e *Event) appendJSON(b []byte, times *timeCache) []byte {
 	}
 
 	b = append(b, `,"note":`...)
-	if e.noteBytes != nil {
-		// Built by the note builders from constant text, numbers and
-		// hex: nothing in it needs escaping (TestNoteBuilders).
-		b = append(b, '"')
-		b = append(b, e.noteBytes...)
-		b = append(b, '"')
-	} else {
-		b = appendString(b, e.Note)
-	}
+	b = notes.AppendString(b, e.Note)
 	if len(e.Warnings) > 0 {
 		b = append(b, `,"warnings":[`...)
 		for i, w := range e.Warnings {
@@ -162,9 +154,9 @@ func (e *Event) appendJSON(b []byte, times *timeCache) []byte {
 				b = append(b, ',')
 			}
 			b = append(b, `{"code":`...)
-			b = appendString(b, w.Code)
+			b = jsonenc.AppendString(b, w.Code)
 			b = append(b, `,"msg":`...)
-			b = appendString(b, w.Msg)
+			b = jsonenc.AppendString(b, w.Msg)
 			b = append(b, '}')
 		}
 		b = append(b, ']')
@@ -176,14 +168,14 @@ func appendField(b []byte, name, value string) []byte {
 	b = append(b, ',', '"')
 	b = append(b, name...)
 	b = append(b, '"', ':')
-	return appendString(b, value)
+	return jsonenc.AppendString(b, value)
 }
 
 func appendInt(b []byte, name string, v int64) []byte {
 	b = append(b, ',', '"')
 	b = append(b, name...)
 	b = append(b, '"', ':')
-	return appendInt64(b, v)
+	return jsonenc.AppendInt(b, v)
 }
 
 func appendBool(b []byte, name string, v bool) []byte {
@@ -204,21 +196,17 @@ func appendHeader(b []byte, h http.Header) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, name)
+		b = jsonenc.AppendString(b, name)
 		b = append(b, ':', '[')
 		for j, v := range h[name] {
 			if j > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, v)
+			b = jsonenc.AppendString(b, v)
 		}
 		b = append(b, ']')
 	}
 	return append(b, '}')
-}
-
-func appendString(b []byte, s string) []byte {
-	return appendJSONString(b, s)
 }
 
 // jsonEvent is the flat JSON form, for UnmarshalJSON.

@@ -1,19 +1,15 @@
 package analyze
 
 import (
-	"bytes"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
-	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
+
+	"github.com/wsviz/wsviz/analyze/internal/jsonenc"
+	"github.com/wsviz/wsviz/analyze/internal/wsproto"
 )
 
 var jsonTime = time.Date(2024, 1, 2, 3, 4, 5, 600, time.UTC)
@@ -104,25 +100,6 @@ func normalize(e *Event) {
 	}
 }
 
-func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
-	tests := []string{"", "plain", "quote\" back\\ slash", "\x00\x01\x1f\x7f", "tab\tnl\ncr\r",
-		"é日本語🎉", "bad \xff utf8 \xc3", "line\u2028sep\u2029", "<script>&</script>"}
-	for _, s := range tests {
-		got := appendJSONString(nil, s)
-		var back string
-		if err := json.Unmarshal(got, &back); err != nil {
-			t.Errorf("appendJSONString(%q) = %s: not valid JSON: %v", s, got, err)
-			continue
-		}
-		want, _ := json.Marshal(s)
-		var wantBack string
-		_ = json.Unmarshal(want, &wantBack)
-		if back != wantBack {
-			t.Errorf("appendJSONString(%q) decodes to %q, want %q", s, back, wantBack)
-		}
-	}
-}
-
 func TestAppendJSONAllocs(t *testing.T) {
 	ev := Event{Type: TypeWSMessage, Time: jsonTime, Conn: 1, From: FromServer, Packet: 8, Note: "the server sent a text message",
 		Message: Message{Opcode: "text", Len: 5, Frames: 1, Packets: []int64{8}, Payload: []byte(`{"a":1}`)}}
@@ -132,276 +109,45 @@ func TestAppendJSONAllocs(t *testing.T) {
 	}
 }
 
-// TestAppendBase64 checks the fast encoder against encoding/base64 at every
-// length around its eight-byte steps and on random bytes.
-func TestAppendBase64(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	lengths := []int{4095, 4096, 4097, 9000}
-	for n := range 100 {
-		lengths = append(lengths, n)
-	}
-	for _, enc := range base64Encoders(t) {
-		enc.use()
-		for _, n := range lengths {
-			src := make([]byte, n)
-			for i := range src {
-				src[i] = byte(rng.Uint32())
-			}
-			if n == 50 {
-				for i := range src {
-					src[i] = 0xff
-				}
-			}
-			prefix := []byte("x")
-			got := string(appendBase64(prefix, src))
-			want := "x" + base64.StdEncoding.EncodeToString(src)
-			if got != want {
-				t.Errorf("%s: appendBase64(% x) = %q, want %q", enc.name, src, got, want)
-			}
-		}
-	}
-}
-
-// base64Encoder is one setting of useSSSE3 and useAVX2.
-type base64Encoder struct {
-	name        string
-	ssse3, avx2 bool
-}
-
-func (e base64Encoder) use() { useSSSE3, useAVX2 = e.ssse3, e.avx2 }
-
-// base64Encoders returns the encoders to test on this machine: the
-// portable one, and SSSE3 and AVX2 where the CPU has them. The settings
-// are restored when t ends.
-func base64Encoders(t testing.TB) []base64Encoder {
-	ssse3, avx2 := useSSSE3, useAVX2
-	t.Cleanup(func() { useSSSE3, useAVX2 = ssse3, avx2 })
-	encs := []base64Encoder{{name: "portable"}}
-	if ssse3 {
-		encs = append(encs, base64Encoder{name: "SSSE3", ssse3: true})
-	}
-	if ssse3 && avx2 {
-		encs = append(encs, base64Encoder{name: "AVX2", ssse3: true, avx2: true})
-	}
-	return encs
-}
-
-// FuzzAppendBase64 checks every encoder against encoding/base64.
-func FuzzAppendBase64(f *testing.F) {
-	for _, n := range []int{0, 1, 11, 12, 15, 16, 17, 27, 28, 100} {
-		f.Add(bytes.Repeat([]byte{0xfb, 0xef, 0xbe, 0x00}, n))
-	}
-	f.Fuzz(func(t *testing.T, src []byte) {
-		want := base64.StdEncoding.EncodeToString(src)
-		for _, enc := range base64Encoders(t) {
-			enc.use()
-			if got := string(appendBase64(nil, src)); got != want {
-				t.Fatalf("%s: appendBase64(% x) = %q, want %q", enc.name, src, got, want)
-			}
-		}
-	})
-}
-
-// TestAppendJSONStringEscapesEveryPosition puts each byte that needs
-// escaping at every offset of a 20-byte string, so the eight-byte fast path
-// meets it at every position of its words.
-func TestAppendJSONStringEscapesEveryPosition(t *testing.T) {
-	for _, special := range []string{"\"", "\\", "\x00", "\x1f", "\n", "\u00e9", "\u2028", "\xff", "\x7f", " "} {
-		for pos := range 20 {
-			s := strings.Repeat("a", pos) + special + strings.Repeat("b", 20-pos)
-			got := appendJSONString(nil, s)
-			var back string
-			if err := json.Unmarshal(got, &back); err != nil {
-				t.Fatalf("appendJSONString(%q) = %s: not valid JSON: %v", s, got, err)
-			}
-			if want := appendJSONStringSimple(nil, s); string(got) != string(want) {
-				t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
-			}
-			if bytesGot := appendJSONBytes(nil, []byte(s)); string(bytesGot) != string(got) {
-				t.Errorf("appendJSONString([]byte(%q)) = %s, want %s as for the string", s, bytesGot, got)
-			}
-		}
-	}
-}
-
-func BenchmarkAppendJSON(b *testing.B) {
-	note := ("the server sent a text message of 87 bytes without being asked: WebSocket has no request and response")
-	payload := make([]byte, 4096)
-	for i := range payload {
-		payload[i] = byte(i * 7)
-	}
-	var buf []byte
-	text := `{"type":"tick","conn":99,"seq":0,"symbol":"WSVZ","price":798.24,"volume":902434,"bids":[118.26,149.40,189.11,133.80,103.45,118.53,122.85]}`
-	frameNote := "server → client: text frame, 147 bytes of payload"
-	for _, s := range []struct{ name, s string }{{"note", note}, {"frame-note", frameNote}, {"json-text", text}} {
-		b.Run("string/"+s.name, func(b *testing.B) {
-			b.SetBytes(int64(len(s.s)))
-			for b.Loop() {
-				buf = appendJSONString(buf[:0], s.s)
-			}
-		})
-	}
-	b.Run("base64", func(b *testing.B) {
-		b.SetBytes(int64(len(payload)))
-		for b.Loop() {
-			buf = appendBase64(buf[:0], payload)
-		}
-	})
-	b.Run("base64-stdlib", func(b *testing.B) {
-		b.SetBytes(int64(len(payload)))
-		for b.Loop() {
-			buf = base64.StdEncoding.AppendEncode(buf[:0], payload)
-		}
-	})
-}
-
-// TestEscapeMask checks the word-at-a-time test against the byte rule for
-// every byte value at every position, among neighbours that provoke carries.
-func TestEscapeMask(t *testing.T) {
-	for _, fill := range []byte{0x00, 0x20, 0x21, 0x5b, 0x7f, 0x80, 0xff} {
-		for pos := range 8 {
-			for v := range 256 {
-				var w [8]byte
-				for i := range w {
-					w[i] = fill
-				}
-				w[pos] = byte(v)
-				m := escapeMask(binary.LittleEndian.Uint64(w[:]))
-				for i, c := range w {
-					want := c < 0x20 || c == '"' || c == '\\' || c >= 0x80
-					if got := m>>(8*i+7)&1 == 1; got != want || m&^swarHigh != 0 {
-						t.Fatalf("escapeMask(% x) = %#x: byte %d (%#x) flagged %v, want %v", w, m, i, c, got, want)
-					}
-				}
-			}
-		}
-	}
-}
-
-// TestAppendUint checks the decimal encoders against strconv around every
-// power of ten and at the extremes.
-func TestAppendUint(t *testing.T) {
-	vals := []uint64{0, ^uint64(0), 1<<63 - 1, 1 << 63}
-	for p := uint64(1); p <= 1e19; p *= 10 {
-		vals = append(vals, p-1, p, p+1, 2*p+3)
-		if p == 1e19 {
-			break
-		}
-	}
-	for _, v := range vals {
-		if got, want := string(appendUint([]byte("x"), v)), "x"+strconv.FormatUint(v, 10); got != want {
-			t.Errorf("appendUint(%d) = %q, want %q", v, got, want)
-		}
-		if got, want := string(appendInt64(nil, int64(v))), strconv.FormatInt(int64(v), 10); got != want {
-			t.Errorf("appendInt64(%d) = %q, want %q", int64(v), got, want)
-		}
-	}
-}
-
-// appendJSONStringSimple is the byte-at-a-time form appendJSONString must
-// equal.
-func appendJSONStringSimple(b []byte, s string) []byte {
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c == '\n':
-				b = append(b, `\n`...)
-			case c == '\r':
-				b = append(b, `\r`...)
-			case c == '\t':
-				b = append(b, `\t`...)
-			case c < 0x20:
-				b = fmt.Appendf(b, `\u%04x`, c)
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = fmt.Appendf(b, `\u%04x`, r)
-		default:
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(b, '"')
-}
-
-// TestAppendJSONStringLong compares the chunked, word-at-a-time encoder with
-// the simple one on long random strings whose escapes and multi-byte runes
-// fall across its chunk and word boundaries.
-func TestAppendJSONStringLong(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	pieces := []string{"a", "bcdefgh", `"`, `\`, "\n", "\x01", "\x7f", "é", "日本", "🎉", "\u2028", "\xff", "\xe6\x97", " ", "{\"k\":1}"}
-	for range 300 {
-		var sb strings.Builder
-		n := rng.IntN(5000)
-		for sb.Len() < n {
-			sb.WriteString(pieces[rng.IntN(len(pieces))])
-		}
-		s := sb.String()
-		prefix := []byte("[")
-		got := appendJSONString(prefix, s)
-		want := appendJSONStringSimple([]byte("["), s)
-		if string(got) != string(want) {
-			t.Fatalf("appendJSONString(%q) =\n%s\nwant\n%s", s, got, want)
-		}
-		if !json.Valid(got[1:]) {
-			t.Fatalf("appendJSONString(%q) = %s: not valid JSON", s, got)
-		}
-	}
-}
-
 // BenchmarkAppendJSONEvent encodes the events a WebSocket capture is made
-// of: frames, and text and binary messages.
+// of: frames, and text and binary messages, with notes built as the
+// Analyzer builds them, by the encoder of DecodeJSON ("notes") and by
+// AppendJSON, which escapes them ("escaped").
 func BenchmarkAppendJSONEvent(b *testing.B) {
 	bin := make([]byte, 4096)
 	for i := range bin {
 		bin[i] = byte(i * 13)
 	}
+	notes := new(jsonenc.Notes)
 	events := []struct {
 		name string
 		ev   Event
 	}{
 		{"frame", Event{Type: TypeWSFrame, Time: jsonTime, Conn: 101, From: FromServer, Packet: 1101,
-			Frame: Frame{Fin: true, Opcode: 1, Len: 147}, noteBytes: []byte("server → client: text frame, 147 bytes of payload")}},
+			Frame: Frame{Fin: true, Opcode: 1, Len: 147},
+			Note:  notes.Frame(FromServer, FromClient, "text", &wsproto.Frame{Fin: true, Opcode: 1, Len: 147})}},
 		{"text", Event{Type: TypeWSMessage, Time: jsonTime, Conn: 101, From: FromServer, Packet: 1101,
 			Message: Message{Opcode: "text", Len: 138, WireLen: 138, Frames: 1, Packets: []int64{1101},
 				Payload: []byte(`{"type":"tick","conn":99,"seq":0,"symbol":"WSVZ","price":798.24,"volume":902434,"bids":[118.26,149.40,189.11,133.80,103.45,118.53,122.85]}`)},
-			noteBytes: []byte("the server sent a text message of 138 bytes without being asked: WebSocket has no request and response")}},
+			Note: notes.DataMessage(FromServer, true, &wsproto.Message{Opcode: opText, Len: 138, WireLen: 138, Frames: 1})}},
 		{"binary", Event{Type: TypeWSMessage, Time: jsonTime, Conn: 101, From: FromClient, Packet: 1101,
-			Message:   Message{Opcode: "binary", Len: 5000, WireLen: 5000, Frames: 1, Packets: []int64{1100, 1101, 1102, 1103}, Payload: bin, Truncated: true},
-			noteBytes: []byte("the client sent a binary message of 5000 bytes; payload shown in part")}},
+			Message: Message{Opcode: "binary", Len: 5000, WireLen: 5000, Frames: 1, Packets: []int64{1100, 1101, 1102, 1103}, Payload: bin, Truncated: true},
+			Note:    notes.DataMessage(FromClient, false, &wsproto.Message{Opcode: opBinary, Len: 5000, WireLen: 5000, Frames: 1, Truncated: true})}},
 	}
 	buf := make([]byte, 0, 64<<10)
+	var times jsonenc.TimeCache
 	for _, e := range events {
-		b.Run(e.name, func(b *testing.B) {
+		b.Run(e.name+"/notes", func(b *testing.B) {
+			for b.Loop() {
+				buf = e.ev.appendJSON(buf[:0], &times, notes)
+			}
+			b.SetBytes(int64(len(buf)))
+		})
+		b.Run(e.name+"/escaped", func(b *testing.B) {
 			for b.Loop() {
 				buf = e.ev.AppendJSON(buf[:0])
 			}
 			b.SetBytes(int64(len(buf)))
 		})
 	}
-}
-
-// FuzzAppendJSONString checks the word-at-a-time encoder against the
-// byte-at-a-time reference on any string.
-func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range []string{"", "plain", `{"type":"tick","bids":[1.5,2]}`, "server → client", "\x00\x1f\"\\", "bad \xff \xe6\x97", "\u2028\u2029é日本🎉"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := appendJSONString(nil, s), appendJSONStringSimple(nil, s); string(got) != string(want) {
-			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
-		}
-	})
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wsviz/wsviz/analyze/internal/jsonenc"
+	"github.com/wsviz/wsviz/analyze/internal/lru"
 	"github.com/wsviz/wsviz/analyze/internal/wsproto"
 	"github.com/wsviz/wsviz/capture"
 )
@@ -80,11 +82,11 @@ type shardOut struct {
 
 // route is the dispatcher's record of a tracked connection.
 type route struct {
-	id, shard  int
-	key        flowKey
-	closing    uint8 // finLo, finHi, rstSeen: the connection may have ended
-	open       bool  // the shard said it had not ended, and nothing changed since
-	prev, next *route
+	id, shard int
+	key       flowKey
+	closing   uint8               // finLo, finHi, rstSeen: the connection may have ended
+	open      bool                // the shard said it had not ended, and nothing changed since
+	recency   lru.Element[*route] // in pipeline.lru
 
 	// conn is the shard's connection for this route, which only the
 	// shard's worker reads and writes: it spares the worker a lookup in
@@ -114,40 +116,6 @@ func (p *pipeline) routeDone(r *route) bool {
 	done := p.shardDone(r)
 	r.open = !done
 	return done
-}
-
-// routeList orders routes by recency, least recent first.
-type routeList struct{ head, tail *route }
-
-func (l *routeList) push(r *route) {
-	r.prev, r.next = l.tail, nil
-	if l.tail != nil {
-		l.tail.next = r
-	} else {
-		l.head = r
-	}
-	l.tail = r
-}
-
-func (l *routeList) remove(r *route) {
-	if r.prev != nil {
-		r.prev.next = r.next
-	} else {
-		l.head = r.next
-	}
-	if r.next != nil {
-		r.next.prev = r.prev
-	} else {
-		l.tail = r.prev
-	}
-	r.prev, r.next = nil, nil
-}
-
-func (l *routeList) touch(r *route) {
-	if l.tail != r {
-		l.remove(r)
-		l.push(r)
-	}
 }
 
 // sink is how merged events leave the pipeline.
@@ -181,7 +149,7 @@ type pipeline struct {
 
 	routes map[flowKey]*route
 	recent *[recentRoutes]recentRoute
-	lru    routeList
+	lru    lru.List[*route] // least recently active first
 	nconns int
 	seg    capture.Segment
 	cur    *batch
@@ -269,12 +237,19 @@ type shardState struct {
 func (p *pipeline) newShard(opts Options, json bool) *Analyzer {
 	st := &shardState{}
 	p.states = append(p.states, st)
-	var times timeCache
+	var times jsonenc.TimeCache
+	notes := new(jsonenc.Notes) // the Analyzer's: its notes are copied unescaped
+	if json {
+		// The events go nowhere but appendJSON: the notes can reuse
+		// their memory (Decode's events are copied and kept, and keep
+		// their notes).
+		notes = jsonenc.ReusingNotes()
+	}
 	a := New(opts, func(ev *Event) {
 		out := st.out
 		out.index = append(out.index, st.index)
 		if json {
-			out.json = ev.appendJSON(out.json, &times)
+			out.json = ev.appendJSON(out.json, &times, notes)
 			out.json = append(out.json, '\n')
 			out.ends = append(out.ends, int32(len(out.json)))
 			return
@@ -286,7 +261,7 @@ func (p *pipeline) newShard(opts Options, json bool) *Analyzer {
 			out.events = append(out.events, ev.Clone())
 		}
 	})
-	a.jsonOnly = json
+	a.notes = notes
 	return a
 }
 
@@ -324,9 +299,6 @@ func (p *pipeline) worker(w int) {
 func copyEvent(dst, src *Event) {
 	warnings, packets, payload, offered := dst.Warnings[:0], dst.Message.Packets[:0], dst.Message.Payload[:0], dst.WSOpen.Offered[:0]
 	*dst = *src
-	if src.noteBytes != nil {
-		dst.Note, dst.noteBytes = string(src.noteBytes), nil
-	}
 	dst.Warnings = append(warnings, src.Warnings...)
 	dst.Message.Packets = append(packets, src.Message.Packets...)
 	dst.Message.Payload = append(payload, src.Message.Payload...)
@@ -471,7 +443,8 @@ func (p *pipeline) packet(pkt *capture.Packet) {
 	}
 	if r == nil {
 		if len(p.routes) >= p.opts.MaxConns {
-			if old := p.lru.head; old != nil {
+			if e := p.lru.Oldest(); e != nil {
+				old := e.Value
 				p.dropRoute(old)
 				it := p.add(itemEvict, old.shard, nil)
 				it.key, it.route, it.num, it.time = old.key, old, pkt.Number, pkt.Timestamp
@@ -479,11 +452,12 @@ func (p *pipeline) packet(pkt *capture.Packet) {
 		}
 		p.nconns++
 		r = &route{id: p.nconns, shard: (p.nconns - 1) % p.nw, key: key}
+		r.recency.Value = r
 		p.routes[key] = r
-		p.lru.push(r)
+		p.lru.Push(&r.recency)
 		id = r.id
 	} else {
-		p.lru.touch(r)
+		p.lru.Touch(&r.recency)
 	}
 	if slot.r != r {
 		slot.src, slot.dst, slot.r = s.Src, s.Dst, r
@@ -527,7 +501,7 @@ func recentSlot(srcPort, dstPort uint16) int {
 // recent routes.
 func (p *pipeline) dropRoute(r *route) {
 	delete(p.routes, r.key)
-	p.lru.remove(r)
+	p.lru.Remove(&r.recency)
 	for _, i := range [2]int{recentSlot(r.key.lo.port, r.key.hi.port), recentSlot(r.key.hi.port, r.key.lo.port)} {
 		if p.recent[i].r == r {
 			p.recent[i] = recentRoute{}

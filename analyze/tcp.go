@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/wsviz/wsviz/analyze/internal/lru"
 	"github.com/wsviz/wsviz/capture"
 )
 
@@ -32,7 +33,7 @@ type conn struct {
 
 	lastPacket int64
 	lastTime   time.Time
-	prev, next *conn // recency list
+	recency    lru.Element[*conn] // in Analyzer.lru
 
 	app app // HTTP and WebSocket decoding
 }
@@ -77,7 +78,7 @@ func (a *Analyzer) segment(s *capture.Segment) {
 		a.nconns++
 		c = a.open(key, s, a.nconns)
 	} else {
-		a.lru.touch(c)
+		a.lru.Touch(&c.recency)
 	}
 	a.segmentConn(c, s)
 }
@@ -143,6 +144,7 @@ func (a *Analyzer) segmentConn(c *conn, s *capture.Segment) {
 // emits tcp.open.
 func (a *Analyzer) open(key flowKey, s *capture.Segment, id int) *conn {
 	c := &conn{id: id, key: key}
+	c.recency.Value = c
 	syn := s.Flags&capture.SYN != 0
 	switch {
 	case syn && s.Flags&capture.ACK == 0:
@@ -153,7 +155,7 @@ func (a *Analyzer) open(key flowKey, s *capture.Segment, id int) *conn {
 		c.addr = guessRoles(s)
 	}
 	a.conns[key] = c
-	a.lru.push(c)
+	a.lru.Push(&c.recency)
 
 	ev := a.newEvent(TypeTCPOpen, c, "")
 	ev.TCPOpen = TCPOpen{Client: c.addr[client].String(), Server: c.addr[server].String(),
@@ -381,8 +383,8 @@ func (a *Analyzer) finish(c *conn, how string) {
 
 // evict drops the least recently active connection.
 func (a *Analyzer) evict() {
-	if c := a.lru.oldest(); c != nil {
-		a.finish(c, CloseEvicted)
+	if e := a.lru.Oldest(); e != nil {
+		a.finish(e.Value, CloseEvicted)
 	}
 }
 
@@ -391,7 +393,7 @@ func (a *Analyzer) forget(c *conn) {
 	if a.conns[c.key] == c {
 		delete(a.conns, c.key)
 	}
-	a.lru.remove(c)
+	a.lru.Remove(&c.recency)
 }
 
 // guessRoles picks client and server for a connection whose SYN was not
@@ -428,47 +430,6 @@ func serverPort(p uint16) bool {
 	}
 	return p < 1024
 }
-
-// connList orders connections by recency, least recent first.
-type connList struct {
-	head, tail *conn
-}
-
-func (l *connList) push(c *conn) {
-	c.prev, c.next = l.tail, nil
-	if l.tail != nil {
-		l.tail.next = c
-	} else {
-		l.head = c
-	}
-	l.tail = c
-}
-
-func (l *connList) remove(c *conn) {
-	if c.prev != nil {
-		c.prev.next = c.next
-	} else if l.head == c {
-		l.head = c.next
-	} else {
-		return // not in the list
-	}
-	if c.next != nil {
-		c.next.prev = c.prev
-	} else {
-		l.tail = c.prev
-	}
-	c.prev, c.next = nil, nil
-}
-
-func (l *connList) touch(c *conn) {
-	if l.tail == c {
-		return
-	}
-	l.remove(c)
-	l.push(c)
-}
-
-func (l *connList) oldest() *conn { return l.head }
 
 // segmentPool recycles the copies of out-of-order segments, by size class
 // (powers of two from minPooled), so that reordering in a long capture

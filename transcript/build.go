@@ -509,7 +509,7 @@ func Read(src capture.Source, opts Options, decode analyze.Options) (*Transcript
 		b.Add(ev)
 		return nil
 	})
-	return b.Transcript(incompleteReason(derr)), nil
+	return b.Transcript(IncompleteReason(derr)), nil
 }
 
 // ReadFile decodes a capture file (pcap, pcapng, gzip-compressed or not)
@@ -524,9 +524,10 @@ func ReadFile(path string, opts Options, decode analyze.Options) (*Transcript, e
 	return Read(f, opts, decode)
 }
 
-// incompleteReason says why decoding stopped, without the directory of
-// the file, so that a transcript reads the same wherever the capture lies.
-func incompleteReason(err error) string {
+// IncompleteReason says why decoding stopped (for Builder.Transcript),
+// without the directory of the file, so that a transcript reads the same
+// wherever the capture lies; "" for nil.
+func IncompleteReason(err error) string {
 	if err == nil {
 		return ""
 	}

@@ -136,9 +136,9 @@ func harMessageOf(ev *analyze.Event) (harMessage, bool) {
 // connection is written when one of its events is selected, with its
 // handshake whether selected or not (a message makes sense in a HAR only
 // with the request that opened its connection), and its selected messages.
-// Connections are written one at a time, each read twice from the spill
-// file (its head, then its messages, streamed): nothing is held but one
-// connection's handshake.
+// Connections are written one at a time, each read from the spill file
+// twice, its head (up to the switch to WebSocket), then its messages,
+// streamed: nothing is held but one connection's handshake.
 func (s *Server) writeHAR(w io.Writer, sel idList) error {
 	s.mu.Lock()
 	conns := make([]uint32, 0, len(s.st.byConn))
@@ -155,14 +155,20 @@ func (s *Server) writeHAR(w io.Writer, sel idList) error {
 	var line []byte
 	for _, c := range conns {
 		var head harHead
+		head.any = s.connSelected(c, sel)
+		if !head.any {
+			continue
+		}
+		// The head: the connection's events up to its switch to
+		// WebSocket (the first frame or message ends it too).
 		s.eachConnEvent(c, func(id int, ev *analyze.Event) bool {
-			head.add(ev)
-			if sel == nil || sel.has(id) {
-				head.any = true
+			if ev.Type == analyze.TypeWSFrame || ev.Type == analyze.TypeWSMessage {
+				return false
 			}
-			return true
+			head.add(ev)
+			return ev.Type != analyze.TypeWSOpen
 		})
-		if !head.any || !head.ws && !(head.req != nil && isUpgrade(head.req.Header)) {
+		if !head.ws && !(head.req != nil && isUpgrade(head.req.Header)) {
 			continue
 		}
 		e := head.entry()
@@ -212,6 +218,23 @@ func (s *Server) writeHAR(w io.Writer, sel idList) error {
 	}
 	_, err := io.WriteString(w, "\n]}}\n")
 	return err
+}
+
+// connSelected reports whether an event of connection c is in sel (nil:
+// all are), from the index alone.
+func (s *Server) connSelected(c uint32, sel idList) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := s.st.byConn[c]
+	if sel == nil {
+		return len(ids) > 0
+	}
+	for _, id := range ids {
+		if sel.has(int(id)) {
+			return true
+		}
+	}
+	return false
 }
 
 // eachConnEvent calls fn with each event of connection c, in capture order.

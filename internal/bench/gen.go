@@ -28,6 +28,13 @@ type Config struct {
 	// Deflate negotiates permessage-deflate with context takeover both
 	// ways (RFC 7692 §7.1.1) and compresses every data message.
 	Deflate bool
+	// Records makes the binary messages snapshots of fixed-size records
+	// (sequence numbers, timestamps, prices, sizes, a few symbols), as
+	// market-data and telemetry feeds send them, instead of noise with a
+	// repeated label every 64 bytes; with Deflate they are compressed at
+	// zlib's default level, as browsers and servers (Chromium, node's ws,
+	// python's websockets) compress.
+	Records bool
 	// Seed makes the payloads and masks; the same Config gives the same
 	// bytes.
 	Seed uint64
@@ -38,6 +45,9 @@ type Stats struct {
 	Bytes    int64 // file size
 	Packets  int64
 	Messages int64 // WebSocket messages, control messages included
+	// Data messages' payload bytes before compression, and on the wire:
+	// how compressible the capture is.
+	DataBytes, WireDataBytes int64
 }
 
 // pcapWriter writes a classic pcap file (Ethernet, microsecond timestamps)
@@ -158,9 +168,9 @@ type deflater struct {
 	fw  *flate.Writer
 }
 
-func newDeflater() *deflater {
+func newDeflater(level int) *deflater {
 	d := &deflater{}
-	d.fw, _ = flate.NewWriter(&d.buf, flate.BestSpeed)
+	d.fw, _ = flate.NewWriter(&d.buf, level)
 	return d
 }
 
@@ -227,7 +237,11 @@ func Generate(w io.Writer, cfg Config) (Stats, error) {
 			srv: endpoint{ip: [4]byte{10, 1, 0, 1}, port: 8080, seq: rng.Uint32()},
 		}
 		if cfg.Deflate {
-			c.deflate = [2]*deflater{newDeflater(), newDeflater()}
+			level := flate.BestSpeed
+			if cfg.Records {
+				level = flate.DefaultCompression
+			}
+			c.deflate = [2]*deflater{newDeflater(level), newDeflater(level)}
 		}
 		conns[i] = c
 		steps := []struct {
@@ -288,6 +302,10 @@ func Generate(w io.Writer, cfg Config) (Stats, error) {
 				opcode = 0x2
 				n := 1024 + rng.IntN(8*1024)
 				off := rng.IntN(len(noise) - n)
+				if cfg.Records {
+					payload = appendRecords(payload, rng, n, i, m)
+					break
+				}
 				payload = append(payload, noise[off:off+n]...)
 				if cfg.Deflate {
 					// Compressible binaries: a snapshot of mostly repeated
@@ -311,6 +329,10 @@ func Generate(w io.Writer, cfg Config) (Stats, error) {
 			}
 			if cfg.Deflate && opcode < 0x8 {
 				body, rsv = c.deflate[d].compress(payload), 0x4
+			}
+			if opcode < 0x8 {
+				pw.stats.DataBytes += int64(len(payload))
+				pw.stats.WireDataBytes += int64(len(body))
 			}
 			var key [4]byte
 			binary.LittleEndian.PutUint32(key[:], rng.Uint32())
@@ -349,6 +371,34 @@ func Generate(w io.Writer, cfg Config) (Stats, error) {
 		}
 	}
 	return pw.stats, pw.w.Flush()
+}
+
+// appendRecords appends about n bytes of 32-byte little-endian records, a
+// snapshot of a feed: a sequence number, a millisecond timestamp a few ms
+// apart, a symbol out of eight, a price moving by a few ticks, a size, a
+// random order id and flags that are mostly zero.
+func appendRecords(b []byte, rng *rand.Rand, n, conn, msg int) []byte {
+	symbols := [8]string{"WSVZ", "GOPK", "ZLIB", "RFC7", "DEFL", "TCPX", "PCAP", "HTTP"}
+	seq := uint32(msg * 1000)
+	ts := uint64(1_700_000_000_000 + msg*250)
+	price := uint32(10_000 + conn*37)
+	for k := 0; k < n/32; k++ {
+		seq++
+		ts += uint64(rng.IntN(4))
+		price += uint32(rng.IntN(7)) - 3
+		b = binary.LittleEndian.AppendUint32(b, seq)
+		b = binary.LittleEndian.AppendUint64(b, ts)
+		b = append(b, symbols[rng.IntN(len(symbols))]...)
+		b = binary.LittleEndian.AppendUint32(b, price)
+		b = binary.LittleEndian.AppendUint32(b, uint32(100*(1+rng.IntN(20))))
+		b = binary.LittleEndian.AppendUint32(b, rng.Uint32()>>8) // an order id
+		var flags uint32
+		if rng.IntN(16) == 0 {
+			flags = 1 << rng.IntN(8)
+		}
+		b = binary.LittleEndian.AppendUint32(b, flags)
+	}
+	return b
 }
 
 // GenerateFile writes a synthetic capture to path.

@@ -3,42 +3,19 @@ package wsproto
 import (
 	"fmt"
 	"io"
+
+	"github.com/wsviz/wsviz/analyze/internal/inflate"
 )
 
 // histSize is the LZ77 window of deflate: RFC 1951 §2, 32 KiB.
-const histSize = 32 << 10
+const histSize = inflate.WindowSize
 
 // deflateTail is appended to a compressed message before inflating: RFC
 // 7692 §7.2.2 says to append 00 00 ff ff (the empty stored block the
-// sender removed); the empty final stored block after it makes flate
-// report io.EOF at the end instead of io.ErrUnexpectedEOF (as gorilla's
-// flateReaderTail does).
+// sender removed); the empty final stored block after it makes the
+// inflater report io.EOF at the end instead of io.ErrUnexpectedEOF (as
+// gorilla's flateReaderTail does for compress/flate).
 var deflateTail = []byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
-
-// byteReader is a bytes.Reader reduced to what flate needs; it implements
-// io.ByteReader so that flate reads no further than it must and does not
-// wrap it in a bufio.Reader.
-type byteReader struct {
-	b []byte
-}
-
-func (r *byteReader) Read(p []byte) (int, error) {
-	if len(r.b) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, r.b)
-	r.b = r.b[n:]
-	return n, nil
-}
-
-func (r *byteReader) ReadByte() (byte, error) {
-	if len(r.b) == 0 {
-		return 0, io.EOF
-	}
-	c := r.b[0]
-	r.b = r.b[1:]
-	return c, nil
-}
 
 // appendCompressed buffers compressed payload bytes p (still masked) until
 // the message's final frame, at most MaxMessage of them.
@@ -65,9 +42,17 @@ func (s *Stream) appendCompressed(m *message, p []byte) {
 	}
 }
 
-// inflate inflates the buffered compressed message through sink, at most
-// MaxMessage bytes of output. complete is false when the message's final
-// frame never came: what arrived is inflated as far as it goes.
+// inflate inflates the buffered compressed message, at most MaxMessage
+// bytes of output, and takes the output as the message's payload. complete
+// is false when the message's final frame never came: what arrived is
+// inflated as far as it goes.
+//
+// With context takeover a direction's messages are one deflate stream
+// (RFC 7692 §7.2.2): the decoder inflates straight into the direction's
+// history buffer, which is its window, so the history is neither copied
+// into the decoder nor out of it. A direction that holds no history buffer
+// (no context takeover, or none held yet) inflates into the Shared window;
+// with context takeover, a history buffer is then taken for the output.
 func (s *Stream) inflate(m *message, complete bool) {
 	if m.noInflate {
 		// Bytes are missing: don't guess. The sender's history now holds
@@ -85,35 +70,32 @@ func (s *Stream) inflate(m *message, complete bool) {
 	if complete && !m.zOver {
 		s.zbuf = append(s.zbuf, deflateTail...)
 	}
-	s.zr.b = s.zbuf
-	dict := s.hist
-	if len(dict) > histSize {
-		dict = dict[len(dict)-histSize:]
-	}
-	if s.hist != nil {
+	win := s.hist
+	if win != nil {
 		s.shared.histLRU.touch(s)
+	} else {
+		win = s.shared.window()
 	}
-	// flate copies dict into its own window, so hist can be rolled while
-	// inflating.
-	fr := s.shared.inflater(&s.zr, dict)
-	scratch := s.shared.scratch[:]
+	d := s.shared.decoder()
+	d.Reset(s.zbuf, win)
 	var err error
 	limit := false
 	for {
-		n, rerr := fr.Read(scratch)
-		if n > 0 {
-			if room := s.maxMessage - m.Len; int64(n) > room {
-				s.sink(m, scratch[:room])
+		out, rerr := d.Next()
+		if len(out) > 0 {
+			if room := s.maxMessage - m.Len; int64(len(out)) > room {
+				s.sink(m, out[:room])
 				limit = true
 				break
 			}
-			s.sink(m, scratch[:n])
+			s.sink(m, out)
 		}
 		if rerr != nil {
 			err = rerr
 			break
 		}
 	}
+	s.keepWindow(d.Window(), m.Len > 0)
 	switch {
 	case limit || m.zOver:
 		m.problem(CodeDecompressionLimit, fmt.Sprintf("message larger than the limit of %d bytes; decoding stopped there", s.maxMessage))
@@ -148,25 +130,21 @@ func (s *Stream) inflate(m *message, complete bool) {
 	}
 }
 
-// addHistory appends inflated output to the history, keeping at least its
-// last 32 KiB in a buffer of 64 KiB.
-func (s *Stream) addHistory(b []byte) {
-	if s.cfg.NoContextTakeover {
-		return // never used
-	}
-	if s.hist == nil {
+// keepWindow makes win, the decoder's window after a message, the
+// direction's history: its last 32 KiB are what the next message may refer
+// to. A direction that held no history buffer takes one when the message
+// had output, as one that inflates does, and keeps a copy of the window's
+// end.
+func (s *Stream) keepWindow(win []byte, output bool) {
+	switch {
+	case s.cfg.NoContextTakeover:
+		// Never used.
+	case s.hist != nil:
+		s.hist = win // the decoder wrote into s.hist's buffer
+	case output:
 		s.shared.holdHistory(s, 2*histSize)
+		s.hist = append(s.hist, win[max(0, len(win)-histSize):]...)
 	}
-	if len(b) >= histSize {
-		s.hist = append(s.hist[:0], b[len(b)-histSize:]...)
-		return
-	}
-	if len(s.hist)+len(b) > cap(s.hist) {
-		keep := histSize - len(b)
-		copy(s.hist, s.hist[len(s.hist)-keep:])
-		s.hist = s.hist[:keep]
-	}
-	s.hist = append(s.hist, b...)
 }
 
 // loseHistory records that the sender's compression history is no longer

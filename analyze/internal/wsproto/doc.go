@@ -17,14 +17,15 @@
 // Memory: a Stream never holds a whole message. It keeps the first
 // Config.MaxPayload bytes of each, validates UTF-8 as bytes go by, and
 // counts the rest. A compressed message is buffered compressed (at most
-// Config.MaxMessage bytes) until its final frame, then inflated through a
-// small window into the same sink, at most Config.MaxMessage bytes of
-// output, so a deflate bomb costs no more than the limit. For context
-// takeover the last 32 KiB of output are kept as history and given to
-// flate.Resetter.Reset as the dictionary of the next message.
+// Config.MaxMessage bytes) until its final frame, then inflated (package
+// inflate) at most Config.MaxMessage bytes of output, so a deflate bomb
+// costs no more than the limit. With context takeover a direction's
+// messages are one deflate stream: each is inflated straight into the
+// direction's 64 KiB history buffer, the decoder's window, whose last
+// 32 KiB the next message may refer to; nothing is copied per message.
 //
 // History: after a Midstream start, a Gap, a limit or an inflate error, the
-// history is incomplete. The dictionary then holds only bytes known to be
+// history is incomplete. The window then holds only bytes known to be
 // right, so a message that refers further back fails to inflate instead of
 // giving wrong bytes; it is reported as ws.deflate_missing_history with no
 // payload. Once a full window of correct output has been seen again (or at

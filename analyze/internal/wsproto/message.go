@@ -134,8 +134,8 @@ func (s *Stream) plain(m *message, p []byte) {
 }
 
 // sink takes the next plain (unmasked, inflated) payload bytes b of m:
-// counts them, checks UTF-8, keeps the first bytes and, for a compressed
-// message, rolls them into the history. Nothing else of a message is held.
+// counts them, checks UTF-8 and keeps the first bytes. Nothing else of a
+// message is held.
 func (s *Stream) sink(m *message, b []byte) {
 	if checksUTF8(m) {
 		c := b
@@ -147,9 +147,6 @@ func (s *Stream) sink(m *message, b []byte) {
 	}
 	if room := m.keep - len(m.buf); room > 0 {
 		m.buf = append(m.buf, b[:min(room, len(b))]...)
-	}
-	if m.Compressed {
-		s.addHistory(b)
 	}
 	m.Len += int64(len(b))
 }

@@ -1,15 +1,13 @@
 package wsproto
 
-import (
-	"compress/flate"
-	"io"
-)
+import "github.com/wsviz/wsviz/analyze/internal/inflate"
 
 // Shared holds what the Streams decoded by one goroutine share, so that a
 // connection costs little more than the messages it has in progress:
 //
-//   - the flate reader (about 43 KiB) and a scratch buffer, used only
-//     inside one Write, Gap or End call;
+//   - the inflater (about 8 KiB of tables), a 64 KiB window for the
+//     messages of directions that hold no history, and a scratch buffer,
+//     used only inside one Write, Gap or End call;
 //   - spare payload buffers: a message's buffer goes back when the
 //     message has been delivered;
 //   - the bound on compression histories: a direction with context
@@ -24,7 +22,8 @@ import (
 type Shared struct {
 	maxHistory int64
 
-	fr      io.ReadCloser // also a flate.Resetter
+	dec     *inflate.Decoder
+	win     []byte // window of the messages inflated without a history buffer
 	scratch [8 << 10]byte
 
 	spare [][]byte // payload buffers free for the next message
@@ -70,15 +69,21 @@ func (sh *Shared) putBuf(b []byte) {
 	sh.spare = append(sh.spare, b[:0])
 }
 
-// inflater returns the flate reader, reset to read r with dict as the
-// history. flate copies dict into its own window.
-func (sh *Shared) inflater(r io.Reader, dict []byte) io.Reader {
-	if sh.fr == nil {
-		sh.fr = flate.NewReaderDict(r, dict)
-	} else {
-		sh.fr.(flate.Resetter).Reset(r, dict)
+// decoder returns the inflater.
+func (sh *Shared) decoder() *inflate.Decoder {
+	if sh.dec == nil {
+		sh.dec = new(inflate.Decoder)
 	}
-	return sh.fr
+	return sh.dec
+}
+
+// window returns the empty window that messages inflate into when their
+// direction holds no history buffer.
+func (sh *Shared) window() []byte {
+	if sh.win == nil {
+		sh.win = make([]byte, 0, 2*histSize)
+	}
+	return sh.win[:0]
 }
 
 // holdHistory gives s a history buffer of n bytes, dropping the histories

@@ -90,8 +90,7 @@ type Stream struct {
 
 	// permessage-deflate state.
 	zbuf        []byte // compressed bytes of the message in progress
-	zr          byteReader
-	hist        []byte // the last bytes of inflated output: a correct suffix of the sender's history; nil until needed
+	hist        []byte // the inflater's window: the last bytes of inflated output, a correct suffix of the sender's history (the last 32 KiB count); nil until needed
 	histKnown   bool   // hist holds the sender's full window
 	histGood    int64  // bytes of correct history since it was lost
 	histDropped bool   // hist was dropped for Shared's bound: say so when it is missed

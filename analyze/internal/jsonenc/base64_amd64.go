@@ -1,6 +1,6 @@
 //go:build !purego
 
-package analyze
+package jsonenc
 
 import "golang.org/x/sys/cpu"
 
@@ -14,7 +14,7 @@ var (
 // encodeBase64Blocks encodes src into dst twelve bytes at a time, sixteen
 // characters each, while sixteen bytes of src can be read and sixteen of
 // dst written, and returns how many bytes of src it encoded (a multiple of
-// twelve, possibly 0). appendBase64 does the rest. With AVX2 it takes
+// twelve, possibly 0). AppendBase64 does the rest. With AVX2 it takes
 // 24 bytes per step first.
 func encodeBase64Blocks(dst, src []byte) int {
 	done := 0

@@ -1,8 +1,8 @@
 //go:build !amd64 || purego
 
-package analyze
+package jsonenc
 
-// useSSSE3 and useAVX2 are false off amd64: appendBase64 encodes with its
+// useSSSE3 and useAVX2 are false off amd64: AppendBase64 encodes with its
 // portable loop.
 var useSSSE3, useAVX2 = false, false
 

@@ -1,0 +1,131 @@
+package analyze
+
+import (
+	"errors"
+	"io"
+
+	"github.com/wsviz/wsviz/analyze/internal/jsonenc"
+	"github.com/wsviz/wsviz/capture"
+)
+
+// Decode reads every packet from src and calls emit for every event in
+// capture order. It stops at the first error from emit, or from src
+// (other than io.EOF); events of everything read before a source error
+// were emitted, and open connections were closed, before Decode returns it.
+//
+// The *Event and its slices are reused after emit returns: call Clone to
+// keep one.
+//
+// With Options.Workers other than 1, connections are sharded across that
+// many goroutines; emit is still called on the caller's goroutine, one
+// event at a time, with the same events in the same order as with one
+// worker (connections numbered in order of first packet, the events of
+// one packet together, end-of-capture closes in connection order). The one
+// exception: the caps over all connections (MaxBufferTotal and
+// MaxDeflateHistory) are divided among the workers.
+func Decode(src capture.Source, opts Options, emit func(*Event) error) error {
+	useSourceSecrets(src, &opts) // tls.go
+	if opts.workers() > 1 {
+		return decodeSharded(src, opts, sink{emit: emit})
+	}
+	return decodeSerial(src, opts, emit, nil)
+}
+
+// decodeSerial is Decode on the caller's goroutine alone. notes, when not
+// nil, is the note builder the Analyzer is to use.
+func decodeSerial(src capture.Source, opts Options, emit func(*Event) error, notes *jsonenc.Notes) error {
+	var emitErr error
+	a := New(opts, func(ev *Event) {
+		if emitErr == nil {
+			emitErr = emit(ev)
+		}
+	})
+	if notes != nil {
+		a.notes = notes
+	}
+	for emitErr == nil {
+		p, err := src.ReadPacket()
+		if err != nil {
+			a.Close()
+			if emitErr != nil {
+				return emitErr
+			}
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		a.Packet(&p)
+	}
+	return emitErr
+}
+
+// DecodeJSON decodes src as Decode does and writes every event to w in
+// its AppendJSON form, one per line: what `wsviz events` prints. With
+// several workers the events are also encoded in parallel. w receives
+// large writes (up to jsonWriteSize bytes, or a batch's lines), so it need
+// not be buffered; when w is a BuffersWriter a batch's lines are handed
+// over as they lie in the workers' buffers, without being copied together
+// first. It returns the first error from w or from src (as Decode).
+func DecodeJSON(src capture.Source, opts Options, w io.Writer) error {
+	useSourceSecrets(src, &opts) // tls.go
+	if opts.workers() > 1 {
+		return decodeSharded(src, opts, sink{json: true, w: w})
+	}
+	var buf []byte
+	var werr error // from w: nothing more is written
+	var times jsonenc.TimeCache
+	// The Analyzer's notes builder: its notes are copied unescaped, and
+	// since the events go nowhere but appendJSON, it can reuse its memory.
+	notes := jsonenc.ReusingNotes()
+	err := decodeSerial(src, opts, func(ev *Event) error {
+		buf = ev.appendJSON(buf, &times, notes)
+		buf = append(buf, '\n')
+		if len(buf) >= jsonWriteSize {
+			_, werr = w.Write(buf)
+			buf = buf[:0]
+		}
+		return werr
+	}, notes)
+	if werr == nil && len(buf) > 0 {
+		// The events before a source error are written too.
+		if _, werr = w.Write(buf); err == nil {
+			err = werr
+		}
+	}
+	return err
+}
+
+// jsonWriteSize is the size of DecodeJSON's writes on one worker.
+const jsonWriteSize = 256 << 10
+
+// BuffersWriter is an io.Writer that also writes several buffers in one
+// call, in order, as writev(2) does; cmd/wsviz gives DecodeJSON one for its
+// standard output on Linux. WriteBuffers returns nil only when every byte
+// was written. It may modify bufs.
+type BuffersWriter interface {
+	io.Writer
+	WriteBuffers(bufs [][]byte) error
+}
+
+// DecodeFile decodes a pcap or pcapng file; see Decode.
+func DecodeFile(path string, opts Options, emit func(*Event) error) error {
+	f, err := capture.OpenFile(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return Decode(f, opts, emit)
+}
+
+// ReadFile decodes a whole capture file and returns copies of all its
+// events: convenient for tests of small captures. For big captures use
+// DecodeFile, which holds nothing.
+func ReadFile(path string, opts Options) ([]Event, error) {
+	var events []Event
+	err := DecodeFile(path, opts, func(ev *Event) error {
+		events = append(events, ev.Clone())
+		return nil
+	})
+	return events, err
+}

@@ -1,0 +1,295 @@
+package inflate
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// Lookup tables. An entry is what a code means, found by indexing a table
+// with the next bits of the input (least significant first, RFC 1951
+// §3.1.1): the low rootBits bits index the main table; codes longer than
+// that continue in a subtable, which the main table's entry points to.
+//
+// A literal/length entry:
+//
+//	bit 31      litFlag: a literal, its byte in bits 16-23
+//	bit 30      excFlag: not a literal or length (end of block, subtable, bad)
+//	bits 16-27  the literal, the length's base, or the subtable's start
+//	bit 14      badFlag: no code (an incomplete table) or symbol 286/287
+//	bit 13      subFlag: the rest of the code is in a subtable
+//	bit 12      eobFlag: end of block
+//	bits 8-11   the code's length (0: no code); for a subtable: its index bits
+//	bits 0-7    the code's length and its extra bits, consumed together;
+//	            for a subtable: the bits to shift out first (rootBits)
+//
+// A distance entry is the same with the distance's base in bits 16-31 and
+// no literal, end of block or excFlag.
+const (
+	litFlag = 1 << 31
+	excFlag = 1 << 30
+	badFlag = 1 << 14
+	subFlag = 1 << 13
+	eobFlag = 1 << 12
+
+	// badEntry and badDistance fill the slots of an incomplete table that
+	// no code reaches; litSub and distSub mark a subtable.
+	badEntry    = excFlag | badFlag
+	badDistance = badFlag
+	litSub      = excFlag | subFlag
+	distSub     = subFlag
+)
+
+// Table sizes. The main tables index this many bits at most (fewer when
+// the block's longest code is shorter); the sizes with subtables are the
+// largest any complete code can need, computed by zlib's enough.c (the
+// figures libdeflate uses): "enough 288 10 15" and "enough 32 8 15".
+const (
+	litRootBits     = 10
+	distRootBits    = 8
+	precodeRootBits = 7 // code length codes are at most 7 bits: one level
+
+	litTableSize     = 1334
+	distTableSize    = 402
+	precodeTableSize = 1 << precodeRootBits
+)
+
+// litTable and distTable are the tables of a block's codes, as arrays so
+// that a lookup masked to the main table's largest size needs no bounds
+// check.
+type (
+	litTable  [litTableSize]uint32
+	distTable [distTableSize]uint32
+)
+
+// Symbol counts, RFC 1951 §3.2.5-§3.2.7.
+const (
+	maxLitSyms  = 288 // 286 and 287 appear in the fixed code only, and are errors
+	maxDistSyms = 32  // 30 and 31 likewise
+	numPrecode  = 19
+	maxCodeLen  = 15
+	endOfBlock  = 256
+)
+
+// symScratch is buildTable's scratch space: the symbols that have a code,
+// by value and in canonical order.
+type symScratch struct {
+	used, sorted [maxLitSyms]uint16
+}
+
+// litMeaning and distMeaning give each symbol's entry without its code
+// length: what the decoder does with it and how many extra bits follow.
+var litMeaning, distMeaning [maxLitSyms]uint32
+
+// precodeMeaning: a code length symbol is just its value.
+var precodeMeaning [numPrecode]uint32
+
+// The fixed Huffman codes, RFC 1951 §3.2.6, built once.
+var (
+	fixedLit  litTable
+	fixedDist distTable
+)
+
+func init() {
+	for v := range 256 {
+		litMeaning[v] = litFlag | uint32(v)<<16
+	}
+	litMeaning[endOfBlock] = excFlag | eobFlag
+	// Lengths, RFC 1951 §3.2.5: symbols 257-285, base and extra bits.
+	base, extra := uint32(3), uint32(0)
+	for v := 257; v < 285; v++ {
+		if v >= 265 && (v-261)%4 == 0 {
+			extra++
+		}
+		litMeaning[v] = base<<16 | extra
+		base += 1 << extra
+	}
+	litMeaning[285] = 258 << 16
+	litMeaning[286] = excFlag | badFlag
+	litMeaning[287] = excFlag | badFlag
+	// Distances: symbols 0-29.
+	base, extra = 1, 0
+	for v := range 30 {
+		if v >= 4 && v%2 == 0 {
+			extra++
+		}
+		distMeaning[v] = base<<16 | extra
+		base += 1 << extra
+	}
+	distMeaning[30] = badFlag
+	distMeaning[31] = badFlag
+	for v := range numPrecode {
+		precodeMeaning[v] = uint32(v) << 16
+	}
+
+	var lens [maxLitSyms]uint8
+	for v := range lens {
+		switch {
+		case v < 144:
+			lens[v] = 8
+		case v < 256:
+			lens[v] = 9
+		case v < 280:
+			lens[v] = 7
+		default:
+			lens[v] = 8
+		}
+	}
+	var sc symScratch
+	if _, bits, ok := buildTable(fixedLit[:], lens[:], litMeaning[:], 9, litSub, badEntry, &sc); !ok || bits != 9 {
+		panic("inflate: fixed literal/length code")
+	}
+	for v := range 32 {
+		lens[v] = 5
+	}
+	if _, bits, ok := buildTable(fixedDist[:], lens[:32], distMeaning[:], 5, distSub, badDistance, &sc); !ok || bits != 5 {
+		panic("inflate: fixed distance code")
+	}
+}
+
+// buildTable fills table with the canonical Huffman code of lens (RFC 1951
+// §3.2.2), entries made from meaning, with a main table of at most
+// rootBits bits (fewer when the longest code is shorter), sub marking
+// subtable entries and bad filling the slots no code reaches. It returns the
+// shortest code length and the main table's bits, and false when
+// compress/flate would reject the code: over- or under-subscribed, except
+// for the empty code and a single code of length 1, which flate accepts
+// (their missing codes are corrupt input when met). sc is scratch space.
+func buildTable(table []uint32, lens []uint8, meaning []uint32, rootBits uint, sub, bad uint32, sc *symScratch) (minLen, tableBits uint, ok bool) {
+	// Count the codes of each length and list the symbols that have one,
+	// skipping runs of unused symbols eight at a time (a block uses few of
+	// the 286 literal/length symbols, and codes them in runs).
+	var count [maxCodeLen + 2]uint16
+	used := sc.used[:0]
+	for s := 0; s < len(lens); {
+		if s+8 <= len(lens) && binary.LittleEndian.Uint64(lens[s:]) == 0 {
+			s += 8
+			continue
+		}
+		if l := lens[s]; l != 0 {
+			count[l]++
+			used = append(used, uint16(s))
+		}
+		s++
+	}
+	maxLen := uint(maxCodeLen)
+	for maxLen > 0 && count[maxLen] == 0 {
+		maxLen--
+	}
+	if maxLen == 0 {
+		// The empty code: every lookup is corrupt input.
+		table[0] = bad
+		return 0, 0, true
+	}
+	minLen = 1
+	for count[minLen] == 0 {
+		minLen++
+	}
+	// Kraft's sum, as flate's huffmanDecoder.init computes it.
+	code := 0
+	for l := minLen; l <= maxLen; l++ {
+		code = code<<1 + int(count[l])
+	}
+	if code != 1<<maxLen {
+		if code != 1 || maxLen != 1 {
+			return 0, 0, false
+		}
+		// One code, of length 1 ("0"): "1" is corrupt input.
+		table[0] = meaning[used[0]] + 1<<8 + 1
+		table[1] = bad
+		return 1, 1, true
+	}
+	tableBits = min(rootBits, maxLen)
+
+	// Symbols sorted by code length, then by value: the canonical order.
+	var offs [maxCodeLen + 2]uint16
+	for l := 1; l <= maxCodeLen; l++ {
+		offs[l+1] = offs[l] + count[l]
+	}
+	for _, s := range used {
+		l := lens[s]
+		sc.sorted[offs[l]] = s
+		offs[l]++
+	}
+	syms := sc.sorted[:]
+
+	// Codes of at most tableBits bits: one entry per code in a table of
+	// 2^len entries, doubled (by copying) as len grows, so that each code
+	// fills every slot whose low bits it is. The codes are bit-reversed
+	// (Huffman codes are packed most significant bit first), so the next
+	// code is found by a bit-reversed increment (libdeflate's
+	// build_decode_table).
+	codeword := uint32(0)
+	l := minLen
+	n := count[l]
+	end := uint32(1) << l
+	for l <= tableBits {
+		for ; n > 0; n-- {
+			table[codeword] = meaning[syms[0]] + uint32(l)<<8 + uint32(l)
+			syms = syms[1:]
+			if codeword == end-1 {
+				// The last code (all ones): fill the rest by doubling.
+				for ; l < tableBits; l++ {
+					copy(table[end:2*end], table[:end])
+					end <<= 1
+				}
+				return minLen, tableBits, true
+			}
+			bit := uint32(1) << (31 - bits.LeadingZeros32(codeword^(end-1)))
+			codeword &= bit - 1
+			codeword |= bit
+		}
+		for {
+			l++
+			if l <= tableBits {
+				copy(table[end:2*end], table[:end])
+				end <<= 1
+			}
+			if n = count[l]; n != 0 {
+				break
+			}
+		}
+	}
+
+	// Longer codes: subtables after the main table, each as wide as the
+	// codes sharing its prefix need.
+	end = 1 << tableBits
+	mask := end - 1
+	prefix := ^uint32(0)
+	var start, subBits uint32
+	for {
+		if codeword&mask != prefix {
+			prefix = codeword & mask
+			start = end
+			subBits = uint32(l - tableBits)
+			used := uint32(n)
+			for used < 1<<subBits {
+				subBits++
+				used = used<<1 + uint32(count[tableBits+uint(subBits)])
+			}
+			end = start + 1<<subBits
+			if int(end) > len(table) {
+				// Cannot happen for a complete code (the table sizes are
+				// enough for any); refuse rather than overrun.
+				return 0, 0, false
+			}
+			table[prefix] = sub | start<<16 | subBits<<8 | uint32(tableBits)
+		}
+		entry := meaning[syms[0]] + uint32(l)<<8 + uint32(l)
+		syms = syms[1:]
+		stride := uint32(1) << (l - tableBits)
+		for i := start + codeword>>tableBits; i < end; i += stride {
+			table[i] = entry
+		}
+		if codeword == 1<<l-1 {
+			return minLen, tableBits, true
+		}
+		bit := uint32(1) << (31 - bits.LeadingZeros32(codeword^(1<<l-1)))
+		codeword &= bit - 1
+		codeword |= bit
+		n--
+		for n == 0 {
+			l++
+			n = count[l]
+		}
+	}
+}

@@ -1,0 +1,636 @@
+package inflate
+
+import (
+	"compress/flate"
+	"encoding/binary"
+	"io"
+)
+
+// WindowSize is the LZ77 window of deflate, RFC 1951 §2: a distance
+// reaches at most 32 KiB back.
+const WindowSize = 32 << 10
+
+// WindowCap is the size of the window a Decoder decodes into: the 32 KiB
+// history and as much room to decode into before it slides.
+const WindowCap = 2 * WindowSize
+
+// A match copies at most maxMatch bytes (RFC 1951 §3.2.5), eight at a
+// time, writing up to 7 bytes past its end: the decoder leaves outMargin
+// bytes of room at the end of the window before decoding a symbol.
+const (
+	maxMatch  = 258
+	outMargin = maxMatch + 8
+)
+
+// Decoder states: where the next Next goes on.
+const (
+	stateBlock   = iota // at a block header
+	stateStored         // in a stored block, stored bytes left
+	stateHuffman        // in a Huffman-coded block
+)
+
+// A Decoder decodes one DEFLATE stream at a time into a window. The zero
+// value is ready for Reset. It is not safe for concurrent use.
+type Decoder struct {
+	in []byte
+	i  int    // next byte of in to load into bb
+	bb uint64 // loaded bits, the next one lowest
+	nb uint   // how many bits of bb are loaded; in the fast loop the bits above may be nonzero
+	hw int    // the most bits from in[0] that compress/flate would have asked for: error offsets
+
+	win   []byte // the window, its whole capacity
+	o     int    // win[:o] is output (after the history given to Reset)
+	start int    // first byte of win not yet returned by Next
+
+	state    int
+	final    bool // the current block is the last
+	stored   int  // bytes left in the stored block
+	slowNext bool // decode the next symbol the careful way (the fast loop found it wrong)
+	err      error
+
+	// The current block's codes: tables, their main table's bits, and the
+	// shortest code, which flate asks for before each lookup.
+	lit              *litTable
+	dist             *distTable
+	litBits, distBit uint
+	litMin, distMin  uint
+
+	litTable     litTable
+	distTable    distTable
+	precodeTable [precodeTableSize]uint32
+	lens         [maxLitSyms + maxDistSyms]uint8
+	scratch      symScratch
+}
+
+// Reset makes d decode in into win: win[:len(win)] is the output so far
+// (the history, whose last 32 KiB matches may refer to; every byte of it
+// must be right), and output goes on after it, up to WindowCap bytes:
+// cap(win) must be at least that. When the window is full, Next slides its
+// last 32 KiB to its start. d uses in and win until the next Reset.
+func (d *Decoder) Reset(in, win []byte) {
+	if cap(win) < WindowCap || len(win) > WindowCap {
+		panic("inflate: window not of WindowCap bytes")
+	}
+	d.in = in
+	d.i, d.bb, d.nb, d.hw = 0, 0, 0, 0
+	d.win = win[:WindowCap]
+	d.o = len(win)
+	d.start = d.o
+	d.state = stateBlock
+	d.final = false
+	d.slowNext = false
+	d.err = nil
+}
+
+// Window returns the window after what Next returned: the history given to
+// Reset and the output since, less what slid out. Its last 32 KiB (or all
+// of it, when shorter) are the history of the data that follows.
+func (d *Decoder) Window() []byte { return d.win[:d.o] }
+
+// Next decodes until the window is full, the stream ends or is found
+// corrupt, and returns the output since the last call. It aliases the
+// window and is valid until the next call of Next or Reset. The error is
+// nil while there is more to decode; io.EOF after the final block (any
+// bytes after it are ignored); io.ErrUnexpectedEOF when in ends first;
+// flate.CorruptInputError, with the offset compress/flate gives, when the
+// data is not valid DEFLATE or refers further back than the window holds.
+// Once an error is returned, Next returns it again with no output.
+func (d *Decoder) Next() ([]byte, error) {
+	if d.err != nil {
+		return nil, d.err
+	}
+	if len(d.win)-d.o < outMargin {
+		d.slide()
+	}
+	d.start = d.o
+	for d.err == nil && len(d.win)-d.o >= outMargin {
+		switch d.state {
+		case stateBlock:
+			d.blockHeader()
+		case stateStored:
+			d.storedData()
+		default:
+			d.huffman()
+		}
+	}
+	return d.win[d.start:d.o], d.err
+}
+
+// slide moves the last 32 KiB of output to the start of the window.
+func (d *Decoder) slide() {
+	keep := min(d.o, WindowSize)
+	copy(d.win, d.win[d.o-keep:d.o])
+	d.o = keep
+}
+
+// pos is the position of the next bit to consume, in bits from in[0].
+func (d *Decoder) pos() int { return d.i*8 - int(d.nb) }
+
+// need makes n bits available in bb, loading bytes one at a time as
+// compress/flate does, and records the demand for error offsets. It sets
+// io.ErrUnexpectedEOF and returns false when in ends first. The bits above
+// nb must be zero (they are in the careful path), so that a lookup with
+// fewer bits than a code's length reads zeros, as flate's does.
+func (d *Decoder) need(n uint) bool {
+	if p := d.pos() + int(n); p > d.hw {
+		d.hw = p
+	}
+	for d.nb < n {
+		if d.i >= len(d.in) {
+			d.err = io.ErrUnexpectedEOF
+			return false
+		}
+		d.bb |= uint64(d.in[d.i]) << d.nb
+		d.i++
+		d.nb += 8
+	}
+	return true
+}
+
+// consume drops n bits of bb.
+func (d *Decoder) consume(n uint) {
+	d.bb >>= n
+	d.nb -= n
+}
+
+// corrupt ends decoding with the error compress/flate gives at this point:
+// its offset counts the bytes flate had read, all it had asked bits of.
+func (d *Decoder) corrupt() {
+	d.err = flate.CorruptInputError((d.hw + 7) / 8)
+}
+
+// endBlock finishes the current block.
+func (d *Decoder) endBlock() {
+	d.state = stateBlock
+	if d.final {
+		d.err = io.EOF
+	}
+}
+
+// blockHeader reads a block header, RFC 1951 §3.2.3.
+func (d *Decoder) blockHeader() {
+	if !d.need(3) {
+		return
+	}
+	d.final = d.bb&1 != 0
+	typ := d.bb >> 1 & 3
+	d.consume(3)
+	switch typ {
+	case 0:
+		d.storedHeader()
+	case 1:
+		// RFC 1951 §3.2.6. flate decodes fixed distances as five plain
+		// bits: asking for five, as the fixed table's shortest code does.
+		d.lit, d.litBits, d.litMin = &fixedLit, 9, 7
+		d.dist, d.distBit, d.distMin = &fixedDist, 5, 5
+		d.state = stateHuffman
+	case 2:
+		if d.dynamicHeader() {
+			d.state = stateHuffman
+		}
+	default:
+		d.corrupt() // reserved, RFC 1951 §3.2.3
+	}
+}
+
+// storedHeader reads the lengths of a stored block, RFC 1951 §3.2.4.
+func (d *Decoder) storedHeader() {
+	// Skip to the byte boundary; the whole bytes loaded are read again.
+	d.i -= int(d.nb / 8)
+	d.bb, d.nb = 0, 0
+	if len(d.in)-d.i < 4 {
+		d.i = len(d.in)
+		d.err = io.ErrUnexpectedEOF
+		return
+	}
+	n := binary.LittleEndian.Uint16(d.in[d.i:])
+	nn := binary.LittleEndian.Uint16(d.in[d.i+2:])
+	d.i += 4
+	d.hw = d.i * 8
+	if nn != ^n {
+		d.corrupt()
+		return
+	}
+	if n == 0 {
+		d.endBlock()
+		return
+	}
+	d.stored = int(n)
+	d.state = stateStored
+}
+
+// storedData copies a stored block's bytes into the window.
+func (d *Decoder) storedData() {
+	n := copy(d.win[d.o:], d.in[d.i:min(len(d.in), d.i+d.stored)])
+	d.o += n
+	d.i += n
+	d.hw = d.i * 8
+	d.stored -= n
+	switch {
+	case d.stored == 0:
+		d.endBlock()
+	case d.i == len(d.in):
+		d.err = io.ErrUnexpectedEOF
+	}
+}
+
+// codeOrder is the order of the code length code lengths, RFC 1951 §3.2.7.
+var codeOrder = [numPrecode]uint8{16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15}
+
+// dynamicHeader reads the codes of a dynamic block, RFC 1951 §3.2.7, with
+// the checks of compress/flate in its order.
+func (d *Decoder) dynamicHeader() bool {
+	if !d.need(5 + 5 + 4) {
+		return false
+	}
+	nlit := int(d.bb&0x1f) + 257
+	ndist := int(d.bb>>5&0x1f) + 1
+	nclen := int(d.bb>>10&0xf) + 4
+	if nlit > 286 || ndist > 30 {
+		d.corrupt()
+		return false
+	}
+	d.consume(5 + 5 + 4)
+	var clens [numPrecode]uint8
+	for k := range nclen {
+		if !d.need(3) {
+			return false
+		}
+		clens[codeOrder[k]] = uint8(d.bb & 7)
+		d.consume(3)
+	}
+	pmin, pbits, ok := buildTable(d.precodeTable[:], clens[:], precodeMeaning[:], precodeRootBits, 0, badEntry, &d.scratch)
+	if !ok {
+		d.corrupt()
+		return false
+	}
+	pmask := uint64(1)<<pbits - 1
+	lens := d.lens[:nlit+ndist]
+	i := d.fastLengths(lens, pmask)
+	for i < len(lens) {
+		e, ok := d.slowSym(d.precodeTable[:], pmask, pmin)
+		if !ok {
+			return false
+		}
+		x := uint8(e >> 16)
+		if x < 16 {
+			lens[i] = x
+			i++
+			continue
+		}
+		var rep int
+		var nb uint
+		var v uint8
+		switch x {
+		case 16:
+			if i == 0 {
+				d.corrupt()
+				return false
+			}
+			rep, nb, v = 3, 2, lens[i-1]
+		case 17:
+			rep, nb = 3, 3
+		default:
+			rep, nb = 11, 7
+		}
+		if !d.need(nb) {
+			return false
+		}
+		rep += int(d.bb & (1<<nb - 1))
+		d.consume(nb)
+		if i+rep > len(lens) {
+			d.corrupt()
+			return false
+		}
+		for range rep {
+			lens[i] = v
+			i++
+		}
+	}
+	lmin, lbits, ok := buildTable(d.litTable[:], lens[:nlit], litMeaning[:], litRootBits, litSub, badEntry, &d.scratch)
+	if !ok {
+		d.corrupt()
+		return false
+	}
+	dmin, dbits, ok := buildTable(d.distTable[:], lens[nlit:], distMeaning[:], distRootBits, distSub, badDistance, &d.scratch)
+	if !ok {
+		d.corrupt()
+		return false
+	}
+	// flate asks for at least the end of block code's length before each
+	// literal/length lookup (every block ends with one).
+	d.lit, d.litBits, d.litMin = &d.litTable, lbits, max(lmin, uint(lens[endOfBlock]))
+	d.dist, d.distBit, d.distMin = &d.distTable, dbits, dmin
+	return true
+}
+
+// fastLengths decodes code lengths into lens with the precode table while
+// eight bytes of input are left, each code and its extra bits after one
+// refill, and returns how many it decoded. It stops before a code that is
+// not valid there (no code, a repeat of nothing or past the end) without
+// consuming it: the careful loop reports it as flate does.
+func (d *Decoder) fastLengths(lens []uint8, pmask uint64) int {
+	in := d.in
+	bb, nb, ii := d.bb, d.nb, d.i
+	table := &d.precodeTable
+	i := 0
+	for i < len(lens) && ii+8 <= len(in) {
+		bb |= binary.LittleEndian.Uint64(in[ii:]) << (nb & 63)
+		ii += int((63 - nb) >> 3)
+		nb |= 56
+		e := table[bb&pmask&(precodeTableSize-1)]
+		l := uint(e >> 8 & 15)
+		if l == 0 {
+			break
+		}
+		x := uint8(e >> 16)
+		if x < 16 {
+			lens[i] = x
+			i++
+			bb >>= l
+			nb -= l
+			continue
+		}
+		var rep int
+		var v uint8
+		var xb uint
+		switch x {
+		case 16:
+			if i == 0 {
+				goto out
+			}
+			rep, xb, v = 3+int(bb>>l&3), 2, lens[i-1]
+		case 17:
+			rep, xb = 3+int(bb>>l&7), 3
+		default:
+			rep, xb = 11+int(bb>>l&0x7f), 7
+		}
+		if i+rep > len(lens) {
+			break
+		}
+		bb >>= l + xb
+		nb -= l + xb
+		for range rep {
+			lens[i] = v
+			i++
+		}
+	}
+out:
+	d.bb, d.nb, d.i = bb, nb, ii
+	d.toCareful()
+	return i
+}
+
+// slowSym decodes one symbol as compress/flate's huffSym does: it asks for
+// min bits, looks the code up with the bits it has (zeros after them, which
+// gives at most the code's length), asks for that many and looks again
+// until the code fits. It consumes the code, not its extra bits, and
+// returns its entry; on corrupt input or the end of in it sets the error.
+func (d *Decoder) slowSym(table []uint32, mask uint64, min uint) (uint32, bool) {
+	n := min
+	for {
+		if !d.need(n) {
+			return 0, false
+		}
+		e := table[d.bb&mask]
+		if e&subFlag != 0 {
+			e = table[e>>16&0x3fff+uint32(d.bb>>(e&63))&(1<<(e>>8&15)-1)]
+		}
+		l := uint(e >> 8 & 15)
+		if l == 0 {
+			d.corrupt()
+			return 0, false
+		}
+		if l <= d.nb {
+			// flate has read this far too: the bits were loaded before,
+			// or it reads them now. (This Decoder may have loaded more.)
+			if p := d.pos() + int(l); p > d.hw {
+				d.hw = p
+			}
+			d.consume(l)
+			return e, true
+		}
+		n = l
+	}
+}
+
+// huffman decodes the symbols of a Huffman-coded block, RFC 1951 §3.2.5,
+// the fast way while at least eight bytes of input and outMargin bytes of
+// window are left, the careful way after.
+func (d *Decoder) huffman() {
+	for d.err == nil && d.state == stateHuffman && len(d.win)-d.o >= outMargin {
+		if !d.slowNext && d.i+8 <= len(d.in) {
+			d.fast()
+			continue
+		}
+		d.slowNext = false
+		d.slowSymbol()
+	}
+}
+
+// slowSymbol decodes one literal, match or end of block the careful way:
+// bit by bit as compress/flate does, with its checks, in its order.
+func (d *Decoder) slowSymbol() {
+	e, ok := d.slowSym(d.lit[:], 1<<d.litBits-1, d.litMin)
+	if !ok {
+		return
+	}
+	if e&litFlag != 0 {
+		d.win[d.o] = byte(e >> 16)
+		d.o++
+		return
+	}
+	if e&eobFlag != 0 {
+		d.endBlock()
+		return
+	}
+	if e&badFlag != 0 {
+		d.corrupt() // symbol 286 or 287
+		return
+	}
+	length := int(e >> 16 & 0xfff)
+	if n := uint(e&0xff) - uint(e>>8&15); n > 0 {
+		if !d.need(n) {
+			return
+		}
+		length += int(d.bb & (1<<n - 1))
+		d.consume(n)
+	}
+	de, ok := d.slowSym(d.dist[:], 1<<d.distBit-1, d.distMin)
+	if !ok {
+		return
+	}
+	if de&badFlag != 0 {
+		d.corrupt() // distance symbol 30 or 31
+		return
+	}
+	dist := int(de >> 16)
+	if n := uint(de&0xff) - uint(de>>8&15); n > 0 {
+		if !d.need(n) {
+			return
+		}
+		dist += int(d.bb & (1<<n - 1))
+		d.consume(n)
+	}
+	if dist > d.o {
+		// Before the window's start: before the stream's, or before the
+		// history the caller knows.
+		d.corrupt()
+		return
+	}
+	copyMatch(d.win, d.o, dist, length)
+	d.o += length
+}
+
+// copyMatch copies length bytes from dist bytes back to win[o:], eight at
+// a time where the distance allows, writing up to 7 bytes past the end.
+func copyMatch(win []byte, o, dist, length int) {
+	src := o - dist
+	switch {
+	case dist >= 8:
+		for k := 0; k < length; k += 8 {
+			binary.LittleEndian.PutUint64(win[o+k:], binary.LittleEndian.Uint64(win[src+k:]))
+		}
+	case dist == 1:
+		v := uint64(win[src]) * 0x0101010101010101
+		for k := 0; k < length; k += 8 {
+			binary.LittleEndian.PutUint64(win[o+k:], v)
+		}
+	default:
+		for k := range length {
+			win[o+k] = win[src+k]
+		}
+	}
+}
+
+// fast decodes symbols while at least eight bytes of input and outMargin
+// bytes of window are left: the bit buffer is refilled eight bytes at a
+// time to at least 56 bits, enough for a literal/length code with its
+// extra bits and a distance code with its extra bits (48), so each symbol
+// is looked up and consumed without checking for more bits. It stops at
+// the end of the block and, when a symbol is not what a valid stream
+// holds, goes back to its start for slowSymbol to report it as flate does.
+func (d *Decoder) fast() {
+	in := d.in
+	w := (*[WindowCap]byte)(d.win)
+	bb, nb, i, o := d.bb, d.nb, d.i, d.o
+	lit, dist := d.lit, d.dist
+	// The masks are at most the main tables' largest: indexing with them
+	// needs no bounds check.
+	litMask := (uint64(1)<<d.litBits - 1) & (1<<litRootBits - 1)
+	distMask := (uint64(1)<<d.distBit - 1) & (1<<distRootBits - 1)
+	inEnd, outEnd := len(in)-8, WindowCap-outMargin
+	for i <= inEnd && o <= outEnd {
+		bb |= binary.LittleEndian.Uint64(in[i:]) << (nb & 63)
+		i += int((63 - nb) >> 3)
+		nb |= 56
+
+		e := lit[bb&litMask]
+		if e&subFlag != 0 {
+			e = lit[e>>16&0xfff+uint32(bb>>(e&63))&(1<<(e>>8&15)-1)]
+		}
+		if e&litFlag != 0 {
+			bb >>= e & 63
+			nb -= uint(e & 0xff)
+			w[o&(WindowCap-1)] = byte(e >> 16)
+			o++
+			// Two more literals fit in the bits left (56 - 3×15 > 0).
+			e = lit[bb&litMask]
+			if e&litFlag == 0 {
+				continue
+			}
+			bb >>= e & 63
+			nb -= uint(e & 0xff)
+			w[o&(WindowCap-1)] = byte(e >> 16)
+			o++
+			e = lit[bb&litMask]
+			if e&litFlag == 0 {
+				continue
+			}
+			bb >>= e & 63
+			nb -= uint(e & 0xff)
+			w[o&(WindowCap-1)] = byte(e >> 16)
+			o++
+			continue
+		}
+		if e&excFlag != 0 {
+			if e&eobFlag != 0 {
+				bb >>= e & 63
+				nb -= uint(e & 0xff)
+				d.bb, d.nb, d.i, d.o = bb, nb, i, o
+				d.toCareful()
+				d.endBlock()
+				return
+			}
+			// No code, or symbol 286 or 287: not consumed yet.
+			d.bb, d.nb, d.i, d.o = bb, nb, i, o
+			d.toCareful()
+			d.slowNext = true
+			return
+		}
+		saved := bb
+		bb >>= e & 63
+		nb -= uint(e & 0xff)
+		length := int(e>>16&0xfff) + int(saved&(1<<(e&63)-1)>>(e>>8&15))
+
+		de := dist[bb&distMask]
+		if de&subFlag != 0 {
+			de = dist[de>>16+uint32(bb>>(de&63))&(1<<(de>>8&15)-1)]
+		}
+		saved = bb
+		bb >>= de & 63
+		nb -= uint(de & 0xff)
+		dst := int(de>>16) + int(saved&(1<<(de&63)-1)>>(de>>8&15))
+		if de&badFlag != 0 || dst > o {
+			// Go back to the length's code: slowSymbol says what is wrong.
+			d.bb, d.nb, d.i, d.o = bb, nb, i, o
+			d.seek(d.pos() - int(e&0xff) - int(de&0xff))
+			d.slowNext = true
+			return
+		}
+		// The match, eight bytes at a time when the distance allows; o
+		// is at most outEnd, so the last word ends inside the window.
+		src := o - dst
+		if dst >= 8 {
+			end := o + length
+			for ; o < end; o, src = o+8, src+8 {
+				binary.LittleEndian.PutUint64(w[o:], binary.LittleEndian.Uint64(w[src:]))
+			}
+			o = end
+			continue
+		}
+		copyMatch(d.win, o, dst, length)
+		o += length
+	}
+	d.bb, d.nb, d.i, d.o = bb, nb, i, o
+	d.toCareful()
+}
+
+// toCareful clears the bits above nb that the fast loop loaded, and records
+// the position: flate has asked for no bit after it (its reads beyond the
+// last code ended with that code, or matter only for errors within the next
+// one, which slowSymbol records again).
+func (d *Decoder) toCareful() {
+	d.bb &= 1<<(d.nb&63) - 1
+	if d.nb >= 64 {
+		// Cannot be: the fast loop keeps at most 63 bits.
+		d.bb = 0
+	}
+	if p := d.pos(); p > d.hw {
+		d.hw = p
+	}
+}
+
+// seek moves the bit reader to bit p of in, the careful way.
+func (d *Decoder) seek(p int) {
+	d.i = p >> 3
+	d.bb, d.nb = 0, 0
+	if r := uint(p & 7); r != 0 {
+		d.bb = uint64(d.in[d.i]) >> r
+		d.nb = 8 - r
+		d.i++
+	}
+	if p > d.hw {
+		d.hw = p
+	}
+}

@@ -1,0 +1,58 @@
+package jsonenc
+
+import (
+	"encoding/binary"
+	"slices"
+	"strconv"
+)
+
+// AppendUint appends v in decimal, as strconv.AppendUint(b, v, 10) does,
+// two digits per step from the right into a small array, then appended:
+// events are full of small numbers (connections, packets, lengths).
+func AppendUint(b []byte, v uint64) []byte {
+	if v < 10 {
+		return append(b, byte('0'+v))
+	}
+	if v < 100 {
+		return append(b, twoDigits[2*v], twoDigits[2*v+1])
+	}
+	var d [20]byte // the most digits of a uint64
+	i := len(d)
+	for v >= 100 {
+		r := v % 100
+		v /= 100
+		i -= 2
+		d[i], d[i+1] = twoDigits[2*r], twoDigits[2*r+1]
+	}
+	if v >= 10 {
+		i -= 2
+		d[i], d[i+1] = twoDigits[2*v], twoDigits[2*v+1]
+	} else {
+		i--
+		d[i] = byte('0' + v)
+	}
+	if n := len(d) - i; n <= 8 {
+		// Up to eight digits (packet numbers, lengths) leave as one
+		// word, not through a copy call: the last eight bytes of d,
+		// shifted so the digits come first.
+		w := binary.LittleEndian.Uint64(d[len(d)-8:]) >> (8 * (8 - n))
+		at := len(b)
+		b = slices.Grow(b, 8)[:at+n]
+		binary.LittleEndian.PutUint64(b[at:at+8], w)
+		return b
+	}
+	return append(b, d[i:]...)
+}
+
+// AppendInt appends v in decimal, as strconv.AppendInt(b, v, 10) does.
+func AppendInt(b []byte, v int64) []byte {
+	if v < 0 {
+		return strconv.AppendInt(b, v, 10)
+	}
+	return AppendUint(b, uint64(v))
+}
+
+// twoDigits holds "00" to "99".
+const twoDigits = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"

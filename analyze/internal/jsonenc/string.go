@@ -1,0 +1,143 @@
+package jsonenc
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"slices"
+	"unicode/utf8"
+	"unsafe"
+)
+
+const (
+	swarOnes = 0x0101010101010101
+	swarHigh = 0x8080808080808080
+)
+
+// escapeMask returns a word with the high bit set in each of the eight
+// bytes of x (little-endian) that must be escaped in a JSON string or is
+// not ASCII: below 0x20, '"', '\\', or 0x80 and above. It is exact, byte by
+// byte: no carry crosses from one byte to the next, since every sum stays
+// below 0x100.
+func escapeMask(x uint64) uint64 {
+	const low7 = 0x7f * swarOnes
+	quote := x ^ ('"' * swarOnes)
+	slash := x ^ ('\\' * swarOnes)
+	atLeast20 := (x & low7) + 0x60*swarOnes     // high bit: low seven bits ≥ 0x20
+	notQuote := ((quote & low7) + low7) | quote // high bit: byte ≠ '"'
+	notSlash := ((slash & low7) + low7) | slash // high bit: byte ≠ '\\'
+	return (x | ^(atLeast20 & notQuote & notSlash)) & swarHigh
+}
+
+// AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD
+// (as encoding/json does); U+2028 and U+2029 are escaped so the output is
+// also valid JavaScript.
+func AppendString(b []byte, s string) []byte {
+	if len(s) <= 8 {
+		// Short strings (types, directions, opcodes) in one word, when
+		// nothing in them needs a look.
+		var w uint64
+		if len(s) == 8 {
+			w = load64(s)
+		} else {
+			w = loadTail(s)
+		}
+		if escapeMask(w) == 0 {
+			n := len(b)
+			b = slices.Grow(b, 10)[:n+len(s)+2]
+			b[n] = '"'
+			binary.LittleEndian.PutUint64(b[n+1:n+9], w) // spaces past s are overwritten or left past len
+			b[n+1+len(s)] = '"'
+			return b
+		}
+	}
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		// Eight bytes at a time (the last few padded with spaces):
+		// escape the ASCII bytes the mask flags, in order (text
+		// payloads are dense with quotes), up to the first byte that is
+		// not ASCII, if any.
+		var w uint64
+		if i+8 <= len(s) {
+			w = load64(s[i : i+8])
+		} else {
+			w = loadTail(s[i:])
+		}
+		m := escapeMask(w)
+		for ; m != 0; m &= m - 1 {
+			j := i + bits.TrailingZeros64(m)>>3
+			c := s[j]
+			if c >= utf8.RuneSelf {
+				break
+			}
+			b = append(b, s[start:j]...)
+			b = appendEscapedASCII(b, c)
+			start = j + 1
+		}
+		if m == 0 {
+			i += 8 // past the end of s for the last bytes: the loop ends
+			continue
+		}
+		i += bits.TrailingZeros64(m) >> 3
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// appendEscapedASCII appends the JSON escape of c, an ASCII byte that
+// must be escaped: below 0x20, '"' or '\\'.
+func appendEscapedASCII(b []byte, c byte) []byte {
+	switch c {
+	case '"', '\\':
+		return append(b, '\\', c)
+	case '\n':
+		return append(b, '\\', 'n')
+	case '\r':
+		return append(b, '\\', 'r')
+	case '\t':
+		return append(b, '\\', 't')
+	}
+	return append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+}
+
+// AppendBytes is AppendString for a byte slice (a payload). The
+// string it reads s through lives only for the call and s is not modified
+// meanwhile, which is what unsafe.String asks.
+func AppendBytes(b, s []byte) []byte {
+	return AppendString(b, unsafe.String(unsafe.SliceData(s), len(s)))
+}
+
+// load64 returns the eight bytes of s as a little-endian word: one load.
+func load64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// loadTail returns the bytes of s, shorter than eight, as load64 would,
+// padded with spaces, which need no escape.
+func loadTail(s string) uint64 {
+	w := uint64(' ' * swarOnes)
+	for k := len(s) - 1; k >= 0; k-- {
+		w = w<<8 | uint64(s[k])
+	}
+	return w
+}
+
+const hexDigits = "0123456789abcdef"
