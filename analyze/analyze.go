@@ -186,6 +186,8 @@ func (a *Analyzer) newEvent(typ string, c *conn, from string) *Event {
 		ev.Frame = Frame{}
 	case TypeWSMessage:
 		ev.Message = Message{}
+	case TypeTLSHandshake, TypeTLSMessage, TypeTLSAlert, TypeTLSRecord:
+		ev.TLS = TLS{}
 	}
 	ev.Type, ev.Time, ev.Packet, ev.From = typ, a.pktTime, a.pktNum, from
 	ev.Conn = 0

@@ -81,6 +81,58 @@ type Event struct {
 	Frame    Frame    // TypeWSFrame
 	Message  Message  // TypeWSMessage
 	Capture  Capture  // TypeCaptureStats
+	TLS      TLS      // TypeTLSHandshake, TypeTLSMessage, TypeTLSAlert, TypeTLSRecord
+}
+
+// TLS describes what the TLS layer of a connection did (tls.go). Each
+// tls.* type sets the fields named for it; the JSON form omits the others.
+type TLS struct {
+	// Version is the negotiated protocol version, "TLS 1.3", "TLS 1.2",
+	// "" when the server's answer was not captured. JSON "version"
+	// (tls.handshake).
+	Version string
+	// CipherSuite is the negotiated suite's IANA name,
+	// "TLS_AES_128_GCM_SHA256". JSON "cipher_suite" (tls.handshake).
+	CipherSuite string
+	// SNI is the server name the client asked for (RFC 6066). JSON "sni"
+	// (tls.handshake).
+	SNI string
+	// ALPN is the application protocol the server selected (RFC 7301), ""
+	// for none or when it travelled encrypted without keys; ALPNOffered
+	// lists the client's offer. JSON "alpn", "alpn_offered"
+	// (tls.handshake).
+	ALPN        string
+	ALPNOffered []string
+	// Resumed reports that an earlier session was resumed; ResumedBy says
+	// how: "psk" (TLS 1.3), "ticket", "session_id" (TLS 1.2). JSON
+	// "resumed", "resumed_by" (tls.handshake).
+	Resumed   bool
+	ResumedBy string
+	// HelloRetry reports a HelloRetryRequest (RFC 8446 §4.1.4). JSON
+	// "hello_retry" (tls.handshake).
+	HelloRetry bool
+	// EarlyData is "" (no 0-RTT data), "offered", "accepted" or
+	// "rejected". JSON "early_data" (tls.handshake).
+	EarlyData string
+	// Keys reports that the key log held this session's secrets and they
+	// worked: what the connection carried is decoded after this event.
+	// JSON "keys" (tls.handshake).
+	Keys bool
+	// Message is the handshake message type, "client_hello", or
+	// "change_cipher_spec". JSON "message" (tls.message).
+	Message string
+	// Encrypted reports that the message or alert travelled inside
+	// protected records. JSON "encrypted" (tls.message, tls.alert).
+	Encrypted bool
+	// Alert is the alert's description, "close_notify"; Level is
+	// "warning" or "fatal". JSON "alert", "level" (tls.alert).
+	Alert, Level string
+	// RecordType is the record's outer content type ("application_data",
+	// "handshake", "alert", "change_cipher_spec"); RecordLen its size on
+	// the wire, header included: what the network saw. JSON "record_type",
+	// "record_len" (tls.record).
+	RecordType string
+	RecordLen  int
 }
 
 // Capture holds a live capture's counters, cumulative since it started.
@@ -244,6 +296,7 @@ func (e *Event) Clone() Event {
 	}
 	c.Message.Packets = append([]int64(nil), e.Message.Packets...)
 	c.Message.Payload = append([]byte(nil), e.Message.Payload...)
+	c.TLS.ALPNOffered = append([]string(nil), e.TLS.ALPNOffered...)
 	return c
 }
 

@@ -57,6 +57,8 @@ func (e *Event) appendJSON(b []byte, times *jsonenc.TimeCache, notes *jsonenc.No
 		b = appendField(b, "how", c.How)
 		b = appendInt(b, "client_bytes", c.ClientBytes)
 		b = appendInt(b, "server_bytes", c.ServerBytes)
+	case TypeTLSHandshake, TypeTLSMessage, TypeTLSAlert, TypeTLSRecord:
+		b = appendTLS(b, e.Type, &e.TLS)
 	case TypeCaptureStats:
 		b = appendInt(b, "captured", e.Capture.Packets)
 		b = appendInt(b, "dropped", e.Capture.Drops)
@@ -164,6 +166,45 @@ func (e *Event) appendJSON(b []byte, times *jsonenc.TimeCache, notes *jsonenc.No
 	return append(b, '}')
 }
 
+// appendTLS writes the fields of a tls.* event (see TLS).
+func appendTLS(b []byte, typ string, t *TLS) []byte {
+	switch typ {
+	case TypeTLSHandshake:
+		b = appendField(b, "version", t.Version)
+		b = appendField(b, "cipher_suite", t.CipherSuite)
+		b = appendField(b, "sni", t.SNI)
+		b = appendField(b, "alpn", t.ALPN)
+		b = append(b, `,"alpn_offered":[`...)
+		for i, p := range t.ALPNOffered {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = jsonenc.AppendString(b, p)
+		}
+		b = append(b, ']')
+		b = appendBool(b, "resumed", t.Resumed)
+		if t.Resumed {
+			b = appendField(b, "resumed_by", t.ResumedBy)
+		}
+		b = appendBool(b, "hello_retry", t.HelloRetry)
+		if t.EarlyData != "" {
+			b = appendField(b, "early_data", t.EarlyData)
+		}
+		b = appendBool(b, "keys", t.Keys)
+	case TypeTLSMessage:
+		b = appendField(b, "message", t.Message)
+		b = appendBool(b, "encrypted", t.Encrypted)
+	case TypeTLSAlert:
+		b = appendField(b, "alert", t.Alert)
+		b = appendField(b, "level", t.Level)
+		b = appendBool(b, "encrypted", t.Encrypted)
+	case TypeTLSRecord:
+		b = appendField(b, "record_type", t.RecordType)
+		b = appendInt(b, "record_len", int64(t.RecordLen))
+	}
+	return b
+}
+
 func appendField(b []byte, name, value string) []byte {
 	b = append(b, ',', '"')
 	b = append(b, name...)
@@ -260,6 +301,23 @@ type jsonEvent struct {
 	Base64     []byte  `json:"base64"`
 	Truncated  bool    `json:"truncated"`
 	Code       int     `json:"code"`
+
+	Version     string   `json:"version"`
+	CipherSuite string   `json:"cipher_suite"`
+	SNI         string   `json:"sni"`
+	ALPN        string   `json:"alpn"`
+	ALPNOffered []string `json:"alpn_offered"`
+	Resumed     bool     `json:"resumed"`
+	ResumedBy   string   `json:"resumed_by"`
+	HelloRetry  bool     `json:"hello_retry"`
+	EarlyData   string   `json:"early_data"`
+	Keys        bool     `json:"keys"`
+	TLSMessage  string   `json:"message"`
+	Encrypted   bool     `json:"encrypted"`
+	Alert       string   `json:"alert"`
+	Level       string   `json:"level"`
+	RecordType  string   `json:"record_type"`
+	RecordLen   int      `json:"record_len"`
 }
 
 // UnmarshalJSON reads the flat JSON form written by AppendJSON.
@@ -276,6 +334,10 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 		e.TCPClose = TCPClose{How: j.How, ClientBytes: j.ClientBytes, ServerBytes: j.ServerBytes}
 	case TypeCaptureStats:
 		e.Capture = Capture{Packets: j.Captured, Drops: j.Dropped}
+	case TypeTLSHandshake, TypeTLSMessage, TypeTLSAlert, TypeTLSRecord:
+		e.TLS = TLS{Version: j.Version, CipherSuite: j.CipherSuite, SNI: j.SNI, ALPN: j.ALPN, ALPNOffered: j.ALPNOffered,
+			Resumed: j.Resumed, ResumedBy: j.ResumedBy, HelloRetry: j.HelloRetry, EarlyData: j.EarlyData, Keys: j.Keys,
+			Message: j.TLSMessage, Encrypted: j.Encrypted, Alert: j.Alert, Level: j.Level, RecordType: j.RecordType, RecordLen: j.RecordLen}
 	case TypeTCPGap:
 		e.TCPGap = TCPGap{Offset: j.Offset, Size: j.Size}
 	case TypeHTTPRequest, TypeHTTPResponse:

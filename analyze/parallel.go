@@ -303,6 +303,7 @@ func copyEvent(dst, src *Event) {
 	dst.Message.Packets = append(packets, src.Message.Packets...)
 	dst.Message.Payload = append(payload, src.Message.Payload...)
 	dst.WSOpen.Offered = append(offered, src.WSOpen.Offered...)
+	dst.TLS.ALPNOffered = append([]string(nil), src.TLS.ALPNOffered...)
 	if src.WSOpen.Deflate != nil {
 		d := *src.WSOpen.Deflate
 		dst.WSOpen.Deflate = &d

@@ -231,6 +231,11 @@ func (h tlsHandler) Handshake(i *tlsdec.Info, d int, packet int64) {
 	a, c := h.a, h.c
 	ev := a.newEvent(TypeTLSHandshake, c, "")
 	ev.Packet = packet
+	ev.TLS = TLS{SNI: i.SNI, ALPN: i.ALPN, ALPNOffered: i.ALPNOffered, Resumed: i.Resumed, ResumedBy: i.ResumedBy,
+		HelloRetry: i.HelloRetry, EarlyData: i.EarlyData, Keys: i.Keys}
+	if i.Version != 0 {
+		ev.TLS.Version, ev.TLS.CipherSuite = tlsdec.VersionName(i.Version), tlsdec.SuiteName(i.Suite)
+	}
 	var b strings.Builder
 	switch {
 	case i.Version != 0:
@@ -272,6 +277,7 @@ func (h tlsHandler) Message(m *tlsdec.Message) {
 	a, c := h.a, h.c
 	ev := a.newEvent(TypeTLSMessage, c, fromName[m.Dir])
 	ev.Packet = m.Packet
+	ev.TLS = TLS{Message: m.Type, Encrypted: m.Encrypted}
 	ev.Note = m.Note
 	if ev.Note == "" {
 		ev.Note = fmt.Sprintf("the %s sent a TLS %s message (%s)", fromName[m.Dir], m.Type, plural(int64(m.Len), "byte", "bytes"))
@@ -293,6 +299,7 @@ func (h tlsHandler) Alert(al *tlsdec.Alert) {
 		level = "fatal"
 	}
 	name := tlsdec.AlertName(al.Description)
+	ev.TLS = TLS{Alert: name, Level: level, Encrypted: al.Encrypted}
 	if al.Description == 0 {
 		ev.Note = fmt.Sprintf("the %s closes the TLS connection (close_notify alert): it will send nothing more", fromName[al.Dir])
 	} else {
@@ -308,7 +315,7 @@ func (h tlsHandler) Record(r *tlsdec.Record) {
 	a, c := h.a, h.c
 	ev := a.newEvent(TypeTLSRecord, c, fromName[r.Dir])
 	ev.Packet = r.Packet
-	what := "application data"
+	what := "application_data"
 	switch r.Type {
 	case 20:
 		what = "change_cipher_spec"
@@ -317,6 +324,7 @@ func (h tlsHandler) Record(r *tlsdec.Record) {
 	case 22:
 		what = "handshake"
 	}
+	ev.TLS = TLS{RecordType: what, RecordLen: r.Len}
 	if r.Len > 0 {
 		ev.Note = fmt.Sprintf("the %s sent an encrypted TLS record of %s (%s outside)", fromName[r.Dir], plural(int64(r.Len), "byte", "bytes"), what)
 	} else {

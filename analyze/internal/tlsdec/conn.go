@@ -431,8 +431,8 @@ func (c *Conn) process(d int, hdr, body []byte, packet int64, wait bool) bool {
 
 // noKeys reports a record that cannot be decrypted for want of keys.
 func (c *Conn) noKeys(d int, hdr, body []byte) {
-	if !c.reported && (d == Server || c.sh == nil) {
-		c.report(d)
+	if !c.reported {
+		c.report(d) // as much as is known: the records that follow stay opaque
 	}
 	var p Problem
 	if c.suite == nil && c.sh != nil {
