@@ -503,6 +503,11 @@ func Read(src capture.Source, opts Options, decode analyze.Options) (*Transcript
 		if err != nil {
 			return nil, err
 		}
+		// The TLS secrets a pcapng carries reach the analyzer before the
+		// filter hides the source's kind.
+		if ss, ok := src.(capture.SecretsSource); ok {
+			analyze.UseSecrets(ss, &decode)
+		}
 		src = &filteredSource{src: src, filter: f, progs: map[layers.LinkType]*filter.Program{}}
 	}
 	derr := analyze.Decode(src, DecodeOptions(decode), func(ev *analyze.Event) error {

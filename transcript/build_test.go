@@ -264,3 +264,24 @@ func TestQuietTypes(t *testing.T) {
 		t.Errorf("transcript:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestTLS: a wss:// capture whose key log travels inside the pcapng is
+// decrypted, with a packet filter too, and equals the same capture
+// decrypted with the key log given apart.
+func TestTLS(t *testing.T) {
+	withSecrets := transcribe(t, "../testdata/wss-dsb.pcapng", Options{Filter: "tcp"})
+	if !strings.Contains(withSecrets.String(), "\n  client text ") {
+		t.Fatalf("wss-dsb.pcapng with a filter: no message decrypted:\n%.600s", withSecrets)
+	}
+	keys, err := analyze.ReadKeyLogFile("../testdata/wss.keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	apart, err := ReadFile("../testdata/wss.pcapng", Options{Filter: "tcp"}, analyze.Options{Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := diffText(t, withSecrets, apart, DiffOptions{}); got != "" {
+		t.Errorf("the key log inside the pcapng and apart:\n%s", got)
+	}
+}
