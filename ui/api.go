@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wsviz/wsviz/analyze"
+	"github.com/wsviz/wsviz/ui/internal/spill"
 )
 
 // Limits of API requests.
@@ -50,29 +50,13 @@ func parseID(r *http.Request, name string) (int, error) {
 	return id, nil
 }
 
-// lookup returns the spill file and the record of event id, flushed so it
-// can be read without the lock.
-func (s *Server) lookup(id int) (*os.File, record, row, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if id >= s.st.len() {
-		return nil, record{}, row{}, fmt.Errorf("ui: no event %d", id)
-	}
-	rec := s.st.recs[id]
-	if err := s.st.sync(rec); err != nil {
-		return nil, record{}, row{}, err
-	}
-	return s.st.file, rec, s.st.rows[id], nil
-}
-
 func (s *Server) readEvent(id int) (eventJSON, []byte, error) {
-	f, rec, r, err := s.lookup(id)
-	if err != nil {
-		return eventJSON{}, nil, err
+	if id >= s.st.len() {
+		return eventJSON{}, nil, fmt.Errorf("ui: no event %d", id)
 	}
-	j, payload, err := readRecord(f, rec)
+	j, payload, r, err := s.st.record(id)
 	if err == errNoDetail {
-		return eventJSON{ID: id, Event: placeholderJSON(r, s.t0)}, nil, nil
+		return eventJSON{ID: id, Event: placeholderJSON(r, s.startTime())}, nil, nil
 	}
 	if err != nil {
 		return eventJSON{}, nil, err
@@ -149,21 +133,26 @@ func (s *Server) serveEvent(w http.ResponseWriter, r *http.Request) {
 // opcode (RFC 6455 §5.4: a fragmented message starts with its opcode and
 // goes on with continuation frames).
 func (s *Server) messageFrames(id int) []int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m := s.st.rows[id]
-	if m.typ != codeWSMessage {
+	m, err := s.st.row(id)
+	if err != nil || m.typ != codeWSMessage {
 		return nil
 	}
-	ids := s.st.byConn[m.conn]
-	pos, found := slices.BinarySearch(ids, uint32(id))
-	if !found {
-		return nil
-	}
+	// The connection's events before the message, up to maxFrameScan
+	// of them, newest last.
+	var before []int
+	var rows []row
+	s.st.connIDs(m.conn, max(0, id-maxFrameScan*8), func(fid int, r row) bool {
+		if fid >= id {
+			return false
+		}
+		before = append(before, fid)
+		rows = append(rows, r)
+		return true
+	})
 	control := m.kind >= opClose && m.kind != 0xff
 	var out []int
-	for i := pos - 1; i >= 0 && pos-i <= maxFrameScan; i-- {
-		f := s.st.rows[ids[i]]
+	for i := len(before) - 1; i >= 0 && len(before)-i <= maxFrameScan; i-- {
+		f := rows[i]
 		if f.typ == codeWSMessage && f.from == m.from && (f.kind >= opClose) == control {
 			break // the previous message of the same kind: no more frames of ours
 		}
@@ -174,7 +163,7 @@ func (s *Server) messageFrames(id int) []int {
 		if isControl != control {
 			continue // a control frame between fragments, or the reverse
 		}
-		out = append(out, int(ids[i]))
+		out = append(out, before[i])
 		if control || f.kind != opContinuation {
 			break
 		}
@@ -222,10 +211,8 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 const maxPreviewHex = 32
 
 func (s *Server) isBinary(id int) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.st.rows[id]
-	return r.typ == codeWSMessage && r.kind == opBinary
+	r, err := s.st.row(id)
+	return err == nil && r.typ == codeWSMessage && r.kind == opBinary
 }
 
 // preview returns the start of p as valid UTF-8, cut at a rune boundary.
@@ -296,27 +283,23 @@ func (s *Server) serveSearch(w http.ResponseWriter, r *http.Request) {
 			return bytes.Contains(p, needle)
 		}
 	}
-	s.mu.Lock()
+	// Every event up to n is looked at: the store's blocks are read in
+	// order, without the server's lock.
 	n := s.st.len()
-	var ids []uint32
-	var recs []record
-	for id := from; id < n; id++ {
-		if s.st.rows[id].typ == codeWSMessage && s.st.recs[id].payloadLen > 0 {
-			ids = append(ids, uint32(id))
-			recs = append(recs, s.st.recs[id])
+	var found []uint32
+	var buf []byte
+	err := s.st.sp.Records(uint64(from), func(rec *spill.Record) bool {
+		if rec.Row.ID >= uint64(n) {
+			return false
 		}
-	}
-	var err error
-	if len(recs) > 0 {
-		err = s.st.sync(recs[len(recs)-1])
-	}
-	f := s.st.file
-	s.mu.Unlock()
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	found, err := searchFile(f, ids, recs, match)
+		if rec.Row.Type == codeWSMessage && len(rec.Payload) > 0 {
+			buf = append(buf[:0], rec.Payload...)
+			if match(buf) {
+				found = append(found, uint32(rec.Row.ID))
+			}
+		}
+		return true
+	})
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/wsviz/wsviz/analyze"
+	"github.com/wsviz/wsviz/ui/internal/spill"
 )
 
 // Limits of export requests.
@@ -71,53 +72,64 @@ func (s *Server) eachEvent(ids idList, fn func(*analyze.Event) bool) {
 	s.eachEventOf(ids.iter(), func(_ int, ev *analyze.Event) bool { return fn(ev) })
 }
 
-// eachEventOf calls fn with each event whose id next yields (next is
-// called with the server's lock held), with its id, until fn returns false.
+// eachEventOf calls fn with each event whose id next yields (in
+// ascending order), with its id, until fn returns false. Runs of
+// consecutive ids are read from the store block by block.
 func (s *Server) eachEventOf(next func() (int, bool), fn func(int, *analyze.Event) bool) {
-	recs := make([]record, 0, exportChunk)
-	rows := make([]row, 0, exportChunk)
-	ids := make([]int, 0, exportChunk)
-	for {
-		recs, rows, ids = recs[:0], rows[:0], ids[:0]
-		s.mu.Lock()
-		for len(recs) < exportChunk {
-			id, ok := next()
-			if !ok {
-				break
-			}
-			ids = append(ids, id)
-			recs = append(recs, s.st.recs[id])
-			rows = append(rows, s.st.rows[id])
-		}
-		var err error
-		if len(recs) > 0 {
-			for _, rec := range recs {
-				if err = s.st.sync(rec); err != nil {
-					break
+	t0 := s.startTime()
+	id, ok := next()
+	for ok {
+		// Read from id on, as long as the ids follow each other.
+		want := id
+		stop := false
+		err := s.st.sp.Records(uint64(id), func(rec *spill.Record) bool {
+			for int(rec.Row.ID) > want {
+				// Not kept (no details): a placeholder.
+				if !s.placeholder(want, t0, fn) {
+					stop = true
+					return false
+				}
+				if want, ok = next(); !ok || int(rec.Row.ID) < want {
+					return false
 				}
 			}
-		}
-		f, t0 := s.st.file, s.t0
-		s.mu.Unlock()
-		if len(recs) == 0 || err != nil {
+			if int(rec.Row.ID) < want {
+				return true
+			}
+			ev, err := decodeRecord(rec.JSON, rec.Payload)
+			if err == nil && !fn(want, &ev) {
+				stop = true
+				return false
+			}
+			want, ok = next()
+			return ok && want == int(rec.Row.ID)+1
+		})
+		if err != nil || stop {
 			return
 		}
-		for i, rec := range recs {
-			var ev analyze.Event
-			j, payload, err := readRecord(f, rec)
-			if err == nil {
-				ev, err = decodeRecord(j, payload)
-			}
-			if err != nil {
-				if err := ev.UnmarshalJSON(placeholderJSON(rows[i], t0)); err != nil {
-					continue
-				}
-			}
-			if !fn(ids[i], &ev) {
+		if ok && want == id {
+			// Nothing read from id: its details were not kept.
+			if !s.placeholder(want, t0, fn) {
 				return
 			}
+			want, ok = next()
 		}
+		id = want
 	}
+}
+
+// placeholder calls fn with a stand-in for event id, whose details were
+// not kept.
+func (s *Server) placeholder(id int, t0 int64, fn func(int, *analyze.Event) bool) bool {
+	r, err := s.st.row(id)
+	if err != nil {
+		return true
+	}
+	var ev analyze.Event
+	if ev.UnmarshalJSON(placeholderJSON(r, t0)) != nil {
+		return true
+	}
+	return fn(id, &ev)
 }
 
 // idList is a sorted list of id ranges [lo, hi).

@@ -140,13 +140,7 @@ func harMessageOf(ev *analyze.Event) (harMessage, bool) {
 // twice, its head (up to the switch to WebSocket), then its messages,
 // streamed: nothing is held but one connection's handshake.
 func (s *Server) writeHAR(w io.Writer, sel idList) error {
-	s.mu.Lock()
-	conns := make([]uint32, 0, len(s.st.byConn))
-	for c := range s.st.byConn {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
-	slices.Sort(conns)
+	conns := s.st.conns()
 	if _, err := io.WriteString(w, `{"log":{"version":"1.2","creator":{"name":"wsviz","version":"1"},"pages":[],"entries":[`); err != nil {
 		return err
 	}
@@ -239,15 +233,33 @@ func (s *Server) connSelected(c uint32, sel idList) bool {
 
 // eachConnEvent calls fn with each event of connection c, in capture order.
 func (s *Server) eachConnEvent(c uint32, fn func(int, *analyze.Event) bool) {
-	k := 0
-	s.eachEventOf(func() (int, bool) {
-		ids := s.st.byConn[c] // the lock is held
-		if k >= len(ids) {
-			return 0, false
+	// In chunks of ids: the store's lock is held while they are listed.
+	from := 0
+	for {
+		var ids []int
+		s.st.connIDs(c, from, func(id int, _ row) bool {
+			ids = append(ids, id)
+			return len(ids) < exportChunk
+		})
+		if len(ids) == 0 {
+			return
 		}
-		k++
-		return int(ids[k-1]), true
-	}, fn)
+		k, stop := 0, false
+		s.eachEventOf(func() (int, bool) {
+			if k >= len(ids) {
+				return 0, false
+			}
+			k++
+			return ids[k-1], true
+		}, func(id int, ev *analyze.Event) bool {
+			stop = !fn(id, ev)
+			return !stop
+		})
+		if stop {
+			return
+		}
+		from = ids[len(ids)-1] + 1
+	}
 }
 
 // harMessage is one entry of _webSocketMessages.

@@ -35,6 +35,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/payload", s.servePayload)
 	mux.HandleFunc("GET /api/search", s.serveSearch)
 	mux.HandleFunc("GET /api/warnings", s.serveWarnings)
+	q := &queryAPI{st: s.st.sp, t0: s.startTime}
+	mux.HandleFunc("GET /api/window", q.serveWindow)
+	mux.HandleFunc("GET /api/overview", q.serveOverview)
+	mux.HandleFunc("GET /api/list", q.serveList)
 	mux.HandleFunc("GET /api/export", s.serveExport)
 	mux.HandleFunc("POST /api/export", s.serveExport)
 	return s.guard(mux)

@@ -16,12 +16,15 @@ type Options struct {
 	// TempDir is the directory of the spill file holding event details and
 	// payloads; "" means os.TempDir().
 	TempDir string
-	// MaxEvents bounds the number of events kept (default 4,000,000, about
-	// 200 MB of index). Events past it still count in the summary and the
-	// connections table, and the page says how many it does not show.
+	// MaxEvents, when positive, bounds the number of events kept; the
+	// default is no bound: the store keeps them on disk, and its memory
+	// does not grow with them. Events past it still count in the summary
+	// and the connections table, and the page says how many it does not
+	// show.
 	MaxEvents int
-	// MaxSpill bounds the spill file in bytes (default 4 GiB). Events past
-	// it are shown but their details and payloads are not kept.
+	// MaxSpill bounds the spill file of event details in bytes (default
+	// 16 GiB; compressed, it is about half the capture). Events past it
+	// are shown but their details and payloads are not kept.
 	MaxSpill int64
 	// MaxPayload bounds the payload bytes kept per message (default 1 MiB);
 	// negative keeps all that the analyzer passed on.
@@ -41,11 +44,8 @@ type Options struct {
 }
 
 func (o *Options) setDefaults() {
-	if o.MaxEvents <= 0 {
-		o.MaxEvents = 4_000_000
-	}
 	if o.MaxSpill <= 0 {
-		o.MaxSpill = 4 << 30
+		o.MaxSpill = 16 << 30
 	}
 	if o.MaxPayload == 0 {
 		o.MaxPayload = 1 << 20
@@ -149,6 +149,13 @@ func NewServer(opts Options) (*Server, error) {
 	s.wg.Add(1)
 	go s.flushLoop()
 	return s, nil
+}
+
+// startTime returns the time of the first event (Unix nanoseconds).
+func (s *Server) startTime() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.t0
 }
 
 // Handler returns the handler serving the page, its files and API.
@@ -258,18 +265,23 @@ func (s *Server) Publish(ev *analyze.Event) error {
 		c.update(ev, s.t0)
 		s.dirty[id] = true
 	}
-	if s.st.len() >= s.opts.MaxEvents {
+	if s.opts.MaxEvents > 0 && s.st.len() >= s.opts.MaxEvents {
 		st.Dropped++
 		s.warn.add(ev, -1)
 		return nil
 	}
-	id, err := s.st.add(ev)
-	s.warn.add(ev, id)
-	// A response is drawn as a refused upgrade only when it answers an
-	// upgrade request; plain HTTP is request and response, not a failure.
-	if ev.Type == analyze.TypeHTTPResponse && c != nil && c.Upgrade {
-		s.st.rows[id].flags |= flagUpgrade
+	var flags uint8
+	switch {
+	case ev.Type == analyze.TypeHTTPRequest && isUpgradeRequest(ev.HTTP.Header):
+		flags = flagUpgrade
+	case ev.Type == analyze.TypeHTTPResponse && c != nil && c.Upgrade:
+		// A response is drawn as a refused upgrade only when it answers
+		// an upgrade request; plain HTTP is request and response, not a
+		// failure.
+		flags = flagUpgrade
 	}
+	id, err := s.st.add(ev, flags)
+	s.warn.add(ev, id)
 	st.Events = s.st.len()
 	if err != nil && s.writeErr == nil {
 		s.writeErr = err
@@ -397,7 +409,7 @@ func (s *Server) connsMsgLocked(ids []uint32) *outMsg {
 
 func (s *Server) eventsMsgLocked(first, end int) *outMsg {
 	return &outMsg{
-		data:  appendBatch(nil, first, s.st.rows[first:end], s.t0),
+		data:  appendBatch(nil, first, s.st.rows(first, end), s.t0),
 		first: first,
 		end:   end,
 	}

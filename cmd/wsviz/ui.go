@@ -49,7 +49,7 @@ func runUI(args []string, stdout, stderr io.Writer) error {
 	cfg.live = addLiveFlags(fs)
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:0", "serve the page on `host:port` (port 0 picks a free one); captured traffic is private: keep it on 127.0.0.1")
 	fs.BoolVar(&cfg.open, "open", false, "open the page in the default browser")
-	fs.IntVar(&cfg.maxEvents, "max-events", 4_000_000, "events kept for the page; later ones are only counted")
+	fs.IntVar(&cfg.maxEvents, "max-events", 0, "events kept for the page, later ones only counted (0: no limit; they are kept on disk)")
 	opts := analyzeFlags(fs)
 	if f := fs.Lookup("max-payload"); f != nil {
 		f.Value.Set(strconv.Itoa(uiDefaultMaxPayload))

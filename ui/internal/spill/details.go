@@ -63,6 +63,13 @@ func (d *details) add(r *Row, jsonForm, payload []byte) (bool, error) {
 	if d.failed {
 		return false, nil
 	}
+	if d.size+int64(len(d.cur)) >= d.maxSize {
+		// The limit is checked before writing (counting the block being
+		// filled as if it did not compress): the events kept so far stay
+		// readable, no later one is kept.
+		d.failed = true
+		return false, d.finish()
+	}
 	if d.curN == 0 {
 		d.curFirst = r.ID
 		d.curPrev = Row{}
@@ -101,10 +108,6 @@ func (d *details) finish() error {
 	ref := blockRef{first: d.curFirst, off: d.size, clen: uint32(len(d.comp))}
 	d.cur = d.cur[:0]
 	d.curN = 0
-	if d.size+int64(blockHeader+len(d.comp)) > d.maxSize {
-		d.failed = true
-		return nil
-	}
 	if _, err := d.f.Write(append(hdr[:], d.comp...)); err != nil {
 		d.failed = true
 		return fmt.Errorf("spill: write details: %w", err)
