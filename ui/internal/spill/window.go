@@ -74,7 +74,7 @@ type WindowQuery struct {
 // counts the rest).
 type LaneWindow struct {
 	Conn      uint32   `json:"conn"`
-	Count     uint32   `json:"count"` // messages in the range that pass the filter
+	Count     uint32   `json:"count"`  // messages in the range that pass the filter
 	Merged    bool     `json:"merged"` // Buckets and Marks rather than Events
 	Events    []Row    `json:"-"`
 	Buckets   []Bucket `json:"-"`
