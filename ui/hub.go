@@ -3,6 +3,7 @@ package ui
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -44,6 +45,10 @@ type client struct {
 	behind bool
 	// cursor is the id of the next event the tab needs; pump only.
 	cursor int
+	// limit is the number of events the tab wants streamed (/ws?limit=N);
+	// past it, it gets the status and connections only and asks the
+	// server for windows of the rest. 0 means every event.
+	limit int
 }
 
 // offer queues m without blocking. It reports false, and marks the client
@@ -83,6 +88,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		wake:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
 		behind: true, // a new tab starts by catching up
+	}
+	if v, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && v > 0 {
+		c.limit = v
 	}
 	s.mu.Lock()
 	if s.closed {
@@ -188,7 +196,7 @@ func (c *client) resync(notify bool) error {
 	}
 	for {
 		s.mu.Lock()
-		n := s.st.len()
+		n := c.want(s.st.len())
 		if c.cursor >= n {
 			// Caught up. Status and connections may have changed while
 			// catching up (broadcasts skipped this tab): send them again,
@@ -215,12 +223,13 @@ func (c *client) write(m *outMsg) error {
 	if m.text {
 		return c.writeRaw(websocket.TextMessage, m.data)
 	}
-	if m.end <= c.cursor {
-		return nil // sent while re-syncing
+	end := c.want(m.end)
+	if end <= c.cursor {
+		return nil // sent while re-syncing, or past the tab's limit
 	}
-	if m.first != c.cursor {
+	if m.first != c.cursor || end != m.end {
 		c.s.mu.Lock()
-		m = c.s.eventsMsgLocked(c.cursor, m.end)
+		m = c.s.eventsMsgLocked(c.cursor, end)
 		c.s.mu.Unlock()
 	}
 	if err := c.writeRaw(websocket.BinaryMessage, m.data); err != nil {
@@ -228,6 +237,14 @@ func (c *client) write(m *outMsg) error {
 	}
 	c.cursor = m.end
 	return nil
+}
+
+// want returns how many of the first n events the tab wants.
+func (c *client) want(n int) int {
+	if c.limit > 0 {
+		return min(n, c.limit)
+	}
+	return n
 }
 
 func (c *client) writeRaw(typ int, data []byte) error {

@@ -8,11 +8,16 @@ import { Timeline, describe } from './timeline.js';
 import { Ladder } from './ladder.js';
 import { Inspector } from './inspector.js';
 import { Messages } from './messages.js';
+import { Windows } from './windows.js';
 import { Warnings } from './warnings.js';
 import { CODES } from './registry.js';
 import { num, bytes, duration, absolute, absShort, rel, ranges } from './format.js';
 
 const $ = (id) => document.getElementById(id);
+// STREAM_LIMIT bounds the events the server streams to the page's store
+// (about 40 bytes each in the page): the ladder, the panels and the keys
+// read the store; the timeline draws every event from the server's windows.
+const STREAM_LIMIT = 2_000_000;
 const CONN_ROW_H = 38;
 
 // Details caches event details fetched from /api/events, a bounded number.
@@ -65,6 +70,10 @@ class App {
     this.timeMode = 'rel';
     this.searchFrom = 0; // the search covers events below this id
     this.wanted = parseHash();
+    // The timeline draws windows asked of the server; the store holds at
+    // most STREAM_LIMIT events (the ladder and panels read it).
+    this.windows = new Windows(() => this.timeline.request());
+    this.axisCompleteAt = 0;
     this.timeline = new Timeline(this, $('timeline'), $('overview'), $('tooltip'));
     this.ladder = new Ladder(this, $('ladder'), $('ladder-title'), $('ladder-ends'), $('ladder-client'), $('ladder-server'));
     this.inspector = new Inspector(this, $('inspector'), $('insp-title'));
@@ -134,7 +143,7 @@ class App {
 
   connect() {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const ws = new WebSocket(proto + '//' + location.host + '/ws');
+    const ws = new WebSocket(proto + '//' + location.host + '/ws?limit=' + STREAM_LIMIT);
     ws.binaryType = 'arraybuffer';
     ws.onmessage = (m) => this.onMessage(m.data);
     ws.onclose = () => {
@@ -210,7 +219,7 @@ class App {
     this.renderCount();
     this.applyWanted();
     this.followSearch();
-    if (st && st.done && this.store.n >= st.events && !this.allEventsAt) {
+    if (st && st.done && this.store.n >= Math.min(st.events, STREAM_LIMIT) && !this.allEventsAt) {
       this.allEventsAt = now;
     }
   }
@@ -243,10 +252,10 @@ class App {
       text = (st.capturing ? '● capturing' : 'capture stopped') + ' · ' + num(st.drops) + ' dropped';
     } else if (st.done) {
       pct = 100;
-      text = 'done · ' + num(this.store.n) + (this.store.n < st.events ? ' of ' + num(st.events) : '') + ' events';
+      text = 'done · ' + num(st.events) + ' events';
     } else {
       pct = st.total > 0 ? Math.min(100, 100 * st.read / st.total) : 0;
-      text = 'reading ' + (st.total > 0 ? pct.toFixed(0) + '%' : bytes(st.read)) + ' · ' + num(this.store.n) + ' events';
+      text = 'reading ' + (st.total > 0 ? pct.toFixed(0) + '%' : bytes(st.read)) + ' · ' + num(st.events) + ' events';
     }
     if (st.error) text = 'error: ' + st.error;
     $('progress-fill').style.width = pct + '%';
@@ -254,6 +263,10 @@ class App {
     p.classList.toggle('error', !!st.error);
     this.setProgressText(text);
     if (st.dropped > 0) this.notice(num(st.dropped) + ' events past the event limit are counted in the summary but not shown.', 0);
+    else if (st.events > STREAM_LIMIT && !this.limitNoticed) {
+      this.limitNoticed = true;
+      this.notice('The timeline shows all ' + num(st.events) + ' events; the ladder, the panels and the keys cover the first ' + num(STREAM_LIMIT) + '.', 8000);
+    }
   }
 
   setProgressText(t) { $('progress-text').textContent = t; }
@@ -726,6 +739,9 @@ window.wsviz = {
   // Times are milliseconds since the navigation started (performance.now).
   firstMarksMs: () => app.timeline.firstMarksAt || -1,
   allEventsMs: () => app.allEventsAt || -1,
+  // axisCompleteMs is when the timeline first drew the whole capture from a
+  // window asked once the server had read it all.
+  axisCompleteMs: () => app.axisCompleteAt || -1,
   sourceDoneMs: () => app.doneAt || -1,
   behind: () => app.behindCount,
   describe: (i) => describe(app.store, i),

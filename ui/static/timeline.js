@@ -7,6 +7,7 @@
 
 import { T, OP, F, FROM_CLIENT, FROM_SERVER, opcodeName, HOW, TYPE_NAMES, STATE_LABEL } from './data.js';
 import { rel, duration, niceStep, bytes, absShort } from './format.js';
+import { Windows, R, B, COL_PX } from './windows.js';
 
 export const KIND_COLOR = {
   [OP.text]: '#2563eb', [OP.binary]: '#7c3aed', [OP.ping]: '#0d9488', [OP.pong]: '#65a30d', [OP.close]: '#ea580c',
@@ -82,9 +83,15 @@ export class Timeline {
   }
 
   fullRange() {
-    const s = this.app.store;
-    if (!(s.maxT >= s.minT)) return [0, 1e6];
+    const s = this.app.store, st = this.app.status;
     let a = s.minT, b = s.maxT;
+    // The page may hold only the first events (its stream is bounded): the
+    // summary says how far the capture goes.
+    if (st && st.events > 0) {
+      a = Math.min(a, 0);
+      b = b >= a ? Math.max(b, st.duration) : st.duration;
+    }
+    if (!(b >= a)) return [0, 1e6];
     if (b - a < 1) { a -= 500; b += 500; }
     const pad = (b - a) * 0.02;
     return [a - pad, b + pad];
@@ -173,6 +180,16 @@ export class Timeline {
     const last = Math.min(lanes.length, Math.ceil((this.scrollY + H - AXIS_H) / LANE_H));
     const sel = app.selected;
     const selConn = app.selectedConn;
+    // Ask the server for what these lanes show (a few more above and below,
+    // so that scrolling draws from memory).
+    const wins = app.windows;
+    if (wins) {
+      const lo = Math.max(0, first - 5), hi = Math.min(lanes.length, last + 5);
+      const st = app.status;
+      const version = !st ? 0 : st.done ? 'done:' + st.events : Math.floor(performance.now() / 700);
+      wins.request(v0, v1, this.plotW, lanes.slice(lo, hi), filter.version + ':' + filter.query + ':' + filter.regex,
+        Windows.filterParams(filter), version);
+    }
     let marks = 0;
     const ids = [];
     const keepIds = true;
@@ -220,6 +237,11 @@ export class Timeline {
       const sub = info ? subLabel(info) : '';
       ctx.fillText(clip(ctx, sub, GUTTER - 20), 9, mid + 7);
 
+      const wl = wins ? wins.lane(c) : undefined;
+      if (wl) {
+        marks += this.drawWindowLane(ctx, wl, info, top, mid, scale, v0, v1, W, ids);
+        continue;
+      }
       const lane = s.lane(c);
       if (!lane || lane.n === 0) continue;
       // Life line from first to last event.
@@ -367,7 +389,84 @@ export class Timeline {
     const ms = performance.now() - start;
     this.stats = { marks, ids, drawMs: ms, frames: this.stats.frames + 1, v0, v1 };
     if (marks > 0 && this.firstMarksAt === 0) this.firstMarksAt = performance.now();
+    const st = app.status;
+    if (wins && wins.win && st && st.done && !app.axisCompleteAt && !this.userMoved && wins.win.version === 'done:' + st.events &&
+      wins.win.t0 <= v0 && wins.win.t1 >= v1) app.axisCompleteAt = performance.now();
     if (this.onDraw) this.onDraw(ms);
+  }
+
+  // drawWindowLane draws lane wl of the server's window (windows.js): its
+  // events one by one, merged into marks of a few pixels as the store's
+  // lanes are, or the columns the server merged. It returns the marks drawn.
+  drawWindowLane(ctx, wl, info, top, mid, scale, v0, v1, W, ids) {
+    const wins = this.app.windows;
+    let marks = 0;
+    if (info && info.events > 0) {
+      const xa = Math.max(GUTTER, GUTTER + (info.first - v0) * scale), xb = Math.min(W, GUTTER + (info.last - v0) * scale);
+      if (xb >= GUTTER && xa <= W) {
+        ctx.fillStyle = '#cbd5e1';
+        ctx.fillRect(xa, mid - 0.5, Math.max(1, xb - xa), 1);
+      }
+    }
+    const maxH = LANE_H / 2 - 3;
+    const height = (size) => Math.min(maxH, 3 + Math.log2(1 + size) * (maxH - 3) / 16);
+    const bar = (x, from, h, kind, warn) => {
+      ctx.fillStyle = KIND_COLOR[kind] || OTHER_COLOR;
+      if (from === FROM_SERVER) ctx.fillRect(x, mid + 1, MARK_W, h);
+      else ctx.fillRect(x, mid - 1 - h, MARK_W, h);
+      if (warn) warnMark(ctx, x + MARK_W / 2, top + 1);
+      marks++;
+    };
+    const special = (r) => {
+      const x = GUTTER + (r[R.t] - v0) * scale;
+      if (x < GUTTER - 8 || x > W + 8) return;
+      const rv = rowView(r);
+      if (r[R.type] !== T.wsMessage) drawOther(ctx, rv, 0, r[R.type], x, top, mid, LANE_H);
+      if (r[R.flags] & F.warning) warnMark(ctx, x, top + 1);
+      marks++;
+      if (ids.length < 20000) ids.push(r[R.id]);
+    };
+    if (!wl.merged) {
+      // One by one: messages merged per BUCKET pixels and direction.
+      let upB = -1, upH = 0, upK = 0, upW = false;
+      let dnB = -1, dnH = 0, dnK = 0, dnW = false;
+      const flush = () => {
+        if (upB >= 0) bar(GUTTER + upB * BUCKET, FROM_CLIENT, upH, upK, upW);
+        if (dnB >= 0) bar(GUTTER + dnB * BUCKET, FROM_SERVER, dnH, dnK, dnW);
+      };
+      for (const r of wl.events) {
+        const t = r[R.t];
+        if (t < v0 - 20 / scale || t > v1 + 20 / scale) continue;
+        if (r[R.type] !== T.wsMessage) { special(r); continue; }
+        const x = GUTTER + (t - v0) * scale;
+        if (x < GUTTER - MARK_W) continue;
+        const b = Math.floor((x - GUTTER) / BUCKET);
+        const h = height(r[R.size]);
+        const warn = (r[R.flags] & F.warning) !== 0;
+        if (ids.length < 20000) ids.push(r[R.id]);
+        if (r[R.from] === FROM_SERVER) {
+          if (b !== dnB) { if (dnB >= 0) bar(GUTTER + dnB * BUCKET, FROM_SERVER, dnH, dnK, dnW); dnB = b; dnH = 0; dnW = false; }
+          if (h >= dnH) { dnH = h; dnK = r[R.kind]; }
+          dnW = dnW || warn;
+        } else {
+          if (b !== upB) { if (upB >= 0) bar(GUTTER + upB * BUCKET, FROM_CLIENT, upH, upK, upW); upB = b; upH = 0; upW = false; }
+          if (h >= upH) { upH = h; upK = r[R.kind]; }
+          upW = upW || warn;
+        }
+      }
+      flush();
+      return marks;
+    }
+    // Merged columns of the server's grid, placed in the current view.
+    for (const b of wl.buckets) {
+      const t = wins.colTime(b[B.col]);
+      const x = GUTTER + (t - v0) * scale;
+      if (x < GUTTER - MARK_W || x > W) continue;
+      bar(x, b[B.dir], height(b[B.size]), b[B.kind], b[B.warn] > 0);
+      if (ids.length < 20000) ids.push(b[B.id]);
+    }
+    for (const r of wl.marks) special(r);
+    return marks;
   }
 
   // drawOverview draws the density of the shown events over the whole
@@ -378,15 +477,32 @@ export class Timeline {
     const W = this.ov.width / dpr, H = this.ov.height / dpr;
     const [a, b] = this.fullRange();
     const plot = Math.max(10, W - GUTTER - 8);
-    const key = s.version + ':' + filter.version + ':' + W + ':' + a + ':' + b;
     const now = performance.now();
+    if (this.app.windows) {
+      // From the server: the page may not hold every event.
+      const st = this.app.status;
+      const version = !st ? 0 : st.done ? 'done:' + st.events : Math.floor(now / 700);
+      const key = filter.version + ':' + filter.query + ':' + W + ':' + a + ':' + b + ':' + version;
+      if (key !== this.ovKey && !this.ovBusy) {
+        this.ovKey = key;
+        this.ovBusy = true;
+        const n = Math.max(1, Math.floor(plot));
+        const fp = Windows.filterParams(filter);
+        fetch('/api/overview?t0=' + a + '&t1=' + b + '&w=' + n + (fp ? '&' + fp : ''))
+          .then((r) => (r.ok ? r.json() : null))
+          .then((o) => { if (o) this.ovBins = { bins: o.n, warn: o.warn, a, b }; })
+          .catch(() => {})
+          .finally(() => { this.ovBusy = false; this.request(); });
+      }
+    }
+    const key = s.version + ':' + filter.version + ':' + W + ':' + a + ':' + b;
     // Recounting is a pass over every event: at most every 300 ms on big
     // captures, at once on small ones.
     const due = now - this.ovAt > 300 || !this.ovBins || s.all.n < 50000;
-    if (key !== this.ovKey && !due && !this.ovTimer) {
+    if (!this.app.windows && key !== this.ovKey && !due && !this.ovTimer) {
       this.ovTimer = setTimeout(() => { this.ovTimer = 0; this.request(); }, 310 - (now - this.ovAt));
     }
-    if (key !== this.ovKey && due) {
+    if (!this.app.windows && key !== this.ovKey && due) {
       this.ovKey = key;
       this.ovAt = now;
       const n = Math.max(1, Math.floor(plot));
@@ -767,4 +883,13 @@ export function describe(s, i) {
   }
   if (s.flags[i] & F.warning) what = '⚠ ' + what;
   return '#' + s.conn[i] + ' ' + what + ' · packet ' + s.packet[i];
+}
+
+// rowView lets drawOther and describe read one row of a server window as
+// they read the store's columns, at index 0.
+export function rowView(r) {
+  return {
+    t: [r[R.t]], size: [r[R.size]], packet: [r[R.packet]], conn: [r[R.conn]],
+    type: [r[R.type]], from: [r[R.from]], kind: [r[R.kind]], flags: [r[R.flags]],
+  };
 }

@@ -7,8 +7,9 @@ import (
 // Filter says which events the page shows. The zero value shows nothing;
 // AllClasses with the rest zero shows everything.
 type Filter struct {
-	// Dir is 0 for both directions, FromClient or FromServer for one.
-	// Events without a direction (TCP open and close) pass either way.
+	// Dir is 0 for both directions, FromClient or FromServer for one
+	// (events without a direction, such as TCP open and close, then do
+	// not pass, as on the page).
 	Dir uint8
 	// Classes is a bit mask of the message kind classes shown (1<<Class),
 	// with ClassSpecialBit for the events that are not frames or messages.
@@ -30,7 +31,7 @@ func (f *Filter) Pass(r *Row) bool {
 	if f.WarnOnly && r.Flags&FlagWarning == 0 {
 		return false
 	}
-	if f.Dir != 0 && r.From != FromNone && r.From != f.Dir {
+	if f.Dir != 0 && r.From != f.Dir {
 		return false
 	}
 	switch r.Type {
@@ -135,16 +136,6 @@ func (s *Store) Window(q WindowQuery) ([]LaneWindow, error) {
 		}
 		if err != nil {
 			return nil, err
-		}
-		if q.Search != nil {
-			// Special events are not matches, but the lane's open and
-			// close still frame it.
-			if all := s.conns[c]; all != nil {
-				buf, err = specialMarks(all, &q, &lw, buf)
-				if err != nil {
-					return nil, err
-				}
-			}
 		}
 		out = append(out, lw)
 	}
@@ -307,30 +298,6 @@ func marks(src *seq, q *WindowQuery, lw *LaneWindow, buf []Row, want func(*Row) 
 		return nil
 	}, buf)
 	return buf, err
-}
-
-// specialMarks adds the special events of src in the range: in a search,
-// the lanes' opens, closes and upgrades, which are not matches.
-func specialMarks(src *seq, q *WindowQuery, lw *LaneWindow, buf []Row) ([]Row, error) {
-	if !lw.Merged {
-		// One by one: the specials go with the events.
-		before := len(lw.Marks)
-		buf, err := marks(src, q, lw, buf, (*Row).Special, func(s *Summary) bool { return s.Special > 0 })
-		lw.Events = append(lw.Events, lw.Marks[before:]...)
-		lw.Marks = lw.Marks[:before]
-		sortRows(lw.Events)
-		return buf, err
-	}
-	return marks(src, q, lw, buf, (*Row).Special, func(s *Summary) bool { return s.Special > 0 })
-}
-
-func sortRows(rows []Row) {
-	// Insertion sort: the two runs are each sorted and specials are few.
-	for i := 1; i < len(rows); i++ {
-		for j := i; j > 0 && rows[j].ID < rows[j-1].ID; j-- {
-			rows[j], rows[j-1] = rows[j-1], rows[j]
-		}
-	}
 }
 
 // OverviewBucket counts the messages that pass the filter in one column of
