@@ -5,12 +5,13 @@ import (
 	"strconv"
 
 	"github.com/wsviz/wsviz/analyze"
+	"github.com/wsviz/wsviz/ui/internal/spill"
 )
 
 // warnIndex lists every warning by code, like Wireshark's Expert Info: how
-// many times each code occurred and at which events, in capture order. It
-// keeps one id (4 bytes) per occurrence, so it grows with the warnings, not
-// with the events.
+// many times each code occurred. The events that carry each code are
+// listed by the spill store (its per-code sequences, on disk), so memory
+// holds a few counters per code however many warnings a capture has.
 type warnIndex struct {
 	codes map[string]*warnCode
 	order []*warnCode // in order of first occurrence
@@ -26,7 +27,7 @@ type warnCode struct {
 	// (the others are past the event limit and have no id).
 	Count int64 `json:"count"`
 	Shown int   `json:"shown"`
-	ids   []uint32
+	last  int // the id of the last event counted in Shown
 }
 
 func (x *warnIndex) add(ev *analyze.Event, id int) {
@@ -41,12 +42,10 @@ func (x *warnIndex) add(ev *analyze.Event, id int) {
 			x.order = append(x.order, c)
 		}
 		c.Count++
-		if id >= 0 {
-			// One id per event, even if it carries the code twice.
-			if n := len(c.ids); n == 0 || c.ids[n-1] != uint32(id) {
-				c.ids = append(c.ids, uint32(id))
-			}
-			c.Shown = len(c.ids)
+		if id >= 0 && (c.Shown == 0 || c.last != id) {
+			// One per event, even if it carries the code twice.
+			c.Shown++
+			c.last = id
 		}
 	}
 }
@@ -80,20 +79,27 @@ func (s *Server) serveWarnings(w http.ResponseWriter, r *http.Request) {
 	if err != nil || limit <= 0 || limit > maxWarningPage {
 		limit = maxWarningPage
 	}
-	s.mu.Lock()
-	var ids []uint32
-	if c := s.warn.codes[code]; c != nil {
-		ids = c.ids
+	offset = max(offset, 0)
+	total := 0
+	ids := []uint32{}
+	for len(ids) < limit {
+		page, err := s.st.sp.List(spill.ListQuery{Kind: spill.ListWarnings, Code: code, Offset: uint64(offset + len(ids)), Limit: min(1000, limit-len(ids))})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		total = int(page.Total)
+		for _, r := range page.Rows {
+			ids = append(ids, uint32(r.ID))
+		}
+		if len(page.Rows) == 0 {
+			break
+		}
 	}
-	total := len(ids)
-	offset = min(max(offset, 0), total)
-	// A copy: the list grows (and may move) under the lock.
-	page := append([]uint32{}, ids[offset:min(offset+limit, total)]...)
-	s.mu.Unlock()
 	writeJSON(w, struct {
 		Code   string   `json:"code"`
 		Total  int      `json:"total"`
 		Offset int      `json:"offset"`
 		IDs    []uint32 `json:"ids"`
-	}{code, total, offset, page})
+	}{code, total, min(offset, total), ids})
 }
