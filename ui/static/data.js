@@ -318,6 +318,96 @@ export class MessageIndex {
   }
 }
 
+// ServerMessageIndex is MessageIndex answered by the server (/api/list):
+// the count and pages of 100 rows, fetched as the list scrolls and
+// forgotten past a few hundred, so the Messages panel lists every message
+// of any capture in bounded memory. Rows are the server's arrays
+// ([id, t, size, packet, conn, type, from, kind, flags], windows.js R).
+// Until a page arrives, id(k) is -1 and row(k) null.
+export class ServerMessageIndex {
+  constructor(app, onChange) {
+    this.app = app;
+    this.onChange = onChange;
+    this.pages = new Map(); // page number -> rows
+    this.total = 0;
+    this.key = null;
+    this.busy = new Set();
+    this.locating = -1;
+  }
+  params() {
+    const f = this.app.filter;
+    const p = ['list=messages'];
+    if (f.dir) p.push('dir=' + f.dir);
+    const k = f.kinds;
+    const on = ['other'];
+    for (const name of ['text', 'binary', 'ping', 'pong', 'close']) if (k[name]) on.push(name);
+    p.push('kinds=' + on.join(','));
+    if (f.warnOnly) p.push('warn=1');
+    if (f.query) p.push('q=' + encodeURIComponent(f.query) + (f.regex ? '&re=1' : ''));
+    return p.join('&');
+  }
+  // update starts over when the filter or the events changed; it reports
+  // whether the count may have changed.
+  update() {
+    const st = this.app.status, f = this.app.filter;
+    const version = !st ? 0 : st.done ? 'done:' + st.events : Math.floor(performance.now() / 1000);
+    const key = this.params() + ':' + f.version + ':' + version;
+    if (key === this.key) return false;
+    const filterChanged = !this.key || this.key.split(':')[0] !== key.split(':')[0];
+    this.key = key;
+    if (filterChanged) this.pages.clear();
+    else this.pages.delete(Math.floor(Math.max(0, this.total - 1) / ServerMessageIndex.PAGE)); // the last page grows
+    this.fetch(0);
+    return true;
+  }
+  async fetch(page) {
+    if (this.busy.has(page) || this.pages.has(page)) return;
+    this.busy.add(page);
+    const key = this.key;
+    try {
+      const r = await fetch('/api/list?' + this.params() + '&offset=' + page * ServerMessageIndex.PAGE + '&limit=' + ServerMessageIndex.PAGE);
+      if (r.ok && key === this.key) {
+        const a = await r.json();
+        this.total = a.total;
+        this.pages.set(page, a.rows);
+        while (this.pages.size > 300) this.pages.delete(this.pages.keys().next().value);
+        // A search still scanning: start over soon with what it found.
+        if (a.search && !a.search.done) setTimeout(() => { if (this.key === key) { this.key = null; this.update(); } }, 300);
+      }
+    } catch { /* asked again when the row is drawn */ }
+    this.busy.delete(page);
+    this.onChange();
+  }
+  count() { return this.total; }
+  row(k) {
+    const p = this.pages.get(Math.floor(k / ServerMessageIndex.PAGE));
+    if (!p) { this.fetch(Math.floor(k / ServerMessageIndex.PAGE)); return null; }
+    return p[k % ServerMessageIndex.PAGE] || null;
+  }
+  id(k) { const r = this.row(k); return r ? r[0] : -1; }
+  // rowOf returns the row of message id when it is in a page at hand;
+  // else it asks the server where it is, and onChange is called when known.
+  rowOf(id) {
+    for (const [p, rows] of this.pages) {
+      const i = rows.findIndex((r) => r[0] === id);
+      if (i >= 0) return p * ServerMessageIndex.PAGE + i;
+    }
+    if (this.locating !== id) {
+      this.locating = id;
+      fetch('/api/list?' + this.params() + '&limit=' + ServerMessageIndex.PAGE + '&id=' + id)
+        .then((r) => (r.ok ? r.json() : null))
+        .then((a) => {
+          if (!a || !a.found) return;
+          this.total = a.total;
+          this.pages.set(a.offset / ServerMessageIndex.PAGE, a.rows);
+          this.onChange(id);
+        }).catch(() => {});
+    }
+    return -1;
+  }
+}
+ServerMessageIndex.PAGE = 100;
+
 async function getJSON(url) {
   const r = await fetch(url);
   if (!r.ok) throw new Error((await r.text()).trim() || r.statusText);

@@ -1,10 +1,11 @@
 // The Messages panel, like the WebSocket table of browser developer tools:
 // one row per message (direction, time, connection, type, size, the start
 // of the data), listing the messages that pass the filters. Rows are
-// virtual over MessageIndex (data.js); previews are fetched for the rows in
-// view. Captured text goes in with textContent only.
+// virtual over ServerMessageIndex (data.js), which pages through the
+// server's list, so every message of any capture is listed; previews are
+// fetched for the rows in view. Captured text goes in with textContent only.
 
-import { OP, F, FROM_CLIENT, opcodeName, MessageIndex } from './data.js';
+import { OP, F, FROM_CLIENT, opcodeName, ServerMessageIndex } from './data.js';
 import { bytes } from './format.js';
 import { VList } from './vlist.js';
 
@@ -13,7 +14,13 @@ const ROW_H = 22;
 export class Messages {
   constructor(app, root, countEl) {
     this.app = app;
-    this.index = new MessageIndex(app.store, app.filter);
+    this.index = new ServerMessageIndex(app, (id) => {
+      if (!this.visible) return;
+      if (this.index.count() !== this.list.n) this.list.setCount(this.index.count());
+      this.countEl.textContent = this.index.count() ? String(this.index.count()) : '';
+      if (id !== undefined && id === this.app.selected) this.reveal(id);
+      this.render();
+    });
     this.countEl = countEl;
     this.list = new VList(root, ROW_H, (k) => this.row(k));
     this.list.keyOf = (k) => {
@@ -45,7 +52,7 @@ export class Messages {
     const missing = [];
     for (const k of this.list.rows.keys()) {
       const id = this.index.id(k);
-      if (!this.app.details.get(id)) missing.push(id);
+      if (id >= 0 && !this.app.details.get(id)) missing.push(id);
     }
     if (missing.length) this.app.details.want(missing, () => this.list.render());
   }
@@ -69,10 +76,18 @@ export class Messages {
   }
 
   row(k) {
-    const app = this.app, s = app.store;
-    const id = this.index.id(k);
-    const d = app.details.get(id);
+    const app = this.app;
+    const r = this.index.row(k);
     const row = document.createElement('div');
+    if (!r) {
+      row.className = 'msg-row';
+      add(row, 'm-preview', '…');
+      return row;
+    }
+    // The row's columns, as the store's are read (s.kind[id] and so on).
+    const id = r[0];
+    const s = { t: { [id]: r[1] }, size: { [id]: r[2] }, conn: { [id]: r[4] }, from: { [id]: r[6] }, kind: { [id]: r[7] }, flags: { [id]: r[8] } };
+    const d = app.details.get(id);
     const op = s.kind[id];
     row.className = 'msg-row' + (id === app.selected ? ' selected' : '') + (s.flags[id] & F.warning ? ' warned' : '');
     row.dataset.id = String(id);

@@ -14,8 +14,9 @@ type ListQuery struct {
 	Code   string // warnings: only the events that carry this code
 	Offset uint64
 	Limit  int // default 100, at most 1,000
-	// Filter applies its direction and classes to messages, its direction
-	// to warnings.
+	// Filter applies its direction and classes to messages (with
+	// WarnOnly, its direction only: the messages with warnings of every
+	// kind), its direction to warnings.
 	Filter Filter
 	Search *Search // messages: only its matches
 }
@@ -50,10 +51,24 @@ func (s *Store) List(q ListQuery) (ListPage, error) {
 			defer q.Search.mu.Unlock()
 			src = q.Search.all
 		}
-		f.WarnOnly = false
+		if f.WarnOnly {
+			count = func(sum *Summary) uint64 {
+				var n uint64
+				for d := range 2 {
+					if f.Dir == 0 || dirIndex(f.Dir) == d {
+						n += uint64(sum.WarnMsgs[d])
+					}
+				}
+				return n
+			}
+			pass = func(r *Row) bool {
+				return r.Type == TypeWSMessage && r.Flags&FlagWarning != 0 && (f.Dir == 0 || dirIndex(r.From) == dirIndex(f.Dir))
+			}
+			break
+		}
 		count = func(sum *Summary) uint64 { return uint64(sum.Messages(&f)) }
 		pass = func(r *Row) bool {
-			return r.Type == TypeWSMessage && (f.Dir == 0 || r.From == f.Dir) && f.Classes&(1<<Class(r.Kind)) != 0
+			return r.Type == TypeWSMessage && (f.Dir == 0 || dirIndex(r.From) == dirIndex(f.Dir)) && f.Classes&(1<<Class(r.Kind)) != 0
 		}
 	case ListWarnings:
 		src = s.all

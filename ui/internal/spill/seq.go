@@ -32,6 +32,7 @@ type Summary struct {
 	Msgs       [2][NumClasses]uint32 // messages by direction (client, server) and kind class
 	Frames     [2]uint32             // ws.frame events by direction
 	Warn       [3]uint32             // events with warnings, by Row.From
+	WarnMsgs   [2]uint32             // messages with warnings, by direction
 	Special    uint32                // events for which Row.Special
 	Opens      uint32                // tcp.open
 	Closes     uint32                // tcp.close
@@ -65,6 +66,9 @@ func (s *Summary) add(r *Row) {
 	switch r.Type {
 	case TypeWSMessage:
 		s.Msgs[d][Class(r.Kind)]++
+		if r.Flags&FlagWarning != 0 {
+			s.WarnMsgs[d]++
+		}
 		if b := &s.Big[d]; !b.Set || r.Size > b.Size {
 			*b = Big{Size: r.Size, ID: r.ID, Kind: r.Kind, Set: true}
 		}
@@ -103,6 +107,7 @@ func (s *Summary) merge(o *Summary) {
 			s.Msgs[d][c] += o.Msgs[d][c]
 		}
 		s.Frames[d] += o.Frames[d]
+		s.WarnMsgs[d] += o.WarnMsgs[d]
 		if b := o.Big[d]; b.Set && (!s.Big[d].Set || b.Size > s.Big[d].Size) {
 			s.Big[d] = b
 		}

@@ -348,6 +348,9 @@ func TestListPages(t *testing.T) {
 		{"server binary", ListQuery{Kind: ListMessages, Filter: Filter{Classes: 1 << ClassBinary, Dir: FromServer}}, func(r *Row) bool {
 			return r.Type == TypeWSMessage && r.From == FromServer && r.Kind == OpBinary
 		}},
+		{"warned server messages", ListQuery{Kind: ListMessages, Filter: Filter{Classes: 1 << ClassText, Dir: FromServer, WarnOnly: true}}, func(r *Row) bool {
+			return r.Type == TypeWSMessage && r.From == FromServer && r.Flags&FlagWarning != 0
+		}},
 		{"warnings", ListQuery{Kind: ListWarnings}, func(r *Row) bool { return r.Flags&FlagWarning != 0 }},
 		{"client warnings", ListQuery{Kind: ListWarnings, Filter: Filter{Dir: FromClient}}, func(r *Row) bool {
 			return r.Flags&FlagWarning != 0 && r.From != FromServer
