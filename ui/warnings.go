@@ -27,7 +27,7 @@ type warnCode struct {
 	// (the others are past the event limit and have no id).
 	Count int64 `json:"count"`
 	Shown int   `json:"shown"`
-	last  int // the id of the last event counted in Shown
+	last  int   // the id of the last event counted in Shown
 }
 
 func (x *warnIndex) add(ev *analyze.Event, id int) {
