@@ -362,11 +362,18 @@ func (s *Server) flushLocked() {
 		clear(s.dirty)
 		msgs = append(msgs, s.connsMsgLocked(ids))
 	}
-	for s.flushedTo < s.st.len() {
-		end := min(s.st.len(), s.flushedTo+maxBatch)
+	// Batches only of the events some tab wants streamed (a tab that
+	// asks for windows wants the first ones only).
+	want := 0
+	for c := range s.clients {
+		want = max(want, c.want(s.st.len()))
+	}
+	for s.flushedTo < want {
+		end := min(want, s.flushedTo+maxBatch)
 		msgs = append(msgs, s.eventsMsgLocked(s.flushedTo, end))
 		s.flushedTo = end
 	}
+	s.flushedTo = max(s.flushedTo, s.st.len())
 	for c := range s.clients {
 		for _, m := range msgs {
 			if !c.offer(m) {
