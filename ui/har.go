@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -136,33 +137,97 @@ func harMessageOf(ev *analyze.Event) (harMessage, bool) {
 // connection is written when one of its events is selected, with its
 // handshake whether selected or not (a message makes sense in a HAR only
 // with the request that opened its connection), and its selected messages.
-// Connections are written one at a time, each read from the spill file
-// twice, its head (up to the switch to WebSocket), then its messages,
-// streamed: nothing is held but one connection's handshake.
+//
+// The events are read once, in capture order (the spill store's blocks
+// are compressed: reading a connection at a time would read every block
+// once per connection). Each connection's head is kept; its messages, as
+// HAR JSON, go to a temporary file in chunks, each connection's chunks
+// listed in order; then the connections are written one after the other
+// from there. Memory holds the heads and at most harBuffered bytes of
+// chunks being filled.
 func (s *Server) writeHAR(w io.Writer, sel idList) error {
-	conns := s.st.conns()
+	tmp, err := os.CreateTemp(s.opts.TempDir, "wsviz-har-*.tmp")
+	if err != nil {
+		return fmt.Errorf("ui: HAR: %w", err)
+	}
+	defer func() {
+		tmp.Close()
+		os.Remove(tmp.Name())
+	}()
+	type chunk struct {
+		off int64
+		n   int
+	}
+	type connHAR struct {
+		head   harHead
+		buf    []byte  // messages not yet written to tmp
+		chunks []chunk // messages in tmp, in order
+	}
+	conns := make(map[uint32]*connHAR)
+	var size int64
+	buffered := 0
+	var werr error
+	spill := func(c *connHAR) {
+		if len(c.buf) == 0 || werr != nil {
+			return
+		}
+		if _, werr = tmp.Write(c.buf); werr != nil {
+			return
+		}
+		c.chunks = append(c.chunks, chunk{size, len(c.buf)})
+		size += int64(len(c.buf))
+		buffered -= len(c.buf)
+		c.buf = c.buf[:0]
+	}
+	// Every event, so that each connection's head is whole; only the
+	// selected messages are kept.
+	all := idList{{0, s.st.len()}}
+	s.eachEventOf(all.iter(), func(id int, ev *analyze.Event) bool {
+		c := conns[uint32(ev.Conn)]
+		if c == nil {
+			c = &connHAR{}
+			conns[uint32(ev.Conn)] = c
+		}
+		c.head.add(ev)
+		if sel == nil || sel.has(id) {
+			c.head.any = true
+			if m, ok := harMessageOf(ev); ok {
+				mb, err := json.Marshal(&m)
+				if err != nil {
+					werr = err
+					return false
+				}
+				c.buf = append(append(c.buf, ",\n  "...), mb...)
+				buffered += len(mb) + 4
+				if len(c.buf) >= harChunk {
+					spill(c)
+				}
+				if buffered > harBuffered {
+					for _, o := range conns {
+						spill(o)
+					}
+				}
+			}
+		}
+		return werr == nil
+	})
+	if werr != nil {
+		return werr
+	}
+	ids := make([]uint32, 0, len(conns))
+	for id := range conns {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
 	if _, err := io.WriteString(w, `{"log":{"version":"1.2","creator":{"name":"wsviz","version":"1"},"pages":[],"entries":[`); err != nil {
 		return err
 	}
 	first := true
-	var werr error
-	var line []byte
-	for _, c := range conns {
-		var head harHead
-		head.any = s.connSelected(c, sel)
-		if !head.any {
-			continue
-		}
-		// The head: the connection's events up to its switch to
-		// WebSocket (the first frame or message ends it too).
-		s.eachConnEvent(c, func(id int, ev *analyze.Event) bool {
-			if ev.Type == analyze.TypeWSFrame || ev.Type == analyze.TypeWSMessage {
-				return false
-			}
-			head.add(ev)
-			return ev.Type != analyze.TypeWSOpen
-		})
-		if !head.ws && !(head.req != nil && isUpgrade(head.req.Header)) {
+	var chunkBuf []byte
+	for _, id := range ids {
+		c := conns[id]
+		head := &c.head
+		if id == 0 || !head.any || !head.ws && !(head.req != nil && isUpgrade(head.req.Header)) {
 			continue
 		}
 		e := head.entry()
@@ -176,91 +241,45 @@ func (s *Server) writeHAR(w io.Writer, sel idList) error {
 			sep = "\n"
 		}
 		first = false
-		if _, werr = fmt.Fprintf(w, `%s%s,"_webSocketMessages":[`, sep, b[:len(b)-1]); werr != nil {
-			return werr
+		if _, err := fmt.Fprintf(w, `%s%s,"_webSocketMessages":[`, sep, b[:len(b)-1]); err != nil {
+			return err
 		}
-		n := 0
-		s.eachConnEvent(c, func(id int, ev *analyze.Event) bool {
-			if sel != nil && !sel.has(id) {
-				return true
+		lead := true // the first message goes without its comma
+		emit := func(p []byte) error {
+			if lead && len(p) > 0 {
+				p, lead = p[1:], false
 			}
-			m, ok := harMessageOf(ev)
-			if !ok {
-				return true
-			}
-			line = line[:0]
-			if n > 0 {
-				line = append(line, ',')
-			}
-			line = append(line, "\n  "...)
-			mb, err := json.Marshal(&m)
-			if err != nil {
-				werr = err
-				return false
-			}
-			line = append(line, mb...)
-			n++
-			_, werr = w.Write(line)
-			return werr == nil
-		})
-		if werr != nil {
-			return werr
+			_, err := w.Write(p)
+			return err
 		}
-		if _, werr = io.WriteString(w, "]}"); werr != nil {
-			return werr
+		for _, ch := range c.chunks {
+			if cap(chunkBuf) < ch.n {
+				chunkBuf = make([]byte, ch.n)
+			}
+			if _, err := tmp.ReadAt(chunkBuf[:ch.n], ch.off); err != nil {
+				return fmt.Errorf("ui: HAR: %w", err)
+			}
+			if err := emit(chunkBuf[:ch.n]); err != nil {
+				return err
+			}
+		}
+		if err := emit(c.buf); err != nil {
+			return err
+		}
+		if _, err := io.WriteString(w, "]}"); err != nil {
+			return err
 		}
 	}
-	_, err := io.WriteString(w, "\n]}}\n")
+	_, err = io.WriteString(w, "\n]}}\n")
 	return err
 }
 
-// connSelected reports whether an event of connection c is in sel (nil:
-// all are), from the index alone.
-func (s *Server) connSelected(c uint32, sel idList) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ids := s.st.byConn[c]
-	if sel == nil {
-		return len(ids) > 0
-	}
-	for _, id := range ids {
-		if sel.has(int(id)) {
-			return true
-		}
-	}
-	return false
-}
-
-// eachConnEvent calls fn with each event of connection c, in capture order.
-func (s *Server) eachConnEvent(c uint32, fn func(int, *analyze.Event) bool) {
-	// In chunks of ids: the store's lock is held while they are listed.
-	from := 0
-	for {
-		var ids []int
-		s.st.connIDs(c, from, func(id int, _ row) bool {
-			ids = append(ids, id)
-			return len(ids) < exportChunk
-		})
-		if len(ids) == 0 {
-			return
-		}
-		k, stop := 0, false
-		s.eachEventOf(func() (int, bool) {
-			if k >= len(ids) {
-				return 0, false
-			}
-			k++
-			return ids[k-1], true
-		}, func(id int, ev *analyze.Event) bool {
-			stop = !fn(id, ev)
-			return !stop
-		})
-		if stop {
-			return
-		}
-		from = ids[len(ids)-1] + 1
-	}
-}
+// A HAR export keeps each connection's messages in memory in chunks of up
+// to harChunk bytes, harBuffered bytes at most over all connections.
+const (
+	harChunk    = 64 << 10
+	harBuffered = 16 << 20
+)
 
 // harMessage is one entry of _webSocketMessages.
 type harMessage struct {
