@@ -88,7 +88,7 @@ func (s *Store) SearchFunc(key string, match func(payload []byte) bool) (*Search
 		stop:     make(chan struct{}),
 		finished: make(chan struct{}),
 	}
-	q.all = newSeq(q.rf)
+	q.all = newSeq(q.rf, allLeafRows)
 	var old *Search
 	if len(s.searches) == maxSearches {
 		old = s.searches[len(s.searches)-1]
@@ -237,7 +237,7 @@ func (q *Search) match(r *Row, payload []byte) {
 	}
 	c := q.conns[r.Conn]
 	if c == nil {
-		c = newSeq(q.rf)
+		c = newSeq(q.rf, leafRows)
 		q.conns[r.Conn] = c
 	}
 	if err := c.add(r); err != nil {

@@ -5,10 +5,15 @@ import (
 	"os"
 )
 
-// leafRows is the number of rows in a full leaf: the rows of a leaf are
-// read from disk together, and each leaf costs one node in memory (about
-// 150 bytes), so memory is about 1.2 bytes an event.
-const leafRows = 128
+// leafRows is the number of rows in a full leaf of a connection's
+// sequence: the rows of a leaf are read from disk together, and each leaf
+// costs one node in memory (about 190 bytes), so memory is about 1.5
+// bytes an event. The sequence of the whole capture, read for the
+// overview and the lists, has leaves of allLeafRows (0.2 bytes an event).
+const (
+	leafRows    = 128
+	allLeafRows = 1024
+)
 
 // fanout is the number of children of an inner node of a sequence's tree.
 const fanout = 16
@@ -159,6 +164,7 @@ type node struct {
 // Not safe for concurrent use: the Store's lock guards it.
 type seq struct {
 	rf     *rowsFile
+	full   int      // rows in a full leaf
 	levels [][]node // levels[0] are the leaves
 	// The partial leaf.
 	pend    []byte
@@ -168,7 +174,7 @@ type seq struct {
 	total   Summary
 }
 
-func newSeq(rf *rowsFile) *seq { return &seq{rf: rf} }
+func newSeq(rf *rowsFile, full int) *seq { return &seq{rf: rf, full: full} }
 
 // add appends r.
 func (q *seq) add(r *Row) error {
@@ -177,7 +183,7 @@ func (q *seq) add(r *Row) error {
 	q.pendN++
 	q.pendSum.add(r)
 	q.total.add(r)
-	if q.pendN == leafRows {
+	if q.pendN == q.full {
 		return q.flush()
 	}
 	return nil
@@ -267,13 +273,13 @@ func decodeRows(b []byte, buf []Row) ([]Row, error) {
 // whole); leaf(rows) gets the rows of each overlapping leaf the walk
 // reaches, the partial leaf included, in order. leafWhole, when set, is
 // asked first for a leaf whether its summary is enough.
-func (q *seq) visit(t0, t1 int64, inner func(sum *Summary) bool, leaf func(rows []Row) error, buf []Row) error {
+func (q *seq) visit(t0, t1 int64, inner func(sum *Summary, leaf bool) bool, leaf func(rows []Row) error, buf []Row) error {
 	var scratch []byte
 	overlaps := func(s *Summary) bool { return s.N > 0 && s.TMax >= t0 && s.TMin <= t1 }
 	var walk func(l, i int) error
 	walk = func(l, i int) error {
 		n := &q.levels[l][i]
-		if !overlaps(&n.sum) || !inner(&n.sum) {
+		if !overlaps(&n.sum) || !inner(&n.sum, l == 0) {
 			return nil
 		}
 		if l == 0 {
@@ -299,7 +305,7 @@ func (q *seq) visit(t0, t1 int64, inner func(sum *Summary) bool, leaf func(rows 
 			}
 		}
 	}
-	if q.pendN > 0 && overlaps(&q.pendSum) && inner(&q.pendSum) {
+	if q.pendN > 0 && overlaps(&q.pendSum) && inner(&q.pendSum, true) {
 		rows, err := q.pendRows(buf[:0])
 		if err != nil {
 			return err
@@ -313,7 +319,7 @@ func (q *seq) visit(t0, t1 int64, inner func(sum *Summary) bool, leaf func(rows 
 // reading the leaves at the edges of the range.
 func (q *seq) count(t0, t1 int64, buf []Row) (Summary, error) {
 	var s Summary
-	err := q.visit(t0, t1, func(sum *Summary) bool {
+	err := q.visit(t0, t1, func(sum *Summary, _ bool) bool {
 		if sum.TMin >= t0 && sum.TMax <= t1 {
 			s.merge(sum)
 			return false

@@ -82,7 +82,7 @@ func Open(opts Options) (*Store, error) {
 		conns: make(map[uint32]*seq),
 		codes: make(map[string]*codeCount),
 	}
-	s.all = newSeq(s.rf)
+	s.all = newSeq(s.rf, allLeafRows)
 	return s, nil
 }
 
@@ -164,14 +164,14 @@ func (s *Store) AddFlags(ev *analyze.Event, flags uint8) (Row, error) {
 	err = s.keep(s.all.add(&r))
 	c := s.conns[r.Conn]
 	if c == nil {
-		c = newSeq(s.rf)
+		c = newSeq(s.rf, leafRows)
 		s.conns[r.Conn] = c
 	}
 	err = s.keep(c.add(&r))
 	for _, w := range ev.Warnings {
 		cc := s.codes[w.Code]
 		if cc == nil {
-			cc = &codeCount{seq: newSeq(s.rf)}
+			cc = &codeCount{seq: newSeq(s.rf, leafRows)}
 			s.codes[w.Code] = cc
 			s.codeOrder = append(s.codeOrder, w.Code)
 		}

@@ -149,6 +149,46 @@ type bucketer struct {
 	n  int
 }
 
+// splitColumns is the most columns a leaf may span and still be spread
+// over them by time (split) instead of read row by row: a mark may then
+// stand up to that many columns (3 pixels each) from where its messages
+// are, and a window of a dense lane reads no rows.
+const splitColumns = 4
+
+// split spreads the counts of sum over the columns its time range covers,
+// in proportion to the time each column covers, so that the counts still
+// add up; the largest message is counted in each.
+func (b bucketer) split(sum *Summary, add func(int, *Summary)) {
+	first, last := b.of(sum.TMin), b.of(sum.TMax)
+	span := float64(sum.TMax-sum.TMin) + 1
+	var done Summary // what the columns so far got
+	for k := first; k <= last; k++ {
+		end := b.t0 + int64(math.Ceil(float64(k+1)*b.w)) - 1
+		frac := 1.0
+		if k < last {
+			frac = min(1, float64(end-sum.TMin+1)/span)
+		}
+		part := Summary{TMin: max(sum.TMin, b.t0+int64(float64(k)*b.w)), TMax: min(sum.TMax, end), Big: sum.Big}
+		upto := func(v uint32) uint32 { return uint32(math.Round(float64(v) * frac)) }
+		for d := range 2 {
+			for c := range NumClasses {
+				n := upto(sum.Msgs[d][c])
+				part.Msgs[d][c] = n - done.Msgs[d][c]
+				done.Msgs[d][c] = n
+			}
+			n := upto(sum.WarnMsgs[d])
+			part.WarnMsgs[d] = n - done.WarnMsgs[d]
+			done.WarnMsgs[d] = n
+		}
+		for i := range sum.Warn {
+			n := upto(sum.Warn[i])
+			part.Warn[i] = n - done.Warn[i]
+			done.Warn[i] = n
+		}
+		add(k, &part)
+	}
+}
+
 func (b bucketer) of(t int64) int {
 	i := int(math.Floor(float64(t-b.t0) / b.w))
 	return min(max(i, 0), b.n-1)
@@ -164,7 +204,7 @@ func laneWindow(src *seq, q *WindowQuery, lw *LaneWindow, buf []Row) ([]Row, err
 	lw.Count = lw.Sum.Messages(f)
 	if lw.Count+lw.Sum.Special <= uint32(q.MaxEvents) {
 		// Few: every passing event one by one.
-		err = src.visit(q.T0, q.T1, func(*Summary) bool { return true }, func(rows []Row) error {
+		err = src.visit(q.T0, q.T1, func(*Summary, bool) bool { return true }, func(rows []Row) error {
 			for i := range rows {
 				r := &rows[i]
 				if r.Time >= q.T0 && r.Time <= q.T1 && drawn(r) && f.Pass(r) {
@@ -241,16 +281,22 @@ func laneWindow(src *seq, q *WindowQuery, lw *LaneWindow, buf []Row) ([]Row, err
 			bb.Big = Big{Size: r.Size, ID: r.ID, Kind: r.Kind, Set: true}
 		}
 	}
-	err = src.visit(q.T0, q.T1, func(sum *Summary) bool {
+	err = src.visit(q.T0, q.T1, func(sum *Summary, leaf bool) bool {
 		if sum.TMin < q.T0 || sum.TMax > q.T1 {
 			return true
 		}
 		b := bk.of(sum.TMin)
-		if b != bk.of(sum.TMax) {
-			return true // spans buckets: look closer
+		if b == bk.of(sum.TMax) {
+			addSum(b, sum)
+			return false
 		}
-		addSum(b, sum)
-		return false
+		if leaf && bk.of(sum.TMax)-b < splitColumns {
+			// A leaf over a few columns: its counts spread over them
+			// by time rather than its rows read.
+			bk.split(sum, addSum)
+			return false
+		}
+		return true // spans buckets: look closer
 	}, func(rows []Row) error {
 		// A leaf: merge it whole when it falls in one bucket, else row by row.
 		if len(rows) > 0 {
@@ -283,7 +329,7 @@ func laneWindow(src *seq, q *WindowQuery, lw *LaneWindow, buf []Row) ([]Row, err
 // may hold some.
 func marks(src *seq, q *WindowQuery, lw *LaneWindow, buf []Row, want func(*Row) bool, has func(*Summary) bool) ([]Row, error) {
 	f := &q.Filter
-	err := src.visit(q.T0, q.T1, func(sum *Summary) bool { return has(sum) }, func(rows []Row) error {
+	err := src.visit(q.T0, q.T1, func(sum *Summary, _ bool) bool { return has(sum) }, func(rows []Row) error {
 		for i := range rows {
 			r := &rows[i]
 			if r.Time < q.T0 || r.Time > q.T1 || !want(r) || !f.Pass(r) {
@@ -329,12 +375,20 @@ func (s *Store) Overview(t0, t1 int64, n int, f Filter, search *Search) ([]Overv
 		out[b].N += sum.Messages(&q.Filter)
 		out[b].Warn += sum.Warn[0] + sum.Warn[1] + sum.Warn[2]
 	}
-	err := src.visit(q.T0, q.T1, func(sum *Summary) bool {
-		if sum.TMin < q.T0 || sum.TMax > q.T1 || bk.of(sum.TMin) != bk.of(sum.TMax) {
+	err := src.visit(q.T0, q.T1, func(sum *Summary, leaf bool) bool {
+		if sum.TMin < q.T0 || sum.TMax > q.T1 {
 			return true
 		}
-		add(bk.of(sum.TMin), sum)
-		return false
+		b := bk.of(sum.TMin)
+		if b == bk.of(sum.TMax) {
+			add(b, sum)
+			return false
+		}
+		if leaf && bk.of(sum.TMax)-b < splitColumns {
+			bk.split(sum, add)
+			return false
+		}
+		return true
 	}, func(rows []Row) error {
 		for i := range rows {
 			r := &rows[i]
