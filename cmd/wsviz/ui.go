@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -29,6 +30,9 @@ func init() {
 // uiDefaultMaxPayload is the payload kept per message for the page: more
 // than `events` prints, since the page fetches payloads only when shown.
 const uiDefaultMaxPayload = 1 << 20
+
+// uiMemoryLimit is the soft memory limit of `wsviz ui` (runtime/debug).
+const uiMemoryLimit = 150 << 20
 
 // uiConfig is what the ui command's flags say.
 type uiConfig struct {
@@ -124,6 +128,13 @@ func serveUI(ctx context.Context, cfg uiConfig, stdout, stderr io.Writer, ready 
 		defer lc.Close()
 	}
 
+	// The server's live memory is small and flat (the events are on
+	// disk); a soft limit makes the collector return the garbage of
+	// decoding before the heap doubles, so that the peak stays under
+	// about 200 MB whatever the capture. GOMEMLIMIT overrides it.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(uiMemoryLimit)
+	}
 	srv, err := ui.NewServer(uiOpts)
 	if err != nil {
 		return err
