@@ -33,7 +33,8 @@ func (o *Options) setDefaults() {
 
 // Store keeps every event of a capture on disk and answers the timeline's
 // queries. In memory it keeps, per connection and for the whole capture,
-// a tree of summaries over runs of 128 events (about 1.2 bytes an event),
+// a tree of summaries over runs of 128 events (1,024 for the whole
+// capture: about 4 bytes an event in all, BenchmarkWindowFitAll says),
 // one reference per block of 64 events in the details file, and a count
 // per warning code. Add is called from one goroutine; every other method
 // may be called concurrently with it and with each other.
