@@ -17,7 +17,7 @@ const $ = (id) => document.getElementById(id);
 // STREAM_LIMIT bounds the events the server streams to the page's store
 // (about 40 bytes each in the page): the ladder, the panels and the keys
 // read the store; the timeline draws every event from the server's windows.
-const STREAM_LIMIT = 2_000_000;
+const STREAM_LIMIT = 1_000_000;
 const CONN_ROW_H = 38;
 
 // Details caches event details fetched from /api/events, a bounded number.
