@@ -361,9 +361,10 @@ export class ServerMessageIndex {
     return true;
   }
   async fetch(page) {
-    if (this.busy.has(page) || this.pages.has(page)) return;
-    this.busy.add(page);
     const key = this.key;
+    const bk = key + '#' + page; // a request of an older filter does not hold up this one
+    if (this.busy.has(bk) || this.pages.has(page)) return;
+    this.busy.add(bk);
     try {
       const r = await fetch('/api/list?' + this.params() + '&offset=' + page * ServerMessageIndex.PAGE + '&limit=' + ServerMessageIndex.PAGE);
       if (r.ok && key === this.key) {
@@ -375,7 +376,7 @@ export class ServerMessageIndex {
         if (a.search && !a.search.done) setTimeout(() => { if (this.key === key) { this.key = null; this.update(); } }, 300);
       }
     } catch { /* asked again when the row is drawn */ }
-    this.busy.delete(page);
+    this.busy.delete(bk);
     this.onChange();
   }
   count() { return this.total; }
