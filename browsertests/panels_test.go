@@ -594,10 +594,16 @@ func TestMessagesPanelScale(t *testing.T) {
 				frames.push(now - last); last = now;
 				`+js+`
 				if (++k < 60) { requestAnimationFrame(step); return; }
-				requestAnimationFrame(() => requestAnimationFrame(() => {
+				// The rows come in pages from the server: wait (up to 5 s)
+				// until those in view have arrived.
+				const t0 = performance.now();
+				const done = () => {
 					const rows = [...el.querySelectorAll('.msg-row[data-id]')].sort((a, b) => a.dataset.row - b.dataset.row);
-					resolve({Rows: rows.length, First: Number(rows[0].dataset.id), Last: Number(rows[rows.length - 1].dataset.id), Frames: frames.slice(1), Renders: wsviz.app.messages.list.renderMs.slice(-60)});
-				}));
+					const all = el.querySelectorAll('.msg-row').length;
+					if ((rows.length === 0 || rows.length < all) && performance.now() - t0 < 5000) { setTimeout(done, 20); return; }
+					resolve({Rows: rows.length, First: rows.length ? Number(rows[0].dataset.id) : -1, Last: rows.length ? Number(rows[rows.length - 1].dataset.id) : -1, Frames: frames.slice(1), Renders: wsviz.app.messages.list.renderMs.slice(-60)});
+				};
+				requestAnimationFrame(() => requestAnimationFrame(done));
 			};
 			requestAnimationFrame(step);
 		})`, chromedp.EvalAwaitPromise))

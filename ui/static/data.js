@@ -355,15 +355,22 @@ export class ServerMessageIndex {
     if (key === this.key) return false;
     const filterChanged = !this.key || this.key.split(':')[0] !== key.split(':')[0];
     this.key = key;
-    if (filterChanged) this.pages.clear();
-    else this.pages.delete(Math.floor(Math.max(0, this.total - 1) / ServerMessageIndex.PAGE)); // the last page grows
-    this.fetch(0);
+    if (filterChanged) {
+      this.pages.clear();
+      this.fetch(0);
+      return true;
+    }
+    // New events: the rows at hand stay shown while the count and the
+    // last page are asked again (a live list does not flicker).
+    this.fetch(0, true);
+    const lastPage = Math.floor(Math.max(0, this.total - 1) / ServerMessageIndex.PAGE);
+    if (lastPage > 0) this.fetch(lastPage, true);
     return true;
   }
-  async fetch(page) {
+  async fetch(page, again) {
     const key = this.key;
     const bk = key + '#' + page; // a request of an older filter does not hold up this one
-    if (this.busy.has(bk) || this.pages.has(page)) return;
+    if (this.busy.has(bk) || (this.pages.has(page) && !again)) return;
     this.busy.add(bk);
     try {
       const r = await fetch('/api/list?' + this.params() + '&offset=' + page * ServerMessageIndex.PAGE + '&limit=' + ServerMessageIndex.PAGE);
