@@ -6,25 +6,29 @@
 // captures and Done at the end, and serves Handler. ui consumes events and
 // nothing else: it knows nothing of packets or of the analyzer's state.
 //
-// Memory stays bounded however large the capture: the server keeps a
-// compact index of every event (time, connection, type, direction, opcode,
-// size, flags) and writes each event's details and payload to a spill file,
-// from which the page fetches them when shown. Browser tabs get events over
-// a WebSocket in binary columnar batches; each tab has a bounded queue, and
-// a tab that falls behind is told so and re-synced from the store instead
-// of ever blocking the capture.
+// The server keeps every event on disk, in the spill store
+// (ui/internal/spill): details and payloads in compressed blocks, compact
+// rows per connection under trees of summaries, a few bytes an event in
+// memory. The page never holds every event: it asks for windows of what
+// it draws (/api/window, /api/overview), pages of the Messages and
+// Warnings panels (/api/list, /api/warnings) and the details of the events
+// it shows. Browser tabs get the status, the connections and the first
+// events (as many as they ask for, /ws?limit=N) over a WebSocket in binary
+// columnar batches; each tab has a bounded queue, and a tab that falls
+// behind is told so and re-synced from the store instead of ever blocking
+// the capture.
 //
 // The page (static/) is plain HTML, CSS and JavaScript modules with no build
-// step. It draws the timeline on a canvas with level of detail and keeps
-// events in typed arrays; its Ladder, Messages and Warnings panels are
-// virtual lists over indexes (the Warnings panel pages through the server's
-// warnings index, /api/warnings), and every request it makes goes through
-// one module (static/data.js), so that a server-backed store can stand in. Captured payloads are hostile: the page renders
-// them with textContent only, and every response carries a
-// Content-Security-Policy that allows no inline or foreign script.
+// step. It draws the timeline on a canvas with level of detail from the
+// server's windows (static/windows.js) and keeps the first events in typed
+// arrays for the ladder and the keys; its Ladder, Messages and Warnings
+// panels are virtual lists, the Messages and Warnings panels paged from the
+// server. Captured payloads are hostile: the page renders them with
+// textContent only, and every response carries a Content-Security-Policy
+// that allows no inline or foreign script.
 //
 // The package also writes HAR 1.2 logs of WebSocket connections (HAR,
-// WriteHAR), streamed connection by connection from a spill file: the same
-// code serves the page's export and `wsviz har`, so both write the same
-// bytes.
+// WriteHAR), from one pass over the spill store, each connection's
+// messages kept in a temporary file until it is written: the same code
+// serves the page's export and `wsviz har`, so both write the same bytes.
 package ui
