@@ -363,10 +363,13 @@ func (s *Server) flushLocked() {
 		msgs = append(msgs, s.connsMsgLocked(ids))
 	}
 	// Batches only of the events some tab wants streamed (a tab that
-	// asks for windows wants the first ones only).
+	// asks for windows wants the first ones only; a tab that fell behind
+	// is re-synced from the store by its own pump).
 	want := 0
 	for c := range s.clients {
-		want = max(want, c.want(s.st.len()))
+		if !c.behind {
+			want = max(want, c.want(s.st.len()))
+		}
 	}
 	for s.flushedTo < want {
 		end := min(want, s.flushedTo+maxBatch)
