@@ -37,7 +37,9 @@ func (s *store) len() int { return int(s.sp.Len()) }
 
 // add stores ev with extra row flags and returns its id.
 func (s *store) add(ev *analyze.Event, flags uint8) (int, error) {
-	r, err := s.sp.AddFlags(ev, flags)
+	w := rowOf(ev)
+	r, err := s.sp.AddRow(ev, spill.Row{Time: w.time, Size: w.size, Packet: w.packet, Conn: w.conn,
+		Type: w.typ, From: w.from, Kind: w.kind, Flags: w.flags | flags})
 	if len(s.recent) == maxRecent {
 		n := copy(s.recent, s.recent[maxRecent/2:])
 		s.recent = s.recent[:n]
