@@ -3,7 +3,6 @@ package wsproto
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -90,7 +89,7 @@ func FuzzFrame(f *testing.F) {
 		if bad != "" {
 			t.Fatalf("Decode(%q) cut %v: %s", data, cuts, bad)
 		}
-		if gaps || slices.ContainsFunc(whole, func(e string) bool { return strings.Contains(e, CodeLengthOverflow) }) {
+		if gaps {
 			return
 		}
 		if !slices.Equal(whole, cut) {

@@ -59,6 +59,7 @@ const (
 	stateHeader  = iota // reading a frame header (hdrN bytes so far)
 	statePayload        // inside a frame's payload (remaining bytes left)
 	stateLost           // framing lost: each Write is tried with Probe
+	stateStopped        // after a length overflow: nothing more is decoded
 )
 
 // Stream decodes the frames of one direction of one connection from its
@@ -173,13 +174,18 @@ func (s *Stream) Release() {
 // Synced reports whether s knows where frames start: false after a gap that
 // broke framing or a header it could not decode, until a Write that starts
 // with frames (Probe) puts it back in step.
-func (s *Stream) Synced() bool { return s.state != stateLost }
+func (s *Stream) Synced() bool { return s.state != stateLost && s.state != stateStopped }
+
+// Stopped reports whether s has stopped decoding the direction for good: a
+// frame announced a 64-bit length with its top bit set (ws.length_overflow),
+// so nothing after it can be framed. Only Reset starts it again.
+func (s *Stream) Stopped() bool { return s.state == stateStopped }
 
 // Write decodes the next bytes of the direction, which came in packet. data
 // aliases the caller's packet buffer: Write copies what it keeps and never
 // modifies it. The Handler is called synchronously.
 func (s *Stream) Write(data []byte, packet int64) {
-	if len(data) == 0 {
+	if len(data) == 0 || s.state == stateStopped {
 		return
 	}
 	if s.state == stateLost {
@@ -267,10 +273,12 @@ func (s *Stream) headerDone() {
 	s.framePending = true
 
 	// 7. A length that cannot be right leaves no way to find the next
-	// frame: stop until a Write starts with frames again.
+	// frame, and no reason to trust what follows: the rest of the
+	// direction is not decoded (docs/events.md, ws.length_overflow).
 	if fl&flawOverflow != 0 {
 		s.abandon(CodeIncomplete, "message never finished: decoding stopped at a frame with an invalid length; RFC 6455 §5.2", false)
 		s.loseSync()
+		s.state = stateStopped
 		s.hdrPktN = 0
 		return
 	}
@@ -412,7 +420,7 @@ func (s *Stream) abandon(code, msg string, lost bool) {
 // and the message marked Truncated; otherwise framing is lost (Synced is
 // false) and the messages in progress are delivered as they are.
 func (s *Stream) Gap(n int64, packet int64) {
-	if n <= 0 || s.state == stateLost {
+	if n <= 0 || s.state == stateLost || s.state == stateStopped {
 		return
 	}
 	if s.state == statePayload && uint64(n) <= s.remaining {
@@ -444,7 +452,7 @@ func (s *Stream) Gap(n int64, packet int64) {
 // the direction; it is not added to any message. s is then as after Reset.
 func (s *Stream) End(packet int64) {
 	const msg = "stream ended before the message was complete; RFC 6455 §5.4"
-	if s.state != stateLost {
+	if s.state == statePayload || s.state == stateHeader {
 		stub := s.hdrN > 0
 		if stub && s.data.active && s.hdr[0]&opcodeBits == OpContinuation {
 			// The cut header continues the data message.
