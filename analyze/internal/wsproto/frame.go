@@ -92,6 +92,10 @@ type Frame struct {
 	Len uint64
 	// HeaderLen is the size of the header in bytes, 2..14.
 	HeaderLen int
+	// Header holds the header's bytes exactly as they were on the wire
+	// (HeaderLen of them, a non-minimal length as it was sent). It is
+	// reused between callbacks: copy to keep.
+	Header []byte
 	// Problems lists every violation found in the header. The slice is
 	// reused between callbacks: copy to keep.
 	Problems []Problem

@@ -121,7 +121,7 @@ func TestHeaderFields(t *testing.T) {
 				case n >= 126:
 					wantHL += 2
 				}
-				want := Frame{Fin: true, Opcode: OpBinary, Masked: masked, Len: uint64(n), HeaderLen: wantHL}
+				want := Frame{Fin: true, Opcode: OpBinary, Masked: masked, Len: uint64(n), HeaderLen: wantHL, Header: in[:wantHL]}
 				if masked {
 					want.Mask = testMask
 				}
@@ -229,5 +229,40 @@ func TestProbeRandom(t *testing.T) {
 	}
 	if matches > runs/2000 {
 		t.Errorf("Probe(random bytes) matched %d of %d times, want at most %d", matches, runs, runs/2000)
+	}
+}
+
+// TestHeaderBytes checks that Frame.Header is the header exactly as sent,
+// non-minimal lengths included, whole or a byte per Write.
+func TestHeaderBytes(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		wire []byte
+		hlen int
+	}{
+		{"7-bit", server, []byte{0x82, 0x03, 'a', 'b', 'c'}, 2},
+		{"16-bit, non-minimal", server, []byte{0x82, 0x7e, 0x00, 0x03, 'a', 'b', 'c'}, 4},
+		{"64-bit, non-minimal", server, []byte{0x82, 0x7f, 0, 0, 0, 0, 0, 0, 0, 0x03, 'a', 'b', 'c'}, 10},
+		{"masked 16-bit", Config{Client: true}, []byte{0x81, 0xfe, 0x00, 0x01, 1, 2, 3, 4, 'a' ^ 1}, 8},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, bytewise := range []bool{false, true} {
+				r := &recorder{}
+				s := NewStream(tc.cfg, r)
+				if bytewise {
+					feedBytes(s, tc.wire)
+				} else {
+					s.Write(tc.wire, 1)
+				}
+				if len(r.frames) != 1 {
+					t.Fatalf("Decode(%x) = %d frames, want 1", tc.wire, len(r.frames))
+				}
+				if got := r.frames[0].Header; !bytes.Equal(got, tc.wire[:tc.hlen]) {
+					t.Errorf("Decode(%x) bytewise=%v: Header = %x, want %x", tc.wire, bytewise, got, tc.wire[:tc.hlen])
+				}
+			}
+		})
 	}
 }

@@ -49,8 +49,8 @@ func fuzzRecord(cfg Config, data, cuts []byte, gaps bool) (events []string, bad 
 		if o == 'F' {
 			f := r.frames[fi]
 			fi++
-			if f.HeaderLen < 2 || f.HeaderLen > maxHeaderLen {
-				bad = fmt.Sprintf("HeaderLen %d", f.HeaderLen)
+			if f.HeaderLen < 2 || f.HeaderLen > maxHeaderLen || len(f.Header) != f.HeaderLen {
+				bad = fmt.Sprintf("HeaderLen %d, Header %x", f.HeaderLen, f.Header)
 			}
 			f.Problems = nil
 			events = append(events, fmt.Sprintf("F%+v %v", f, codes(r.frames[fi-1].Problems)))

@@ -20,6 +20,7 @@ type recorder struct {
 func (r *recorder) Frame(f *Frame) {
 	c := *f
 	c.Problems = slices.Clone(f.Problems)
+	c.Header = bytes.Clone(f.Header)
 	r.frames = append(r.frames, c)
 	r.order = append(r.order, 'F')
 }

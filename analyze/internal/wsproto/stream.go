@@ -76,6 +76,7 @@ type Stream struct {
 	framePending bool // s.frame is decoded and not yet reported (reportFrame)
 	hdr          [maxHeaderLen]byte
 	hdrN         int
+	frameHdr     [maxHeaderLen]byte  // s.frame.Header's bytes
 	hdrPkts      [maxHeaderLen]int64 // packets that carried the header bytes
 	hdrPktN      int
 	frame        Frame
@@ -244,6 +245,8 @@ func (s *Stream) headerDone() {
 	f := &s.frame
 	// 1-4. Decode the header and its stateless flaws.
 	fl := decodeHeader(f, s.hdr[:s.hdrN], s.cfg.Client, s.cfg.Deflate)
+	s.frameHdr = s.hdr
+	f.Header = s.frameHdr[:s.hdrN]
 	s.hdrN = 0
 
 	// 5. Check the frame against the message in progress, RFC 6455 §5.4.
