@@ -58,6 +58,7 @@ func (s *Stream) inflate(m *message, complete bool) {
 		// Bytes are missing: don't guess. The sender's history now holds
 		// bytes we never saw.
 		m.Truncated = true
+		m.Undecodable = true
 		s.loseHistory()
 		return
 	}
@@ -122,6 +123,7 @@ func (s *Stream) inflate(m *message, complete bool) {
 		m.Len = 0
 		m.utf8 = utf8Checker{}
 		m.Truncated = true
+		m.Undecodable = true
 		s.loseHistory()
 	default:
 		m.problem(CodeDeflateError, fmt.Sprintf("compressed message does not inflate: %v; RFC 7692 §7.2.2", err))

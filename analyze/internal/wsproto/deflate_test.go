@@ -70,6 +70,10 @@ func TestDeflateHistory(t *testing.T) {
 				if len(w.problems) > 0 && !m.Truncated {
 					t.Errorf("message %d with %v not Truncated", i, w.problems)
 				}
+				if want := slices.Contains(w.problems, CodeDeflateMissingHistory); m.Undecodable != want || (want && (m.Len != 0 || len(m.Payload) != 0 || m.WireLen == 0)) {
+					t.Errorf("message %d: Undecodable = %v, Len %d, payload %d bytes, WireLen %d; want Undecodable %v, and no length or payload but the wire length when undecodable",
+						i, m.Undecodable, m.Len, len(m.Payload), m.WireLen, want)
+				}
 				if !m.Compressed {
 					t.Errorf("message %d not Compressed", i)
 				}

@@ -165,10 +165,16 @@ func TestGapCompressed(t *testing.T) {
 	if len(r.msgs) != 2 {
 		t.Fatalf("Decode = %s, want 2 messages", msgOps(r))
 	}
-	if m := r.msgs[0]; !m.Truncated || len(m.Payload) != 0 || !slices.Equal(codes(m.Problems), []string{CodeGap}) {
-		t.Errorf("message with gap = %s, want truncated, empty, [tcp.gap]", msgOps(r))
+	if m := r.msgs[0]; !m.Truncated || !m.Undecodable || m.Len != 0 || m.WireLen != int64(len(z[0])) || len(m.Payload) != 0 || !slices.Equal(codes(m.Problems), []string{CodeGap}) {
+		t.Errorf("message with gap = %s (undecodable %v, wire %d), want truncated, undecodable, empty, its wire length, [tcp.gap]", msgOps(r), m.Undecodable, m.WireLen)
 	}
-	if m := r.msgs[1]; !m.Truncated || len(m.Payload) != 0 || !slices.Equal(codes(m.Problems), []string{CodeDeflateMissingHistory}) {
-		t.Errorf("message after = %s, want truncated, empty, [ws.deflate_missing_history]", msgOps(r))
+	if m := r.msgs[1]; !m.Truncated || !m.Undecodable || len(m.Payload) != 0 || !slices.Equal(codes(m.Problems), []string{CodeDeflateMissingHistory}) {
+		t.Errorf("message after = %s, want truncated, undecodable, empty, [ws.deflate_missing_history]", msgOps(r))
+	}
+	// A message whose start was lost under permessage-deflate: it may be
+	// compressed, so none of it can be known.
+	r, _ = run(Config{Deflate: true, MaxPayload: -1, Midstream: true}, w(encode(frameSpec{fin: true, op: OpContinuation, payload: []byte("tail")})))
+	if len(r.msgs) != 1 || !r.msgs[0].Undecodable || r.msgs[0].WireLen != 4 {
+		t.Errorf("continuation of a message not captured, with deflate = %s, want one undecodable message of 4 wire bytes", msgOps(r))
 	}
 }

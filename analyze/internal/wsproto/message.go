@@ -32,6 +32,16 @@ type Message struct {
 	// Truncated is true when Payload is shorter than Len, or bytes of the
 	// message were lost (a gap, a limit, an inflate failure).
 	Truncated bool
+	// Undecodable is true when none of the message's bytes can be known:
+	// it is compressed and refers to history from before the capture, lost
+	// in a gap or dropped for the history bound
+	// (ws.deflate_missing_history, ws.deflate_history_limit), or some of
+	// its compressed bytes were never captured, or its first frame, which
+	// said whether it is compressed, was not captured under
+	// permessage-deflate. Payload is then empty and Len is 0 because the
+	// length is unknown, not because the message is empty; WireLen still
+	// counts its bytes on the wire. Truncated is true too.
+	Undecodable bool
 	// CloseCode and CloseReason are a close message's status code and
 	// reason (RFC 6455 §5.5.1, §7.4); CloseCode is 0 when the body is
 	// empty.
@@ -175,6 +185,9 @@ func (s *Stream) deliver(m *message) {
 	}
 	if m.lostStart {
 		m.Truncated = true
+	}
+	if m.discard {
+		m.Undecodable = true
 	}
 	if checksUTF8(m) && !m.discard {
 		// A sequence left open at the end is an error only when the end is
