@@ -345,7 +345,8 @@ func opcodeName(op uint8) string {
 func (h wsHandler) Frame(f *wsproto.Frame) {
 	a, c, d := h.a, h.c, h.d
 	ev := a.newEvent(TypeWSFrame, c, fromName[d])
-	ev.Frame = Frame{Fin: f.Fin, RSV: f.RSV, Opcode: f.Opcode, Masked: f.Masked, Mask: f.Mask, Len: f.Len}
+	// Header aliases the stream's buffer, valid until emit returns.
+	ev.Frame = Frame{Fin: f.Fin, RSV: f.RSV, Opcode: f.Opcode, Masked: f.Masked, Mask: f.Mask, Len: f.Len, Header: f.Header}
 	ev.Note = a.notes.Frame(fromName[d], fromName[1-d], opcodeName(f.Opcode), f)
 	addProblems(ev, f.Problems)
 	a.send(ev)
@@ -358,22 +359,24 @@ func (h wsHandler) Message(m *wsproto.Message) {
 	// Packets and Payload alias the stream's buffers, valid until emit
 	// returns, as the Event's own would be.
 	ev.Message = Message{Opcode: opcodeName(m.Opcode), Len: m.Len, WireLen: m.WireLen, Compressed: m.Compressed,
-		Frames: m.Frames, Packets: m.Packets, Payload: m.Payload, Truncated: m.Truncated}
+		Frames: m.Frames, Packets: m.Packets, Payload: m.Payload, Truncated: m.Truncated, Undecodable: m.Undecodable}
 	who, peer := fromName[d], fromName[1-d]
-	switch m.Opcode {
-	case opText, opBinary:
+	switch {
+	case m.Undecodable:
+		ev.Note = a.notes.Undecodable(fromName[d], m)
+	case m.Opcode == opText, m.Opcode == opBinary:
 		ev.Note = a.notes.DataMessage(fromName[d], d == server, m)
-	case opPing:
+	case m.Opcode == opPing:
 		ev.Note = a.notes.Ping(fromName[d], fromName[1-d], m)
 		p.pingFrom = d + 1
-	case opPong:
+	case m.Opcode == opPong:
 		if p.pingFrom == 2-d {
 			ev.Note = pongAnswerNote[d]
 			p.pingFrom = 0
 		} else {
 			ev.Note = fmt.Sprintf("the %s sent an unsolicited pong (a heartbeat; no answer expected)", who)
 		}
-	case opClose:
+	case m.Opcode == opClose:
 		ev.Message.Code, ev.Message.Reason = m.CloseCode, m.CloseReason
 		status := "without a status code"
 		if m.CloseCode != 0 {
@@ -390,14 +393,14 @@ func (h wsHandler) Message(m *wsproto.Message) {
 		} else {
 			ev.Note = fmt.Sprintf("the %s sent another close %s", who, status)
 		}
-	case opContinuation:
+	case m.Opcode == opContinuation:
 		// Only a message whose first frames were lost (ws.lost_start) has
 		// no opcode of its own.
 		ev.Note = fmt.Sprintf("the %s sent the end of a message whose start was not captured (%s on the wire)", who, plural(m.WireLen, "byte", "bytes"))
 	default:
 		ev.Note = fmt.Sprintf("the %s sent a message with reserved opcode %d (%s)", who, m.Opcode, plural(m.Len, "byte", "bytes"))
 	}
-	if m.Truncated && m.Opcode != opText && m.Opcode != opBinary && m.Opcode != opPing {
+	if m.Truncated && !m.Undecodable && m.Opcode != opText && m.Opcode != opBinary && m.Opcode != opPing {
 		ev.Note += "; payload shown in part" // the builders above add it themselves
 	}
 	addProblems(ev, m.Problems)

@@ -247,6 +247,10 @@ type Frame struct {
 	// Len is the payload length from the header, as on the wire (before
 	// any decompression). JSON "len".
 	Len uint64
+	// Header holds the header's bytes exactly as on the wire, 2 to 14 of
+	// them (a non-minimal length as it was sent). JSON "header", lowercase
+	// hex.
+	Header []byte
 }
 
 // Message is one WebSocket message reassembled from its frames.
@@ -273,6 +277,14 @@ type Message struct {
 	// Truncated is true when Payload holds fewer than Len bytes, or the
 	// payload could not be fully recovered. JSON "truncated".
 	Truncated bool
+	// Undecodable is true when none of the message's bytes can be known
+	// (a compressed message whose deflate history is missing, compressed
+	// bytes lost in a gap, the first frame of a message under
+	// permessage-deflate not captured). Len and Payload are then empty
+	// because they are unknown, not zero; WireLen still counts the bytes on
+	// the wire and the note says what is unknown and why. JSON
+	// "undecodable": true, and no "len", "text" or "base64".
+	Undecodable bool
 	// Code and Reason are a close message's status code and reason
 	// (RFC 6455 §5.5.1); Code is 0 when the close had no body. JSON "code",
 	// "reason" (close messages only).
@@ -297,6 +309,7 @@ func (e *Event) Clone() Event {
 	c.Message.Packets = append([]int64(nil), e.Message.Packets...)
 	c.Message.Payload = append([]byte(nil), e.Message.Payload...)
 	c.TLS.ALPNOffered = append([]string(nil), e.TLS.ALPNOffered...)
+	c.Frame.Header = append([]byte(nil), e.Frame.Header...)
 	return c
 }
 

@@ -115,10 +115,15 @@ func (e *Event) appendJSON(b []byte, times *jsonenc.TimeCache, notes *jsonenc.No
 		}
 		b = append(b, `,"len":`...)
 		b = jsonenc.AppendUint(b, f.Len)
+		b = append(b, `,"header":"`...)
+		b = hex.AppendEncode(b, f.Header)
+		b = append(b, '"')
 	case TypeWSMessage:
 		m := &e.Message
 		b = appendField(b, "opcode", m.Opcode)
-		b = appendInt(b, "len", m.Len)
+		if !m.Undecodable {
+			b = appendInt(b, "len", m.Len)
+		}
 		b = appendInt(b, "wire_len", m.WireLen)
 		b = appendBool(b, "compressed", m.Compressed)
 		b = appendInt(b, "frames", int64(m.Frames))
@@ -130,10 +135,13 @@ func (e *Event) appendJSON(b []byte, times *jsonenc.TimeCache, notes *jsonenc.No
 			b = jsonenc.AppendInt(b, p)
 		}
 		b = append(b, ']')
-		if m.Opcode == "text" {
+		switch {
+		case m.Undecodable:
+			b = append(b, `,"undecodable":true`...)
+		case m.Opcode == "text":
 			b = append(b, `,"text":`...)
 			b = jsonenc.AppendBytes(b, m.Payload)
-		} else {
+		default:
 			b = append(b, `,"base64":"`...)
 			b = jsonenc.AppendBase64(b, m.Payload)
 			b = append(b, '"')
@@ -292,6 +300,7 @@ type jsonEvent struct {
 	Masked bool            `json:"masked"`
 	Mask   string          `json:"mask"`
 	Len    uint64          `json:"len"`
+	Header string          `json:"header"`
 
 	WireLen    int64   `json:"wire_len"`
 	Compressed bool    `json:"compressed"`
@@ -301,6 +310,8 @@ type jsonEvent struct {
 	Base64     []byte  `json:"base64"`
 	Truncated  bool    `json:"truncated"`
 	Code       int     `json:"code"`
+	// Undecodable: see Message.Undecodable.
+	Undecodable bool `json:"undecodable"`
 
 	Version     string   `json:"version"`
 	CipherSuite string   `json:"cipher_suite"`
@@ -355,10 +366,17 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 				return fmt.Errorf("analyze: decode event: bad mask %q", j.Mask)
 			}
 		}
+		if j.Header != "" {
+			h, err := hex.DecodeString(j.Header)
+			if err != nil || len(h) < 2 || len(h) > 14 {
+				return fmt.Errorf("analyze: decode event: bad frame header %q", j.Header)
+			}
+			f.Header = h
+		}
 		e.Frame = f
 	case TypeWSMessage:
 		m := Message{Len: int64(j.Len), WireLen: j.WireLen, Compressed: j.Compressed, Frames: j.Frames,
-			Packets: j.Packets, Truncated: j.Truncated, Code: j.Code, Reason: j.Reason}
+			Packets: j.Packets, Truncated: j.Truncated, Undecodable: j.Undecodable, Code: j.Code, Reason: j.Reason}
 		if err := json.Unmarshal(j.Opcode, &m.Opcode); err != nil {
 			return fmt.Errorf("analyze: decode event: message opcode: %w", err)
 		}

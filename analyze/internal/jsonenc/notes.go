@@ -168,6 +168,45 @@ func (n *Notes) DataMessage(from string, unasked bool, m *wsproto.Message) strin
 	return n.finish(b)
 }
 
+// Undecodable returns the note of a message none of whose bytes can be
+// known (wsproto.Message.Undecodable): what it is, what is unknown, and why,
+// from its problems.
+func (n *Notes) Undecodable(from string, m *wsproto.Message) string {
+	b := n.start()
+	b = append(b, "the "...)
+	b = append(b, from...)
+	switch m.Opcode {
+	case wsproto.OpText:
+		b = append(b, " sent a text message"...)
+	case wsproto.OpBinary:
+		b = append(b, " sent a binary message"...)
+	default:
+		b = append(b, " sent the end of a message whose start was not captured"...)
+	}
+	b = append(b, " ("...)
+	b = appendCount(b, m.WireLen, "byte", "bytes")
+	b = append(b, " on the wire); its length and content are unknown: "...)
+	why := "its bytes could not be decoded"
+problems:
+	for _, p := range m.Problems {
+		switch p.Code {
+		case wsproto.CodeDeflateHistoryLimit:
+			why = "it is compressed and refers to compression history that was dropped to keep memory bounded (--max-deflate-history)"
+		case wsproto.CodeDeflateMissingHistory:
+			why = "it is compressed and refers to earlier data that was not captured (before the capture began, or lost in a gap)"
+		case wsproto.CodeGap:
+			why = "it is compressed and some of its compressed bytes were never captured"
+		case wsproto.CodeLostStart:
+			why = "its first frame, which said whether it is compressed, was not captured"
+		default:
+			continue
+		}
+		break problems
+	}
+	b = append(b, why...)
+	return n.finish(b)
+}
+
 // Ping returns the note of a ping from one side to the other, with
 // "; payload shown in part" when its payload was truncated.
 func (n *Notes) Ping(from, to string, m *wsproto.Message) string {
