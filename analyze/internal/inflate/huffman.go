@@ -42,13 +42,13 @@ const (
 // Table sizes. The main tables index this many bits at most (fewer when
 // the block's longest code is shorter); the sizes with subtables are the
 // largest any complete code can need, computed by zlib's enough.c (the
-// figures libdeflate uses): "enough 288 10 15" and "enough 32 8 15".
+// figures libdeflate uses): "enough 288 11 15" and "enough 32 8 15".
 const (
-	litRootBits     = 10
+	litRootBits     = 11
 	distRootBits    = 8
 	precodeRootBits = 7 // code length codes are at most 7 bits: one level
 
-	litTableSize     = 1334
+	litTableSize     = 2342
 	distTableSize    = 402
 	precodeTableSize = 1 << precodeRootBits
 )
