@@ -106,6 +106,7 @@ type Analyzer struct {
 	opts Options
 	emit func(*Event)
 
+	dec       *capture.Decoder // IP reassembly and tunnels (see ip.go)
 	seg       capture.Segment
 	conns     map[flowKey]*conn
 	nconns    int             // connections numbered so far
@@ -133,6 +134,7 @@ func New(opts Options, emit func(*Event)) *Analyzer {
 	return &Analyzer{
 		opts:      opts,
 		emit:      emit,
+		dec:       capture.NewDecoder(capture.DecoderOptions{}),
 		conns:     make(map[flowKey]*conn),
 		bufferCap: opts.MaxBufferTotal,
 		ws:        wsproto.NewShared(opts.MaxDeflateHistory),
@@ -145,16 +147,21 @@ func New(opts Options, emit func(*Event)) *Analyzer {
 func (a *Analyzer) Packet(p *capture.Packet) {
 	a.pktNum = p.Number
 	a.pktTime = p.Timestamp
-	if !capture.DecodeTCP(p, &a.seg) {
-		return
+	ok := a.dec.Decode(p, &a.seg)
+	if reports := a.dec.Reports(); len(reports) > 0 {
+		a.ipReports(reports)
 	}
-	a.segment(&a.seg)
+	if ok {
+		a.segment(&a.seg)
+	}
 }
 
 // Close ends the capture: buffered data is flushed (with gaps where bytes
 // never arrived), open connections end with tcp.close "end", in the order
 // of their numbers, stamped with the capture's last packet.
 func (a *Analyzer) Close() {
+	a.dec.Flush()
+	a.ipReports(a.dec.Reports())
 	open := make([]*conn, 0, len(a.conns))
 	for _, c := range a.conns {
 		open = append(open, c)

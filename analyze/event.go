@@ -26,6 +26,12 @@ const (
 	// caused it. The connection's later bytes are looked at as WebSocket
 	// frames (ws.midstream), else only counted.
 	TypeHTTPError = "http.error"
+	// TypeIPFragments reports a problem with the IP fragments a segment
+	// came in: fragments that overlap or conflict, a malformed fragment, a
+	// datagram that never arrived whole, fragments given up at a bound.
+	// Reassembly itself is silent: a datagram put together cleanly is
+	// just its segment.
+	TypeIPFragments = "ip.fragments"
 )
 
 // Directions, as used in Event.From.

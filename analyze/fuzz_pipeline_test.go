@@ -101,7 +101,7 @@ func checkEvent(ev *analyze.Event, maxPacket int64) error {
 	if !slices.ContainsFunc(analyze.EventTypes(), func(e analyze.EventTypeInfo) bool { return e.Type == ev.Type }) || ev.Type == analyze.TypeCaptureStats {
 		return fmt.Errorf("type %q is not one the analyzer emits (analyze/registry.go)", ev.Type)
 	}
-	if ev.Conn < 1 {
+	if ev.Conn < 1 && ev.Type != analyze.TypeIPFragments {
 		return fmt.Errorf("conn %d, want ≥ 1", ev.Conn)
 	}
 	if ev.Packet < 1 || ev.Packet > maxPacket {

@@ -48,6 +48,7 @@ const (
 	itemPacket = iota // a TCP segment
 	itemEvict         // evict the connection (MaxConns); stamped with the packet that caused it
 	itemEnd           // end of capture: close the connection
+	itemReport        // a report of the IP layer (ip.go): seg.Outer.Problems, about route's connection if any
 )
 
 // item is one unit of work for one shard.
@@ -151,6 +152,7 @@ type pipeline struct {
 	recent *[recentRoutes]recentRoute
 	lru    lru.List[*route] // least recently active first
 	nconns int
+	dec    *capture.Decoder
 	seg    capture.Segment
 	cur    *batch
 	chunks [][]byte // merger: the JSON lines of a batch, in order
@@ -174,6 +176,7 @@ func decodeSharded(src capture.Source, opts Options, out sink) error {
 		quit:   make(chan struct{}),
 		routes: make(map[flowKey]*route),
 		recent: new([recentRoutes]recentRoute),
+		dec:    capture.NewDecoder(capture.DecoderOptions{}),
 	}
 	for range cap(p.free) {
 		// items and data grow as they fill, up to batchItems and
@@ -286,6 +289,8 @@ func (p *pipeline) worker(w int) {
 				if c := it.route.conn; c != nil {
 					a.finish(c, CloseEnd)
 				}
+			case itemReport:
+				a.reportItem(it)
 			}
 		}
 		if n := len(b.items); n > 0 {
@@ -405,12 +410,17 @@ func (p *pipeline) dispatch(src capture.Source) error {
 			break
 		}
 		p.last.num, p.last.time = pkt.Number, pkt.Timestamp
-		if !capture.DecodeTCP(&pkt, &p.seg) {
-			continue
+		ok := p.dec.Decode(&pkt, &p.seg)
+		if reports := p.dec.Reports(); len(reports) > 0 {
+			p.ipReports(reports)
 		}
-		p.packet(&pkt)
+		if ok {
+			p.packet(&pkt)
+		}
 	}
 	if !p.stopped {
+		p.dec.Flush()
+		p.ipReports(p.dec.Reports())
 		// Close: the open connections end in the order of their numbers.
 		open := make([]*route, 0, len(p.routes))
 		for _, r := range p.routes {
@@ -480,6 +490,9 @@ func (p *pipeline) packet(pkt *capture.Packet) {
 	payload := it.seg.Payload
 	it.seg = *s
 	it.seg.Payload = payload
+	if s.Outer != nil {
+		it.seg.Outer = keepOuter(s.Outer, id != 0)
+	}
 	it.id, it.key, it.route, it.num, it.time = id, key, r, pkt.Number, pkt.Timestamp
 }
 

@@ -49,6 +49,7 @@ var eventTypes = []EventTypeInfo{
 	{TypeTLSMessage, "one TLS handshake message (client_hello, server_hello, finished, ...) or change_cipher_spec, and whether it travelled encrypted"},
 	{TypeTLSAlert, "one TLS alert: close_notify, or an error the sender reports"},
 	{TypeTLSRecord, "a TLS record whose content could not be read (no keys, failed authentication, lost in a gap): its size and time are what the network saw"},
+	{TypeIPFragments, "a problem with the IP fragments a segment came in: they overlap or conflict, one was malformed, or the datagram never arrived whole"},
 	{TypeCaptureStats, "a live capture's counters: packets captured and packets the kernel dropped"},
 }
 
@@ -56,6 +57,12 @@ var eventTypes = []EventTypeInfo{
 // a connection meets them.
 var codes = []CodeInfo{
 	{"capture.drops", on(TypeCaptureStats), "", "the kernel dropped packets during a live capture: their bytes appear as tcp.gap"},
+
+	{"ip.fragment_overlap", on(TypeIPFragments), "RFC 5722", "fragments of one IP datagram overlap (with the same bytes): many receivers drop such a datagram, and IPv6 forbids it"},
+	{"ip.fragment_conflict", on(TypeIPFragments), "RFC 5722", "fragments of one IP datagram overlap with different bytes: wsviz kept the first copy, the receiver may have kept another"},
+	{"ip.bad_fragment", on(TypeIPFragments), "RFC 8200 §4.5", "a fragment no datagram can hold (past 65,535 bytes, not a multiple of 8 bytes, a second end) was dropped"},
+	{"ip.fragment_incomplete", on(TypeIPFragments), "RFC 791 §3.2", "a datagram's fragments did not all arrive within the reassembly timeout or before the capture ended: its segment is lost"},
+	{"ip.fragment_limit", on(TypeIPFragments), "", "fragments were given up to keep reassembly bounded (a flood of fragments, or fragments that never complete)"},
 
 	{"tcp.gap", on(TypeTCPGap, TypeWSMessage), "RFC 9293 §3.10.7.4", "bytes were never captured; a message they belonged to is shown in part"},
 	{"tcp.buffer_limit", on(TypeTCPGap), "", "out-of-order data past --max-buffer or --max-buffer-total was skipped, so this gap was declared early"},

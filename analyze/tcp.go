@@ -106,6 +106,9 @@ func (a *Analyzer) shardSegment(s *capture.Segment, key flowKey, id int, slot **
 // segmentConn runs one segment through its connection c.
 func (a *Analyzer) segmentConn(c *conn, s *capture.Segment) {
 	a.tlsRetry()
+	if s.Outer != nil && len(s.Outer.Problems) > 0 {
+		a.fragmentProblems(c, s)
+	}
 	c.lastPacket, c.lastTime = a.pktNum, a.pktTime
 	if c.done {
 		return

@@ -3,6 +3,7 @@ package analyze
 import (
 	"bytes"
 	"compress/flate"
+	"encoding/binary"
 	"flag"
 	"os"
 	"path/filepath"
@@ -42,6 +43,22 @@ func closeAll(k *capturetest.Conn) {
 	k.Server(analyzetest.Close(false, 1000, ""))
 	k.CloseFIN(false)
 	k.CloseFIN(true)
+}
+
+// fragmented scripts a WebSocket session whose server message of 200
+// bytes comes in IP fragments cut by cut (n is the IP payload's length).
+func fragmented(c *capturetest.Capture, cut func(ip []byte, n int) [][]byte) {
+	k := upgraded(c, nil)
+	k.SetFragmenter(func(ip []byte) [][]byte {
+		if n := len(ip) - 20; n > 200 {
+			return cut(ip, n)
+		}
+		return nil
+	})
+	k.Server(analyzetest.Text(false, strings.Repeat("a message in fragments ", 9)))
+	k.SetFragmenter(nil)
+	k.Server(analyzetest.Text(false, "a message whole"))
+	closeAll(k)
 }
 
 // refused scripts an upgrade request that the server refuses with 400.
@@ -348,6 +365,50 @@ var violations = []struct {
 		// Block type 3 is reserved (RFC 1951 §3.2.3): this cannot inflate.
 		k.Server(analyzetest.Frame{Fin: true, RSV: 4, Opcode: analyzetest.OpText, Payload: []byte{0xff, 0xff, 0xff}}.Bytes())
 		closeAll(k)
+	}},
+	{"ip.fragment_overlap", TypeIPFragments, Options{}, func(c *capturetest.Capture) {
+		fragmented(c, func(ip []byte, n int) [][]byte {
+			return [][]byte{
+				capturetest.Fragment(ip, 0, 64, true, nil),
+				capturetest.Fragment(ip, 32, 96, true, nil), // bytes 32–63 again, the same
+				capturetest.Fragment(ip, 96, n, false, nil),
+			}
+		})
+	}},
+	{"ip.fragment_conflict", TypeIPFragments, Options{}, func(c *capturetest.Capture) {
+		fragmented(c, func(ip []byte, n int) [][]byte {
+			return [][]byte{
+				capturetest.Fragment(ip, 0, 64, true, nil),
+				capturetest.Fragment(ip, 56, 96, true, bytes.Repeat([]byte("X"), 40)), // bytes 56–63 again, different
+				capturetest.Fragment(ip, 96, n, false, nil),
+			}
+		})
+	}},
+	{"ip.bad_fragment", TypeIPFragments, Options{}, func(c *capturetest.Capture) {
+		fragmented(c, func(ip []byte, n int) [][]byte {
+			bad := capturetest.Fragment(ip, 0, 61, true, nil) // 61 bytes, and more to come: not a multiple of 8
+			return [][]byte{bad, capturetest.Fragment(ip, 0, 64, true, nil), capturetest.Fragment(ip, 64, n, false, nil)}
+		})
+	}},
+	{"ip.fragment_incomplete", TypeIPFragments, Options{}, func(c *capturetest.Capture) {
+		fragmented(c, func(ip []byte, n int) [][]byte {
+			return [][]byte{capturetest.Fragment(ip, 0, 64, true, nil), capturetest.Fragment(ip, 128, n, false, nil)}
+		})
+	}},
+	{"ip.fragment_limit", TypeIPFragments, Options{}, func(c *capturetest.Capture) {
+		fragmented(c, func(ip []byte, n int) [][]byte {
+			// A flood: 40 lone fragments near the end of 64 KiB
+			// datagrams of their own, past the bound per pair of
+			// addresses (2 MiB); the message itself comes whole.
+			var out [][]byte
+			for i := range 40 {
+				f := capturetest.Fragment(ip, 0, 8, true, nil)
+				binary.BigEndian.PutUint16(f[4:], uint16(0x8000+i))
+				binary.BigEndian.PutUint16(f[6:], 0x2000|65000/8)
+				out = append(out, f)
+			}
+			return append(out, ip)
+		})
 	}},
 	{"tcp.conn_limit", TypeTCPClose, Options{MaxConns: 2}, func(c *capturetest.Capture) {
 		for _, cl := range []string{"127.0.0.1:50001", "127.0.0.1:50002", "127.0.0.1:50003"} {

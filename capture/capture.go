@@ -66,4 +66,10 @@ type Segment struct {
 	// Missing counts payload bytes that were on the wire but not captured
 	// (snap length), so that reassembly can report them as a gap.
 	Missing int
+	// Outer, set only by a Decoder, says how the segment was carried when
+	// it was more than a plain IP packet: the tunnels around it and the
+	// fragments of its datagram. nil for a plain packet. It points into
+	// the Decoder's memory, valid until its next Decode: copy it to keep
+	// it.
+	Outer *Outer
 }

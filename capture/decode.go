@@ -66,11 +66,14 @@ const (
 
 // EtherTypes (IEEE 802 numbers) that DecodeTCP follows.
 const (
-	etherTypeIPv4    = 0x0800
-	etherTypeIPv6    = 0x86dd
-	etherTypeVLAN    = 0x8100 // IEEE 802.1Q customer tag
-	etherTypeQinQ    = 0x88a8 // IEEE 802.1ad service tag
-	etherTypeQinQOld = 0x9100 // pre-standard stacked tag, still seen
+	etherTypeIPv4      = 0x0800
+	etherTypeIPv6      = 0x86dd
+	etherTypeVLAN      = 0x8100 // IEEE 802.1Q customer tag
+	etherTypeQinQ      = 0x88a8 // IEEE 802.1ad service tag
+	etherTypeQinQOld   = 0x9100 // pre-standard stacked tag, still seen
+	etherTypeMPLS      = 0x8847 // RFC 3032 §5, unicast
+	etherTypeMPLSMulti = 0x8848 // RFC 3032 §5, multicast
+	etherTypeTEB       = 0x6558 // Transparent Ethernet Bridging: an Ethernet frame follows (GRE, Geneve)
 )
 
 // Address families in LINKTYPE_NULL and LINKTYPE_LOOP headers. AF_INET is 2
@@ -87,7 +90,15 @@ const (
 	ipv4MinHeaderLen = 20
 	ipv4MoreFrags    = 0x2000 // flags field, MF bit
 	ipv4FragOffMask  = 0x1fff // fragment offset, in 8-byte units
-	ipProtoTCP       = 6
+)
+
+// IP protocol numbers (IANA) that DecodeTCP follows.
+const (
+	ipProtoIPIP = 4  // IPv4 encapsulated, RFC 2003 (and RFC 2473 in IPv6)
+	ipProtoTCP  = 6  // RFC 9293
+	ipProtoUDP  = 17 // RFC 768
+	ipProtoIPv6 = 41 // IPv6 encapsulated, RFC 4213 (and RFC 2473 in IPv6)
+	ipProtoGRE  = 47 // RFC 2784
 )
 
 // IPv6 header fields (RFC 8200 §3, §4).
@@ -117,6 +128,15 @@ const (
 // inconsistent with each other. DecodeTCP never panics, allocates nothing,
 // and does not verify checksums (loopback captures leave them unfilled).
 //
+// Tunnels are unwrapped down to the inner TCP: GRE (RFC 2784, with the key
+// and sequence number of RFC 2890) carrying IP, Ethernet or MPLS; VXLAN
+// (UDP port 4789, and 8472, Linux's older default); Geneve (UDP 6081);
+// GRE in UDP (port 4754); IPv4 and IPv6 in IPv4 or IPv6
+// (IP-in-IP, 6in4, RFC 2473); MPLS label stacks (RFC 3032); VLAN and
+// QinQ tags, stacked to any depth; up to maxLayers layers in all. seg then
+// holds the innermost segment; only a Decoder records the tunnels
+// (Segment.Outer).
+//
 // seg.Payload aliases p.Data: copy it to keep it. It holds the TCP payload as
 // captured, without link-layer padding (the IP length is authoritative);
 // seg.Missing counts the payload bytes the IP header announces but the
@@ -128,8 +148,19 @@ const (
 // IPv6 fragment header with offset 0) is decoded: seg gets the TCP header and
 // the payload this fragment carries. The bytes in later fragments are not
 // counted in seg.Missing (their length is unknown until they arrive);
-// reassembly sees them as a gap.
+// reassembly sees them as a gap. A Decoder reassembles the datagram
+// instead.
 func DecodeTCP(p *Packet, seg *Segment) (ok bool) {
+	return decode(nil, p, seg)
+}
+
+// maxLayers bounds the layers decode walks through (tags, labels, IP
+// headers, tunnels), so that a packet of nested encapsulations costs at
+// most this many steps.
+const maxLayers = 32
+
+// decode is DecodeTCP with d nil, and Decoder.Decode otherwise.
+func decode(d *Decoder, p *Packet, seg *Segment) bool {
 	*seg = Segment{}
 	data := p.Data
 	// wireExtra is how many bytes of the packet were on the wire but not
@@ -187,15 +218,7 @@ func DecodeTCP(p *Packet, seg *Segment) (ok bool) {
 		}
 		data = data[nullHeaderLen:]
 	case layers.LinkTypeRaw, linkTypeRawAlias12, linkTypeRawAlias14:
-		if len(data) < 1 {
-			return false
-		}
-		switch data[0] >> 4 {
-		case 4:
-			etherType = etherTypeIPv4
-		case 6:
-			etherType = etherTypeIPv6
-		default:
+		if etherType = ipEtherType(data); etherType == 0 {
 			return false
 		}
 	case layers.LinkTypeIPv4:
@@ -217,20 +240,27 @@ func DecodeTCP(p *Packet, seg *Segment) (ok bool) {
 	}
 
 	// 3. Network layer: find TCP, its length on the wire and what is
-	// captured of it.
+	// captured of it. Anything else than one IP header is walked by
+	// decodeNetwork: MPLS, tunnels.
 	var (
+		proto  uint8
 		tcp    []byte // TCP header and payload as captured
 		tcpLen int    // TCP header and payload length on the wire
-		isTCP  bool
+		ok     bool
 	)
 	switch etherType {
 	case etherTypeIPv4:
-		tcp, tcpLen, isTCP = decodeIPv4(data, wireExtra, seg)
+		proto, tcp, tcpLen, ok = decodeIPv4(d, data, wireExtra, seg)
 	case etherTypeIPv6:
-		tcp, tcpLen, isTCP = decodeIPv6(data, seg)
+		proto, tcp, tcpLen, ok = decodeIPv6(d, data, seg)
+	default:
+		return decodeNetwork(d, etherType, data, seg)
 	}
-	if !isTCP {
+	if !ok {
 		return false
+	}
+	if proto != ipProtoTCP {
+		return decodeInner(d, proto, tcp, seg)
 	}
 
 	// 4. TCP header (RFC 9293 §3.1). The whole header, options included,
@@ -253,21 +283,123 @@ func DecodeTCP(p *Packet, seg *Segment) (ok bool) {
 	return true
 }
 
-// decodeIPv4 checks an IPv4 header (RFC 791 §3.1), stores the addresses in
-// seg and returns the TCP part as captured and its length on the wire.
-func decodeIPv4(data []byte, wireExtra int, seg *Segment) (tcp []byte, tcpLen int, ok bool) {
+// ipEtherType returns the EtherType of the IP packet data starts with, by
+// its version, or 0.
+func ipEtherType(data []byte) uint16 {
+	if len(data) < 1 {
+		return 0
+	}
+	switch data[0] >> 4 {
+	case 4:
+		return etherTypeIPv4
+	case 6:
+		return etherTypeIPv6
+	}
+	return 0
+}
+
+// decodeInner goes on below an IP header of protocol proto whose payload
+// is not TCP: a tunnel, unwrapped by decodeTunnel, then decodeNetwork.
+// seg holds the IP header's addresses.
+func decodeInner(d *Decoder, proto uint8, payload []byte, seg *Segment) bool {
+	etherType, data, ok := decodeTunnel(d, proto, payload, seg.Src.Addr(), seg.Dst.Addr())
+	if !ok {
+		return false
+	}
+	return decodeNetwork(d, etherType, data, seg)
+}
+
+// decodeNetwork walks from a network layer (etherType says which) inside
+// a tunnel down to TCP, unwrapping tags, labels and tunnels, and decodes
+// the TCP header into seg. Each step consumes a header, and at most
+// maxLayers are taken.
+func decodeNetwork(d *Decoder, etherType uint16, data []byte, seg *Segment) bool {
+	var (
+		proto   uint8  // the IP payload's protocol
+		payload []byte // the IP payload as captured
+		wireLen int    // the IP payload's length on the wire
+		ok      bool
+	)
+	for range maxLayers {
+		// Network layer: tags and labels, then IP.
+		switch etherType {
+		case etherTypeIPv4:
+			proto, payload, wireLen, ok = decodeIPv4(d, data, 0, seg)
+		case etherTypeIPv6:
+			proto, payload, wireLen, ok = decodeIPv6(d, data, seg)
+		case etherTypeVLAN, etherTypeQinQ, etherTypeQinQOld:
+			// IEEE 802.1Q, 802.1ad: TCI(2), then the inner EtherType.
+			if len(data) < vlanTagLen {
+				return false
+			}
+			etherType = binary.BigEndian.Uint16(data[2:])
+			data = data[vlanTagLen:]
+			continue
+		case etherTypeMPLS, etherTypeMPLSMulti:
+			if etherType, data, ok = decodeMPLS(d, data); !ok {
+				return false
+			}
+			continue
+		case etherTypeTEB:
+			if len(data) < ethernetHeaderLen {
+				return false
+			}
+			etherType = binary.BigEndian.Uint16(data[ethernetTypeOff:])
+			data = data[ethernetHeaderLen:]
+			continue
+		default:
+			return false
+		}
+		if !ok {
+			return false
+		}
+		// Transport: TCP at last, or a tunnel to unwrap.
+		if proto == ipProtoTCP {
+			return decodeTCPHeader(payload, wireLen, seg)
+		}
+		if etherType, data, ok = decodeTunnel(d, proto, payload, seg.Src.Addr(), seg.Dst.Addr()); !ok {
+			return false
+		}
+	}
+	return false
+}
+
+// decodeTCPHeader decodes a TCP header and its payload (RFC 9293 §3.1)
+// into seg, whose addresses the IP header set: tcp as captured, tcpLen its
+// length on the wire. The whole header, options included, must be
+// captured. (decode does the same inline for plain packets.)
+func decodeTCPHeader(tcp []byte, tcpLen int, seg *Segment) bool {
+	if len(tcp) < tcpMinHeaderLen {
+		return false
+	}
+	headerLen := int(tcp[12]>>4) * 4
+	if headerLen < tcpMinHeaderLen || headerLen > len(tcp) || headerLen > tcpLen {
+		return false
+	}
+	seg.Src = netip.AddrPortFrom(seg.Src.Addr(), binary.BigEndian.Uint16(tcp[0:]))
+	seg.Dst = netip.AddrPortFrom(seg.Dst.Addr(), binary.BigEndian.Uint16(tcp[2:]))
+	seg.Seq = binary.BigEndian.Uint32(tcp[4:])
+	seg.Ack = binary.BigEndian.Uint32(tcp[8:])
+	seg.Flags = tcp[13] & tcpFlagsMask
+	seg.Window = binary.BigEndian.Uint16(tcp[14:])
+	seg.Payload = tcp[headerLen:]
+	seg.Missing = tcpLen - len(tcp)
+	return true
+}
+
+// decodeIPv4 checks an IPv4 header (RFC 791 §3.1), stores the addresses
+// in seg and returns the protocol, the payload as captured and its length
+// on the wire. A fragment goes to d's reassembly: ok is false until the
+// datagram is complete, which then returns the whole payload. Without a
+// Decoder, the first fragment is returned as it is and the others are
+// rejected.
+func decodeIPv4(d *Decoder, data []byte, wireExtra int, seg *Segment) (proto uint8, payload []byte, wireLen int, ok bool) {
 	if len(data) < ipv4MinHeaderLen || data[0]>>4 != 4 {
-		return nil, 0, false
+		return
 	}
 	headerLen := int(data[0]&0x0f) * 4
 	if headerLen < ipv4MinHeaderLen || headerLen > len(data) {
-		return nil, 0, false
-	}
-	if data[9] != ipProtoTCP {
-		return nil, 0, false
-	}
-	if binary.BigEndian.Uint16(data[6:])&ipv4FragOffMask != 0 {
-		return nil, 0, false // a later fragment: no TCP header here
+		return
 	}
 	totalLen := int(binary.BigEndian.Uint16(data[2:]))
 	switch {
@@ -276,64 +408,117 @@ func decodeIPv4(data []byte, wireExtra int, seg *Segment) (tcp []byte, tcpLen in
 		// super-segment before the NIC fills the length in.
 		totalLen = len(data) + wireExtra
 	case totalLen < headerLen:
-		return nil, 0, false
+		return
 	}
 	if len(data) > totalLen {
 		data = data[:totalLen] // link-layer padding (Ethernet minimum frame)
 	}
+	proto = data[9]
 	seg.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(data[12:16])), 0)
 	seg.Dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte(data[16:20])), 0)
-	return data[headerLen:], totalLen - headerLen, true
+	payload, wireLen = data[headerLen:], totalLen-headerLen
+	if frag := binary.BigEndian.Uint16(data[6:]); frag&(ipv4MoreFrags|ipv4FragOffMask) != 0 {
+		offset := int(frag&ipv4FragOffMask) * 8
+		if d == nil {
+			if offset != 0 {
+				return // a later fragment: no TCP header here
+			}
+			return proto, payload, wireLen, true
+		}
+		if !interesting(proto) {
+			return // not TCP, nor a tunnel that may carry it
+		}
+		key := fragKey{id: uint32(binary.BigEndian.Uint16(data[4:])), proto: proto, ctx: d.ctx}
+		copy(key.src[12:], data[12:16])
+		copy(key.dst[12:], data[16:20])
+		key.src[10], key.src[11], key.dst[10], key.dst[11] = 0xff, 0xff, 0xff, 0xff
+		payload, wireLen, ok = d.frags.add(d, &key, offset, frag&ipv4MoreFrags != 0, payload, wireLen, proto)
+		return proto, payload, wireLen, ok
+	}
+	return proto, payload, wireLen, true
+}
+
+// interesting reports whether an IP protocol may carry TCP: TCP itself
+// and the tunnels decodeTunnel unwraps.
+func interesting(proto uint8) bool {
+	switch proto {
+	case ipProtoTCP, ipProtoIPIP, ipProtoIPv6, ipProtoGRE, ipProtoUDP:
+		return true
+	}
+	return false
 }
 
 // decodeIPv6 checks an IPv6 header (RFC 8200 §3), skips extension headers
-// (§4), stores the addresses in seg and returns the TCP part as captured and
-// its length on the wire.
-func decodeIPv6(data []byte, seg *Segment) (tcp []byte, tcpLen int, ok bool) {
+// (§4), stores the addresses in seg and returns the upper-layer protocol,
+// its payload as captured and its length on the wire. A Fragment header (§4.5) sends the
+// packet to d's reassembly, as decodeIPv4 does.
+func decodeIPv6(d *Decoder, data []byte, seg *Segment) (proto uint8, payload []byte, wireLen int, ok bool) {
 	if len(data) < ipv6HeaderLen || data[0]>>4 != 6 {
-		return nil, 0, false
+		return
 	}
 	payloadLen := int(binary.BigEndian.Uint16(data[4:]))
 	if payloadLen == 0 {
-		return nil, 0, false // jumbogram (RFC 2675) or nothing at all
+		return // jumbogram (RFC 2675) or nothing at all
 	}
 	next := data[6]
 	seg.Src = netip.AddrPortFrom(netip.AddrFrom16([16]byte(data[8:24])), 0)
 	seg.Dst = netip.AddrPortFrom(netip.AddrFrom16([16]byte(data[24:40])), 0)
+	hdr := data
 	data = data[ipv6HeaderLen:]
 	if len(data) > payloadLen {
 		data = data[:payloadLen]
 	}
-	wireLen := payloadLen
+	wireLen = payloadLen
 	// Each extension header is at least 8 bytes, so the loop ends.
 	for {
 		var extLen int
 		switch next {
-		case ipProtoTCP:
-			return data, wireLen, true
 		case ipv6HopByHop, ipv6Routing, ipv6DestOpts:
 			if len(data) < 8 {
-				return nil, 0, false
+				return
 			}
 			extLen = (int(data[1]) + 1) * 8 // RFC 8200 §4.3: Hdr Ext Len in 8-octet units, not counting the first 8
 		case ipv6AH:
 			if len(data) < 8 {
-				return nil, 0, false
+				return
 			}
 			extLen = (int(data[1]) + 2) * 4 // RFC 4302 §2.2
 		case ipv6Fragment:
-			if len(data) < ipv6FragHeaderLen {
-				return nil, 0, false
+			if len(data) < ipv6FragHeaderLen || wireLen < ipv6FragHeaderLen {
+				return
 			}
-			if binary.BigEndian.Uint16(data[2:])&ipv6FragOffMask != 0 {
-				return nil, 0, false // a later fragment: no TCP header here
+			frag := binary.BigEndian.Uint16(data[2:])
+			offset, more := int(frag&ipv6FragOffMask), frag&1 != 0 // offset: 8-byte units shifted by 3, so bytes
+			if offset == 0 && !more {
+				// An atomic fragment (RFC 6946): processed on its own.
+				extLen = ipv6FragHeaderLen
+				break
 			}
-			extLen = ipv6FragHeaderLen
+			if d == nil {
+				if offset != 0 {
+					return // a later fragment: no TCP header here
+				}
+				extLen = ipv6FragHeaderLen
+				break
+			}
+			key := fragKey{id: binary.BigEndian.Uint32(data[4:]), v6: true, ctx: d.ctx}
+			copy(key.src[:], hdr[8:24])
+			copy(key.dst[:], hdr[24:40])
+			// The fragmentable part's first header is named by the first
+			// fragment's Fragment header (RFC 8200 §4.5).
+			payload, wireLen, ok = d.frags.add(d, &key, offset, more, data[ipv6FragHeaderLen:], wireLen-ipv6FragHeaderLen, data[0])
+			if !ok {
+				return
+			}
+			next, data = d.frags.next, payload
+			continue
 		default:
-			return nil, 0, false // UDP, ICMPv6, No Next Header (59), ESP...
+			// TCP, a tunnel, or a protocol decodeNetwork rejects (UDP,
+			// ICMPv6, No Next Header 59, ESP...).
+			return next, data, wireLen, true
 		}
 		if extLen > len(data) || extLen > wireLen {
-			return nil, 0, false
+			return
 		}
 		next = data[0]
 		data = data[extLen:]

@@ -4,7 +4,12 @@
 //
 // It also decodes the link, network and transport layers users meet
 // (Ethernet with VLAN tags, Linux cooked SLL and SLL2, BSD loopback NULL and
-// LOOP, raw IP; IPv4 and IPv6) down to TCP segments, with DecodeTCP.
+// LOOP, raw IP; IPv4 and IPv6) down to TCP segments, with DecodeTCP,
+// through the tunnels of overlay networks and traffic mirroring: GRE,
+// VXLAN, Geneve, IP-in-IP, 6in4, MPLS, stacked VLAN tags. A Decoder does
+// the same with state: it reassembles IP datagrams from their fragments
+// (bounded in bytes, fragments and capture time; overlaps reported) and
+// records the tunnels each segment came through (Segment.Outer).
 //
 // OpenFile and NewReader read pcap and pcapng files (gzip-compressed too) in
 // pure Go. A record walker checks every record before it is used: hostile
@@ -15,9 +20,9 @@
 // would decode them (pcapgo is the tests' oracle). Reading allocates nothing
 // per packet: Packet.Data aliases the reader's buffer.
 //
-// DecodeTCP allocates nothing either and checks no checksums. The
-// subpackage capturetest scripts TCP conversations into capture files for
-// tests.
+// DecodeTCP, and a Decoder on a plain packet, allocate nothing either and
+// check no checksums. The subpackage capturetest scripts TCP conversations
+// into capture files for tests, fragmented and tunnelled as asked.
 //
 // The package knows nothing of HTTP or WebSocket.
 package capture

@@ -34,6 +34,11 @@ type Conn struct {
 	drop  int      // segments still to drop
 	delay int      // segments still to hold back
 	held  [][]byte // frames held back by Delay
+
+	fragmenter      func(ip []byte) [][]byte // SetFragmenter
+	tunnels         []Tunnel                 // SetTunnels, outermost first
+	outerFragmenter func(ip []byte) [][]byte // SetTunnels
+	outerID         uint16                   // the next outer IPv4 identification
 }
 
 // SetMSS sets the largest payload Client and Server put in one segment.
@@ -157,15 +162,17 @@ func (k *Conn) Delay(n int) { k.delay += n }
 // emit builds one segment and writes it, unless Drop or Delay say
 // otherwise.
 func (k *Conn) emit(from int, seq, ack uint32, flags uint8, payload []byte, mssOption bool) {
-	frame := k.frame(from, seq, ack, flags, payload, mssOption)
+	frames := k.frames(from, seq, ack, flags, payload, mssOption)
 	switch {
 	case k.drop > 0:
 		k.drop--
 	case k.delay > 0:
 		k.delay--
-		k.held = append(k.held, frame)
+		k.held = append(k.held, frames...)
 	default:
-		k.c.write(k.iface, frame)
+		for _, f := range frames {
+			k.c.write(k.iface, f)
+		}
 		k.flush()
 	}
 }

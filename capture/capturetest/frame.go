@@ -2,6 +2,7 @@ package capturetest
 
 import (
 	"encoding/binary"
+	"fmt"
 
 	"github.com/google/gopacket/layers"
 	"github.com/wsviz/wsviz/capture"
@@ -35,8 +36,35 @@ var (
 	serverMAC = [6]byte{0x02, 0, 0, 0, 0, 0x02}
 )
 
-// frame builds one packet: link header, IP header, TCP header and payload.
-func (k *Conn) frame(from int, seq, ack uint32, flags uint8, payload []byte, mssOption bool) []byte {
+// frames builds the packets of one segment: its IP packet, cut into
+// fragments by the connection's fragmenter, each wrapped in its tunnels
+// (and cut again by the outer fragmenter) and given a link header.
+func (k *Conn) frames(from int, seq, ack uint32, flags uint8, payload []byte, mssOption bool) [][]byte {
+	ip := k.ipPacket(from, seq, ack, flags, payload, mssOption)
+	pkts := [][]byte{ip}
+	if k.fragmenter != nil {
+		if f := k.fragmenter(ip); f != nil {
+			pkts = f
+		}
+	}
+	var out [][]byte
+	for _, p := range pkts {
+		etherType, b := k.encapsulate(from, p)
+		outer := [][]byte{b}
+		if k.outerFragmenter != nil && len(k.tunnels) > 0 && etherType != etherTypeMPLS {
+			if f := k.outerFragmenter(b); f != nil {
+				outer = f
+			}
+		}
+		for _, o := range outer {
+			out = append(out, k.linkFrame(from, etherType, o))
+		}
+	}
+	return out
+}
+
+// ipPacket builds one IP packet: IP header, TCP header and payload.
+func (k *Conn) ipPacket(from int, seq, ack uint32, flags uint8, payload []byte, mssOption bool) []byte {
 	src, dst := &k.ends[from], k.ends[1-from]
 	v4 := src.addr.Addr().Is4()
 
@@ -83,17 +111,27 @@ func (k *Conn) frame(from int, seq, ack uint32, flags uint8, payload []byte, mss
 		copy(ip[24:], d[:])
 	}
 	binary.BigEndian.PutUint16(tcp[16:], ^checksum(pseudoHeaderSum(ip, v4, len(tcp)), tcp))
-	ip = append(ip, tcp...)
+	return append(ip, tcp...)
+}
 
-	etherType := uint16(etherTypeIPv4)
+// linkFrame puts the connection's link header, for a packet of the given
+// EtherType, before b.
+func (k *Conn) linkFrame(from int, etherType uint16, b []byte) []byte {
 	family := uint32(afInet)
-	if !v4 {
-		etherType = etherTypeIPv6
+	switch etherType {
+	case etherTypeIPv4:
+	case etherTypeIPv6:
 		family = afInet6Darwin
 		if k.link == layers.LinkTypeLoop {
 			family = afInet6BSD
 		}
+	default:
+		switch k.link {
+		case layers.LinkTypeNull, layers.LinkTypeLoop, layers.LinkTypeRaw, 12, 14, layers.LinkTypeIPv4, layers.LinkTypeIPv6:
+			panic(fmt.Sprintf("capturetest: link type %v carries only IP, not EtherType %#04x", k.link, etherType))
+		}
 	}
+	ip := b
 	var link []byte
 	switch k.link {
 	case layers.LinkTypeEthernet:

@@ -1,0 +1,125 @@
+package analyze
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/wsviz/wsviz/capture"
+)
+
+// The IP layer: capture.Decoder reassembles fragmented datagrams and
+// unwraps tunnels before packets reach the connections; what it reports is
+// emitted here as ip.fragments events, by the serial Analyzer and by the
+// sharded pipeline alike.
+
+// fragmentProblems emits ip.fragments for the problems of the IP datagram
+// that carried s, a segment of c (after c's tcp.open, before what the
+// segment's bytes decode to).
+func (a *Analyzer) fragmentProblems(c *conn, s *capture.Segment) {
+	d := client
+	if s.Src != c.addr[client] {
+		d = server
+	}
+	ev := a.newEvent(TypeIPFragments, c, fromName[d])
+	var what []string
+	for _, p := range s.Outer.Problems {
+		switch p.Code {
+		case capture.CodeFragmentConflict:
+			what = append(what, "fragments that overlap with different bytes: wsviz kept the first copy of each byte, the receiver may have kept another")
+		case capture.CodeFragmentOverlap:
+			what = append(what, "fragments that overlap, with the same bytes where they do")
+		case capture.CodeBadFragment:
+			what = append(what, "a malformed fragment that was dropped")
+		}
+		ev.Warn(p.Code, p.Msg)
+	}
+	ev.Note = fmt.Sprintf("the %s's segment came in an IP datagram put together from %s: %s", fromName[d],
+		plural(int64(s.Outer.Fragments), "fragment", "fragments"), strings.Join(what, "; "))
+	a.send(ev)
+}
+
+// ipReports emits the reports of a's Decoder: datagrams given up, on the
+// connection their segment belonged to when it is known.
+func (a *Analyzer) ipReports(reports []capture.Report) {
+	for i := range reports {
+		r := &reports[i]
+		var c *conn
+		if r.Src.IsValid() {
+			c = a.conns[makeFlowKey(r.Src, r.Dst)]
+		}
+		a.ipReport(c, r.Src, r.Dst, r.Problems)
+	}
+}
+
+// ipReport emits one report of the Decoder as an ip.fragments event, on c
+// when the datagram's segment belonged to it.
+func (a *Analyzer) ipReport(c *conn, src, dst netip.AddrPort, problems []capture.Problem) {
+	from := ""
+	if c != nil {
+		from = fromName[client]
+		if src != c.addr[client] {
+			from = fromName[server]
+		}
+	}
+	ev := a.newEvent(TypeIPFragments, c, from)
+	for _, p := range problems {
+		ev.Warn(p.Code, p.Msg)
+	}
+	switch {
+	case len(problems) == 0:
+		return
+	case problems[0].Code == capture.CodeFragmentLimit:
+		ev.Note = "IP fragments were given up to keep reassembly bounded: what they carried is lost (see the warning)"
+	case c != nil:
+		ev.Note = fmt.Sprintf("an IP datagram carrying a segment the %s sent never arrived whole: its fragments were given up, and the bytes it carried are missing from the stream", from)
+	default:
+		ev.Note = fmt.Sprintf("an IP datagram carrying a TCP segment from %s to %s never arrived whole: its fragments were given up (no connection of these addresses was seen)", src, dst)
+	}
+	a.send(ev)
+}
+
+// keepOuter returns what of o a shard needs, copied out of the Decoder's
+// memory: the tunnels when the segment opens a connection (open), the
+// problems when there are any; nil when neither.
+func keepOuter(o *capture.Outer, open bool) *capture.Outer {
+	if !open && len(o.Problems) == 0 {
+		return nil
+	}
+	k := &capture.Outer{Fragments: o.Fragments, Problems: slices.Clone(o.Problems)}
+	if open {
+		k.Tunnel = slices.Clone(o.Tunnel)
+	}
+	return k
+}
+
+// ipReports routes the reports of the dispatcher's Decoder to the shards:
+// a report about a tracked connection to its shard, any other to shard 0,
+// stamped with the packet being read (or the last one, at the end).
+func (p *pipeline) ipReports(reports []capture.Report) {
+	for i := range reports {
+		rep := &reports[i]
+		var r *route
+		if rep.Src.IsValid() {
+			r = p.routes[makeFlowKey(rep.Src, rep.Dst)]
+		}
+		shard := 0
+		if r != nil {
+			shard = r.shard
+		}
+		it := p.add(itemReport, shard, nil)
+		it.route, it.num, it.time = r, p.last.num, p.last.time
+		it.seg.Src, it.seg.Dst = rep.Src, rep.Dst
+		it.seg.Outer = &capture.Outer{Problems: slices.Clone(rep.Problems)}
+	}
+}
+
+// reportItem emits the report an itemReport carries.
+func (a *Analyzer) reportItem(it *item) {
+	var c *conn
+	if it.route != nil {
+		c = it.route.conn
+	}
+	a.ipReport(c, it.seg.Src, it.seg.Dst, it.seg.Outer.Problems)
+}
