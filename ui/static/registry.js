@@ -20,11 +20,17 @@ export const EVENT_TYPES = Object.freeze([
   {"type":"tls.message","description":"one TLS handshake message (client_hello, server_hello, finished, ...) or change_cipher_spec, and whether it travelled encrypted"},
   {"type":"tls.alert","description":"one TLS alert: close_notify, or an error the sender reports"},
   {"type":"tls.record","description":"a TLS record whose content could not be read (no keys, failed authentication, lost in a gap): its size and time are what the network saw"},
+  {"type":"ip.fragments","description":"a problem with the IP fragments a segment came in: they overlap or conflict, one was malformed, or the datagram never arrived whole"},
   {"type":"capture.stats","description":"a live capture's counters: packets captured and packets the kernel dropped"},
 ]);
 
 export const CODES = Object.freeze([
   {"code":"capture.drops","events":["capture.stats"],"rfc":"","description":"the kernel dropped packets during a live capture: their bytes appear as tcp.gap"},
+  {"code":"ip.fragment_overlap","events":["ip.fragments"],"rfc":"RFC 5722","description":"fragments of one IP datagram overlap (with the same bytes): many receivers drop such a datagram, and IPv6 forbids it"},
+  {"code":"ip.fragment_conflict","events":["ip.fragments"],"rfc":"RFC 5722","description":"fragments of one IP datagram overlap with different bytes: wsviz kept the first copy, the receiver may have kept another"},
+  {"code":"ip.bad_fragment","events":["ip.fragments"],"rfc":"RFC 8200 §4.5","description":"a fragment no datagram can hold (past 65,535 bytes, not a multiple of 8 bytes, a second end) was dropped"},
+  {"code":"ip.fragment_incomplete","events":["ip.fragments"],"rfc":"RFC 791 §3.2","description":"a datagram's fragments did not all arrive within the reassembly timeout or before the capture ended: its segment is lost"},
+  {"code":"ip.fragment_limit","events":["ip.fragments"],"rfc":"","description":"fragments were given up to keep reassembly bounded (a flood of fragments, or fragments that never complete)"},
   {"code":"tcp.gap","events":["tcp.gap","ws.message"],"rfc":"RFC 9293 §3.10.7.4","description":"bytes were never captured; a message they belonged to is shown in part"},
   {"code":"tcp.buffer_limit","events":["tcp.gap"],"rfc":"","description":"out-of-order data past --max-buffer or --max-buffer-total was skipped, so this gap was declared early"},
   {"code":"tcp.out_of_window","events":["tcp.close"],"rfc":"RFC 7323 §2.3","description":"segments starting 2^30 bytes or more from the expected sequence number, outside any TCP window, were ignored"},
