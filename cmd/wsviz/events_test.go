@@ -20,11 +20,12 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // goldenCaptures are the captures whose `wsviz events` output is pinned:
-// the real loopback captures and one per warning code.
+// the real loopback captures, one per warning code and one per way of
+// carrying a session (IP fragments, tunnels).
 func goldenCaptures(t *testing.T) []string {
 	t.Helper()
 	var files []string
-	for _, pattern := range []string{"../../testdata/*.pcap*", "../../testdata/violations/*.pcap*"} {
+	for _, pattern := range []string{"../../testdata/*.pcap*", "../../testdata/violations/*.pcap*", "../../testdata/encap/*.pcap"} {
 		m, err := filepath.Glob(pattern)
 		if err != nil {
 			t.Fatal(err)
