@@ -98,6 +98,7 @@ var typeNames = [...]string{
 	codeTLSMessage:   analyze.TypeTLSMessage,
 	codeTLSAlert:     analyze.TypeTLSAlert,
 	codeTLSRecord:    analyze.TypeTLSRecord,
+	codeIPFragments:  analyze.TypeIPFragments,
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

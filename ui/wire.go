@@ -25,6 +25,7 @@ const (
 	codeTLSMessage   = 12
 	codeTLSAlert     = 13
 	codeTLSRecord    = 14
+	codeIPFragments  = 15
 )
 
 // Direction codes of the from column.
@@ -112,6 +113,8 @@ func typeCode(t string) uint8 {
 		return codeTLSAlert
 	case analyze.TypeTLSRecord:
 		return codeTLSRecord
+	case analyze.TypeIPFragments:
+		return codeIPFragments
 	}
 	return codeUnknown
 }
