@@ -55,6 +55,34 @@ func pipelineSeeds(t testing.TB) map[string][]byte {
 	k.Server(analyzetest.Close(false, 1001, "bye"))
 	k.Reset(true)
 	seeds["pcapng-fragments-reorder-gap-rst"] = c.Bytes()
+
+	// IP fragments (overlapping, one datagram incomplete) and tunnels, for
+	// capture.Decoder.
+	c = capturetest.NewCapture(capturetest.Options{})
+	k = c.Conn("10.0.0.1:40000", "10.1.0.1:8080")
+	k.SetTunnels(capturetest.Fragments(64, capturetest.Reverse), capturetest.Tunnel{Kind: capture.TunnelVXLAN, Src: "192.0.2.1", Dst: "192.0.2.2", VNI: 42})
+	k.Handshake()
+	k.Client(analyzetest.Request("/r"))
+	k.Server(analyzetest.Response())
+	k.SetFragmenter(func(ip []byte) [][]byte {
+		if n := len(ip) - 20; n > 40 {
+			return [][]byte{capturetest.Fragment(ip, 0, 24, true, nil), capturetest.Fragment(ip, 16, n, false, nil)}
+		}
+		return nil
+	})
+	k.Server(analyzetest.Text(false, "in overlapping fragments"))
+	k.SetFragmenter(func(ip []byte) [][]byte {
+		if n := len(ip) - 20; n > 40 {
+			return [][]byte{capturetest.Fragment(ip, 8, n, false, nil)}
+		}
+		return nil
+	})
+	k.Server(analyzetest.Text(false, "its first fragment lost"))
+	k2 := c.Conn("[2001:db8::1]:40000", "[2001:db8::2]:8080")
+	k2.SetTunnels(nil, capturetest.Tunnel{Kind: capture.TunnelGRE, Src: "192.0.2.1", Dst: "192.0.2.3", Key: 1, HasKey: true}, capturetest.Tunnel{Kind: capture.TunnelMPLS, Label: 16})
+	k2.Handshake()
+	k2.Client(analyzetest.Text(true, "mid-stream in GRE and MPLS"))
+	seeds["fragments-and-tunnels"] = c.Bytes()
 	return seeds
 }
 

@@ -2,6 +2,7 @@ package capture_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -145,7 +146,14 @@ func fuzzSeeds() map[string]map[string]string {
 	decode["ipv4-options-tso"] = append([]byte{byte(layers.LinkTypeRaw)}, ipv4(6, 7, 0, 0, tcp(8, capture.ACK, "tso"))...)
 	decode["ipv6-extensions"] = append([]byte{byte(layers.LinkTypeRaw)}, ipv6(0, -1, cat(ext(43, 1), ext(60, 0), ext(51, 0), ah(44), fragHeader(6, 0, true), tcp(5, capture.ACK, "ext")))...)
 
-	seeds := map[string]map[string]string{"FuzzReader": {}, "FuzzDecodeTCP": {}}
+	seeds := map[string]map[string]string{"FuzzReader": {}, "FuzzDecodeTCP": {}, "FuzzDecoder": {}}
+	for name, data := range decoderSeeds() {
+		seeds["FuzzDecoder"][name] = fmt.Sprintf("go test fuzz v1\nuint8(%d)\n[]byte(%q)\n", data[0], data[1:])
+		// DecodeTCP unwraps the same tunnels (the first packet, a SYN).
+		if n := int(binary.BigEndian.Uint16(data[1:])); !strings.HasPrefix(name, "fragments") {
+			decode[name] = append([]byte{data[0]}, data[4:4+n]...)
+		}
+	}
 	for name, data := range reader {
 		seeds["FuzzReader"][name] = fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", data)
 	}
