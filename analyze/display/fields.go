@@ -270,12 +270,19 @@ var fields = []*field{
 			if !isType(ev, tReq, tResp) {
 				return value{}, false
 			}
-			// Maps have no index: count to it (a head has few headers).
+			// The i-th name in sorted order, found without allocating:
+			// the name with exactly i names before it (a head has few
+			// headers, and the parser bounds them). Map order is random.
 			for name := range ev.HTTP.Header {
-				if i == 0 {
+				before := 0
+				for other := range ev.HTTP.Header {
+					if other < name {
+						before++
+					}
+				}
+				if before == i {
 					return strVal(name), true
 				}
-				i--
 			}
 			return value{}, false
 		}},

@@ -242,6 +242,9 @@ func TestNilAndEmpty(t *testing.T) {
 }
 
 func TestMatchAllocates(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
 	events := sampleEvents()
 	f, err := Compile(`type == "ws.message" && (text contains "chat" || payload matches "bye") && !has warnings.code == "tcp.gap" && conn in {1..3} && headers.upgrade != x`)
 	if err != nil {
