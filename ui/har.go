@@ -47,6 +47,10 @@ func NewHAR(tempDir string) (*HAR, error) {
 	return &HAR{s: s}, nil
 }
 
+// SetCreatorVersion sets the version written in the log's creator, after
+// "wsviz" ("1" by default); cmd/wsviz gives the module version and commit.
+func (h *HAR) SetCreatorVersion(v string) { h.s.opts.Version = v }
+
 // Add folds one event in. It copies what it keeps, so ev may be reused. An
 // error means the spill file could not be written.
 func (h *HAR) Add(ev *analyze.Event) error { return h.s.Publish(ev) }
@@ -219,7 +223,12 @@ func (s *Server) writeHAR(w io.Writer, sel idList) error {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	if _, err := io.WriteString(w, `{"log":{"version":"1.2","creator":{"name":"wsviz","version":"1"},"pages":[],"entries":[`); err != nil {
+	version := s.opts.Version
+	if version == "" {
+		version = "1"
+	}
+	creator, _ := json.Marshal(version)
+	if _, err := fmt.Fprintf(w, `{"log":{"version":"1.2","creator":{"name":"wsviz","version":%s},"pages":[],"entries":[`, creator); err != nil {
 		return err
 	}
 	first := true

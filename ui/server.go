@@ -41,6 +41,9 @@ type Options struct {
 	// server bound to loopback refuses other names, so that a web page
 	// cannot reach it through DNS rebinding.
 	AllowedHosts []string
+	// Version is the version written in exported HARs' creator, after
+	// "wsviz"; "1" when empty.
+	Version string
 }
 
 func (o *Options) setDefaults() {

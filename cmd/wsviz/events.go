@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,72 +9,51 @@ import (
 	"runtime/pprof"
 
 	"github.com/wsviz/wsviz/analyze"
-	"github.com/wsviz/wsviz/capture"
 )
 
 func init() {
-	register("events", "decode a capture into annotated events, one JSON object per line", runEvents)
-}
-
-// analyzeFlags registers the analyzer's limits on fs; the returned func
-// reads them back into Options after parsing.
-func analyzeFlags(fs *flag.FlagSet) func() analyze.Options {
-	fullPayload := fs.Bool("full-payload", false, "do not truncate payloads (up to --max-message bytes per message)")
-	maxPayload := fs.Int("max-payload", analyze.DefaultMaxPayload, "payload bytes shown per message")
-	maxMessage := fs.Int64("max-message", analyze.DefaultMaxMessage, "largest message decoded, after decompression, in bytes (deflate bombs stop here)")
-	maxBuffer := fs.Int("max-buffer", analyze.DefaultMaxBufferPerConn, "out-of-order TCP bytes buffered per connection")
-	maxBufferTotal := fs.Int64("max-buffer-total", analyze.DefaultMaxBufferTotal, "out-of-order TCP bytes buffered over all connections")
-	maxConns := fs.Int("max-conns", analyze.DefaultMaxConns, "connections tracked at once; the least recently active is dropped past it")
-	maxHistory := fs.Int64("max-deflate-history", analyze.DefaultMaxDeflateHistory, "permessage-deflate history held for all connections, in bytes (64 KiB per direction with context takeover)")
-	keylog := addKeylogFlag(fs) // keylog.go
-	return func() analyze.Options {
-		o := analyze.Options{
-			MaxPayload:        *maxPayload,
-			MaxMessage:        *maxMessage,
-			MaxBufferPerConn:  *maxBuffer,
-			MaxBufferTotal:    *maxBufferTotal,
-			MaxConns:          *maxConns,
-			MaxDeflateHistory: *maxHistory,
-		}
-		if *fullPayload {
-			o.MaxPayload = -1
-		}
-		keylog.apply(&o, fs.Output())
-		return o
-	}
+	register("events", "decode a capture into annotated events: JSON Lines, or aligned text (-T text)", runEvents)
 }
 
 func runEvents(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("wsviz events", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	file := fs.String("r", "", "read packets from this pcap or pcapng `file`")
-	lf := addLiveFlags(fs)
-	opts := analyzeFlags(fs)
+	df := addDecodeFlags(fs, decodeSpec{live: true, cut: true})
+	format := fs.String("T", "json", "output `format`: json (one object per line: the contract for scripts) or text (one aligned line per event, like tshark; coloured on a terminal)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this `file` (go tool pprof; see docs/performance.md)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: wsviz events -r FILE [flags] [FILTER]
        wsviz events -i IFACE [flags] [FILTER]
+       wsviz events -r FILE -w OUT.pcapng [--conn N | -Y EXPR] [-c N] [FILTER]
 
-Decodes a capture file (-r) or live traffic (-i, Linux) into annotated events,
-one JSON object per line, in capture order. FILTER is a tcpdump-style expression
-such as "tcp port 8080" or "host 127.0.0.1 and not port 22".
+Decodes a capture file (-r FILE, or -r - for standard input: pcap or pcapng,
+gzip-compressed or not) or live traffic (-i IFACE, Linux) into annotated
+events in capture order: one JSON object per line (-T json, the default), or
+one aligned line per event (-T text). FILTER is a tcpdump-style packet filter
+such as "tcp port 8080" or "host 127.0.0.1 and not port 22"; flags may come
+before or after it. -Y keeps the events that match a display filter
+(docs/filters.md), --conn those of some connections.
+
+With -r and -w, no events are printed: the packets that pass FILTER are
+saved to a pcapng file, with their timestamps and interfaces; with --conn
+or -Y, only the packets of the connections selected (those with an event
+that matches), as editcap or "tshark -Y tcp.stream==N -w" would cut them.
+
+A progress line is drawn on standard error when it is a terminal, the input
+a file and standard output not the same terminal (-q: never).
+
+Exit status: 0 when everything was read, 1 when the input could not be read
+to the end (what came before is printed), 2 on a usage error.
 
 Flags:`)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
-	}
-	if (*file == "") == !lf.Live() {
-		fmt.Fprintln(stderr, "wsviz events: give exactly one of -r FILE and -i IFACE")
-		fs.Usage()
-		return errUsage
-	}
-	if err := lf.Check(); err != nil {
+	if err := df.parse(fs, args, stderr); err != nil {
 		return err
+	}
+	if *format != "json" && *format != "text" {
+		fmt.Fprintf(stderr, "wsviz events: -T %q: the formats are json and text\n", *format)
+		return errUsage
 	}
 	if *cpuprofile != "" {
 		stop, err := startCPUProfile(*cpuprofile)
@@ -84,56 +62,55 @@ Flags:`)
 		}
 		defer stop()
 	}
-	widenPipe(stdout)
-	w := bufio.NewWriterSize(stdout, 256<<10)
-	var line []byte
-	write := func(ev *analyze.Event) error {
-		line = ev.AppendJSON(line[:0])
-		line = append(line, '\n')
-		_, err := w.Write(line)
+	if !df.live.Live() && df.live.write != "" {
+		return cutPackets(df, stderr)
+	}
+	in, err := df.open(stderr, liveOptions{})
+	if err != nil {
 		return err
 	}
-	var err error
-	if lf.Live() {
-		var lc *liveCapture
-		if lc, err = lf.Open(fs.Args(), liveOptions{}, stderr); err != nil {
+	defer in.Close()
+	opts := df.options(in)
+
+	if *format == "json" && !df.selects() && in.file != nil {
+		// The fast path: DecodeJSON encodes the events on the workers
+		// too, so both cores work on a capture of many connections, and
+		// makes large writes itself: no bufio between.
+		stop := startProgress(in.file, stderr, df.quiet || isTerminal(stdout))
+		widenPipe(stdout)
+		err := analyze.DecodeJSON(in.src, opts, jsonWriter(stdout))
+		stop()
+		return err
+	}
+
+	widenPipe(stdout)
+	w := bufio.NewWriterSize(stdout, 256<<10)
+	var write func(ev *analyze.Event) error
+	tw := &textWriter{w: w, color: isTerminal(stdout) && os.Getenv("NO_COLOR") == ""}
+	if *format == "text" {
+		write = tw.write
+	} else {
+		var line []byte
+		write = func(ev *analyze.Event) error {
+			line = ev.AppendJSON(line[:0])
+			line = append(line, '\n')
+			_, err := w.Write(line)
 			return err
 		}
-		var last analyze.Event // time and packet of the latest event
-		var reported uint64
-		stats := func(final bool) error {
-			st := lc.Stats()
-			if !final && st.Drops <= reported {
-				return nil
-			}
-			reported = st.Drops
-			ev := analyze.Event{Type: analyze.TypeCaptureStats, Time: last.Time, Packet: int64(st.Packets),
-				Capture: analyze.Capture{Packets: int64(st.Packets), Drops: int64(st.Drops)}}
-			ev.Note = fmt.Sprintf("%d packets captured so far; the kernel dropped %d because the capture could not keep up", st.Packets, st.Drops)
-			if final {
-				ev.Note = fmt.Sprintf("the capture stopped: %d packets captured, %d dropped by the kernel", st.Packets, st.Drops)
-			}
-			if st.Drops > 0 {
-				ev.Warn("capture.drops", "the kernel dropped packets: their bytes appear as tcp.gap (raise --buffer or narrow the filter)")
-			}
-			return write(&ev)
+	}
+	emit := func(ev *analyze.Event) error {
+		tw.see(ev)
+		if !df.keep(ev) {
+			return nil
 		}
-		// Live events reach a reader (a pipe, a terminal) as soon as the
-		// capture goes quiet, not only when the buffer fills.
-		lc.OnIdle(func() {
-			stats(false)
-			w.Flush()
-		})
-		err = lc.Decode(opts(), func(ev *analyze.Event) error {
-			last.Time = ev.Time
-			return write(ev)
-		})
-		if serr := stats(true); err == nil {
-			err = serr
-		}
+		return write(ev)
+	}
+	if in.live != nil {
+		err = eventsLive(in.live, opts, w, emit)
 	} else {
-		// DecodeJSON makes large writes itself: no bufio between.
-		err = decodeEventsFile(*file, fs.Args(), opts(), jsonWriter(stdout))
+		stop := startProgress(in.file, stderr, df.quiet || isTerminal(stdout))
+		err = analyze.Decode(in.src, opts, emit)
+		stop()
 	}
 	if ferr := w.Flush(); err == nil {
 		err = ferr
@@ -141,22 +118,42 @@ Flags:`)
 	return err
 }
 
-// decodeEventsFile decodes a capture file into JSON Lines on w, keeping only
-// the packets that match the filter expression in filterArgs (all when
-// empty). DecodeJSON encodes the events on the workers too, so both cores
-// work on a capture of many connections.
-func decodeEventsFile(path string, filterArgs []string, opts analyze.Options, w io.Writer) error {
-	f, err := capture.OpenFile(path)
-	if err != nil {
-		return err
+// eventsLive decodes a live capture until it stops, adding capture.stats
+// events when the kernel drops packets and once at the end. Events reach
+// a reader (a pipe, a terminal) as soon as the capture goes quiet, not
+// only when the buffer fills.
+func eventsLive(lc *liveCapture, opts analyze.Options, w *bufio.Writer, emit func(*analyze.Event) error) error {
+	var last analyze.Event // time of the latest event
+	var reported uint64
+	stats := func(final bool) error {
+		st := lc.Stats()
+		if !final && st.Drops <= reported {
+			return nil
+		}
+		reported = st.Drops
+		ev := analyze.Event{Type: analyze.TypeCaptureStats, Time: last.Time, Packet: int64(st.Packets),
+			Capture: analyze.Capture{Packets: int64(st.Packets), Drops: int64(st.Drops)}}
+		ev.Note = fmt.Sprintf("%d packets captured so far; the kernel dropped %d because the capture could not keep up", st.Packets, st.Drops)
+		if final {
+			ev.Note = fmt.Sprintf("the capture stopped: %d packets captured, %d dropped by the kernel", st.Packets, st.Drops)
+		}
+		if st.Drops > 0 {
+			ev.Warn("capture.drops", "the kernel dropped packets: their bytes appear as tcp.gap (raise --buffer or narrow the filter)")
+		}
+		return emit(&ev)
 	}
-	defer f.Close()
-	useFileSecrets(f, &opts) // keylog.go
-	src, err := filterPackets(f, filterArgs)
-	if err != nil {
-		return err
+	lc.OnIdle(func() {
+		stats(false)
+		w.Flush()
+	})
+	err := lc.Decode(opts, func(ev *analyze.Event) error {
+		last.Time = ev.Time
+		return emit(ev)
+	})
+	if serr := stats(true); err == nil {
+		err = serr
 	}
-	return analyze.DecodeJSON(src, opts, w)
+	return err
 }
 
 // startCPUProfile writes a CPU profile to path until the returned func is

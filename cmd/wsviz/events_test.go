@@ -126,12 +126,19 @@ func TestEventsErrors(t *testing.T) {
 		wantStderr string
 		wantEvents bool
 	}{
-		{"no source", []string{"events"}, 2, "give exactly one of -r FILE and -i IFACE", false},
+		{"no source", []string{"events"}, 2, "give -r FILE (or -r - for standard input) or -i IFACE", false},
 		{"both sources", []string{"events", "-r", cut, "-i", "lo"}, 2, "give exactly one", false},
 		{"missing file", []string{"events", "-r", filepath.Join(dir, "nope.pcap")}, 1, "no such file", false},
 		{"not a capture", []string{"events", "-r", notCapture}, 1, "not a pcap or pcapng file", false},
 		{"cut in a record", []string{"events", "-r", cut}, 1, "byte offset", true},
-		{"bad filter", []string{"events", "-r", cut, "port", "and"}, 1, "", false},
+		{"bad filter", []string{"events", "-r", cut, "port", "and"}, 2, `filter: "port and" at offset 5`, false},
+		{"bad display filter", []string{"events", "-r", cut, "-Y", "lenn > 3"}, 2, "-Y: display filter: offset 0: unknown field \"lenn\"", false},
+		{"bad format", []string{"events", "-r", cut, "-T", "pdml"}, 2, "the formats are json and text", false},
+		{"bad conn", []string{"events", "-r", cut, "--conn", "0"}, 2, "connections count from 1", false},
+		{"-w with -Y on stdin", []string{"events", "-r", "-", "-w", filepath.Join(dir, "x.pcapng"), "-Y", "conn == 1"}, 2, "give a file, not -r -", false},
+		{"-w with ui -r", []string{"ui", "-r", cut, "-w", filepath.Join(dir, "x.pcapng")}, 2, "cut packets out of a file with wsviz events", false},
+		{"--duration without -i", []string{"events", "-r", cut, "--duration", "1s"}, 2, "--duration needs -i", false},
+		{"flag before the command", []string{"-r", cut}, 2, "flags come after the command", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -156,8 +163,13 @@ func TestEventsErrors(t *testing.T) {
 func TestFileShortcut(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"no-such-capture.pcap"}, &stdout, &stderr)
-	if code != 2 || !strings.Contains(stderr.String(), "unknown command") {
-		t.Errorf("wsviz no-such-capture.pcap = exit %d, %q; want unknown command", code, stderr.String())
+	if code != 1 || !strings.Contains(stderr.String(), "wsviz: no-such-capture.pcap: no such file") {
+		t.Errorf("wsviz no-such-capture.pcap = exit %d, %q; want no such file", code, stderr.String())
+	}
+	stderr.Reset()
+	code = run([]string{"evnets"}, &stdout, &stderr)
+	if code != 2 || !strings.Contains(stderr.String(), `unknown command "evnets"`) {
+		t.Errorf("wsviz evnets = exit %d, %q; want unknown command", code, stderr.String())
 	}
 	dir := t.TempDir()
 	notCapture := filepath.Join(dir, "x.pcap")

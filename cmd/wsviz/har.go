@@ -19,29 +19,46 @@ func init() {
 func runHAR(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("wsviz har", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	file := fs.String("r", "", "read packets from this pcap or pcapng `file`")
+	df := addDecodeFlags(fs, decodeSpec{})
 	out := fs.String("o", "", "write the HAR to this `file` instead of standard output")
-	opts := analyzeFlags(fs)
 	// HAR tools expect whole messages.
 	if f := fs.Lookup("full-payload"); f != nil {
 		f.Value.Set("true")
 		f.DefValue = "true"
 	}
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: wsviz har -r FILE [-o OUT.har] [flags]\n\n"+
-			"Writes an HTTP Archive (HAR 1.2) with one entry per WebSocket connection and its\n"+
-			"text and binary messages in _webSocketMessages, as Chrome DevTools exports them.\n\nFlags:")
+		fmt.Fprintln(stderr, `Usage: wsviz har -r FILE [-o OUT.har] [flags] [FILTER]
+
+Writes an HTTP Archive (HAR 1.2) with one entry per WebSocket connection and its
+text and binary messages in _webSocketMessages, as Chrome DevTools exports them.
+-r - reads standard input. FILTER is a tcpdump-style packet filter; -Y keeps the
+events that match a display filter (docs/filters.md), so -Y 'from == "client"'
+exports what the clients sent, and --conn N one connection.
+
+Exit status: 0 when the capture was read to the end, 1 when it could not be
+(the HAR of what came before is still written), 2 on a usage error.
+
+Flags:`)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+	if err := df.parse(fs, args, stderr); err != nil {
+		return err
+	}
+	in, err := df.open(stderr, liveOptions{})
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	// The output is created before the long decode, so that a path that
+	// cannot be written fails at once.
+	w := stdout
+	var f *os.File
+	if *out != "" {
+		if f, err = os.Create(*out); err != nil {
 			return err
 		}
-		return errUsage
-	}
-	if *file == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return errUsage
+		defer f.Close()
+		w = f
 	}
 	// The same writer as the page's Export HAR: events go to a temporary
 	// spill file and each connection is streamed from it.
@@ -50,20 +67,18 @@ func runHAR(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer h.Close()
-	err = analyze.DecodeFile(*file, opts(), func(ev *analyze.Event) error {
+	h.SetCreatorVersion(versionString())
+	stop := startProgress(in.file, stderr, df.quiet || f == nil && isTerminal(stdout))
+	decodeErr := analyze.Decode(in.src, df.options(in), func(ev *analyze.Event) error {
+		if !df.keep(ev) {
+			return nil
+		}
 		return h.Add(ev)
 	})
-	if err != nil {
+	stop()
+	if decodeErr != nil {
 		// The connections before the error are still worth having.
-		fmt.Fprintf(stderr, "wsviz har: %v (writing what was decoded before it)\n", err)
-	}
-	w := stdout
-	var f *os.File
-	if *out != "" {
-		if f, err = os.Create(*out); err != nil {
-			return err
-		}
-		w = f
+		fmt.Fprintf(stderr, "wsviz har: %v (writing what was decoded before it)\n", decodeErr)
 	}
 	bw := bufio.NewWriterSize(w, 256<<10)
 	_, werr := h.WriteTo(bw)
@@ -78,8 +93,12 @@ func runHAR(args []string, stdout, stderr io.Writer) error {
 	if werr != nil {
 		return werr
 	}
-	if err != nil {
-		return errors.New("the capture could not be read to the end")
+	if decodeErr != nil {
+		return errAfterOutput
 	}
 	return nil
 }
+
+// errAfterOutput is returned by a command that already printed why its
+// input could not be read to the end: exit status 1, nothing more said.
+var errAfterOutput = errors.New("the input could not be read to the end")

@@ -75,20 +75,13 @@ func (lf *liveFlags) addCaptureFlags(fs *flag.FlagSet) {
 // Live reports whether -i was given.
 func (lf *liveFlags) Live() bool { return lf.iface != "" }
 
-// Check reports flags that only make sense with -i when -i is missing.
+// Check reports live flags with impossible values, and --duration without
+// -i. (-w and -c with a file are decodeFlags.parse's business.)
 func (lf *liveFlags) Check() error {
-	if lf.Live() {
-		if lf.count < 0 || lf.duration < 0 || lf.snaplen < 0 || lf.bufferMB < 0 {
-			return errors.New("-c, --duration, --snaplen and --buffer cannot be negative")
-		}
-		return nil
+	if lf.count < 0 || lf.duration < 0 || lf.snaplen < 0 || lf.bufferMB < 0 {
+		return errors.New("-c, --duration, --snaplen and --buffer cannot be negative")
 	}
-	switch {
-	case lf.write != "":
-		return errors.New("-w needs -i: it saves a live capture")
-	case lf.count != 0:
-		return errors.New("-c needs -i")
-	case lf.duration != 0:
+	if !lf.Live() && lf.duration != 0 {
 		return errors.New("--duration needs -i")
 	}
 	return nil

@@ -5,6 +5,9 @@
 // Usage:
 //
 //	wsviz events -r FILE       decode a capture into JSON Lines on stdout
+//	wsviz events -r FILE -T text -Y 'type == "ws.message"'
+//	                           one aligned line per message
+//	wsviz stats -r FILE        per-connection statistics
 //	wsviz ui -r FILE           open the timeline in the browser
 //	wsviz FILE                 shortcut for wsviz ui -r FILE
 //
@@ -17,9 +20,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"slices"
 	"strings"
+	"syscall"
 )
 
 // command is one subcommand. Each lives in its own file and registers
@@ -66,6 +71,12 @@ func main() {
 		// 1% of the CPU time); GOGC in the environment still wins.
 		debug.SetGCPercent(gcPercent)
 	}
+	// A reader that goes away (wsviz events | head -1) must end the
+	// program quietly with status 0, as tcpdump does. Without a handler,
+	// Go kills the program with SIGPIPE on a write to a closed standard
+	// output; with one, the write fails with EPIPE, which run treats as
+	// the end.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -73,54 +84,81 @@ func main() {
 // unless GOGC is set.
 const gcPercent = 50
 
+// Exit statuses.
+const (
+	exitOK    = 0 // everything was read and written (or the reader of stdout went away)
+	exitInput = 1 // the input could not be read to the end, or output failed; what came before was written
+	exitUsage = 2 // bad flags or arguments: nothing was done
+)
+
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
 		usage(stderr)
 		if len(args) == 0 {
-			return 2
+			return exitUsage
 		}
-		return 0
+		return exitOK
 	}
 	name, rest := args[0], args[1:]
+	switch name {
+	case "--version", "-version", "-V":
+		name = "version"
+	case "-D", "--list-interfaces":
+		name = "interfaces"
+	}
 	cmd, ok := commands[name]
-	if !ok {
-		// "wsviz FILE" is a shortcut for "wsviz ui -r FILE".
-		if ui, found := commands["ui"]; found && len(args) == 1 && !strings.HasPrefix(name, "-") {
+	if !ok && !strings.HasPrefix(name, "-") {
+		// "wsviz FILE [flags] [FILTER]" is a shortcut for "wsviz ui -r FILE ...".
+		if ui, found := commands["ui"]; found {
 			if _, err := os.Stat(name); err == nil {
-				cmd, rest, ok = ui, []string{"-r", name}, true
+				cmd, rest, ok = ui, append([]string{"-r", name}, rest...), true
 				name = "ui"
+			} else if looksLikePath(name) {
+				fmt.Fprintf(stderr, "wsviz: %s: no such file (and no command of that name; wsviz help lists them)\n", name)
+				return exitInput
 			}
 		}
 	}
 	if !ok {
-		fmt.Fprintf(stderr, "wsviz: unknown command %q\n", name)
+		if strings.HasPrefix(name, "-") {
+			fmt.Fprintf(stderr, "wsviz: %s: flags come after the command, as in wsviz events -r FILE\n", name)
+		} else {
+			fmt.Fprintf(stderr, "wsviz: unknown command %q\n", name)
+		}
 		usage(stderr)
-		return 2
+		return exitUsage
 	}
-	if err := cmd.run(rest, stdout, stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
+	err := cmd.run(rest, stdout, stderr)
+	var ee *exitError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.Is(err, syscall.EPIPE):
+		// The reader of the output went away: the end, not a failure.
+		return exitOK
+	case errors.As(err, &ee):
+		if ee.Err != nil && !errors.Is(ee.Err, errUsage) {
+			fmt.Fprintf(stderr, "wsviz %s: %v\n", name, ee.Err)
 		}
-		if ee := (*exitError)(nil); errors.As(err, &ee) {
-			if ee.Err != nil && !errors.Is(ee.Err, errUsage) {
-				fmt.Fprintf(stderr, "wsviz %s: %v\n", name, ee.Err)
-			}
-			return ee.Code
-		}
-		if !errors.Is(err, errUsage) {
-			fmt.Fprintf(stderr, "wsviz %s: %v\n", name, err)
-		}
-		if errors.Is(err, errUsage) {
-			return 2
-		}
-		return 1
+		return ee.Code
+	case errors.Is(err, errUsage):
+		return exitUsage
+	case errors.Is(err, errAfterOutput):
+		return exitInput
 	}
-	return 0
+	fmt.Fprintf(stderr, "wsviz %s: %v\n", name, err)
+	return exitInput
+}
+
+// looksLikePath reports whether a first argument that is no command was
+// meant as a file: it has a directory or an extension.
+func looksLikePath(s string) bool {
+	return strings.ContainsAny(s, "/.\\")
 }
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "wsviz shows what really happens on a WebSocket connection, packet by packet.")
-	fmt.Fprintln(w, "\nUsage:\n\twsviz COMMAND [flags]\n\twsviz FILE    (shortcut for wsviz ui -r FILE)\n\nCommands:")
+	fmt.Fprintln(w, "\nUsage:\n\twsviz COMMAND [flags] [FILTER]\n\twsviz FILE [flags] [FILTER]    (wsviz ui -r FILE)\n\twsviz -D                       (wsviz interfaces)\n\twsviz --version                (wsviz version)\n\nCommands:")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)
@@ -133,5 +171,5 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "\t%-*s %s\n", width, n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun wsviz COMMAND -h for a command's flags.")
+	fmt.Fprintln(w, "\nRun wsviz COMMAND -h for a command's flags. Exit status: 0 ok, 1 the input could\nnot be read to the end (what came before was written), 2 usage error.")
 }

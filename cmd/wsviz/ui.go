@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -36,9 +35,7 @@ const uiMemoryLimit = 150 << 20
 
 // uiConfig is what the ui command's flags say.
 type uiConfig struct {
-	file      string
-	live      *liveFlags
-	filter    []string // trailing arguments: a tcpdump-style filter
+	in        *decodeFlags // -r or -i, the packet filter, -Y, --conn, -c, the analyzer's options
 	addr      string
 	open      bool
 	analyze   analyze.Options
@@ -49,39 +46,33 @@ func runUI(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("wsviz ui", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg uiConfig
-	fs.StringVar(&cfg.file, "r", "", "read packets from this pcap or pcapng `file`")
-	cfg.live = addLiveFlags(fs)
+	cfg.in = addDecodeFlags(fs, decodeSpec{live: true})
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:0", "serve the page on `host:port` (port 0 picks a free one); captured traffic is private: keep it on 127.0.0.1")
 	fs.BoolVar(&cfg.open, "open", false, "open the page in the default browser")
 	fs.IntVar(&cfg.maxEvents, "max-events", 0, "events kept for the page, later ones only counted (0: no limit; they are kept on disk)")
-	opts := analyzeFlags(fs)
 	if f := fs.Lookup("max-payload"); f != nil {
 		f.Value.Set(strconv.Itoa(uiDefaultMaxPayload))
 		f.DefValue = strconv.Itoa(uiDefaultMaxPayload)
 	}
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: wsviz ui -r FILE [flags] [FILTER]\n       wsviz ui -i IFACE [flags] [FILTER]\n       wsviz FILE\n\n"+
-			"Starts a web server on 127.0.0.1, prints its address and shows the WebSocket\n"+
-			"connections on a timeline as the packets are read. FILTER is a tcpdump-style\n"+
-			"expression such as \"tcp port 8080\".\n\nFlags:")
+		fmt.Fprintln(stderr, `Usage: wsviz ui -r FILE [flags] [FILTER]
+       wsviz ui -i IFACE [flags] [FILTER]
+       wsviz FILE [flags] [FILTER]
+
+Starts a web server on 127.0.0.1, prints its address and shows the WebSocket
+connections on a timeline as the packets are read (-r - reads standard input).
+FILTER is a tcpdump-style packet filter such as "tcp port 8080". -Y keeps the
+events that match a display filter (docs/filters.md) and --conn those of some
+connections: the others never reach the page, whose summary names the filter.
+While a file is read, a progress line is drawn on the terminal (-q: not).
+
+Flags:`)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
+	if err := cfg.in.parse(fs, args, stderr); err != nil {
+		return err
 	}
-	if (cfg.file == "") == !cfg.live.Live() {
-		fs.Usage()
-		return errUsage
-	}
-	if err := cfg.live.Check(); err != nil {
-		fmt.Fprintf(stderr, "wsviz ui: %v\n", err)
-		return errUsage
-	}
-	cfg.filter = fs.Args()
-	cfg.analyze = opts()
+	cfg.analyze = cfg.in.analyze()
 	return serveUI(context.Background(), cfg, stdout, stderr, nil)
 }
 
@@ -96,7 +87,7 @@ func serveUI(ctx context.Context, cfg uiConfig, stdout, stderr io.Writer, ready 
 	}
 	defer ln.Close()
 	tcpAddr := ln.Addr().(*net.TCPAddr)
-	uiOpts := ui.Options{MaxEvents: cfg.maxEvents}
+	uiOpts := ui.Options{MaxEvents: cfg.maxEvents, Version: versionString()}
 	if !tcpAddr.IP.IsLoopback() {
 		fmt.Fprintf(stderr, "wsviz ui: WARNING: serving on %s, reachable from other machines: whoever connects sees the captured traffic\n", ln.Addr())
 		uiOpts.AllowedHosts = []string{"*"}
@@ -104,28 +95,15 @@ func serveUI(ctx context.Context, cfg uiConfig, stdout, stderr io.Writer, ready 
 
 	// Open the source before printing anything: a missing file or
 	// permission is then the only thing the user sees.
-	var (
-		file        *capture.File
-		src         capture.Source
-		lc          *liveCapture
-		packetsRead atomic.Int64 // packets read from the file, for the summary
-	)
-	if cfg.file != "" {
-		if file, err = capture.OpenFile(cfg.file); err != nil {
-			return err
-		}
-		defer file.Close()
-		useFileSecrets(file, &cfg.analyze) // keylog.go
-		if src, err = filterPackets(packetCounter{file, &packetsRead}, cfg.filter); err != nil {
-			return err
-		}
-	} else {
-		// The page's own traffic is never captured: it would feed itself.
-		lc, err = cfg.live.Open(cfg.filter, liveOptions{Exclude: []uint16{uint16(tcpAddr.Port)}}, stderr)
-		if err != nil {
-			return err
-		}
-		defer lc.Close()
+	// The page's own traffic is never captured: it would feed itself.
+	in, err := cfg.in.open(stderr, liveOptions{Exclude: []uint16{uint16(tcpAddr.Port)}})
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	lc := in.live
+	if in.file != nil {
+		useFileSecrets(in.file, &cfg.analyze) // keylog.go
 	}
 
 	// The server's live memory is small and flat (the events are on
@@ -147,18 +125,38 @@ func serveUI(ctx context.Context, cfg uiConfig, stdout, stderr io.Writer, ready 
 	url := "http://" + pageHost(ln.Addr()) + "/"
 	var publishErr atomic.Bool
 	emit := func(ev *analyze.Event) error {
+		if !cfg.in.keep(ev) {
+			return nil
+		}
 		if err := srv.Publish(ev); err != nil && publishErr.CompareAndSwap(false, true) {
 			fmt.Fprintf(stderr, "wsviz ui: %v; later events are shown without details\n", err)
 		}
 		return nil
 	}
+	source := in.name
+	if cfg.in.display != "" {
+		source += " -Y " + strconv.Quote(cfg.in.display)
+	}
+	if len(cfg.in.conns) > 0 {
+		source += " --conn " + cfg.in.conns.String()
+	}
 	done := make(chan error, 1)
-	if file != nil {
-		srv.SetSource(cfg.file)
-		fmt.Fprintf(stdout, "wsviz: the timeline of %s is at %s (Ctrl-C quits)\n", cfg.file, url)
-		go func() { done <- decodeFile(file, src, cfg.analyze, srv, emit, &packetsRead) }()
+	if lc == nil {
+		// The summary counts the packets decoded (past the packet filter
+		// and -c), which events alone cannot tell (the last packets, such
+		// as the final ACK, complete no event).
+		var packetsRead atomic.Int64
+		src := packetCounter{in.src, &packetsRead}
+		srv.SetSource(source)
+		fmt.Fprintf(stdout, "wsviz: the timeline of %s is at %s (Ctrl-C quits)\n", in.name, url)
+		stop := startProgress(in.file, stderr, cfg.in.quiet)
+		go func() {
+			err := decodeFile(in.file, src, cfg.analyze, srv, emit, &packetsRead)
+			stop()
+			done <- err
+		}()
 	} else {
-		srv.SetSource("live: " + lc.Describe())
+		srv.SetSource("live: " + source)
 		fmt.Fprintf(stdout, "wsviz: the live timeline of %s is at %s (Ctrl-C stops capturing, then quits)\n", lc.Describe(), url)
 		go func() { done <- captureLive(lc, cfg.analyze, srv, emit) }()
 	}

@@ -84,7 +84,7 @@ func TestUIServesTheCapture(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			urls := make(chan string, 1)
 			done := make(chan error, 1)
-			cfg := uiConfig{file: path, addr: tc.addr, maxEvents: 1000}
+			cfg := uiConfig{in: &decodeFlags{file: path, live: &liveFlags{}}, addr: tc.addr, maxEvents: 1000}
 			go func() { done <- serveUI(ctx, cfg, &stdout, &stderr, func(u string) { urls <- u }) }()
 			var u string
 			select {
