@@ -15,3 +15,5 @@ require (
 	github.com/klauspost/compress v1.20.4
 	golang.org/x/crypto v0.59.0
 )
+
+require github.com/creack/pty v1.1.24

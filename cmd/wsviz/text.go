@@ -220,10 +220,16 @@ func appendSummary(b []byte, ev *analyze.Event) []byte {
 			if m.Code == 0 {
 				return append(b, "(no code)"...)
 			}
-			b = fmt.Appendf(b, "%d ", m.Code)
-			return appendEscaped(b, m.Reason, previewRunes)
+			b = strconv.AppendInt(b, int64(m.Code), 10)
+			if m.Reason != "" {
+				b = append(b, ' ')
+				b = appendEscaped(b, m.Reason, previewRunes)
+			}
+			return b
 		}
-		if m.Opcode == "binary" || !utf8.Valid(m.Payload) {
+		// Text is shown as text, invalid bytes escaped; other payloads
+		// as text when they are UTF-8 (a ping's "hello"), else in hex.
+		if m.Opcode != "text" && (m.Opcode == "binary" || !utf8.Valid(m.Payload)) {
 			return appendHex(b, m.Payload, previewBytes, m.Truncated)
 		}
 		b = appendEscaped(b, string(m.Payload), previewRunes)
