@@ -207,7 +207,9 @@ func TestHARExitStatus(t *testing.T) {
 		if withO {
 			data, _ = os.ReadFile(out)
 		}
-		var h struct{ Log struct{ Entries []json.RawMessage } }
+		var h struct {
+			Log struct{ Entries []json.RawMessage }
+		}
 		if err := json.Unmarshal(data, &h); err != nil || len(h.Log.Entries) == 0 {
 			t.Errorf("wsviz %q: the HAR of what came before the cut is missing (%v)", args, err)
 		}
@@ -224,7 +226,11 @@ func TestVersion(t *testing.T) {
 	}
 	// HAR's creator says the same.
 	code, stdout, _ := runWsviz("har", "-r", demoCapture)
-	var h struct{ Log struct{ Creator struct{ Name, Version string } } }
+	var h struct {
+		Log struct {
+			Creator struct{ Name, Version string }
+		}
+	}
 	if err := json.Unmarshal([]byte(stdout), &h); code != 0 || err != nil || h.Log.Creator.Version != versionString() {
 		t.Errorf("HAR creator = %+v (%v), want version %q", h.Log.Creator, err, versionString())
 	}
@@ -529,7 +535,7 @@ func TestCutMatchesTshark(t *testing.T) {
 			t.Fatalf("tshark -T fields: %v", err)
 		}
 		streams := map[int][]int{} // stream → frame numbers
-		var order []int              // streams in order of their first frame
+		var order []int            // streams in order of their first frame
 		for _, line := range strings.Split(strings.TrimSpace(string(fields)), "\n") {
 			frame, stream, ok := strings.Cut(line, "\t")
 			if !ok || stream == "" {
@@ -642,4 +648,3 @@ func TestStatsGolden(t *testing.T) {
 		t.Errorf("stats -Y: %d connections (%v), want ada's", len(r.Connections), err)
 	}
 }
-

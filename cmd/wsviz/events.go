@@ -37,7 +37,8 @@ before or after it. -Y keeps the events that match a display filter
 With -r and -w, no events are printed: the packets that pass FILTER are
 saved to a pcapng file, with their timestamps and interfaces; with --conn
 or -Y, only the packets of the connections selected (those with an event
-that matches), as editcap or "tshark -Y tcp.stream==N -w" would cut them.
+that matches), as editcap or tshark would cut them (wsviz numbers connections
+from 1, tshark's tcp.stream from 0: --conn N is tcp.stream==N-1).
 
 A progress line is drawn on standard error when it is a terminal, the input
 a file and standard output not the same terminal (-q: never).

@@ -115,7 +115,7 @@ func addDecodeFlags(fs *flag.FlagSet, spec decodeSpec) *decodeFlags {
 	fs.Int64Var(&df.live.count, "c", 0, "stop after this many packets that pass the packet filter")
 	fs.StringVar(&df.display, "Y", "", "display filter: keep the events that match this `expression` (docs/filters.md), e.g. 'type == \"ws.message\" && len > 1000'")
 	fs.Var(&df.conns, "conn", "keep the events of these connections only: a `list` such as 3 or 2,5-7 (numbers as in the events' conn)")
-	fs.BoolVar(&df.quiet, "q", false, "quiet: no progress and no summary on standard error")
+	fs.BoolVar(&df.quiet, "q", false, "quiet: no progress line and no closing summary on standard error (errors and warnings are still printed)")
 	df.analyze = analyzeFlags(fs)
 	return df
 }
@@ -133,6 +133,18 @@ func (df *decodeFlags) parse(fs *flag.FlagSet, args []string, stderr io.Writer) 
 		return errUsage // the flag package printed the message and usage
 	}
 	df.filterArgs = rest
+	if df.file == "-" {
+		// Standard input is often a capture still running (tcpdump -U
+		// -w -): one worker hands out each packet's events as it
+		// arrives, where the sharded decoder would hold them until a
+		// batch fills. A big file decodes faster with -r FILE.
+		all := df.analyze
+		df.analyze = func() analyze.Options {
+			o := all()
+			o.Workers = 1
+			return o
+		}
+	}
 	usage := func(format string, a ...any) error {
 		fmt.Fprintf(stderr, "%s: %s\n", df.name, fmt.Sprintf(format, a...))
 		fmt.Fprintf(stderr, "Run '%s -h' for the flags.\n", df.name)
@@ -248,6 +260,7 @@ func (df *decodeFlags) open(stderr io.Writer, lo liveOptions) (*input, error) {
 		if err != nil {
 			return nil, err
 		}
+		lc.quiet = df.quiet
 		return &input{src: lc, live: lc, name: lc.Describe()}, nil
 	}
 	var (

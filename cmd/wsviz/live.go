@@ -180,6 +180,7 @@ type liveCapture struct {
 	lastDropCheck time.Time
 
 	conns, messages int64
+	quiet           bool // -q: no summary at the end
 
 	closeOnce sync.Once
 	closeErr  error
@@ -321,7 +322,9 @@ func (lc *liveCapture) Decode(opts analyze.Options, emit func(*analyze.Event) er
 	if cerr := lc.Close(); err == nil {
 		err = cerr
 	}
-	lc.Summary(lc.stderr)
+	if !lc.quiet {
+		lc.Summary(lc.stderr)
+	}
 	return err
 }
 

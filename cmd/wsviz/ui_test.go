@@ -10,12 +10,14 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/wsviz/wsviz/analyze"
+	"github.com/wsviz/wsviz/analyze/display"
 	"github.com/wsviz/wsviz/capture/capturetest"
 )
 
@@ -67,16 +69,14 @@ func uiCapture(t *testing.T) string {
 
 func TestUIServesTheCapture(t *testing.T) {
 	path := uiCapture(t)
-	var want int
-	if err := analyze.DecodeFile(path, analyze.Options{}, func(*analyze.Event) error { want++; return nil }); err != nil {
-		t.Fatal(err)
-	}
 	tests := []struct {
 		name, addr string
 		warn       bool
+		expr       string // -Y: the page starts with these events only
 	}{
-		{"loopback", "127.0.0.1:0", false},
-		{"wildcard", "0.0.0.0:0", true},
+		{"loopback", "127.0.0.1:0", false, ""},
+		{"wildcard", "0.0.0.0:0", true, ""},
+		{"-Y", "127.0.0.1:0", false, `type == "ws.message"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,7 +84,25 @@ func TestUIServesTheCapture(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			urls := make(chan string, 1)
 			done := make(chan error, 1)
-			cfg := uiConfig{in: &decodeFlags{file: path, live: &liveFlags{}}, addr: tc.addr, maxEvents: 1000}
+			in := &decodeFlags{file: path, live: &liveFlags{}, display: tc.expr}
+			wantSource := path
+			if tc.expr != "" {
+				var err error
+				if in.filter, err = display.Compile(tc.expr); err != nil {
+					t.Fatal(err)
+				}
+				wantSource += " -Y " + strconv.Quote(tc.expr)
+			}
+			var want int
+			if err := analyze.DecodeFile(path, analyze.Options{}, func(ev *analyze.Event) error {
+				if in.keep(ev) {
+					want++
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			cfg := uiConfig{in: in, addr: tc.addr, maxEvents: 1000}
 			go func() { done <- serveUI(ctx, cfg, &stdout, &stderr, func(u string) { urls <- u }) }()
 			var u string
 			select {
@@ -126,8 +144,8 @@ func TestUIServesTheCapture(t *testing.T) {
 					Total  int64
 				}
 				if typ == websocket.TextMessage && json.Unmarshal(data, &st) == nil && st.Type == "status" && st.Done {
-					if st.Events != want || st.Source != path || st.Read != st.Total || st.Total == 0 {
-						t.Errorf("final status = %+v, want %d events from %s, all read", st, want, path)
+					if st.Events != want || st.Source != wantSource || st.Read != st.Total || st.Total == 0 {
+						t.Errorf("final status = %+v, want %d events from %s, all read", st, want, wantSource)
 					}
 					break
 				}
