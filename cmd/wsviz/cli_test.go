@@ -648,3 +648,35 @@ func TestStatsGolden(t *testing.T) {
 		t.Errorf("stats -Y: %d connections (%v), want ada's", len(r.Connections), err)
 	}
 }
+
+// TestTextColour: -T text is coloured when standard output is a terminal,
+// and not with NO_COLOR or into a file (TestEventsTextGolden).
+func TestTextColour(t *testing.T) {
+	for _, noColor := range []bool{false, true} {
+		ptmx, tty, err := pty.Open()
+		if err != nil {
+			t.Skipf("no pseudo-terminal: %v", err)
+		}
+		cmd := wsvizCommand(t, "events", "-r", demoCapture, "-T", "text", "-c", "12")
+		if noColor {
+			cmd.Env = append(cmd.Env, "NO_COLOR=1")
+		}
+		cmd.Stdout = tty
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		tty.Close()
+		var out bytes.Buffer
+		done := make(chan struct{})
+		go func() { io.Copy(&out, ptmx); close(done) }()
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("wsviz events -T text on a terminal: %v", err)
+		}
+		<-done
+		ptmx.Close()
+		coloured := strings.Contains(out.String(), colGreen+"ws.message")
+		if coloured == noColor || !strings.Contains(out.String(), "ws.message") {
+			t.Errorf("NO_COLOR=%v: coloured %v in %q", noColor, coloured, out.String())
+		}
+	}
+}
