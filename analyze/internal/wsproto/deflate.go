@@ -73,7 +73,7 @@ func (s *Stream) inflate(m *message, complete bool) {
 	}
 	win := s.hist
 	if win != nil {
-		s.shared.histLRU.touch(s)
+		s.shared.histLRU.Touch(&s.histElem)
 	} else {
 		win = s.shared.window()
 	}

@@ -1,6 +1,9 @@
 package wsproto
 
-import "github.com/wsviz/wsviz/analyze/internal/inflate"
+import (
+	"github.com/wsviz/wsviz/analyze/internal/inflate"
+	"github.com/wsviz/wsviz/analyze/internal/lru"
+)
 
 // Shared holds what the Streams decoded by one goroutine share, so that a
 // connection costs little more than the messages it has in progress:
@@ -28,8 +31,8 @@ type Shared struct {
 
 	spare [][]byte // payload buffers free for the next message
 
-	histBytes int64      // capacity of the history buffers held
-	histLRU   streamList // Streams holding a history buffer, least recently inflated first
+	histBytes int64             // capacity of the history buffers held
+	histLRU   lru.List[*Stream] // Streams holding a history buffer, least recently inflated first
 }
 
 // NewShared returns a Shared that lets the compression histories of its
@@ -89,14 +92,15 @@ func (sh *Shared) window() []byte {
 // holdHistory gives s a history buffer of n bytes, dropping the histories
 // of the least recently inflating Streams while the bound is exceeded.
 func (sh *Shared) holdHistory(s *Stream, n int) {
-	for sh.maxHistory > 0 && sh.histBytes+int64(n) > sh.maxHistory && sh.histLRU.head != nil && sh.histLRU.head != s {
-		victim := sh.histLRU.head
+	for sh.maxHistory > 0 && sh.histBytes+int64(n) > sh.maxHistory && sh.histLRU.Oldest() != nil && sh.histLRU.Oldest() != &s.histElem {
+		victim := sh.histLRU.Oldest().Value
 		sh.releaseHistory(victim)
 		victim.historyDropped()
 	}
 	s.hist = make([]byte, 0, n)
 	sh.histBytes += int64(n)
-	sh.histLRU.push(s)
+	s.histElem.Value = s
+	sh.histLRU.Push(&s.histElem)
 }
 
 // releaseHistory takes back s's history buffer.
@@ -105,42 +109,6 @@ func (sh *Shared) releaseHistory(s *Stream) {
 		return
 	}
 	sh.histBytes -= int64(cap(s.hist))
-	sh.histLRU.remove(s)
+	sh.histLRU.Remove(&s.histElem)
 	s.hist = nil
-}
-
-// streamList is a doubly linked list of Streams through their histPrev
-// and histNext fields.
-type streamList struct{ head, tail *Stream }
-
-func (l *streamList) push(s *Stream) {
-	s.histPrev, s.histNext = l.tail, nil
-	if l.tail != nil {
-		l.tail.histNext = s
-	} else {
-		l.head = s
-	}
-	l.tail = s
-}
-
-func (l *streamList) remove(s *Stream) {
-	if s.histPrev != nil {
-		s.histPrev.histNext = s.histNext
-	} else if l.head == s {
-		l.head = s.histNext
-	}
-	if s.histNext != nil {
-		s.histNext.histPrev = s.histPrev
-	} else if l.tail == s {
-		l.tail = s.histPrev
-	}
-	s.histPrev, s.histNext = nil, nil
-}
-
-// touch makes s the most recently inflating Stream.
-func (l *streamList) touch(s *Stream) {
-	if l.tail != s {
-		l.remove(s)
-		l.push(s)
-	}
 }

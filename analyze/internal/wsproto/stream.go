@@ -2,6 +2,8 @@ package wsproto
 
 import (
 	"fmt"
+
+	"github.com/wsviz/wsviz/analyze/internal/lru"
 )
 
 // DefaultMaxMessage is the cap on one message's inflated size (and on the
@@ -97,7 +99,7 @@ type Stream struct {
 	histGood    int64  // bytes of correct history since it was lost
 	histDropped bool   // hist was dropped for Shared's bound: say so when it is missed
 
-	histPrev, histNext *Stream // Shared.histLRU
+	histElem lru.Element[*Stream] // in Shared.histLRU while hist is held
 }
 
 // NewStream returns a Stream for cfg that reports to h.
