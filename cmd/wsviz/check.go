@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/wsviz/wsviz/analyze"
-	"github.com/wsviz/wsviz/capture"
 )
 
 func init() {
@@ -50,10 +48,8 @@ func (m codeMatcher) counts(code string) bool {
 func runCheck(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("wsviz check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	file := fs.String("r", "", "read packets from this pcap or pcapng `file`")
+	df := addDecodeFlags(fs, decodeSpec{})
 	codes := fs.String("codes", "", "count only these warning `codes`, comma-separated; ws.* names a family (default: every protocol violation)")
-	quiet := fs.Bool("q", false, "print only the summary")
-	opts := analyzeFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: wsviz check -r FILE [--codes LIST] [flags] [FILTER]
 
@@ -61,7 +57,8 @@ Decodes the capture and lists every protocol violation (a warning code citing
 the RFC, docs/events.md) with its connection, direction and packet, so that a
 CI job can gate on "no violations on the wire". By default every warning counts
 except those about the capture or wsviz's limits; --codes counts exactly the
-listed codes instead. Not counted by default:
+listed codes instead. -Y and --conn look only at the events they select. Not
+counted by default:
 
 `+wrap(strings.Join(notViolations, ", "), 78)+`
 
@@ -71,17 +68,8 @@ capture, or one that could not be read to the end: what was decoded is listed).
 Flags:`)
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
-	}
-	if *file == "" {
-		fmt.Fprintln(stderr, "wsviz check: -r FILE is required")
-		fs.Usage()
-		return errUsage
+	if err := df.parse(fs, args, stderr); err != nil {
+		return err
 	}
 	var m codeMatcher
 	for _, c := range strings.Split(*codes, ",") {
@@ -90,15 +78,11 @@ Flags:`)
 		}
 	}
 	fail := func(err error) error { return &exitError{Code: 2, Err: err} }
-	f, err := capture.OpenFile(*file)
+	in, err := df.open(stderr, liveOptions{})
 	if err != nil {
 		return fail(err)
 	}
-	defer f.Close()
-	src, err := filterPackets(f, pos)
-	if err != nil {
-		return fail(err)
-	}
+	defer in.Close()
 	w := bufio.NewWriter(stdout)
 	defer w.Flush()
 	paths := map[int]string{}
@@ -106,12 +90,16 @@ Flags:`)
 	var order []string
 	connsWith := map[int]bool{}
 	total, skipped := 0, 0
-	derr := analyze.Decode(src, opts(), func(ev *analyze.Event) error {
+	stop := startProgress(in.file, stderr, df.quiet || isTerminal(stdout))
+	derr := analyze.Decode(in.src, df.analyze(), func(ev *analyze.Event) error {
 		if ev.Type == analyze.TypeWSOpen || (ev.Type == analyze.TypeHTTPRequest && paths[ev.Conn] == "") {
 			paths[ev.Conn] = ev.WSOpen.Path
 			if ev.Type == analyze.TypeHTTPRequest {
 				paths[ev.Conn] = ev.HTTP.Target
 			}
+		}
+		if !df.keep(ev) {
+			return nil
 		}
 		for _, wn := range ev.Warnings {
 			if !m.counts(wn.Code) {
@@ -124,9 +112,6 @@ Flags:`)
 			}
 			byCode[wn.Code]++
 			connsWith[ev.Conn] = true
-			if *quiet {
-				continue
-			}
 			where := fmt.Sprintf("packet %d", ev.Packet)
 			if ev.Conn != 0 {
 				where += fmt.Sprintf(", connection %d", ev.Conn)
@@ -141,6 +126,7 @@ Flags:`)
 		}
 		return nil
 	})
+	stop()
 	var summary string
 	if total == 0 {
 		summary = "no protocol violations"
@@ -158,7 +144,9 @@ Flags:`)
 	if err := w.Flush(); err != nil {
 		return fail(err)
 	}
-	fmt.Fprintf(stderr, "wsviz check: %s\n", summary)
+	if !df.quiet {
+		fmt.Fprintf(stderr, "wsviz check: %s\n", summary)
+	}
 	if derr != nil {
 		return fail(fmt.Errorf("the capture could not be read to the end, so it was not all checked: %w", derr))
 	}

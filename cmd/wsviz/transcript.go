@@ -1,14 +1,13 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
-	"github.com/wsviz/wsviz/analyze/display"
+	"github.com/wsviz/wsviz/analyze"
 	"github.com/wsviz/wsviz/transcript"
 )
 
@@ -55,33 +54,12 @@ func transcriptFlags(fs *flag.FlagSet) func() (transcript.Options, bool, error) 
 	}
 }
 
-// parseInterleaved parses flags that may come before, between or after
-// the positional arguments, and returns the positional ones.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			return append(pos, rest...), nil // after "--", nothing is a flag
-		}
-		pos, args = append(pos, rest[0]), rest[1:]
-	}
-}
-
 func runTranscript(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("wsviz transcript", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	file := fs.String("r", "", "read packets from this pcap or pcapng `file`")
+	df := addDecodeFlags(fs, decodeSpec{})
 	out := fs.String("o", "", "write the transcript to this `file` instead of standard output")
 	topts := transcriptFlags(fs)
-	displayExpr := fs.String("Y", "", "write only the events this display filter `expression` matches (docs/filters.md), e.g. 'type == \"ws.message\" && from == \"server\"'")
-	opts := analyzeFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: wsviz transcript -r FILE [-o OUT] [-Y EXPR] [flags] [FILTER]
 
@@ -91,7 +69,10 @@ in an order that does not depend on when it was opened, the upgrade request and
 response (volatile headers left out), then every message with its direction,
 type, size and payload (JSON with sorted keys), close codes and warnings by
 code. No times, client ports, masks or packet numbers unless --keep asks.
-FILTER is a tcpdump-style packet filter. The format: docs/transcript.md.
+FILTER is a tcpdump-style packet filter; -Y writes only the events a display
+filter matches (docs/filters.md); both are recorded in the transcript. --conn
+selects connections by their number in this capture, which another recording
+may not share. The format: docs/transcript.md.
 
 Exit status: 0; 1 on an input error: a file that is not a capture, or one that
 could not be read to the end (the transcript of what was decoded is written,
@@ -100,31 +81,31 @@ marked incomplete); 2 on usage.
 Flags:`)
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
-	}
-	if *file == "" {
-		fmt.Fprintln(stderr, "wsviz transcript: -r FILE is required")
-		fs.Usage()
-		return errUsage
+	if err := df.parse(fs, args, stderr); err != nil {
+		return err
 	}
 	o, _, err := topts()
 	if err != nil {
 		return &exitError{Code: 2, Err: err}
 	}
-	o.Filter = strings.Join(pos, " ")
-	o.Display = *displayExpr
-	if _, err := display.Compile(o.Display); err != nil {
-		return &exitError{Code: 2, Err: fmt.Errorf("-Y: %w", err)}
+	o.Filter = strings.Join(df.filterArgs, " ")
+	o.Display = displayExpr(df)
+	b, err := transcript.NewBuilder(o)
+	if err != nil {
+		return &exitError{Code: 2, Err: err}
 	}
-	t, err := transcript.ReadFile(*file, o, opts())
+	in, err := df.open(stderr, liveOptions{})
 	if err != nil {
 		return err
 	}
+	defer in.Close()
+	stop := startProgress(in.file, stderr, df.quiet || *out == "" && isTerminal(stdout))
+	derr := analyze.Decode(in.src, transcript.DecodeOptions(df.analyze()), func(ev *analyze.Event) error {
+		b.Add(ev) // the Builder applies -Y itself, so that connections keep their names
+		return nil
+	})
+	stop()
+	t := b.Transcript(transcript.IncompleteReason(derr))
 	if err := writeTranscript(t, *out, stdout); err != nil {
 		return err
 	}
@@ -132,6 +113,28 @@ Flags:`)
 		return fmt.Errorf("the capture could not be read to the end (the transcript says so): %s", t.Incomplete)
 	}
 	return nil
+}
+
+// displayExpr is the display filter a transcript records: -Y, and --conn
+// as a condition on conn.
+func displayExpr(df *decodeFlags) string {
+	expr := df.display
+	if len(df.conns) == 0 {
+		return expr
+	}
+	var conds []string
+	for _, r := range df.conns {
+		if r.lo == r.hi {
+			conds = append(conds, fmt.Sprintf("conn == %d", r.lo))
+		} else {
+			conds = append(conds, fmt.Sprintf("conn >= %d && conn <= %d", r.lo, r.hi))
+		}
+	}
+	c := "(" + strings.Join(conds, ") || (") + ")"
+	if expr == "" {
+		return c
+	}
+	return "(" + expr + ") && (" + c + ")"
 }
 
 // writeTranscript writes t to the file path, or to stdout when path is "".

@@ -87,6 +87,13 @@ func TestTranscriptCommand(t *testing.T) {
 		t.Errorf("-o wrote:\n%s\nwant the same as ab.transcript", got)
 	}
 
+	// --conn becomes part of the display filter the transcript records.
+	code, out, errOut = wsviz(t, "transcript", "-r", "../../testdata/demo.pcapng", "--conn", "2", "-Y", `type != "ws.message" || from == "client"`)
+	if code != 0 || !strings.Contains(out, "\ndisplay (type != \"ws.message\" || from == \"client\") && ((conn == 2))\n") ||
+		strings.Count(out, "\nconnection ") != 1 || strings.Contains(out, "  server text") {
+		t.Errorf("--conn 2 -Y ...: exit %d %s\n%s", code, errOut, out)
+	}
+
 	// FILTER, with flags after it: one of demo's four connections.
 	code, out, errOut = wsviz(t, "transcript", "-r", "../../testdata/demo.pcapng", "tcp", "port", "45558", "--keep", "times")
 	if code != 0 {
@@ -156,7 +163,7 @@ func TestTranscriptErrors(t *testing.T) {
 		code   int
 		stderr string
 	}{
-		{"no file", []string{"transcript"}, 2, "-r FILE is required"},
+		{"no file", []string{"transcript"}, 2, "give -r FILE"},
 		{"bad keep", []string{"transcript", "-r", cut, "--keep", "everything"}, 2, `unknown detail "everything"`},
 		{"bad ignore", []string{"transcript", "-r", cut, "--ignore", "id"}, 2, "must start with $"},
 		{"bad display filter", []string{"transcript", "-r", cut, "-Y", "len >"}, 2, "-Y: "},
