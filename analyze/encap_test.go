@@ -43,6 +43,7 @@ var encapsulations = []struct {
 	opts           capturetest.Options
 	client, server string
 	script         func(k *capturetest.Conn)
+	tunnel         string // the kinds tcp.open lists
 }{
 	{name: "fragments-ipv4-in-order", script: func(k *capturetest.Conn) { k.SetFragmenter(capturetest.Fragments(512, nil)) }},
 	{name: "fragments-ipv4-reversed", script: func(k *capturetest.Conn) { k.SetFragmenter(capturetest.Fragments(504, capturetest.Reverse)) }},
@@ -64,32 +65,32 @@ var encapsulations = []struct {
 				}
 			})
 		}},
-	{name: "gre", script: func(k *capturetest.Conn) {
+	{name: "gre", tunnel: "gre", script: func(k *capturetest.Conn) {
 		k.SetTunnels(nil, capturetest.Tunnel{Kind: capture.TunnelGRE, Src: "10.0.0.1", Dst: "10.0.0.2"})
 	}},
-	{name: "gre-keyed-sequenced", script: func(k *capturetest.Conn) {
+	{name: "gre-keyed-sequenced", tunnel: "gre", script: func(k *capturetest.Conn) {
 		k.SetTunnels(nil, capturetest.Tunnel{Kind: capture.TunnelGRE, Src: "10.0.0.1", Dst: "10.0.0.2", Key: 1234, HasKey: true, Sequence: true, Checksum: true})
 	}},
-	{name: "gre-ethernet", script: func(k *capturetest.Conn) {
+	{name: "gre-ethernet", tunnel: "gre", script: func(k *capturetest.Conn) {
 		k.SetTunnels(nil, capturetest.Tunnel{Kind: capture.TunnelGRE, Src: "10.0.0.1", Dst: "10.0.0.2", Ethernet: true})
 	}},
-	{name: "vxlan", script: func(k *capturetest.Conn) {
+	{name: "vxlan", tunnel: "vxlan", script: func(k *capturetest.Conn) {
 		k.SetTunnels(nil, capturetest.Tunnel{Kind: capture.TunnelVXLAN, Src: "10.0.0.1", Dst: "10.0.0.2", VNI: 42})
 	}},
-	{name: "vxlan-qinq-outer-fragmented", opts: capturetest.Options{VLANs: []uint16{100, 200}}, script: func(k *capturetest.Conn) {
+	{name: "vxlan-qinq-outer-fragmented", tunnel: "vxlan", opts: capturetest.Options{VLANs: []uint16{100, 200}}, script: func(k *capturetest.Conn) {
 		// A mirror session whose VXLAN packets exceed the path's MTU.
 		k.SetTunnels(capturetest.Fragments(1024, nil), capturetest.Tunnel{Kind: capture.TunnelVXLAN, Src: "10.0.0.1", Dst: "10.0.0.2", VNI: 42})
 	}},
-	{name: "geneve", script: func(k *capturetest.Conn) {
+	{name: "geneve", tunnel: "geneve", script: func(k *capturetest.Conn) {
 		k.SetTunnels(nil, capturetest.Tunnel{Kind: capture.TunnelGeneve, Src: "10.0.0.1", Dst: "10.0.0.2", VNI: 7, Ethernet: true, GeneveOptions: 8})
 	}},
-	{name: "ipip", script: func(k *capturetest.Conn) {
+	{name: "ipip", tunnel: "ipip", script: func(k *capturetest.Conn) {
 		k.SetTunnels(nil, capturetest.Tunnel{Kind: capture.TunnelIPIP, Src: "10.0.0.1", Dst: "10.0.0.2"})
 	}},
-	{name: "6in4", client: "[2001:db8::1]:50000", server: "[2001:db8::2]:9001", script: func(k *capturetest.Conn) {
+	{name: "6in4", tunnel: "6in4", client: "[2001:db8::1]:50000", server: "[2001:db8::2]:9001", script: func(k *capturetest.Conn) {
 		k.SetTunnels(nil, capturetest.Tunnel{Kind: capture.Tunnel6in4, Src: "192.0.2.1", Dst: "192.0.2.2"})
 	}},
-	{name: "mpls", script: func(k *capturetest.Conn) {
+	{name: "mpls", tunnel: "mpls,mpls", script: func(k *capturetest.Conn) {
 		k.SetTunnels(nil, capturetest.Tunnel{Kind: capture.TunnelMPLS, Label: 100}, capturetest.Tunnel{Kind: capture.TunnelMPLS, Label: 200})
 	}},
 }
@@ -146,6 +147,13 @@ func TestEncapsulations(t *testing.T) {
 			}
 			if got, want := messages(events), messages(want); !slices.Equal(got, want) || len(got) != 6 {
 				t.Errorf("messages:\n%s\nwant those of the plain session:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			var kinds []string
+			for _, tun := range events[0].TCPOpen.Tunnel {
+				kinds = append(kinds, tun.Kind)
+			}
+			if got := strings.Join(kinds, ","); events[0].Type != TypeTCPOpen || got != tc.tunnel {
+				t.Errorf("tcp.open tunnel kinds %q, want %q: %s", got, tc.tunnel, events[0].AppendJSON(nil))
 			}
 			for _, ev := range events {
 				checkRegistered(t, &ev)

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -169,6 +170,31 @@ type TCPOpen struct {
 	// the connection was already open when the capture started and the
 	// client/server roles were inferred. JSON "syn".
 	SYN bool
+	// Tunnel lists the encapsulations the connection's first captured
+	// packet came in, outermost first; nil when none. The connection
+	// itself (Client, Server and everything after) is the inner one.
+	// JSON "tunnel", omitted when empty.
+	Tunnel []Tunnel
+}
+
+// Tunnel is one encapsulation a connection's packets came in. JSON
+// {"kind": ..., "src": ..., "dst": ..., "vni"/"key"/"label": ...}.
+type Tunnel struct {
+	// Kind is "gre", "vxlan", "geneve", "ipip" (IPv4 in IPv4), "6in4",
+	// "4in6", "6in6" or "mpls". JSON "kind".
+	Kind string
+	// Src and Dst are the tunnel's outer IP addresses, as the first
+	// captured packet carried them (the client's SYN when TCPOpen.SYN);
+	// empty for MPLS. JSON "src", "dst", omitted when empty.
+	Src, Dst string
+	// VNI is the VXLAN or Geneve network identifier. JSON "vni" (vxlan
+	// and geneve only).
+	VNI uint32
+	// Key is the GRE key when HasKey (RFC 2890). JSON "key", only then.
+	Key    uint32
+	HasKey bool
+	// Label is the MPLS label. JSON "label" (mpls only).
+	Label uint32
 }
 
 // TCPClose describes how a connection ended.
@@ -316,6 +342,7 @@ func (e *Event) Clone() Event {
 	c.Message.Payload = append([]byte(nil), e.Message.Payload...)
 	c.TLS.ALPNOffered = append([]string(nil), e.TLS.ALPNOffered...)
 	c.Frame.Header = append([]byte(nil), e.Frame.Header...)
+	c.TCPOpen.Tunnel = slices.Clone(e.TCPOpen.Tunnel)
 	return c
 }
 

@@ -123,3 +123,56 @@ func (a *Analyzer) reportItem(it *item) {
 	}
 	a.ipReport(c, it.seg.Src, it.seg.Dst, it.seg.Outer.Problems)
 }
+
+// tunnels returns tcp.open's form of the tunnels a segment came in.
+func tunnels(ts []capture.Tunnel) []Tunnel {
+	out := make([]Tunnel, len(ts))
+	for i, t := range ts {
+		out[i] = Tunnel{Kind: t.Kind, VNI: t.VNI, Key: t.Key, HasKey: t.HasKey, Label: t.Label}
+		if t.Src.IsValid() {
+			out[i].Src, out[i].Dst = t.Src.String(), t.Dst.String()
+		}
+	}
+	return out
+}
+
+// tunnelNames are the tunnels' names in notes.
+var tunnelNames = map[string]string{
+	capture.TunnelGRE:    "GRE",
+	capture.TunnelVXLAN:  "VXLAN",
+	capture.TunnelGeneve: "Geneve",
+	capture.TunnelIPIP:   "IPv4-in-IPv4",
+	capture.Tunnel6in4:   "IPv6-in-IPv4 (6in4)",
+	capture.Tunnel4in6:   "IPv4-in-IPv6",
+	capture.Tunnel6in6:   "IPv6-in-IPv6",
+	capture.TunnelMPLS:   "MPLS",
+}
+
+// tunnelNote says in tcp.open's note what the connection was carried in,
+// innermost first.
+func tunnelNote(ts []Tunnel) string {
+	var parts []string
+	for i := 0; i < len(ts); i++ {
+		t := ts[i]
+		switch {
+		case t.Kind == capture.TunnelMPLS:
+			labels := []string{fmt.Sprint(t.Label)}
+			for i+1 < len(ts) && ts[i+1].Kind == capture.TunnelMPLS {
+				i++
+				labels = append(labels, fmt.Sprint(ts[i].Label))
+			}
+			parts = append(parts, "MPLS (label "+strings.Join(labels, ", ")+")")
+		default:
+			p := tunnelNames[t.Kind]
+			switch {
+			case t.Kind == capture.TunnelVXLAN || t.Kind == capture.TunnelGeneve:
+				p += fmt.Sprintf(" (VNI %d)", t.VNI)
+			case t.HasKey:
+				p += fmt.Sprintf(" (key %d)", t.Key)
+			}
+			parts = append(parts, p+" between "+t.Src+" and "+t.Dst)
+		}
+	}
+	slices.Reverse(parts)
+	return "; it travels inside " + strings.Join(parts, ", itself inside ") + ": the connection shown is the inner one"
+}

@@ -52,6 +52,9 @@ func (e *Event) appendJSON(b []byte, times *jsonenc.TimeCache, notes *jsonenc.No
 		b = appendField(b, "client", o.Client)
 		b = appendField(b, "server", o.Server)
 		b = appendBool(b, "syn", o.SYN)
+		if len(o.Tunnel) > 0 {
+			b = appendTunnel(b, o.Tunnel)
+		}
 	case TypeTCPClose:
 		c := &e.TCPClose
 		b = appendField(b, "how", c.How)
@@ -216,6 +219,42 @@ func appendTLS(b []byte, typ string, t *TLS) []byte {
 	return b
 }
 
+// appendTunnel writes tcp.open's "tunnel" (see Tunnel).
+func appendTunnel(b []byte, tunnel []Tunnel) []byte {
+	b = append(b, `,"tunnel":[`...)
+	for i, t := range tunnel {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"kind":`...)
+		b = jsonenc.AppendString(b, t.Kind)
+		if t.Src != "" || t.Dst != "" {
+			b = appendField(b, "src", t.Src)
+			b = appendField(b, "dst", t.Dst)
+		}
+		switch {
+		case t.Kind == "vxlan" || t.Kind == "geneve":
+			b = appendInt(b, "vni", int64(t.VNI))
+		case t.Kind == "mpls":
+			b = appendInt(b, "label", int64(t.Label))
+		case t.HasKey:
+			b = appendInt(b, "key", int64(t.Key))
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+// jsonTunnel is Tunnel's JSON form, for UnmarshalJSON.
+type jsonTunnel struct {
+	Kind  string  `json:"kind"`
+	Src   string  `json:"src"`
+	Dst   string  `json:"dst"`
+	VNI   uint32  `json:"vni"`
+	Key   *uint32 `json:"key"`
+	Label uint32  `json:"label"`
+}
+
 func appendField(b []byte, name, value string) []byte {
 	b = append(b, ',', '"')
 	b = append(b, name...)
@@ -271,16 +310,17 @@ type jsonEvent struct {
 	Note     string    `json:"note"`
 	Warnings []Warning `json:"warnings"`
 
-	Client      string `json:"client"`
-	Server      string `json:"server"`
-	SYN         bool   `json:"syn"`
-	How         string `json:"how"`
-	ClientBytes int64  `json:"client_bytes"`
-	ServerBytes int64  `json:"server_bytes"`
-	Captured    int64  `json:"captured"`
-	Dropped     int64  `json:"dropped"`
-	Offset      int64  `json:"offset"`
-	Size        int64  `json:"size"`
+	Client      string       `json:"client"`
+	Server      string       `json:"server"`
+	SYN         bool         `json:"syn"`
+	Tunnel      []jsonTunnel `json:"tunnel"`
+	How         string       `json:"how"`
+	ClientBytes int64        `json:"client_bytes"`
+	ServerBytes int64        `json:"server_bytes"`
+	Captured    int64        `json:"captured"`
+	Dropped     int64        `json:"dropped"`
+	Offset      int64        `json:"offset"`
+	Size        int64        `json:"size"`
 
 	Method  string      `json:"method"`
 	Target  string      `json:"target"`
@@ -346,6 +386,13 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 	switch j.Type {
 	case TypeTCPOpen:
 		e.TCPOpen = TCPOpen{Client: j.Client, Server: j.Server, SYN: j.SYN}
+		for _, t := range j.Tunnel {
+			tun := Tunnel{Kind: t.Kind, Src: t.Src, Dst: t.Dst, VNI: t.VNI, Label: t.Label}
+			if t.Key != nil {
+				tun.Key, tun.HasKey = *t.Key, true
+			}
+			e.TCPOpen.Tunnel = append(e.TCPOpen.Tunnel, tun)
+		}
 	case TypeTCPClose:
 		e.TCPClose = TCPClose{How: j.How, ClientBytes: j.ClientBytes, ServerBytes: j.ServerBytes}
 	case TypeCaptureStats:

@@ -168,6 +168,10 @@ func (a *Analyzer) open(key flowKey, s *capture.Segment, id int) *conn {
 	} else {
 		ev.Note = fmt.Sprintf("a TCP connection between client %s and server %s was already open when the capture started; who is the client was inferred", ev.TCPOpen.Client, ev.TCPOpen.Server)
 	}
+	if s.Outer != nil && len(s.Outer.Tunnel) > 0 {
+		ev.TCPOpen.Tunnel = tunnels(s.Outer.Tunnel)
+		ev.Note += tunnelNote(ev.TCPOpen.Tunnel)
+	}
 	a.send(ev)
 	return c
 }
