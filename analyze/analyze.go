@@ -8,6 +8,7 @@ import (
 	"github.com/wsviz/wsviz/analyze/internal/lru"
 	"github.com/wsviz/wsviz/analyze/internal/wsproto"
 	"github.com/wsviz/wsviz/capture"
+	"github.com/wsviz/wsviz/capture/filter"
 )
 
 // Defaults for Options fields left zero. They bound what hostile traffic
@@ -72,6 +73,12 @@ type Options struct {
 	// goroutine alone. The events and their order are the same for every
 	// value (see Decode). The Analyzer itself is always single-threaded.
 	Workers int
+	// PacketFilter, when set, keeps only the packets it matches at some
+	// level: as captured, inside a tunnel, or reassembled from fragments
+	// (capture.DecoderOptions.Filter). A source filtered before with
+	// PacketFilter.OrEncapsulated (a live capture's kernel filter) lets
+	// through the fragments and tunnels this needs.
+	PacketFilter *filter.Filter
 }
 
 func (o Options) withDefaults() Options {
@@ -134,7 +141,7 @@ func New(opts Options, emit func(*Event)) *Analyzer {
 	return &Analyzer{
 		opts:      opts,
 		emit:      emit,
-		dec:       capture.NewDecoder(capture.DecoderOptions{}),
+		dec:       capture.NewDecoder(capture.DecoderOptions{Filter: opts.PacketFilter}),
 		conns:     make(map[flowKey]*conn),
 		bufferCap: opts.MaxBufferTotal,
 		ws:        wsproto.NewShared(opts.MaxDeflateHistory),

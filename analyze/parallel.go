@@ -176,7 +176,7 @@ func decodeSharded(src capture.Source, opts Options, out sink) error {
 		quit:   make(chan struct{}),
 		routes: make(map[flowKey]*route),
 		recent: new([recentRoutes]recentRoute),
-		dec:    capture.NewDecoder(capture.DecoderOptions{}),
+		dec:    capture.NewDecoder(capture.DecoderOptions{Filter: opts.PacketFilter}),
 	}
 	for range cap(p.free) {
 		// items and data grow as they fill, up to batchItems and

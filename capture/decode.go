@@ -397,6 +397,9 @@ func decodeIPv4(d *Decoder, data []byte, wireExtra int, seg *Segment) (proto uin
 	if len(data) < ipv4MinHeaderLen || data[0]>>4 != 4 {
 		return
 	}
+	if d != nil && d.prog != nil {
+		d.match(data)
+	}
 	headerLen := int(data[0]&0x0f) * 4
 	if headerLen < ipv4MinHeaderLen || headerLen > len(data) {
 		return
@@ -455,6 +458,9 @@ func interesting(proto uint8) bool {
 func decodeIPv6(d *Decoder, data []byte, seg *Segment) (proto uint8, payload []byte, wireLen int, ok bool) {
 	if len(data) < ipv6HeaderLen || data[0]>>4 != 6 {
 		return
+	}
+	if d != nil && d.prog != nil {
+		d.match(data)
 	}
 	payloadLen := int(binary.BigEndian.Uint16(data[4:]))
 	if payloadLen == 0 {

@@ -3,6 +3,9 @@ package capture
 import (
 	"net/netip"
 	"time"
+
+	"github.com/google/gopacket/layers"
+	"github.com/wsviz/wsviz/capture/filter"
 )
 
 // Kinds of Tunnel, as Tunnel.Kind names them.
@@ -116,6 +119,17 @@ type DecoderOptions struct {
 	MaxFragmentBytes        int
 	MaxFragmentBytesPerFlow int
 	MaxFragments            int
+	// Filter, when not nil or empty, keeps only the packets it matches at
+	// some level: the packet as captured, any IP packet inside it (after
+	// each tunnel it unwraps), or the datagram reassembled from fragments.
+	// So "port 9001" keeps a connection on port 9001 carried in VXLAN, and
+	// "udp port 4789" or the tunnel endpoints' "host" keep the whole
+	// tunnel. Fragments are reassembled whatever the filter, and the
+	// datagram is tested once whole. A live capture filters in the kernel
+	// with Filter.OrEncapsulated, which lets fragments and tunnels through
+	// for this test. Only what the filter keeps is reported, except the
+	// bounds of reassembly (CodeFragmentLimit).
+	Filter *filter.Filter
 }
 
 func (o DecoderOptions) withDefaults() DecoderOptions {
@@ -152,6 +166,11 @@ type Decoder struct {
 	opts  DecoderOptions
 	frags reassembler
 
+	// prog is the filter (DecoderOptions.Filter) compiled for IP packets;
+	// matched says whether it matched a layer of the current packet.
+	prog    *filter.Program
+	matched bool
+
 	outer    Outer
 	ctx      uint64 // the tunnels around the current layer, for fragment keys
 	reports  []Report
@@ -162,6 +181,11 @@ type Decoder struct {
 func NewDecoder(opts DecoderOptions) *Decoder {
 	d := &Decoder{opts: opts.withDefaults()}
 	d.frags.init(d.opts)
+	if f := d.opts.Filter; f != nil && !f.Empty() {
+		// Raw IP is always supported: the filter's tests are all of IP
+		// headers and what follows them, wherever they are.
+		d.prog, _ = f.Compile(layers.LinkTypeRaw)
+	}
 	return d
 }
 
@@ -182,8 +206,12 @@ func (d *Decoder) Decode(p *Packet, seg *Segment) bool {
 	}
 	d.frags.now = p.Timestamp
 	d.outer.Tunnel, d.outer.Fragments, d.outer.Problems = d.outer.Tunnel[:0], 0, nil
-	d.ctx = 0
+	d.ctx, d.matched = 0, false
 	if !decode(d, p, seg) {
+		return false
+	}
+	if d.prog != nil && !d.matched {
+		*seg = Segment{}
 		return false
 	}
 	if len(d.outer.Tunnel) > 0 || d.outer.Fragments > 0 {
@@ -202,6 +230,14 @@ func (d *Decoder) Flush() {
 	d.reports, d.problems = d.reports[:0], d.problems[:0]
 	d.frags.recycle()
 	d.frags.flush(d)
+}
+
+// match tests the filter on an IP packet of the packet being decoded
+// (ip starts at its header), unless a layer matched already.
+func (d *Decoder) match(ip []byte) {
+	if !d.matched {
+		d.matched = d.prog.Match(ip)
+	}
 }
 
 // addTunnel records an encapsulation just unwrapped and folds it into the

@@ -14,6 +14,7 @@ import (
 	"github.com/google/gopacket/layers"
 	"github.com/wsviz/wsviz/capture"
 	"github.com/wsviz/wsviz/capture/capturetest"
+	"github.com/wsviz/wsviz/capture/filter"
 )
 
 // decoded is what a Decoder made of a capture: the segments' payloads per
@@ -440,6 +441,68 @@ func BenchmarkDecoder(b *testing.B) {
 				if !d.Decode(&p, &seg) {
 					b.Fatal("Decode() = false")
 				}
+			}
+		})
+	}
+}
+
+// TestDecoderFilter checks that a filter keeps what it matches at any
+// level: the captured packet, the packet inside a tunnel, the datagram
+// reassembled from fragments; and that what it drops is not reported.
+func TestDecoderFilter(t *testing.T) {
+	c := capturetest.NewCapture(capturetest.Options{})
+	tunnelled := c.Conn("192.168.0.1:40000", "192.168.0.2:8080")
+	tunnelled.SetTunnels(nil, capturetest.Tunnel{Kind: capture.TunnelVXLAN, Src: "10.0.0.1", Dst: "10.0.0.2", VNI: 42})
+	fragmented := c.Conn("192.0.2.1:40001", "192.0.2.2:9001")
+	fragmented.SetFragmenter(capturetest.Fragments(256, capturetest.Reverse))
+	plain := c.Conn("192.0.2.1:40002", "192.0.2.2:22")
+	lost := c.Conn("192.0.2.1:40003", "192.0.2.2:7000")
+	lost.SetFragmenter(func(ip []byte) [][]byte {
+		if payloadLen(ip) < 100 {
+			return nil
+		}
+		return [][]byte{capturetest.Fragment(ip, 0, 64, true, nil)} // never completes
+	})
+	for _, k := range []*capturetest.Conn{tunnelled, fragmented, plain, lost} {
+		session(k)
+	}
+	for _, tc := range []struct {
+		expr    string
+		ports   []uint16 // the server ports of the segments kept
+		reports int
+	}{
+		{"", []uint16{8080, 9001, 22, 7000}, 7}, // the 7 datagrams of port 7000 never complete
+		{"port 8080", []uint16{8080}, 0},
+		{"host 10.0.0.1", []uint16{8080}, 0},
+		{"udp port 4789", []uint16{8080}, 0},
+		{"tcp port 9001", []uint16{9001}, 0},
+		{"port 22", []uint16{22}, 0},
+		{"port 7000", []uint16{7000}, 7},
+		{"not port 22 and not port 7000", []uint16{8080, 9001}, 0},
+	} {
+		t.Run(tc.expr, func(t *testing.T) {
+			d := capture.NewDecoder(capture.DecoderOptions{Filter: filter.MustParse(tc.expr)})
+			f := c.Open()
+			var ports []uint16
+			reports := 0
+			for {
+				p, err := f.ReadPacket()
+				if err != nil {
+					break
+				}
+				var seg capture.Segment
+				if d.Decode(&p, &seg) {
+					port := min(seg.Src.Port(), seg.Dst.Port())
+					if !slices.Contains(ports, port) {
+						ports = append(ports, port)
+					}
+				}
+				reports += len(d.Reports())
+			}
+			d.Flush()
+			reports += len(d.Reports())
+			if !slices.Equal(ports, tc.ports) || reports != tc.reports {
+				t.Errorf("filter %q kept server ports %v and %d reports, want %v and %d", tc.expr, ports, reports, tc.ports, tc.reports)
 			}
 		})
 	}

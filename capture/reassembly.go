@@ -233,6 +233,9 @@ func (r *reassembler) add(d *Decoder, key *fragKey, off int, more bool, data []b
 	}
 	r.remove(dg)
 	r.remember(dg)
+	if d.prog != nil && !d.matched {
+		d.matched = d.prog.Match(ipPacket(&dg.key, dg.next, dg.buf[:min(dg.total, dg.lost)]))
+	}
 	d.outer.Fragments = len(dg.pieces)
 	d.outer.Problems = dg.problems(d.outer.Problems[:0])
 	r.next = dg.next
@@ -410,8 +413,12 @@ func (r *reassembler) incomplete(d *Decoder, dg *datagram, why string) {
 	}
 	firstEnd := min(dg.have[0].end, dg.lost, len(dg.buf))
 	var seg Segment
-	if !decodeFirstFragment(&dg.key, dg.next, dg.buf[:firstEnd], &seg) {
+	pkt := ipPacket(&dg.key, dg.next, dg.buf[:firstEnd])
+	if !decode(nil, &Packet{LinkType: layers.LinkTypeRaw, Data: pkt, Length: len(pkt)}, &seg) {
 		return
+	}
+	if d.prog != nil && !d.prog.Match(pkt) && !d.prog.Match(segmentPacket(&seg)) {
+		return // the filter keeps neither the datagram nor its segment
 	}
 	received := 0
 	for _, h := range dg.have {
@@ -427,10 +434,11 @@ func (r *reassembler) incomplete(d *Decoder, dg *datagram, why string) {
 	d.report(seg.Src, seg.Dst, dg.problems(problems)...)
 }
 
-// decodeFirstFragment decodes what the first fragment of a datagram holds,
-// down to TCP, by putting an IP header of the datagram's addresses before
-// it and decoding that without reassembly.
-func decodeFirstFragment(key *fragKey, next uint8, data []byte, seg *Segment) bool {
+// ipPacket returns a datagram's payload data (or what came of it) with an
+// IP header of its addresses and protocol before it: what the datagram
+// is, for decoding its first fragment without reassembly or for testing
+// the filter on it.
+func ipPacket(key *fragKey, next uint8, data []byte) []byte {
 	var pkt []byte
 	if key.v6 {
 		pkt = make([]byte, ipv6HeaderLen, ipv6HeaderLen+len(data))
@@ -447,8 +455,20 @@ func decodeFirstFragment(key *fragKey, next uint8, data []byte, seg *Segment) bo
 		copy(pkt[12:16], key.src[12:])
 		copy(pkt[16:20], key.dst[12:])
 	}
-	pkt = append(pkt, data...)
-	return decode(nil, &Packet{LinkType: layers.LinkTypeRaw, Data: pkt, Length: len(pkt)}, seg)
+	return append(pkt, data...)
+}
+
+// segmentPacket returns an IP packet with a TCP header of seg's addresses
+// and ports, to test the filter on a segment decoded from a part of its
+// packet.
+func segmentPacket(seg *Segment) []byte {
+	key := fragKey{proto: ipProtoTCP, v6: !seg.Src.Addr().Is4()}
+	key.src, key.dst = seg.Src.Addr().As16(), seg.Dst.Addr().As16()
+	tcp := make([]byte, tcpMinHeaderLen)
+	binary.BigEndian.PutUint16(tcp, seg.Src.Port())
+	binary.BigEndian.PutUint16(tcp[2:], seg.Dst.Port())
+	tcp[12] = tcpMinHeaderLen / 4 << 4
+	return ipPacket(&key, ipProtoTCP, tcp)
 }
 
 func ipVersion(key *fragKey) string {

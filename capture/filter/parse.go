@@ -82,6 +82,24 @@ func (f *Filter) And(g *Filter) *Filter {
 	}
 }
 
+// OrEncapsulated returns a filter that matches what f matches and every
+// packet that may carry, once reassembled or unwrapped, a packet f
+// matches: IPv4 and IPv6 fragments, the tunnels capture.DecodeTCP
+// unwraps (GRE, IP-in-IP, 6in4, VXLAN, Geneve, GRE in UDP, MPLS), and
+// VLAN-tagged frames, past whose tags the filter's tests cannot see. A live
+// capture filters with it in the kernel; the precise test of f on the
+// inner packets is the capture.Decoder's (DecoderOptions.Filter). An
+// empty f stays empty: it already matches everything.
+func (f *Filter) OrEncapsulated() *Filter {
+	if f.Empty() {
+		return f
+	}
+	return &Filter{
+		text: "(" + f.text + ") or <IP fragments and tunnels>",
+		root: &binaryNode{l: f.root, r: &encapNode{}},
+	}
+}
+
 // ExcludePort returns a filter matching packets with port as neither their
 // TCP or UDP source nor destination port, that is "not port N".
 func ExcludePort(port uint16) *Filter {
@@ -98,6 +116,9 @@ type binaryNode struct {
 }
 
 type notNode struct{ x node }
+
+// encapNode matches the packets OrEncapsulated adds.
+type encapNode struct{}
 
 // Protocol qualifiers.
 type proto uint8
@@ -143,6 +164,7 @@ type primNode struct {
 func (*binaryNode) isNode() {}
 func (*notNode) isNode()    {}
 func (*primNode) isNode()   {}
+func (*encapNode) isNode()  {}
 
 // The lexer.
 

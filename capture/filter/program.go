@@ -268,6 +268,8 @@ func (l layout) lower(n node) *cond {
 		return not(l.lower(n.x))
 	case *primNode:
 		return l.lowerPrim(n)
+	case *encapNode:
+		return l.encapsulated()
 	}
 	panic(fmt.Sprintf("filter: unknown node %T", n))
 }
@@ -313,6 +315,55 @@ func (l layout) lowerPrim(n *primNode) *cond {
 		return or(v4, v6)
 	}
 	panic(fmt.Sprintf("filter: unknown primitive kind %d", n.kind))
+}
+
+// Protocols and ports of what encapsulated matches (capture/tunnel.go).
+const (
+	ipProtoIPIP      = 4
+	ipProtoIPv6      = 41
+	ipProtoGRE       = 47
+	ipv6Fragment     = 44
+	ipv4MoreFrags    = 0x2000
+	etherTypeMPLS    = 0x8847
+	etherTypeMPLM    = 0x8848
+	etherTypeVLAN    = 0x8100
+	etherTypeQinQ    = 0x88a8
+	etherTypeQinQOld = 0x9100
+)
+
+// tunnelPorts are the UDP destination ports of VXLAN (and Linux's older
+// VXLAN port), Geneve and GRE in UDP.
+var tunnelPorts = []uint32{4789, 8472, 6081, 4754}
+
+// encapsulated matches IP fragments and tunnel packets (see
+// OrEncapsulated).
+func (l layout) encapsulated() *cond {
+	anyOf := func(test func(v uint32) *cond, vals ...uint32) *cond {
+		c := test(vals[0])
+		for _, v := range vals[1:] {
+			c = or(c, test(v))
+		}
+		return c
+	}
+	frag4 := not(&cond{t: test{off: l.netOff + ipv4FragOff, size: 2, mask: ipv4MoreFrags | ipv4FragMask, val: 0}})
+	proto4 := anyOf(func(v uint32) *cond { return l.byteIs(ipv4ProtoOff, v) }, ipProtoIPIP, ipProtoIPv6, ipProtoGRE)
+	udp4 := and(and(l.byteIs(ipv4ProtoOff, ipProtoUDP), &cond{t: test{off: l.netOff + ipv4FragOff, size: 2, mask: ipv4FragMask, val: 0}}),
+		anyOf(func(v uint32) *cond {
+			return &cond{t: test{indirect: true, ihl: l.netOff, off: l.netOff + dstPortOff, size: 2, mask: noMask, val: v}}
+		}, tunnelPorts...))
+	next6 := anyOf(func(v uint32) *cond { return l.byteIs(ipv6NextOff, v) }, ipv6Fragment, ipProtoIPIP, ipProtoIPv6, ipProtoGRE)
+	udp6 := and(l.byteIs(ipv6NextOff, ipProtoUDP),
+		anyOf(func(v uint32) *cond {
+			return &cond{t: test{off: l.netOff + ipv6HeaderLen + dstPortOff, size: 2, mask: noMask, val: v}}
+		}, tunnelPorts...))
+	c := or(and(l.isIPv4(), or(frag4, or(proto4, udp4))), and(l.isIPv6(), or(next6, udp6)))
+	if !l.rawIP {
+		// MPLS, and VLAN tags, which the filter's own tests cannot see
+		// past (at fixed offsets, they find the tag's type, not IP).
+		c = or(c, anyOf(func(v uint32) *cond { return &cond{t: test{off: l.typeOff, size: 2, mask: noMask, val: v}} },
+			etherTypeMPLS, etherTypeMPLM, etherTypeVLAN, etherTypeQinQ, etherTypeQinQOld))
+	}
+	return c
 }
 
 // prefixIs compares the address at off with the primitive's prefix, one

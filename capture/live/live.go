@@ -18,7 +18,11 @@ const (
 // whole, with the defaults above.
 type Options struct {
 	// Filter selects the packets to capture, in the kernel; nil or empty
-	// captures everything.
+	// captures everything. Packets that may carry a packet it matches
+	// inside, IP fragments and tunnels, are captured too
+	// (filter.OrEncapsulated): the analyzer tests the filter on what they
+	// carry (capture.DecoderOptions.Filter), so that "port 9001" keeps a
+	// connection on port 9001 that is fragmented or in a tunnel.
 	Filter *filter.Filter
 	// ExcludePorts lists TCP/UDP ports whose packets are never captured,
 	// whatever Filter says: the filter becomes "(Filter) and not port N"
@@ -72,12 +76,14 @@ func (e *PermissionError) Error() string {
 // errors.Is(err, os.ErrPermission) holds.
 func (e *PermissionError) Unwrap() error { return e.Err }
 
-// effectiveFilter returns the user's filter with the excluded ports.
+// effectiveFilter returns the kernel's filter: the user's, with IP
+// fragments and tunnels, and without the excluded ports.
 func (o *Options) effectiveFilter() *filter.Filter {
 	f := o.Filter
 	if f == nil {
 		f = filter.MustParse("")
 	}
+	f = f.OrEncapsulated()
 	for _, p := range o.ExcludePorts {
 		f = f.And(filter.ExcludePort(p))
 	}

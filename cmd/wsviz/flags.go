@@ -294,6 +294,9 @@ func (df *decodeFlags) options(in *input) analyze.Options {
 	if in.file != nil {
 		useFileSecrets(in.file, &o) // keylog.go
 	}
+	if f, err := parseFilterArgs(df.filterArgs); err == nil && !f.Empty() {
+		o.PacketFilter = f // the precise test, inside tunnels and fragments (filterPackets)
+	}
 	return o
 }
 

@@ -372,8 +372,12 @@ func countNoun(n int64, one, many string) string {
 }
 
 // filterPackets applies a filter expression to the packets of another
-// source (a file), in Go, keeping the packets' numbers. It returns src
-// itself when the expression is empty.
+// source (a file), in Go, keeping the packets' numbers, as a live capture
+// filters in the kernel: the packets it matches and the IP fragments and
+// tunnel packets that may carry one (filter.OrEncapsulated), on which the
+// analyzer tests the filter once they are reassembled and unwrapped
+// (analyze.Options.PacketFilter, set by decodeFlags.options). It returns
+// src itself when the expression is empty.
 func filterPackets(src capture.Source, args []string) (capture.Source, error) {
 	f, err := parseFilterArgs(args)
 	if err != nil {
@@ -382,7 +386,7 @@ func filterPackets(src capture.Source, args []string) (capture.Source, error) {
 	if f.Empty() {
 		return src, nil
 	}
-	return &filteredSource{src: src, filter: f, progs: map[layers.LinkType]*filter.Program{}}, nil
+	return &filteredSource{src: src, filter: f.OrEncapsulated(), progs: map[layers.LinkType]*filter.Program{}}, nil
 }
 
 type filteredSource struct {
