@@ -210,6 +210,10 @@ func (a *Analyzer) newEvent(typ string, c *conn, from string) *Event {
 	}
 	ev.Note = ""
 	ev.Warnings = ev.Warnings[:0]
+	ev.Carried = Carried{Records: ev.Carried.Records[:0]}
+	if c != nil && c.app.tls != nil {
+		a.tlsCarried(ev, c) // tls.go
+	}
 	return ev
 }
 

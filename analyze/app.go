@@ -36,6 +36,7 @@ type app struct {
 
 	tls     *tlsdec.Conn // the TLS layer beneath, when the connection is TLS (tls.go)
 	tlsLost int64        // bytes of the last TCP gap, for a plaintext loss of unknown size
+	carried [2]Carried   // by direction: records read since the last event they were listed on (tls.go)
 }
 
 // hsHandler receives one connection's handshake callbacks.

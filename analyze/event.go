@@ -89,6 +89,46 @@ type Event struct {
 	Message  Message  // TypeWSMessage
 	Capture  Capture  // TypeCaptureStats
 	TLS      TLS      // TypeTLSHandshake, TypeTLSMessage, TypeTLSAlert, TypeTLSRecord
+
+	// Carried lists the TLS records that carried the event's bytes, on a
+	// connection whose TLS layer read them (any type; see Carried).
+	Carried Carried
+}
+
+// MaxCarried is the most TLS records Carried lists one by one.
+const MaxCarried = 64
+
+// Carried says which TLS records carried what an event reports, when the
+// connection is TLS and its records were read (in clear, or decrypted with
+// its keys): what the network saw of it, sizes and packets, as against what
+// the application sent. Each such record is listed once, on the first
+// http.request, http.response, ws.message, tls.message or tls.alert of its
+// direction that is reported from it or after it: a message that filled
+// three records lists three; a record that held two messages is listed on
+// the first, and the second lists none. Records whose bytes end no event
+// (the start of a message the capture ends in) are listed nowhere; those
+// that could not be read are tls.record events of their own.
+type Carried struct {
+	// Records lists the first MaxCarried records. JSON "tls_records",
+	// omitted when empty.
+	Records []TLSRecord
+	// More counts the records past MaxCarried and MoreLen their bytes.
+	// JSON "tls_records_more", "tls_records_more_len", omitted when zero.
+	More    int
+	MoreLen int64
+}
+
+// TLSRecord is one TLS record as the network saw it.
+type TLSRecord struct {
+	// Type is the record's outer content type: "application_data" (every
+	// protected TLS 1.3 record), "handshake", "alert",
+	// "change_cipher_spec". JSON "type", omitted for application_data.
+	Type string
+	// Len is its size on the wire, its 5-byte header included. JSON "len".
+	Len int
+	// Packet is the number of the packet that carried its last byte. JSON
+	// "packet".
+	Packet int64
 }
 
 // TLS describes what the TLS layer of a connection did (tls.go). Each
@@ -96,18 +136,21 @@ type Event struct {
 type TLS struct {
 	// Version is the negotiated protocol version, "TLS 1.3", "TLS 1.2",
 	// "" when the server's answer was not captured. JSON "version"
-	// (tls.handshake).
+	// (tls.handshake; tls.message server_hello).
 	Version string
 	// CipherSuite is the negotiated suite's IANA name,
-	// "TLS_AES_128_GCM_SHA256". JSON "cipher_suite" (tls.handshake).
+	// "TLS_AES_128_GCM_SHA256". JSON "cipher_suite" (tls.handshake;
+	// tls.message server_hello).
 	CipherSuite string
 	// SNI is the server name the client asked for (RFC 6066). JSON "sni"
-	// (tls.handshake).
+	// (tls.handshake; tls.message client_hello, omitted when empty).
 	SNI string
 	// ALPN is the application protocol the server selected (RFC 7301), ""
 	// for none or when it travelled encrypted without keys; ALPNOffered
 	// lists the client's offer. JSON "alpn", "alpn_offered"
-	// (tls.handshake).
+	// (tls.handshake; on tls.message, omitted when empty: "alpn" on the
+	// server_hello of TLS 1.2 and the encrypted_extensions of TLS 1.3,
+	// "alpn_offered" on client_hello).
 	ALPN        string
 	ALPNOffered []string
 	// Resumed reports that an earlier session was resumed; ResumedBy says
@@ -343,6 +386,7 @@ func (e *Event) Clone() Event {
 	c.TLS.ALPNOffered = append([]string(nil), e.TLS.ALPNOffered...)
 	c.Frame.Header = append([]byte(nil), e.Frame.Header...)
 	c.TCPOpen.Tunnel = slices.Clone(e.TCPOpen.Tunnel)
+	c.Carried.Records = append([]TLSRecord(nil), e.Carried.Records...)
 	return c
 }
 

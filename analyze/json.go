@@ -161,6 +161,9 @@ func (e *Event) appendJSON(b []byte, times *jsonenc.TimeCache, notes *jsonenc.No
 		}
 	}
 
+	if c := &e.Carried; len(c.Records) > 0 || c.More > 0 {
+		b = appendCarried(b, c)
+	}
 	b = append(b, `,"note":`...)
 	b = notes.AppendString(b, e.Note)
 	if len(e.Warnings) > 0 {
@@ -188,14 +191,7 @@ func appendTLS(b []byte, typ string, t *TLS) []byte {
 		b = appendField(b, "cipher_suite", t.CipherSuite)
 		b = appendField(b, "sni", t.SNI)
 		b = appendField(b, "alpn", t.ALPN)
-		b = append(b, `,"alpn_offered":[`...)
-		for i, p := range t.ALPNOffered {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = jsonenc.AppendString(b, p)
-		}
-		b = append(b, ']')
+		b = appendStrings(b, "alpn_offered", t.ALPNOffered)
 		b = appendBool(b, "resumed", t.Resumed)
 		if t.Resumed {
 			b = appendField(b, "resumed_by", t.ResumedBy)
@@ -208,6 +204,20 @@ func appendTLS(b []byte, typ string, t *TLS) []byte {
 	case TypeTLSMessage:
 		b = appendField(b, "message", t.Message)
 		b = appendBool(b, "encrypted", t.Encrypted)
+		// What a hello says, for those who read the messages one by one.
+		if t.Version != "" {
+			b = appendField(b, "version", t.Version)
+			b = appendField(b, "cipher_suite", t.CipherSuite)
+		}
+		if t.SNI != "" {
+			b = appendField(b, "sni", t.SNI)
+		}
+		if t.ALPN != "" {
+			b = appendField(b, "alpn", t.ALPN)
+		}
+		if len(t.ALPNOffered) > 0 {
+			b = appendStrings(b, "alpn_offered", t.ALPNOffered)
+		}
 	case TypeTLSAlert:
 		b = appendField(b, "alert", t.Alert)
 		b = appendField(b, "level", t.Level)
@@ -253,6 +263,48 @@ type jsonTunnel struct {
 	VNI   uint32  `json:"vni"`
 	Key   *uint32 `json:"key"`
 	Label uint32  `json:"label"`
+}
+
+// appendStrings writes a field holding a list of strings.
+func appendStrings(b []byte, name string, list []string) []byte {
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':', '[')
+	for i, p := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsonenc.AppendString(b, p)
+	}
+	return append(b, ']')
+}
+
+// appendCarried writes the TLS records that carried an event (see
+// Carried).
+func appendCarried(b []byte, c *Carried) []byte {
+	b = append(b, `,"tls_records":[`...)
+	for i, r := range c.Records {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '{')
+		if r.Type != "application_data" {
+			b = append(b, `"type":`...)
+			b = jsonenc.AppendString(b, r.Type)
+			b = append(b, ',')
+		}
+		b = append(b, `"len":`...)
+		b = jsonenc.AppendInt(b, int64(r.Len))
+		b = append(b, `,"packet":`...)
+		b = jsonenc.AppendInt(b, r.Packet)
+		b = append(b, '}')
+	}
+	b = append(b, ']')
+	if c.More > 0 {
+		b = appendInt(b, "tls_records_more", int64(c.More))
+		b = appendInt(b, "tls_records_more_len", c.MoreLen)
+	}
+	return b
 }
 
 func appendField(b []byte, name, value string) []byte {
@@ -372,9 +424,19 @@ type jsonEvent struct {
 	Level       string   `json:"level"`
 	RecordType  string   `json:"record_type"`
 	RecordLen   int      `json:"record_len"`
+
+	TLSRecords        []jsonTLSRecord `json:"tls_records"`
+	TLSRecordsMore    int             `json:"tls_records_more"`
+	TLSRecordsMoreLen int64           `json:"tls_records_more_len"`
 }
 
 const hexDigits = "0123456789abcdef"
+
+type jsonTLSRecord struct {
+	Type   string `json:"type"`
+	Len    int    `json:"len"`
+	Packet int64  `json:"packet"`
+}
 
 // UnmarshalJSON reads the flat JSON form written by AppendJSON.
 func (e *Event) UnmarshalJSON(data []byte) error {
@@ -383,6 +445,15 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 		return fmt.Errorf("analyze: decode event: %w", err)
 	}
 	*e = Event{Type: j.Type, Time: j.T, Conn: j.Conn, From: j.From, Packet: j.Packet, Note: j.Note, Warnings: j.Warnings}
+	if len(j.TLSRecords) > 0 || j.TLSRecordsMore > 0 {
+		e.Carried = Carried{More: j.TLSRecordsMore, MoreLen: j.TLSRecordsMoreLen}
+		for _, r := range j.TLSRecords {
+			if r.Type == "" {
+				r.Type = "application_data"
+			}
+			e.Carried.Records = append(e.Carried.Records, TLSRecord{Type: r.Type, Len: r.Len, Packet: r.Packet})
+		}
+	}
 	switch j.Type {
 	case TypeTCPOpen:
 		e.TCPOpen = TCPOpen{Client: j.Client, Server: j.Server, SYN: j.SYN}

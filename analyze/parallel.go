@@ -303,9 +303,10 @@ func (p *pipeline) worker(w int) {
 // copyEvent deep-copies src into dst, reusing dst's slices.
 func copyEvent(dst, src *Event) {
 	warnings, packets, payload, offered := dst.Warnings[:0], dst.Message.Packets[:0], dst.Message.Payload[:0], dst.WSOpen.Offered[:0]
-	header := dst.Frame.Header[:0]
+	header, records := dst.Frame.Header[:0], dst.Carried.Records[:0]
 	*dst = *src
 	dst.Frame.Header = append(header, src.Frame.Header...)
+	dst.Carried.Records = append(records, src.Carried.Records...)
 	dst.Warnings = append(warnings, src.Warnings...)
 	dst.Message.Packets = append(packets, src.Message.Packets...)
 	dst.Message.Payload = append(payload, src.Message.Payload...)

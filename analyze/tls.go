@@ -105,6 +105,7 @@ type tlsState struct {
 	waiting map[*conn]struct{}
 	version int64
 	barrier func(packet int64) // sharded: see pipeline.tlsBarrier
+	scratch tlsdec.Scratch     // what this analyzer's connections decrypt into, one after the other
 }
 
 // workerProgress is how far a worker of the sharded decoder has got: every
@@ -144,7 +145,7 @@ func (a *Analyzer) tlsData(c *conn, d int, b []byte, packet int64) bool {
 		if p.phase != phaseHTTP || p.hs != nil || !(tlsdec.LooksLikeTLS(b) || tlsdec.LooksLikeRecord(b) && b[0] != 22) {
 			return false
 		}
-		p.tls = tlsdec.NewConn(tlsdec.Config{Keys: a.opts.Keys, Wait: a.opts.KeyWait, Barrier: a.tls.barrier}, tlsHandler{a, c})
+		p.tls = tlsdec.NewConn(tlsdec.Config{Keys: a.opts.Keys, Wait: a.opts.KeyWait, Barrier: a.tls.barrier, Scratch: &a.tls.scratch}, tlsHandler{a, c})
 	}
 	p.tls.Write(d, b, packet)
 	a.tlsWaiting(c)
@@ -215,6 +216,57 @@ type tlsHandler struct {
 	c *conn
 }
 
+func (h tlsHandler) Carried(d int, typ uint8, n int, packet int64) {
+	p := &h.c.app.carried[d]
+	if len(p.Records) < MaxCarried {
+		p.Records = append(p.Records, TLSRecord{Type: recordTypeName(typ), Len: n, Packet: packet})
+	} else {
+		p.More++
+		p.MoreLen += int64(n)
+	}
+}
+
+// recordTypeName names an outer content type (RFC 8446 §5.1).
+func recordTypeName(typ uint8) string {
+	switch typ {
+	case 20:
+		return "change_cipher_spec"
+	case 21:
+		return "alert"
+	case 22:
+		return "handshake"
+	case 23:
+		return "application_data"
+	}
+	return fmt.Sprintf("unknown_%d", typ)
+}
+
+// tlsCarried lists on ev the TLS records of its direction read since the
+// last event that listed them, when ev is of a type that reports what
+// records carried (see Carried).
+func (a *Analyzer) tlsCarried(ev *Event, c *conn) {
+	switch ev.Type {
+	case TypeHTTPRequest, TypeHTTPResponse, TypeWSMessage, TypeTLSMessage, TypeTLSAlert:
+	default:
+		return
+	}
+	d := client
+	switch ev.From {
+	case FromClient:
+	case FromServer:
+		d = server
+	default:
+		return
+	}
+	p := &c.app.carried[d]
+	if len(p.Records) == 0 && p.More == 0 {
+		return
+	}
+	ev.Carried.Records = append(ev.Carried.Records[:0], p.Records...)
+	ev.Carried.More, ev.Carried.MoreLen = p.More, p.MoreLen
+	*p = Carried{Records: p.Records[:0]}
+}
+
 func (h tlsHandler) Data(d int, b []byte, packet int64) {
 	h.a.plainData(h.c, d, b, packet)
 }
@@ -278,6 +330,20 @@ func (h tlsHandler) Message(m *tlsdec.Message) {
 	ev := a.newEvent(TypeTLSMessage, c, fromName[m.Dir])
 	ev.Packet = m.Packet
 	ev.TLS = TLS{Message: m.Type, Encrypted: m.Encrypted}
+	// What a hello says, on the message that says it.
+	i := c.app.tls.Info()
+	switch m.Type {
+	case "client_hello":
+		if len(m.Problems) == 0 {
+			ev.TLS.SNI, ev.TLS.ALPNOffered = i.SNI, i.ALPNOffered
+		}
+	case "server_hello":
+		if i.Version != 0 && len(m.Problems) == 0 {
+			ev.TLS.Version, ev.TLS.CipherSuite, ev.TLS.ALPN = tlsdec.VersionName(i.Version), tlsdec.SuiteName(i.Suite), i.ALPN
+		}
+	case "encrypted_extensions":
+		ev.TLS.ALPN = i.ALPN
+	}
 	ev.Note = m.Note
 	if ev.Note == "" {
 		ev.Note = fmt.Sprintf("the %s sent a TLS %s message (%s)", fromName[m.Dir], m.Type, plural(int64(m.Len), "byte", "bytes"))
@@ -315,15 +381,7 @@ func (h tlsHandler) Record(r *tlsdec.Record) {
 	a, c := h.a, h.c
 	ev := a.newEvent(TypeTLSRecord, c, fromName[r.Dir])
 	ev.Packet = r.Packet
-	what := "application_data"
-	switch r.Type {
-	case 20:
-		what = "change_cipher_spec"
-	case 21:
-		what = "alert"
-	case 22:
-		what = "handshake"
-	}
+	what := recordTypeName(r.Type)
 	ev.TLS = TLS{RecordType: what, RecordLen: r.Len}
 	if r.Len > 0 {
 		ev.Note = fmt.Sprintf("the %s sent an encrypted TLS record of %s (%s outside)", fromName[r.Dir], plural(int64(r.Len), "byte", "bytes"), what)

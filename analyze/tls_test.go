@@ -137,3 +137,71 @@ func TestWSSWithoutKeys(t *testing.T) {
 		t.Errorf("event counts %v: want 10 tls.handshake, many tls.record, no HTTP or WebSocket", counts)
 	}
 }
+
+// TestCarriedAccountsForEveryRecord: on the wss:// capture, with keys and
+// without, the records listed on the events (tls_records) and the records
+// that could not be read (tls.record) add up, direction by direction, to
+// every byte TCP carried (tcp.close's client_bytes and server_bytes): the
+// network's view of a connection is complete, and no record is listed
+// twice. With workers the listing is the same.
+func TestCarriedAccountsForEveryRecord(t *testing.T) {
+	keys, err := analyze.ReadKeyLogFile("../testdata/wss.keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		opts analyze.Options
+	}{
+		{"keys", analyze.Options{Keys: keys, Workers: 1}},
+		{"keys, 2 workers", analyze.Options{Keys: keys, Workers: 2}},
+		{"no keys", analyze.Options{Workers: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			evs, err := analyze.ReadFile("../testdata/wss.pcapng", tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			type key struct {
+				conn int
+				from string
+			}
+			seen := map[key]int64{}
+			listed := map[key]int{}
+			closed := 0
+			for _, ev := range evs {
+				k := key{ev.Conn, ev.From}
+				for _, r := range ev.Carried.Records {
+					if r.Len < 5+1 || r.Packet > ev.Packet {
+						t.Errorf("conn %d %s: %s lists record %+v: too short or after the event's packet %d", ev.Conn, ev.From, ev.Type, r, ev.Packet)
+					}
+					seen[k] += int64(r.Len)
+				}
+				seen[k] += ev.Carried.MoreLen
+				listed[k] += len(ev.Carried.Records)
+				if ev.Type == analyze.TypeTLSRecord {
+					seen[k] += int64(ev.TLS.RecordLen)
+				}
+				if ev.Type == analyze.TypeWSMessage && ev.From != "" && len(ev.Carried.Records) == 0 && tc.opts.Keys != nil {
+					// Every message of this capture has a record of its own.
+					t.Errorf("conn %d: %s message at packet %d lists no record", ev.Conn, ev.From, ev.Packet)
+				}
+				if ev.Type != analyze.TypeTCPClose {
+					continue
+				}
+				closed++
+				for _, side := range []struct {
+					from  string
+					bytes int64
+				}{{analyze.FromClient, ev.TCPClose.ClientBytes}, {analyze.FromServer, ev.TCPClose.ServerBytes}} {
+					if got := seen[key{ev.Conn, side.from}]; got != side.bytes {
+						t.Errorf("conn %d %s: records listed and unread add up to %d bytes, TCP carried %d", ev.Conn, side.from, got, side.bytes)
+					}
+				}
+			}
+			if closed != 10 || len(listed) == 0 {
+				t.Errorf("%d connections closed, %d directions listed records; want 10 and some", closed, len(listed))
+			}
+		})
+	}
+}

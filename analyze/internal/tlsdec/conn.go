@@ -117,6 +117,11 @@ type Handler interface {
 	Alert(a *Alert)
 	// Record reports a record that could not be read.
 	Record(r *Record)
+	// Carried reports a record whose content is read, in clear or
+	// decrypted, before what it carried is reported: its outer content
+	// type and its size on the wire, header included. With the Record
+	// calls it accounts for every record, which is what the network saw.
+	Carried(dir int, typ uint8, length int, packet int64)
 	// Data delivers the plaintext of application data, in order.
 	Data(dir int, b []byte, packet int64)
 	// Lost reports application bytes of dir that cannot be known: n
@@ -137,6 +142,9 @@ type Config struct {
 	// Keys: it returns once every connection's packets before packet were
 	// decoded, wherever they are decoded.
 	Barrier func(packet int64)
+	// Scratch, when set, is the decryption buffer the Conn shares with
+	// others of the same goroutine; nil gives the Conn its own.
+	Scratch *Scratch
 }
 
 // 1.3 read stages of a direction.
@@ -173,7 +181,29 @@ type Conn struct {
 	noWait bool // the queue was given up once: hold nothing again
 
 	packet int64  // the packet being processed
-	plain  []byte // decryption scratch, reused record after record
+	plain  []byte // decryption scratch (Config.Scratch's), reused record after record
+}
+
+// Scratch is the memory records are decrypted into. Conns that are never
+// used at the same time (those of one analyzer) can share one, so that a
+// capture of many TLS connections holds one record's worth, not one per
+// connection.
+type Scratch struct{ b []byte }
+
+// scratch makes c.plain hold at least n bytes.
+func (c *Conn) scratch(n int) {
+	if cap(c.plain) >= n {
+		return
+	}
+	s := c.cfg.Scratch
+	if s == nil {
+		s = &Scratch{}
+		c.cfg.Scratch = s
+	}
+	if cap(s.b) < n {
+		s.b = make([]byte, 0, max(n, maxCiphertext))
+	}
+	c.plain = s.b[:0]
 }
 
 // queued is a record (or early data) held back, with its packet.
@@ -271,7 +301,7 @@ func (c *Conn) Write(d int, b []byte, packet int64) {
 				h.rec = append(h.rec, b...)
 				return
 			}
-			c.record(d, b[:recordHeaderLen], b[recordHeaderLen:n])
+			c.record(d, b[:recordHeaderLen], b[recordHeaderLen:n], false)
 			b = b[n:]
 		default:
 			if len(h.rec) < recordHeaderLen {
@@ -291,7 +321,7 @@ func (c *Conn) Write(d int, b []byte, packet int64) {
 			h.rec = append(h.rec, b[:n]...)
 			b = b[n:]
 			if len(h.rec) == total {
-				c.record(d, h.rec[:recordHeaderLen], h.rec[recordHeaderLen:])
+				c.record(d, h.rec[:recordHeaderLen], h.rec[recordHeaderLen:], true)
 				h.rec = h.rec[:0]
 			}
 		}
@@ -318,8 +348,9 @@ func (c *Conn) checkHeader(d int, hdr []byte) bool {
 }
 
 // record handles one complete record. hdr and body may alias the caller's
-// buffer: what is kept is copied.
-func (c *Conn) record(d int, hdr, body []byte) {
+// buffer: what is kept is copied. owned says body is the Conn's own
+// memory, which may be decrypted in place.
+func (c *Conn) record(d int, hdr, body []byte, owned bool) {
 	h := &c.half[d]
 	h.records++
 	h.bytes += int64(recordHeaderLen + len(body))
@@ -327,7 +358,7 @@ func (c *Conn) record(d int, hdr, body []byte) {
 		c.hold(d, hdr, body)
 		return
 	}
-	c.process(d, hdr, body, c.packet, false)
+	c.process(d, hdr, body, c.packet, false, owned)
 }
 
 // hold queues a record until keys arrive; past Config.Wait the queue is
@@ -360,7 +391,7 @@ func (c *Conn) flushQueue(final bool) {
 	c.queue, c.queueN = nil, 0
 	for i, r := range q {
 		d := r.dir
-		if c.process(d, r.b[:recordHeaderLen], r.b[recordHeaderLen:], r.packet, !final) {
+		if c.process(d, r.b[:recordHeaderLen], r.b[recordHeaderLen:], r.packet, !final, true) {
 			// Still waiting: keep this one and the rest.
 			c.queue = q[i:]
 			for _, r := range c.queue {
@@ -387,16 +418,21 @@ func (c *Conn) protected(d int, typ uint8) bool {
 }
 
 // process decodes one record; with wait set it reports true, and does
-// nothing, when the record needs keys that may still arrive.
-func (c *Conn) process(d int, hdr, body []byte, packet int64, wait bool) bool {
+// nothing, when the record needs keys that may still arrive. With owned
+// set, body is decrypted in place (it is the Conn's memory and is not
+// needed after).
+func (c *Conn) process(d int, hdr, body []byte, packet int64, wait, owned bool) bool {
 	h := &c.half[d]
 	c.packet = packet
 	typ := hdr[0]
+	wire := recordHeaderLen + len(body)
 	if typ == typeChangeCipherSpec && !h.ccs {
+		c.h.Carried(d, typ, wire, packet)
 		c.changeCipherSpec(d, body)
 		return false
 	}
 	if !c.protected(d, typ) {
+		c.h.Carried(d, typ, wire, packet)
 		c.content(d, typ, body, false)
 		return false
 	}
@@ -406,9 +442,10 @@ func (c *Conn) process(d int, hdr, body []byte, packet int64, wait bool) bool {
 		return false
 	}
 	c.lookup()
-	plain, inner, status := c.decrypt(d, hdr, body)
+	plain, inner, status := c.decrypt(d, hdr, body, owned)
 	switch status {
 	case decOK:
+		c.h.Carried(d, typ, wire, packet)
 		c.content(d, inner, plain, true)
 	case decNoKeys:
 		if wait || (c.cfg.Wait > 0 && c.queue == nil && !c.noWait) {
@@ -458,12 +495,13 @@ const (
 )
 
 // decrypt opens a protected record of direction d with the keys of its
-// stage, trying the next stage where the protocol allows either.
-func (c *Conn) decrypt(d int, hdr, body []byte) ([]byte, uint8, int) {
+// stage, trying the next stage where the protocol allows either. With
+// inPlace set, a record opened with the direction's current keys is
+// decrypted into body itself; trials (0-RTT, its rejection) never are,
+// since a failed one must leave the record as it was.
+func (c *Conn) decrypt(d int, hdr, body []byte, inPlace bool) ([]byte, uint8, int) {
 	h := &c.half[d]
-	if cap(c.plain) < len(body) {
-		c.plain = make([]byte, 0, max(len(body), maxCiphertext))
-	}
+	c.scratch(len(body))
 	if !c.tls13 && c.sh == nil && d == Client && c.ch != nil && c.ch.EarlyData {
 		// 0-RTT before the ServerHello: the suite is the PSK's, unknown
 		// yet; the secret's length says its hash.
@@ -479,7 +517,7 @@ func (c *Conn) decrypt(d int, hdr, body []byte) ([]byte, uint8, int) {
 		if p == nil {
 			return nil, 0, decNoKeys
 		}
-		if plain, inner, err := p.open(c.plain, hdr, body, p.seq); err == nil {
+		if plain, inner, err := p.open(c.plain, hdr, body, p.seq, false); err == nil {
 			p.seq++
 			h.stage, h.cur = stageHandshake, p
 			c.decideEarly(false)
@@ -496,7 +534,7 @@ func (c *Conn) decrypt(d int, hdr, body []byte) ([]byte, uint8, int) {
 		}
 	}
 	p := h.cur
-	plain, inner, err := p.open(c.plain, hdr, body, p.seq)
+	plain, inner, err := p.open(c.plain, hdr, body, p.seq, inPlace)
 	if err != nil {
 		p.seq++
 		return nil, 0, decBad
@@ -529,7 +567,7 @@ func (c *Conn) decryptEarly(hdr, body []byte) ([]byte, uint8, int) {
 		}
 		for _, s := range candidates {
 			p := newProtection13(s, secret)
-			if plain, inner, err := p.open(c.plain, hdr, body, 0); err == nil {
+			if plain, inner, err := p.open(c.plain, hdr, body, 0, false); err == nil {
 				p.seq = 1
 				h.cur, h.stage = p, stageEarly
 				c.keysOK = true
@@ -539,7 +577,7 @@ func (c *Conn) decryptEarly(hdr, body []byte) ([]byte, uint8, int) {
 		return nil, 0, decSkipped
 	}
 	p := h.cur
-	plain, inner, err := p.open(c.plain, hdr, body, p.seq)
+	plain, inner, err := p.open(c.plain, hdr, body, p.seq, false)
 	if err != nil {
 		return nil, 0, decSkipped
 	}
@@ -1202,16 +1240,14 @@ func (c *Conn) tryResync(d int, rec, after []byte) bool {
 		if h.trial > maxTrial {
 			return false
 		}
-		_, _, err := p.open(c.plain[:0], rec[:recordHeaderLen], rec[recordHeaderLen:], seq)
+		_, _, err := p.open(c.plain[:0], rec[:recordHeaderLen], rec[recordHeaderLen:], seq, false)
 		if err == nil {
 			p.seq = seq
 			return true
 		}
 		return false
 	}
-	if cap(c.plain) < len(rec) {
-		c.plain = make([]byte, 0, max(len(rec), maxCiphertext))
-	}
+	c.scratch(len(rec))
 	if !p.tls13 && p.suite.cipher == cipherAESGCM && len(rec) >= recordHeaderLen+gcmExplicit {
 		// Senders put the sequence number in the explicit nonce.
 		if seq := binary.BigEndian.Uint64(rec[recordHeaderLen:]); seq >= p.seq && seq <= p.seq+uint64(h.lostMax) && try(seq) {

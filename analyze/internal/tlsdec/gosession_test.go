@@ -207,7 +207,19 @@ func (s *session) decode(t *testing.T, keys *KeyLog) *recorder {
 		c.Write(ch.dir, ch.b, packets)
 	}
 	c.End()
+	checkAccounted(t, r, c)
 	return r
+}
+
+// checkAccounted checks that every record of the connection was reported
+// once, by Carried or by Record: what the network saw, byte for byte.
+func checkAccounted(t *testing.T, r *recorder, c *Conn) {
+	t.Helper()
+	for d := range 2 {
+		if _, b := c.Records(d); int64(r.carried[d]+r.opaque[d]) != b {
+			t.Errorf("%s: records carried %d + opaque %d bytes, want %d (all the records)", dirName[d], r.carried[d], r.opaque[d], b)
+		}
+	}
 }
 
 func parseKeys(t *testing.T, b []byte) *KeyLog {

@@ -110,16 +110,21 @@ func (p *protection) overhead() int {
 
 // open authenticates and decrypts one record whose header is hdr and body
 // payload, as the record numbered seq, into dst (which must not overlap
-// payload; it is overwritten even when open fails). It returns the
+// payload; it is overwritten even when open fails). With inPlace set an
+// AEAD record is decrypted into payload itself instead (and its bytes are
+// lost when open fails); CBC records always go to dst. It returns the
 // plaintext and its content type: for TLS 1.3 the inner type after the
 // padding (RFC 8446 §5.4), else the header's.
-func (p *protection) open(dst []byte, hdr []byte, payload []byte, seq uint64) ([]byte, uint8, error) {
+func (p *protection) open(dst []byte, hdr []byte, payload []byte, seq uint64, inPlace bool) ([]byte, uint8, error) {
 	typ := hdr[0]
 	switch {
 	case p.tls13:
 		// RFC 8446 §5.3: the nonce is the IV XOR the sequence number,
 		// left-padded; §5.2: the additional data is the record header.
 		p.makeNonce(seq)
+		if inPlace {
+			dst = payload
+		}
 		out, err := p.aead.Open(dst[:0], p.nonce[:], payload, hdr)
 		if err != nil {
 			return nil, 0, errBadRecordMAC
@@ -150,6 +155,9 @@ func (p *protection) open(dst []byte, hdr []byte, payload []byte, seq uint64) ([
 		}
 		if len(payload) < p.aead.Overhead() {
 			return nil, 0, errBadRecordMAC
+		}
+		if inPlace {
+			dst = payload // exactly over the ciphertext, as cipher.AEAD allows
 		}
 		// RFC 5246 §6.2.3.3: additional_data = seq_num + type + version + length.
 		ad := p.additionalData12(seq, hdr, len(payload)-p.aead.Overhead())

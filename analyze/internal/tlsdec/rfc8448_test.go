@@ -140,7 +140,7 @@ func TestRecordsRFC8448(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := unhex(t, tc.record)
 			p := newProtection13(s, unhex(t, tc.secret))
-			plain, typ, err := p.open(nil, rec[:5], rec[5:], tc.seq)
+			plain, typ, err := p.open(nil, rec[:5], rec[5:], tc.seq, false)
 			if err != nil {
 				t.Fatalf("open(seq %d) = %v", tc.seq, err)
 			}
@@ -151,8 +151,14 @@ func TestRecordsRFC8448(t *testing.T) {
 				t.Errorf("plaintext = %.80s…, want prefix %.80s", got, tc.plain)
 			}
 			// The wrong sequence number fails authentication.
-			if _, _, err := p.open(nil, rec[:5], rec[5:], tc.seq+1); err == nil {
+			if _, _, err := p.open(nil, rec[:5], rec[5:], tc.seq+1, false); err == nil {
 				t.Errorf("open(seq %d) succeeded, want bad record MAC", tc.seq+1)
+			}
+			// Decrypted in place: the same plaintext, in the record's memory.
+			own := append([]byte(nil), rec...)
+			inPlace, typ2, err := p.open(nil, own[:5], own[5:], tc.seq, true)
+			if err != nil || typ2 != typ || !bytes.Equal(inPlace, plain) || len(inPlace) > 0 && &inPlace[0] != &own[5] {
+				t.Errorf("open in place = %x, %d, %v; want %x, %d, nil, over the record", inPlace, typ2, err, plain, typ)
 			}
 		})
 	}
@@ -168,8 +174,10 @@ func seq50() []byte {
 
 // recorder is a Handler that writes what it is told as lines.
 type recorder struct {
-	lines []string
-	data  [2][]byte
+	lines   []string
+	data    [2][]byte
+	carried [2]int // bytes of the records reported by Carried
+	opaque  [2]int // bytes of the records reported by Record
 }
 
 func (r *recorder) Handshake(i *Info, d int, packet int64) {
@@ -198,12 +206,17 @@ func (r *recorder) Alert(a *Alert) {
 }
 
 func (r *recorder) Record(rec *Record) {
+	r.opaque[rec.Dir] += rec.Len
 	r.lines = append(r.lines, fmt.Sprintf("%s record type=%d len=%d %s", dirName[rec.Dir], rec.Type, rec.Len, rec.Code))
 }
 
 func (r *recorder) Data(d int, b []byte, packet int64) {
 	r.data[d] = append(r.data[d], b...)
 	r.lines = append(r.lines, fmt.Sprintf("%s data %d", dirName[d], len(b)))
+}
+
+func (r *recorder) Carried(d int, typ uint8, length int, packet int64) {
+	r.carried[d] += length
 }
 
 func (r *recorder) Lost(d int, n int64, packet int64) {
@@ -262,6 +275,7 @@ func TestConnRFC8448(t *testing.T) {
 				}
 			}
 			c.End()
+			checkAccounted(t, r, c)
 			got := r.lines
 			if strings.Join(got, "\n") != strings.Join(want, "\n") {
 				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -293,6 +307,7 @@ func TestConnRFC8448NoKeys(t *testing.T) {
 	if got := strings.Join(r.lines, "\n"); got != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", got, strings.Join(want, "\n"))
 	}
+	checkAccounted(t, r, c)
 	if n, b := c.Records(Server); n != 2 || b != 95+679 {
 		t.Errorf("Records(server) = %d, %d; want 2, %d", n, b, 95+679)
 	}
