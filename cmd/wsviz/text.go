@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wsviz/wsviz/analyze"
+	"github.com/wsviz/wsviz/capture"
 )
 
 // textWriter writes events as aligned lines:
@@ -134,6 +135,35 @@ func typeColor(ev *analyze.Event) string {
 	return ""
 }
 
+// appendTunnels appends the tunnels a connection came in, outermost
+// first: " via vxlan 42 10.0.0.1→10.0.0.2, mpls 100".
+func appendTunnels(b []byte, ts []analyze.Tunnel) []byte {
+	for i := range ts {
+		t := &ts[i]
+		if i == 0 {
+			b = append(b, " via "...)
+		} else {
+			b = append(b, ", "...)
+		}
+		b = appendEscaped(b, t.Kind, 0)
+		switch {
+		case t.Kind == capture.TunnelVXLAN || t.Kind == capture.TunnelGeneve:
+			b = fmt.Appendf(b, " %d", t.VNI)
+		case t.Kind == capture.TunnelMPLS:
+			b = fmt.Appendf(b, " %d", t.Label)
+		case t.HasKey:
+			b = fmt.Appendf(b, " key %d", t.Key)
+		}
+		if t.Src != "" || t.Dst != "" {
+			b = append(b, ' ')
+			b = appendEscaped(b, t.Src, 0)
+			b = append(b, "→"...)
+			b = appendEscaped(b, t.Dst, 0)
+		}
+	}
+	return b
+}
+
 // appendSummary appends what the event says, in a few words.
 func appendSummary(b []byte, ev *analyze.Event) []byte {
 	switch ev.Type {
@@ -143,9 +173,11 @@ func appendSummary(b []byte, ev *analyze.Event) []byte {
 		b = append(b, " → "...)
 		b = appendEscaped(b, o.Server, 0)
 		if o.SYN {
-			return append(b, " (SYN)"...)
+			b = append(b, " (SYN)"...)
+		} else {
+			b = append(b, " (already open)"...)
 		}
-		return append(b, " (already open)"...)
+		return appendTunnels(b, o.Tunnel)
 	case analyze.TypeTCPClose:
 		c := &ev.TCPClose
 		return fmt.Appendf(b, "%s: %d bytes from the client, %d from the server", c.How, c.ClientBytes, c.ServerBytes)
