@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/wsviz/wsviz/analyze"
@@ -124,6 +125,18 @@ func TestHostileCaptures(t *testing.T) {
 			for _, m := range s.messages[1] {
 				if m != "text abc" {
 					t.Fatalf("message %q, want text abc", m)
+				}
+			}
+		},
+		"fragment-flood": func(t *testing.T, s hostileSummary) {
+			// The real connection's fragmented datagrams complete between
+			// the flood's: every message is decoded.
+			if n := len(s.messages[1]); n != bench.FragmentFloodMessages {
+				t.Errorf("the real connection has %d messages, want %d", n, bench.FragmentFloodMessages)
+			}
+			for i, m := range s.messages[1][:bench.FragmentFloodMessages-2] {
+				if want := fmt.Sprintf("text tick %d ", i); !strings.HasPrefix(m, want) {
+					t.Fatalf("message %d is %.20q, want %q...", i+1, m, want)
 				}
 			}
 		},

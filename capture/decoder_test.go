@@ -507,3 +507,116 @@ func TestDecoderFilter(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkDecoderFlood decodes fragments that never complete, as the
+// hostile capture fragment-flood (internal/bench) sends them, in turn:
+// first fragments from many sources, fragments at byte 65,000 from many
+// sources (each makes its datagram 64 KiB long), and the same from one
+// source. Reassembly gives up the oldest datagrams at its bounds.
+func BenchmarkDecoderFlood(b *testing.B) {
+	const n = 1 << 14
+	packets := make([]capture.Packet, n)
+	start := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	for i := range packets {
+		ip := make([]byte, 20+48)
+		ip[0] = 0x45
+		binary.BigEndian.PutUint16(ip[2:], uint16(len(ip)))
+		binary.BigEndian.PutUint16(ip[4:], uint16(i*7919))
+		off := 65000 / 8
+		if i%3 == 0 {
+			off = 0
+		}
+		binary.BigEndian.PutUint16(ip[6:], 0x2000|uint16(off))
+		ip[9] = 6
+		copy(ip[12:], []byte{11, byte(i >> 16), byte(i >> 8), byte(i)})
+		if i%3 == 2 {
+			copy(ip[12:], []byte{11, 255, 255, 1})
+		}
+		copy(ip[16:], []byte{10, 1, 0, 1})
+		packets[i] = capture.Packet{Number: int64(i + 1), Timestamp: start.Add(time.Duration(i) * 10 * time.Microsecond), LinkType: layers.LinkTypeRaw, Data: ip, Length: len(ip)}
+	}
+	d := capture.NewDecoder(capture.DecoderOptions{})
+	var seg capture.Segment
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		p := packets[i%n]
+		p.Timestamp = start.Add(time.Duration(i) * 10 * time.Microsecond)
+		d.Decode(&p, &seg)
+		i++
+	}
+}
+
+// BenchmarkDecoderFlowFlood: 8,000 datagrams from other sources wait,
+// then one source floods fragments at byte 65,000, past its bound per
+// pair of addresses: each fragment gives up that source's oldest datagram.
+func BenchmarkDecoderFlowFlood(b *testing.B) {
+	start := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	fragment := func(i int, src [4]byte, off int) capture.Packet {
+		ip := make([]byte, 20+48)
+		ip[0] = 0x45
+		binary.BigEndian.PutUint16(ip[2:], uint16(len(ip)))
+		binary.BigEndian.PutUint16(ip[4:], uint16(i))
+		binary.BigEndian.PutUint16(ip[6:], 0x2000|uint16(off/8))
+		ip[9] = 6
+		copy(ip[12:], src[:])
+		copy(ip[16:], []byte{10, 1, 0, 1})
+		return capture.Packet{Number: int64(i + 1), Timestamp: start, LinkType: layers.LinkTypeRaw, Data: ip, Length: len(ip)}
+	}
+	d := capture.NewDecoder(capture.DecoderOptions{})
+	var seg capture.Segment
+	for i := range 8000 {
+		p := fragment(i, [4]byte{11, 0, byte(i >> 8), byte(i)}, 0)
+		d.Decode(&p, &seg)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		p := fragment(i, [4]byte{11, 255, 255, 1}, 65000)
+		d.Decode(&p, &seg)
+		i++
+	}
+}
+
+// TestDecoderReusesBuffers interleaves a connection whose datagrams come
+// in fragments, last first, with fragments of other datagrams that never
+// complete, full of 0xee bytes, given up at a small bound: their buffers
+// are reused for the connection's datagrams, whose bytes must still be
+// exactly those sent, with no overlap reported.
+func TestDecoderReusesBuffers(t *testing.T) {
+	client, server := "192.0.2.1:40000", "198.51.100.7:8080"
+	plain := capturetest.NewCapture(capturetest.Options{})
+	script := func(k, noise *capturetest.Conn) {
+		k.Handshake()
+		for i := range 20 {
+			if noise != nil {
+				noise.Client(bytes.Repeat([]byte{0xee}, 1400))
+			}
+			k.Client(bytes.Repeat([]byte{'a' + byte(i)}, 1448))
+			k.Server(bytes.Repeat([]byte{'A' + byte(i)}, 700+i))
+		}
+		k.CloseFIN(true)
+		k.CloseFIN(false)
+	}
+	script(plain.Conn(client, server), nil)
+	want := decodeAll(t, plain, client, capture.DecoderOptions{})
+
+	c := capturetest.NewCapture(capturetest.Options{})
+	k := c.Conn(client, server)
+	k.SetFragmenter(capturetest.Fragments(512, capturetest.LastFirst))
+	noise := c.Conn("203.0.113.9:5000", server)
+	noise.SetFragmenter(func(ip []byte) [][]byte {
+		if payloadLen(ip) < 1416 {
+			return nil
+		}
+		return [][]byte{capturetest.Fragment(ip, 8, 1416, true, nil)} // never completes
+	})
+	script(k, noise)
+	got := decodeAll(t, c, client, capture.DecoderOptions{MaxFragments: 6})
+	if !bytes.Equal(got.client, want.client) || !bytes.Equal(got.server, want.server) {
+		t.Errorf("reassembled %d and %d bytes, want the %d and %d sent", len(got.client), len(got.server), len(want.client), len(want.server))
+	}
+	if len(got.problems) > 0 || !slices.Contains(got.reports, capture.CodeFragmentLimit) {
+		t.Errorf("problems %v, reports %v; want none, and the noise given up at the bound", got.problems, got.reports)
+	}
+}

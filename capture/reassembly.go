@@ -25,6 +25,17 @@ const (
 	recentDatagrams = 16
 	recentPieces    = 64
 	copyWindow      = time.Second
+	// Datagrams' buffers have capacities in powers of two, from
+	// minBuffer to maxBuffer (a datagram's 65,535 bytes). Buffers given
+	// up are kept for reuse, up to a quarter of MaxFragmentBytes, and so
+	// are up to freeDatagrams datagrams: a flood of fragments that never
+	// complete, each making its datagram 64 KiB long, then neither
+	// allocates nor clears memory for each fragment.
+	minBufferShift = 9
+	maxBufferShift = 16
+	minBuffer      = 1 << minBufferShift
+	bufferClasses  = maxBufferShift - minBufferShift + 1
+	freeDatagrams  = 256
 )
 
 // fragKey identifies a datagram being reassembled: source, destination,
@@ -47,6 +58,15 @@ type fragFlow struct {
 
 func (k *fragKey) flow() fragFlow { return fragFlow{k.src, k.dst, k.ctx} }
 
+// flowState is what reassembly holds for one pair of addresses: the bytes
+// of its datagrams' buffers and its datagrams in age order, so that the
+// per-flow bound gives up the flow's oldest without a search.
+type flowState struct {
+	key            fragFlow
+	bytes          int
+	oldest, newest *datagram
+}
+
 // span is a range of datagram bytes, [start, end).
 type span struct{ start, end int }
 
@@ -65,7 +85,9 @@ type datagram struct {
 	overlapAt, conflictAt int    // the first overlapping byte, -1 for none
 	bad                   string // why a fragment was dropped, "" for none
 
-	older, newer *datagram // the age list
+	older, newer         *datagram  // the age list
+	flowOlder, flowNewer *datagram  // the age list of its flow
+	flow                 *flowState // its pair of addresses
 }
 
 // recentDatagram remembers a completed datagram's fragments.
@@ -87,7 +109,7 @@ type reassembler struct {
 	oldest    *datagram
 	newest    *datagram
 	bytes     int // cap of every datagram's buffer
-	flowBytes map[fragFlow]int
+	flows     map[fragFlow]*flowState
 	fragments int // fragments kept
 	now       time.Time
 
@@ -97,25 +119,82 @@ type reassembler struct {
 	// Datagrams given up at a bound since the last report of it, and
 	// when that report was.
 	dropped     int
-	dropWhy     string
+	dropWhy     dropReason
 	lastDropRep time.Time
 
 	next uint8 // the completed datagram's next header (IPv6)
+
+	// done is the datagram completed by the last packet, whose buffer the
+	// segment decoded from it aliases until the next one.
+	done *datagram
+	// free keeps buffers given up, by capacity (minBuffer << class), and
+	// freeBytes counts them; freeList keeps datagrams for reuse.
+	free      [bufferClasses][][]byte
+	freeBytes int
+	freeList  []*datagram
+	freeFlows []*flowState
 }
 
 func (r *reassembler) init(opts DecoderOptions) {
 	r.opts = opts
 	r.table = make(map[fragKey]*datagram)
-	r.flowBytes = make(map[fragFlow]int)
+	r.flows = make(map[fragFlow]*flowState)
 }
 
-// busy reports whether anything waits: datagrams, or drops not reported.
-func (r *reassembler) busy() bool { return r.oldest != nil || r.dropped > 0 }
+// busy reports whether anything waits: datagrams, drops not reported, or
+// a completed datagram to recycle.
+func (r *reassembler) busy() bool { return r.oldest != nil || r.dropped > 0 || r.done != nil }
 
-// recycle is called before each packet: nothing to give back, since a
-// completed datagram's buffer is left to the garbage collector once the
-// segment aliasing it is done with.
-func (r *reassembler) recycle() {}
+// recycle is called before each packet: the datagram the last packet
+// completed is done with (its segment's Payload was valid until now).
+func (r *reassembler) recycle() {
+	if r.done != nil {
+		r.release(r.done)
+		r.done = nil
+	}
+}
+
+// bufferClass returns the class of the smallest buffer that holds n
+// bytes.
+func bufferClass(n int) int {
+	c := 0
+	for minBuffer<<c < n && c < bufferClasses-1 {
+		c++
+	}
+	return c
+}
+
+// buffer returns an empty buffer that holds n bytes (at most maxBuffer),
+// reused if one is free. Its bytes are whatever a previous datagram left:
+// only the ranges a datagram received (datagram.have) are ever read.
+func (r *reassembler) buffer(n int) []byte {
+	c := bufferClass(n)
+	if k := len(r.free[c]); k > 0 {
+		b := r.free[c][k-1]
+		r.free[c] = r.free[c][:k-1]
+		r.freeBytes -= cap(b)
+		return b
+	}
+	return make([]byte, 0, minBuffer<<c)
+}
+
+// keepBuffer keeps b for reuse, within the bounds of what is kept free.
+func (r *reassembler) keepBuffer(b []byte) {
+	if c := bufferClass(cap(b)); cap(b) > 0 && minBuffer<<c == cap(b) && r.freeBytes+cap(b) <= r.opts.MaxFragmentBytes/4 {
+		r.free[c] = append(r.free[c], b[:0])
+		r.freeBytes += cap(b)
+	}
+}
+
+// release keeps dg and its buffer for reuse, within the bounds of what is
+// kept free. dg must be removed from the table first.
+func (r *reassembler) release(dg *datagram) {
+	r.keepBuffer(dg.buf)
+	if len(r.freeList) < freeDatagrams && cap(dg.pieces) <= recentPieces && cap(dg.have) <= recentPieces {
+		*dg = datagram{have: dg.have[:0], pieces: dg.pieces[:0]}
+		r.freeList = append(r.freeList, dg)
+	}
+}
 
 // add takes one fragment: data (as captured) of a fragment whose payload
 // is wire bytes on the wire, at byte offset off of the datagram key, the
@@ -176,7 +255,7 @@ func (r *reassembler) add(d *Decoder, key *fragKey, off int, more bool, data []b
 
 	// 3. Room, within the bounds.
 	if len(dg.pieces) == maxFragmentsPerDatagram {
-		r.drop(d, dg, fmt.Sprintf("a datagram had %d fragments", maxFragmentsPerDatagram))
+		r.drop(d, dg, dropDatagramFragments)
 		return nil, 0, false
 	}
 	if !r.makeRoom(d, dg, end) {
@@ -233,6 +312,7 @@ func (r *reassembler) add(d *Decoder, key *fragKey, off int, more bool, data []b
 	}
 	r.remove(dg)
 	r.remember(dg)
+	r.done = dg
 	if d.prog != nil && !d.matched {
 		d.matched = d.prog.Match(ipPacket(&dg.key, dg.next, dg.buf[:min(dg.total, dg.lost)]))
 	}
@@ -267,10 +347,36 @@ func addSpan(have []span, s span) []span {
 // are: a datagram of fragments all dropped as malformed holds none.
 func (r *reassembler) create(d *Decoder, key *fragKey) *datagram {
 	for len(r.table) >= r.opts.MaxFragments && r.oldest != nil {
-		r.drop(d, r.oldest, fmt.Sprintf("more than %d datagrams were waiting for fragments", r.opts.MaxFragments))
+		r.drop(d, r.oldest, dropDatagrams)
 	}
-	dg := &datagram{key: *key, total: -1, lost: maxDatagram + 1, start: r.now, overlapAt: -1, conflictAt: -1}
+	var dg *datagram
+	if k := len(r.freeList); k > 0 {
+		dg = r.freeList[k-1]
+		r.freeList = r.freeList[:k-1]
+	} else {
+		dg = new(datagram)
+	}
+	dg.key, dg.total, dg.lost, dg.start, dg.overlapAt, dg.conflictAt = *key, -1, maxDatagram+1, r.now, -1, -1
 	r.table[*key] = dg
+	fs := r.flows[key.flow()]
+	if fs == nil {
+		if k := len(r.freeFlows); k > 0 {
+			fs = r.freeFlows[k-1]
+			r.freeFlows = r.freeFlows[:k-1]
+		} else {
+			fs = new(flowState)
+		}
+		fs.key = key.flow()
+		r.flows[fs.key] = fs
+	}
+	dg.flow = fs
+	dg.flowOlder = fs.newest
+	if fs.newest != nil {
+		fs.newest.flowNewer = dg
+	} else {
+		fs.oldest = dg
+	}
+	fs.newest = dg
 	dg.older = r.newest
 	if r.newest != nil {
 		r.newest.newer = dg
@@ -286,40 +392,38 @@ func (r *reassembler) create(d *Decoder, key *fragKey) *datagram {
 // false, having given dg up, when dg alone is past one.
 func (r *reassembler) makeRoom(d *Decoder, dg *datagram, end int) bool {
 	grow := 0
-	newCap := cap(dg.buf)
 	if end > cap(dg.buf) {
-		newCap = max(end, min(2*cap(dg.buf), maxDatagram))
-		grow = newCap - cap(dg.buf)
+		grow = minBuffer<<bufferClass(end) - cap(dg.buf)
 	}
-	flow := dg.key.flow()
+	fs := dg.flow
 	for r.fragments+1 > r.opts.MaxFragments || r.bytes+grow > r.opts.MaxFragmentBytes {
 		old := r.oldest
 		if old == dg {
 			old = dg.newer
 		}
 		if old == nil {
-			r.drop(d, dg, fmt.Sprintf("one datagram is past the bound of %d bytes or %d fragments held", r.opts.MaxFragmentBytes, r.opts.MaxFragments))
+			r.drop(d, dg, dropOneDatagram)
 			return false
 		}
-		r.drop(d, old, fmt.Sprintf("more than %d bytes or %d fragments were held", r.opts.MaxFragmentBytes, r.opts.MaxFragments))
+		r.drop(d, old, dropHeld)
 	}
-	for r.flowBytes[flow]+grow > r.opts.MaxFragmentBytesPerFlow {
-		old := r.oldest
-		for old != nil && (old == dg || old.key.flow() != flow) {
-			old = old.newer
+	for fs.bytes+grow > r.opts.MaxFragmentBytesPerFlow {
+		old := fs.oldest
+		if old == dg {
+			old = dg.flowNewer
 		}
 		if old == nil {
-			r.drop(d, dg, fmt.Sprintf("one datagram is past the bound of %d bytes held per pair of addresses", r.opts.MaxFragmentBytesPerFlow))
+			r.drop(d, dg, dropOneDatagramFlow)
 			return false
 		}
-		r.drop(d, old, fmt.Sprintf("more than %d bytes were held for one pair of addresses", r.opts.MaxFragmentBytesPerFlow))
+		r.drop(d, old, dropHeldFlow)
 	}
 	if grow > 0 {
-		buf := make([]byte, len(dg.buf), newCap)
-		copy(buf, dg.buf)
-		dg.buf = buf
+		old := dg.buf
+		dg.buf = append(r.buffer(end), old...)
+		r.keepBuffer(old)
 		r.bytes += grow
-		r.flowBytes[flow] += grow
+		fs.bytes += grow
 	}
 	if end > len(dg.buf) {
 		dg.buf = dg.buf[:end]
@@ -343,23 +447,67 @@ func (r *reassembler) remove(dg *datagram) {
 	dg.older, dg.newer = nil, nil
 	r.fragments -= len(dg.pieces)
 	r.bytes -= cap(dg.buf)
-	flow := dg.key.flow()
-	if n := r.flowBytes[flow] - cap(dg.buf); n > 0 {
-		r.flowBytes[flow] = n
+	fs := dg.flow
+	if dg.flowOlder != nil {
+		dg.flowOlder.flowNewer = dg.flowNewer
 	} else {
-		delete(r.flowBytes, flow)
+		fs.oldest = dg.flowNewer
+	}
+	if dg.flowNewer != nil {
+		dg.flowNewer.flowOlder = dg.flowOlder
+	} else {
+		fs.newest = dg.flowOlder
+	}
+	dg.flowOlder, dg.flowNewer, dg.flow = nil, nil, nil
+	fs.bytes -= cap(dg.buf)
+	if fs.oldest == nil {
+		delete(r.flows, fs.key)
+		if len(r.freeFlows) < freeDatagrams {
+			*fs = flowState{}
+			r.freeFlows = append(r.freeFlows, fs)
+		}
 	}
 }
 
 // drop gives dg up at a bound. Drops are reported together: at most once
 // per FragmentTimeout of capture time, and at Flush.
-func (r *reassembler) drop(d *Decoder, dg *datagram, why string) {
+func (r *reassembler) drop(d *Decoder, dg *datagram, why dropReason) {
 	r.remove(dg)
+	r.release(dg)
 	r.dropped++
 	r.dropWhy = why
 	if r.lastDropRep.IsZero() || r.now.Sub(r.lastDropRep) >= r.opts.FragmentTimeout {
 		r.reportDrops(d)
 	}
+}
+
+// dropReason says why datagrams were given up at a bound (the last
+// reason is reported); the text is made only when reported.
+type dropReason uint8
+
+const (
+	dropDatagramFragments dropReason = iota // one datagram had too many fragments
+	dropDatagrams                           // too many datagrams waited
+	dropOneDatagram                         // one datagram alone is past the bounds in all
+	dropHeld                                // the bounds in all
+	dropOneDatagramFlow                     // one datagram alone is past its flow's bound
+	dropHeldFlow                            // the bound of its flow
+)
+
+func (r *reassembler) dropText(why dropReason) string {
+	switch why {
+	case dropDatagramFragments:
+		return fmt.Sprintf("a datagram had %d fragments", maxFragmentsPerDatagram)
+	case dropDatagrams:
+		return fmt.Sprintf("more than %d datagrams were waiting for fragments", r.opts.MaxFragments)
+	case dropOneDatagram:
+		return fmt.Sprintf("one datagram is past the bound of %d bytes or %d fragments held", r.opts.MaxFragmentBytes, r.opts.MaxFragments)
+	case dropHeld:
+		return fmt.Sprintf("more than %d bytes or %d fragments were held", r.opts.MaxFragmentBytes, r.opts.MaxFragments)
+	case dropOneDatagramFlow:
+		return fmt.Sprintf("one datagram is past the bound of %d bytes held per pair of addresses", r.opts.MaxFragmentBytesPerFlow)
+	}
+	return fmt.Sprintf("more than %d bytes were held for one pair of addresses", r.opts.MaxFragmentBytesPerFlow)
 }
 
 // reportDrops reports the datagrams given up since the last report.
@@ -369,7 +517,7 @@ func (r *reassembler) reportDrops(d *Decoder) {
 	}
 	d.report(netip.AddrPort{}, netip.AddrPort{}, Problem{CodeFragmentLimit, fmt.Sprintf(
 		"IP reassembly gave up %s to stay within its bounds (%s; the bounds: %d bytes in all, %d per pair of addresses, %d fragments, %d per datagram): a flood of fragments, or fragments that never complete; what they carried is lost",
-		plural(r.dropped, "datagram", "datagrams"), r.dropWhy, r.opts.MaxFragmentBytes, r.opts.MaxFragmentBytesPerFlow, r.opts.MaxFragments, maxFragmentsPerDatagram)})
+		plural(r.dropped, "datagram", "datagrams"), r.dropText(r.dropWhy), r.opts.MaxFragmentBytes, r.opts.MaxFragmentBytesPerFlow, r.opts.MaxFragments, maxFragmentsPerDatagram)})
 	r.dropped = 0
 	r.lastDropRep = r.now
 }
@@ -387,6 +535,7 @@ func (r *reassembler) expire(d *Decoder, now time.Time) {
 	for dg := r.oldest; dg != nil && now.Sub(dg.start) >= r.opts.FragmentTimeout; dg = r.oldest {
 		r.remove(dg)
 		r.incomplete(d, dg, fmt.Sprintf("did not all arrive within %v (RFC 791 §3.2, RFC 8200 §4.5: the reassembly timeout)", r.opts.FragmentTimeout))
+		r.release(dg)
 	}
 	if r.dropped > 0 && now.Sub(r.lastDropRep) >= r.opts.FragmentTimeout {
 		r.reportDrops(d)
@@ -398,6 +547,7 @@ func (r *reassembler) flush(d *Decoder) {
 	for dg := r.oldest; dg != nil; dg = r.oldest {
 		r.remove(dg)
 		r.incomplete(d, dg, "had not all arrived when the capture ended (RFC 791 §3.2, RFC 8200 §4.5)")
+		r.release(dg)
 	}
 	r.reportDrops(d)
 }

@@ -37,6 +37,7 @@ func HostileCaptures() []Hostile {
 		{"syn-flood", false, []string{"tcp.conn_limit"}, writeSYNFlood},
 		{"outside-window", false, []string{"tcp.out_of_window", "tcp.buffer_limit", "tcp.gap"}, writeOutsideWindow},
 		{"header-byte-per-segment", true, []string{"ws.non_minimal_length"}, writeHeaderBytes},
+		{"fragment-flood", false, []string{"ip.fragment_limit", "ip.fragment_incomplete"}, writeFragmentFlood}, // hostile_fragments.go
 	}
 }
 
