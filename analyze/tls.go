@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/wsviz/wsviz/analyze/internal/tlsdec"
 	"github.com/wsviz/wsviz/capture"
@@ -37,8 +39,19 @@ const (
 
 // DefaultKeyWait is the Options.KeyWait a live capture that follows a key
 // log uses: how many bytes of TLS records a connection holds while their
-// keys have not arrived.
+// keys have not arrived (and at most 4,096 records).
 const DefaultKeyWait = tlsdec.DefaultWait
+
+// KeyWaitTime bounds how long, in capture time, a connection holds records
+// whose keys have not arrived (Options.KeyWait): endpoints write their key
+// log during the handshake, so keys that have not come by then will not.
+// Past it the records are shown as records without keys.
+const KeyWaitTime = 10 * time.Second
+
+// keyWaitTotal bounds the bytes of records held over all the connections
+// of one analyzer: past it the connection that has waited longest gives
+// up first.
+const keyWaitTotal = 64 << 20
 
 // KeyLog holds TLS secrets in the NSS key log format (what SSLKEYLOGFILE
 // names): the analyzer decrypts the TLS sessions whose secrets it holds.
@@ -102,7 +115,10 @@ func useSourceSecrets(src capture.Source, opts *Options) {
 // tlsState is the analyzer's part of the TLS layer: the connections whose
 // records wait for keys, and the key log version they last tried.
 type tlsState struct {
-	waiting map[*conn]struct{}
+	waiting map[*conn]*keyWait
+	held    int       // bytes held over the waiting connections
+	replay  *keyWait  // the connection whose held records are being decoded
+	checked time.Time // capture time of the last look for waits past KeyWaitTime
 	version int64
 	barrier func(packet int64) // sharded: see pipeline.tlsBarrier
 	scratch tlsdec.Scratch     // what this analyzer's connections decrypt into, one after the other
@@ -149,6 +165,15 @@ func (a *Analyzer) tlsData(c *conn, d int, b []byte, packet int64) bool {
 	}
 	p.tls.Write(d, b, packet)
 	a.tlsWaiting(c)
+	if w := a.tls.waiting[c]; w != nil && len(w.times) < maxWaitTimes {
+		// The time of what it holds, for the events decoded from it later.
+		if w.times == nil {
+			w.times = make(map[int64]time.Time)
+		}
+		if _, ok := w.times[packet]; !ok {
+			w.times[packet] = a.pktTime
+		}
+	}
 	return true
 }
 
@@ -167,46 +192,129 @@ func (a *Analyzer) tlsGap(c *conn, d int, n int64) bool {
 // tlsEnd ends the TLS layer of a connection: held records are given up.
 func (a *Analyzer) tlsEnd(c *conn) {
 	if t := c.app.tls; t != nil {
-		t.End()
-		if a.tls.waiting != nil {
-			delete(a.tls.waiting, c)
+		a.tlsReplay(c, t.End)
+		a.tlsWaiting(c)
+	}
+}
+
+// keyWait is a connection whose records wait for keys: since when (capture
+// time), how many bytes it holds, and the time of each packet that brought
+// them.
+type keyWait struct {
+	since time.Time
+	held  int
+	times map[int64]time.Time // by packet number, at most maxWaitTimes
+}
+
+// maxWaitTimes bounds the packet times a waiting connection keeps; the
+// events of records past it are stamped with the time they were decoded.
+const maxWaitTimes = 8192
+
+// tlsReplay runs f, which decodes records c held, with the analyzer's
+// packet and time set, event by event, to those of the packet each record
+// came in (tlsHandler's calls to replayAt): the events are those a decode
+// with every key at hand would have made, whenever the keys came.
+func (a *Analyzer) tlsReplay(c *conn, f func()) {
+	w := a.tls.waiting[c]
+	if w == nil {
+		f()
+		return
+	}
+	num, t := a.pktNum, a.pktTime
+	a.tls.replay = w
+	f()
+	a.tls.replay = nil
+	a.pktNum, a.pktTime = num, t
+}
+
+// replayAt sets the packet and time of the events that follow to those of
+// packet, while held records are decoded.
+func (a *Analyzer) replayAt(packet int64) {
+	if w := a.tls.replay; w != nil {
+		if t, ok := w.times[packet]; ok {
+			a.pktNum, a.pktTime = packet, t
 		}
 	}
 }
 
-// tlsWaiting keeps track of whether c's records wait for keys.
+// tlsWaiting keeps track of whether c's records wait for keys, and of the
+// bytes held: past keyWaitTotal, the connections that have waited longest
+// give up.
 func (a *Analyzer) tlsWaiting(c *conn) {
 	if a.opts.KeyWait <= 0 {
 		return
 	}
+	w := a.tls.waiting[c]
 	if c.app.tls.Waiting() {
-		if a.tls.waiting == nil {
-			a.tls.waiting = make(map[*conn]struct{})
+		if w == nil {
+			if a.tls.waiting == nil {
+				a.tls.waiting = make(map[*conn]*keyWait)
+			}
+			w = &keyWait{since: a.pktTime}
+			a.tls.waiting[c] = w
 		}
-		a.tls.waiting[c] = struct{}{}
-	} else if a.tls.waiting != nil {
+		n := c.app.tls.Held()
+		a.tls.held += n - w.held
+		w.held = n
+		for a.tls.held > keyWaitTotal {
+			a.tlsGiveUp(a.waitingConns()[0])
+		}
+	} else if w != nil {
+		a.tls.held -= w.held
 		delete(a.tls.waiting, c)
 	}
 }
 
+// waitingConns returns the connections waiting for keys, the longest
+// waiting first (by connection number when they started together), so
+// that what is given up or retried comes out in the same order every run.
+func (a *Analyzer) waitingConns() []*conn {
+	list := make([]*conn, 0, len(a.tls.waiting))
+	for c := range a.tls.waiting {
+		list = append(list, c)
+	}
+	slices.SortFunc(list, func(x, y *conn) int {
+		if c := a.tls.waiting[x].since.Compare(a.tls.waiting[y].since); c != 0 {
+			return c
+		}
+		return x.id - y.id
+	})
+	return list
+}
+
+// tlsGiveUp stops c waiting for keys.
+func (a *Analyzer) tlsGiveUp(c *conn) {
+	a.tlsReplay(c, c.app.tls.GiveUp)
+	a.tlsWaiting(c)
+}
+
 // tlsRetry lets connections waiting for keys try again when the key log
-// grew. It runs before every segment; it costs a load and a compare.
+// grew, and gives up those that waited past KeyWaitTime. It runs before
+// every segment; while nothing waits it costs a compare.
 func (a *Analyzer) tlsRetry() {
 	if len(a.tls.waiting) == 0 {
 		return
 	}
-	v := a.opts.Keys.Version()
-	if v == a.tls.version {
-		return
-	}
-	a.tls.version = v
-	for c := range a.tls.waiting {
-		if c.done || c.app.tls == nil {
-			delete(a.tls.waiting, c)
-			continue
+	if v := a.opts.Keys.Version(); v != a.tls.version {
+		a.tls.version = v
+		for _, c := range a.waitingConns() {
+			if c.done || c.app.tls == nil {
+				a.tls.held -= a.tls.waiting[c].held
+				delete(a.tls.waiting, c)
+				continue
+			}
+			a.tlsReplay(c, c.app.tls.Retry)
+			a.tlsWaiting(c)
 		}
-		c.app.tls.Retry()
-		a.tlsWaiting(c)
+	}
+	// Once a second of capture time at most (or when the clock went back).
+	if d := a.pktTime.Sub(a.tls.checked); d >= time.Second || d < 0 {
+		a.tls.checked = a.pktTime
+		for _, c := range a.waitingConns() {
+			if a.pktTime.Sub(a.tls.waiting[c].since) > KeyWaitTime {
+				a.tlsGiveUp(c)
+			}
+		}
 	}
 }
 
@@ -268,10 +376,12 @@ func (a *Analyzer) tlsCarried(ev *Event, c *conn) {
 }
 
 func (h tlsHandler) Data(d int, b []byte, packet int64) {
+	h.a.replayAt(packet)
 	h.a.plainData(h.c, d, b, packet)
 }
 
 func (h tlsHandler) Lost(d int, n int64, packet int64) {
+	h.a.replayAt(packet)
 	if n < 0 {
 		// The plaintext's size is unknown: at most the bytes TCP lost.
 		n = max(h.c.app.tlsLost, 1)
@@ -280,6 +390,7 @@ func (h tlsHandler) Lost(d int, n int64, packet int64) {
 }
 
 func (h tlsHandler) Handshake(i *tlsdec.Info, d int, packet int64) {
+	h.a.replayAt(packet)
 	a, c := h.a, h.c
 	ev := a.newEvent(TypeTLSHandshake, c, "")
 	ev.Packet = packet
@@ -326,6 +437,7 @@ func (h tlsHandler) Handshake(i *tlsdec.Info, d int, packet int64) {
 }
 
 func (h tlsHandler) Message(m *tlsdec.Message) {
+	h.a.replayAt(m.Packet)
 	a, c := h.a, h.c
 	ev := a.newEvent(TypeTLSMessage, c, fromName[m.Dir])
 	ev.Packet = m.Packet
@@ -357,6 +469,7 @@ func (h tlsHandler) Message(m *tlsdec.Message) {
 }
 
 func (h tlsHandler) Alert(al *tlsdec.Alert) {
+	h.a.replayAt(al.Packet)
 	a, c := h.a, h.c
 	ev := a.newEvent(TypeTLSAlert, c, fromName[al.Dir])
 	ev.Packet = al.Packet
@@ -378,6 +491,7 @@ func (h tlsHandler) Alert(al *tlsdec.Alert) {
 }
 
 func (h tlsHandler) Record(r *tlsdec.Record) {
+	h.a.replayAt(r.Packet)
 	a, c := h.a, h.c
 	ev := a.newEvent(TypeTLSRecord, c, fromName[r.Dir])
 	ev.Packet = r.Packet

@@ -25,6 +25,10 @@ const (
 	// DefaultWait is how many bytes of records a connection holds, when
 	// Config.Wait asks for it, while the keys they need have not arrived.
 	DefaultWait = 1 << 20
+	// maxHeld bounds the records a connection holds while waiting for
+	// keys, whatever their size: Config.Wait bounds their bytes, this
+	// their number (a flood of 6-byte records costs its bookkeeping).
+	maxHeld = 4096
 	// maxEarlyHeld bounds the 0-RTT plaintext held until the server's
 	// answer says whether it was accepted (RFC 8446 §4.2.10).
 	maxEarlyHeld = 1 << 20
@@ -368,10 +372,13 @@ func (c *Conn) hold(d int, hdr, body []byte) {
 	b = append(append(b, hdr...), body...)
 	c.queue = append(c.queue, queued{d, b, c.packet})
 	c.queueN += len(b)
-	if c.queueN > c.cfg.Wait {
+	if c.queueN > c.cfg.Wait || len(c.queue) > maxHeld {
 		c.flushQueue(true)
 	}
 }
+
+// Held returns the bytes of the records held until their keys arrive.
+func (c *Conn) Held() int { return c.queueN }
 
 // Retry looks for the keys held records wait for again (after the key log
 // grew) and decodes what they unlock.
@@ -379,6 +386,17 @@ func (c *Conn) Retry() {
 	if len(c.queue) > 0 {
 		c.flushQueue(false)
 	}
+}
+
+// GiveUp stops waiting for keys (they took too long, or the analyzer holds
+// too much): the held records are decoded with the keys the log has now,
+// or reported as records without keys, and nothing is held again.
+func (c *Conn) GiveUp() {
+	if len(c.queue) > 0 {
+		c.lookedAt = -1
+		c.flushQueue(true)
+	}
+	c.noWait = true
 }
 
 // flushQueue decodes held records in order; unless final, it stops at the
@@ -1271,10 +1289,7 @@ func (c *Conn) End() {
 				fmt.Sprintf("after a gap no record of the %s authenticated in the %d bytes that followed: they cannot be decrypted", dirName[d], h.scanned+len(h.scan))}})
 		}
 	}
-	if len(c.queue) > 0 {
-		c.lookedAt = -1
-		c.flushQueue(true)
-	}
+	c.GiveUp()
 	if len(c.earlyHeld) > 0 {
 		// The server's answer never came: the data is shown as sent.
 		c.decideEarly(true)
