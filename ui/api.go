@@ -28,8 +28,11 @@ const (
 // eventJSON is one event as the API returns it: its id, its JSON form (the
 // `wsviz events` form, without the payload), and facts about the payload.
 type eventJSON struct {
-	ID         int             `json:"id"`
-	Event      json.RawMessage `json:"event"`
+	ID    int             `json:"id"`
+	Event json.RawMessage `json:"event"`
+	// Row is the event's row, as the window and list APIs send it:
+	// [id, t, size, packet, conn, type, from, kind, flags].
+	Row        json.RawMessage `json:"row"`
 	PayloadLen int             `json:"payload_len"`
 	// Preview is the start of the payload as text (invalid UTF-8
 	// replaced), for labels; only from /api/events.
@@ -55,13 +58,16 @@ func (s *Server) readEvent(id int) (eventJSON, []byte, error) {
 		return eventJSON{}, nil, fmt.Errorf("ui: no event %d", id)
 	}
 	j, payload, r, err := s.st.record(id)
+	t0 := s.startTime()
+	sr := spill.Row{ID: uint64(id), Time: r.time, Size: r.size, Packet: r.packet, Conn: r.conn, Type: r.typ, From: r.from, Kind: r.kind, Flags: r.flags}
 	if err == errNoDetail {
-		return eventJSON{ID: id, Event: placeholderJSON(r, s.startTime())}, nil, nil
+		sr.Flags |= flagNoDetail
+		return eventJSON{ID: id, Event: placeholderJSON(r, t0), Row: rowJSON(nil, &sr, t0)}, nil, nil
 	}
 	if err != nil {
 		return eventJSON{}, nil, err
 	}
-	return eventJSON{ID: id, Event: j, PayloadLen: len(payload)}, payload, nil
+	return eventJSON{ID: id, Event: j, PayloadLen: len(payload), Row: rowJSON(nil, &sr, t0)}, payload, nil
 }
 
 // placeholderJSON stands in for an event whose details were not kept.

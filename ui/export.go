@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,7 +22,10 @@ const (
 // serveExport answers /api/export?format=jsonl|har&ids=RANGES (GET, or
 // POST with a form for long id lists) with the events as a download.
 // RANGES is a comma-separated list of ids and ranges "a-b" (inclusive);
-// without ids, every event is exported.
+// without ids, every event is exported. With filter=1 instead of ids, the
+// events that pass the page's filter are exported: the filter and search
+// parameters of the window API (dir, kinds, warn, q, re) and only=1,2,...
+// for the connections shown (all when absent).
 func (s *Server) serveExport(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxExportBody)
 	if err := r.ParseForm(); err != nil {
@@ -31,10 +35,22 @@ func (s *Server) serveExport(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	n := s.st.len()
 	s.mu.Unlock()
-	ids, err := parseRanges(r.Form.Get("ids"), n)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
+	all := idList{{0, n}}
+	var sel func(int, *analyze.Event) bool
+	if r.Form.Get("filter") == "1" {
+		var err error
+		if sel, err = exportFilter(r.Form); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+	} else if r.Form.Get("ids") != "" {
+		ids, err := parseRanges(r.Form.Get("ids"), n)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		sel = func(id int, _ *analyze.Event) bool { return ids.has(id) }
+		all = ids
 	}
 	format := r.Form.Get("format")
 	name := "wsviz-events"
@@ -44,7 +60,10 @@ func (s *Server) serveExport(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.jsonl"`)
 		bw := bufio.NewWriterSize(w, 64<<10)
 		var line []byte
-		s.eachEvent(ids, func(ev *analyze.Event) bool {
+		s.eachEventOf(all.iter(), func(id int, ev *analyze.Event) bool {
+			if sel != nil && !sel(id, ev) {
+				return true
+			}
 			line = append(ev.AppendJSON(line[:0]), '\n')
 			_, err := bw.Write(line)
 			return err == nil
@@ -54,15 +73,60 @@ func (s *Server) serveExport(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.har"`)
 		bw := bufio.NewWriterSize(w, 64<<10)
-		sel := ids
-		if r.Form.Get("ids") == "" {
-			sel = nil // everything
-		}
 		s.writeHAR(bw, sel)
 		bw.Flush()
 	default:
 		http.Error(w, fmt.Sprintf("ui: unknown export format %q (want jsonl or har)", format), http.StatusBadRequest)
 	}
+}
+
+// exportFilter returns what the page's filter shows (filterValues and the
+// search, only=1,2,... for the connections shown) as a test of events: a
+// search keeps the messages whose payload matches, as the page shows.
+func exportFilter(v url.Values) (func(int, *analyze.Event) bool, error) {
+	f, err := filterValues(v)
+	if err != nil {
+		return nil, err
+	}
+	var only map[uint32]bool
+	if v.Has("only") {
+		only = make(map[uint32]bool)
+		for _, c := range strings.Split(v.Get("only"), ",") {
+			if c == "" {
+				continue
+			}
+			n, err := strconv.ParseUint(c, 10, 32)
+			if err != nil {
+				return nil, fmt.Errorf("ui: bad only %q", c)
+			}
+			only[uint32(n)] = true
+		}
+	}
+	var match func([]byte) bool
+	if text := v.Get("q"); text != "" {
+		if len(text) > maxSearchLen {
+			return nil, fmt.Errorf("ui: search text must be 1 to %d bytes", maxSearchLen)
+		}
+		if match, err = searchMatcher(text, v.Get("re") == "1"); err != nil {
+			return nil, err
+		}
+	}
+	var buf []byte
+	return func(_ int, ev *analyze.Event) bool {
+		w := rowOf(ev)
+		r := spill.Row{Type: w.typ, From: w.from, Kind: w.kind, Flags: w.flags}
+		if !f.Pass(&r) || only != nil && !only[w.conn] {
+			return false
+		}
+		if match == nil {
+			return true
+		}
+		if w.typ != codeWSMessage {
+			return false
+		}
+		buf = append(buf[:0], ev.Message.Payload...)
+		return match(buf)
+	}, nil
 }
 
 // eachEvent calls fn with each event of ids, rebuilt from the spill file,

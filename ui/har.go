@@ -137,7 +137,7 @@ func harMessageOf(ev *analyze.Event) (harMessage, bool) {
 	}, true
 }
 
-// writeHAR writes the HAR of the events in sel (nil: all of them). A
+// writeHAR writes the HAR of the events sel keeps (nil: all of them). A
 // connection is written when one of its events is selected, with its
 // handshake whether selected or not (a message makes sense in a HAR only
 // with the request that opened its connection), and its selected messages.
@@ -149,7 +149,7 @@ func harMessageOf(ev *analyze.Event) (harMessage, bool) {
 // listed in order; then the connections are written one after the other
 // from there. Memory holds the heads and at most harBuffered bytes of
 // chunks being filled.
-func (s *Server) writeHAR(w io.Writer, sel idList) error {
+func (s *Server) writeHAR(w io.Writer, sel func(int, *analyze.Event) bool) error {
 	tmp, err := os.CreateTemp(s.opts.TempDir, "wsviz-har-*.tmp")
 	if err != nil {
 		return fmt.Errorf("ui: HAR: %w", err)
@@ -193,7 +193,7 @@ func (s *Server) writeHAR(w io.Writer, sel idList) error {
 			conns[uint32(ev.Conn)] = c
 		}
 		c.head.add(ev)
-		if sel == nil || sel.has(id) {
+		if sel == nil || sel(id, ev) {
 			c.head.any = true
 			if m, ok := harMessageOf(ev); ok {
 				mb, err := json.Marshal(&m)

@@ -1,10 +1,8 @@
 package ui
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -102,19 +100,14 @@ func dial(t *testing.T, hs *httptest.Server) *websocket.Conn {
 	return c
 }
 
-// tab is what a page learns from the stream.
+// tab is what a page learns from the stream: the status and the
+// connections (events are asked for, never streamed).
 type tab struct {
-	rows   []decodedRow
 	status status
 	conns  map[int]connInfo
 	behind int
-}
-
-type decodedRow struct {
-	t                      float64
-	size, packet           float64
-	conn                   uint32
-	typ, from, kind, flags uint8
+	// texts counts the messages read.
+	texts int
 }
 
 // readUntil reads stream messages into tb until done(tb) or the deadline.
@@ -123,23 +116,16 @@ func (tb *tab) readUntil(t *testing.T, c *websocket.Conn, done func(*tab) bool) 
 	if tb.conns == nil {
 		tb.conns = map[int]connInfo{}
 	}
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
 	for !done(tb) {
 		typ, data, err := c.ReadMessage()
 		if err != nil {
-			t.Fatalf("ReadMessage after %d events = %v", len(tb.rows), err)
+			t.Fatalf("ReadMessage after %d messages = %v", tb.texts, err)
 		}
-		if typ == websocket.BinaryMessage {
-			first, rows, err := decodeBatch(data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if first > len(tb.rows) {
-				t.Fatalf("batch starts at %d, have %d events: a gap", first, len(tb.rows))
-			}
-			tb.rows = append(tb.rows[:first], rows...)
-			continue
+		if typ != websocket.TextMessage {
+			t.Fatalf("the stream sent a binary message (%d bytes): it carries the status and connections only", len(data))
 		}
+		tb.texts++
 		var head struct{ Type string }
 		if err := json.Unmarshal(data, &head); err != nil {
 			t.Fatalf("bad text message %q: %v", data, err)
@@ -159,32 +145,4 @@ func (tb *tab) readUntil(t *testing.T, c *websocket.Conn, done func(*tab) bool) 
 			t.Fatalf("unknown message type %q", head.Type)
 		}
 	}
-}
-
-// decodeBatch is the page's reading of a batch (static/data.js addBatch).
-func decodeBatch(b []byte) (int, []decodedRow, error) {
-	if len(b) < wireHeaderSize || b[0] != wireEvents {
-		return 0, nil, fmt.Errorf("bad batch header % x", b[:min(len(b), 16)])
-	}
-	first := int(binary.LittleEndian.Uint32(b[4:]))
-	n := int(binary.LittleEndian.Uint32(b[8:]))
-	if len(b) != wireHeaderSize+n*bytesPerEvent {
-		return 0, nil, fmt.Errorf("batch of %d events has %d bytes", n, len(b))
-	}
-	f64 := func(col, i int) float64 {
-		return math.Float64frombits(binary.LittleEndian.Uint64(b[wireHeaderSize+col*8*n+8*i:]))
-	}
-	rows := make([]decodedRow, n)
-	u8 := wireHeaderSize + 28*n
-	for i := range rows {
-		rows[i] = decodedRow{
-			t: f64(0, i), size: f64(1, i), packet: f64(2, i),
-			conn:  binary.LittleEndian.Uint32(b[wireHeaderSize+24*n+4*i:]),
-			typ:   b[u8+i],
-			from:  b[u8+n+i],
-			kind:  b[u8+2*n+i],
-			flags: b[u8+3*n+i],
-		}
-	}
-	return first, rows, nil
 }

@@ -3,7 +3,6 @@ package ui
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -13,23 +12,25 @@ import (
 // The hub follows gorilla's examples/chat/hub.go: the server broadcasts each
 // update to a buffered channel per tab, and one write pump per tab drains
 // it. Broadcasting never blocks: when a tab's channel is full the tab is
-// marked behind and gets nothing more until its pump has re-synced it from
-// the stored events (the same path a newly opened tab takes).
+// marked behind and gets nothing more until its pump has re-synced it (the
+// same path a newly opened tab takes).
+//
+// Only what is live goes over the WebSocket: the status (progress, counts,
+// the number of events so far: the page's notice that new events arrived)
+// and the connections table. Events are never streamed: the page asks for
+// what it shows (ui/query.go).
 
 const (
 	writeWait  = 10 * time.Second  // a tab that takes longer to accept a write is dropped
 	pongWait   = 60 * time.Second  // a tab that answers no ping for this long is dropped
 	pingPeriod = pongWait * 9 / 10 // how often the pump pings
 	readLimit  = 512               // the page sends nothing but control frames
-	upgradeBuf = 64 << 10          // write buffer for event batches
+	upgradeBuf = 16 << 10          // write buffer
 )
 
-// outMsg is one message to the tabs: a JSON text message (status, conns) or
-// a binary batch of the events first..end-1.
+// outMsg is one message to the tabs: a JSON text message (status, conns).
 type outMsg struct {
-	text       bool
-	data       []byte
-	first, end int
+	data []byte
 }
 
 type client struct {
@@ -43,12 +44,8 @@ type client struct {
 	// behind is set (under s.mu) when send was full; the hub then skips
 	// the client until its pump has re-synced it.
 	behind bool
-	// cursor is the id of the next event the tab needs; pump only.
-	cursor int
-	// limit is the number of events the tab wants streamed (/ws?limit=N);
-	// past it, it gets the status and connections only and asks the
-	// server for windows of the rest. 0 means every event.
-	limit int
+	// resyncs counts the re-syncs after the tab fell behind (under s.mu).
+	resyncs int
 }
 
 // offer queues m without blocking. It reports false, and marks the client
@@ -88,9 +85,6 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		wake:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
 		behind: true, // a new tab starts by catching up
-	}
-	if v, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && v > 0 {
-		c.limit = v
 	}
 	s.mu.Lock()
 	if s.closed {
@@ -161,11 +155,12 @@ func (c *client) writePump() {
 	}
 }
 
-// resync brings the tab up to date from the store: status, connections,
-// then every event from its cursor on, in batches, and finally rejoins the
-// broadcast. With notify, the page is first told that it fell behind.
+// resync brings the tab up to date: the status and the connections, and
+// it rejoins the broadcast. With notify, the page is first told that it
+// fell behind (and how many events the server has), and the re-sync is
+// counted.
 func (c *client) resync(notify bool) error {
-	// What was queued before the overflow is older than what the store
+	// What was queued before the overflow is older than what the server
 	// holds now: drop it.
 	for drained := false; !drained; {
 		select {
@@ -176,14 +171,18 @@ func (c *client) resync(notify bool) error {
 	}
 	s := c.s
 	s.mu.Lock()
-	missed := s.st.len() - c.cursor
+	events := s.st.len()
 	status, conns := s.statusMsgLocked(), s.connsMsgLocked(nil)
+	c.behind = false
+	if notify {
+		c.resyncs++
+	}
 	s.mu.Unlock()
 	if notify {
 		b, _ := json.Marshal(struct {
 			Type   string `json:"type"`
-			Missed int    `json:"missed"`
-		}{"behind", missed})
+			Events int    `json:"events"`
+		}{"behind", events})
 		if err := c.writeRaw(websocket.TextMessage, b); err != nil {
 			return err
 		}
@@ -191,61 +190,10 @@ func (c *client) resync(notify bool) error {
 	if err := c.writeRaw(websocket.TextMessage, status.data); err != nil {
 		return err
 	}
-	if err := c.writeRaw(websocket.TextMessage, conns.data); err != nil {
-		return err
-	}
-	for {
-		s.mu.Lock()
-		n := c.want(s.st.len())
-		if c.cursor >= n {
-			// Caught up. Status and connections may have changed while
-			// catching up (broadcasts skipped this tab): send them again,
-			// then rejoin.
-			status, conns = s.statusMsgLocked(), s.connsMsgLocked(nil)
-			c.behind = false
-			s.mu.Unlock()
-			if err := c.writeRaw(websocket.TextMessage, status.data); err != nil {
-				return err
-			}
-			return c.writeRaw(websocket.TextMessage, conns.data)
-		}
-		end := min(n, c.cursor+maxBatch)
-		m := s.eventsMsgLocked(c.cursor, end)
-		s.mu.Unlock()
-		if err := c.write(m); err != nil {
-			return err
-		}
-	}
+	return c.writeRaw(websocket.TextMessage, conns.data)
 }
 
-// write sends m, trimming an event batch to the events the tab lacks.
-func (c *client) write(m *outMsg) error {
-	if m.text {
-		return c.writeRaw(websocket.TextMessage, m.data)
-	}
-	end := c.want(m.end)
-	if end <= c.cursor {
-		return nil // sent while re-syncing, or past the tab's limit
-	}
-	if m.first != c.cursor || end != m.end {
-		c.s.mu.Lock()
-		m = c.s.eventsMsgLocked(c.cursor, end)
-		c.s.mu.Unlock()
-	}
-	if err := c.writeRaw(websocket.BinaryMessage, m.data); err != nil {
-		return err
-	}
-	c.cursor = m.end
-	return nil
-}
-
-// want returns how many of the first n events the tab wants.
-func (c *client) want(n int) int {
-	if c.limit > 0 {
-		return min(n, c.limit)
-	}
-	return n
-}
+func (c *client) write(m *outMsg) error { return c.writeRaw(websocket.TextMessage, m.data) }
 
 func (c *client) writeRaw(typ int, data []byte) error {
 	c.conn.SetWriteDeadline(time.Now().Add(writeWait))

@@ -1,10 +1,13 @@
 package ui
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -57,8 +60,10 @@ func rowJSON(b []byte, r *spill.Row, t0 int64) []byte {
 // queryFilter reads the filter parameters: dir (0, 1 client, 2 server),
 // kinds (comma-separated: text, binary, close, ping, pong, other, tcp; all
 // when absent), warn=1 (warnings only).
-func queryFilter(r *http.Request) (spill.Filter, error) {
-	q := r.URL.Query()
+func queryFilter(r *http.Request) (spill.Filter, error) { return filterValues(r.URL.Query()) }
+
+// filterValues is queryFilter of parameters already parsed.
+func filterValues(q url.Values) (spill.Filter, error) {
 	f := spill.Filter{Classes: spill.AllClasses}
 	if v := q.Get("dir"); v != "" {
 		d, err := strconv.Atoi(v)
@@ -106,13 +111,36 @@ func (a *queryAPI) querySearch(r *http.Request) (*spill.Search, error) {
 		return nil, fmt.Errorf("ui: search text must be 1 to %d bytes", maxSearchLen)
 	}
 	if r.URL.Query().Get("re") == "1" {
-		re, err := regexp.Compile(text)
+		match, err := searchMatcher(text, true)
+		if err != nil {
+			return nil, err
+		}
+		return a.st.SearchFunc("re:"+text, match)
+	}
+	return a.st.Search(text)
+}
+
+// searchMatcher returns the test of a payload the search box asks for: a
+// regular expression in RE2 syntax (Go's regexp: linear time whatever the
+// payload), or text found ignoring ASCII case. The test may change the
+// payload it is given.
+func searchMatcher(text string, re bool) (func([]byte) bool, error) {
+	if re {
+		x, err := regexp.Compile(text)
 		if err != nil {
 			return nil, fmt.Errorf("ui: bad regular expression: %w", err)
 		}
-		return a.st.SearchFunc("re:"+text, re.Match)
+		return x.Match, nil
 	}
-	return a.st.Search(text)
+	needle := []byte(text)
+	lowerASCII(needle)
+	return func(p []byte) bool {
+		if len(p) < len(needle) {
+			return false
+		}
+		lowerASCII(p)
+		return bytes.Contains(p, needle)
+	}, nil
 }
 
 // timeParam parses a time in microseconds since the capture's start into
@@ -195,16 +223,9 @@ func (a *queryAPI) serveWindow(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, err)
 		return
 	}
-	for _, c := range strings.Split(r.URL.Query().Get("conns"), ",") {
-		if c == "" {
-			continue
-		}
-		n, err := strconv.ParseUint(c, 10, 32)
-		if err != nil || len(q.Conns) == maxWindowLanes {
-			badRequest(w, fmt.Errorf("ui: bad conns (at most %d numbers)", maxWindowLanes))
-			return
-		}
-		q.Conns = append(q.Conns, uint32(n))
+	if q.Conns, err = queryConns(r, "conns", maxWindowLanes); err != nil {
+		badRequest(w, err)
+		return
 	}
 	if q.Filter, err = queryFilter(r); err != nil {
 		badRequest(w, err)
@@ -376,15 +397,24 @@ func (a *queryAPI) serveOverview(w http.ResponseWriter, r *http.Request) {
 	writeRawJSON(w, b)
 }
 
-// serveList answers /api/list?list=messages|warnings&offset=&limit= (with
-// code=C for the warnings of one code, and the filter and search
-// parameters) with a page of the Messages or Warnings panel:
+// serveList answers /api/list?list=messages|warnings|steps&offset=&limit=
+// (with code=C for the warnings of one code, conn=C for the steps of one
+// connection's ladder, and the filter and search parameters) with a page
+// of the Messages or Warnings panel or of the ladder:
 // {"total":N,"offset":K,"rows":[row...],"previews":["..."]}, a preview
 // (the start of the payload as text) per message row. With id=N instead
 // of offset, the page that holds event N, or "found":false.
 func (a *queryAPI) serveList(w http.ResponseWriter, r *http.Request) {
 	lq := spill.ListQuery{Kind: r.URL.Query().Get("list"), Code: r.URL.Query().Get("code")}
 	var err error
+	if v := r.URL.Query().Get("conn"); v != "" {
+		c, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			badRequest(w, fmt.Errorf("ui: bad conn %q", v))
+			return
+		}
+		lq.Conn = uint32(c)
+	}
 	if lq.Limit, err = intParam(r, "limit", 100, 1, maxListPage); err != nil {
 		badRequest(w, err)
 		return
@@ -461,4 +491,217 @@ func (a *queryAPI) serveList(w http.ResponseWriter, r *http.Request) {
 func appendJSONText(b []byte, s string) []byte {
 	q, _ := json.Marshal(s)
 	return append(b, q...)
+}
+
+// Tiles: the timeline asks for its marks in tiles, so that panning fetches
+// only the tiles that come into view and a page keeps what it fetched. At
+// level L a column is 2^L nanoseconds wide and a tile is tileCols columns:
+// tile i of level L covers [i·2^(L+8), (i+1)·2^(L+8)) ns after the
+// capture's first event. The page picks the level whose columns are about
+// 3 pixels wide, so that zooming by a factor of two moves one level.
+const (
+	tileColsLog  = 8
+	tileCols     = 1 << tileColsLog
+	maxTileLevel = 54 // 2^62 ns a tile: every possible capture in one
+	maxTiles     = 64 // tiles of one request
+	tileEvents   = 300
+	tileMarks    = 500
+)
+
+// The binary answer of /api/tiles, little-endian (the page reads it with a
+// DataView, nothing to parse): a header, then one entry per lane and tile.
+const (
+	tileMagic       = 0x57535654 // "WSVT"
+	tileHeaderSize  = 16         // magic, entries, search matches (or -1), search flags
+	tileEntrySize   = 32         // tile (f64), conn, merged, rows, buckets, more marks, count
+	tileRowSize     = 40         // t (µs, f64), size (f64), packet (f64), id, conn, type, from, kind, flags, 4 zero bytes
+	tileBucketSize  = 24         // column (u16), dir, kind, n, warnings, id (u32), size (f64)
+	tileSearchDone  = 1
+	tileSearchError = 2
+)
+
+// serveTiles answers /api/tiles?l=L&i0=A&i1=B&conns=1,2,...&w=1 (with the
+// filter and search parameters) with the tiles A..B of level L of each
+// lane, in the binary form above. An entry holds its lane's events one by
+// one (rows) when at most 300 in the tile pass the filter; else its
+// messages merged per column (buckets: per direction, the count, the
+// warnings and the largest message, whose id a click selects) and its
+// special and warned events one by one (rows, at most 500; "more marks"
+// counts the rest).
+func (a *queryAPI) serveTiles(w http.ResponseWriter, r *http.Request) {
+	level, err := intParam(r, "l", 0, 0, maxTileLevel)
+	if err != nil {
+		badRequest(w, err)
+		return
+	}
+	i0, err1 := strconv.ParseInt(r.URL.Query().Get("i0"), 10, 64)
+	i1, err2 := strconv.ParseInt(r.URL.Query().Get("i1"), 10, 64)
+	span := int64(1) << (level + tileColsLog)
+	limit := math.MaxInt64/span/2 - 1
+	if err1 != nil || err2 != nil || i1 < i0 || i1-i0 >= maxTiles || i0 < -limit || i1 > limit {
+		badRequest(w, fmt.Errorf("ui: bad tiles i0=%q i1=%q (at most %d tiles)", r.URL.Query().Get("i0"), r.URL.Query().Get("i1"), maxTiles))
+		return
+	}
+	var q spill.WindowQuery
+	if q.Conns, err = queryConns(r, "conns", maxWindowLanes); err != nil {
+		badRequest(w, err)
+		return
+	}
+	if q.Filter, err = queryFilter(r); err != nil {
+		badRequest(w, err)
+		return
+	}
+	if q.Search, err = a.querySearch(r); err != nil {
+		badRequest(w, err)
+		return
+	}
+	q.Buckets, q.MaxEvents, q.MaxMarks = tileCols, tileEvents, tileMarks
+	t0 := a.t0()
+	b := make([]byte, tileHeaderSize, 64<<10)
+	le := binary.LittleEndian
+	le.PutUint32(b[0:], tileMagic)
+	entries := 0
+	for i := i0; i <= i1; i++ {
+		q.T0 = t0 + i*span
+		q.T1 = q.T0 + span - 1
+		lanes, err := a.st.Window(q)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		for k := range lanes {
+			lw := &lanes[k]
+			rows := lw.Events
+			if lw.Merged {
+				rows = lw.Marks
+			}
+			e := len(b)
+			b = append(b, make([]byte, tileEntrySize+len(rows)*tileRowSize+len(lw.Buckets)*tileBucketSize)...)
+			le.PutUint64(b[e:], math.Float64bits(float64(i)))
+			le.PutUint32(b[e+8:], lw.Conn)
+			if lw.Merged {
+				b[e+12] = 1
+			}
+			le.PutUint32(b[e+16:], uint32(len(rows)))
+			le.PutUint32(b[e+20:], uint32(len(lw.Buckets)))
+			le.PutUint32(b[e+24:], uint32(lw.MoreMarks))
+			le.PutUint32(b[e+28:], lw.Count)
+			o := e + tileEntrySize
+			for j := range rows {
+				rw := &rows[j]
+				le.PutUint64(b[o:], math.Float64bits(float64(rw.Time-t0)/1e3))
+				le.PutUint64(b[o+8:], math.Float64bits(float64(rw.Size)))
+				le.PutUint64(b[o+16:], math.Float64bits(float64(rw.Packet)))
+				le.PutUint32(b[o+24:], uint32(rw.ID))
+				le.PutUint32(b[o+28:], rw.Conn)
+				b[o+32], b[o+33], b[o+34], b[o+35] = rw.Type, rw.From, rw.Kind, rw.Flags
+				o += tileRowSize
+			}
+			for j := range lw.Buckets {
+				bk := &lw.Buckets[j]
+				le.PutUint16(b[o:], uint16(bk.Index))
+				b[o+2], b[o+3] = bk.Dir, bk.Big.Kind
+				le.PutUint32(b[o+4:], bk.N)
+				le.PutUint32(b[o+8:], bk.Warn)
+				le.PutUint32(b[o+12:], uint32(bk.Big.ID))
+				le.PutUint64(b[o+16:], math.Float64bits(float64(bk.Big.Size)))
+				o += tileBucketSize
+			}
+			entries++
+		}
+	}
+	le.PutUint32(b[4:], uint32(entries))
+	matches := int64(-1)
+	if q.Search != nil {
+		p := q.Search.Progress()
+		matches = int64(min(p.Matches, math.MaxInt32))
+		if p.Done {
+			b[12] |= tileSearchDone
+		}
+		if p.Error != "" {
+			b[12] |= tileSearchError
+		}
+	}
+	le.PutUint32(b[8:], uint32(int32(matches)))
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Write(b)
+}
+
+// queryConns parses a comma-separated list of connection numbers.
+func queryConns(r *http.Request, name string, most int) ([]uint32, error) {
+	var out []uint32
+	for _, c := range strings.Split(r.URL.Query().Get(name), ",") {
+		if c == "" {
+			continue
+		}
+		n, err := strconv.ParseUint(c, 10, 32)
+		if err != nil || len(out) == most {
+			return nil, fmt.Errorf("ui: bad %s (at most %d numbers)", name, most)
+		}
+		out = append(out, uint32(n))
+	}
+	return out, nil
+}
+
+// maxOnlyConns bounds the connections a step query may be restricted to.
+const maxOnlyConns = 100000
+
+// serveStep answers /api/step?from=ID&back=1&conn=C&only=1,2,...&warned=1
+// (with the filter and search parameters) with the drawn event after (or,
+// with back=1, before) event ID that passes the filter: of connection C
+// when given, else of the connections listed in only (all when absent),
+// and with warned=1 only events with warnings. {"row":[...]} or
+// {"row":null} when there is none: the keys n, p, w and W, and j and k.
+func (a *queryAPI) serveStep(w http.ResponseWriter, r *http.Request) {
+	var q spill.StepQuery
+	from, err := strconv.ParseUint(r.URL.Query().Get("from"), 10, 64)
+	if err != nil {
+		badRequest(w, fmt.Errorf("ui: bad from %q", r.URL.Query().Get("from")))
+		return
+	}
+	q.From = from
+	q.Back = r.URL.Query().Get("back") == "1"
+	q.Warned = r.URL.Query().Get("warned") == "1"
+	if v := r.URL.Query().Get("conn"); v != "" {
+		c, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			badRequest(w, fmt.Errorf("ui: bad conn %q", v))
+			return
+		}
+		q.Conn = uint32(c)
+	}
+	if r.URL.Query().Has("only") {
+		only, err := queryConns(r, "only", maxOnlyConns)
+		if err != nil {
+			badRequest(w, err)
+			return
+		}
+		q.Conns = make(map[uint32]bool, len(only))
+		for _, c := range only {
+			q.Conns[c] = true
+		}
+	}
+	if q.Filter, err = queryFilter(r); err != nil {
+		badRequest(w, err)
+		return
+	}
+	if q.Search, err = a.querySearch(r); err != nil {
+		badRequest(w, err)
+		return
+	}
+	row, ok, err := a.st.Step(q)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	b := append(make([]byte, 0, 128), `{"row":`...)
+	if ok {
+		b = rowJSON(b, &row, a.t0())
+	} else {
+		b = append(b, "null"...)
+	}
+	b = appendSearch(b, q.Search)
+	b = append(b, '}')
+	writeRawJSON(w, b)
 }

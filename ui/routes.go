@@ -39,6 +39,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/window", q.serveWindow)
 	mux.HandleFunc("GET /api/overview", q.serveOverview)
 	mux.HandleFunc("GET /api/list", q.serveList)
+	mux.HandleFunc("GET /api/tiles", q.serveTiles)
+	mux.HandleFunc("GET /api/step", q.serveStep)
 	mux.HandleFunc("GET /api/export", s.serveExport)
 	mux.HandleFunc("POST /api/export", s.serveExport)
 	return s.guard(mux)

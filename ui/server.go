@@ -120,7 +120,7 @@ type Server struct {
 	// highest packet number an event named.
 	packetsRead int64
 	dirty       map[uint32]bool
-	// flushedTo is the id up to which events were broadcast.
+	// flushedTo is the number of events the tabs were last told of.
 	flushedTo   int
 	statusDirty bool
 	writeErr    error
@@ -289,15 +289,16 @@ func (s *Server) Publish(ev *analyze.Event) error {
 	if err != nil && s.writeErr == nil {
 		s.writeErr = err
 	}
-	// The very first events go out at once, so that a page shows marks
-	// as soon as the source yields them; after that, in batches.
+	// The very first event is told at once, so that a page asks for its
+	// first marks as soon as the source yields them; after that, every
+	// flushBatch events or FlushInterval.
 	if s.st.len()-s.flushedTo >= flushBatch || s.flushedTo == 0 {
 		s.flushLocked()
 	}
 	return err
 }
 
-// flushBatch is the number of pending events that makes Publish send them
+// flushBatch is the number of new events that makes Publish tell the tabs
 // without waiting for the next tick.
 const flushBatch = 8192
 
@@ -341,12 +342,12 @@ func (s *Server) flushLoop() {
 	}
 }
 
-// flushLocked broadcasts what changed since the last flush: the status,
-// the changed connections, and the new events in batches.
+// flushLocked broadcasts what changed since the last flush: the status
+// (with the number of events) and the changed connections.
 func (s *Server) flushLocked() {
 	if len(s.clients) == 0 {
-		// No tab to tell: a tab that opens is sent everything from the
-		// store (the re-sync path), so nothing needs building now.
+		// No tab to tell: a tab that opens is sent the status and every
+		// connection (the re-sync path), so nothing needs building now.
 		s.statusDirty = false
 		clear(s.dirty)
 		s.flushedTo = s.st.len()
@@ -365,21 +366,7 @@ func (s *Server) flushLocked() {
 		clear(s.dirty)
 		msgs = append(msgs, s.connsMsgLocked(ids))
 	}
-	// Batches only of the events some tab wants streamed (a tab that
-	// asks for windows wants the first ones only; a tab that fell behind
-	// is re-synced from the store by its own pump).
-	want := 0
-	for c := range s.clients {
-		if !c.behind {
-			want = max(want, c.want(s.st.len()))
-		}
-	}
-	for s.flushedTo < want {
-		end := min(want, s.flushedTo+maxBatch)
-		msgs = append(msgs, s.eventsMsgLocked(s.flushedTo, end))
-		s.flushedTo = end
-	}
-	s.flushedTo = max(s.flushedTo, s.st.len())
+	s.flushedTo = s.st.len()
 	for c := range s.clients {
 		for _, m := range msgs {
 			if !c.offer(m) {
@@ -389,12 +376,9 @@ func (s *Server) flushLocked() {
 	}
 }
 
-// maxBatch bounds the events in one binary message to a page.
-const maxBatch = 16384
-
 func (s *Server) statusMsgLocked() *outMsg {
 	b, _ := json.Marshal(&s.status)
-	return &outMsg{text: true, data: b}
+	return &outMsg{data: b}
 }
 
 // connsMsgLocked encodes the summaries of the connections ids (all when
@@ -417,13 +401,5 @@ func (s *Server) connsMsgLocked(ids []uint32) *outMsg {
 		Type  string      `json:"type"`
 		Conns []*connInfo `json:"conns"`
 	}{"conns", list})
-	return &outMsg{text: true, data: b}
-}
-
-func (s *Server) eventsMsgLocked(first, end int) *outMsg {
-	return &outMsg{
-		data:  appendBatch(nil, first, s.st.rows(first, end), s.t0),
-		first: first,
-		end:   end,
-	}
+	return &outMsg{data: b}
 }

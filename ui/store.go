@@ -15,15 +15,7 @@ import (
 // not needed to read it.
 type store struct {
 	sp *spill.Store
-	// recent holds the rows of the latest events, from id recentFirst:
-	// the batches streamed to the tabs as events arrive are built from
-	// it rather than read back from the spill store.
-	recent      []row
-	recentFirst int
 }
-
-// maxRecent bounds the rows kept in store.recent (40 bytes each).
-const maxRecent = 1 << 16
 
 func newStore(dir string, maxFile int64, maxPayload int) (*store, error) {
 	sp, err := spill.Open(spill.Options{Dir: dir, MaxDetails: maxFile, MaxPayload: maxPayload})
@@ -40,14 +32,6 @@ func (s *store) add(ev *analyze.Event, flags uint8) (int, error) {
 	w := rowOf(ev)
 	r, err := s.sp.AddRow(ev, spill.Row{Time: w.time, Size: w.size, Packet: w.packet, Conn: w.conn,
 		Type: w.typ, From: w.from, Kind: w.kind, Flags: w.flags | flags})
-	if len(s.recent) == maxRecent {
-		n := copy(s.recent, s.recent[maxRecent/2:])
-		s.recent = s.recent[:n]
-		s.recentFirst += maxRecent / 2
-	}
-	if int(r.ID) == s.recentFirst+len(s.recent) {
-		s.recent = append(s.recent, rowOfSpill(&r))
-	}
 	return int(r.ID), err
 }
 
@@ -55,24 +39,6 @@ func (s *store) add(ev *analyze.Event, flags uint8) (int, error) {
 func (s *store) row(id int) (row, error) {
 	r, err := s.sp.Row(uint64(id))
 	return rowOfSpill(&r), err
-}
-
-// rows returns the rows of the events first..end-1. The caller holds the
-// server's lock (add and rows are called under it) and does not keep the
-// slice.
-func (s *store) rows(first, end int) []row {
-	if first >= s.recentFirst && end <= s.recentFirst+len(s.recent) {
-		return s.recent[first-s.recentFirst : end-s.recentFirst]
-	}
-	out := make([]row, 0, end-first)
-	s.sp.Rows(uint64(first), func(r *spill.Row) bool {
-		if int(r.ID) >= end {
-			return false
-		}
-		out = append(out, rowOfSpill(r))
-		return true
-	})
-	return out
 }
 
 // connIDs calls fn with the ids of connection c's events from id on.

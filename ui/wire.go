@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"encoding/binary"
 	"math"
 
 	"github.com/wsviz/wsviz/analyze"
@@ -69,19 +68,6 @@ const (
 	// switch to WebSocket; on http.response, it answers such a request.
 	flagUpgrade = 1 << 3
 )
-
-// Binary message kinds (first byte of a binary WebSocket message to the page).
-const wireEvents = 1
-
-// wireHeaderSize is the size of an event batch header: kind (1 byte), three
-// zero bytes, first id (uint32), count (uint32), four zero bytes. Sixteen
-// bytes keep the float64 columns that follow 8-byte aligned, so the page can
-// view them in place with typed arrays.
-const wireHeaderSize = 16
-
-// bytesPerEvent is the size of one event in a batch: time, size and packet
-// as float64, conn as uint32, then type, from, kind and flags as bytes.
-const bytesPerEvent = 8 + 8 + 8 + 4 + 1 + 1 + 1 + 1
 
 func typeCode(t string) uint8 {
 	switch t {
@@ -244,37 +230,4 @@ func rowOf(ev *analyze.Event) row {
 		}
 	}
 	return r
-}
-
-// appendBatch appends the wire form of rows (whose first id is first) to b.
-// t0 is the Unix time in nanoseconds that times are relative to; they are
-// sent as float64 microseconds.
-func appendBatch(b []byte, first int, rows []row, t0 int64) []byte {
-	n := len(rows)
-	start := len(b)
-	b = append(b, make([]byte, wireHeaderSize+n*bytesPerEvent)...)
-	out := b[start:]
-	out[0] = wireEvents
-	binary.LittleEndian.PutUint32(out[4:], uint32(first))
-	binary.LittleEndian.PutUint32(out[8:], uint32(n))
-	tOff := wireHeaderSize
-	sizeOff := tOff + 8*n
-	pktOff := sizeOff + 8*n
-	connOff := pktOff + 8*n
-	typOff := connOff + 4*n
-	fromOff := typOff + n
-	kindOff := fromOff + n
-	flagOff := kindOff + n
-	for i := range rows {
-		r := &rows[i]
-		binary.LittleEndian.PutUint64(out[tOff+8*i:], math.Float64bits(float64(r.time-t0)/1e3))
-		binary.LittleEndian.PutUint64(out[sizeOff+8*i:], math.Float64bits(float64(r.size)))
-		binary.LittleEndian.PutUint64(out[pktOff+8*i:], math.Float64bits(float64(r.packet)))
-		binary.LittleEndian.PutUint32(out[connOff+4*i:], r.conn)
-		out[typOff+i] = r.typ
-		out[fromOff+i] = r.from
-		out[kindOff+i] = r.kind
-		out[flagOff+i] = r.flags
-	}
-	return b
 }

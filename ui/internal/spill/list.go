@@ -6,12 +6,14 @@ import "fmt"
 const (
 	ListMessages = "messages" // messages that pass the filter (or the search's matches)
 	ListWarnings = "warnings" // events with warnings (of one code, with Code)
+	ListSteps    = "steps"    // the steps of one connection's ladder (Conn): see steps.go
 )
 
 // ListQuery asks for a page of the Messages or Warnings panel.
 type ListQuery struct {
 	Kind   string
 	Code   string // warnings: only the events that carry this code
+	Conn   uint32 // steps: the connection
 	Offset uint64
 	Limit  int // default 100, at most 1,000
 	// Filter applies its direction and classes to messages (with
@@ -38,6 +40,9 @@ func (s *Store) List(q ListQuery) (ListPage, error) {
 	defer s.mu.RUnlock()
 	if s.closed {
 		return ListPage{}, ErrClosed
+	}
+	if q.Kind == ListSteps {
+		return s.steps(&q)
 	}
 	f := q.Filter
 	var src *seq
@@ -93,7 +98,7 @@ func (s *Store) List(q ListQuery) (ListPage, error) {
 			return r.Flags&FlagWarning != 0 && (f.Dir == 0 || r.From == FromNone || r.From == f.Dir)
 		}
 	default:
-		return ListPage{}, fmt.Errorf("spill: unknown list %q (want %s or %s)", q.Kind, ListMessages, ListWarnings)
+		return ListPage{}, fmt.Errorf("spill: unknown list %q (want %s, %s or %s)", q.Kind, ListMessages, ListWarnings, ListSteps)
 	}
 	page := ListPage{Total: count(&src.total)}
 	if q.Offset >= page.Total {
@@ -116,6 +121,14 @@ func (s *Store) List(q ListQuery) (ListPage, error) {
 // Limit are ignored): what the panels scroll to when an event is selected
 // elsewhere. It reports false when the event is not in the list.
 func (s *Store) Locate(q ListQuery, id uint64) (uint64, bool, error) {
+	if q.Kind == ListSteps {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		if s.closed {
+			return 0, false, ErrClosed
+		}
+		return s.locateStep(&q, id)
+	}
 	// Binary search on the offsets by the IDs of the rows there.
 	page, err := s.List(ListQuery{Kind: q.Kind, Code: q.Code, Filter: q.Filter, Search: q.Search, Limit: 1})
 	if err != nil || page.Total == 0 {

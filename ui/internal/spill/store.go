@@ -53,6 +53,8 @@ type Store struct {
 	searches  []*Search
 	closed    bool
 	err       error // the first write error
+	// stepCache keeps the steps indexes of the ladders asked for.
+	stepCache stepCache
 
 	scratch analyze.Event
 	buf     []byte
