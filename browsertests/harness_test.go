@@ -214,7 +214,9 @@ func openPage(t testing.TB, ctx context.Context, u string, want int) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(u)); err != nil {
 		t.Fatalf("Navigate(%s) = %v", u, err)
 	}
-	cond := fmt.Sprintf(`window.wsviz && wsviz.allEventsMs() >= 0 && wsviz.events() === %d`, want)
+	// Every event read, and the timeline drew every tile in view as the
+	// server has it now (the page holds the rows of what it drew).
+	cond := fmt.Sprintf(`window.wsviz && wsviz.allEventsMs() >= 0 && wsviz.events() === %d && wsviz.frame().complete`, want)
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
 		n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`window.wsviz ? wsviz.events() : -1`))
 		t.Fatalf("page never showed all %d events (has %d): %v", want, n, err)

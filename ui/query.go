@@ -649,18 +649,22 @@ const maxOnlyConns = 100000
 
 // serveStep answers /api/step?from=ID&back=1&conn=C&only=1,2,...&warned=1
 // (with the filter and search parameters) with the drawn event after (or,
-// with back=1, before) event ID that passes the filter: of connection C
+// with back=1, before) event ID that passes the filter (without from, the
+// first or the last of them): of connection C
 // when given, else of the connections listed in only (all when absent),
 // and with warned=1 only events with warnings. {"row":[...]} or
 // {"row":null} when there is none: the keys n, p, w and W, and j and k.
 func (a *queryAPI) serveStep(w http.ResponseWriter, r *http.Request) {
 	var q spill.StepQuery
-	from, err := strconv.ParseUint(r.URL.Query().Get("from"), 10, 64)
-	if err != nil {
-		badRequest(w, fmt.Errorf("ui: bad from %q", r.URL.Query().Get("from")))
-		return
+	var err error
+	if v := r.URL.Query().Get("from"); v != "" {
+		if q.From, err = strconv.ParseUint(v, 10, 64); err != nil {
+			badRequest(w, fmt.Errorf("ui: bad from %q", v))
+			return
+		}
+	} else {
+		q.Ends = true
 	}
-	q.From = from
 	q.Back = r.URL.Query().Get("back") == "1"
 	q.Warned = r.URL.Query().Get("warned") == "1"
 	if v := r.URL.Query().Get("conn"); v != "" {

@@ -223,6 +223,15 @@ func TestStepAndStepsAPI(t *testing.T) {
 	if st.Row == nil || st.Row[4] != 3 {
 		t.Errorf("next of connections 1 and 3 after connection 2 began: %v, want connection 3's first", st.Row)
 	}
+	// Without from: the first and the last.
+	getJSON(t, hs.URL+"/api/step?conn=2", &st)
+	if st.Row == nil || int(st.Row[0]) != want[0] {
+		t.Errorf("the first step of 2: %v, want event %d", st.Row, want[0])
+	}
+	getJSON(t, hs.URL+"/api/step?conn=2&back=1", &st)
+	if st.Row == nil || int(st.Row[0]) != want[len(want)-1] {
+		t.Errorf("the last step of 2: %v, want event %d", st.Row, want[len(want)-1])
+	}
 	if code := getJSON(t, hs.URL+"/api/step?from=x", nil); code != http.StatusBadRequest {
 		t.Errorf("/api/step?from=x: %d, want 400", code)
 	}

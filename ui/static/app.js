@@ -1,23 +1,22 @@
-// wsviz page: receives events over a WebSocket, keeps them in columns
-// (data.js), and wires the summary, connections, timeline, the Ladder,
-// Messages and Warnings panels and the inspector together. No framework and
-// no build step. The address keeps the view (see hashState).
+// wsviz page: follows the server's status and connections over a
+// WebSocket, asks the server for what each view shows (the timeline's
+// tiles, the panels' pages, one event for the inspector, the next event
+// for the keys: it never holds every event), and wires the summary,
+// connections, timeline, the Ladder, Messages and Warnings panels and the
+// inspector together. No framework and no build step. The address keeps
+// the view (see updateHash).
 
 import { Store, Filter, F, T, api, STATE_LABEL, STATE_TITLE } from './data.js';
+import { R } from './windows.js';
 import { Timeline, describe } from './timeline.js';
 import { Ladder } from './ladder.js';
 import { Inspector } from './inspector.js';
 import { Messages } from './messages.js';
-import { Windows } from './windows.js';
 import { Warnings } from './warnings.js';
 import { CODES } from './registry.js';
 import { num, bytes, duration, absolute, absShort, rel, ranges } from './format.js';
 
 const $ = (id) => document.getElementById(id);
-// STREAM_LIMIT bounds the events the server streams to the page's store
-// (about 40 bytes each in the page): the ladder, the panels and the keys
-// read the store; the timeline draws every event from the server's windows.
-const STREAM_LIMIT = 1_000_000;
 const CONN_ROW_H = 38;
 
 // Details caches event details fetched from /api/events, a bounded number.
@@ -42,7 +41,10 @@ class Details {
     const ids = [...this.queue].slice(0, 300);
     for (const id of ids) this.queue.delete(id);
     try {
-      for (const d of await api.events(ids)) this.map.set(d.id, d);
+      for (const d of await api.events(ids)) {
+        this.map.set(d.id, d);
+        if (d.row && this.onRow) this.onRow(d.row);
+      }
     } catch { /* the rows keep their column-only labels */ }
     while (this.map.size > 5000) this.map.delete(this.map.keys().next().value);
     this.busy = false;
@@ -58,8 +60,11 @@ class App {
     this.store = new Store();
     this.filter = new Filter(this.store);
     this.details = new Details();
+    this.details.onRow = (r) => this.store.remember(r);
     this.status = null;
     this.selected = -1;
+    this.selRow = null; // the row of the selected event
+    this.selectSeq = 0;
     this.selectedConn = 0;
     this.lanesCache = null;
     this.lanesKey = '';
@@ -68,11 +73,7 @@ class App {
     this.behindCount = 0;
     this.panel = 'ladder';
     this.timeMode = 'rel';
-    this.searchFrom = 0; // the search covers events below this id
     this.wanted = parseHash();
-    // The timeline draws windows asked of the server; the store holds at
-    // most STREAM_LIMIT events (the ladder and panels read it).
-    this.windows = new Windows(() => this.timeline.request());
     this.axisCompleteAt = 0;
     this.timeline = new Timeline(this, $('timeline'), $('overview'), $('tooltip'));
     this.ladder = new Ladder(this, $('ladder'), $('ladder-title'), $('ladder-ends'), $('ladder-client'), $('ladder-server'));
@@ -143,8 +144,7 @@ class App {
 
   connect() {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const ws = new WebSocket(proto + '//' + location.host + '/ws?limit=' + STREAM_LIMIT);
-    ws.binaryType = 'arraybuffer';
+    const ws = new WebSocket(proto + '//' + location.host + '/ws');
     ws.onmessage = (m) => this.onMessage(m.data);
     ws.onclose = () => {
       this.setProgressText('disconnected; retrying…');
@@ -154,11 +154,7 @@ class App {
   }
 
   onMessage(data) {
-    if (typeof data !== 'string') {
-      if (this.store.addBatch(data) > 0 && !this.firstBatchAt) this.firstBatchAt = performance.now();
-      this.schedule();
-      return;
-    }
+    if (typeof data !== 'string') return;
     let m;
     try { m = JSON.parse(data); } catch { return; }
     switch (m.type) {
@@ -167,7 +163,6 @@ class App {
         if (old && old.t0 && m.t0 && (old.t0 !== m.t0 || old.source !== m.source)) {
           // Another capture behind the same address: start over.
           this.store.reset();
-          this.searchFrom = 0;
           this.select(-1);
         }
         this.status = m;
@@ -181,7 +176,7 @@ class App {
         break;
       case 'behind':
         this.behindCount++;
-        this.notice('This tab fell behind the capture and is catching up (' + num(m.missed) + ' events to re-sync)…', 5000);
+        this.notice('This tab fell behind the capture and was brought up to date (' + num(m.events) + ' events).', 5000);
         break;
     }
     this.schedule();
@@ -218,18 +213,7 @@ class App {
     this.messages.update();
     this.renderCount();
     this.applyWanted();
-    this.followSearch();
-    if (st && st.done && this.store.n >= Math.min(st.events, STREAM_LIMIT) && !this.allEventsAt) {
-      this.allEventsAt = now;
-    }
-  }
-
-  // followSearch extends the search to the events that arrived since it
-  // ran, so that a live search finds new matches (and a search typed while
-  // a file is read covers the whole file).
-  followSearch() {
-    if (this.filter.query === '' || this.searchBusy || this.store.n <= this.searchFrom) return;
-    this.runSearch(true);
+    if (st && st.done && !this.allEventsAt) this.allEventsAt = now;
   }
 
   renderSummary() {
@@ -263,10 +247,6 @@ class App {
     p.classList.toggle('error', !!st.error);
     this.setProgressText(text);
     if (st.dropped > 0) this.notice(num(st.dropped) + ' events past the event limit are counted in the summary but not shown.', 0);
-    else if (st.events > STREAM_LIMIT && !this.limitNoticed) {
-      this.limitNoticed = true;
-      this.notice('The timeline shows all ' + num(st.events) + ' events; the ladder, the panels and the keys cover the first ' + num(STREAM_LIMIT) + '.', 8000);
-    }
   }
 
   setProgressText(t) { $('progress-text').textContent = t; }
@@ -307,37 +287,55 @@ class App {
     for (const [r, row] of this.connRows) if (!keep.has(r)) { row.remove(); this.connRows.delete(r); }
   }
 
+  // renderCount says how many messages pass the filter (the Messages
+  // panel's count, from the server).
   renderCount() {
-    const key = this.store.version + ':' + this.filter.version;
+    const st = this.status;
+    const all = st ? st.messages : 0;
+    const key = this.filter.version + ':' + all + ':' + this.messages.index.count();
     if (key === this.countKey) return;
     this.countKey = key;
-    const s = this.store, all = s.all;
     if (!this.filter.active()) {
-      $('f-count').textContent = num(all.n) + ' events';
+      $('f-count').textContent = num(all) + ' messages';
       return;
     }
-    let n = 0;
-    for (let k = 0; k < all.n; k++) if (this.filter.passes(all.a[k])) n++;
-    $('f-count').textContent = num(n) + ' of ' + num(all.n) + ' events shown';
+    $('f-count').textContent = num(this.messages.index.count()) + ' of ' + num(all) + ' messages shown';
   }
 
-  select(id, how = {}) {
-    const s = this.store;
-    if (id < 0 || id >= s.n) {
+  // select shows event id everywhere: the timeline, the ladder, the
+  // panels, the inspector. Its row (how.row, or one at hand) says where it
+  // is; else it is asked of the server first.
+  async select(id, how = {}) {
+    const seq = ++this.selectSeq;
+    if (id < 0) {
       this.selected = -1;
+      this.selRow = null;
       this.inspector.clear();
       this.updateHash();
       this.schedule();
       return;
     }
+    let row = how.row || this.store.row(id);
+    if (!row) {
+      try {
+        const d = await api.event(id);
+        row = d.row;
+        this.store.remember(row);
+      } catch (err) {
+        if (seq === this.selectSeq) this.notice('No event ' + id + ': ' + err.message, 3000);
+        return;
+      }
+      if (seq !== this.selectSeq) return;
+    }
     this.selected = id;
-    const c = s.conn[id];
+    this.selRow = row;
+    const c = row[R.conn];
     if (c !== this.selectedConn) {
       this.selectedConn = c;
       this.ladder.setConn(c);
       this.scrollConnIntoView(c);
     }
-    if (how.from !== 'timeline') this.timeline.showEvent(id);
+    if (how.from !== 'timeline') this.timeline.showEvent(row);
     if (how.from !== 'ladder') this.ladder.scrollTo(id);
     this.ladder.render();
     if (how.from !== 'messages') this.messages.reveal(id);
@@ -352,8 +350,9 @@ class App {
   selectConn(c, how = {}) {
     this.selectedConn = c;
     this.ladder.setConn(c);
-    if (this.selected >= 0 && this.store.conn[this.selected] !== c) {
+    if (this.selected >= 0 && this.selRow && this.selRow[R.conn] !== c) {
       this.selected = -1;
+      this.selRow = null;
       this.inspector.clear();
     }
     if (how.from !== 'timeline') this.timeline.scrollToConn(c);
@@ -443,137 +442,125 @@ class App {
       return;
     }
     if (w.event >= 0) {
-      if (w.event < this.store.n) {
+      if (this.status && w.event < this.status.events) {
         this.wanted = null;
         this.select(w.event);
       }
       return;
     }
-    if (w.conn > 0 && this.store.lanes.has(w.conn)) {
+    if (w.conn > 0 && this.store.conns.has(w.conn)) {
       this.wanted = null;
       this.selectConn(w.conn);
     }
   }
 
   // step moves the selection to the next (+1) or previous (−1) shown event,
-  // within the selected connection when within is true.
-  step(delta, within, pred) {
-    const s = this.store;
-    let list = s.all;
-    if (within && this.selectedConn) list = s.lane(this.selectedConn) || list;
-    const n = list.n;
-    if (n === 0) return;
-    let k;
-    if (this.selected < 0) {
-      k = delta > 0 ? 0 : n - 1;
-    } else {
-      // Binary search by id: both lists are in id order.
-      let lo = 0, hi = n;
-      while (lo < hi) { const m = (lo + hi) >> 1; if (list.a[m] < this.selected) lo = m + 1; else hi = m; }
-      k = lo + (list.a[lo] === this.selected || delta < 0 ? delta : 0);
+  // within the selected connection when within is true, of the warned
+  // events with warned: the server finds it (/api/step), however far.
+  async step(delta, within, warned) {
+    const f = this.filter;
+    const conn = within && this.selectedConn ? this.selectedConn : 0;
+    const seq = ++this.stepSeq;
+    let row;
+    try {
+      row = await api.step(this.selected, delta < 0, conn, conn ? '' : f.only(), warned, f.params());
+    } catch (err) {
+      this.notice('Cannot step: ' + err.message, 3000);
+      return;
     }
-    for (; k >= 0 && k < n; k += delta) {
-      const i = list.a[k];
-      if (this.filter.passes(i) && (!pred || pred(i))) { this.select(i); return; }
+    if (seq !== this.stepSeq) return;
+    if (!row) {
+      this.notice('No ' + (delta > 0 ? 'later' : 'earlier') + (warned ? ' warning' : ' event') + ' among the events shown.', 2500);
+      return;
     }
-    if (pred) this.notice('No ' + (delta > 0 ? 'later' : 'earlier') + ' warning among the events shown.', 2500);
+    this.store.remember(row);
+    this.select(row[R.id], { row });
   }
 
   // stepWarning selects the next (+1) or previous (−1) event with a
   // warning, of any connection.
-  stepWarning(delta) {
-    this.step(delta, false, (i) => (this.store.flags[i] & F.warning) !== 0);
-  }
+  stepWarning(delta) { this.step(delta, false, true); }
 
-  // exportAs downloads the events that pass the filters. A HAR keeps the
-  // handshake of each exported message's connection (the server adds it).
-  exportAs(format) {
+  // exportAs downloads the events that pass the filters: the server
+  // applies them (filter=1). A HAR keeps the handshake of each exported
+  // message's connection (the server adds it).
+  async exportAs(format) {
     const form = $('export-form');
-    let ids = '';
-    if (this.filter.active()) {
-      ids = this.filteredRanges();
-      if (ids === '') {
-        this.notice('Nothing to export: no event passes the filters.', 4000);
-        return;
-      }
-      if (format === 'har' && !this.filteredHasMessages()) {
-        this.notice('Nothing to export as HAR: no text or binary message passes the filters (HAR lists WebSocket messages).', 5000);
-        return;
-      }
+    const f = this.filter;
+    const fields = { format, filter: '', dir: '', kinds: '', warn: '', q: '', re: '', only: '' };
+    if (f.active()) {
+      const p = new URLSearchParams(f.params());
+      fields.filter = '1';
+      for (const k of ['dir', 'kinds', 'warn', 'q', 're']) fields[k] = p.get(k) || '';
+      const only = f.only();
+      if (f.connText !== '') fields.only = only;
+      // Nothing passes: say so rather than download an empty file.
+      try {
+        const none = (f.connText !== '' && only === '') || !(await api.step(-1, false, 0, only, false, f.params()));
+        if (none) {
+          this.notice('Nothing to export: no event passes the filters.', 4000);
+          return;
+        }
+        if (format === 'har') {
+          const k = f.kinds;
+          const kinds = ['text', 'binary'].filter((x) => k[x]);
+          const fp = new URLSearchParams(f.params());
+          fp.set('kinds', kinds.join(','));
+          const page = kinds.length ? await api.list('list=messages&limit=1&' + fp.toString()) : { total: 0 };
+          if (page.total === 0) {
+            this.notice('Nothing to export as HAR: no text or binary message passes the filters (HAR lists WebSocket messages).', 5000);
+            return;
+          }
+        }
+      } catch { /* the server says what is wrong in the download */ }
     }
-    form.elements.format.value = format;
-    form.elements.ids.value = ids;
+    for (const [k, v] of Object.entries(fields)) {
+      let input = form.elements[k];
+      if (!input) {
+        input = document.createElement('input');
+        input.type = 'hidden';
+        input.name = k;
+        form.appendChild(input);
+      }
+      input.value = v;
+      input.disabled = v === '';
+    }
+    if (form.elements.ids) form.elements.ids.disabled = true;
     form.submit();
   }
 
-  filteredHasMessages() {
-    const s = this.store;
-    for (let i = 0; i < s.n; i++) {
-      if (s.type[i] === T.wsMessage && (s.kind[i] === 1 || s.kind[i] === 2) && this.filter.passes(i)) return true;
-    }
-    return false;
-  }
-
-  // filteredRanges lists every event that passes the filter (frames
-  // included) as ranges for the export form.
-  filteredRanges() {
-    const s = this.store, n = s.n;
-    const ids = new Uint32Array(n);
-    let m = 0;
-    for (let i = 0; i < n; i++) if (this.filter.passes(i)) ids[m++] = i;
-    return m === 0 ? '' : ranges(ids, m);
-  }
-
-  // runSearch asks the server which payloads match the search box; with
-  // more, only the events that arrived since the last search.
-  async runSearch(more) {
+  // runSearch applies the search box: the server searches (the tiles, the
+  // lists and the steps carry q=), follows a live capture by itself, and
+  // says here whether the expression is valid.
+  async runSearch() {
     const q = $('f-search').value;
     const re = $('f-regex').checked;
     const f = this.filter;
     const seq = ++this.searchSeq;
-    if (q === '') {
-      f.search = null;
-      f.query = '';
-      f.regex = re;
-      f.version++;
-      this.searchFrom = 0;
-      $('f-search').classList.remove('bad');
-      this.updateHash();
-      this.schedule();
-      return;
-    }
-    const from = more && f.query === q && f.regex === re ? this.searchFrom : 0;
-    this.searchBusy = true;
-    try {
-      const res = await api.search(q, re, from);
+    if (q !== '') {
+      try {
+        await api.list('list=messages&limit=1&q=' + encodeURIComponent(q) + (re ? '&re=1' : ''));
+      } catch (err) {
+        if (seq !== this.searchSeq) return;
+        $('f-search').classList.add('bad');
+        $('f-search').title = err.message;
+        this.notice('Search failed: ' + err.message, 4000);
+        return;
+      }
       if (seq !== this.searchSeq) return;
-      const n = Math.max(res.searched, 1);
-      let hits = f.search;
-      if (from === 0 || !hits) hits = new Uint8Array(n);
-      else if (hits.length < n) { const h = new Uint8Array(n); h.set(hits); hits = h; }
-      for (const id of res.ids) if (id < hits.length) hits[id] = 1;
-      f.search = hits;
-      f.searchN = res.searched;
-      f.query = q;
-      f.regex = re;
-      this.searchFrom = res.searched;
-      f.version++;
-      $('f-search').classList.remove('bad');
-      $('f-search').title = '';
-      this.updateHash();
-      this.schedule();
-    } catch (err) {
-      if (seq !== this.searchSeq) return;
-      $('f-search').classList.add('bad');
-      $('f-search').title = err.message;
-      this.notice('Search failed: ' + err.message, 4000);
-    } finally {
-      if (seq === this.searchSeq) this.searchBusy = false;
     }
+    f.query = q;
+    f.regex = re;
+    f.version++;
+    $('f-search').classList.remove('bad');
+    $('f-search').title = '';
+    this.updateHash();
+    this.schedule();
   }
 
   bind() {
     this.searchSeq = 0;
+    this.stepSeq = 0;
     const debounce = (fn, ms) => { let t = 0; return () => { clearTimeout(t); t = setTimeout(fn, ms); }; };
     $('f-search').addEventListener('input', debounce(() => this.runSearch(), 250));
     $('f-regex').addEventListener('change', () => this.runSearch());
@@ -732,42 +719,26 @@ const app = new App();
 // window.wsviz is the hook the browser tests and the scale benchmark read.
 window.wsviz = {
   app,
-  events: () => app.store.n,
+  // events is the number of events the server has (the page holds none
+  // but the rows it was sent: see Store).
+  events: () => (app.status ? app.status.events : 0),
   conns: () => app.store.connOrder.length,
   status: () => app.status,
   frame: () => app.timeline.stats,
   // Times are milliseconds since the navigation started (performance.now).
   firstMarksMs: () => app.timeline.firstMarksAt || -1,
   allEventsMs: () => app.allEventsAt || -1,
-  // axisCompleteMs is when the timeline first drew the whole capture from a
-  // window asked once the server had read it all.
+  // axisCompleteMs is when the timeline first drew the whole capture from
+  // tiles asked once the server had read it all.
   axisCompleteMs: () => app.axisCompleteAt || -1,
   sourceDoneMs: () => app.doneAt || -1,
   behind: () => app.behindCount,
-  describe: (i) => describe(app.store, i),
+  // describe says what event i is, when its row is at hand ('' if not).
+  describe: (i) => { const r = app.store.row(i); return r ? describe(r) : ''; },
   panel: () => app.panel,
   // api is data.js's: the tests may stand in for a server answer.
   api,
   markXY: (i) => app.timeline.markXY(i),
-  // benchPan pans the timeline for frames animation frames and reports the
-  // time spent drawing and between frames.
-  benchPan: (frames) => new Promise((resolve) => {
-    const tl = app.timeline;
-    const draws = [], gaps = [];
-    let last = 0, k = 0;
-    tl.onDraw = (ms) => draws.push(ms);
-    const tick = (ts) => {
-      if (last) gaps.push(ts - last);
-      last = ts;
-      if (k++ >= frames) {
-        tl.onDraw = null;
-        resolve({ draws, gaps });
-        return;
-      }
-      tl.pan((k % 120 < 60 ? -1 : 1) * tl.plotW / 40);
-      tl.scrollY += (k % 200 < 100 ? 3 : -3);
-      requestAnimationFrame(tick);
-    };
-    requestAnimationFrame(tick);
-  }),
+  // tileBytes is what the tiles answers weighed, for the benchmark.
+  tileBytes: () => app.timeline.tiles.bytes,
 };

@@ -1,11 +1,9 @@
-// The page's data: the columnar event store (one typed array per field,
-// filled from the server's binary batches, see ui/wire.go), the filter, the
-// index of messages the Messages panel lists, and `api`, every request the
-// page makes to the server. Nothing here holds payloads or notes: those are
-// fetched when shown. The panels reach the server only through `api` and
-// read rows only through the indexes (MessageIndex, the warning pages), so
-// that a server-backed implementation (windows of events asked for as the
-// view moves) can replace them without touching the panels.
+// The page's data: the connections and a bounded cache of rows (Store),
+// the filter, the index of messages the Messages panel lists, and `api`,
+// every request the page makes to the server. The page never holds every
+// event: the timeline asks for tiles (windows.js), the panels for pages,
+// the inspector for one event. Nothing here holds payloads or notes: those
+// are fetched when shown.
 
 // Event type codes (ui/wire.go); the names are the registry's
 // (registry.js, from analyze/registry.go): TestPageTablesMatchRegistry.
@@ -46,103 +44,36 @@ export function opcodeName(op) {
   return 'reserved-' + op;
 }
 
-const HEADER = 16;
-
-function grow(arr, cap) {
-  const a = new arr.constructor(cap);
-  a.set(arr);
-  return a;
-}
-
-// A growable list of uint32 (event ids of one lane).
-class IdList {
-  constructor() { this.a = new Uint32Array(64); this.n = 0; }
-  push(v) {
-    if (this.n === this.a.length) this.a = grow(this.a, this.a.length * 2);
-    this.a[this.n++] = v;
-  }
-}
-
+// Store is what the page keeps of the capture: the connections table (from
+// the server's stream) and a bounded cache of the rows it was sent (by the
+// tiles, lists and event answers), so that an event seen once can be drawn
+// and described without asking again. It never holds every event: rows
+// are [id, t, size, packet, conn, type, from, kind, flags] (windows.js R).
 export class Store {
   constructor() { this.reset(); }
 
   reset() {
-    this.cap = 1 << 14;
-    this.n = 0;
-    this.t = new Float64Array(this.cap); // microseconds since the first event
-    this.size = new Float64Array(this.cap);
-    this.packet = new Float64Array(this.cap);
-    this.conn = new Uint32Array(this.cap);
-    this.type = new Uint8Array(this.cap);
-    this.from = new Uint8Array(this.cap);
-    this.kind = new Uint8Array(this.cap);
-    this.flags = new Uint8Array(this.cap);
-    this.lanes = new Map(); // conn id -> IdList of the events drawn (all but plain frames)
-    this.all = new IdList(); // ids of drawable events of every connection, in order
-    this.minT = Infinity;
-    this.maxT = -Infinity;
     this.conns = new Map(); // conn id -> summary from the server
     this.connOrder = []; // conn ids, ascending
-    this.version = 0; // bumped on every change, for redraws
+    this.rows = new Map(); // event id -> row, least recently seen first
+    this.version = 0; // bumped on every change of the connections
   }
 
-  ensure(cap) {
-    if (cap <= this.cap) return;
-    let c = this.cap;
-    while (c < cap) c *= 2;
-    for (const k of ['t', 'size', 'packet', 'conn', 'type', 'from', 'kind', 'flags']) this[k] = grow(this[k], c);
-    this.cap = c;
-  }
-
-  // addBatch appends a binary batch; it returns the number of new events.
-  addBatch(buf) {
-    const dv = new DataView(buf);
-    if (buf.byteLength < HEADER || dv.getUint8(0) !== 1) return 0;
-    const first = dv.getUint32(4, true);
-    const n = dv.getUint32(8, true);
-    if (buf.byteLength < HEADER + n * 32) return 0;
-    if (first > this.n) return 0; // a gap: cannot happen, the server re-syncs
-    const skip = this.n - first; // already have these (a reconnect)
-    if (skip >= n) return 0;
-    this.ensure(first + n);
-    let off = HEADER;
-    const t = new Float64Array(buf, off, n); off += 8 * n;
-    const size = new Float64Array(buf, off, n); off += 8 * n;
-    const packet = new Float64Array(buf, off, n); off += 8 * n;
-    const conn = new Uint32Array(buf, off, n); off += 4 * n;
-    const type = new Uint8Array(buf, off, n); off += n;
-    const from = new Uint8Array(buf, off, n); off += n;
-    const kind = new Uint8Array(buf, off, n); off += n;
-    const flags = new Uint8Array(buf, off, n);
-    const sub = (a) => a.subarray(skip);
-    this.t.set(sub(t), this.n);
-    this.size.set(sub(size), this.n);
-    this.packet.set(sub(packet), this.n);
-    this.conn.set(sub(conn), this.n);
-    this.type.set(sub(type), this.n);
-    this.from.set(sub(from), this.n);
-    this.kind.set(sub(kind), this.n);
-    this.flags.set(sub(flags), this.n);
-    const start = this.n;
-    this.n = first + n;
-    for (let i = start; i < this.n; i++) {
-      const ti = this.t[i];
-      if (ti < this.minT) this.minT = ti;
-      if (ti > this.maxT) this.maxT = ti;
-      if (this.type[i] === T.wsFrame && !frameDrawn(this.kind[i], this.flags[i])) continue;
-      const c = this.conn[i];
-      let lane = this.lanes.get(c);
-      if (!lane) {
-        lane = new IdList();
-        this.lanes.set(c, lane);
-        this.addConnId(c);
+  // remember keeps row (most recently seen last), forgetting the oldest
+  // past ROW_CACHE.
+  remember(row) {
+    const id = row[0];
+    if (this.rows.has(id)) this.rows.delete(id);
+    this.rows.set(id, row);
+    if (this.rows.size > Store.ROW_CACHE) {
+      for (const k of this.rows.keys()) {
+        this.rows.delete(k);
+        if (this.rows.size <= Store.ROW_CACHE * 0.9) break;
       }
-      lane.push(i);
-      this.all.push(i);
     }
-    this.version++;
-    return this.n - start;
   }
+
+  row(id) { return this.rows.get(id); }
 
   addConnId(c) {
     if (this.connOrder.length === 0 || c > this.connOrder[this.connOrder.length - 1]) {
@@ -156,28 +87,13 @@ export class Store {
 
   setConns(list) {
     for (const c of list) {
-      if (!this.conns.has(c.id) && !this.lanes.has(c.id)) {
-        this.lanes.set(c.id, new IdList());
-        this.addConnId(c.id);
-      }
+      if (!this.conns.has(c.id)) this.addConnId(c.id);
       this.conns.set(c.id, c);
     }
     this.version++;
   }
-
-  lane(c) { return this.lanes.get(c); }
-
-  // lowerBound returns the first index in ids[0:n] whose time is >= t. Times
-  // are in capture order, which is time order but for rare reordering.
-  lowerBound(ids, n, t) {
-    let lo = 0, hi = n;
-    while (lo < hi) {
-      const m = (lo + hi) >> 1;
-      if (this.t[ids[m]] < t) lo = m + 1; else hi = m;
-    }
-    return lo;
-  }
 }
+Store.ROW_CACHE = 50000;
 
 // Filter decides which events are shown and exported.
 export class Filter {
@@ -188,9 +104,7 @@ export class Filter {
     this.warnOnly = false;
     this.connText = '';
     this.connOK = new Uint8Array(0); // by conn id, 1 when it passes connText
-    this.search = null; // null, or Uint8Array by event id: 1 when the payload matched
-    this.searchN = 0; // events covered by the search
-    this.query = ''; // the search text
+    this.query = ''; // the search text: the server keeps the matches (q=)
     this.regex = false; // the search text is a regular expression (RE2 syntax, as Go's regexp)
     this.version = 0;
   }
@@ -216,24 +130,44 @@ export class Filter {
     return c < this.connOK.length && this.connOK[c] === 1;
   }
 
-  // passes reports whether event i is shown.
-  passes(i) {
-    const s = this.store;
-    if (this.warnOnly && !(s.flags[i] & F.warning)) return false;
-    if (this.dir !== 0 && s.from[i] !== this.dir) return false;
-    if (!this.kindOK(s.type[i], s.kind[i])) return false;
-    if (this.connText !== '' && !this.connPasses(s.conn[i])) return false;
-    if (this.search !== null) {
-      if (s.type[i] !== T.wsMessage) return false;
-      if (i >= this.searchN || this.search[i] !== 1) return false;
-    }
-    return true;
+  // passesRow reports whether a row is shown (the server applies the same
+  // filter to what it sends; this is for rows the page already has).
+  passesRow(r) {
+    const type = r[5], from = r[6], kind = r[7], flags = r[8];
+    if (this.warnOnly && !(flags & F.warning)) return false;
+    if (this.dir !== 0 && from !== this.dir) return false;
+    if (!this.kindOK(type, kind)) return false;
+    if (this.query && type !== T.wsMessage) return false;
+    return this.connPasses(r[4]);
   }
 
   active() {
     const k = this.kinds;
-    return this.dir !== 0 || this.warnOnly || this.connText !== '' || this.search !== null ||
+    return this.dir !== 0 || this.warnOnly || this.connText !== '' || this.query !== '' ||
       !(k.text && k.binary && k.ping && k.pong && k.close && k.tcp);
+  }
+
+  // params is the filter as query parameters of the server's APIs (the
+  // connection filter is the page's: see only()).
+  params() {
+    const p = [];
+    if (this.dir) p.push('dir=' + this.dir);
+    const k = this.kinds;
+    if (!(k.text && k.binary && k.ping && k.pong && k.close && k.tcp)) {
+      const on = ['other'];
+      for (const name of ['text', 'binary', 'ping', 'pong', 'close', 'tcp']) if (k[name]) on.push(name);
+      p.push('kinds=' + on.join(','));
+    }
+    if (this.warnOnly) p.push('warn=1');
+    if (this.query) p.push('q=' + encodeURIComponent(this.query) + (this.regex ? '&re=1' : ''));
+    return p.join('&');
+  }
+
+  // only lists the connections shown when the connection filter hides
+  // some, for the step and export APIs; '' when it hides none.
+  only() {
+    if (this.connText === '') return '';
+    return this.store.connOrder.filter((c) => this.connPasses(c)).join(',');
   }
 
   // updateConns recomputes which connections match connText.
@@ -280,46 +214,9 @@ export const STATE_TITLE = {
   ended: 'the capture ended while the WebSocket was open',
 };
 
-// MessageIndex lists the ids of the messages that pass the filter, in
-// capture order: the rows of the Messages panel. It is rebuilt when the
-// store or the filter changes (a pass over the columns, a few milliseconds
-// for a million events); a server-backed index would answer count() and
-// id(k) from pages fetched as the list scrolls.
-export class MessageIndex {
-  constructor(store, filter) {
-    this.store = store;
-    this.filter = filter;
-    this.ids = new Uint32Array(0);
-    this.n = 0;
-    this.key = '';
-  }
-  // update rebuilds the index if needed and reports whether it changed.
-  update() {
-    const s = this.store, f = this.filter;
-    const key = s.version + ':' + f.version;
-    if (key === this.key) return false;
-    this.key = key;
-    if (this.ids.length < s.n) this.ids = new Uint32Array(Math.max(1024, s.n));
-    let n = 0;
-    const ids = this.ids;
-    for (let i = 0; i < s.n; i++) {
-      if (s.type[i] === T.wsMessage && f.passes(i)) ids[n++] = i;
-    }
-    this.n = n;
-    return true;
-  }
-  count() { return this.n; }
-  id(k) { return this.ids[k]; }
-  // rowOf returns the row of message id, or -1.
-  rowOf(id) {
-    let lo = 0, hi = this.n;
-    while (lo < hi) { const m = (lo + hi) >> 1; if (this.ids[m] < id) lo = m + 1; else hi = m; }
-    return lo < this.n && this.ids[lo] === id ? lo : -1;
-  }
-}
-
-// ServerMessageIndex is MessageIndex answered by the server (/api/list):
-// the count and pages of 100 rows, fetched as the list scrolls and
+// ServerMessageIndex lists the messages that pass the filter, in capture
+// order: the rows of the Messages panel, answered by the server
+// (/api/list): the count and pages of 100 rows, fetched as the list scrolls and
 // forgotten past a few hundred, so the Messages panel lists every message
 // of any capture in bounded memory. Rows are the server's arrays
 // ([id, t, size, packet, conn, type, from, kind, flags], windows.js R).
@@ -378,6 +275,7 @@ export class ServerMessageIndex {
         const a = await r.json();
         this.total = a.total;
         this.pages.set(page, a.rows);
+        for (const row of a.rows) this.app.store.remember(row);
         while (this.pages.size > 300) this.pages.delete(this.pages.keys().next().value);
         // A search still scanning: start over soon with what it found.
         if (a.search && !a.search.done) setTimeout(() => { if (this.key === key) { this.key = null; this.update(); } }, 300);
@@ -433,11 +331,22 @@ export const api = {
     if (!r.ok) throw new Error((await r.text()).trim() || r.statusText);
     return new Uint8Array(await r.arrayBuffer());
   },
-  // search returns the ids of the messages from event id `from` on whose
-  // payload matches q: {ids, searched}.
-  search: (q, regex, from) => getJSON('/api/search?q=' + encodeURIComponent(q) + (regex ? '&re=1' : '') + (from ? '&from=' + from : '')),
+  // step returns the row of the drawn event after (back: before) event
+  // from that passes the filter (from < 0: the first, or the last):
+  // within connection conn when given, else of the connections only lists
+  // ('' for all); warned keeps to events with warnings. null when none.
+  step: async (from, back, conn, only, warned, fparams) => {
+    const p = [];
+    if (from >= 0) p.push('from=' + from);
+    if (back) p.push('back=1');
+    if (conn) p.push('conn=' + conn);
+    else if (only) p.push('only=' + only);
+    if (warned) p.push('warned=1');
+    if (fparams) p.push(fparams);
+    return (await getJSON('/api/step?' + p.join('&'))).row;
+  },
+  // list returns a page of a list: {total, offset, found, rows, previews}.
+  list: (params) => getJSON('/api/list?' + params),
   // warnings returns every warning code with its count.
   warnings: () => getJSON('/api/warnings'),
-  // warningPage returns ids of events carrying code: {total, offset, ids}.
-  warningPage: (code, offset, limit) => getJSON('/api/warnings?code=' + encodeURIComponent(code) + '&offset=' + offset + '&limit=' + limit),
 };

@@ -51,7 +51,7 @@ export class Inspector {
   }
 
   render(id, d, seq) {
-    const app = this.app, s = app.store;
+    const app = this.app;
     const ev = d.event;
     const root = this.root;
     root.replaceChildren();
@@ -68,7 +68,7 @@ export class Inspector {
     }
 
     const when = el('dl', 'fields');
-    const t = id < s.n ? s.t[id] : NaN;
+    const t = d.row ? d.row[1] : NaN;
     addField(when, 'time', (isNaN(t) ? '' : app.fmtTime(t) + ' · ') + ev.t);
     addField(when, 'packet', ev.packets && ev.packets.length ? 'packets ' + ev.packets.join(', ') : String(ev.packet));
     root.appendChild(when);
@@ -114,7 +114,7 @@ export class Inspector {
       if (k === 'text' || k === 'base64' || k === 'warnings' || k === 'note') continue;
       addField(all, k, fieldText(k, v));
     }
-    if (id < s.n && (s.flags[id] & F.noDetail)) addField(all, 'details', 'not kept: the spill file reached its limit');
+    if (d.row && (d.row[8] & F.noDetail)) addField(all, 'details', 'not kept: the spill file reached its limit');
     root.appendChild(all);
   }
 

@@ -4,14 +4,23 @@
 // row's tooltip and the inspector). TCP packets are drawn as captured: the
 // handshake packets a tcp.open carries ("handshake") and the FIN/RST
 // packets of a tcp.close ("teardown"), each with its own time and packet
-// number; nothing is drawn that the capture did not show. Rows are virtual
-// (only those in view exist) and their details are fetched when they scroll
-// in. Captured text goes in with textContent only.
+// number; nothing is drawn that the capture did not show. The steps are
+// the server's (/api/list?list=steps&conn=C): their count and pages of
+// them as they scroll into view, so a connection of millions of messages
+// costs the rows in view. Rows are virtual (only those in view exist) and
+// their details are fetched when they scroll in. Captured text goes in
+// with textContent only.
 
-import { T, OP, F, FROM_CLIENT, FROM_SERVER, HOW, opcodeName } from './data.js';
+import { T, OP, F, FROM_CLIENT, FROM_SERVER, HOW, opcodeName, api } from './data.js';
+import { R } from './windows.js';
 import { bytes } from './format.js';
 
 const ROW_H = 36;
+const PAGE = 100;
+const MAX_PAGES = 200;
+// MAX_PX caps the spacer's height (browsers cap an element's): past it the
+// scroll position maps onto the rows proportionally, as vlist.js does.
+const MAX_PX = 8_000_000;
 
 // What each TCP packet kind means (RFC 9293 §3.5, §3.6).
 const PACKET_NOTE = {
@@ -34,13 +43,18 @@ export class Ladder {
     this.clientEl = clientEl;
     this.serverEl = serverEl;
     this.conn = 0;
-    this.ids = new Uint32Array(0);
-    this.subs = new Uint16Array(0);
-    this.n = 0;
-    this.builtKey = '';
+    this.total = 0; // steps, from the server
+    this.pages = new Map(); // page -> rows
+    this.busy = new Set();
+    this.key = ''; // conn and filter of the pages at hand
+    this.version = '';
+    this.head = 0; // rows the first step takes (its TCP packets), 1 if plain
+    this.tail = 0; // rows the last step takes
+    this.n = 0; // rows
     this.rows = new Map(); // row index -> element
     this.details = app.details;
     this.active = -1;
+    this.want = -1; // an event to scroll to once its place is known
     list.addEventListener('scroll', () => this.render());
     list.addEventListener('keydown', (e) => this.onKey(e));
     new ResizeObserver(() => this.render()).observe(list);
@@ -49,74 +63,48 @@ export class Ladder {
   setConn(c) {
     if (c === this.conn) return;
     this.conn = c;
-    this.builtKey = '';
+    this.key = '';
     this.list.scrollTop = 0;
+    this.active = -1;
     this.update();
   }
 
   // refresh rebuilds every row (the time format changed).
   refresh() {
-    this.builtKey = '';
+    for (const el of this.rows.values()) el.remove();
+    this.rows.clear();
     this.update();
   }
 
-  // packets returns the TCP packets drawn for event id: the handshake of a
-  // tcp.open or the teardown of a tcp.close, when its details carry them.
-  packets(id) {
-    const s = this.app.store;
-    const t = s.type[id];
-    if (t !== T.tcpOpen && t !== T.tcpClose) return null;
-    const d = this.details.get(id);
-    if (!d) return null;
-    const list = t === T.tcpOpen ? d.event.handshake : d.event.teardown;
-    return Array.isArray(list) && list.length ? list : null;
+  params() {
+    const fp = this.app.filter.params();
+    return 'list=steps&conn=' + this.conn + (fp ? '&' + fp : '');
   }
 
-  // update rebuilds the steps when the connection's events, their details
-  // or the filter changed, and redraws.
+  // update starts over when the connection or the filter changed, asks
+  // again for the count and the last page while events arrive, and
+  // redraws.
   update() {
-    const app = this.app, s = app.store;
-    const lane = this.conn ? s.lane(this.conn) : null;
-    const m = lane ? lane.n : 0;
-    // The TCP events are fetched first: how many rows they take depends
-    // on the packets they carry.
-    const tcp = [];
-    let loaded = 0;
-    for (let k = 0; k < m; k++) {
-      const i = lane.a[k];
-      if (s.type[i] === T.tcpOpen || s.type[i] === T.tcpClose) {
-        if (this.details.get(i)) loaded++; else tcp.push(i);
-      }
-    }
-    if (tcp.length) this.details.want(tcp, () => this.update());
-    const key = this.conn + ':' + m + ':' + app.filter.version + ':' + loaded;
-    if (key !== this.builtKey) {
-      this.builtKey = key;
-      let cap = 0;
-      for (let k = 0; k < m; k++) {
-        const i = lane.a[k];
-        if (!app.filter.passes(i)) continue;
-        const p = this.packets(i);
-        cap += p ? p.length : 1;
-      }
-      const ids = new Uint32Array(cap), subs = new Uint16Array(cap);
-      let n = 0;
-      for (let k = 0; k < m && n < cap; k++) {
-        const i = lane.a[k];
-        if (!app.filter.passes(i)) continue;
-        const p = this.packets(i);
-        if (p) {
-          for (let j = 0; j < p.length && n < cap; j++) { ids[n] = i; subs[n] = j + 1; n++; }
-        } else {
-          ids[n] = i; subs[n] = 0; n++;
-        }
-      }
-      this.ids = ids; this.subs = subs; this.n = n;
-      this.spacer.style.height = (n * ROW_H) + 'px';
+    const key = this.conn + '|' + this.params();
+    const st = this.app.status;
+    const version = !st ? '' : st.done ? 'done:' + st.events : String(st.events);
+    if (key !== this.key) {
+      this.key = key;
+      this.version = version;
+      this.pages.clear();
+      this.total = 0;
+      this.head = this.tail = 0;
       for (const el of this.rows.values()) el.remove();
       this.rows.clear();
+      if (this.conn) this.fetch(0);
+    } else if (version !== this.version && this.conn) {
+      // New events: the count, and the last page again.
+      this.version = version;
+      this.fetch(0, true);
+      if (this.total > PAGE) this.fetch(Math.floor((this.total - 1) / PAGE), true);
     }
-    const info = this.conn ? s.conns.get(this.conn) : null;
+    this.layout();
+    const info = this.conn ? this.app.store.conns.get(this.conn) : null;
     if (!this.conn) {
       this.title.textContent = 'select a connection';
       this.ends.hidden = true;
@@ -126,45 +114,172 @@ export class Ladder {
       this.serverEl.textContent = 'server ' + (info && info.server ? info.server : '?');
       const parts = ['#' + this.conn];
       if (info && info.path) parts.push(info.path);
-      parts.push(this.n + ' steps');
+      parts.push(this.total.toLocaleString('en-US') + ' steps');
       this.title.textContent = parts.join(' · ');
     }
     this.render();
   }
 
-  // rowOf returns the first row of event id, or -1.
+  async fetch(page, again) {
+    const key = this.key;
+    const bk = key + '#' + page;
+    if (this.busy.has(bk) || (this.pages.has(page) && !again)) return;
+    this.busy.add(bk);
+    try {
+      const a = await api.list(this.params() + '&offset=' + page * PAGE + '&limit=' + PAGE);
+      if (key === this.key) this.take(a);
+    } catch { /* asked again when the rows are drawn */ }
+    this.busy.delete(bk);
+  }
+
+  // take keeps a page of the server's answer and redraws.
+  take(a) {
+    const page = Math.floor(a.offset / PAGE);
+    this.total = a.total;
+    this.pages.set(page, a.rows);
+    for (const r of a.rows) this.app.store.remember(r);
+    while (this.pages.size > MAX_PAGES) this.pages.delete(this.pages.keys().next().value);
+    // The TCP events first: how many rows they take depends on the
+    // packets they carry.
+    const tcp = a.rows.filter((r) => (r[R.type] === T.tcpOpen || r[R.type] === T.tcpClose) && !this.details.get(r[R.id]));
+    if (tcp.length) this.details.want(tcp.map((r) => r[R.id]), () => this.update());
+    this.update();
+    if (this.want >= 0) this.scrollTo(this.want);
+  }
+
+  // step returns the row of step k, or null (asking for its page).
+  step(k) {
+    if (k < 0 || k >= this.total) return null;
+    const p = this.pages.get(Math.floor(k / PAGE));
+    if (!p) { this.fetch(Math.floor(k / PAGE)); return null; }
+    return p[k % PAGE] || null;
+  }
+
+  // packets returns the TCP packets drawn for a row: the handshake of a
+  // tcp.open or the teardown of a tcp.close, when its details carry them.
+  packets(r) {
+    if (!r) return null;
+    const t = r[R.type];
+    if (t !== T.tcpOpen && t !== T.tcpClose) return null;
+    const d = this.details.get(r[R.id]);
+    if (!d) return null;
+    const list = t === T.tcpOpen ? d.event.handshake : d.event.teardown;
+    return Array.isArray(list) && list.length ? list : null;
+  }
+
+  // layout counts the rows: one per step, the first and last steps as
+  // many as the TCP packets they carry (a connection's tcp.open comes
+  // first and its tcp.close last).
+  layout() {
+    const pk = (k) => { const p = this.packets(this.step(k)); return p ? p.length : 1; };
+    this.head = this.total > 0 ? pk(0) : 0;
+    this.tail = this.total > 1 ? pk(this.total - 1) : 0;
+    const n = this.total === 0 ? 0 : this.total === 1 ? this.head : this.total - 2 + this.head + this.tail;
+    if (n !== this.n) {
+      this.n = n;
+      this.spacer.style.height = Math.min(n * ROW_H, MAX_PX) + 'px';
+      for (const el of this.rows.values()) el.remove();
+      this.rows.clear();
+    }
+  }
+
+  // at returns the step and packet (0: the event itself) of row r.
+  at(r) {
+    if (r < this.head) return [0, this.head > 1 ? r + 1 : 0];
+    const k = r - this.head + 1;
+    if (this.total > 1 && k >= this.total - 1) {
+      const sub = r - (this.head + this.total - 2);
+      return [this.total - 1, this.tail > 1 ? sub + 1 : 0];
+    }
+    return [k, 0];
+  }
+
+  // rowOfStep returns the first row of step k.
+  rowOfStep(k) { return k === 0 ? 0 : this.head + k - 1; }
+
+  // rowOf returns the first row of event id when its page is at hand, or -1.
   rowOf(id) {
-    for (let r = 0; r < this.n; r++) if (this.ids[r] === id) return r;
+    for (const [p, rows] of this.pages) {
+      const i = rows.findIndex((r) => r[R.id] === id);
+      if (i >= 0) return this.rowOfStep(p * PAGE + i);
+    }
     return -1;
   }
 
+  // idAt returns the event id of row r, or -1 while its page is coming.
+  idAt(r) {
+    const s = this.step(this.at(r)[0]);
+    return s ? s[R.id] : -1;
+  }
+
+  // scrollTo scrolls to event id, asking the server where it is when its
+  // page is not at hand.
   scrollTo(id) {
-    const r = this.rowOf(id);
-    if (r < 0) return;
+    let r = this.rowOf(id);
+    if (r < 0) {
+      this.want = id;
+      const key = this.key;
+      api.list(this.params() + '&limit=' + PAGE + '&id=' + id).then((a) => {
+        if (key !== this.key || this.want !== id) return;
+        if (!a.found) { this.want = -1; return; }
+        this.take(a);
+      }).catch(() => {});
+      return;
+    }
+    this.want = -1;
     this.active = r;
-    const top = r * ROW_H, h = this.list.clientHeight;
+    const top = this.rowTop(r), h = this.list.clientHeight;
     if (top < this.list.scrollTop || top + ROW_H > this.list.scrollTop + h) {
       this.list.scrollTop = Math.max(0, top - h / 3);
     }
     this.render();
   }
 
+  // firstRow is the (fractional) row at the top of the view.
+  firstRow() {
+    const total = this.n * ROW_H, max = Math.min(total, MAX_PX) - this.list.clientHeight;
+    if (total <= MAX_PX || max <= 0) return this.list.scrollTop / ROW_H;
+    return Math.min(1, this.list.scrollTop / max) * Math.max(0, this.n - this.list.clientHeight / ROW_H);
+  }
+
+  // rowTop is where row r is (or would be) drawn in the spacer.
+  rowTop(r) {
+    if (this.n * ROW_H <= MAX_PX) return r * ROW_H;
+    const max = MAX_PX - this.list.clientHeight;
+    return max * r / Math.max(1, this.n - this.list.clientHeight / ROW_H);
+  }
+
   render() {
     const h = this.list.clientHeight;
-    const first = Math.max(0, Math.floor(this.list.scrollTop / ROW_H) - 3);
-    const last = Math.min(this.n, Math.ceil((this.list.scrollTop + h) / ROW_H) + 3);
+    const f = this.firstRow();
+    const top = this.list.scrollTop;
+    const first = Math.max(0, Math.floor(f) - 3);
+    const last = Math.min(this.n, Math.ceil(f + h / ROW_H) + 3);
     for (const [r, el] of this.rows) {
       if (r < first || r >= last) { el.remove(); this.rows.delete(r); }
     }
     const missing = [];
     for (let r = first; r < last; r++) {
-      const id = this.ids[r];
+      const [k, sub] = this.at(r);
+      const row = this.step(k);
+      const el = this.rows.get(r);
+      if (!row) {
+        if (el && el.dataset.key === 'none') continue;
+        const fresh = document.createElement('div');
+        fresh.className = 'vrow ladder-row';
+        fresh.style.top = (top + (r - f) * ROW_H) + 'px';
+        fresh.dataset.key = 'none';
+        if (el) el.replaceWith(fresh); else this.list.appendChild(fresh);
+        this.rows.set(r, fresh);
+        continue;
+      }
+      const id = row[R.id];
       const d = this.details.get(id);
       if (!d) missing.push(id);
-      const el = this.rows.get(r);
-      const key = (d ? 'd' : 'c') + (id === this.app.selected ? 's' : '') + (r === this.active ? 'a' : '');
-      if (el && el.dataset.key === key) continue;
-      const fresh = this.rowElement(r, d);
+      const key = id + ':' + sub + (d ? 'd' : 'c') + (id === this.app.selected ? 's' : '') + (r === this.active ? 'a' : '');
+      if (el && el.dataset.key === key) { el.style.top = (top + (r - f) * ROW_H) + 'px'; continue; }
+      const fresh = this.rowElement(r, row, sub, d);
+      fresh.style.top = (top + (r - f) * ROW_H) + 'px';
       fresh.dataset.key = key;
       if (el) el.replaceWith(fresh); else this.list.appendChild(fresh);
       this.rows.set(r, fresh);
@@ -178,33 +293,34 @@ export class Ladder {
     switch (e.key) {
       case 'ArrowDown': case 'j': r = Math.min(this.n - 1, r + 1); break;
       case 'ArrowUp': case 'k': r = Math.max(0, r - 1); break;
-      case 'Enter': if (r >= 0) this.app.select(this.ids[r], { from: 'ladder' }); break;
+      case 'Enter': if (r >= 0 && this.idAt(r) >= 0) this.app.select(this.idAt(r), { from: 'ladder' }); break;
       default: return;
     }
     e.preventDefault();
     e.stopPropagation();
     this.active = r;
-    const top = r * ROW_H, h = this.list.clientHeight;
+    const top = this.rowTop(r), h = this.list.clientHeight;
     if (top < this.list.scrollTop) this.list.scrollTop = top;
     else if (top + ROW_H > this.list.scrollTop + h) this.list.scrollTop = top + ROW_H - h;
-    if (this.ids[r] !== this.app.selected) this.app.select(this.ids[r], { from: 'ladder' });
+    const id = this.idAt(r);
+    if (id >= 0 && id !== this.app.selected) this.app.select(id, { from: 'ladder', row: this.step(this.at(r)[0]) });
     this.render();
   }
 
-  rowElement(r, d) {
-    const app = this.app, s = app.store;
-    const id = this.ids[r], sub = this.subs[r];
+  rowElement(r, ev, sub, d) {
+    const app = this.app;
+    const id = ev[R.id];
     const row = document.createElement('div');
     row.className = 'vrow ladder-row' + (id === app.selected ? ' selected' : '') + (r === this.active ? ' active' : '');
     row.style.top = (r * ROW_H) + 'px';
     row.dataset.id = String(id);
     if (sub) row.dataset.sub = String(sub);
-    row.addEventListener('click', () => { this.active = r; app.select(id, { from: 'ladder' }); });
-    const step = this.step(id, sub, d);
+    row.addEventListener('click', () => { this.active = r; app.select(id, { from: 'ladder', row: ev }); });
+    const step = this.drawn(ev, sub, d);
 
     const time = document.createElement('span');
     time.className = 'lr-time';
-    time.textContent = app.fmtTime(step.t !== undefined ? step.t : s.t[id]);
+    time.textContent = app.fmtTime(step.t !== undefined ? step.t : ev[R.t]);
     if (step.packet) {
       const pk = document.createElement('span');
       pk.className = 'lr-pkt';
@@ -231,7 +347,7 @@ export class Ladder {
 
     const note = document.createElement('span');
     note.className = 'lr-note';
-    if (s.flags[id] & F.warning && sub <= 1) {
+    if (ev[R.flags] & F.warning && sub <= 1) {
       const w = document.createElement('span');
       w.className = 'w';
       w.textContent = '⚠';
@@ -245,15 +361,14 @@ export class Ladder {
     return row;
   }
 
-  // step says how to draw event id (packet sub of its TCP packets), from
-  // its details d when they are loaded, else from the columns.
-  step(id, sub, d) {
-    const s = this.app.store;
+  // drawn says how to draw the event of row r (packet sub of its TCP
+  // packets), from its details d when they are loaded, else from the row.
+  drawn(r, sub, d) {
     const ev = d ? d.event : null;
-    const from = s.from[id];
+    const from = r[R.from];
     const dir = from === FROM_CLIENT ? 'right' : from === FROM_SERVER ? 'left' : 'both';
     const note = ev && ev.note ? ev.note : '';
-    const type = s.type[id];
+    const type = r[R.type];
     if (sub > 0 && ev) {
       const p = (type === T.tcpOpen ? ev.handshake : ev.teardown)[sub - 1];
       const side = p.from === 'server' ? 'server' : 'client';
@@ -274,18 +389,18 @@ export class Ladder {
     }
     switch (type) {
       case T.tcpOpen:
-        if (s.flags[id] & F.syn) return { dir: 'right', color: 'c-open', label: 'SYN', packet: s.packet[id], note: note || 'the client asks to open a TCP connection (SYN)' };
+        if (r[R.flags] & F.syn) return { dir: 'right', color: 'c-open', label: 'SYN', packet: r[R.packet], note: note || 'the client asks to open a TCP connection (SYN)' };
         return { dir: 'band', color: 'c-open', label: 'TCP already open when the capture started', note };
       case T.tcpClose: {
-        const how = HOW[s.kind[id]];
-        if (how === 'rst') return { dir: 'both', color: 'c-rst', label: 'RST', packet: s.packet[id], note: note || 'the connection was reset' };
-        if (how === 'fin') return { dir: 'both', color: 'c-tcp', dashed: true, label: 'FIN', packet: s.packet[id], note: note || 'TCP connection closed' };
+        const how = HOW[r[R.kind]];
+        if (how === 'rst') return { dir: 'both', color: 'c-rst', label: 'RST', packet: r[R.packet], note: note || 'the connection was reset' };
+        if (how === 'fin') return { dir: 'both', color: 'c-tcp', dashed: true, label: 'FIN', packet: r[R.packet], note: note || 'TCP connection closed' };
         return { dir: 'band', color: 'c-tcp', label: how === 'evicted' ? 'no longer tracked' : 'capture ended', note };
       }
       case T.tcpGap:
-        return { dir, color: 'c-gap', dashed: true, label: 'gap: ' + bytes(s.size[id]) + ' not captured', note };
+        return { dir, color: 'c-gap', dashed: true, label: 'gap: ' + bytes(r[R.size]) + ' not captured', note };
       case T.httpReq: {
-        let label = (s.flags[id] & F.upgrade) ? 'HTTP upgrade request' : 'HTTP request';
+        let label = (r[R.flags] & F.upgrade) ? 'HTTP upgrade request' : 'HTTP request';
         if (ev) {
           label = (ev.method || 'GET') + ' ' + (ev.target || '') + ' ' + (ev.proto || '');
           const up = ev.headers && ev.headers.Upgrade;
@@ -294,15 +409,15 @@ export class Ladder {
         return { dir: 'right', color: 'c-http', label, note };
       }
       case T.httpResp: {
-        const label = ev ? ev.status + ' ' + (ev.reason || '') : 'HTTP ' + s.size[id];
-        const refused = (s.flags[id] & F.upgrade) && s.size[id] !== 101;
-        const color = s.size[id] === 101 ? 'c-http' : refused ? 'c-rst' : 'c-plain';
+        const label = ev ? ev.status + ' ' + (ev.reason || '') : 'HTTP ' + r[R.size];
+        const refused = (r[R.flags] & F.upgrade) && r[R.size] !== 101;
+        const color = r[R.size] === 101 ? 'c-http' : refused ? 'c-rst' : 'c-plain';
         return { dir: 'left', color, label, note };
       }
       case T.httpError:
         return { dir, color: 'c-rst', dashed: true, label: 'HTTP decoding stopped', note };
       case T.wsOpen: {
-        let label = (s.flags[id] & F.midstream) ? 'WebSocket found mid-stream' : 'WebSocket open';
+        let label = (r[R.flags] & F.midstream) ? 'WebSocket found mid-stream' : 'WebSocket open';
         if (ev) {
           if (ev.subprotocol) label += ' · ' + ev.subprotocol;
           if (ev.extensions) label += ' · ' + ev.extensions;
@@ -312,15 +427,15 @@ export class Ladder {
       case T.wsFrame: {
         // Drawn on its own for its warnings (or a reserved opcode): the
         // label names what is wrong.
-        const name = opcodeName(s.kind[id]);
-        let label = name + ' frame ' + bytes(s.size[id]);
+        const name = opcodeName(r[R.kind]);
+        let label = name + ' frame ' + bytes(r[R.size]);
         if (ev && ev.warnings && ev.warnings.length) label += ' · ⚠ ' + ev.warnings.map((w) => w.code).join(', ');
         return { dir, color: 'c-frame', dashed: true, label, note };
       }
       case T.wsMessage: {
-        const op = s.kind[id];
+        const op = r[R.kind];
         const name = opcodeName(op);
-        let label = name + ' ' + (ev && ev.undecodable ? '(bytes unknown)' : bytes(s.size[id]));
+        let label = name + ' ' + (ev && ev.undecodable ? '(bytes unknown)' : bytes(r[R.size]));
         if (ev) {
           if (ev.frames > 1) label += ' in ' + ev.frames + ' frames';
           if (ev.compressed) label += ' (deflated)';

@@ -91,7 +91,7 @@ export class Messages {
     const op = s.kind[id];
     row.className = 'msg-row' + (id === app.selected ? ' selected' : '') + (s.flags[id] & F.warning ? ' warned' : '');
     row.dataset.id = String(id);
-    row.addEventListener('click', () => { this.list.active = k; app.select(id, { from: 'messages' }); });
+    row.addEventListener('click', () => { this.list.active = k; app.select(id, { from: 'messages', row: r }); });
     const up = s.from[id] === FROM_CLIENT;
     add(row, 'm-dir ' + (up ? 'up' : 'down'), up ? '↑' : '↓', up ? 'client → server (sent)' : 'server → client (received)');
     add(row, 'm-time', app.fmtTime(s.t[id]));
@@ -131,7 +131,7 @@ export class Messages {
     e.stopPropagation();
     this.list.active = k;
     this.list.scrollTo(k);
-    this.app.select(this.index.id(k), { from: 'messages' });
+    if (this.index.id(k) >= 0) this.app.select(this.index.id(k), { from: 'messages', row: this.index.row(k) });
   }
 }
 

@@ -1,13 +1,15 @@
 // The timeline: one time axis, one lane per connection, drawn on a canvas
-// with level of detail: messages that fall in the same few pixels of a lane
-// are drawn as one mark (the tallest, flagged if any had a warning), so a
-// frame costs at most a few thousand rectangles however many events there
-// are. Text drawn on a canvas is never markup, so captured paths are safe
-// here.
+// from the server's tiles (windows.js) with level of detail: messages that
+// fall in the same few pixels of a lane are drawn as one mark (the
+// tallest, flagged if any had a warning), merged by the server when many.
+// Each tile's bars are drawn once into a bitmap, so a frame costs a few
+// images per lane and the special marks, whatever the zoom and however
+// many events there are. Text drawn on a canvas is never markup, so
+// captured paths are safe here.
 
 import { T, OP, F, FROM_CLIENT, FROM_SERVER, opcodeName, HOW, TYPE_NAMES, STATE_LABEL } from './data.js';
 import { rel, duration, niceStep, bytes, absShort } from './format.js';
-import { Windows, R, B, COL_PX } from './windows.js';
+import { Tiles, R, COL_PX, TILE_COLS, levelFor, tileUs, colUs } from './windows.js';
 
 export const KIND_COLOR = {
   [OP.text]: '#2563eb', [OP.binary]: '#7c3aed', [OP.ping]: '#0d9488', [OP.pong]: '#65a30d', [OP.close]: '#ea580c',
@@ -28,8 +30,13 @@ export const STATE_COLOR = {
 let LANE_H = 30;
 const AXIS_H = 26;
 const GUTTER = 250;
-const BUCKET = 3; // pixels merged into one mark
+const BUCKET = COL_PX; // pixels merged into one mark
 const MARK_W = 3;
+// BITMAPS_PER_FRAME bounds the tile bitmaps drawn anew in one frame, so
+// that a new zoom level arriving does not make one long frame.
+const BITMAPS_PER_FRAME = 48;
+// LANE_MARGIN is how many lanes above and below the view are asked for.
+const LANE_MARGIN = 3;
 
 export class Timeline {
   constructor(app, canvas, overview, tooltip) {
@@ -47,10 +54,12 @@ export class Timeline {
     this.hover = null; // {x, y}
     this.drag = null;
     this.ovBins = null;
+    this.ovBitmap = null;
     this.ovKey = '';
-    this.ovAt = 0;
-    this.stats = { marks: 0, ids: null, drawMs: 0, frames: 0 };
+    this.labels = new Map(); // lane label cache: text + width -> clipped text
+    this.stats = { marks: 0, ids: null, drawMs: 0, frames: 0, level: 0 };
     this.firstMarksAt = 0;
+    this.tiles = new Tiles(() => this.request(), (row) => app.store.remember(row));
     this.bindEvents();
     new ResizeObserver(() => this.resize()).observe(canvas.parentElement);
     new ResizeObserver(() => this.resize()).observe(overview);
@@ -66,6 +75,7 @@ export class Timeline {
     }
     this.dpr = dpr;
     this.ovKey = '';
+    this.ovBitmap = null;
     this.request();
   }
 
@@ -82,15 +92,10 @@ export class Timeline {
     requestAnimationFrame(() => { this.pending = false; this.draw(); });
   }
 
+  // fullRange is the whole capture, from the summary, with a margin.
   fullRange() {
-    const s = this.app.store, st = this.app.status;
-    let a = s.minT, b = s.maxT;
-    // The page may hold only the first events (its stream is bounded): the
-    // summary says how far the capture goes.
-    if (st && st.events > 0) {
-      a = Math.min(a, 0);
-      b = b >= a ? Math.max(b, st.duration) : st.duration;
-    }
+    const st = this.app.status;
+    let a = 0, b = st && st.events > 0 ? st.duration : NaN;
     if (!(b >= a)) return [0, 1e6];
     if (b - a < 1) { a -= 500; b += 500; }
     const pad = (b - a) * 0.02;
@@ -143,11 +148,10 @@ export class Timeline {
     this.request();
   }
 
-  // showEvent scrolls and pans so that event i is in view.
-  showEvent(i) {
-    const s = this.app.store;
-    this.scrollToConn(s.conn[i]);
-    const t = s.t[i];
+  // showEvent scrolls and pans so that the event of row r is in view.
+  showEvent(r) {
+    this.scrollToConn(r[R.conn]);
+    const t = r[R.t];
     if (t < this.v0 || t > this.v1) {
       const span = this.v1 - this.v0;
       this.setView(t - span / 2, t + span / 2);
@@ -158,6 +162,16 @@ export class Timeline {
   // range grows as events arrive, and the view follows it at the next draw.
   syncView() {
     if (!this.userMoved) [this.v0, this.v1] = this.fullRange();
+  }
+
+  // level returns the tile level drawn at the current zoom.
+  level() { return levelFor((this.v1 - this.v0) / this.plotW); }
+
+  // dataVersion changes when new events may have arrived: while a file
+  // is read or a capture runs, every 0.7 s.
+  dataVersion() {
+    const st = this.app.status;
+    return !st ? '0' : st.done ? 'done:' + st.events : 'live:' + Math.floor(performance.now() / 700);
   }
 
   draw() {
@@ -178,21 +192,28 @@ export class Timeline {
     const v0 = this.v0, v1 = this.v1;
     const first = Math.max(0, Math.floor(this.scrollY / LANE_H));
     const last = Math.min(lanes.length, Math.ceil((this.scrollY + H - AXIS_H) / LANE_H));
-    const sel = app.selected;
+    const selRow = app.selRow;
     const selConn = app.selectedConn;
-    // Ask the server for what these lanes show (a few more above and below,
-    // so that scrolling draws from memory).
-    const wins = app.windows;
-    if (wins) {
-      const lo = Math.max(0, first - 5), hi = Math.min(lanes.length, last + 5);
-      const st = app.status;
-      const version = !st ? 0 : st.done ? 'done:' + st.events : Math.floor(performance.now() / 700);
-      wins.request(v0, v1, this.plotW, lanes.slice(lo, hi), filter.version + ':' + filter.query + ':' + filter.regex,
-        Windows.filterParams(filter), version);
-    }
+
+    // Ask the server for the tiles in view and one on each side, of these
+    // lanes and a few more above and below (so that panning and scrolling
+    // draw from memory).
+    const L = this.level();
+    const span = tileUs(L);
+    const i0 = Math.floor(v0 / span), i1 = Math.floor(v1 / span);
+    const st = app.status;
+    const version = this.dataVersion();
+    const settled = st && st.done ? Infinity : st ? st.duration - 1e6 : -Infinity;
+    const fparams = filter.params();
+    this.tiles.request(L, i0 - 1, i1 + 1, lanes.slice(Math.max(0, first - LANE_MARGIN), Math.min(lanes.length, last + LANE_MARGIN)),
+      filter.version + ':' + fparams, fparams, version, settled);
+
     let marks = 0;
     const ids = [];
-    const keepIds = true;
+    this.bitmapBudget = BITMAPS_PER_FRAME;
+    this.hits = [];
+    this.tileCounts = [0, 0]; // tiles in view with events one by one, merged
+    let incomplete = false;
 
     // Grid lines behind the lanes.
     const step = niceStep(90 / scale);
@@ -210,6 +231,7 @@ export class Timeline {
     ctx.beginPath();
     ctx.rect(0, AXIS_H, W, H - AXIS_H);
     ctx.clip();
+    ctx.imageSmoothingEnabled = false;
     for (let li = first; li < last; li++) {
       const c = lanes[li];
       const top = this.laneTop(li);
@@ -231,91 +253,32 @@ export class Timeline {
       ctx.fillStyle = '#64748b';
       ctx.fillText('#' + c, 9, mid - 6);
       ctx.fillStyle = '#1f2933';
-      const label = info ? shortEnds(info) : 'connection ' + c;
-      ctx.fillText(clip(ctx, label, GUTTER - 48), 40, mid - 6);
+      ctx.fillText(this.clipped(ctx, info ? shortEnds(info) : 'connection ' + c, GUTTER - 48), 40, mid - 6);
       ctx.fillStyle = '#64748b';
-      const sub = info ? subLabel(info) : '';
-      ctx.fillText(clip(ctx, sub, GUTTER - 20), 9, mid + 7);
-
-      const wl = wins ? wins.lane(c) : undefined;
-      if (wl) {
-        marks += this.drawWindowLane(ctx, wl, info, top, mid, scale, v0, v1, W, ids);
-        continue;
-      }
-      const lane = s.lane(c);
-      if (!lane || lane.n === 0) continue;
-      // Life line from first to last event.
-      const ta = s.t[lane.a[0]], tb = s.t[lane.a[lane.n - 1]];
-      const xa = Math.max(GUTTER, GUTTER + (ta - v0) * scale), xb = Math.min(W, GUTTER + (tb - v0) * scale);
-      if (xb >= GUTTER && xa <= W) {
-        ctx.fillStyle = '#cbd5e1';
-        ctx.fillRect(xa, mid - 0.5, Math.max(1, xb - xa), 1);
-      }
-
-      const slack = (BUCKET + 8) / scale;
-      let k = s.lowerBound(lane.a, lane.n, v0 - slack);
-      // Pending merged marks, one per direction.
-      let upB = -1, upH = 0, upC = '', upW = false, upId = -1;
-      let dnB = -1, dnH = 0, dnC = '', dnW = false, dnId = -1;
-      const flushUp = () => {
-        if (upB < 0) return;
-        const x = GUTTER + upB * BUCKET;
-        ctx.fillStyle = upC;
-        ctx.fillRect(x, mid - 1 - upH, MARK_W, upH);
-        if (upW) warnMark(ctx, x + MARK_W / 2, top + 1);
-        marks++;
-        if (keepIds && ids.length < 20000) ids.push(upId);
-        upB = -1;
-      };
-      const flushDn = () => {
-        if (dnB < 0) return;
-        const x = GUTTER + dnB * BUCKET;
-        ctx.fillStyle = dnC;
-        ctx.fillRect(x, mid + 1, MARK_W, dnH);
-        if (dnW) warnMark(ctx, x + MARK_W / 2, top + 1);
-        marks++;
-        if (keepIds && ids.length < 20000) ids.push(dnId);
-        dnB = -1;
-      };
-      const maxH = LANE_H / 2 - 3;
-      for (; k < lane.n; k++) {
-        const i = lane.a[k];
-        const t = s.t[i];
-        if (t > v1 + slack) break;
-        if (!filter.passes(i)) continue;
-        const x = GUTTER + (t - v0) * scale;
-        const type = s.type[i];
-        const warn = (s.flags[i] & F.warning) !== 0;
-        if (type === T.wsMessage) {
-          if (x < GUTTER - MARK_W) continue;
-          const b = Math.floor((x - GUTTER) / BUCKET);
-          const h = Math.min(maxH, 3 + Math.log2(1 + s.size[i]) * (maxH - 3) / 16);
-          const color = KIND_COLOR[s.kind[i]] || OTHER_COLOR;
-          if (s.from[i] === FROM_SERVER) {
-            if (b !== dnB) { flushDn(); dnB = b; dnH = 0; dnW = false; }
-            if (h >= dnH) { dnH = h; dnC = color; dnId = i; }
-            dnW = dnW || warn;
-          } else {
-            if (b !== upB) { flushUp(); upB = b; upH = 0; upW = false; }
-            if (h >= upH) { upH = h; upC = color; upId = i; }
-            upW = upW || warn;
-          }
-          continue;
+      ctx.fillText(this.clipped(ctx, info ? subLabel(info) : '', GUTTER - 20), 9, mid + 7);
+      // Life line from the first to the last event.
+      if (info && info.events > 0) {
+        const xa = Math.max(GUTTER, GUTTER + (info.first - v0) * scale), xb = Math.min(W, GUTTER + (info.last - v0) * scale);
+        if (xb >= GUTTER && xa <= W) {
+          ctx.fillStyle = '#cbd5e1';
+          ctx.fillRect(xa, mid - 0.5, Math.max(1, xb - xa), 1);
         }
-        if (x < GUTTER - 8) continue;
-        marks++;
-        if (keepIds && ids.length < 20000) ids.push(i);
-        drawOther(ctx, s, i, type, x, top, mid, LANE_H);
-        if (warn) warnMark(ctx, x, top + 1);
       }
-      flushUp();
-      flushDn();
+      for (let i = i0; i <= i1; i++) {
+        const ts = this.tiles.forDraw(L, i, c);
+        if (ts.length === 0) { incomplete = true; continue; }
+        for (const tile of ts) {
+          marks += this.drawTile(ctx, tile, li, top, mid, scale, v0, v1, W, ids);
+          if (tile.L !== L || !Tiles.fresh(tile, version)) incomplete = true;
+        }
+      }
     }
     ctx.restore();
+    if (this.bitmapBudget < 0) incomplete = true;
 
     // Selection: ring and a vertical line.
-    if (sel >= 0 && sel < s.n) {
-      const x = GUTTER + (s.t[sel] - v0) * scale;
+    if (selRow) {
+      const x = GUTTER + (selRow[R.t] - v0) * scale;
       if (x >= GUTTER && x <= W) {
         ctx.strokeStyle = 'rgba(234, 179, 8, .9)';
         ctx.setLineDash([4, 3]);
@@ -324,7 +287,7 @@ export class Timeline {
         ctx.lineTo(Math.round(x) + 0.5, H);
         ctx.stroke();
         ctx.setLineDash([]);
-        const li = lanes.indexOf(s.conn[sel]);
+        const li = lanes.indexOf(selRow[R.conn]);
         if (li >= 0) {
           const top = this.laneTop(li);
           if (top + LANE_H > AXIS_H) {
@@ -367,10 +330,10 @@ export class Timeline {
     ctx.fillStyle = '#ffffff';
     ctx.fillRect(0, 0, GUTTER - 6, AXIS_H - 1);
     ctx.fillStyle = '#64748b';
-    const span = 'view ' + duration(v1 - v0) + ' · ' + lanes.length + ' lanes' + (abs ? ' · UTC' : '');
-    ctx.fillText(span, 9, AXIS_H / 2);
+    const spanText = 'view ' + duration(v1 - v0) + ' · ' + lanes.length + ' lanes' + (abs ? ' · UTC' : '');
+    ctx.fillText(spanText, 9, AXIS_H / 2);
 
-    // Hover line with the absolute time.
+    // Hover line.
     if (this.hover && !this.drag && this.hover.x >= GUTTER) {
       ctx.strokeStyle = 'rgba(100, 116, 139, .5)';
       ctx.beginPath();
@@ -382,166 +345,179 @@ export class Timeline {
     if (lanes.length === 0) {
       ctx.fillStyle = '#64748b';
       ctx.font = '14px system-ui, sans-serif';
-      ctx.fillText(s.n === 0 ? 'Waiting for events…' : 'No connection matches the filter.', GUTTER + 20, AXIS_H + 30);
+      ctx.fillText(!st || st.events === 0 ? 'Waiting for events…' : 'No connection matches the filter.', GUTTER + 20, AXIS_H + 30);
     }
 
     this.drawOverview();
     const ms = performance.now() - start;
-    this.stats = { marks, ids, drawMs: ms, frames: this.stats.frames + 1, v0, v1 };
+    // complete: every tile in view was drawn, as the server has it now.
+    this.stats = { marks, ids, drawMs: ms, frames: this.stats.frames + 1, v0, v1, level: L, tiles: this.tileCounts, complete: !incomplete && !!st && (lanes.length > 0 || st.conns === 0) };
     if (marks > 0 && this.firstMarksAt === 0) this.firstMarksAt = performance.now();
-    const st = app.status;
-    if (wins && wins.win && st && st.done && !app.axisCompleteAt && !this.userMoved && wins.win.version === 'done:' + st.events &&
-      wins.win.t0 <= v0 && wins.win.t1 >= v1) app.axisCompleteAt = performance.now();
+    // The whole capture is drawn: every tile in view came with the
+    // capture read to its end.
+    if (!incomplete && st && st.done && !app.axisCompleteAt && !this.userMoved && lanes.length > 0) {
+      app.axisCompleteAt = performance.now();
+    }
+    if (incomplete) this.request();
     if (this.onDraw) this.onDraw(ms);
   }
 
-  // drawWindowLane draws lane wl of the server's window (windows.js): its
-  // events one by one, merged into marks of a few pixels as the store's
-  // lanes are, or the columns the server merged. It returns the marks drawn.
-  drawWindowLane(ctx, wl, info, top, mid, scale, v0, v1, W, ids) {
-    const wins = this.app.windows;
+  clipped(ctx, text, w) {
+    const k = w + ':' + text;
+    let v = this.labels.get(k);
+    if (v === undefined) {
+      v = clip(ctx, text, w);
+      if (this.labels.size > 4000) this.labels.clear();
+      this.labels.set(k, v);
+    }
+    return v;
+  }
+
+  // drawTile draws one tile of a lane: its bitmap of message bars, then
+  // its special and warned events one by one. It returns the marks drawn
+  // in view and adds their ids to ids.
+  drawTile(ctx, tile, li, top, mid, scale, v0, v1, W, ids) {
+    const tu = tileUs(tile.L);
+    const x0 = GUTTER + (tile.t0 - v0) * scale;
+    const wpx = tu * scale;
+    if (x0 > W + 20 || x0 + wpx < GUTTER - 20) return 0;
+    if (x0 < W && x0 + wpx > GUTTER && (tile.nb > 0 || tile.rows.length > 0)) this.tileCounts[tile.merged ? 1 : 0]++;
     let marks = 0;
-    if (info && info.events > 0) {
-      const xa = Math.max(GUTTER, GUTTER + (info.first - v0) * scale), xb = Math.min(W, GUTTER + (info.last - v0) * scale);
-      if (xb >= GUTTER && xa <= W) {
-        ctx.fillStyle = '#cbd5e1';
-        ctx.fillRect(xa, mid - 0.5, Math.max(1, xb - xa), 1);
-      }
-    }
-    const maxH = LANE_H / 2 - 3;
-    const height = (size) => Math.min(maxH, 3 + Math.log2(1 + size) * (maxH - 3) / 16);
-    const bar = (x, from, h, kind, warn) => {
-      ctx.fillStyle = KIND_COLOR[kind] || OTHER_COLOR;
-      if (from === FROM_SERVER) ctx.fillRect(x, mid + 1, MARK_W, h);
-      else ctx.fillRect(x, mid - 1 - h, MARK_W, h);
-      if (warn) warnMark(ctx, x + MARK_W / 2, top + 1);
-      marks++;
-    };
-    const special = (r) => {
-      const x = GUTTER + (r[R.t] - v0) * scale;
-      if (x < GUTTER - 8 || x > W + 8) return;
-      const rv = rowView(r);
-      if (r[R.type] !== T.wsMessage) drawOther(ctx, rv, 0, r[R.type], x, top, mid, LANE_H);
-      if (r[R.flags] & F.warning) warnMark(ctx, x, top + 1);
-      marks++;
-      if (ids.length < 20000) ids.push(r[R.id]);
-    };
-    if (!wl.merged) {
-      // One by one: messages merged per BUCKET pixels and direction.
-      let upB = -1, upH = 0, upK = 0, upW = false;
-      let dnB = -1, dnH = 0, dnK = 0, dnW = false;
-      const flush = () => {
-        if (upB >= 0) bar(GUTTER + upB * BUCKET, FROM_CLIENT, upH, upK, upW);
-        if (dnB >= 0) bar(GUTTER + dnB * BUCKET, FROM_SERVER, dnH, dnK, dnW);
-      };
-      for (const r of wl.events) {
-        const t = r[R.t];
-        if (t < v0 - 20 / scale || t > v1 + 20 / scale) continue;
-        if (r[R.type] !== T.wsMessage) { special(r); continue; }
-        const x = GUTTER + (t - v0) * scale;
-        if (x < GUTTER - MARK_W) continue;
-        const b = Math.floor((x - GUTTER) / BUCKET);
-        const h = height(r[R.size]);
-        const warn = (r[R.flags] & F.warning) !== 0;
-        if (ids.length < 20000) ids.push(r[R.id]);
-        if (r[R.from] === FROM_SERVER) {
-          if (b !== dnB) { if (dnB >= 0) bar(GUTTER + dnB * BUCKET, FROM_SERVER, dnH, dnK, dnW); dnB = b; dnH = 0; dnW = false; }
-          if (h >= dnH) { dnH = h; dnK = r[R.kind]; }
-          dnW = dnW || warn;
-        } else {
-          if (b !== upB) { if (upB >= 0) bar(GUTTER + upB * BUCKET, FROM_CLIENT, upH, upK, upW); upB = b; upH = 0; upW = false; }
-          if (h >= upH) { upH = h; upK = r[R.kind]; }
-          upW = upW || warn;
-        }
-      }
-      flush();
-      return marks;
-    }
-    // Merged columns of the server's grid, placed in the current view.
-    for (const b of wl.buckets) {
-      const t = wins.colTime(b[B.col]);
+    const bm = this.tileBitmap(tile);
+    if (bm) ctx.drawImage(bm, x0, top, wpx, LANE_H);
+    else this.bitmapBudget--;
+    const lo = v0 - 20 / scale, hi = v1 + 20 / scale;
+    for (const r of tile.rows) {
+      const t = r[R.t];
+      if (t < lo || t > hi) continue;
       const x = GUTTER + (t - v0) * scale;
-      if (x < GUTTER - MARK_W || x > W) continue;
-      bar(x, b[B.dir], height(b[B.size]), b[B.kind], b[B.warn] > 0);
-      if (ids.length < 20000) ids.push(b[B.id]);
+      if (ids.length < 20000) ids.push(r[R.id]);
+      this.hits.push({ li, x, from: r[R.from], id: r[R.id], row: r, msg: r[R.type] === T.wsMessage });
+      marks++;
+      if (r[R.type] === T.wsMessage) continue; // in the bitmap
+      if (x < GUTTER - 8) continue;
+      drawOther(ctx, r, x, top, mid, LANE_H);
+      if (r[R.flags] & F.warning) warnMark(ctx, x, top + 1);
     }
-    for (const r of wl.marks) special(r);
+    if (tile.merged) {
+      const cw = wpx / TILE_COLS;
+      for (let k = 0; k < tile.nb; k++) {
+        const x = x0 + (tile.bCol(k) + 0.5) * cw;
+        if (x < GUTTER - MARK_W || x > W) continue;
+        const id = tile.bId(k);
+        if (ids.length < 20000) ids.push(id);
+        this.hits.push({ li, x, from: tile.bDir(k), id, n: tile.bN(k), warn: tile.bWarn(k), kind: tile.bKind(k), size: tile.bSize(k), msg: true });
+        marks++;
+      }
+    }
     return marks;
   }
 
+  // tileBitmap returns the bitmap of a tile's message bars (drawn at COL_PX
+  // pixels a column, scaled when drawn), drawing it if this frame's budget
+  // allows; null when not drawn yet.
+  tileBitmap(tile) {
+    const dpr = this.dpr;
+    const key = LANE_H + ':' + dpr;
+    if (tile.bitmapKey === key) return tile.bitmap;
+    if (this.bitmapBudget <= 0) return tile.bitmap; // an older one, or null
+    this.bitmapBudget--;
+    const w = TILE_COLS * COL_PX, h = LANE_H;
+    const cv = newCanvas(Math.ceil(w * dpr), Math.ceil(h * dpr));
+    const c = cv.getContext('2d');
+    c.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const mid = h / 2, maxH = h / 2 - 3;
+    const height = (size) => Math.min(maxH, 3 + Math.log2(1 + size) * (maxH - 3) / 16);
+    const bar = (x, from, hh, kind, warn) => {
+      c.fillStyle = KIND_COLOR[kind] || OTHER_COLOR;
+      if (from === FROM_SERVER) c.fillRect(x, mid + 1, MARK_W, hh);
+      else c.fillRect(x, mid - 1 - hh, MARK_W, hh);
+      if (warn) warnMark(c, x + MARK_W / 2, 1);
+    };
+    if (tile.merged) {
+      for (let k = 0; k < tile.nb; k++) bar(tile.bCol(k) * COL_PX, tile.bDir(k), height(tile.bSize(k)), tile.bKind(k), tile.bWarn(k) > 0);
+    } else {
+      // One by one: messages merged per BUCKET pixels and direction.
+      const cu = colUs(tile.L), t0 = tile.t0;
+      const pend = [null, null];
+      const flush = (d) => { const p = pend[d]; if (p) bar(p.b * BUCKET, d === 1 ? FROM_SERVER : FROM_CLIENT, p.h, p.k, p.w); pend[d] = null; };
+      for (const r of tile.rows) {
+        if (r[R.type] !== T.wsMessage) continue;
+        const b = Math.floor((r[R.t] - t0) / cu);
+        const d = r[R.from] === FROM_SERVER ? 1 : 0;
+        const hh = height(r[R.size]);
+        const warn = (r[R.flags] & F.warning) !== 0;
+        let p = pend[d];
+        if (p && p.b !== b) { flush(d); p = null; }
+        if (!p) p = pend[d] = { b, h: 0, k: 0, w: false };
+        if (hh >= p.h) { p.h = hh; p.k = r[R.kind]; }
+        p.w = p.w || warn;
+      }
+      flush(0); flush(1);
+    }
+    tile.bitmap = cv;
+    tile.bitmapKey = key;
+    return cv;
+  }
+
   // drawOverview draws the density of the shown events over the whole
-  // capture, and the window of the main view.
+  // capture (/api/overview, drawn once into a bitmap), and the window of
+  // the main view.
   drawOverview() {
-    const s = this.app.store, filter = this.app.filter;
+    const filter = this.app.filter;
     const c = this.octx, dpr = this.dpr;
     const W = this.ov.width / dpr, H = this.ov.height / dpr;
     const [a, b] = this.fullRange();
     const plot = Math.max(10, W - GUTTER - 8);
-    const now = performance.now();
-    if (this.app.windows) {
-      // From the server: the page may not hold every event.
-      const st = this.app.status;
-      const version = !st ? 0 : st.done ? 'done:' + st.events : Math.floor(now / 700);
-      const key = filter.version + ':' + filter.query + ':' + W + ':' + a + ':' + b + ':' + version;
-      if (key !== this.ovKey && !this.ovBusy) {
-        this.ovKey = key;
-        this.ovBusy = true;
-        const n = Math.max(1, Math.floor(plot));
-        const fp = Windows.filterParams(filter);
-        fetch('/api/overview?t0=' + a + '&t1=' + b + '&w=' + n + (fp ? '&' + fp : ''))
-          .then((r) => (r.ok ? r.json() : null))
-          .then((o) => { if (o) this.ovBins = { bins: o.n, warn: o.warn, a, b }; })
-          .catch(() => {})
-          .finally(() => { this.ovBusy = false; this.request(); });
-      }
-    }
-    const key = s.version + ':' + filter.version + ':' + W + ':' + a + ':' + b;
-    // Recounting is a pass over every event: at most every 300 ms on big
-    // captures, at once on small ones.
-    const due = now - this.ovAt > 300 || !this.ovBins || s.all.n < 50000;
-    if (!this.app.windows && key !== this.ovKey && !due && !this.ovTimer) {
-      this.ovTimer = setTimeout(() => { this.ovTimer = 0; this.request(); }, 310 - (now - this.ovAt));
-    }
-    if (!this.app.windows && key !== this.ovKey && due) {
+    const fp = filter.params();
+    const key = fp + ':' + W + ':' + a + ':' + b + ':' + this.dataVersion();
+    if (key !== this.ovKey && !this.ovBusy) {
       this.ovKey = key;
-      this.ovAt = now;
+      this.ovBusy = true;
       const n = Math.max(1, Math.floor(plot));
-      const bins = new Float64Array(n), warn = new Uint8Array(n);
-      const sc = n / (b - a);
-      const all = s.all;
-      for (let k = 0; k < all.n; k++) {
-        const i = all.a[k];
-        if (!filter.passes(i)) continue;
-        const bi = Math.min(n - 1, Math.max(0, Math.floor((s.t[i] - a) * sc)));
-        bins[bi]++;
-        if (s.flags[i] & F.warning) warn[bi] = 1;
-      }
-      this.ovBins = { bins, warn, a, b };
+      fetch('/api/overview?t0=' + a + '&t1=' + b + '&w=' + n + (fp ? '&' + fp : ''))
+        .then((r) => (r.ok ? r.json() : null))
+        .then((o) => { if (o) { this.ovBins = { bins: o.n, warn: o.warn, a, b }; this.ovBitmap = null; } })
+        .catch(() => {})
+        .finally(() => { this.ovBusy = false; this.request(); });
     }
+    if (!this.ovBitmap) {
+      const bm = newCanvas(this.ov.width, this.ov.height);
+      const o = bm.getContext('2d');
+      o.setTransform(dpr, 0, 0, dpr, 0, 0);
+      o.fillStyle = '#f8fafc';
+      o.fillRect(0, 0, W, H);
+      o.fillStyle = '#64748b';
+      o.font = '11px system-ui, sans-serif';
+      o.textBaseline = 'middle';
+      o.fillText('overview', 9, 12);
+      o.fillText('drag to zoom, click to centre', 9, 28);
+      const ob = this.ovBins;
+      if (ob) {
+        let max = 1;
+        for (const v of ob.bins) if (v > max) max = v;
+        const lm = Math.log1p(max);
+        const bw = plot / ob.bins.length;
+        for (let k = 0; k < ob.bins.length; k++) {
+          if (ob.bins[k] === 0) continue;
+          const h = 3 + (H - 8) * Math.log1p(ob.bins[k]) / lm;
+          o.fillStyle = ob.warn[k] ? '#f87171' : '#60a5fa';
+          o.fillRect(GUTTER + k * bw, H - h, Math.max(1, bw), h);
+        }
+      }
+      this.ovBitmap = bm;
+      this.ovBitmapRange = ob ? [ob.a, ob.b] : [a, b];
+    }
+    c.setTransform(1, 0, 0, 1, 0, 0);
+    c.clearRect(0, 0, this.ov.width, this.ov.height);
+    // The bitmap of the range it was drawn for, placed in today's range.
+    const [ba, bb] = this.ovBitmapRange;
+    const sx = (bb - ba) / (b - a);
     c.setTransform(dpr, 0, 0, dpr, 0, 0);
-    c.clearRect(0, 0, W, H);
     c.fillStyle = '#f8fafc';
     c.fillRect(0, 0, W, H);
-    c.fillStyle = '#64748b';
-    c.font = '11px system-ui, sans-serif';
-    c.textBaseline = 'middle';
-    c.fillText('overview', 9, 12);
-    c.fillText('drag to zoom, click to centre', 9, 28);
-    const ob = this.ovBins;
-    if (ob) {
-      let max = 1;
-      for (const v of ob.bins) if (v > max) max = v;
-      const lm = Math.log1p(max);
-      const osc = plot / (ob.b - ob.a);
-      const x0 = GUTTER + (ob.a - a) * osc;
-      const bw = (plot / ob.bins.length) * ((ob.b - ob.a) / (b - a));
-      for (let k = 0; k < ob.bins.length; k++) {
-        if (ob.bins[k] === 0) continue;
-        const h = 3 + (H - 8) * Math.log1p(ob.bins[k]) / lm;
-        c.fillStyle = ob.warn[k] ? '#f87171' : '#60a5fa';
-        c.fillRect(x0 + k * bw, H - h, Math.max(1, bw), h);
-      }
-    }
+    c.drawImage(this.ovBitmap, 0, 0, GUTTER * dpr, this.ov.height, 0, 0, GUTTER, H);
+    c.drawImage(this.ovBitmap, GUTTER * dpr, 0, plot * dpr, this.ov.height, GUTTER + (ba - a) * plot / (b - a), 0, plot * sx, H);
     // View window.
     const sc = plot / (b - a);
     const wa = GUTTER + (this.v0 - a) * sc, wb = GUTTER + (this.v1 - a) * sc;
@@ -560,48 +536,44 @@ export class Timeline {
   }
 
   // markXY returns where event i is drawn, in page coordinates, or null
-  // when its lane is out of view.
+  // when its row is not at hand or its lane is out of view.
   markXY(i) {
-    const s = this.app.store;
-    // Where the mark is drawn from the next frame on, even if events
-    // arrived since the last one.
+    const r = this.app.store.row(i);
+    if (!r) return null;
     this.syncView();
-    const li = this.lanes().indexOf(s.conn[i]);
+    const li = this.lanes().indexOf(r[R.conn]);
     if (li < 0) return null;
     const top = this.laneTop(li);
     if (top < AXIS_H || top + LANE_H > this.height) return null;
     let y = top + LANE_H / 2;
-    if (s.type[i] === T.wsMessage) y += s.from[i] === FROM_SERVER ? 4 : -4;
-    const r = this.canvas.getBoundingClientRect();
-    return { x: r.left + this.xOf(s.t[i]) + (s.type[i] === T.wsMessage ? MARK_W / 2 : 0), y: r.top + y };
+    const msg = r[R.type] === T.wsMessage;
+    if (msg) y += r[R.from] === FROM_SERVER ? 4 : -4;
+    const rect = this.canvas.getBoundingClientRect();
+    return { x: rect.left + this.xOf(r[R.t]) + (msg ? MARK_W / 2 : 0), y: rect.top + y };
   }
 
-  // hit returns the id of the shown event nearest to (x, y) within a few
-  // pixels, or -1.
-  hit(x, y) {
-    if (y < AXIS_H || x < GUTTER - 8) return -1;
-    const lanes = this.lanes();
+  // hitAt returns what is drawn nearest to (x, y) within a few pixels in
+  // the last frame: {id, row} for an event drawn on its own, {id, n, ...}
+  // for merged messages (id the largest of them); or null.
+  hitAt(x, y) {
+    if (y < AXIS_H || x < GUTTER - 8 || !this.hits) return null;
     const li = Math.floor((y - AXIS_H + this.scrollY) / LANE_H);
-    if (li < 0 || li >= lanes.length) return -1;
-    const s = this.app.store, lane = s.lane(lanes[li]);
-    if (!lane) return -1;
-    const scale = this.scale();
-    const t = this.tOf(x);
-    const tol = 6 / scale;
     const mid = this.laneTop(li) + LANE_H / 2;
     const wantFrom = y < mid - 1 ? FROM_CLIENT : y > mid + 1 ? FROM_SERVER : 0;
-    let k = s.lowerBound(lane.a, lane.n, t - tol);
-    let best = -1, bestD = Infinity;
-    for (; k < lane.n; k++) {
-      const i = lane.a[k];
-      const ti = s.t[i];
-      if (ti > t + tol) break;
-      if (!this.app.filter.passes(i)) continue;
-      let d = Math.abs(ti - t) * scale;
-      if (s.type[i] === T.wsMessage && wantFrom !== 0 && s.from[i] !== wantFrom) d += 4;
-      if (d < bestD) { bestD = d; best = i; }
+    let best = null, bestD = 7;
+    for (const h of this.hits) {
+      if (h.li !== li) continue;
+      let d = Math.abs(h.x - x);
+      if (h.msg && wantFrom !== 0 && h.from !== wantFrom) d += 4;
+      if (d < bestD) { bestD = d; best = h; }
     }
     return best;
+  }
+
+  // hit returns the id of the event drawn nearest to (x, y), or -1.
+  hit(x, y) {
+    const h = this.hitAt(x, y);
+    return h ? h.id : -1;
   }
 
   bindEvents() {
@@ -644,14 +616,16 @@ export class Timeline {
       this.showTooltip(x, y);
       this.request();
     });
-    cv.addEventListener('pointerup', (e) => {
+    cv.addEventListener('pointerup', () => {
       const d = this.drag;
       this.drag = null;
       cv.classList.remove('dragging');
       if (!d) return;
       if (!d.moved) {
-        const id = this.hit(d.x0, d.y0);
-        if (id >= 0) this.app.select(id, { from: 'timeline' });
+        // A mark: the event drawn there, or the largest of the messages
+        // merged there.
+        const h = this.hitAt(d.x0, d.y0);
+        if (h) this.app.select(h.id, { from: 'timeline', row: h.row });
         else {
           const lanes = this.lanes();
           const li = Math.floor((d.y0 - AXIS_H + this.scrollY) / LANE_H);
@@ -697,23 +671,32 @@ export class Timeline {
   }
 
   showTooltip(x, y) {
-    const app = this.app, s = app.store;
+    const app = this.app;
     if (x < GUTTER || y < AXIS_H) { this.hideTooltip(); return; }
     const t = this.tOf(x);
     const lines = [];
-    const id = this.hit(x, y);
-    if (id >= 0) {
-      lines.push(describe(s, id));
-      lines.push(rel(s.t[id]) + '   ' + app.absTime(s.t[id]));
+    const h = this.hitAt(x, y);
+    if (h) {
+      const id = h.id;
+      const r = h.row || app.store.row(id);
+      if (h.n > 1) {
+        lines.push(h.n.toLocaleString('en-US') + ' ' + (h.from === FROM_SERVER ? 'server → client' : 'client → server') + ' messages merged here' +
+          (h.warn ? ', ' + h.warn.toLocaleString('en-US') + ' with warnings' : '') + '; zoom in to see each');
+        lines.push('the largest: ' + opcodeName(h.kind) + ', ' + bytes(h.size) + ' (click to inspect it)');
+      } else if (r) {
+        lines.push(describe(r));
+        lines.push(rel(r[R.t]) + '   ' + app.absTime(r[R.t]));
+      }
       // The note in full, and the warnings, once the details are here.
       const d = app.details.get(id);
       if (d) {
+        if (!r && !(h.n > 1) && d.row) { lines.push(describe(d.row)); lines.push(rel(d.row[R.t]) + '   ' + app.absTime(d.row[R.t])); }
         if (d.event.note) lines.push(d.event.note);
         for (const w of d.event.warnings || []) lines.push('⚠ ' + w.code + ': ' + w.msg);
       } else {
-        app.details.want([id], () => { if (this.hover && this.hit(this.hover.x, this.hover.y) === id) this.showTooltip(this.hover.x, this.hover.y); });
+        app.details.want([id], () => { if (this.hover) { const hh = this.hitAt(this.hover.x, this.hover.y); if (hh && hh.id === id) this.showTooltip(this.hover.x, this.hover.y); } });
       }
-      lines.push('click to inspect');
+      if (!(h.n > 1)) lines.push('click to inspect');
     } else {
       lines.push(rel(t) + '   ' + app.absTime(t));
     }
@@ -728,7 +711,17 @@ export class Timeline {
   hideTooltip() { this.tooltip.hidden = true; }
 }
 
-function drawOther(ctx, s, i, type, x, top, mid, laneH) {
+// newCanvas returns an offscreen canvas of w × h pixels.
+function newCanvas(w, h) {
+  if (typeof OffscreenCanvas === 'function') return new OffscreenCanvas(Math.max(1, w), Math.max(1, h));
+  const c = document.createElement('canvas');
+  c.width = Math.max(1, w);
+  c.height = Math.max(1, h);
+  return c;
+}
+
+function drawOther(ctx, r, x, top, mid, laneH) {
+  const type = r[R.type];
   x = Math.round(x);
   switch (type) {
     case T.tcpOpen:
@@ -738,7 +731,7 @@ function drawOther(ctx, s, i, type, x, top, mid, laneH) {
       ctx.fillRect(x - 1, mid + 9, 6, 2);
       break;
     case T.tcpClose: {
-      const how = HOW[s.kind[i]];
+      const how = HOW[r[R.kind]];
       ctx.fillStyle = how === 'rst' ? WARN_COLOR : TCP_COLOR;
       if (how === 'end' || how === 'evicted') {
         for (let y = mid - 11; y < mid + 11; y += 4) ctx.fillRect(x - 1, y, 2, 2);
@@ -750,14 +743,14 @@ function drawOther(ctx, s, i, type, x, top, mid, laneH) {
       break;
     }
     case T.httpReq:
-      ctx.fillStyle = (s.flags[i] & F.upgrade) ? UPGRADE_COLOR : PLAIN_COLOR;
+      ctx.fillStyle = (r[R.flags] & F.upgrade) ? UPGRADE_COLOR : PLAIN_COLOR;
       ctx.fillRect(x, mid - 9, 1, 8);
       break;
     case T.httpResp: {
       // The answer as a labelled pill, readable at any zoom: 101 (the
       // upgrade), a refused upgrade in red, plain HTTP in its own colour.
-      const status = s.size[i];
-      const upgrade = (s.flags[i] & F.upgrade) !== 0;
+      const status = r[R.size];
+      const upgrade = (r[R.flags] & F.upgrade) !== 0;
       const color = status === 101 ? UPGRADE_COLOR : upgrade ? STATE_COLOR.rejected : PLAIN_COLOR;
       const text = status === 101 ? '101 ⇄' : String(status);
       ctx.font = '600 10px system-ui, sans-serif';
@@ -789,8 +782,8 @@ function drawOther(ctx, s, i, type, x, top, mid, laneH) {
     case T.wsFrame: {
       // A frame drawn on its own (a warning, or a reserved opcode that
       // makes no message): a hollow square on its side of the line.
-      const color = KIND_COLOR[s.kind[i]] || OTHER_COLOR;
-      const y = s.from[i] === FROM_SERVER ? mid + 3 : mid - 10;
+      const color = KIND_COLOR[r[R.kind]] || OTHER_COLOR;
+      const y = r[R.from] === FROM_SERVER ? mid + 3 : mid - 10;
       ctx.strokeStyle = color;
       ctx.lineWidth = 2;
       ctx.strokeRect(x - 3, y, 7, 7);
@@ -860,36 +853,28 @@ function subLabel(info) {
   return parts.join(' · ');
 }
 
-// describe says in a few words what event i is, from the columns alone.
-export function describe(s, i) {
-  const type = s.type[i];
-  const dir = s.from[i] === FROM_CLIENT ? 'client → server' : s.from[i] === FROM_SERVER ? 'server → client' : '';
+
+// describe says in a few words what the event of row r is.
+export function describe(r) {
+  const type = r[R.type], from = r[R.from], kind = r[R.kind], flags = r[R.flags], size = r[R.size];
+  const dir = from === FROM_CLIENT ? 'client → server' : from === FROM_SERVER ? 'server → client' : '';
   let what;
   switch (type) {
     case T.wsMessage:
-      what = opcodeName(s.kind[i]) + ' message, ' + bytes(s.size[i]) + ', ' + dir;
+      what = opcodeName(kind) + ' message, ' + bytes(size) + ', ' + dir;
       break;
     case T.wsFrame:
-      what = opcodeName(s.kind[i]) + ' frame, ' + bytes(s.size[i]) + ', ' + dir;
+      what = opcodeName(kind) + ' frame, ' + bytes(size) + ', ' + dir;
       break;
-    case T.tcpOpen: what = (s.flags[i] & F.syn) ? 'TCP open (SYN seen)' : 'TCP already open when the capture started'; break;
-    case T.tcpClose: what = 'TCP close (' + HOW[s.kind[i]] + ')'; break;
-    case T.httpReq: what = (s.flags[i] & F.upgrade) ? 'HTTP upgrade request' : 'HTTP request (plain HTTP)'; break;
-    case T.httpResp: what = 'HTTP response ' + s.size[i] + (s.size[i] === 101 ? ': switching to WebSocket' : (s.flags[i] & F.upgrade) ? ': upgrade refused' : ' (plain HTTP)'); break;
-    case T.wsOpen: what = (s.flags[i] & F.midstream) ? 'WebSocket found mid-stream' : 'WebSocket open'; break;
+    case T.tcpOpen: what = (flags & F.syn) ? 'TCP open (SYN seen)' : 'TCP already open when the capture started'; break;
+    case T.tcpClose: what = 'TCP close (' + HOW[kind] + ')'; break;
+    case T.httpReq: what = (flags & F.upgrade) ? 'HTTP upgrade request' : 'HTTP request (plain HTTP)'; break;
+    case T.httpResp: what = 'HTTP response ' + size + (size === 101 ? ': switching to WebSocket' : (flags & F.upgrade) ? ': upgrade refused' : ' (plain HTTP)'); break;
+    case T.wsOpen: what = (flags & F.midstream) ? 'WebSocket found mid-stream' : 'WebSocket open'; break;
     case T.httpError: what = 'HTTP decoding stopped' + (dir ? ', ' + dir : ''); break;
-    case T.tcpGap: what = 'TCP gap of ' + bytes(s.size[i]) + (dir ? ', ' + dir : ''); break;
+    case T.tcpGap: what = 'TCP gap of ' + bytes(size) + (dir ? ', ' + dir : ''); break;
     default: what = TYPE_NAMES[type] || 'event';
   }
-  if (s.flags[i] & F.warning) what = '⚠ ' + what;
-  return '#' + s.conn[i] + ' ' + what + ' · packet ' + s.packet[i];
-}
-
-// rowView lets drawOther and describe read one row of a server window as
-// they read the store's columns, at index 0.
-export function rowView(r) {
-  return {
-    t: [r[R.t]], size: [r[R.size]], packet: [r[R.packet]], conn: [r[R.conn]],
-    type: [r[R.type]], from: [r[R.from]], kind: [r[R.kind]], flags: [r[R.flags]],
-  };
+  if (flags & F.warning) what = '⚠ ' + what;
+  return '#' + r[R.conn] + ' ' + what + ' · packet ' + r[R.packet];
 }

@@ -2,10 +2,12 @@
 // with its count, the RFC section it cites and what it means in plain words
 // (from analyze's registry, registry.js), and for the chosen code every occurrence, each
 // a link to its event. Occurrences are paged from the server as the list
-// scrolls (api.warningPage), so millions of warnings cost the page only the
-// rows in view. Captured text goes in with textContent only.
+// scrolls (/api/list?list=warnings&code=C), so millions of warnings cost
+// the page only the rows in view. Captured text goes in with textContent
+// only.
 
 import { api, TYPE_NAMES } from './data.js';
+import { R } from './windows.js';
 import { num } from './format.js';
 import { VList } from './vlist.js';
 
@@ -22,7 +24,7 @@ export class Warnings {
     this.registry = new Map(); // code -> {rfc, meaning}
     this.code = ''; // the chosen code
     this.total = 0;
-    this.pages = new Map(); // page number -> Uint32Array of ids (or 'loading')
+    this.pages = new Map(); // page number -> rows (or 'loading')
     this.visible = false;
     this.lastFetch = 0;
     this.key = '';
@@ -158,7 +160,13 @@ export class Warnings {
     const p = this.pages.get(Math.floor(k / PAGE));
     if (!p || p === 'loading') return -1;
     const i = k % PAGE;
-    return i < p.length ? p[i] : -1;
+    return i < p.length ? p[i][R.id] : -1;
+  }
+
+  rowAt(k) {
+    const p = this.pages.get(Math.floor(k / PAGE));
+    if (!p || p === 'loading') return null;
+    return p[k % PAGE] || null;
   }
 
   async fetchVisible() {
@@ -170,9 +178,10 @@ export class Warnings {
     for (let p = a; p <= b && p * PAGE < this.total; p++) {
       if (this.pages.has(p)) continue;
       this.pages.set(p, 'loading');
-      api.warningPage(code, p * PAGE, PAGE).then((res) => {
+      api.list('list=warnings&code=' + encodeURIComponent(code) + '&offset=' + p * PAGE + '&limit=' + PAGE).then((res) => {
         if (code !== this.code) return;
-        this.pages.set(p, Uint32Array.from(res.ids));
+        for (const r of res.rows) this.app.store.remember(r);
+        this.pages.set(p, res.rows);
         this.list.render();
         this.fetchDetails();
       }).catch(() => this.pages.delete(p));
@@ -191,18 +200,19 @@ export class Warnings {
   }
 
   row(k) {
-    const app = this.app, s = app.store;
-    const id = this.idAt(k);
+    const app = this.app;
+    const r = this.rowAt(k);
+    const id = r ? r[R.id] : -1;
     const row = document.createElement('div');
     row.className = 'wocc' + (id >= 0 && id === app.selected ? ' selected' : '');
     if (id < 0) { add(row, 'wo-msg muted', '…'); return row; }
     row.dataset.id = String(id);
-    row.addEventListener('click', () => { this.list.active = k; app.select(id, { from: 'warnings' }); });
+    row.addEventListener('click', () => { this.list.active = k; app.select(id, { from: 'warnings', row: r }); });
     const d = app.details.get(id);
-    add(row, 'wo-time', id < s.n ? app.fmtTime(s.t[id]) : '');
-    add(row, 'wo-conn', id < s.n ? '#' + s.conn[id] : '');
-    add(row, 'wo-pkt', id < s.n ? 'pkt ' + s.packet[id] : '');
-    add(row, 'wo-type', id < s.n ? TYPE_NAMES[s.type[id]] : '');
+    add(row, 'wo-time', app.fmtTime(r[R.t]));
+    add(row, 'wo-conn', '#' + r[R.conn]);
+    add(row, 'wo-pkt', 'pkt ' + r[R.packet]);
+    add(row, 'wo-type', TYPE_NAMES[r[R.type]]);
     let msg = '…';
     if (d) {
       const w = (d.event.warnings || []).find((x) => x.code === this.code);

@@ -2,6 +2,7 @@ package spill
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"sync"
 )
@@ -228,6 +229,9 @@ func (s *Store) locateStep(q *ListQuery, id uint64) (uint64, bool, error) {
 type StepQuery struct {
 	From uint64 // the id to start after (or before)
 	Back bool   // the previous one rather than the next
+	// Ends, instead of From, starts from the first event (or, with Back,
+	// the last).
+	Ends bool
 	// Conn, when not 0, keeps to one connection; else Conns, when not
 	// nil, lists the connections shown.
 	Conn   uint32
@@ -266,7 +270,7 @@ func (s *Store) Step(q StepQuery) (Row, bool, error) {
 	}
 	f := q.Filter
 	pass := func(r *Row) bool {
-		if q.Back && r.ID >= q.From || !q.Back && r.ID <= q.From {
+		if !q.Ends && (q.Back && r.ID >= q.From || !q.Back && r.ID <= q.From) {
 			return false
 		}
 		if q.Warned && r.Flags&FlagWarning == 0 || !drawn(r) || !f.Pass(r) {
@@ -305,6 +309,12 @@ func (s *Store) Step(q StepQuery) (Row, bool, error) {
 		}
 		return Row{}, false
 	}
+	if q.Ends {
+		q.From = 0
+		if q.Back {
+			q.From = math.MaxUint64
+		}
+	}
 	if q.Back {
 		if src.pendN > 0 && src.pendSum.First < q.From && may(&src.pendSum) {
 			rows, err := src.pendRows(nil)
@@ -331,7 +341,10 @@ func (s *Store) Step(q StepQuery) (Row, bool, error) {
 		}
 		return Row{}, false, nil
 	}
-	i := sort.Search(len(leaves), func(i int) bool { return leaves[i].sum.Last > q.From })
+	i := 0
+	if !q.Ends {
+		i = sort.Search(len(leaves), func(i int) bool { return leaves[i].sum.Last > q.From })
+	}
 	for ; i < len(leaves); i++ {
 		if !may(&leaves[i].sum) {
 			continue
