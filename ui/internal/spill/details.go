@@ -124,8 +124,10 @@ type Record struct {
 	Payload []byte
 }
 
-// block returns the raw bytes of block i, from the cache or the file.
-func (d *details) block(i int) ([]byte, error) {
+// block returns the raw bytes of block i, whose reference is ref, from the
+// cache or the file. The caller passes ref from its own copy of d.blocks,
+// taken under the store's lock: finish appends to d.blocks while readers run.
+func (d *details) block(i int, ref blockRef) ([]byte, error) {
 	d.cacheMu.Lock()
 	for k, c := range d.cache {
 		if c.i == i {
@@ -136,7 +138,6 @@ func (d *details) block(i int) ([]byte, error) {
 		}
 	}
 	d.cacheMu.Unlock()
-	ref := d.blocks[i]
 	buf := make([]byte, blockHeader+int(ref.clen))
 	if _, err := d.f.ReadAt(buf, ref.off); err != nil {
 		return nil, fmt.Errorf("spill: read details: %w", err)

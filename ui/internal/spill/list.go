@@ -36,7 +36,7 @@ func (s *Store) List(q ListQuery) (ListPage, error) {
 		q.Limit = 100
 	}
 	q.Limit = min(q.Limit, 1000)
-	s.mu.RLock()
+	s.rlock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return ListPage{}, ErrClosed
@@ -122,7 +122,7 @@ func (s *Store) List(q ListQuery) (ListPage, error) {
 // elsewhere. It reports false when the event is not in the list.
 func (s *Store) Locate(q ListQuery, id uint64) (uint64, bool, error) {
 	if q.Kind == ListSteps {
-		s.mu.RLock()
+		s.rlock()
 		defer s.mu.RUnlock()
 		if s.closed {
 			return 0, false, ErrClosed

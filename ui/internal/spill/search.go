@@ -61,7 +61,7 @@ func (s *Store) Search(text string) (*Search, error) {
 // the same key is kept. match gets a copy of each payload, which it may
 // change; it is called from one goroutine at a time.
 func (s *Store) SearchFunc(key string, match func(payload []byte) bool) (*Search, error) {
-	s.mu.Lock()
+	s.lock()
 	if s.closed {
 		s.mu.Unlock()
 		return nil, ErrClosed
@@ -184,7 +184,7 @@ func (q *Search) scan() {
 			return
 		default:
 		}
-		s.mu.RLock()
+		s.rlock()
 		caught := from >= s.n
 		s.mu.RUnlock()
 		if caught {
@@ -193,7 +193,7 @@ func (q *Search) scan() {
 	}
 	// The last few, with the store locked so that none is added between
 	// the scan and following.
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return
@@ -254,7 +254,7 @@ func (s *Store) recordsLocked(id uint64, fn func(*Record) bool) error {
 	d := s.det
 	if len(d.blocks) > 0 && (d.curN == 0 || id < d.curFirst) {
 		for i := max(0, d.findBlock(d.blocks, id)); i < len(d.blocks); i++ {
-			raw, err := d.block(i)
+			raw, err := d.block(i, d.blocks[i])
 			if err != nil {
 				return err
 			}

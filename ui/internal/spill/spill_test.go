@@ -123,6 +123,102 @@ func fill(t testing.TB, s *Store, evs []analyze.Event) []Row {
 	return rows
 }
 
+// TestAddDoesNotWaitForReaders adds events while a query holds the read
+// lock: they wait in the queue, Add returns at once, and the next reader
+// sees them all, in order, with their warnings counted.
+func TestAddDoesNotWaitForReaders(t *testing.T) {
+	evs := genEvents(4, 3, 50)
+	s := openStore(t, Options{MaxPayload: 64})
+	rows := fill(t, s, evs[:10])
+	s.mu.RLock() // a query under way
+	added := make(chan error)
+	go func() {
+		for i := 10; i < len(evs); i++ {
+			r, err := s.Add(&evs[i])
+			if err == nil && r.ID != uint64(i) {
+				err = fmt.Errorf("Add #%d gave ID %d", i, r.ID)
+			}
+			if err != nil {
+				added <- err
+				return
+			}
+		}
+		added <- nil
+	}()
+	select {
+	case err := <-added:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		s.mu.RUnlock()
+		t.Fatal("Add waited for the reader")
+	}
+	if n := s.pendN.Load(); n != int64(len(evs)-10) {
+		t.Errorf("%d events queued, want %d", n, len(evs)-10)
+	}
+	s.mu.RUnlock()
+	if n := s.Len(); n != uint64(len(evs)) {
+		t.Fatalf("Len() = %d after the queue, want %d", n, len(evs))
+	}
+	want := genEvents(4, 3, 50)
+	codes := map[string]uint64{}
+	for i := range want {
+		rec, err := s.Record(uint64(i))
+		if err != nil || rec.Row.ID != uint64(i) || rec.Row.Conn != uint32(want[i].Conn) {
+			t.Fatalf("Record(%d) = %+v, %v", i, rec.Row, err)
+		}
+		if i < len(rows) && rec.Row != rows[i] {
+			t.Fatalf("Record(%d).Row = %+v, want %+v", i, rec.Row, rows[i])
+		}
+		for _, w := range want[i].Warnings {
+			codes[w.Code]++
+		}
+	}
+	for code, n := range codes {
+		if got := s.codes[code]; got == nil || got.n != n {
+			t.Errorf("code %s counted %v, want %d", code, got, n)
+		}
+	}
+}
+
+// TestRecordWhileAdding reads written events while more are added, as the
+// server does while a capture is read: under -race, the reader must not
+// touch the block list the writer appends to.
+func TestRecordWhileAdding(t *testing.T) {
+	evs := genEvents(2, 5, 400)
+	s := openStore(t, Options{MaxPayload: 64})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range evs {
+			if _, err := s.Add(&evs[i]); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for reading := true; reading; {
+		select {
+		case <-done:
+			reading = false
+		default:
+		}
+		if n := s.Len(); n > 0 {
+			// Ids spread over the written blocks, more than the block
+			// cache holds, so that blocks are read from the file.
+			for k := uint64(0); k < 16; k++ {
+				id := k * (n - 1) / 15
+				if rec, err := s.Record(id); err != nil || rec.Row.ID != id {
+					t.Fatalf("Record(%d) while adding = row %d, %v", id, rec.Row.ID, err)
+				}
+			}
+			n := 0
+			s.Records(0, func(*Record) bool { n++; return n < 200 })
+		}
+	}
+}
+
 func TestRecordsRoundTrip(t *testing.T) {
 	evs := genEvents(1, 7, 300)
 	s := openStore(t, Options{MaxPayload: 200})

@@ -246,7 +246,7 @@ type StepQuery struct {
 // q, or false when there is none. Leaves whose summaries say they hold no
 // such event are not read.
 func (s *Store) Step(q StepQuery) (Row, bool, error) {
-	s.mu.RLock()
+	s.rlock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return Row{}, false, ErrClosed

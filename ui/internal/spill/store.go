@@ -5,6 +5,7 @@ import (
 	"os"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/wsviz/wsviz/analyze"
 )
@@ -38,8 +39,25 @@ func (o *Options) setDefaults() {
 // one reference per block of 64 events in the details file, and a count
 // per warning code. Add is called from one goroutine; every other method
 // may be called concurrently with it and with each other.
+//
+// Add never waits for readers: when a query holds the lock, the event
+// waits in a short queue (pending) that the next query or Add applies
+// first, so that a reader still sees every event added before it. (With
+// one lock taken per event, each Add waited for the query under way: a
+// page asking for tiles while a capture was read slowed the reading four
+// times.)
 type Store struct {
 	opts Options
+
+	// pendMu guards pending, pendBytes and next; it is taken after mu,
+	// never before it except with TryLock.
+	pendMu    sync.Mutex
+	pending   []pendingEvent
+	pendBytes int
+	pendN     atomic.Int64 // len(pending), read without pendMu
+	next      uint64       // the ID of the next event added
+	closedA   atomic.Bool  // closed, read without mu
+	lastErr   atomic.Pointer[error]
 
 	mu    sync.RWMutex
 	n     uint64
@@ -59,6 +77,20 @@ type Store struct {
 	scratch analyze.Event
 	buf     []byte
 }
+
+// pendingEvent is an event added while a query held the lock: its row
+// (with its ID), JSON form, payload and warning codes, copied.
+type pendingEvent struct {
+	row           Row
+	json, payload []byte
+	codes         []string
+}
+
+// The queue of pending events is bounded: past it, Add waits for the lock.
+const (
+	maxPending      = 8192
+	maxPendingBytes = 16 << 20
+)
 
 type codeCount struct {
 	n   uint64
@@ -98,6 +130,11 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.closedA.Store(true)
+	s.pendMu.Lock()
+	s.pending, s.pendBytes = nil, 0
+	s.pendN.Store(0)
+	s.pendMu.Unlock()
 	searches := s.searches
 	s.searches = nil
 	s.mu.Unlock()
@@ -121,9 +158,42 @@ func (s *Store) Close() error {
 // ErrClosed is returned by the methods of a closed Store.
 var ErrClosed = fmt.Errorf("spill: store closed")
 
+// rlock takes the read lock after applying the pending events, so that a
+// reader sees every event added before it.
+func (s *Store) rlock() {
+	if s.pendN.Load() > 0 {
+		s.mu.Lock()
+		s.applyLocked()
+		s.mu.Unlock()
+	}
+	s.mu.RLock()
+}
+
+// lock takes the write lock and applies the pending events.
+func (s *Store) lock() {
+	s.mu.Lock()
+	s.applyLocked()
+}
+
+// applyLocked adds the pending events, in order. The caller holds mu.
+func (s *Store) applyLocked() {
+	if s.pendN.Load() == 0 {
+		return
+	}
+	s.pendMu.Lock()
+	batch := s.pending
+	s.pending, s.pendBytes = nil, 0
+	s.pendN.Store(0)
+	s.pendMu.Unlock()
+	for i := range batch {
+		p := &batch[i]
+		s.addLocked(p.row, p.json, p.payload, p.codes, nil)
+	}
+}
+
 // Len returns the number of events added.
 func (s *Store) Len() uint64 {
-	s.mu.RLock()
+	s.rlock()
 	defer s.mu.RUnlock()
 	return s.n
 }
@@ -160,13 +230,55 @@ func (s *Store) AddRow(ev *analyze.Event, r Row) (Row, error) {
 	s.buf = s.scratch.AppendJSON(s.buf[:0])
 	s.scratch = analyze.Event{}
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if s.closedA.Load() {
+		return r, ErrClosed
+	}
+	s.pendMu.Lock()
+	r.ID = s.next
+	s.next++
+	if len(s.pending) == 0 && s.mu.TryLock() {
+		// Nothing waits and no query holds the lock: add it now.
+		s.pendMu.Unlock()
+		defer s.mu.Unlock()
+		if s.closed {
+			return r, ErrClosed
+		}
+		return s.addLocked(r, s.buf, payload, nil, ev.Warnings)
+	}
+	// A query holds the lock (or events wait already): queue a copy.
+	p := pendingEvent{row: r, json: clone(s.buf), payload: clone(payload)}
+	for _, w := range ev.Warnings {
+		p.codes = append(p.codes, w.Code)
+	}
+	s.pending = append(s.pending, p)
+	s.pendBytes += len(p.json) + len(p.payload)
+	s.pendN.Store(int64(len(s.pending)))
+	full := len(s.pending) >= maxPending || s.pendBytes >= maxPendingBytes
+	s.pendMu.Unlock()
+	if full {
+		s.lock()
+		s.mu.Unlock()
+	} else if s.mu.TryLock() {
+		s.applyLocked()
+		s.mu.Unlock()
+	}
+	var err error
+	if e := s.lastErr.Load(); e != nil {
+		err = *e
+	}
+	return r, err
+}
+
+// addLocked adds one event (its row with its ID, JSON form, payload, and
+// warning codes given as codes or as warnings). The caller holds mu.
+func (s *Store) addLocked(r Row, jsonForm, payload []byte, codes []string, warnings []analyze.Warning) (Row, error) {
 	if s.closed {
 		return r, ErrClosed
 	}
-	r.ID = s.n
-	kept, err := s.det.add(&r, s.buf, payload)
+	if r.ID != s.n {
+		panic(fmt.Sprintf("spill: event %d added after %d events", r.ID, s.n))
+	}
+	kept, err := s.det.add(&r, jsonForm, payload)
 	if !kept {
 		r.Flags |= FlagNoDetail
 	}
@@ -179,12 +291,15 @@ func (s *Store) AddRow(ev *analyze.Event, r Row) (Row, error) {
 		s.conns[r.Conn] = c
 	}
 	err = s.keep(c.add(&r))
-	for _, w := range ev.Warnings {
-		cc := s.codes[w.Code]
+	for _, w := range warnings {
+		codes = append(codes, w.Code)
+	}
+	for _, code := range codes {
+		cc := s.codes[code]
 		if cc == nil {
 			cc = &codeCount{seq: newSeq(s.rf, leafRows)}
-			s.codes[w.Code] = cc
-			s.codeOrder = append(s.codeOrder, w.Code)
+			s.codes[code] = cc
+			s.codeOrder = append(s.codeOrder, code)
 		}
 		cc.n++
 		if cc.seq.total.Last != r.ID || cc.seq.total.N == 0 {
@@ -207,6 +322,7 @@ func (s *Store) AddRow(ev *analyze.Event, r Row) (Row, error) {
 func (s *Store) keep(err error) error {
 	if err != nil && s.err == nil {
 		s.err = err
+		s.lastErr.Store(&err)
 	}
 	return s.err
 }
@@ -215,7 +331,7 @@ func (s *Store) keep(err error) error {
 // read without the store's lock held for long. The store calls it itself
 // as needed; the server calls it when the source is done.
 func (s *Store) Flush() error {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
@@ -225,7 +341,7 @@ func (s *Store) Flush() error {
 
 // Record returns the details of event id. The slices are the caller's.
 func (s *Store) Record(id uint64) (Record, error) {
-	s.mu.RLock()
+	s.rlock()
 	if s.closed {
 		s.mu.RUnlock()
 		return Record{}, ErrClosed
@@ -254,7 +370,7 @@ func (s *Store) Record(id uint64) (Record, error) {
 	if i < 0 {
 		return Record{}, ErrNoDetail
 	}
-	raw, err := d.block(i)
+	raw, err := d.block(i, blocks[i])
 	if err != nil {
 		return Record{}, err
 	}
@@ -283,7 +399,7 @@ func clone(b []byte) []byte { return append([]byte(nil), b...) }
 // searches).
 func (s *Store) Records(id uint64, fn func(*Record) bool) error {
 	for {
-		s.mu.RLock()
+		s.rlock()
 		if s.closed {
 			s.mu.RUnlock()
 			return ErrClosed
@@ -316,7 +432,7 @@ func (s *Store) Records(id uint64, fn func(*Record) bool) error {
 		s.mu.RUnlock()
 		i := max(0, d.findBlock(blocks, id))
 		for ; i < len(blocks); i++ {
-			raw, err := d.block(i)
+			raw, err := d.block(i, blocks[i])
 			if err != nil {
 				return err
 			}
@@ -360,7 +476,7 @@ func (s *Store) Rows(id uint64, fn func(*Row) bool) error { return s.eachRow(s.a
 // in order, until fn returns false. The store's lock is held during the
 // calls: fn must not call the store.
 func (s *Store) ConnRows(conn uint32, id uint64, fn func(*Row) bool) error {
-	s.mu.RLock()
+	s.rlock()
 	q := s.conns[conn]
 	s.mu.RUnlock()
 	if q == nil {
@@ -370,7 +486,7 @@ func (s *Store) ConnRows(conn uint32, id uint64, fn func(*Row) bool) error {
 }
 
 func (s *Store) eachRow(q *seq, id uint64, fn func(*Row) bool) error {
-	s.mu.RLock()
+	s.rlock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return ErrClosed
@@ -380,7 +496,7 @@ func (s *Store) eachRow(q *seq, id uint64, fn func(*Row) bool) error {
 
 // Conns returns the connection numbers that have events, ascending.
 func (s *Store) Conns() []uint32 {
-	s.mu.RLock()
+	s.rlock()
 	defer s.mu.RUnlock()
 	out := make([]uint32, 0, len(s.conns))
 	for c := range s.conns {
@@ -392,7 +508,7 @@ func (s *Store) Conns() []uint32 {
 
 // Total returns the summary of every event.
 func (s *Store) Total() Summary {
-	s.mu.RLock()
+	s.rlock()
 	defer s.mu.RUnlock()
 	return s.all.total
 }
@@ -407,7 +523,7 @@ type CodeCount struct {
 // Codes returns the warning codes reported so far, in order of first
 // appearance, with their counts.
 func (s *Store) Codes() []CodeCount {
-	s.mu.RLock()
+	s.rlock()
 	defer s.mu.RUnlock()
 	out := make([]CodeCount, 0, len(s.codeOrder))
 	for _, c := range s.codeOrder {
@@ -427,7 +543,7 @@ type Usage struct {
 
 // Usage returns the store's resource use.
 func (s *Store) Usage() Usage {
-	s.mu.RLock()
+	s.rlock()
 	defer s.mu.RUnlock()
 	u := Usage{Events: s.n, DiskBytes: s.det.size + s.rf.size(), NoDetail: s.det.failed}
 	count := func(q *seq) {

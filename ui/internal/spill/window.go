@@ -115,7 +115,7 @@ func (q *WindowQuery) setDefaults() {
 // Window answers q.
 func (s *Store) Window(q WindowQuery) ([]LaneWindow, error) {
 	q.setDefaults()
-	s.mu.RLock()
+	s.rlock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return nil, ErrClosed
@@ -358,7 +358,7 @@ type OverviewBucket struct {
 func (s *Store) Overview(t0, t1 int64, n int, f Filter, search *Search) ([]OverviewBucket, error) {
 	q := WindowQuery{T0: t0, T1: t1, Buckets: n, Filter: f, MaxEvents: -1}
 	q.setDefaults()
-	s.mu.RLock()
+	s.rlock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return nil, ErrClosed
