@@ -727,6 +727,8 @@ window.wsviz = {
   frame: () => app.timeline.stats,
   // Times are milliseconds since the navigation started (performance.now).
   firstMarksMs: () => app.timeline.firstMarksAt || -1,
+  // firstMarksStatus is the status when the first marks were drawn.
+  firstMarksStatus: () => app.timeline.firstMarksStatus || null,
   allEventsMs: () => app.allEventsAt || -1,
   // axisCompleteMs is when the timeline first drew the whole capture from
   // tiles asked once the server had read it all.

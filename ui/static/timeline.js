@@ -205,8 +205,12 @@ export class Timeline {
     const version = this.dataVersion();
     const settled = st && st.done ? Infinity : st ? st.duration - 1e6 : -Infinity;
     const fparams = filter.params();
+    // Tiles are keyed by the filter's parameters alone: the connection
+    // filter chooses lanes, not what a lane's tiles hold, and it changes
+    // with every update of the connections while a capture is read (keying
+    // by it threw away every answer that took longer than an update).
     this.tiles.request(L, i0 - 1, i1 + 1, lanes.slice(Math.max(0, first - LANE_MARGIN), Math.min(lanes.length, last + LANE_MARGIN)),
-      filter.version + ':' + fparams, fparams, version, settled);
+      fparams, fparams, version, settled);
 
     let marks = 0;
     const ids = [];
@@ -352,7 +356,11 @@ export class Timeline {
     const ms = performance.now() - start;
     // complete: every tile in view was drawn, as the server has it now.
     this.stats = { marks, ids, drawMs: ms, frames: this.stats.frames + 1, v0, v1, level: L, tiles: this.tileCounts, complete: !incomplete && !!st && (lanes.length > 0 || st.conns === 0) };
-    if (marks > 0 && this.firstMarksAt === 0) this.firstMarksAt = performance.now();
+    if (marks > 0 && this.firstMarksAt === 0) {
+      this.firstMarksAt = performance.now();
+      // What the summary said then: still reading, and how far.
+      this.firstMarksStatus = st ? { done: !!st.done, read: st.read || 0, total: st.total || 0, events: st.events } : null;
+    }
     // The whole capture is drawn: every tile in view came with the
     // capture read to its end.
     if (!incomplete && st && st.done && !app.axisCompleteAt && !this.userMoved && lanes.length > 0) {
