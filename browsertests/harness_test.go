@@ -232,6 +232,24 @@ func eval[T any](t testing.TB, ctx context.Context, js string) T {
 	return v
 }
 
+// evalQuiet returns the value of js as JSON text, or the error, for a
+// failure's message.
+func evalQuiet(ctx context.Context, js string) string {
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		return err.Error()
+	}
+	return v
+}
+
+// deadline returns ctx's deadline, or a minute from now.
+func deadline(ctx context.Context) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	return time.Now().Add(time.Minute)
+}
+
 func poll(t testing.TB, ctx context.Context, js string) {
 	t.Helper()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(10*time.Second))); err != nil {

@@ -6,17 +6,21 @@
 // decoded) and reports:
 //
 //   - first marks: when the timeline first drew a mark, in ms after the
-//     navigation started;
+//     navigation started, and whether the server was still decoding then
+//     (the progress the page showed);
 //   - whole axis: when the page's timeline covered the whole capture (the
 //     server had read it all and the page drew the last of it);
 //   - frame times while panning at fit-all, panning zoomed in ×50, and
-//     zooming from fit-all into a single message and back: the interval
-//     between animation frames (what a user sees) and the time the
-//     timeline spent drawing, as p50/p95/max;
+//     zooming from fit-all into a single message and back, and panning at
+//     each zoom level from fit-all down to one message (each stop 8 times
+//     narrower): the interval between animation frames (what a user sees)
+//     and the time the timeline spent drawing, as p50/p95/max;
 //   - the server's peak RSS (VmHWM of the wsviz process), the page's JS
-//     heap, and the size of the server's temporary files at the end;
+//     heap, the size of the server's temporary files (the spill) before it
+//     exits, and whether it left any behind;
 //   - the machine's load average before and after, since the machine is
-//     shared and its speed drifts.
+//     shared and its speed drifts, and how long the run took;
+//   - for each target of issue 13, met or NOT MET over the runs.
 //
 // Usage:
 //
@@ -119,16 +123,20 @@ func run(captures, file, dir string, runs, frames int, wsviz, browser string, se
 		fmt.Printf("\n%s: %.0f MB\n", filepath.Base(path), float64(st.Size())/1e6)
 		var all []result
 		for i := range runs {
+			began := time.Now()
 			r, err := measure(wsviz, browser, path, tmp, frames, timeout)
+			r.Elapsed = time.Since(began)
 			if err != nil {
 				return fmt.Errorf("%s, run %d: %w", filepath.Base(path), i+1, err)
 			}
+			r.CaptureBytes = st.Size()
 			fmt.Printf("  run %d: %s\n", i+1, r)
 			all = append(all, r)
 		}
 		if runs > 1 {
 			fmt.Printf("  spread over %d runs: %s\n", runs, spread(all))
 		}
+		printTargets(all)
 	}
 	return nil
 }
@@ -267,26 +275,141 @@ func (f frameStats) String() string {
 	return fmt.Sprintf("frame %.1f/%.1f/%.1f ms (draw %.1f/%.1f/%.1f)", f.Gap[0], f.Gap[1], f.Gap[2], f.Draw[0], f.Draw[1], f.Draw[2])
 }
 
+// answers compares the two forms of a fit-all answer for 20 lanes.
+type answers struct {
+	JSONBytes, BinBytes float64
+	JSONMs, BinMs       float64
+}
+
+// zoomStop is the panning measured at one zoom level of the ladder of
+// zooms: from fit-all, each stop 8 times narrower, down to one message.
+type zoomStop struct {
+	Level  int     // the tile level drawn
+	Span   float64 // µs in view
+	Frames frameStats
+}
+
+// firstStatus is what the page's summary said when it drew its first marks.
+type firstStatus struct {
+	Done        bool
+	Read, Total float64
+	Events      float64
+}
+
 type result struct {
 	FirstMarks, WholeAxis, SourceDone float64 // ms after navigation
+	FirstStatus                       *firstStatus
 	Note                              string
 	PanFit, PanZoom, Zoom             frameStats
+	Stops                             []zoomStop
+	CaptureBytes                      int64
+	Elapsed                           time.Duration
 	HeapMB                            float64
 	PeakRSS, Temp                     int64
 	Load                              [2]string
 	Leftover                          []string
+	Answers                           answers
+	TileBytes                         float64 // bytes of tiles the page fetched in the whole run
 }
 
 func (r result) String() string {
-	s := fmt.Sprintf("first marks %.0f ms, whole axis %.0f ms (server read all at %.0f ms)%s\n"+
-		"         pan fit-all %s\n         pan ×50     %s\n         zoom in/out %s\n"+
-		"         server peak RSS %.0f MB, temp files %.0f MB, JS heap %.0f MB; load average %s → %s",
-		r.FirstMarks, r.WholeAxis, r.SourceDone, r.Note, r.PanFit, r.PanZoom, r.Zoom,
-		float64(r.PeakRSS)/1e6, float64(r.Temp)/1e6, r.HeapMB, r.Load[0], r.Load[1])
+	first := "before the page had a status"
+	if st := r.FirstStatus; st != nil && st.Done {
+		first = "after the server had read the whole capture"
+	} else if st != nil && st.Total > 0 {
+		first = fmt.Sprintf("while decoding: progress %.0f%% shown, %.0f events", 100*st.Read/st.Total, st.Events)
+	} else if st != nil {
+		first = fmt.Sprintf("while decoding: %.0f MB read shown, %.0f events", st.Read/1e6, st.Events)
+	}
+	s := fmt.Sprintf("first marks %.0f ms (%s), whole axis %.0f ms (server read all at %.0f ms)%s\n"+
+		"         pan fit-all %s\n         pan ×50     %s\n         zoom in/out %s\n",
+		r.FirstMarks, first, r.WholeAxis, r.SourceDone, r.Note, r.PanFit, r.PanZoom, r.Zoom)
+	for _, z := range r.Stops {
+		s += fmt.Sprintf("         pan at %-9s %s (level %d)\n", spanText(z.Span), z.Frames, z.Level)
+	}
+	s += fmt.Sprintf("         server peak RSS %.0f MB, temp files (spill) %.0f MB for a %.0f MB capture, JS heap %.0f MB; load average %s → %s; run took %v",
+		float64(r.PeakRSS)/1e6, float64(r.Temp)/1e6, float64(r.CaptureBytes)/1e6, r.HeapMB, r.Load[0], r.Load[1], r.Elapsed.Round(time.Second))
+	if r.Answers.JSONBytes > 0 {
+		s += fmt.Sprintf("\n         fit-all answer for 20 lanes: JSON window %.0f KB, parsed in %.1f ms; binary tiles %.0f KB, read in %.1f ms; tiles fetched in the run %.1f MB",
+			r.Answers.JSONBytes/1e3, r.Answers.JSONMs, r.Answers.BinBytes/1e3, r.Answers.BinMs, r.TileBytes/1e6)
+	}
 	if len(r.Leftover) > 0 {
 		s += fmt.Sprintf("\n         LEFT BEHIND after exit: %v", r.Leftover)
 	}
 	return s
+}
+
+// spanText writes a span of µs as the view's label would.
+func spanText(us float64) string {
+	switch {
+	case us >= 1e6:
+		return fmt.Sprintf("%.3g s", us/1e6)
+	case us >= 1e3:
+		return fmt.Sprintf("%.3g ms", us/1e3)
+	}
+	return fmt.Sprintf("%.3g µs", us)
+}
+
+// The targets of issue 13.
+const (
+	targetFirstMarksMs = 1000 // first marks within 1 s, while the capture is decoded
+	targetFrameP95Ms   = 20   // pan and zoom: frame p95 ≤ 20 ms at every zoom level
+	targetPeakRSS      = 200e6
+	targetHeap         = 100 // MB
+)
+
+// target is one target of issue 13 and whether a run met it.
+type target struct {
+	name, got string
+	met       bool
+}
+
+// targets checks r against the issue's targets.
+func (r result) targets() []target {
+	var ts []target
+	whileDecoding := r.FirstStatus != nil && !r.FirstStatus.Done && r.FirstMarks < r.SourceDone
+	ts = append(ts, target{"first marks < 1 s, while decoding, progress shown",
+		fmt.Sprintf("%.0f ms, %s", r.FirstMarks, map[bool]string{true: "while decoding", false: "NOT while decoding"}[whileDecoding]),
+		r.FirstMarks >= 0 && r.FirstMarks < targetFirstMarksMs && whileDecoding})
+	worst, where := 0.0, ""
+	check := func(name string, f frameStats) {
+		if f.Gap[1] > worst || where == "" {
+			worst, where = f.Gap[1], name
+		}
+	}
+	check("pan fit-all", r.PanFit)
+	check("pan ×50", r.PanZoom)
+	check("zoom in/out", r.Zoom)
+	for _, z := range r.Stops {
+		check("pan at "+spanText(z.Span), z.Frames)
+	}
+	ts = append(ts, target{"pan and zoom frame p95 ≤ 20 ms at every zoom level",
+		fmt.Sprintf("worst p95 %.1f ms (%s)", worst, where), worst <= targetFrameP95Ms})
+	ts = append(ts, target{"server peak RSS (VmHWM) ≤ 200 MB", fmt.Sprintf("%.0f MB", float64(r.PeakRSS)/1e6), r.PeakRSS > 0 && r.PeakRSS <= targetPeakRSS})
+	ts = append(ts, target{"JS heap ≤ 100 MB", fmt.Sprintf("%.0f MB", r.HeapMB), r.HeapMB <= targetHeap})
+	ts = append(ts, target{"spill smaller than the capture", fmt.Sprintf("%.0f MB for %.0f MB", float64(r.Temp)/1e6, float64(r.CaptureBytes)/1e6), r.Temp < r.CaptureBytes})
+	ts = append(ts, target{"temporary files removed at exit", fmt.Sprintf("%d left", len(r.Leftover)), len(r.Leftover) == 0})
+	return ts
+}
+
+func printTargets(rs []result) {
+	fmt.Printf("  targets (issue 13), over %d run(s):\n", len(rs))
+	for k := range rs[0].targets() {
+		met := 0
+		var got []string
+		for _, r := range rs {
+			t := r.targets()[k]
+			if t.met {
+				met++
+			}
+			got = append(got, t.got)
+		}
+		verdict := "met"
+		if met < len(rs) {
+			verdict = fmt.Sprintf("NOT MET (%d of %d runs met it)", met, len(rs))
+		}
+		fmt.Printf("    %-52s %-9s %s\n", rs[0].targets()[k].name+":", verdict, strings.Join(got, " | "))
+	}
 }
 
 func loadavg() string {
@@ -337,6 +460,46 @@ window.uibench = {
       tl.pan((k % 120 < 60 ? -1 : 1) * tl.plotW / 40);
       tl.scrollY += (k % 200 < 100 ? 3 : -3);
     });
+  },
+  // answers fetches what fit-all shows of the lanes in view both ways the
+  // server can answer (the JSON window of /api/window, the binary tiles the
+  // page uses) and times reading each on the page's thread: the choice of
+  // the binary tiles is this measurement.
+  async answers() {
+    const tl = wsviz.app.timeline;
+    tl.fit();
+    const lanes = tl.lanes().slice(0, 20).join(',');
+    const a = tl.v0, b = tl.v1, span = b - a;
+    const win = await (await fetch('/api/window?t0=' + (a - span) + '&t1=' + (b + span) + '&w=' + Math.round(tl.plotW) + '&conns=' + lanes)).text();
+    let t = performance.now();
+    JSON.parse(win);
+    const jsonMs = performance.now() - t;
+    const L = tl.level(), ts = Math.pow(2, L) / 1000 * 256;
+    const buf = await (await fetch('/api/tiles?l=' + L + '&i0=' + (Math.floor(a / ts) - 1) + '&i1=' + (Math.floor(b / ts) + 1) + '&conns=' + lanes)).arrayBuffer();
+    const Tiles = tl.tiles.constructor;
+    const scratch = new Tiles(() => {});
+    t = performance.now();
+    scratch.read(buf, { L, version: 'x', settled: Infinity });
+    const binMs = performance.now() - t;
+    return { jsonBytes: win.length, jsonMs, binBytes: buf.byteLength, binMs };
+  },
+  // stops pans n frames at each zoom level from fit-all down to about
+  // 4 µs around the middle of the capture, each stop 8 times narrower, and
+  // returns the frame intervals and draw times of each stop.
+  async stops(n) {
+    const tl = wsviz.app.timeline;
+    tl.fit();
+    const out = [];
+    for (;;) {
+      const span = tl.v1 - tl.v0;
+      const r = await this.pan(n);
+      out.push({ level: tl.level(), span, draws: r.draws, gaps: r.gaps });
+      if (span <= 4) break;
+      const m = (tl.v0 + tl.v1) / 2, s = Math.max(2, span / 8);
+      tl.setView(m - s / 2, m + s / 2);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    return out;
   },
   // zoom goes from fit-all to a span of about 2 µs around the middle of
   // the capture (one message) in n/2 frames, and back out.
@@ -403,10 +566,20 @@ func measure(wsviz, browser, path, tmp string, frames int, timeout time.Duration
 		return v
 	}
 	r.FirstMarks = eval(`wsviz.firstMarksMs()`)
+	if v, err := chromedp.Run(ctx, chromedp.Evaluate[*firstStatus](`wsviz.firstMarksStatus ? wsviz.firstMarksStatus() : null`)); err == nil {
+		r.FirstStatus = v
+	}
 	r.WholeAxis = eval(`uibench.axisMs()`)
 	r.SourceDone = eval(`wsviz.sourceDoneMs()`)
 	if shown, total := eval(`wsviz.events()`), eval(`wsviz.status().events + (wsviz.status().dropped || 0)`); !hasWindows(ctx) && shown < total {
 		r.Note = fmt.Sprintf("; the page has %.0f of %.0f events (the rest past --max-events)", shown, total)
+	}
+	if hasWindows(ctx) {
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`uibench.answers().then(a => window.uibenchAnswers = a)`)); err == nil {
+			poll(`!!window.uibenchAnswers`)
+			a, _ := chromedp.Run(ctx, chromedp.Evaluate[answers](`window.uibenchAnswers`))
+			r.Answers = a
+		}
 	}
 	chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`wsviz.app.timeline.fit()`))
 	if r.PanFit, err = framesOf(ctx, fmt.Sprintf(`uibench.pan(%d)`, frames)); err != nil {
@@ -419,7 +592,11 @@ func measure(wsviz, browser, path, tmp string, frames int, timeout time.Duration
 	if r.PanZoom, err = framesOf(ctx, fmt.Sprintf(`uibench.pan(%d)`, frames)); err != nil {
 		return r, err
 	}
+	if r.Stops, err = stopsOf(ctx, frames/4); err != nil {
+		return r, err
+	}
 	r.HeapMB = eval(`performance.memory ? performance.memory.usedJSHeapSize : 0`) / 1e6
+	r.TileBytes = eval(`wsviz.tileBytes ? wsviz.tileBytes() : 0`)
 	r.PeakRSS = srv.vmHWM()
 	r.Temp = srv.tempBytes()
 	r.Load[1] = loadavg()
@@ -438,6 +615,34 @@ func hasWindows(ctx context.Context) bool {
 	return err == nil && v
 }
 
+// stopsOf runs uibench.stops with n frames a stop.
+func stopsOf(ctx context.Context, n int) ([]zoomStop, error) {
+	res, err := chromedp.Run(ctx, chromedp.Evaluate[[]struct {
+		Level       int
+		Span        float64
+		Draws, Gaps []float64
+	}](fmt.Sprintf(`uibench.stops(%d).then(rs => rs.map(r => ({Level: r.level, Span: r.span, Draws: r.draws, Gaps: r.gaps})))`, n), chromedp.EvalAwaitPromise))
+	if err != nil {
+		return nil, err
+	}
+	var out []zoomStop
+	for _, s := range res {
+		out = append(out, zoomStop{Level: s.Level, Span: s.Span, Frames: frameStats{Gap: quantiles(s.Gaps), Draw: quantiles(s.Draws), N: len(s.Gaps)}})
+	}
+	return out, nil
+}
+
+// quantiles returns p50, p95 and the maximum of xs.
+func quantiles(xs []float64) [3]float64 {
+	if len(xs) == 0 {
+		return [3]float64{}
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	at := func(p float64) float64 { return s[min(len(s)-1, int(p*float64(len(s))))] }
+	return [3]float64{at(.5), at(.95), s[len(s)-1]}
+}
+
 func framesOf(ctx context.Context, expr string) (frameStats, error) {
 	res, err := chromedp.Run(ctx, chromedp.Evaluate[struct{ Draws, Gaps []float64 }](
 		expr+`.then(r => ({Draws: r.draws, Gaps: r.gaps}))`, chromedp.EvalAwaitPromise))
@@ -447,16 +652,7 @@ func framesOf(ctx context.Context, expr string) (frameStats, error) {
 	if len(res.Gaps) == 0 {
 		return frameStats{}, errors.New("no animation frames")
 	}
-	q := func(xs []float64) [3]float64 {
-		if len(xs) == 0 {
-			return [3]float64{}
-		}
-		s := slices.Clone(xs)
-		slices.Sort(s)
-		at := func(p float64) float64 { return s[min(len(s)-1, int(p*float64(len(s))))] }
-		return [3]float64{at(.5), at(.95), s[len(s)-1]}
-	}
-	return frameStats{Gap: q(res.Gaps), Draw: q(res.Draws), N: len(res.Gaps)}, nil
+	return frameStats{Gap: quantiles(res.Gaps), Draw: quantiles(res.Draws), N: len(res.Gaps)}, nil
 }
 
 // spread sums up several runs as min–max of each figure.
@@ -475,10 +671,17 @@ func spread(rs []result) string {
 		}
 		return fmt.Sprintf("%.1f–%.1f", lo, hi)
 	}
-	return fmt.Sprintf("first marks %s ms, whole axis %s ms, pan fit-all p95 %s ms, pan ×50 p95 %s ms, zoom p95 %s ms, peak RSS %s MB, JS heap %s MB, temp %s MB",
+	worstStop := func(r result) float64 {
+		w := 0.0
+		for _, z := range r.Stops {
+			w = max(w, z.Frames.Gap[1])
+		}
+		return w
+	}
+	return fmt.Sprintf("first marks %s ms, whole axis %s ms, pan fit-all p95 %s ms, pan ×50 p95 %s ms, zoom p95 %s ms, worst zoom stop p95 %s ms, peak RSS %s MB, JS heap %s MB, temp %s MB",
 		mm(func(r result) float64 { return r.FirstMarks }), mm(func(r result) float64 { return r.WholeAxis }),
 		mm1(func(r result) float64 { return r.PanFit.Gap[1] }), mm1(func(r result) float64 { return r.PanZoom.Gap[1] }),
-		mm1(func(r result) float64 { return r.Zoom.Gap[1] }),
+		mm1(func(r result) float64 { return r.Zoom.Gap[1] }), mm1(worstStop),
 		mm(func(r result) float64 { return float64(r.PeakRSS) / 1e6 }), mm(func(r result) float64 { return r.HeapMB }),
 		mm(func(r result) float64 { return float64(r.Temp) / 1e6 }))
 }
