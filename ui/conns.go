@@ -22,6 +22,7 @@ const (
 	StateClosed    = "closed"    // closed cleanly: Close both ways, then TCP FIN (RFC 6455 §7.1.1)
 	StateUnclean   = "unclean"   // TCP FIN without the Close handshake (RFC 6455 §7.1.5)
 	StateEnded     = "ended"     // the capture ended (or the connection was evicted) while open
+	StateTLS       = "tls"       // TLS whose records could not be read (no keys): only their sizes and times are known
 )
 
 // connInfo sums up one connection for the connections table. It is kept for
@@ -59,6 +60,13 @@ type connInfo struct {
 	First     float64  `json:"first"` // microseconds since the capture's first event
 	Last      float64  `json:"last"`
 	State     string   `json:"state"`
+	// TLS is the connection's TLS version ("TLS 1.3"; "TLS" when the
+	// hellos were not captured), "" for a connection without TLS;
+	// TLSKeys reports that its records were decrypted; SNI is the server
+	// name the client asked for.
+	TLS     string `json:"tls,omitempty"`
+	TLSKeys bool   `json:"tls_keys,omitempty"`
+	SNI     string `json:"sni,omitempty"`
 }
 
 // isUpgradeRequest reports whether h asks to switch to WebSocket.
@@ -115,6 +123,11 @@ func (c *connInfo) update(ev *analyze.Event, t0 int64) {
 		}
 		c.Subprotocol = ev.WSOpen.Subprotocol
 		c.Extensions = ev.WSOpen.Extensions
+	case analyze.TypeTLSHandshake:
+		c.TLS, c.TLSKeys, c.SNI = ev.TLS.Version, ev.TLS.Keys, ev.TLS.SNI
+		if c.TLS == "" {
+			c.TLS = "TLS"
+		}
 	case analyze.TypeWSMessage:
 		if dir >= 0 {
 			c.Messages[dir]++
@@ -148,6 +161,8 @@ func (c *connInfo) state() string {
 		return StateReset
 	case c.Gaps > 0:
 		return StateGap
+	case c.TLS != "":
+		return StateTLS
 	default:
 		return StateTCP
 	}

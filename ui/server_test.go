@@ -637,6 +637,8 @@ func TestConnState(t *testing.T) {
 		want string
 	}{
 		{"tcp only", []analyze.Event{{Type: analyze.TypeTCPOpen}}, StateTCP},
+		{"tls without keys", []analyze.Event{{Type: analyze.TypeTCPOpen}, {Type: analyze.TypeTLSHandshake, TLS: analyze.TLS{Version: "TLS 1.3"}}, {Type: analyze.TypeTLSRecord}, {Type: analyze.TypeTCPClose, TCPClose: analyze.TCPClose{How: "fin"}}}, StateTLS},
+		{"tls decrypted", []analyze.Event{{Type: analyze.TypeTLSHandshake, TLS: analyze.TLS{Version: "TLS 1.3", Keys: true}}, {Type: analyze.TypeWSOpen}}, StateOpen},
 		{"handshake", []analyze.Event{{Type: analyze.TypeHTTPRequest, HTTP: analyze.HTTP{Target: "/", Header: http.Header{"Upgrade": {"WebSocket"}}}}}, StateHandshake},
 		{"plain http", []analyze.Event{{Type: analyze.TypeHTTPRequest, HTTP: analyze.HTTP{Target: "/health"}}, {Type: analyze.TypeHTTPResponse, HTTP: analyze.HTTP{Status: 200}}, {Type: analyze.TypeTCPClose, TCPClose: analyze.TCPClose{How: "fin"}}}, StateHTTP},
 		{"plain http 404", []analyze.Event{{Type: analyze.TypeHTTPRequest, HTTP: analyze.HTTP{Target: "/favicon.ico"}}, {Type: analyze.TypeHTTPResponse, HTTP: analyze.HTTP{Status: 404}}}, StateHTTP},

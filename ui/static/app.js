@@ -76,7 +76,7 @@ class App {
     this.wanted = parseHash();
     this.axisCompleteAt = 0;
     this.timeline = new Timeline(this, $('timeline'), $('overview'), $('tooltip'));
-    this.ladder = new Ladder(this, $('ladder'), $('ladder-title'), $('ladder-ends'), $('ladder-client'), $('ladder-server'));
+    this.ladder = new Ladder(this, $('ladder'), $('ladder-title'), $('ladder-ends'), $('ladder-client'), $('ladder-server'), $('ladder-view'));
     this.inspector = new Inspector(this, $('inspector'), $('insp-title'));
     this.messages = new Messages(this, $('messages'), $('messages-count'));
     this.warnings = new Warnings(this, $('warn-codes'), $('warn-list'), $('warn-occ-title'), $('warnings-count'));
@@ -389,6 +389,7 @@ class App {
     if (f.query) p.set('q', f.query);
     if (f.regex) p.set('re', '1');
     if (this.timeMode === 'abs') p.set('time', 'abs');
+    if (this.ladder.wire) p.set('wire', '1');
     if (this.panel === 'warnings' && this.warnings.code) p.set('code', this.warnings.code);
     const h = p.toString();
     const url = h ? '#' + h : location.pathname + location.search;
@@ -416,6 +417,7 @@ class App {
     $('f-regex').checked = w.re;
     f.version++;
     if (w.view) this.timeline.setView(w.view[0], w.view[1]);
+    this.ladder.setWire(w.wire);
     this.setTimeMode(w.time);
     this.showPanel(w.panel);
     if (w.code) this.warnings.wantCode = w.code;
@@ -618,6 +620,7 @@ class App {
       case 'm': this.showPanel('messages'); $('messages').focus(); break;
       case 'e': this.showPanel('warnings'); this.warnings.focusCodes(); break;
       case 't': this.setTimeMode(this.timeMode === 'abs' ? 'rel' : 'abs'); break;
+      case 'v': this.ladder.setWire(!this.ladder.wire); this.updateHash(); break;
       case '/': $('f-search').focus(); break;
       case '?': $('help').hidden = !$('help').hidden; break;
       default: return;
@@ -650,6 +653,7 @@ function parseHash() {
     q: p.get('q') || '',
     re: p.get('re') === '1',
     time: p.get('time') === 'abs' ? 'abs' : 'rel',
+    wire: p.get('wire') === '1',
     code: p.get('code') || '',
   };
 }
@@ -699,6 +703,7 @@ function connRow(c, info, selected) {
     const extra = [];
     if (info.midstream && info.state !== 'midstream') extra.push(span('mid', 'mid-stream', STATE_TITLE.midstream));
     if (info.gaps && info.state !== 'gap') extra.push(span('mid gap', 'gap', STATE_TITLE.gap));
+    if (info.tls && info.state !== 'tls') extra.push(span('mid tls', info.tls, info.tls + (info.sni ? ' to ' + info.sni : '') + (info.tls_keys ? ': decrypted with its keys' : '')));
     for (const e of extra) st.appendChild(e);
     st.title = label + ': ' + (STATE_TITLE[info.state] || '');
   }

@@ -188,7 +188,7 @@ export function connMatches(info, id, q) {
   if (('#' + id) === q || String(id) === q) return true;
   if (!info) return false;
   const hay = [info.client, info.server, info.host, info.path, info.subprotocol, info.extensions, info.state,
-    STATE_LABEL[info.state] || '', info.midstream ? 'mid-stream' : '', info.gaps ? 'gap' : '',
+    STATE_LABEL[info.state] || '', info.midstream ? 'mid-stream' : '', info.gaps ? 'gap' : '', info.tls ? 'tls ' + info.tls : '', info.sni,
     info.status ? String(info.status) : ''].join(' ').toLowerCase();
   return q.split(/\s+/).every((w) => w === '' || hay.includes(w));
 }
@@ -198,7 +198,7 @@ export function connMatches(info, id, q) {
 export const STATE_LABEL = {
   tcp: 'TCP only', handshake: 'upgrade asked', http: 'plain HTTP', rejected: 'refused', reset: 'reset',
   gap: 'damaged by a gap', midstream: 'mid-stream', open: 'upgraded, open', closed: 'closed cleanly',
-  unclean: 'closed, no Close', ended: 'capture ended',
+  unclean: 'closed, no Close', ended: 'capture ended', tls: 'TLS, no keys',
 };
 export const STATE_TITLE = {
   tcp: 'a TCP connection that carried no HTTP and no WebSocket',
@@ -212,6 +212,7 @@ export const STATE_TITLE = {
   closed: 'Close frames both ways, then TCP FIN (RFC 6455 §7.1.1)',
   unclean: 'TCP closed without the Close handshake (RFC 6455 §7.1.5)',
   ended: 'the capture ended while the WebSocket was open',
+  tls: 'TLS whose keys were not found (--keylog, SSLKEYLOGFILE, or secrets in the pcapng): only its records, their sizes and times, are known',
 };
 
 // ServerMessageIndex lists the messages that pass the filter, in capture

@@ -6,6 +6,7 @@
 
 import { F, api } from './data.js';
 import { bytes, hexDump } from './format.js';
+import { recordsList, recordsText } from './tls.js';
 
 const MAX_TEXT = 1 << 20; // characters of payload shown as text
 const MAX_HEX = 64 << 10; // bytes of payload shown as hex
@@ -78,6 +79,15 @@ export class Inspector {
       root.appendChild(el('h3', '', frames.length === 1 ? 'Frame header (RFC 6455 §5.2)' : 'Frame headers (RFC 6455 §5.2)'));
       for (const f of frames.slice(0, 16)) root.appendChild(frameBits(f.event, f.id));
       if (frames.length > 16) root.appendChild(el('p', 'muted', (frames.length - 16) + ' more frames'));
+    }
+
+    // What TLS carried it in: all that the network saw of it.
+    const recs = recordsList(ev, addField);
+    if (recs) {
+      root.appendChild(el('h3', '', 'On the wire: TLS records'));
+      root.appendChild(el('p', 'muted', (ev.type === 'tls.message' && !ev.encrypted ? 'In clear, in ' : 'Encrypted, in ') + recordsText(ev) +
+        ': their sizes and times are what the network sees of this step.'));
+      root.appendChild(recs);
     }
 
     for (const [name, list] of [['TCP handshake packets', ev.handshake], ['TCP teardown packets', ev.teardown]]) {

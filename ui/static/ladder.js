@@ -8,12 +8,16 @@
 // the server's (/api/list?list=steps&conn=C): their count and pages of
 // them as they scroll into view, so a connection of millions of messages
 // costs the rows in view. Rows are virtual (only those in view exist) and
-// their details are fetched when they scroll in. Captured text goes in
-// with textContent only.
+// their details are fetched when they scroll in. On a TLS connection the
+// handshake is drawn message by message and every decoded step says it
+// travelled encrypted; a toggle shows instead what the network sees of it:
+// records, their sizes and times (tls.js). Captured text goes in with
+// textContent only.
 
 import { T, OP, F, FROM_CLIENT, FROM_SERVER, HOW, opcodeName, api } from './data.js';
 import { R } from './windows.js';
 import { bytes } from './format.js';
+import { isTLSType, onWire, tlsStep, wireStep, sentNote } from './tls.js';
 
 const ROW_H = 36;
 const PAGE = 100;
@@ -34,7 +38,7 @@ const PACKET_NOTE = {
 };
 
 export class Ladder {
-  constructor(app, list, title, ends, clientEl, serverEl) {
+  constructor(app, list, title, ends, clientEl, serverEl, viewEl) {
     this.app = app;
     this.list = list;
     this.spacer = list.firstElementChild;
@@ -55,6 +59,16 @@ export class Ladder {
     this.details = app.details;
     this.active = -1;
     this.want = -1; // an event to scroll to once its place is known
+    // wire: draw what the network sees instead of what the application
+    // sent; tls: the connection is TLS (its summary says so).
+    this.wire = false;
+    this.tls = false;
+    this.viewEl = viewEl;
+    if (viewEl) {
+      for (const b of viewEl.querySelectorAll('button')) {
+        b.addEventListener('click', () => { this.setWire(b.dataset.wire === '1'); app.updateHash(); });
+      }
+    }
     list.addEventListener('scroll', () => this.render());
     list.addEventListener('keydown', (e) => this.onKey(e));
     new ResizeObserver(() => this.render()).observe(list);
@@ -67,6 +81,18 @@ export class Ladder {
     this.list.scrollTop = 0;
     this.active = -1;
     this.update();
+  }
+
+  // setWire chooses what the ladder draws: what the network sees (true)
+  // or what the application sent.
+  setWire(on) {
+    on = !!on;
+    if (this.viewEl) {
+      for (const b of this.viewEl.querySelectorAll('button')) b.setAttribute('aria-pressed', String((b.dataset.wire === '1') === on));
+    }
+    if (on === this.wire) return;
+    this.wire = on;
+    this.refresh();
   }
 
   // refresh rebuilds every row (the time format changed).
@@ -105,6 +131,12 @@ export class Ladder {
     }
     this.layout();
     const info = this.conn ? this.app.store.conns.get(this.conn) : null;
+    const tls = !!(info && info.tls);
+    if (tls !== this.tls) {
+      this.tls = tls;
+      for (const el of this.rows.values()) el.remove();
+      this.rows.clear();
+    }
     if (!this.conn) {
       this.title.textContent = 'select a connection';
       this.ends.hidden = true;
@@ -114,6 +146,8 @@ export class Ladder {
       this.serverEl.textContent = 'server ' + (info && info.server ? info.server : '?');
       const parts = ['#' + this.conn];
       if (info && info.path) parts.push(info.path);
+      if (this.tls) parts.push(this.wire ? 'TLS: what the network sees' : info && info.tls_keys ? 'TLS, decrypted' : 'TLS, no keys');
+      else if (this.wire) parts.push('not encrypted: the network sees all of it');
       parts.push(this.total.toLocaleString('en-US') + ' steps');
       this.title.textContent = parts.join(' · ');
     }
@@ -276,7 +310,7 @@ export class Ladder {
       const id = row[R.id];
       const d = this.details.get(id);
       if (!d) missing.push(id);
-      const key = id + ':' + sub + (d ? 'd' : 'c') + (id === this.app.selected ? 's' : '') + (r === this.active ? 'a' : '');
+      const key = id + ':' + sub + (d ? 'd' : 'c') + (id === this.app.selected ? 's' : '') + (r === this.active ? 'a' : '') + (this.wire ? 'w' : '');
       if (el && el.dataset.key === key) { el.style.top = (top + (r - f) * ROW_H) + 'px'; continue; }
       const fresh = this.rowElement(r, row, sub, d);
       fresh.style.top = (top + (r - f) * ROW_H) + 'px';
@@ -310,13 +344,13 @@ export class Ladder {
   rowElement(r, ev, sub, d) {
     const app = this.app;
     const id = ev[R.id];
+    const step = this.drawn(ev, sub, d);
     const row = document.createElement('div');
-    row.className = 'vrow ladder-row' + (id === app.selected ? ' selected' : '') + (r === this.active ? ' active' : '');
+    row.className = 'vrow ladder-row' + (id === app.selected ? ' selected' : '') + (r === this.active ? ' active' : '') + (step.faint ? ' faint' : '');
     row.style.top = (r * ROW_H) + 'px';
     row.dataset.id = String(id);
     if (sub) row.dataset.sub = String(sub);
     row.addEventListener('click', () => { this.active = r; app.select(id, { from: 'ladder', row: ev }); });
-    const step = this.drawn(ev, sub, d);
 
     const time = document.createElement('span');
     time.className = 'lr-time';
@@ -342,6 +376,14 @@ export class Ladder {
     label.className = 'alabel';
     label.textContent = step.label;
     label.title = step.label;
+    if (step.lock) {
+      // Drawn, not a glyph: the page needs no emoji font.
+      const lock = document.createElement('span');
+      lock.className = 'lock';
+      lock.setAttribute('aria-label', 'encrypted');
+      label.prepend(lock);
+      label.title = step.label + ' (travelled encrypted)';
+    }
     diagram.appendChild(label);
     row.appendChild(diagram);
 
@@ -362,8 +404,35 @@ export class Ladder {
   }
 
   // drawn says how to draw the event of row r (packet sub of its TCP
-  // packets), from its details d when they are loaded, else from the row.
+  // packets), from its details d when they are loaded, else from the row:
+  // as the network sees it when the ladder says so and the connection is
+  // TLS, else as sent, saying that it travelled encrypted when it did.
   drawn(r, sub, d) {
+    const ev = d ? d.event : null;
+    const from = r[R.from];
+    const dir = from === FROM_CLIENT ? 'right' : from === FROM_SERVER ? 'left' : 'both';
+    const type = r[R.type];
+    const side = from === FROM_CLIENT ? 'client' : from === FROM_SERVER ? 'server' : 'connection';
+    if (this.tls && this.wire && sub === 0) {
+      if (!onWire(type)) {
+        // Decoded from the plaintext, with nothing of its own on the wire.
+        const s = this.sentStep(r, sub, d);
+        return { ...s, faint: true, dashed: true, note: 'nothing of its own on the wire: ' + s.label + ' was decoded from the records of the steps around it' };
+      }
+      const w = wireStep(type, ev, dir, side);
+      if (w) return w;
+    }
+    if (isTLSType(type)) return tlsStep(type, ev, dir, ev && ev.note ? ev.note : '', side);
+    const step = this.sentStep(r, sub, d);
+    if (this.tls && (type === T.httpReq || type === T.httpResp || type === T.wsMessage)) {
+      step.lock = true;
+      if (ev) step.note = (step.note ? step.note + ' — ' : '') + sentNote(ev);
+    }
+    return step;
+  }
+
+  // sentStep says how to draw row r as the application sent it.
+  sentStep(r, sub, d) {
     const ev = d ? d.event : null;
     const from = r[R.from];
     const dir = from === FROM_CLIENT ? 'right' : from === FROM_SERVER ? 'left' : 'both';
