@@ -78,7 +78,20 @@ func DecodeJSON(src capture.Source, opts Options, w io.Writer) error {
 	// The Analyzer's notes builder: its notes are copied unescaped, and
 	// since the events go nowhere but appendJSON, it can reuse its memory.
 	notes := jsonenc.ReusingNotes()
+	var pieces []byte
 	err := decodeSerial(src, opts, func(ev *Event) error {
+		if streamsPayload(ev) {
+			// The line up to the payload, the payload in pieces, the rest
+			// (jsonpieces.go).
+			var at int
+			buf, at = ev.appendJSONAt(buf, &times, notes, true)
+			buf = append(buf, '\n')
+			if _, werr = w.Write(buf[:at]); werr == nil {
+				werr = writePayload(w, ev.Message.Payload, ev.Message.Opcode == "text", &pieces)
+			}
+			buf = buf[:copy(buf, buf[at:])]
+			return werr
+		}
 		buf = ev.appendJSON(buf, &times, notes)
 		buf = append(buf, '\n')
 		if len(buf) >= jsonWriteSize {

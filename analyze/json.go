@@ -30,6 +30,17 @@ func (e *Event) AppendJSON(b []byte) []byte {
 // the note builder of the Analyzer whose events these are (its notes are
 // copied without being escaped).
 func (e *Event) appendJSON(b []byte, times *jsonenc.TimeCache, notes *jsonenc.Notes) []byte {
+	b, _ = e.appendJSONAt(b, times, notes, false)
+	return b
+}
+
+// appendJSONAt is appendJSON that, when omit is true and e is a message
+// with a payload, leaves out the payload's encoded bytes between the
+// quotes of "text" or "base64" and returns where they go, for the caller
+// to write them in pieces (see writePayload); at is -1 when nothing was
+// left out.
+func (e *Event) appendJSONAt(b []byte, times *jsonenc.TimeCache, notes *jsonenc.Notes, omit bool) (_ []byte, at int) {
+	at = -1
 	b = append(b, `{"type":`...)
 	b = jsonenc.AppendString(b, e.Type)
 	b = append(b, `,"t":"`...)
@@ -144,6 +155,12 @@ func (e *Event) appendJSON(b []byte, times *jsonenc.TimeCache, notes *jsonenc.No
 		switch {
 		case m.Undecodable:
 			b = append(b, `,"undecodable":true`...)
+		case omit && m.Opcode == "text":
+			b = append(b, `,"text":""`...)
+			at = len(b) - 1
+		case omit:
+			b = append(b, `,"base64":""`...)
+			at = len(b) - 1
 		case m.Opcode == "text":
 			b = append(b, `,"text":`...)
 			b = jsonenc.AppendBytes(b, m.Payload)
@@ -180,7 +197,7 @@ func (e *Event) appendJSON(b []byte, times *jsonenc.TimeCache, notes *jsonenc.No
 		}
 		b = append(b, ']')
 	}
-	return append(b, '}')
+	return append(b, '}'), at
 }
 
 // appendTLS writes the fields of a tls.* event (see TLS).

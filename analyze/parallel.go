@@ -79,6 +79,9 @@ type shardOut struct {
 	events []Event // Decode: deep copies, their slices reused batch after batch
 	json   []byte  // DecodeJSON: the lines
 	ends   []int32 // DecodeJSON: end offset of each line in json
+
+	streams    []streamed // DecodeJSON: payloads left out of json (jsonpieces.go)
+	nextStream int        // the merger: the first not written yet
 }
 
 // route is the dispatcher's record of a tracked connection.
@@ -157,6 +160,7 @@ type pipeline struct {
 	cur    *batch
 	chunks [][]byte // merger: the JSON lines of a batch, in order
 	joined []byte   // merger: chunks copied together for a plain io.Writer
+	pieces []byte   // merger: a streamed payload's piece, encoded
 	last   struct { // the last packet read, TCP or not, as Analyzer.Close stamps
 		num  int64
 		time time.Time
@@ -252,7 +256,11 @@ func (p *pipeline) newShard(opts Options, json bool) *Analyzer {
 		out := st.out
 		out.index = append(out.index, st.index)
 		if json {
-			out.json = ev.appendJSON(out.json, &times, notes)
+			var at int
+			out.json, at = ev.appendJSONAt(out.json, &times, notes, streamsPayload(ev))
+			if at >= 0 {
+				out.streams = append(out.streams, streamed{int32(at), ev.Message.Opcode == "text", ev.Message.Payload})
+			}
 			out.json = append(out.json, '\n')
 			out.ends = append(out.ends, int32(len(out.json)))
 			return
@@ -341,7 +349,13 @@ func (p *pipeline) mergeBatch(b *batch, out sink) error {
 		if out.json && n > next[w] {
 			// The lines of consecutive items of one shard are contiguous.
 			end := int(o.ends[n-1])
-			if w == lastShard {
+			if o.nextStream < len(o.streams) && int(o.streams[o.nextStream].at) < end {
+				var err error
+				if chunks, err = p.writeStreamed(chunks, o, start[w], end, out.w); err != nil {
+					return err
+				}
+				lastShard = w
+			} else if w == lastShard {
 				// Still the same shard: its lines follow the chunk's.
 				k := len(chunks) - 1
 				chunks[k] = o.json[start[w]-len(chunks[k]) : end]
@@ -393,6 +407,8 @@ func (p *pipeline) recycle(b *batch) {
 	for w := range b.out {
 		o := &b.out[w]
 		o.index, o.json, o.ends = o.index[:0], o.json[:0], o.ends[:0]
+		clear(o.streams)
+		o.streams, o.nextStream = o.streams[:0], 0
 		if cap(o.json) > 4*batchData {
 			o.json = nil // a burst of big events: do not keep the memory
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math/rand"
 	"slices"
 	"strings"
 	"testing"
@@ -244,5 +245,58 @@ func TestReset(t *testing.T) {
 	fresh := decode(server, b)
 	if got, want := msgOps(r), msgOps(fresh); got != want {
 		t.Errorf("Decode after Reset = %s, want %s", got, want)
+	}
+}
+
+// keeper is a Handler that keeps the Payloads longer than OwnedPayload as
+// given, without copying them, and a copy of each beside them.
+type keeper struct {
+	kept, copies [][]byte
+}
+
+func (k *keeper) Frame(*Frame) {}
+
+func (k *keeper) Message(m *Message) {
+	if len(m.Payload) > OwnedPayload {
+		k.kept = append(k.kept, m.Payload)
+		k.copies = append(k.copies, bytes.Clone(m.Payload))
+	}
+}
+
+// TestOwnedPayload checks that a Payload longer than OwnedPayload is never
+// written to again by its Stream, nor by another Stream of the same
+// Shared: analyze's DecodeJSON writes it after the callback. Messages of
+// every kind follow, plain and compressed, large and small, kept whole.
+func TestOwnedPayload(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	big := func(n int) []byte {
+		p := make([]byte, n)
+		for i := range p {
+			p[i] = "abcdefgh"[rng.Intn(8)]
+		}
+		return p
+	}
+	msgs := [][]byte{big(OwnedPayload + 1), big(3 * OwnedPayload), []byte("small"), big(OwnedPayload + 5000), big(100), big(2 * OwnedPayload)}
+	z := deflateMessages(t, msgs, true)
+	var plain, compressed []byte
+	for i, m := range msgs {
+		plain = cat(plain, encode(frameSpec{fin: true, op: OpBinary, payload: m}))
+		compressed = cat(compressed, zbinary(z[i]))
+	}
+	k := &keeper{}
+	sh := NewShared(0)
+	a := NewStream(Config{MaxPayload: -1, Shared: sh}, k)
+	b := NewStream(Config{Deflate: true, MaxPayload: -1, Shared: sh}, k)
+	for i := 0; i < 2; i++ {
+		feed(a, plain, int64(i), 5000, 1)
+		feed(b, compressed, int64(i), 5000, 1)
+	}
+	if len(k.kept) != 16 {
+		t.Fatalf("kept %d payloads longer than OwnedPayload, want 16", len(k.kept))
+	}
+	for i := range k.kept {
+		if !bytes.Equal(k.kept[i], k.copies[i]) {
+			t.Errorf("payload %d (%d bytes) was written to after its callback", i, len(k.kept[i]))
+		}
 	}
 }

@@ -50,8 +50,15 @@ func (sh *Shared) HistoryBytes() int64 { return sh.histBytes }
 // large behind.
 const (
 	maxSpare    = 64
-	maxSpareCap = 64 << 10
+	maxSpareCap = OwnedPayload
 )
+
+// OwnedPayload is the size past which a Message's Payload is in a buffer
+// the Stream gives up when the Message callback returns (it is too large
+// to keep as a spare): the Handler may keep such a Payload without copying
+// it, which analyze's DecodeJSON does to write a message kept whole
+// (--full-payload) after the callback.
+const OwnedPayload = 64 << 10
 
 // getBuf returns an empty buffer, a spare one when there is one.
 func (sh *Shared) getBuf() []byte {
