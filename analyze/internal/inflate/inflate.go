@@ -60,6 +60,10 @@ type Decoder struct {
 	precodeTable [precodeTableSize]uint32
 	lens         [maxLitSyms + maxDistSyms]uint8
 	scratch      symScratch
+
+	// The fast loop's round (see seqMax): each match's position in the
+	// window (bits 0-15), length (16-31) and distance (32-47).
+	seqs [seqMax]uint64
 }
 
 // Reset makes d decode in into win: win[:len(win)] is the output so far
@@ -503,6 +507,27 @@ func copyMatch(win []byte, o, dist, length int) {
 	}
 }
 
+// The fast loop decodes in rounds of two passes. The first decodes up to
+// seqMax matches, writing the literals between them into the window and
+// noting each match in the Decoder's seqs; for a match that reaches into
+// the output of earlier messages it asks the CPU to fetch the match's
+// first byte (prefetch). The second pass copies the matches. With context
+// takeover a match mostly reaches into the direction's earlier messages
+// (on the compressed bench capture, of the bytes matched from before the
+// message, 80% lie 4-32 KiB back), and with hundreds of connections
+// decoding in turn their windows are no longer in the caches: copying
+// each match as it was decoded waited for memory once per match, one wait
+// after the other (the load of the copy took two thirds of the fast loop's
+// time in a profile), while this way the fetches of a round are in flight
+// together during the decoding of the symbols after them. A plain load in
+// the first pass instead of the prefetch does not help: the CPU retires
+// instructions in order, so a load that misses holds up all that follow
+// it. On the 200-connection compressed capture it takes 15-20% off the
+// CPU time of a decode with one worker, for 15% more instructions; with
+// a few connections whose windows stay in the caches it costs about what
+// it saves.
+const seqMax = 32 // matches per round
+
 // fast decodes symbols while at least eight bytes of input and outMargin
 // bytes of window are left: the bit buffer is refilled eight bytes at a
 // time to at least 56 bits, enough for a literal/length code with its
@@ -511,6 +536,45 @@ func copyMatch(win []byte, o, dist, length int) {
 // the end of the block and, when a symbol is not what a valid stream
 // holds, goes back to its start for slowSymbol to report it as flate does.
 func (d *Decoder) fast() {
+	for {
+		ns, stop, back := d.decodeRound()
+		d.copyRound(ns)
+		switch stop {
+		case stopEOB:
+			d.toCareful()
+			d.endBlock()
+			return
+		case stopBadSymbol:
+			d.toCareful()
+			d.slowNext = true
+			return
+		case stopBadDistance:
+			// Go back to the length's code: slowSymbol says what is wrong.
+			d.seek(d.pos() - back)
+			d.slowNext = true
+			return
+		}
+		if d.i > len(d.in)-8 || d.o > WindowCap-outMargin {
+			d.toCareful()
+			return
+		}
+	}
+}
+
+// Why decodeRound stopped.
+const (
+	stopFull        = iota // seqMax matches, or the end of the fast loop's input or window
+	stopEOB                // consumed
+	stopBadSymbol          // not consumed
+	stopBadDistance        // the length and distance codes are consumed
+)
+
+// decodeRound is the fast loop's first pass: it decodes symbols, writes
+// the literals into the window and notes the matches in d.seqs, at most
+// seqMax, moving d.o past them as if they were copied. It returns how many
+// matches it noted, why it stopped, and for stopBadDistance how many bits
+// the length and distance codes took.
+func (d *Decoder) decodeRound() (ns, stop, back int) {
 	in := d.in
 	w := (*[WindowCap]byte)(d.win)
 	bb, nb, i, o := d.bb, d.nb, d.i, d.o
@@ -519,8 +583,9 @@ func (d *Decoder) fast() {
 	// needs no bounds check.
 	litMask := (uint64(1)<<d.litBits - 1) & (1<<litRootBits - 1)
 	distMask := (uint64(1)<<d.distBit - 1) & (1<<distRootBits - 1)
-	inEnd, outEnd := len(in)-8, WindowCap-outMargin
-	for i <= inEnd && o <= outEnd {
+	inEnd := len(in) - 8
+	start := d.start
+	for i <= inEnd && o <= WindowCap-outMargin {
 		bb |= binary.LittleEndian.Uint64(in[i:]) << (nb & 63)
 		i += int((63 - nb) >> 3)
 		nb |= 56
@@ -557,16 +622,11 @@ func (d *Decoder) fast() {
 			if e&eobFlag != 0 {
 				bb >>= e & 63
 				nb -= uint(e & 0xff)
-				d.bb, d.nb, d.i, d.o = bb, nb, i, o
-				d.toCareful()
-				d.endBlock()
-				return
+				stop = stopEOB
+			} else {
+				stop = stopBadSymbol
 			}
-			// No code, or symbol 286 or 287: not consumed yet.
-			d.bb, d.nb, d.i, d.o = bb, nb, i, o
-			d.toCareful()
-			d.slowNext = true
-			return
+			break
 		}
 		saved := bb
 		bb >>= e & 63
@@ -582,28 +642,53 @@ func (d *Decoder) fast() {
 		nb -= uint(de & 0xff)
 		dst := int(de>>16) + int(saved&(1<<(de&63)-1)>>(de>>8&15))
 		if de&badFlag != 0 || dst > o {
-			// Go back to the length's code: slowSymbol says what is wrong.
-			d.bb, d.nb, d.i, d.o = bb, nb, i, o
-			d.seek(d.pos() - int(e&0xff) - int(de&0xff))
-			d.slowNext = true
-			return
+			stop, back = stopBadDistance, int(e&0xff)+int(de&0xff)
+			break
 		}
-		// The match, eight bytes at a time when the distance allows; o
-		// is at most outEnd, so the last word ends inside the window.
-		src := o - dst
-		if dst >= 8 {
-			end := o + length
-			for ; o < end; o, src = o+8, src+8 {
-				binary.LittleEndian.PutUint64(w[o:], binary.LittleEndian.Uint64(w[src:]))
-			}
-			o = end
-			continue
+		// Output of this Next call, written moments ago, is in the cache.
+		if o-dst < start {
+			prefetch(&w[(o-dst)&(WindowCap-1)])
 		}
-		copyMatch(d.win, o, dst, length)
+		d.seqs[ns&(seqMax-1)] = uint64(o) | uint64(length)<<16 | uint64(dst)<<32
 		o += length
+		ns++
+		if ns == seqMax {
+			break
+		}
 	}
 	d.bb, d.nb, d.i, d.o = bb, nb, i, o
-	d.toCareful()
+	return ns, stop, back
+}
+
+// copyRound is the fast loop's second pass: it copies the ns matches
+// decodeRound noted, in order, each exactly (the literals after it are
+// already written), eight bytes at a time where the distance allows.
+func (d *Decoder) copyRound(ns int) {
+	w := (*[WindowCap]byte)(d.win)
+	for k := range ns {
+		sq := d.seqs[k&(seqMax-1)]
+		p, length, dst := int(sq&0xffff), int(sq>>16&0xffff), int(sq>>32)
+		src := p - dst
+		switch {
+		case dst >= 8 && length >= 8:
+			// Words while a whole one fits, then the last eight bytes:
+			// with dst >= 8 each word reads bytes already final.
+			end := p + length - 8
+			for ; p < end; p, src = p+8, src+8 {
+				binary.LittleEndian.PutUint64(w[p:], binary.LittleEndian.Uint64(w[src:]))
+			}
+			src += end - p
+			binary.LittleEndian.PutUint64(w[end:], binary.LittleEndian.Uint64(w[src:]))
+		case dst >= 8 && length >= 4:
+			// 4 to 7 bytes: two words of four, overlapping.
+			binary.LittleEndian.PutUint32(w[p:], binary.LittleEndian.Uint32(w[src:]))
+			binary.LittleEndian.PutUint32(w[p+length-4:], binary.LittleEndian.Uint32(w[src+length-4:]))
+		default:
+			for j := range length {
+				w[(p+j)&(WindowCap-1)] = w[(src+j)&(WindowCap-1)]
+			}
+		}
+	}
 }
 
 // toCareful clears the bits above nb that the fast loop loaded, and records
