@@ -9,7 +9,7 @@
 
 import { T, OP, F, FROM_CLIENT, FROM_SERVER, opcodeName, HOW, TYPE_NAMES, STATE_LABEL } from './data.js';
 import { rel, duration, niceStep, bytes, absShort } from './format.js';
-import { Tiles, R, COL_PX, TILE_COLS, levelFor, tileUs, colUs } from './windows.js';
+import { Tiles, R, COL_PX, TILE_COLS, levelFor, tileUs, colUs, isMessage } from './windows.js';
 
 export const KIND_COLOR = {
   [OP.text]: '#2563eb', [OP.binary]: '#7c3aed', [OP.ping]: '#0d9488', [OP.pong]: '#65a30d', [OP.close]: '#ea580c',
@@ -34,7 +34,10 @@ const BUCKET = COL_PX; // pixels merged into one mark
 const MARK_W = 3;
 // BITMAPS_PER_FRAME bounds the tile bitmaps drawn anew in one frame, so
 // that a new zoom level arriving does not make one long frame.
-const BITMAPS_PER_FRAME = 48;
+const BITMAPS_PER_FRAME = 16;
+// STALE_MS is how often the view is drawn again while a capture is read
+// (the tiles' data version changes every 0.7 s: see dataVersion).
+const STALE_MS = 350;
 // LANE_MARGIN is how many lanes above and below the view are asked for.
 const LANE_MARGIN = 3;
 
@@ -85,6 +88,12 @@ export class Timeline {
   scale() { return this.plotW / Math.max(1e-3, this.v1 - this.v0); }
   xOf(t) { return GUTTER + (t - this.v0) * this.scale(); }
   tOf(x) { return this.v0 + (x - GUTTER) / this.scale(); }
+
+  // later draws again in ms milliseconds (once, whatever the calls).
+  later(ms) {
+    if (this.laterTimer) return;
+    this.laterTimer = setTimeout(() => { this.laterTimer = 0; this.request(); }, ms);
+  }
 
   request() {
     if (this.pending) return;
@@ -213,9 +222,12 @@ export class Timeline {
       fparams, fparams, version, settled);
 
     let marks = 0;
-    const ids = [];
     this.bitmapBudget = BITMAPS_PER_FRAME;
-    this.hits = [];
+    // What was drawn where: the tiles in view (a few dozen), from which
+    // hitAt and the frame's ids are worked out when asked, so that a frame
+    // allocates nothing per mark.
+    this.drawn = [];
+    this.drawnView = { v0, scale, lo: v0 - 20 / scale, hi: v1 + 20 / scale, W };
     this.tileCounts = [0, 0]; // tiles in view with events one by one, merged
     let incomplete = false;
 
@@ -272,7 +284,7 @@ export class Timeline {
         const ts = this.tiles.forDraw(L, i, c);
         if (ts.length === 0) { incomplete = true; continue; }
         for (const tile of ts) {
-          marks += this.drawTile(ctx, tile, li, top, mid, scale, v0, v1, W, ids);
+          marks += this.drawTile(ctx, tile, li, top, mid, scale, v0, v1, W);
           if (tile.L !== L || !Tiles.fresh(tile, version)) incomplete = true;
         }
       }
@@ -355,7 +367,12 @@ export class Timeline {
     this.drawOverview();
     const ms = performance.now() - start;
     // complete: every tile in view was drawn, as the server has it now.
-    this.stats = { marks, ids, drawMs: ms, frames: this.stats.frames + 1, v0, v1, level: L, tiles: this.tileCounts, complete: !incomplete && !!st && (lanes.length > 0 || st.conns === 0) };
+    const tl = this;
+    // ids (the events drawn, at most 20,000) is worked out when read.
+    this.stats = {
+      marks, drawMs: ms, frames: this.stats.frames + 1, v0, v1, level: L, tiles: this.tileCounts, complete: !incomplete && !!st && (lanes.length > 0 || st.conns === 0),
+      get ids() { return tl.drawnIds(); },
+    };
     if (marks > 0 && this.firstMarksAt === 0) {
       this.firstMarksAt = performance.now();
       // What the summary said then: still reading, and how far.
@@ -366,7 +383,13 @@ export class Timeline {
     if (!incomplete && st && st.done && !app.axisCompleteAt && !this.userMoved && lanes.length > 0) {
       app.axisCompleteAt = performance.now();
     }
-    if (incomplete) this.request();
+    // Draw again next frame only for the bitmaps this frame had no time
+    // for. Tiles on their way draw when they arrive (Tiles.onChange); tiles
+    // of a capture still being read grow stale as time passes: look again
+    // in a while. (Drawing every frame until all was fresh kept a core
+    // busy for as long as a capture was read, slowing the reading.)
+    if (this.bitmapBudget < 0) this.request();
+    else if (incomplete || (st && !st.done)) this.later(STALE_MS);
     if (this.onDraw) this.onDraw(ms);
   }
 
@@ -383,26 +406,35 @@ export class Timeline {
 
   // drawTile draws one tile of a lane: its bitmap of message bars, then
   // its special and warned events one by one. It returns the marks drawn
-  // in view and adds their ids to ids.
-  drawTile(ctx, tile, li, top, mid, scale, v0, v1, W, ids) {
+  // in view.
+  drawTile(ctx, tile, li, top, mid, scale, v0, v1, W) {
     const tu = tileUs(tile.L);
     const x0 = GUTTER + (tile.t0 - v0) * scale;
     const wpx = tu * scale;
     if (x0 > W + 20 || x0 + wpx < GUTTER - 20) return 0;
     if (x0 < W && x0 + wpx > GUTTER && (tile.nb > 0 || tile.rows.length > 0)) this.tileCounts[tile.merged ? 1 : 0]++;
+    this.drawn.push({ tile, li, x0, wpx });
     let marks = 0;
     const bm = this.tileBitmap(tile);
-    if (bm) ctx.drawImage(bm, x0, top, wpx, LANE_H);
-    else this.bitmapBudget--;
+    if (bm === NO_BARS) { /* nothing to draw */ } else if (bm) ctx.drawImage(bm, x0, top, wpx, LANE_H);
+    else {
+      this.bitmapBudget--;
+      // Not drawn yet (a few are drawn each frame): its half of the
+      // coarser tile's bitmap meanwhile, if that one is at hand.
+      const up = this.tiles.peek(tile.L + 1, Math.floor(tile.i / 2), tile.conn);
+      const ub = up && up.bitmapKey === LANE_H + ':' + this.dpr ? up.bitmap : null;
+      if (ub && ub !== NO_BARS) {
+        const half = ub.width / 2;
+        ctx.drawImage(ub, (tile.i - 2 * Math.floor(tile.i / 2)) * half, 0, half, ub.height, x0, top, wpx, LANE_H);
+      }
+    }
     const lo = v0 - 20 / scale, hi = v1 + 20 / scale;
     for (const r of tile.rows) {
       const t = r[R.t];
       if (t < lo || t > hi) continue;
-      const x = GUTTER + (t - v0) * scale;
-      if (ids.length < 20000) ids.push(r[R.id]);
-      this.hits.push({ li, x, from: r[R.from], id: r[R.id], row: r, msg: r[R.type] === T.wsMessage });
       marks++;
       if (r[R.type] === T.wsMessage) continue; // in the bitmap
+      const x = GUTTER + (t - v0) * scale;
       if (x < GUTTER - 8) continue;
       drawOther(ctx, r, x, top, mid, LANE_H);
       if (r[R.flags] & F.warning) warnMark(ctx, x, top + 1);
@@ -411,14 +443,44 @@ export class Timeline {
       const cw = wpx / TILE_COLS;
       for (let k = 0; k < tile.nb; k++) {
         const x = x0 + (tile.bCol(k) + 0.5) * cw;
-        if (x < GUTTER - MARK_W || x > W) continue;
-        const id = tile.bId(k);
-        if (ids.length < 20000) ids.push(id);
-        this.hits.push({ li, x, from: tile.bDir(k), id, n: tile.bN(k), warn: tile.bWarn(k), kind: tile.bKind(k), size: tile.bSize(k), msg: true });
-        marks++;
+        if (x >= GUTTER - MARK_W && x <= W) marks++;
       }
     }
     return marks;
+  }
+
+  // eachHit calls fn with each mark the last frame drew (of lane li only,
+  // unless li is undefined): {li, x, from, id, row, msg} for an event drawn
+  // on its own, {li, x, from, id, n, warn, kind, size, msg} for merged
+  // messages (id the largest of them). fn returns false to stop.
+  eachHit(fn, li) {
+    const v = this.drawnView;
+    if (!this.drawn || !v) return;
+    for (const d of this.drawn) {
+      if (li !== undefined && d.li !== li) continue;
+      const tile = d.tile;
+      for (const r of tile.rows) {
+        const t = r[R.t];
+        if (t < v.lo || t > v.hi) continue;
+        if (fn({ li: d.li, x: GUTTER + (t - v.v0) * v.scale, from: r[R.from], id: r[R.id], row: r, msg: r[R.type] === T.wsMessage }) === false) return;
+      }
+      if (tile.merged) {
+        const cw = d.wpx / TILE_COLS;
+        for (let k = 0; k < tile.nb; k++) {
+          const x = d.x0 + (tile.bCol(k) + 0.5) * cw;
+          if (x < GUTTER - MARK_W || x > v.W) continue;
+          if (fn({ li: d.li, x, from: tile.bDir(k), id: tile.bId(k), n: tile.bN(k), warn: tile.bWarn(k), kind: tile.bKind(k), size: tile.bSize(k), msg: true }) === false) return;
+        }
+      }
+    }
+  }
+
+  // drawnIds returns the ids of the events the last frame drew (at most
+  // 20,000; a merged column counts as its largest message).
+  drawnIds() {
+    const ids = [];
+    this.eachHit((h) => { ids.push(h.id); return ids.length < 20000; });
+    return ids;
   }
 
   // tileBitmap returns the bitmap of a tile's message bars (drawn at COL_PX
@@ -428,6 +490,12 @@ export class Timeline {
     const dpr = this.dpr;
     const key = LANE_H + ':' + dpr;
     if (tile.bitmapKey === key) return tile.bitmap;
+    // Most tiles of a deep zoom hold no message: no bitmap to make.
+    if (tile.merged ? tile.nb === 0 : !tile.rows.some(isMessage)) {
+      tile.bitmap = NO_BARS;
+      tile.bitmapKey = key;
+      return NO_BARS;
+    }
     if (this.bitmapBudget <= 0) return tile.bitmap; // an older one, or null
     this.bitmapBudget--;
     const w = TILE_COLS * COL_PX, h = LANE_H;
@@ -564,17 +632,16 @@ export class Timeline {
   // the last frame: {id, row} for an event drawn on its own, {id, n, ...}
   // for merged messages (id the largest of them); or null.
   hitAt(x, y) {
-    if (y < AXIS_H || x < GUTTER - 8 || !this.hits) return null;
+    if (y < AXIS_H || x < GUTTER - 8 || !this.drawn) return null;
     const li = Math.floor((y - AXIS_H + this.scrollY) / LANE_H);
     const mid = this.laneTop(li) + LANE_H / 2;
     const wantFrom = y < mid - 1 ? FROM_CLIENT : y > mid + 1 ? FROM_SERVER : 0;
     let best = null, bestD = 7;
-    for (const h of this.hits) {
-      if (h.li !== li) continue;
+    this.eachHit((h) => {
       let d = Math.abs(h.x - x);
       if (h.msg && wantFrom !== 0 && h.from !== wantFrom) d += 4;
       if (d < bestD) { bestD = d; best = h; }
-    }
+    }, li);
     return best;
   }
 
@@ -720,6 +787,9 @@ export class Timeline {
 }
 
 // newCanvas returns an offscreen canvas of w × h pixels.
+// NO_BARS stands for the bitmap of a tile without message bars.
+const NO_BARS = Symbol('no bars');
+
 function newCanvas(w, h) {
   if (typeof OffscreenCanvas === 'function') return new OffscreenCanvas(Math.max(1, w), Math.max(1, h));
   const c = document.createElement('canvas');

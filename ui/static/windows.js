@@ -107,6 +107,9 @@ export class Tiles {
     return t;
   }
 
+  // peek returns the tile if it is at hand, without marking it used.
+  peek(L, i, conn) { return this.cache.get(this.key(L, i, conn)); }
+
   // fresh reports whether tile t needs no asking again at version. A
   // tile of a search still scanning is asked again every 300 ms.
   static fresh(t, version) {
