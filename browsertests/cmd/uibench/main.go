@@ -371,11 +371,12 @@ func (r result) targets() []target {
 	ts = append(ts, target{"first marks < 1 s, while decoding, progress shown",
 		fmt.Sprintf("%.0f ms, %s", r.FirstMarks, map[bool]string{true: "while decoding", false: "NOT while decoding"}[whileDecoding]),
 		r.FirstMarks >= 0 && r.FirstMarks < targetFirstMarksMs && whileDecoding})
-	worst, where := 0.0, ""
+	worst, where, worstDraw := 0.0, "", 0.0
 	check := func(name string, f frameStats) {
 		if f.Gap[1] > worst || where == "" {
 			worst, where = f.Gap[1], name
 		}
+		worstDraw = max(worstDraw, f.Draw[1])
 	}
 	check("pan fit-all", r.PanFit)
 	check("pan ×50", r.PanZoom)
@@ -384,7 +385,7 @@ func (r result) targets() []target {
 		check("pan at "+spanText(z.Span), z.Frames)
 	}
 	ts = append(ts, target{"pan and zoom frame p95 ≤ 20 ms at every zoom level",
-		fmt.Sprintf("worst p95 %.1f ms (%s)", worst, where), worst <= targetFrameP95Ms})
+		fmt.Sprintf("worst p95 %.1f ms (%s); the page's own drawing: worst p95 %.1f ms", worst, where, worstDraw), worst <= targetFrameP95Ms})
 	ts = append(ts, target{"server peak RSS (VmHWM) ≤ 200 MB", fmt.Sprintf("%.0f MB", float64(r.PeakRSS)/1e6), r.PeakRSS > 0 && r.PeakRSS <= targetPeakRSS})
 	ts = append(ts, target{"JS heap ≤ 100 MB", fmt.Sprintf("%.0f MB", r.HeapMB), r.HeapMB <= targetHeap})
 	ts = append(ts, target{"spill smaller than the capture", fmt.Sprintf("%.0f MB for %.0f MB", float64(r.Temp)/1e6, float64(r.CaptureBytes)/1e6), r.Temp < r.CaptureBytes})
