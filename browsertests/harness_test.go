@@ -38,11 +38,17 @@ func browserPath(t testing.TB) string {
 // for one tab.
 func newBrowser(t testing.TB) context.Context {
 	t.Helper()
+	return newBrowserTimeout(t, 90*time.Second)
+}
+
+// newBrowserTimeout is newBrowser whose context ends after d.
+func newBrowserTimeout(t testing.TB, d time.Duration) context.Context {
+	t.Helper()
 	path := browserPath(t)
 	opts := AllocatorOptions(path, t.TempDir())
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelT := context.WithTimeout(ctx, d)
 	t.Cleanup(func() {
 		cancelT()
 		cancel()
@@ -248,6 +254,12 @@ func deadline(ctx context.Context) time.Time {
 		return d
 	}
 	return time.Now().Add(time.Minute)
+}
+
+// pollQuiet waits up to 5 s for js to be true, and returns either way: the
+// caller checks what it then finds.
+func pollQuiet(ctx context.Context, js string) {
+	chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(5*time.Second)))
 }
 
 func poll(t testing.TB, ctx context.Context, js string) {

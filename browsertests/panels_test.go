@@ -137,16 +137,21 @@ func TestWarningsPanelShowsEveryCode(t *testing.T) {
 
 	// Keyboard: w from nothing selected visits every warned event in order.
 	eval[any](t, ctx, `wsviz.app.select(-1), document.activeElement.blur(), 0`)
+	// The page asks the server for the next warned event (/api/step): each
+	// key is followed by waiting for the selection to move.
 	var visited []int
+	prev := -1
 	for range warned(evs, "") {
 		key(t, ctx, "w")
-		time.Sleep(30 * time.Millisecond)
-		visited = append(visited, eval[int](t, ctx, `wsviz.app.selected`))
+		pollQuiet(ctx, fmt.Sprintf(`wsviz.app.selected !== %d`, prev))
+		prev = eval[int](t, ctx, `wsviz.app.selected`)
+		visited = append(visited, prev)
 	}
 	if want := warned(evs, ""); !slices.Equal(visited, want) {
 		t.Errorf("w visits %v, want %v", visited, want)
 	}
 	key(t, ctx, "W")
+	pollQuiet(ctx, fmt.Sprintf(`wsviz.app.selected !== %d`, prev))
 	if got, want := eval[int](t, ctx, `wsviz.app.selected`), warned(evs, "")[len(warned(evs, ""))-2]; got != want {
 		t.Errorf("W goes back to %d, want %d", got, want)
 	}

@@ -63,7 +63,11 @@ const fitAllMerged = `(() => {
 // the connection's steps, n to the next event of any connection; and the
 // page's JS heap stays bounded.
 func TestZoomFitAllToOneMessageAndBack(t *testing.T) {
-	ctx := newBrowser(t)
+	timeout := 90 * time.Second
+	if os.Getenv("WSVIZ_SCALE_MESSAGES") != "" {
+		timeout = 15 * time.Minute // a capture of hundreds of MB is decoded first
+	}
+	ctx := newBrowserTimeout(t, timeout)
 	path, messages := scaleCapture(t)
 	u := serve(t, path)
 	if err := chromedp.Do(ctx, chromedp.Navigate(u)); err != nil {
