@@ -1,11 +1,9 @@
 package analyze
 
 import (
-	"slices"
 	"time"
 
 	"github.com/wsviz/wsviz/analyze/internal/jsonenc"
-	"github.com/wsviz/wsviz/analyze/internal/lru"
 	"github.com/wsviz/wsviz/analyze/internal/wsproto"
 	"github.com/wsviz/wsviz/capture"
 	"github.com/wsviz/wsviz/capture/filter"
@@ -34,6 +32,14 @@ const (
 	// for all connections: 64 KiB per direction with context takeover, so
 	// 512 connections compressing both ways are decoded whole.
 	DefaultMaxDeflateHistory = 64 << 20
+	// DefaultReorderPackets and DefaultReorderTime are the reorder window:
+	// an acknowledged hole becomes a tcp.gap once the data after it has
+	// waited longer than both. Capture points record packets out of order
+	// by a few packets and microseconds (multi-queue NICs, -i any, mirror
+	// ports, merged interfaces); a window of 64 packets and 200 ms covers
+	// them with room to spare, and only delays the decision.
+	DefaultReorderPackets = 64
+	DefaultReorderTime    = 200 * time.Millisecond
 )
 
 // Options tune the analyzer. The zero value means the defaults.
@@ -68,6 +74,16 @@ type Options struct {
 	// live capture follows a key log that its endpoints write a moment
 	// after the handshake. 0 decodes every record as soon as it arrives.
 	KeyWait int
+	// ReorderPackets and ReorderTime are the reorder window (see
+	// DefaultReorderPackets): bytes the receiver acknowledged but the
+	// capture has not shown are a pending hole, and the direction's later
+	// bytes wait behind it, until the first of them has waited more than
+	// ReorderPackets packets of the capture and ReorderTime of capture
+	// time; then the hole is a tcp.gap. 0 means the defaults; a negative
+	// value means no wait (the hole is declared at the first packet of its
+	// connection after the later data arrived).
+	ReorderPackets int
+	ReorderTime    time.Duration
 	// Workers is the number of goroutines Decode shards connections
 	// across; 0 means runtime.GOMAXPROCS(0), 1 decodes on the caller's
 	// goroutine alone. The events and their order are the same for every
@@ -103,6 +119,18 @@ func (o Options) withDefaults() Options {
 	if o.MaxDeflateHistory <= 0 {
 		o.MaxDeflateHistory = DefaultMaxDeflateHistory
 	}
+	switch {
+	case o.ReorderPackets == 0:
+		o.ReorderPackets = DefaultReorderPackets
+	case o.ReorderPackets < 0:
+		o.ReorderPackets = 0
+	}
+	switch {
+	case o.ReorderTime == 0:
+		o.ReorderTime = DefaultReorderTime
+	case o.ReorderTime < 0:
+		o.ReorderTime = 0
+	}
 	return o
 }
 
@@ -115,11 +143,9 @@ type Analyzer struct {
 
 	dec       *capture.Decoder // IP reassembly and tunnels (see ip.go)
 	seg       capture.Segment
-	conns     map[flowKey]*conn
-	nconns    int             // connections numbered so far
-	lru       lru.List[*conn] // tracked connections, least recently active first
-	buffered  int64           // out-of-order bytes held over all connections
-	bufferCap int64           // cap on buffered: MaxBufferTotal, or a worker's share of it
+	table     table // the connection table (a sharded Analyzer's is unused: the dispatcher routes)
+	buffered  int64 // out-of-order bytes held over all connections
+	bufferCap int64 // cap on buffered: MaxBufferTotal, or a worker's share of it
 	pool      segmentPool
 	ws        *wsproto.Shared // shared by the WebSocket decoders of all connections
 
@@ -129,8 +155,9 @@ type Analyzer struct {
 
 	tls tlsState // connections waiting for TLS keys (tls.go)
 
-	ev    Event          // reused for every emitted event
-	notes *jsonenc.Notes // builds the notes of frames, data messages and pings
+	ev         Event          // reused for every emitted event
+	tcpScratch []TCPPacket    // the handshake or teardown of ev
+	notes      *jsonenc.Notes // builds the notes of frames, data messages and pings
 }
 
 // New returns an Analyzer that calls emit for every event, synchronously,
@@ -142,7 +169,7 @@ func New(opts Options, emit func(*Event)) *Analyzer {
 		opts:      opts,
 		emit:      emit,
 		dec:       capture.NewDecoder(capture.DecoderOptions{Filter: opts.PacketFilter}),
-		conns:     make(map[flowKey]*conn),
+		table:     newTable(opts.MaxConns),
 		bufferCap: opts.MaxBufferTotal,
 		ws:        wsproto.NewShared(opts.MaxDeflateHistory),
 		notes:     new(jsonenc.Notes),
@@ -169,13 +196,8 @@ func (a *Analyzer) Packet(p *capture.Packet) {
 func (a *Analyzer) Close() {
 	a.dec.Flush()
 	a.ipReports(a.dec.Reports())
-	open := make([]*conn, 0, len(a.conns))
-	for _, c := range a.conns {
-		open = append(open, c)
-	}
-	slices.SortFunc(open, func(x, y *conn) int { return x.id - y.id })
-	for _, c := range open {
-		a.finish(c, CloseEnd)
+	for _, f := range a.table.byNumber() {
+		a.endFlow(f, CloseEnd)
 	}
 }
 

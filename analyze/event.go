@@ -10,7 +10,7 @@ import (
 // Event types. The set only grows; a type is never renamed.
 const (
 	TypeTCPOpen      = "tcp.open"      // a TCP connection was seen for the first time
-	TypeTCPClose     = "tcp.close"     // a TCP connection ended (FIN, RST, end of capture, evicted)
+	TypeTCPClose     = "tcp.close"     // a TCP connection ended (FIN, RST, end of capture, evicted, replaced)
 	TypeTCPGap       = "tcp.gap"       // bytes of one direction were never captured
 	TypeHTTPRequest  = "http.request"  // an HTTP request head
 	TypeHTTPResponse = "http.response" // an HTTP response head
@@ -47,6 +47,9 @@ const (
 	CloseRST     = "rst"     // a side reset the connection
 	CloseEnd     = "end"     // the capture ended while the connection was open
 	CloseEvicted = "evicted" // dropped to keep the number of tracked connections bounded
+	// CloseReplaced: a new connection took the addresses (a SYN outside
+	// this one's window) before this one's end was captured.
+	CloseReplaced = "replaced"
 )
 
 // Event is one annotated thing that happened in the capture. It is the
@@ -218,6 +221,30 @@ type TCPOpen struct {
 	// itself (Client, Server and everything after) is the inner one.
 	// JSON "tunnel", omitted when empty.
 	Tunnel []Tunnel
+	// Handshake lists the packets of the three-way handshake the capture
+	// holds, in capture order: the client's SYN (and its
+	// retransmissions), the server's SYN-ACK, the client's ACK of it; at
+	// most eight. JSON "handshake", omitted when empty (no handshake
+	// packet was captured).
+	//
+	// tcp.open is emitted when the handshake completes (stamped with the
+	// ACK), or before the first packet that is not part of it (data,
+	// FIN, RST: stamped with that packet), or when the connection ends
+	// without either; so it comes before every other event of its
+	// connection and carries the whole handshake.
+	Handshake []TCPPacket
+}
+
+// TCPPacket is one packet of a TCP handshake or teardown, as captured.
+type TCPPacket struct {
+	// Flags names the packet: "SYN", "SYN-ACK" or "ACK" in a handshake;
+	// "FIN", "FIN-ACK", "RST" or "RST-ACK" in a teardown. JSON "flags".
+	Flags string `json:"flags"`
+	// From is FromClient or FromServer. JSON "from".
+	From string `json:"from"`
+	// Packet is its number, Time its timestamp. JSON "packet", "t".
+	Packet int64     `json:"packet"`
+	Time   time.Time `json:"t"`
 }
 
 // Tunnel is one encapsulation a connection's packets came in. JSON
@@ -242,11 +269,16 @@ type Tunnel struct {
 
 // TCPClose describes how a connection ended.
 type TCPClose struct {
-	// How is CloseFIN, CloseRST, CloseEnd or CloseEvicted. JSON "how".
+	// How is CloseFIN, CloseRST, CloseEnd, CloseEvicted or
+	// CloseReplaced. JSON "how".
 	How string
 	// ClientBytes and ServerBytes count the TCP payload bytes each side
 	// sent, gaps included. JSON "client_bytes", "server_bytes".
 	ClientBytes, ServerBytes int64
+	// Teardown lists the FIN and RST packets of the connection the
+	// capture holds up to this event, in capture order; at most eight.
+	// JSON "teardown", omitted when empty.
+	Teardown []TCPPacket
 }
 
 // TCPGap describes bytes of one direction that were never captured.
@@ -373,6 +405,8 @@ func (e *Event) Clone() Event {
 	c := *e
 	c.Note = strings.Clone(e.Note) // it may share memory with the notes that follow it (jsonenc.Notes)
 	c.Warnings = append([]Warning(nil), e.Warnings...)
+	c.TCPOpen.Handshake = append([]TCPPacket(nil), e.TCPOpen.Handshake...)
+	c.TCPClose.Teardown = append([]TCPPacket(nil), e.TCPClose.Teardown...)
 	c.WSOpen.Offered = append([]string(nil), e.WSOpen.Offered...)
 	if e.WSOpen.Deflate != nil {
 		d := *e.WSOpen.Deflate

@@ -47,7 +47,9 @@ func (a *Analyzer) ipReports(reports []capture.Report) {
 		r := &reports[i]
 		var c *conn
 		if r.Src.IsValid() {
-			c = a.conns[makeFlowKey(r.Src, r.Dst)]
+			if f := a.table.flows[makeFlowKey(r.Src, r.Dst)]; f != nil {
+				c = f.conn
+			}
 		}
 		a.ipReport(c, r.Src, r.Dst, r.Problems)
 	}
@@ -58,6 +60,9 @@ func (a *Analyzer) ipReports(reports []capture.Report) {
 func (a *Analyzer) ipReport(c *conn, src, dst netip.AddrPort, problems []capture.Problem) {
 	from := ""
 	if c != nil {
+		if !c.opened && !c.done && len(problems) > 0 {
+			a.emitOpen(c) // tcp.open comes before the connection's other events
+		}
 		from = fromName[client]
 		if src != c.addr[client] {
 			from = fromName[server]
@@ -100,16 +105,16 @@ func keepOuter(o *capture.Outer, open bool) *capture.Outer {
 func (p *pipeline) ipReports(reports []capture.Report) {
 	for i := range reports {
 		rep := &reports[i]
-		var r *route
+		var f *flow
 		if rep.Src.IsValid() {
-			r = p.routes[makeFlowKey(rep.Src, rep.Dst)]
+			f = p.table.flows[makeFlowKey(rep.Src, rep.Dst)]
 		}
 		shard := 0
-		if r != nil {
-			shard = r.shard
+		if f != nil {
+			shard = f.shard
 		}
 		it := p.add(itemReport, shard, nil)
-		it.route, it.num, it.time = r, p.last.num, p.last.time
+		it.flow, it.num, it.time = f, p.last.num, p.last.time
 		it.seg.Src, it.seg.Dst = rep.Src, rep.Dst
 		it.seg.Outer = &capture.Outer{Problems: slices.Clone(rep.Problems)}
 	}
@@ -118,8 +123,8 @@ func (p *pipeline) ipReports(reports []capture.Report) {
 // reportItem emits the report an itemReport carries.
 func (a *Analyzer) reportItem(it *item) {
 	var c *conn
-	if it.route != nil {
-		c = it.route.conn
+	if it.flow != nil {
+		c = it.flow.conn
 	}
 	a.ipReport(c, it.seg.Src, it.seg.Dst, it.seg.Outer.Problems)
 }

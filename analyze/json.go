@@ -66,11 +66,13 @@ func (e *Event) appendJSONAt(b []byte, times *jsonenc.TimeCache, notes *jsonenc.
 		if len(o.Tunnel) > 0 {
 			b = appendTunnel(b, o.Tunnel)
 		}
+		b = appendTCPPackets(b, "handshake", o.Handshake, times)
 	case TypeTCPClose:
 		c := &e.TCPClose
 		b = appendField(b, "how", c.How)
 		b = appendInt(b, "client_bytes", c.ClientBytes)
 		b = appendInt(b, "server_bytes", c.ServerBytes)
+		b = appendTCPPackets(b, "teardown", c.Teardown, times)
 	case TypeTLSHandshake, TypeTLSMessage, TypeTLSAlert, TypeTLSRecord:
 		b = appendTLS(b, e.Type, &e.TLS)
 	case TypeCaptureStats:
@@ -345,6 +347,30 @@ func appendBool(b []byte, name string, v bool) []byte {
 	return strconv.AppendBool(b, v)
 }
 
+// appendTCPPackets appends a list of TCPPackets as the field name,
+// nothing when the list is empty.
+func appendTCPPackets(b []byte, name string, list []TCPPacket, times *jsonenc.TimeCache) []byte {
+	if len(list) == 0 {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':', '[')
+	for i, p := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"flags":`...)
+		b = jsonenc.AppendString(b, p.Flags)
+		b = appendField(b, "from", p.From)
+		b = appendInt(b, "packet", p.Packet)
+		b = append(b, `,"t":"`...)
+		b = jsonenc.AppendTime(b, p.Time, times)
+		b = append(b, '"', '}')
+	}
+	return append(b, ']')
+}
+
 func appendHeader(b []byte, h http.Header) []byte {
 	b = append(b, `,"headers":{`...)
 	names := make([]string, 0, len(h))
@@ -383,6 +409,8 @@ type jsonEvent struct {
 	Server      string       `json:"server"`
 	SYN         bool         `json:"syn"`
 	Tunnel      []jsonTunnel `json:"tunnel"`
+	Handshake   []TCPPacket  `json:"handshake"`
+	Teardown    []TCPPacket  `json:"teardown"`
 	How         string       `json:"how"`
 	ClientBytes int64        `json:"client_bytes"`
 	ServerBytes int64        `json:"server_bytes"`
@@ -473,7 +501,7 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 	}
 	switch j.Type {
 	case TypeTCPOpen:
-		e.TCPOpen = TCPOpen{Client: j.Client, Server: j.Server, SYN: j.SYN}
+		e.TCPOpen = TCPOpen{Client: j.Client, Server: j.Server, SYN: j.SYN, Handshake: j.Handshake}
 		for _, t := range j.Tunnel {
 			tun := Tunnel{Kind: t.Kind, Src: t.Src, Dst: t.Dst, VNI: t.VNI, Label: t.Label}
 			if t.Key != nil {
@@ -482,7 +510,7 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 			e.TCPOpen.Tunnel = append(e.TCPOpen.Tunnel, tun)
 		}
 	case TypeTCPClose:
-		e.TCPClose = TCPClose{How: j.How, ClientBytes: j.ClientBytes, ServerBytes: j.ServerBytes}
+		e.TCPClose = TCPClose{How: j.How, ClientBytes: j.ClientBytes, ServerBytes: j.ServerBytes, Teardown: j.Teardown}
 	case TypeCaptureStats:
 		e.Capture = Capture{Packets: j.Captured, Drops: j.Dropped}
 	case TypeTLSHandshake, TypeTLSMessage, TypeTLSAlert, TypeTLSRecord:

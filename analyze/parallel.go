@@ -1,17 +1,14 @@
 package analyze
 
 import (
-	"cmp"
 	"errors"
 	"io"
 	"net/netip"
 	"runtime"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/wsviz/wsviz/analyze/internal/jsonenc"
-	"github.com/wsviz/wsviz/analyze/internal/lru"
 	"github.com/wsviz/wsviz/analyze/internal/wsproto"
 	"github.com/wsviz/wsviz/capture"
 )
@@ -45,19 +42,19 @@ const (
 
 // Kinds of batch items.
 const (
-	itemPacket = iota // a TCP segment
-	itemEvict         // evict the connection (MaxConns); stamped with the packet that caused it
-	itemEnd           // end of capture: close the connection
-	itemReport        // a report of the IP layer (ip.go): seg.Outer.Problems, about route's connection if any
+	itemPacket   = iota // a TCP segment
+	itemEvict           // evict the connection (MaxConns); stamped with the packet that caused it
+	itemReplaced        // a new connection took its addresses; stamped with the packet that did
+	itemEnd             // end of capture: close the connection
+	itemReport          // a report of the IP layer (ip.go): seg.Outer.Problems, about flow's connection if any
 )
 
 // item is one unit of work for one shard.
 type item struct {
 	kind  uint8
 	shard int
-	id    int // itemPacket: number of the connection it opens, 0 for none
-	key   flowKey
-	route *route // whose conn field the shard keeps
+	id    int   // itemPacket: number of the connection it opens, 0 for none
+	flow  *flow // whose conn field the shard keeps
 	num   int64
 	time  time.Time
 	seg   capture.Segment // Payload aliases batch.data
@@ -82,44 +79,6 @@ type shardOut struct {
 
 	streams    []streamed // DecodeJSON: payloads left out of json (jsonpieces.go)
 	nextStream int        // the merger: the first not written yet
-}
-
-// route is the dispatcher's record of a tracked connection.
-type route struct {
-	id, shard int
-	key       flowKey
-	closing   uint8               // finLo, finHi, rstSeen: the connection may have ended
-	open      bool                // the shard said it had not ended, and nothing changed since
-	recency   lru.Element[*route] // in pipeline.lru
-
-	// conn is the shard's connection for this route, which only the
-	// shard's worker reads and writes: it spares the worker a lookup in
-	// its table for every packet.
-	conn *conn
-}
-
-const (
-	finLo   = 1 << iota // the endpoint key.lo sent a FIN
-	finHi               // the endpoint key.hi sent a FIN
-	rstSeen             // a RST was seen
-)
-
-// routeDone reports whether r's connection was closed by the packets
-// before this one, as Analyzer.segment sees c.done. A RST always closes it;
-// FINs from both ends close it once every byte before them has arrived,
-// which only the shard knows: then the dispatcher waits for the shard to
-// catch up and asks. The answer "still open" holds until a packet of the
-// connection other than a bare SYN, so a flood of SYNs costs one wait.
-func (p *pipeline) routeDone(r *route) bool {
-	switch {
-	case r.closing&rstSeen != 0:
-		return true
-	case r.closing&(finLo|finHi) != finLo|finHi || r.open:
-		return false
-	}
-	done := p.shardDone(r)
-	r.open = !done
-	return done
 }
 
 // sink is how merged events leave the pipeline.
@@ -151,10 +110,8 @@ type pipeline struct {
 
 	progress []workerProgress // per worker: see tlsBarrier (tls.go)
 
-	routes map[flowKey]*route
+	table  table // the connection table
 	recent *[recentRoutes]recentRoute
-	lru    lru.List[*route] // least recently active first
-	nconns int
 	dec    *capture.Decoder
 	seg    capture.Segment
 	cur    *batch
@@ -178,7 +135,7 @@ func decodeSharded(src capture.Source, opts Options, out sink) error {
 		merge:  make(chan *batch, batchesPerWorker*nw+2),
 		free:   make(chan *batch, batchesPerWorker*nw+2),
 		quit:   make(chan struct{}),
-		routes: make(map[flowKey]*route),
+		table:  newTable(opts.MaxConns),
 		recent: new([recentRoutes]recentRoute),
 		dec:    capture.NewDecoder(capture.DecoderOptions{Filter: opts.PacketFilter}),
 	}
@@ -288,15 +245,13 @@ func (p *pipeline) worker(w int) {
 			a.pktNum, a.pktTime = it.num, it.time
 			switch it.kind {
 			case itemPacket:
-				a.shardSegment(&it.seg, it.key, it.id, &it.route.conn)
+				a.shardSegment(&it.seg, it.id, it.flow)
 			case itemEvict:
-				if c := it.route.conn; c != nil {
-					a.finish(c, CloseEvicted)
-				}
+				a.endFlow(it.flow, CloseEvicted)
+			case itemReplaced:
+				a.endFlow(it.flow, CloseReplaced)
 			case itemEnd:
-				if c := it.route.conn; c != nil {
-					a.finish(c, CloseEnd)
-				}
+				a.endFlow(it.flow, CloseEnd)
 			case itemReport:
 				a.reportItem(it)
 			}
@@ -316,6 +271,8 @@ func copyEvent(dst, src *Event) {
 	dst.Frame.Header = append(header, src.Frame.Header...)
 	dst.Carried.Records = append(records, src.Carried.Records...)
 	dst.Warnings = append(warnings, src.Warnings...)
+	dst.TCPOpen.Handshake = append([]TCPPacket(nil), src.TCPOpen.Handshake...)
+	dst.TCPClose.Teardown = append([]TCPPacket(nil), src.TCPClose.Teardown...)
 	dst.Message.Packets = append(packets, src.Message.Packets...)
 	dst.Message.Payload = append(payload, src.Message.Payload...)
 	dst.WSOpen.Offered = append(offered, src.WSOpen.Offered...)
@@ -439,78 +396,56 @@ func (p *pipeline) dispatch(src capture.Source) error {
 		p.dec.Flush()
 		p.ipReports(p.dec.Reports())
 		// Close: the open connections end in the order of their numbers.
-		open := make([]*route, 0, len(p.routes))
-		for _, r := range p.routes {
-			open = append(open, r)
-		}
-		slices.SortFunc(open, func(x, y *route) int { return cmp.Compare(x.id, y.id) })
-		for _, r := range open {
-			it := p.add(itemEnd, r.shard, nil)
-			it.key, it.route, it.num, it.time = r.key, r, p.last.num, p.last.time
+		for _, f := range p.table.byNumber() {
+			it := p.add(itemEnd, f.shard, nil)
+			it.flow, it.num, it.time = f, p.last.num, p.last.time
 		}
 	}
 	p.flush()
 	return err
 }
 
-// packet routes one TCP segment, as Analyzer.segment does.
+// packet routes one TCP segment through the connection table, as
+// Analyzer.segment does.
 func (p *pipeline) packet(pkt *capture.Packet) {
 	s := &p.seg
 	slot := &p.recent[recentSlot(s.Src.Port(), s.Dst.Port())]
 	var key flowKey
-	var r *route
-	if slot.r != nil && slot.src == s.Src && slot.dst == s.Dst {
-		r, key = slot.r, slot.r.key
+	var known *flow
+	if slot.f != nil && slot.src == s.Src && slot.dst == s.Dst {
+		known, key = slot.f, slot.f.key
 	} else {
 		key = makeFlowKey(s.Src, s.Dst)
-		r = p.routes[key]
+	}
+	f, opened, replaced, evicted := p.table.route(s, &key, known)
+	for _, old := range [2]*flow{replaced, evicted} {
+		if old == nil {
+			continue
+		}
+		p.forgetRecent(old)
+		kind := uint8(itemEvict)
+		if old == replaced {
+			kind = itemReplaced
+		}
+		it := p.add(kind, old.shard, nil)
+		it.flow, it.num, it.time = old, pkt.Number, pkt.Timestamp
 	}
 	id := 0
-	if r != nil && s.Flags&capture.SYN != 0 && s.Flags&capture.ACK == 0 && p.routeDone(r) {
-		// The 4-tuple is reused by a new connection.
-		p.dropRoute(r)
-		r = nil
+	if opened {
+		f.shard = (f.id - 1) % p.nw
+		id = f.id
 	}
-	if r == nil {
-		if len(p.routes) >= p.opts.MaxConns {
-			if e := p.lru.Oldest(); e != nil {
-				old := e.Value
-				p.dropRoute(old)
-				it := p.add(itemEvict, old.shard, nil)
-				it.key, it.route, it.num, it.time = old.key, old, pkt.Number, pkt.Timestamp
-			}
-		}
-		p.nconns++
-		r = &route{id: p.nconns, shard: (p.nconns - 1) % p.nw, key: key}
-		r.recency.Value = r
-		p.routes[key] = r
-		p.lru.Push(&r.recency)
-		id = r.id
-	} else {
-		p.lru.Touch(&r.recency)
+	if slot.f != f {
+		slot.src, slot.dst, slot.f = s.Src, s.Dst, f
 	}
-	if slot.r != r {
-		slot.src, slot.dst, slot.r = s.Src, s.Dst, r
-	}
-	if s.Flags&(capture.SYN|capture.ACK|capture.FIN|capture.RST) != capture.SYN || len(s.Payload) > 0 || s.Missing > 0 {
-		r.open = false // this packet may close the connection
-	}
-	switch {
-	case s.Flags&capture.RST != 0:
-		r.closing |= rstSeen
-	case s.Flags&capture.FIN != 0 && makeEndpoint(s.Src) == key.lo:
-		r.closing |= finLo
-	case s.Flags&capture.FIN != 0:
-		r.closing |= finHi
-	}
-	it := p.add(itemPacket, r.shard, s.Payload)
+	it := p.add(itemPacket, f.shard, s.Payload)
 	payload := it.seg.Payload
 	it.seg = *s
 	it.seg.Payload = payload
 	if s.Outer != nil {
 		it.seg.Outer = keepOuter(s.Outer, id != 0)
 	}
-	it.id, it.key, it.route, it.num, it.time = id, key, r, pkt.Number, pkt.Timestamp
+	it.id, it.flow, it.num, it.time = id, f, pkt.Number, pkt.Timestamp
 }
 
 // recentRoutes is the size of pipeline.recent, a power of two.
@@ -521,7 +456,7 @@ const recentRoutes = 1024
 // their route there, without building a flow key and hashing it.
 type recentRoute struct {
 	src, dst netip.AddrPort
-	r        *route
+	f        *flow
 }
 
 // recentSlot returns the index in pipeline.recent of the direction with
@@ -530,30 +465,14 @@ func recentSlot(srcPort, dstPort uint16) int {
 	return int((uint32(srcPort)*0x9e3779b1 ^ uint32(dstPort)*0x85ebca6b) >> 22)
 }
 
-// dropRoute stops tracking r: out of the table, the recency list and the
-// recent routes.
-func (p *pipeline) dropRoute(r *route) {
-	delete(p.routes, r.key)
-	p.lru.Remove(&r.recency)
-	for _, i := range [2]int{recentSlot(r.key.lo.port, r.key.hi.port), recentSlot(r.key.hi.port, r.key.lo.port)} {
-		if p.recent[i].r == r {
+// forgetRecent clears the recent routes to f, which the table no longer
+// tracks.
+func (p *pipeline) forgetRecent(f *flow) {
+	for _, i := range [2]int{recentSlot(f.key.lo.port, f.key.hi.port), recentSlot(f.key.hi.port, f.key.lo.port)} {
+		if p.recent[i].f == f {
 			p.recent[i] = recentRoute{}
 		}
 	}
-}
-
-// shardDone reports whether r's shard has closed the connection. It waits
-// for the shard to process every packet before this one.
-func (p *pipeline) shardDone(r *route) bool {
-	b := p.cur
-	p.flush()
-	if b != nil {
-		b.wg.Wait()
-	}
-	// The worker is idle until the next batch is sent: r.conn is safe
-	// to read (the WaitGroup orders its writes before this read).
-	c := r.conn
-	return c == nil || c.done
 }
 
 // add appends an item of the given kind for shard to the current batch,

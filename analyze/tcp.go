@@ -6,7 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/wsviz/wsviz/analyze/internal/lru"
 	"github.com/wsviz/wsviz/capture"
 )
 
@@ -26,31 +25,72 @@ const maxWindow = 1 << 30
 // conn is one TCP connection and what rides on it.
 type conn struct {
 	id   int
-	key  flowKey
 	addr [2]netip.AddrPort // [client], [server]
 	half [2]halfConn
 	done bool // closed: kept only so that trailing packets do not open a new connection
 
+	// opened says tcp.open was emitted: when the handshake completed, or
+	// at the first packet that is not part of it (see handshake).
+	opened    bool
+	synAck    bool   // the handshake has a SYN-ACK
+	serverISN uint32 // the SYN-ACK's sequence number
+	// packets lists the handshake packets captured until tcp.open, then
+	// the FIN and RST packets, for tcp.close.
+	packets []tcpRecord
+	// tunnel lists the encapsulations of the connection's first packet,
+	// for tcp.open; nil when none.
+	tunnel []Tunnel
+
 	lastPacket int64
 	lastTime   time.Time
-	recency    lru.Element[*conn] // in Analyzer.lru
 
 	app app // HTTP and WebSocket decoding
 }
 
+// tcpRecord is a TCPPacket as a connection keeps it, small: a SYN flood
+// holds one for each of tens of thousands of connections.
+type tcpRecord struct {
+	packet int64
+	time   int64 // Unix nanoseconds
+	flags  uint8 // index in tcpFlagNames
+	from   uint8 // client or server
+}
+
+var tcpFlagNames = [...]string{"SYN", "SYN-ACK", "ACK", "FIN", "FIN-ACK", "RST", "RST-ACK"}
+
+const (
+	flagsSYN = iota
+	flagsSYNACK
+	flagsACK
+	flagsFIN
+	flagsFINACK
+	flagsRST
+	flagsRSTACK
+)
+
+// maxTCPPackets bounds the handshake and teardown lists: retransmitted
+// SYNs or FINs past it are not listed.
+const maxTCPPackets = 8
+
 // halfConn reassembles one direction of a connection.
 type halfConn struct {
-	started bool
-	next    uint32 // sequence number of the next byte expected
-	off     int64  // stream offset of next: bytes delivered plus gaps
-	ooo     []oooSegment
-	oooSize int
+	started  bool
+	finSeen  bool
+	closed   bool   // every byte up to the FIN was delivered
+	limitHit bool   // a buffer cap dropped data: the next gap says so
+	next     uint32 // sequence number of the next byte expected
+	off      int64  // stream offset of next: bytes delivered plus gaps
+	ooo      []oooSegment
+	oooSize  int
 
-	finSeen bool
-	finOff  int64 // stream offset of the FIN
-	closed  bool  // every byte up to the FIN was delivered
+	finOff    int64 // stream offset of the FIN
+	finPacket int64 // the packet that carried the FIN, and its time (Unix nanoseconds)
+	finTime   int64
 
-	limitHit bool // a buffer cap dropped data: the next gap says so
+	// acked is the stream offset up to which the peer acknowledged this
+	// direction's bytes. Past off, it is a pending hole: bytes the
+	// receiver has that the capture has not shown yet (see settle).
+	acked int64
 
 	outOfWindow int64 // segments ignored for starting outside any window
 }
@@ -60,62 +100,76 @@ type oooSegment struct {
 	off    int64
 	data   []byte
 	packet int64
+	time   int64 // when it arrived, Unix nanoseconds
 }
 
-// segment runs one TCP segment through its connection.
+// segment routes one TCP segment to its connection, through the
+// Analyzer's connection table, and decodes it.
 func (a *Analyzer) segment(s *capture.Segment) {
 	key := makeFlowKey(s.Src, s.Dst)
-	c := a.conns[key]
-	if c != nil && c.done && s.Flags&capture.SYN != 0 && s.Flags&capture.ACK == 0 {
-		// The 4-tuple is reused by a new connection.
-		a.forget(c)
-		c = nil
+	f, opened, replaced, evicted := a.table.route(s, &key, nil)
+	a.endFlow(replaced, CloseReplaced)
+	a.endFlow(evicted, CloseEvicted)
+	if opened {
+		f.conn = a.newConn(f.id, s)
 	}
-	if c == nil {
-		if len(a.conns) >= a.opts.MaxConns {
-			a.evict()
-		}
-		a.nconns++
-		c = a.open(key, s, a.nconns)
-	} else {
-		a.lru.Touch(&c.recency)
-	}
-	a.segmentConn(c, s)
+	a.segmentConn(f.conn, s)
 }
 
-// shardSegment runs one segment of a sharded Analyzer (see parallel.go),
-// whose connection table the dispatcher keeps: id is the number of a
-// connection this segment opens (replacing a closed one with the same
-// addresses), 0 when it belongs to the one already tracked. *slot holds
-// the connection of the dispatcher's route: set here when id opens one.
-func (a *Analyzer) shardSegment(s *capture.Segment, key flowKey, id int, slot **conn) {
-	c := *slot
-	if id != 0 {
-		if old := a.conns[key]; old != nil {
-			a.forget(old)
-		}
-		c = a.open(key, s, id)
-		*slot = c
+// endFlow ends the connection of a flow the table no longer tracks.
+func (a *Analyzer) endFlow(f *flow, how string) {
+	if f != nil && f.conn != nil {
+		a.finish(f.conn, how)
 	}
-	if c == nil {
+}
+
+// shardSegment decodes one segment of a sharded Analyzer (see
+// parallel.go), whose connection table the dispatcher keeps: id is the
+// number of the connection this segment opens, 0 when f's connection is
+// already known.
+func (a *Analyzer) shardSegment(s *capture.Segment, id int, f *flow) {
+	if id != 0 {
+		f.conn = a.newConn(id, s)
+	}
+	if f.conn == nil {
 		return // the dispatcher and the shard disagree: a bug, not input
 	}
-	a.segmentConn(c, s)
+	a.segmentConn(f.conn, s)
 }
 
 // segmentConn runs one segment through its connection c.
 func (a *Analyzer) segmentConn(c *conn, s *capture.Segment) {
 	a.tlsRetry()
-	if s.Outer != nil && len(s.Outer.Problems) > 0 {
-		a.fragmentProblems(c, s)
-	}
 	c.lastPacket, c.lastTime = a.pktNum, a.pktTime
+	fragments := s.Outer != nil && len(s.Outer.Problems) > 0
 	if c.done {
+		if fragments {
+			a.fragmentProblems(c, s)
+		}
 		return
 	}
 	d := client
 	if s.Src != c.addr[client] {
 		d = server
+	}
+	if !c.opened {
+		a.handshake(c, d, s)
+		if fragments && !c.opened {
+			a.emitOpen(c) // tcp.open comes before the connection's other events
+		}
+	}
+	if fragments {
+		a.fragmentProblems(c, s)
+	}
+	if s.Flags&(capture.FIN|capture.RST) != 0 {
+		flags := uint8(flagsFIN)
+		if s.Flags&capture.RST != 0 {
+			flags = flagsRST
+		}
+		if s.Flags&capture.ACK != 0 {
+			flags++ // the -ACK form
+		}
+		a.record(c, flags, d)
 	}
 	if s.Flags&capture.RST != 0 {
 		a.finish(c, CloseRST)
@@ -138,16 +192,20 @@ func (a *Analyzer) segmentConn(c *conn, s *capture.Segment) {
 	if s.Flags&capture.ACK != 0 && !c.done {
 		a.acked(c, 1-d, s.Ack)
 	}
+	for dd := range 2 {
+		if c.half[dd].acked > c.half[dd].off && !c.done {
+			a.settle(c, dd)
+		}
+	}
 	if !c.done && c.half[client].closed && c.half[server].closed {
 		a.finish(c, CloseFIN)
 	}
 }
 
-// open starts tracking a connection numbered id at its first packet and
-// emits tcp.open.
-func (a *Analyzer) open(key flowKey, s *capture.Segment, id int) *conn {
-	c := &conn{id: id, key: key}
-	c.recency.Value = c
+// newConn starts decoding a connection numbered id at its first packet.
+// Its tcp.open waits for the handshake (see handshake).
+func (a *Analyzer) newConn(id int, s *capture.Segment) *conn {
+	c := &conn{id: id}
 	syn := s.Flags&capture.SYN != 0
 	switch {
 	case syn && s.Flags&capture.ACK == 0:
@@ -157,23 +215,82 @@ func (a *Analyzer) open(key flowKey, s *capture.Segment, id int) *conn {
 	default:
 		c.addr = guessRoles(s)
 	}
-	a.conns[key] = c
-	a.lru.Push(&c.recency)
+	if s.Outer != nil && len(s.Outer.Tunnel) > 0 {
+		c.tunnel = tunnels(s.Outer.Tunnel)
+	}
+	return c
+}
 
+// handshake follows the three-way handshake (RFC 9293 §3.5) of a
+// connection whose tcp.open was not emitted yet: it lists the SYN, SYN-ACK
+// and ACK packets captured, and emits tcp.open when the client's ACK of the
+// SYN-ACK completes it, or before the first packet that is not part of it
+// (data, FIN, RST, or any packet of a connection whose handshake was not
+// captured), so that tcp.open comes before everything else of its
+// connection and carries the whole handshake.
+func (a *Analyzer) handshake(c *conn, d int, s *capture.Segment) {
+	syn, ack := s.Flags&capture.SYN != 0, s.Flags&capture.ACK != 0
+	bare := len(s.Payload) == 0 && s.Missing == 0 && s.Flags&(capture.FIN|capture.RST) == 0
+	switch {
+	case syn && !ack && d == client:
+		a.record(c, flagsSYN, d)
+	case syn && ack && d == server:
+		a.record(c, flagsSYNACK, d)
+		c.synAck, c.serverISN = true, s.Seq
+	case !syn && ack && d == client && c.synAck && s.Ack == c.serverISN+1:
+		a.record(c, flagsACK, d)
+		a.emitOpen(c) // complete (the ACK may carry data, decoded next)
+		return
+	default:
+		a.emitOpen(c)
+		return
+	}
+	if !bare {
+		a.emitOpen(c) // a SYN with data (TCP Fast Open) or with FIN or RST
+	}
+}
+
+// record lists the packet being processed, of direction d, in c.packets
+// (up to maxTCPPackets).
+func (a *Analyzer) record(c *conn, flags uint8, d int) {
+	if len(c.packets) < maxTCPPackets {
+		c.packets = append(c.packets, tcpRecord{packet: a.pktNum, time: a.pktTime.UnixNano(), flags: flags, from: uint8(d)})
+	}
+}
+
+// tcpPackets returns c.packets as TCPPackets, in a buffer reused from event
+// to event.
+func (a *Analyzer) tcpPackets(c *conn) []TCPPacket {
+	out := a.tcpScratch[:0]
+	for _, r := range c.packets {
+		out = append(out, TCPPacket{Flags: tcpFlagNames[r.flags], From: fromName[r.from], Packet: r.packet, Time: time.Unix(0, r.time).UTC()})
+	}
+	a.tcpScratch = out
+	return out
+}
+
+// emitOpen emits the tcp.open of c, stamped with the packet being
+// processed.
+func (a *Analyzer) emitOpen(c *conn) {
+	c.opened = true
+	syn := len(c.packets) > 0 && c.packets[0].flags == flagsSYN
 	ev := a.newEvent(TypeTCPOpen, c, "")
-	ev.TCPOpen = TCPOpen{Client: c.addr[client].String(), Server: c.addr[server].String(),
-		SYN: syn && s.Flags&capture.ACK == 0}
-	if ev.TCPOpen.SYN {
+	ev.TCPOpen = TCPOpen{Client: c.addr[client].String(), Server: c.addr[server].String(), SYN: syn}
+	if len(c.packets) > 0 {
+		ev.TCPOpen.Handshake = a.tcpPackets(c)
+	}
+	if syn {
 		ev.Note = fmt.Sprintf("client %s opened a TCP connection to server %s (SYN)", ev.TCPOpen.Client, ev.TCPOpen.Server)
 	} else {
 		ev.Note = fmt.Sprintf("a TCP connection between client %s and server %s was already open when the capture started; who is the client was inferred", ev.TCPOpen.Client, ev.TCPOpen.Server)
 	}
-	if s.Outer != nil && len(s.Outer.Tunnel) > 0 {
-		ev.TCPOpen.Tunnel = tunnels(s.Outer.Tunnel)
-		ev.Note += tunnelNote(ev.TCPOpen.Tunnel)
+	if len(c.tunnel) > 0 {
+		ev.TCPOpen.Tunnel = c.tunnel
+		ev.Note += tunnelNote(c.tunnel)
 	}
 	a.send(ev)
-	return c
+	c.packets = c.packets[:0] // the teardown's now
+	c.tunnel = nil
 }
 
 // data handles the payload (and FIN) of one segment of direction d.
@@ -188,6 +305,7 @@ func (a *Analyzer) data(c *conn, d int, seq uint32, payload []byte, missing int,
 	end := off + int64(len(payload)) + int64(missing)
 	if fin && !h.finSeen {
 		h.finSeen, h.finOff = true, end
+		h.finPacket, h.finTime = a.pktNum, a.pktTime.UnixNano()
 	}
 	switch {
 	case end <= h.off:
@@ -208,8 +326,10 @@ func (a *Analyzer) data(c *conn, d int, seq uint32, payload []byte, missing int,
 }
 
 // acked handles the peer's acknowledgment of direction d's bytes up to
-// ack. Bytes the receiver acknowledged but the capture never saw will not
-// be retransmitted: they are a gap.
+// ack. Bytes the receiver acknowledged but the capture has not shown are a
+// pending hole, not yet a gap: capture points record packets out of
+// order, and an ACK often comes before the data it acknowledges. settle
+// decides.
 func (a *Analyzer) acked(c *conn, d int, ack uint32) {
 	h := &c.half[d]
 	if !h.started {
@@ -223,8 +343,36 @@ func (a *Analyzer) acked(c *conn, d int, ack uint32) {
 	if h.finSeen && ackOff > h.finOff {
 		ackOff = h.finOff // the FIN's own sequence number
 	}
-	a.skipTo(c, d, ackOff, "")
-	a.checkFIN(c, d)
+	h.acked = max(h.acked, ackOff)
+}
+
+// settle declares the pending hole of direction d (see acked) a gap when
+// the evidence is conclusive: the direction's own later bytes (buffered
+// data, or its FIN) have waited behind it for longer than the reorder
+// window, in packets of the capture and in capture time; or the direction
+// sent its FIN and the receiver acknowledged every byte up to it. The
+// receiver has the hole's bytes and will not ask for them again, so had the
+// capture only recorded them late they would have come within the window.
+// The buffer caps, a RST and the end of the capture decide at once (buffer,
+// finish). Only the acknowledged part of a hole is declared: bytes past
+// the acknowledgment may still be retransmitted.
+func (a *Analyzer) settle(c *conn, d int) {
+	h := &c.half[d]
+	for h.acked > h.off && !c.done {
+		next, packet, t := int64(-1), int64(0), int64(0)
+		if len(h.ooo) > 0 {
+			next, packet, t = h.ooo[0].off, h.ooo[0].packet, h.ooo[0].time
+		}
+		if h.finSeen && h.finOff > h.off && (next < 0 || h.finOff < next) {
+			next, packet, t = h.finOff, h.finPacket, h.finTime
+		}
+		finAcked := h.finSeen && h.acked >= h.finOff // the receiver has every byte up to the FIN: the direction is over
+		if next < 0 || !finAcked && (a.pktNum-packet <= int64(a.opts.ReorderPackets) || a.pktTime.UnixNano()-t <= int64(a.opts.ReorderTime)) {
+			return // nothing waits behind the hole yet, or not for long
+		}
+		a.skipTo(c, d, min(next, h.acked), "")
+		a.checkFIN(c, d)
+	}
 }
 
 // skipTo declares gaps and drains buffered data until direction d has
@@ -267,7 +415,7 @@ func (a *Analyzer) buffer(c *conn, d int, off int64, payload []byte) {
 		h.limitHit = true // dropped: it will surface as a gap
 		return
 	}
-	seg := oooSegment{off: off, data: append(a.pool.get(len(payload)), payload...), packet: a.pktNum}
+	seg := oooSegment{off: off, data: append(a.pool.get(len(payload)), payload...), packet: a.pktNum, time: a.pktTime.UnixNano()}
 	i := len(h.ooo)
 	for i > 0 && h.ooo[i-1].off > off {
 		i--
@@ -339,10 +487,15 @@ func (a *Analyzer) checkFIN(c *conn, d int) {
 // decoders are told, and tcp.close is emitted.
 func (a *Analyzer) finish(c *conn, how string) {
 	if c.done {
-		if how != CloseFIN && how != CloseRST {
-			a.forget(c)
-		}
 		return
+	}
+	if !c.opened {
+		a.emitOpen(c)
+	}
+	if how == CloseEnd && c.half[client].finSeen && c.half[server].finSeen {
+		// Both sides sent FIN; a hole before one was still pending (see
+		// settle) when the capture ended.
+		how = CloseFIN
 	}
 	for d := range 2 {
 		h := &c.half[d]
@@ -354,11 +507,17 @@ func (a *Analyzer) finish(c *conn, how string) {
 		if h.finSeen && h.finOff > end {
 			end = h.finOff // the FIN says where the data ended
 		}
+		// Bytes the receiver acknowledged that were never captured: a
+		// pending hole (see settle) is a gap now.
+		end = max(end, h.acked)
 		a.skipTo(c, d, end, "")
 	}
 	a.appEnd(c)
 	ev := a.newEvent(TypeTCPClose, c, "")
 	ev.TCPClose = TCPClose{How: how, ClientBytes: c.half[client].off, ServerBytes: c.half[server].off}
+	if len(c.packets) > 0 {
+		ev.TCPClose.Teardown = a.tcpPackets(c)
+	}
 	counts := fmt.Sprintf("%s from the client, %s from the server", plural(c.half[client].off, "byte", "bytes"), plural(c.half[server].off, "byte", "bytes"))
 	switch how {
 	case CloseFIN:
@@ -370,6 +529,9 @@ func (a *Analyzer) finish(c *conn, how string) {
 	case CloseEvicted:
 		ev.Note = "stopped following this connection to keep memory bounded (too many open connections): " + counts
 		ev.Warn("tcp.conn_limit", fmt.Sprintf("more than %d connections were open at once; the least recently active one was dropped", a.opts.MaxConns))
+	case CloseReplaced:
+		ev.Note = "a new connection on the same addresses began before this one's end was captured: " + counts
+		ev.Warn("tcp.port_reused", "a SYN outside this connection's window started a new connection on the same addresses and ports; how this one ended was not captured (RFC 9293 §3.10.7.4)")
 	}
 	if n := c.half[client].outOfWindow + c.half[server].outOfWindow; n > 0 {
 		ev.Warn("tcp.out_of_window", fmt.Sprintf("%s starting %d or more bytes away from the next expected sequence number, outside any TCP window (RFC 7323 §2.3), were ignored", plural(n, "segment", "segments"), maxWindow))
@@ -377,30 +539,13 @@ func (a *Analyzer) finish(c *conn, how string) {
 	a.send(ev)
 	c.done = true
 	c.app = app{}
+	c.packets = nil
 	for d := range 2 {
 		for _, seg := range c.half[d].ooo {
 			a.pool.put(seg.data)
 		}
 		c.half[d].ooo = nil
 	}
-	if how == CloseEnd || how == CloseEvicted {
-		a.forget(c)
-	}
-}
-
-// evict drops the least recently active connection.
-func (a *Analyzer) evict() {
-	if e := a.lru.Oldest(); e != nil {
-		a.finish(e.Value, CloseEvicted)
-	}
-}
-
-// forget stops tracking c entirely.
-func (a *Analyzer) forget(c *conn) {
-	if a.conns[c.key] == c {
-		delete(a.conns, c.key)
-	}
-	a.lru.Remove(&c.recency)
 }
 
 // guessRoles picks client and server for a connection whose SYN was not

@@ -410,6 +410,20 @@ var violations = []struct {
 			return append(out, ip)
 		})
 	}},
+	{"tcp.port_reused", TypeTCPClose, Options{}, func(c *capturetest.Capture) {
+		// The first connection's close is not captured; a SYN with a new
+		// initial sequence number, far outside its window, opens the
+		// second on the same addresses.
+		k := upgraded(c, nil)
+		k.Client(analyzetest.Text(true, "first connection"))
+		k2 := c.Conn(client1, server1)
+		k2.SetISN(0x80000000, 0x90000000)
+		k2.Handshake()
+		k2.Client(analyzetest.Request("/chat"))
+		k2.Server(analyzetest.Response())
+		k2.Client(analyzetest.Text(true, "second connection"))
+		closeAll(k2)
+	}},
 	{"tcp.conn_limit", TypeTCPClose, Options{MaxConns: 2}, func(c *capturetest.Capture) {
 		for _, cl := range []string{"127.0.0.1:50001", "127.0.0.1:50002", "127.0.0.1:50003"} {
 			k := c.Conn(cl, server1)

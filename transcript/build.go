@@ -111,6 +111,9 @@ func (b *Builder) Add(ev *analyze.Event) {
 	if ev.Time.Before(c.first) {
 		c.first = ev.Time
 	}
+	if h := ev.TCPOpen.Handshake; ev.Type == analyze.TypeTCPOpen && len(h) > 0 && h[0].Time.Before(c.first) {
+		c.first = h[0].Time // tcp.open comes at the end of the handshake: the connection began at its first packet
+	}
 	if !b.display.Match(ev) {
 		// What names the connection is kept; nothing is written.
 		switch ev.Type {

@@ -362,7 +362,7 @@ func checkSimpleLine(kind, text string) error {
 	ok := true
 	switch kind {
 	case "end":
-		ok = len(fields) == 2 && (fields[1] == "fin" || fields[1] == "rst" || fields[1] == "capture" || fields[1] == "evicted")
+		ok = len(fields) == 2 && (fields[1] == "fin" || fields[1] == "rst" || fields[1] == "capture" || fields[1] == "evicted" || fields[1] == "replaced")
 	case "gap":
 		ok = len(fields) == 3 && (fields[1] == "client" || fields[1] == "server") && number(fields[2])
 	case "server-port":

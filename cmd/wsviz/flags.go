@@ -34,6 +34,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wsviz/wsviz/analyze"
 	"github.com/wsviz/wsviz/analyze/display"
@@ -52,6 +53,8 @@ func analyzeFlags(fs *flag.FlagSet) func() analyze.Options {
 	maxConns := fs.Int("max-conns", analyze.DefaultMaxConns, "connections tracked at once; the least recently active is dropped past it")
 	maxHistory := fs.Int64("max-deflate-history", analyze.DefaultMaxDeflateHistory, "permessage-deflate history held for all connections, in bytes (64 KiB per direction with context takeover)")
 	keylog := addKeylogFlag(fs) // keylog.go
+	reorderPackets := fs.Int("reorder-packets", analyze.DefaultReorderPackets, "reorder window, in packets: bytes acknowledged but not captured become a tcp.gap only once later data waited longer than this and --reorder-ms (negative: no wait)")
+	reorderMS := fs.Int("reorder-ms", int(analyze.DefaultReorderTime/time.Millisecond), "reorder window, in milliseconds of capture time (see --reorder-packets; negative: no wait)")
 	return func() analyze.Options {
 		o := analyze.Options{
 			MaxPayload:        *maxPayload,
@@ -60,6 +63,8 @@ func analyzeFlags(fs *flag.FlagSet) func() analyze.Options {
 			MaxBufferTotal:    *maxBufferTotal,
 			MaxConns:          *maxConns,
 			MaxDeflateHistory: *maxHistory,
+			ReorderPackets:    *reorderPackets,
+			ReorderTime:       time.Duration(*reorderMS) * time.Millisecond,
 		}
 		if *fullPayload {
 			o.MaxPayload = -1

@@ -53,10 +53,15 @@ const (
 )
 
 // see records the time of an event that may not be printed: relative times
-// count from the first event decoded.
+// count from the first event decoded, or from the first packet of its
+// handshake when that event is a tcp.open (emitted once the handshake
+// completes), so that they count from the capture's first packet.
 func (tw *textWriter) see(ev *analyze.Event) {
 	if !tw.started {
 		tw.t0, tw.started = ev.Time, true
+		if ev.Type == analyze.TypeTCPOpen && len(ev.TCPOpen.Handshake) > 0 {
+			tw.t0 = ev.TCPOpen.Handshake[0].Time
+		}
 	}
 }
 

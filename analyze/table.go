@@ -1,0 +1,175 @@
+package analyze
+
+import (
+	"slices"
+
+	"github.com/wsviz/wsviz/analyze/internal/lru"
+	"github.com/wsviz/wsviz/capture"
+)
+
+// table is the connection table: the connections being followed, found by
+// their addresses, numbered in the order of their first packet, kept in
+// recency order for eviction, with one rule for a packet on known addresses
+// that starts a new connection. It is owned by whoever routes packets, the
+// Analyzer on one goroutine or the dispatcher of the sharded decoder
+// (parallel.go), so both number, evict and replace connections alike; it
+// reads packet headers only.
+type table struct {
+	maxConns int
+	flows    map[flowKey]*flow
+	lru      lru.List[*flow] // least recently active first
+	n        int             // connections numbered so far
+}
+
+// flow is the table's record of one connection: its number, what its
+// packet headers said (for the reuse rule), and the decoder's state of it.
+type flow struct {
+	id      int
+	key     flowKey
+	shard   int                // sharded decoder: the worker that decodes it
+	recency lru.Element[*flow] // in table.lru
+
+	closing uint8 // finLo, finHi, rstSeen: what its headers say of its end
+	// Per endpoint, 0 for key.lo and 1 for key.hi: whether it sent
+	// anything, its SYN's sequence number, the sequence number after the
+	// last byte (SYN and FIN included) it sent, and the receive window
+	// it last advertised (unscaled: the window scale option is not read).
+	sent   [2]bool
+	synned [2]bool
+	isn    [2]uint32
+	end    [2]uint32
+	window [2]uint16
+
+	// conn is the decoder's state of the connection, which only the
+	// goroutine that decodes it reads and writes (the shard's worker):
+	// set when the flow's first packet is decoded.
+	conn *conn
+}
+
+const (
+	finLo   = 1 << iota // the endpoint key.lo sent a FIN
+	finHi               // the endpoint key.hi sent a FIN
+	rstSeen             // a RST was seen
+)
+
+func newTable(maxConns int) table {
+	return table{maxConns: maxConns, flows: make(map[flowKey]*flow)}
+}
+
+// route returns the flow of segment s, whose addresses make key; f is its
+// flow when the caller already found it (nil: looked up here). A new
+// connection is numbered and tracked (opened); one that takes the
+// addresses of a tracked connection replaces it (replaced, no longer
+// tracked); past maxConns the least recently active is dropped (evicted).
+// The caller ends replaced and evicted connections before decoding s.
+//
+// The rule for known addresses: a SYN without ACK starts a new connection
+// when the old one ended (both sides sent FIN, or a RST) or when its
+// sequence number is outside the old connection's window: not the old
+// SYN's (a retransmission), and not within the window the receiver last
+// advertised from the next byte it expects (RFC 9293 §3.10.7.4; a SYN in
+// the window of an open connection is a stray, not a new connection).
+func (t *table) route(s *capture.Segment, key *flowKey, f *flow) (_ *flow, opened bool, replaced, evicted *flow) {
+	if f == nil {
+		f = t.flows[*key]
+	}
+	if f != nil && s.Flags&(capture.SYN|capture.ACK) == capture.SYN && f.newConnection(s) {
+		replaced = f
+		t.drop(f)
+		f = nil
+	}
+	if f == nil {
+		if len(t.flows) >= t.maxConns {
+			if e := t.lru.Oldest(); e != nil {
+				evicted = e.Value
+				t.drop(evicted)
+			}
+		}
+		t.n++
+		f = &flow{id: t.n, key: *key}
+		f.recency.Value = f
+		t.flows[*key] = f
+		t.lru.Push(&f.recency)
+		opened = true
+	} else {
+		t.lru.Touch(&f.recency)
+	}
+	f.observe(s)
+	return f, opened, replaced, evicted
+}
+
+// newConnection reports whether SYN s, on f's addresses, starts a new
+// connection (see route).
+func (f *flow) newConnection(s *capture.Segment) bool {
+	if f.closing&rstSeen != 0 || f.closing&(finLo|finHi) == finLo|finHi {
+		return true
+	}
+	e := f.endpointOf(s)
+	if !f.sent[e] {
+		return true // its sequence numbers are unknown: nothing to be in the window of
+	}
+	if f.synned[e] && s.Seq == f.isn[e] {
+		return false // a retransmitted SYN
+	}
+	return s.Seq-f.end[e] >= uint32(max(f.window[1-e], 1))
+}
+
+// endpointOf returns 0 when s comes from f.key.lo, 1 from f.key.hi.
+func (f *flow) endpointOf(s *capture.Segment) int {
+	if f.key.lo.port != f.key.hi.port {
+		if s.Src.Port() == f.key.lo.port {
+			return 0
+		}
+		return 1
+	}
+	if makeEndpoint(s.Src) == f.key.lo {
+		return 0
+	}
+	return 1
+}
+
+// observe notes what the headers of s say, for the reuse rule.
+func (f *flow) observe(s *capture.Segment) {
+	e := f.endpointOf(s)
+	end := s.Seq + uint32(len(s.Payload)+s.Missing)
+	if s.Flags&capture.SYN != 0 {
+		end++
+		if !f.synned[e] {
+			f.synned[e], f.isn[e] = true, s.Seq
+		}
+	}
+	if s.Flags&capture.FIN != 0 {
+		end++
+	}
+	if !f.sent[e] || int32(end-f.end[e]) > 0 {
+		f.end[e] = end
+	}
+	f.sent[e] = true
+	f.window[e] = s.Window
+	switch {
+	case s.Flags&capture.RST != 0:
+		f.closing |= rstSeen
+	case s.Flags&capture.FIN != 0 && e == 0:
+		f.closing |= finLo
+	case s.Flags&capture.FIN != 0:
+		f.closing |= finHi
+	}
+}
+
+// drop stops tracking f.
+func (t *table) drop(f *flow) {
+	if t.flows[f.key] == f {
+		delete(t.flows, f.key)
+	}
+	t.lru.Remove(&f.recency)
+}
+
+// byNumber returns the tracked flows in the order of their numbers.
+func (t *table) byNumber() []*flow {
+	all := make([]*flow, 0, len(t.flows))
+	for _, f := range t.flows {
+		all = append(all, f)
+	}
+	slices.SortFunc(all, func(x, y *flow) int { return x.id - y.id })
+	return all
+}
