@@ -84,6 +84,17 @@ type Options struct {
 	// connection after the later data arrived).
 	ReorderPackets int
 	ReorderTime    time.Duration
+	// OnPacket, when not nil, is called for every packet after the events
+	// it caused were emitted, with the number of the connection the
+	// connection table put it in and who sent it (FromClient or
+	// FromServer); conn 0 and from "" for a packet of no connection (not
+	// TCP, or an IP fragment whose datagram is not whole yet). It is the
+	// table's own decision: a packet before its connection's tcp.open
+	// (the handshake's SYN and SYN-ACK), a late packet after its
+	// tcp.close, and a reused port's new connection are counted where they
+	// belong. p is valid only during the call. Decode runs on one worker
+	// when OnPacket is set.
+	OnPacket func(p *capture.Packet, conn int, from string)
 	// Workers is the number of goroutines Decode shards connections
 	// across; 0 means runtime.GOMAXPROCS(0), 1 decodes on the caller's
 	// goroutine alone. The events and their order are the same for every
@@ -152,6 +163,7 @@ type Analyzer struct {
 	// the packet being processed
 	pktNum  int64
 	pktTime time.Time
+	pkt     capture.Packet // its copy for Options.OnPacket
 
 	tls tlsState // connections waiting for TLS keys (tls.go)
 
@@ -185,9 +197,29 @@ func (a *Analyzer) Packet(p *capture.Packet) {
 	if reports := a.dec.Reports(); len(reports) > 0 {
 		a.ipReports(reports)
 	}
+	var c *conn
 	if ok {
-		a.segment(&a.seg)
+		c = a.segment(&a.seg)
 	}
+	if a.opts.OnPacket != nil {
+		a.onPacket(p, c)
+	}
+}
+
+// onPacket calls Options.OnPacket for p, of connection c (nil: none), with
+// a copy of p: handing p itself to a function value would make every
+// caller's packet escape to the heap.
+func (a *Analyzer) onPacket(p *capture.Packet, c *conn) {
+	a.pkt = *p
+	switch {
+	case c == nil:
+		a.opts.OnPacket(&a.pkt, 0, "")
+	case a.seg.Src == c.addr[client]:
+		a.opts.OnPacket(&a.pkt, c.id, FromClient)
+	default:
+		a.opts.OnPacket(&a.pkt, c.id, FromServer)
+	}
+	a.pkt = capture.Packet{}
 }
 
 // Close ends the capture: buffered data is flushed (with gaps where bytes

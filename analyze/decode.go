@@ -22,10 +22,11 @@ import (
 // worker (connections numbered in order of first packet, the events of
 // one packet together, end-of-capture closes in connection order). The one
 // exception: the caps over all connections (MaxBufferTotal and
-// MaxDeflateHistory) are divided among the workers.
+// MaxDeflateHistory) are divided among the workers. With
+// Options.OnPacket set it decodes on one worker.
 func Decode(src capture.Source, opts Options, emit func(*Event) error) error {
 	useSourceSecrets(src, &opts) // tls.go
-	if opts.workers() > 1 {
+	if opts.workers() > 1 && opts.OnPacket == nil {
 		return decodeSharded(src, opts, sink{emit: emit})
 	}
 	return decodeSerial(src, opts, emit, nil)
@@ -69,7 +70,7 @@ func decodeSerial(src capture.Source, opts Options, emit func(*Event) error, not
 // first. It returns the first error from w or from src (as Decode).
 func DecodeJSON(src capture.Source, opts Options, w io.Writer) error {
 	useSourceSecrets(src, &opts) // tls.go
-	if opts.workers() > 1 {
+	if opts.workers() > 1 && opts.OnPacket == nil {
 		return decodeSharded(src, opts, sink{json: true, w: w})
 	}
 	var buf []byte

@@ -2,6 +2,7 @@ package analyze_test
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 
 	"github.com/wsviz/wsviz/analyze"
@@ -232,5 +233,79 @@ func TestHandshakeAndTeardown(t *testing.T) {
 			}
 			compareWorkers(t, data, analyze.Options{})
 		})
+	}
+}
+
+// TestOnPacket checks Options.OnPacket: every packet gets the connection
+// the table put it in and its sender: the handshake before its tcp.open, a
+// reused port's new connection, a late ACK after tcp.close, a connection
+// whose start was not captured. Decode with several workers calls it too
+// (decoding on one).
+func TestOnPacket(t *testing.T) {
+	const cl, sv = "127.0.0.1:50000", "127.0.0.1:9001"
+	c := capturetest.NewCapture(capturetest.Options{})
+	var want []string
+	expect := func(conn int, from ...string) {
+		t.Helper()
+		for _, f := range from {
+			want = append(want, fmt.Sprintf("%d %s", conn, f))
+		}
+		if len(want) != c.Packets() {
+			t.Fatalf("script: %d packets expected, %d written", len(want), c.Packets())
+		}
+	}
+	k := c.Conn(cl, sv)
+	k.Handshake()
+	expect(1, "client", "server", "client")
+	k.Client(analyzetest.Request("/chat"))
+	expect(1, "client")
+	k.Server(analyzetest.Response())
+	expect(1, "server")
+	k.Client(analyzetest.Text(true, "one"))
+	expect(1, "client")
+	k2 := c.Conn(cl, sv) // the first one's close was not captured
+	k2.SetISN(capturetest.ClientISN+1<<20, capturetest.ServerISN+1<<20)
+	k2.Handshake()
+	expect(2, "client", "server", "client")
+	k2.Client(analyzetest.Request("/chat"))
+	expect(2, "client")
+	k2.CloseFIN(false)
+	k2.CloseFIN(true)
+	expect(2, "server", "client")
+	k2.Ack(false) // after tcp.close
+	expect(2, "server")
+	k3 := c.Conn("127.0.0.1:50001", sv) // already open
+	k3.Server(analyzetest.Response())
+	expect(3, "server")
+	data := c.Bytes()
+
+	for _, workers := range []int{1, 4} {
+		var got []string
+		opts := analyze.Options{Workers: workers, OnPacket: func(p *capture.Packet, conn int, from string) {
+			if int(p.Number) != len(got)+1 {
+				t.Errorf("workers=%d: OnPacket(packet %d) after %d packets", workers, p.Number, len(got))
+			}
+			got = append(got, fmt.Sprintf("%d %s", conn, from))
+		}}
+		src, err := capture.NewReader(bytes.NewReader(data), "test.pcap")
+		if err != nil {
+			t.Fatal(err)
+		}
+		closes := 0
+		err = analyze.Decode(src, opts, func(ev *analyze.Event) error {
+			if ev.Type == analyze.TypeTCPClose {
+				closes++
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if closes != 3 {
+			t.Errorf("workers=%d: %d tcp.close, want 3", workers, closes)
+		}
+		if !equalStrings(got, want) {
+			t.Errorf("workers=%d: OnPacket saw\n%q\nwant\n%q", workers, got, want)
+		}
 	}
 }

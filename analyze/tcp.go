@@ -104,8 +104,8 @@ type oooSegment struct {
 }
 
 // segment routes one TCP segment to its connection, through the
-// Analyzer's connection table, and decodes it.
-func (a *Analyzer) segment(s *capture.Segment) {
+// Analyzer's connection table, decodes it, and returns the connection.
+func (a *Analyzer) segment(s *capture.Segment) *conn {
 	key := makeFlowKey(s.Src, s.Dst)
 	f, opened, replaced, evicted := a.table.route(s, &key, nil)
 	a.endFlow(replaced, CloseReplaced)
@@ -114,6 +114,7 @@ func (a *Analyzer) segment(s *capture.Segment) {
 		f.conn = a.newConn(f.id, s)
 	}
 	a.segmentConn(f.conn, s)
+	return f.conn
 }
 
 // endFlow ends the connection of a flow the table no longer tracks.

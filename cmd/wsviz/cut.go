@@ -1,14 +1,15 @@
 package main
 
 // wsviz events -r IN -w OUT.pcapng [--conn N | -Y EXPR]: cut packets out
-// of a capture file, and the packet-to-connection tracking that it and
-// wsviz stats share.
+// of a capture file. The connection of each packet is the analyzer's
+// (analyze.Options.OnPacket): its connection table is the one owner of the
+// numbering; a test (TestCutMatchesTshark) checks the result against
+// tshark's tcp.stream.
 
 import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"runtime"
 
@@ -18,120 +19,6 @@ import (
 	"github.com/wsviz/wsviz/analyze"
 	"github.com/wsviz/wsviz/capture"
 )
-
-// connTracker finds the connection a packet belongs to, numbered as the
-// analyzer numbers them, from the tcp.open events: the analyzer emits
-// tcp.open while it processes a connection's first packet (its own, a
-// reused 4-tuple's new SYN, or the next packet of an evicted one), so a
-// packet belongs to the connection most recently opened on its pair of
-// addresses. The analyzer stays the one owner of the numbering; a test
-// (TestCutMatchesTshark) checks the result against tshark's tcp.stream.
-//
-// It must see a packet's events before the packet is asked about: the
-// analyzer must run on one worker, fed through trackSource.
-type connTracker struct {
-	conns map[addrPair]trackedConn
-	open  map[int]addrPair // the pairs of the connections not closed yet
-	seg   capture.Segment
-}
-
-// addrPair is a connection's two endpoints in order, whichever sent.
-type addrPair struct{ lo, hi netip.AddrPort }
-
-func makePair(a, b netip.AddrPort) addrPair {
-	if a.Compare(b) > 0 {
-		a, b = b, a
-	}
-	return addrPair{a, b}
-}
-
-type trackedConn struct {
-	conn   int
-	client netip.AddrPort
-	closed bool // tcp.close seen: may be dropped when the table grows large
-}
-
-// maxTracked bounds the tracker: past it, closed connections are
-// forgotten (a stray packet after their close is then not attributed).
-const maxTracked = 1 << 20
-
-func newConnTracker() *connTracker {
-	return &connTracker{conns: make(map[addrPair]trackedConn), open: make(map[int]addrPair)}
-}
-
-// event learns from one event.
-func (t *connTracker) event(ev *analyze.Event) {
-	switch ev.Type {
-	case analyze.TypeTCPOpen:
-		client, err1 := netip.ParseAddrPort(ev.TCPOpen.Client)
-		server, err2 := netip.ParseAddrPort(ev.TCPOpen.Server)
-		if err1 != nil || err2 != nil {
-			return
-		}
-		if len(t.conns) >= maxTracked {
-			for k, c := range t.conns {
-				if c.closed {
-					delete(t.conns, k)
-				}
-			}
-		}
-		pair := makePair(client, server)
-		t.conns[pair] = trackedConn{conn: ev.Conn, client: client}
-		t.open[ev.Conn] = pair
-	case analyze.TypeTCPClose:
-		// The pair stays: late ACKs still belong to the connection.
-		pair, ok := t.open[ev.Conn]
-		if !ok {
-			return
-		}
-		delete(t.open, ev.Conn)
-		if c := t.conns[pair]; c.conn == ev.Conn {
-			c.closed = true
-			t.conns[pair] = c
-		}
-	}
-}
-
-// lookup returns the connection of a packet, 0 when it belongs to none
-// (not TCP, or not yet seen), and whether the client sent it.
-func (t *connTracker) lookup(p *capture.Packet) (conn int, fromClient bool) {
-	if !capture.DecodeTCP(p, &t.seg) {
-		return 0, false
-	}
-	c, ok := t.conns[makePair(t.seg.Src, t.seg.Dst)]
-	if !ok {
-		return 0, false
-	}
-	return c.conn, t.seg.Src == c.client
-}
-
-// trackSource hands packets to a one-worker analyzer and, once the
-// analyzer has emitted a packet's events (when it asks for the next
-// packet), calls settle with the packet and its connection.
-type trackSource struct {
-	src     capture.Source
-	tracker *connTracker
-	settle  func(p *capture.Packet, conn int, fromClient bool) error
-	pending capture.Packet
-	has     bool
-}
-
-func (t *trackSource) ReadPacket() (capture.Packet, error) {
-	if t.has {
-		// pending.Data is valid until the next src.ReadPacket.
-		t.has = false
-		conn, fromClient := t.tracker.lookup(&t.pending)
-		if err := t.settle(&t.pending, conn, fromClient); err != nil {
-			return capture.Packet{}, err
-		}
-	}
-	p, err := t.src.ReadPacket()
-	if err != nil {
-		return p, err
-	}
-	t.pending, t.has = p, true
-	return p, nil
-}
 
 // cutPackets writes the packets of df's input that pass the packet filter
 // (and -c) to the -w file; with --conn or -Y, only those of the selected
@@ -173,19 +60,17 @@ func cutPackets(df *decodeFlags, stderr io.Writer) error {
 	}
 	stop := startProgress(in.file, stderr, df.quiet)
 	if df.selects() {
-		tracker := newConnTracker()
-		src := &trackSource{src: in.src, tracker: tracker, settle: func(p *capture.Packet, conn int, _ bool) error {
-			if conn == 0 || !selected(conn) {
-				return nil
-			}
-			return out.write(p)
-		}}
+		var werr error // from out: stops the decoding at the next event
 		opts := df.options(in)
-		opts.Workers = 1 // trackSource needs each packet's events before the next packet
-		err = analyze.Decode(src, opts, func(ev *analyze.Event) error {
-			tracker.event(ev)
-			return nil
-		})
+		opts.OnPacket = func(p *capture.Packet, conn int, _ string) {
+			if werr == nil && conn != 0 && selected(conn) {
+				werr = out.write(p)
+			}
+		}
+		err = analyze.Decode(in.src, opts, func(*analyze.Event) error { return werr })
+		if err == nil {
+			err = werr
+		}
 	} else {
 		for {
 			p, rerr := in.src.ReadPacket()

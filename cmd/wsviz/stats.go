@@ -55,13 +55,10 @@ Flags:`)
 	defer in.Close()
 
 	st := newCaptureStats()
-	tracker := newConnTracker()
-	src := &trackSource{src: in.src, tracker: tracker, settle: st.packet}
 	opts := df.analyze()
-	opts.Workers = 1 // trackSource needs each packet's events before the next packet
+	opts.OnPacket = st.packet
 	stop := startProgress(in.file, stderr, df.quiet)
-	decodeErr := analyze.Decode(src, opts, func(ev *analyze.Event) error {
-		tracker.event(ev)
+	decodeErr := analyze.Decode(in.src, opts, func(ev *analyze.Event) error {
 		st.event(ev, df.keep(ev))
 		return nil
 	})
@@ -212,8 +209,9 @@ func (s *captureStats) conn(id int) *connStats {
 	return c
 }
 
-// packet counts one packet, after its events (trackSource's settle).
-func (s *captureStats) packet(p *capture.Packet, conn int, fromClient bool) error {
+// packet counts one packet, of connection conn, sent by from (the
+// analyzer's OnPacket).
+func (s *captureStats) packet(p *capture.Packet, conn int, from string) {
 	s.packets++
 	if s.packets == 1 || p.Timestamp.Before(s.first) {
 		s.first = p.Timestamp
@@ -222,17 +220,16 @@ func (s *captureStats) packet(p *capture.Packet, conn int, fromClient bool) erro
 		s.last = p.Timestamp
 	}
 	if conn == 0 {
-		return nil
+		return
 	}
 	c := s.conn(conn)
-	c.Packets.add(fromClient, 1)
+	c.Packets.add(from == analyze.FromClient, 1)
 	if c.first.IsZero() || p.Timestamp.Before(c.first) {
 		c.first = p.Timestamp
 	}
 	if p.Timestamp.After(c.last) {
 		c.last = p.Timestamp
 	}
-	return nil
 }
 
 // event folds one event in; keep says it passed -Y and --conn.
