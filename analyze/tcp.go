@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -93,6 +94,12 @@ type halfConn struct {
 	acked int64
 
 	outOfWindow int64 // segments ignored for starting outside any window
+
+	// conflicts counts segments that overlapped buffered bytes with
+	// different bytes (the first copy was kept: see buffer);
+	// conflictOff is the stream offset of the first such byte.
+	conflicts   int64
+	conflictOff int64
 }
 
 // oooSegment is data that arrived ahead of a hole. data is a copy.
@@ -313,11 +320,16 @@ func (a *Analyzer) data(c *conn, d int, seq uint32, payload []byte, missing int,
 		// A retransmission or duplicate of bytes already delivered.
 	case off <= h.off:
 		skip := h.off - off
-		if skip < int64(len(payload)) {
-			a.deliver(c, d, payload[skip:], a.pktNum)
+		if b := payload[min(skip, int64(len(payload))):]; len(h.ooo) > 0 && h.off+int64(len(b)) > h.ooo[0].off {
+			a.deliverOver(c, d, b) // it reaches bytes buffered ahead of it
+		} else if len(b) > 0 {
+			a.deliver(c, d, b, a.pktNum)
 		}
-		if missing > 0 && h.off < end {
-			a.gap(c, d, end-h.off, "the capture's snap length cut this packet short")
+		if gapEnd := end; missing > 0 && h.off < gapEnd && !c.done {
+			if len(h.ooo) > 0 {
+				gapEnd = min(gapEnd, h.ooo[0].off) // buffered bytes are not missing
+			}
+			a.gap(c, d, gapEnd-h.off, "the capture's snap length cut this packet short")
 		}
 		a.drain(c, d)
 	default:
@@ -416,11 +428,38 @@ func (a *Analyzer) buffer(c *conn, d int, off int64, payload []byte) {
 		h.limitHit = true // dropped: it will surface as a gap
 		return
 	}
-	seg := oooSegment{off: off, data: append(a.pool.get(len(payload)), payload...), packet: a.pktNum, time: a.pktTime.UnixNano()}
+	// The buffered segments do not overlap: where this one overlaps them
+	// the first copy wins, as Linux and BSD keep it (a receiver has
+	// already acknowledged, and may have delivered, those bytes), and
+	// different bytes there are counted as a conflict. Only the parts not
+	// buffered yet are kept.
 	i := len(h.ooo)
-	for i > 0 && h.ooo[i-1].off > off {
+	for i > 0 && h.ooo[i-1].off+int64(len(h.ooo[i-1].data)) > off {
 		i--
 	}
+	end := off + int64(len(payload))
+	for ; i < len(h.ooo) && h.ooo[i].off < end && len(payload) > 0; i++ {
+		seg := &h.ooo[i]
+		if seg.off > off {
+			n := seg.off - off
+			a.insert(h, i, off, payload[:n])
+			i++
+			seg = &h.ooo[i]
+			off, payload = seg.off, payload[n:]
+		}
+		held := seg.data[off-seg.off:]
+		n := min(len(held), len(payload))
+		a.compare(h, off, held[:n], payload[:n])
+		off, payload = off+int64(n), payload[n:]
+	}
+	if len(payload) > 0 {
+		a.insert(h, i, off, payload)
+	}
+}
+
+// insert buffers a copy of payload, at stream offset off, as h.ooo[i].
+func (a *Analyzer) insert(h *halfConn, i int, off int64, payload []byte) {
+	seg := oooSegment{off: off, data: append(a.pool.get(len(payload)), payload...), packet: a.pktNum, time: a.pktTime.UnixNano()}
 	h.ooo = slices.Insert(h.ooo, i, seg)
 	h.oooSize += len(payload)
 	a.buffered += int64(len(payload))
@@ -430,20 +469,72 @@ func (a *Analyzer) buffer(c *conn, d int, off int64, payload []byte) {
 func (a *Analyzer) drain(c *conn, d int) {
 	h := &c.half[d]
 	for len(h.ooo) > 0 && h.ooo[0].off <= h.off && !c.done {
-		seg := h.ooo[0]
-		h.ooo[0] = oooSegment{}
-		h.ooo = h.ooo[1:]
-		h.oooSize -= len(seg.data)
-		a.buffered -= int64(len(seg.data))
-		if end := seg.off + int64(len(seg.data)); end > h.off {
-			// The decoders copy what they keep: the buffer can be reused.
-			a.deliver(c, d, seg.data[h.off-seg.off:], seg.packet)
-		}
-		a.pool.put(seg.data)
+		a.drainFirst(c, d)
 	}
 	if len(h.ooo) == 0 {
 		h.ooo = h.ooo[:0]
 	}
+}
+
+// drainFirst delivers the first buffered segment of direction d, which
+// the stream has reached, and gives it up.
+func (a *Analyzer) drainFirst(c *conn, d int) {
+	h := &c.half[d]
+	seg := h.ooo[0]
+	h.ooo[0] = oooSegment{}
+	h.ooo = h.ooo[1:]
+	h.oooSize -= len(seg.data)
+	a.buffered -= int64(len(seg.data))
+	if end := seg.off + int64(len(seg.data)); end > h.off {
+		// The decoders copy what they keep: the buffer can be reused.
+		a.deliver(c, d, seg.data[h.off-seg.off:], seg.packet)
+	}
+	a.pool.put(seg.data)
+}
+
+// deliverOver delivers b, the bytes of direction d from its next expected
+// one on, which reach bytes buffered ahead of them: there the buffered
+// copy, which came first, is delivered instead, and different bytes are
+// counted as a conflict (see buffer).
+func (a *Analyzer) deliverOver(c *conn, d int, b []byte) {
+	h := &c.half[d]
+	for len(b) > 0 && !c.done {
+		if len(h.ooo) == 0 || h.ooo[0].off >= h.off+int64(len(b)) {
+			a.deliver(c, d, b, a.pktNum)
+			return
+		}
+		if n := h.ooo[0].off - h.off; n > 0 {
+			a.deliver(c, d, b[:n], a.pktNum)
+			b = b[n:]
+			continue
+		}
+		seg := &h.ooo[0]
+		if h.off-seg.off >= int64(len(seg.data)) {
+			a.drainFirst(c, d) // wholly behind: nothing of it to deliver
+			continue
+		}
+		held := seg.data[h.off-seg.off:]
+		n := min(len(held), len(b))
+		a.compare(h, h.off, held[:n], b[:n])
+		b = b[n:]
+		a.drainFirst(c, d)
+	}
+}
+
+// compare counts a conflict when new bytes at stream offset off differ
+// from the held ones, the first copy of the same bytes.
+func (a *Analyzer) compare(h *halfConn, off int64, held, b []byte) {
+	if bytes.Equal(held, b) {
+		return
+	}
+	if h.conflicts == 0 {
+		i := 0
+		for held[i] == b[i] {
+			i++
+		}
+		h.conflictOff = off + int64(i)
+	}
+	h.conflicts++
 }
 
 // deliver hands in-order bytes of direction d to the application decoder.
@@ -533,6 +624,11 @@ func (a *Analyzer) finish(c *conn, how string) {
 	case CloseReplaced:
 		ev.Note = "a new connection on the same addresses began before this one's end was captured: " + counts
 		ev.Warn("tcp.port_reused", "a SYN outside this connection's window started a new connection on the same addresses and ports; how this one ended was not captured (RFC 9293 §3.10.7.4)")
+	}
+	for d := range 2 {
+		if h := &c.half[d]; h.conflicts > 0 {
+			ev.Warn("tcp.overlap_conflict", fmt.Sprintf("%s from the %s overlapped bytes already captured with different bytes (the first at stream offset %d); the first copy was kept, as Linux and BSD keep it, the receiver may have kept another", plural(h.conflicts, "segment", "segments"), fromName[d], h.conflictOff))
+		}
 	}
 	if n := c.half[client].outOfWindow + c.half[server].outOfWindow; n > 0 {
 		ev.Warn("tcp.out_of_window", fmt.Sprintf("%s starting %d or more bytes away from the next expected sequence number, outside any TCP window (RFC 7323 §2.3), were ignored", plural(n, "segment", "segments"), maxWindow))

@@ -424,6 +424,19 @@ var violations = []struct {
 		k2.Client(analyzetest.Text(true, "second connection"))
 		closeAll(k2)
 	}},
+	{"tcp.overlap_conflict", TypeTCPClose, Options{}, func(c *capturetest.Capture) {
+		// The end of a server message is captured first; then a
+		// retransmission of the whole message whose bytes 12 to 17
+		// differ from it: the first copy is decoded, the conflict counted.
+		k := upgraded(c, nil)
+		next := k.Next(false)
+		msg := analyzetest.Text(false, "the first copy wins")
+		k.Segment(false, next+10, msg[10:], capture.ACK|capture.PSH)
+		forged := append([]byte(nil), msg...)
+		copy(forged[12:], "FORGED")
+		k.Segment(false, next, forged, capture.ACK|capture.PSH)
+		closeAll(k)
+	}},
 	{"tcp.conn_limit", TypeTCPClose, Options{MaxConns: 2}, func(c *capturetest.Capture) {
 		for _, cl := range []string{"127.0.0.1:50001", "127.0.0.1:50002", "127.0.0.1:50003"} {
 			k := c.Conn(cl, server1)
