@@ -38,9 +38,7 @@ type conn struct {
 	// packets lists the handshake packets captured until tcp.open, then
 	// the FIN and RST packets, for tcp.close.
 	packets []tcpRecord
-	// tunnel lists the encapsulations of the connection's first packet,
-	// for tcp.open; nil when none.
-	tunnel []Tunnel
+	rare    *connRare // nil until needed
 
 	lastPacket int64
 	lastTime   time.Time
@@ -92,6 +90,27 @@ type halfConn struct {
 	// direction's bytes. Past off, it is a pending hole: bytes the
 	// receiver has that the capture has not shown yet (see settle).
 	acked int64
+}
+
+// connRare holds what few connections need, allocated on first use
+// (rareOf), so that a connection that only opens, as in a SYN flood, stays
+// small.
+type connRare struct {
+	// tunnel lists the encapsulations of the connection's first packet,
+	// for tcp.open; nil when none.
+	tunnel []Tunnel
+	half   [2]halfRare
+}
+
+// halfRare is connRare's part for one direction.
+type halfRare struct {
+	// deferred holds this direction's segments that acknowledge bytes of
+	// the peer the capture has not shown yet (a pending hole of the
+	// peer's, see acked): they were sent after those bytes arrived, so
+	// they wait for them (see deferSegment). deferredSize counts their
+	// bytes.
+	deferred     []deferredSegment
+	deferredSize int
 
 	outOfWindow int64 // segments ignored for starting outside any window
 
@@ -102,12 +121,45 @@ type halfConn struct {
 	conflictOff int64
 }
 
+// rareOf returns c.rare, allocating it.
+func (c *conn) rareOf() *connRare {
+	if c.rare == nil {
+		c.rare = new(connRare)
+	}
+	return c.rare
+}
+
+// deferred returns the deferred segments of direction d.
+func (c *conn) deferred(d int) []deferredSegment {
+	if c.rare == nil {
+		return nil
+	}
+	return c.rare.half[d].deferred
+}
+
 // oooSegment is data that arrived ahead of a hole. data is a copy.
 type oooSegment struct {
-	off    int64
-	data   []byte
+	off  int64
+	data []byte
+	arrival
+}
+
+// arrival is the packet that carried some bytes and its time (Unix
+// nanoseconds).
+type arrival struct {
 	packet int64
-	time   int64 // when it arrived, Unix nanoseconds
+	time   int64
+}
+
+// deferredSegment is a segment held behind a pending hole of the peer's
+// (see deferSegment). data is a copy.
+type deferredSegment struct {
+	seq     uint32
+	data    []byte
+	missing int
+	fin     bool
+	need    int64 // the peer's stream offset it acknowledges
+	arrival
 }
 
 // segment routes one TCP segment to its connection, through the
@@ -194,8 +246,15 @@ func (a *Analyzer) segmentConn(c *conn, s *capture.Segment) {
 	if !h.started {
 		h.started, h.next = true, seq
 	}
-	if len(s.Payload) > 0 || s.Missing > 0 || s.Flags&capture.FIN != 0 {
-		a.data(c, d, seq, s.Payload, s.Missing, s.Flags&capture.FIN != 0)
+	now := arrival{a.pktNum, a.pktTime.UnixNano()}
+	if len(s.Payload) > 0 || s.Missing > 0 {
+		if peer := &c.half[1-d]; s.Flags&capture.ACK != 0 && int32(s.Ack-peer.next) > 0 && peer.started {
+			a.dataAfter(c, d, seq, s, now) // it acknowledges bytes not delivered: it may have to wait
+		} else {
+			a.data(c, d, seq, s.Payload, s.Missing, s.Flags&capture.FIN != 0, now)
+		}
+	} else if s.Flags&capture.FIN != 0 {
+		a.data(c, d, seq, nil, 0, true, now)
 	}
 	if s.Flags&capture.ACK != 0 && !c.done {
 		a.acked(c, 1-d, s.Ack)
@@ -203,6 +262,9 @@ func (a *Analyzer) segmentConn(c *conn, s *capture.Segment) {
 	for dd := range 2 {
 		if c.half[dd].acked > c.half[dd].off && !c.done {
 			a.settle(c, dd)
+		}
+		if len(c.deferred(1-dd)) > 0 && !c.done {
+			a.release(c, 1-dd, false)
 		}
 	}
 	if !c.done && c.half[client].closed && c.half[server].closed {
@@ -224,7 +286,7 @@ func (a *Analyzer) newConn(id int, s *capture.Segment) *conn {
 		c.addr = guessRoles(s)
 	}
 	if s.Outer != nil && len(s.Outer.Tunnel) > 0 {
-		c.tunnel = tunnels(s.Outer.Tunnel)
+		c.rareOf().tunnel = tunnels(s.Outer.Tunnel)
 	}
 	return c
 }
@@ -292,28 +354,111 @@ func (a *Analyzer) emitOpen(c *conn) {
 	} else {
 		ev.Note = fmt.Sprintf("a TCP connection between client %s and server %s was already open when the capture started; who is the client was inferred", ev.TCPOpen.Client, ev.TCPOpen.Server)
 	}
-	if len(c.tunnel) > 0 {
-		ev.TCPOpen.Tunnel = c.tunnel
-		ev.Note += tunnelNote(c.tunnel)
+	if c.rare != nil && len(c.rare.tunnel) > 0 {
+		ev.TCPOpen.Tunnel = c.rare.tunnel
+		ev.Note += tunnelNote(c.rare.tunnel)
+		c.rare.tunnel = nil
 	}
 	a.send(ev)
 	c.packets = c.packets[:0] // the teardown's now
-	c.tunnel = nil
 }
 
-// data handles the payload (and FIN) of one segment of direction d.
-func (a *Analyzer) data(c *conn, d int, seq uint32, payload []byte, missing int, fin bool) {
+// dataAfter handles the payload of segment s of direction d, whose
+// sequence number (past a SYN) is seq, unless it must wait for bytes of
+// the peer's that it acknowledges (see deferSegment).
+func (a *Analyzer) dataAfter(c *conn, d int, seq uint32, s *capture.Segment, now arrival) {
+	peer := &c.half[1-d]
+	need := int64(-1)
+	if s.Flags&capture.ACK != 0 && peer.started {
+		if delta := int64(int32(s.Ack - peer.next)); delta > 0 && delta < maxWindow {
+			need = peer.off + delta
+			if peer.finSeen {
+				need = min(need, peer.finOff) // the FIN's own sequence number
+			}
+		}
+	}
+	if need <= peer.off {
+		a.data(c, d, seq, s.Payload, s.Missing, s.Flags&capture.FIN != 0, now) // the usual case
+		return
+	}
+	a.deferSegment(c, d, seq, s, need, now)
+}
+
+// deferSegment holds a segment of direction d that acknowledges bytes of
+// the peer the capture has not shown yet (up to the peer's stream offset
+// need) until those bytes are delivered or declared a gap (release). It
+// was sent after its sender received them: decoded before them, a response
+// would come before its request. Capture points record an ACK ahead of the
+// data it acknowledges whether or not the ACK carries data of its own.
+// Segments of d that do not wait are decoded meanwhile: they were sent
+// before (acknowledgments only grow), so their bytes come earlier in d's
+// stream, or are buffered until the deferred ones fill the hole.
+func (a *Analyzer) deferSegment(c *conn, d int, seq uint32, s *capture.Segment, need int64, now arrival) {
+	h := &c.rareOf().half[d]
+	n := len(s.Payload)
+	if h.deferredSize+n > a.opts.MaxBufferPerConn || a.buffered+int64(n) > a.bufferCap {
+		// Bounds first: waiting longer would hold too much. The peer's
+		// hole is a gap now.
+		c.half[1-d].limitHit = true
+		a.release(c, d, true)
+		if c.done {
+			return
+		}
+		if need <= c.half[1-d].off {
+			a.data(c, d, seq, s.Payload, s.Missing, s.Flags&capture.FIN != 0, now)
+			return
+		}
+	}
+	h.deferred = append(h.deferred, deferredSegment{seq: seq, data: append(a.pool.get(n), s.Payload...),
+		missing: s.Missing, fin: s.Flags&capture.FIN != 0, need: need, arrival: now})
+	h.deferredSize += n
+	a.buffered += int64(n)
+}
+
+// release decodes the deferred segments of direction d whose bytes of the
+// peer's have arrived, in the order they came; with force, all of them,
+// declaring the peer's bytes they wait for a gap (the end of the
+// connection, the buffer caps).
+func (a *Analyzer) release(c *conn, d int, force bool) {
+	if c.rare == nil {
+		return
+	}
+	h, peer := &c.rare.half[d], &c.half[1-d]
+	for i := 0; i < len(h.deferred) && !c.done; {
+		ds := h.deferred[i]
+		if peer.off < ds.need {
+			if !force {
+				i++
+				continue
+			}
+			a.skipTo(c, 1-d, ds.need, "")
+			a.checkFIN(c, 1-d)
+			if c.done {
+				return
+			}
+		}
+		h.deferred = slices.Delete(h.deferred, i, i+1)
+		h.deferredSize -= len(ds.data)
+		a.buffered -= int64(len(ds.data))
+		a.data(c, d, ds.seq, ds.data, ds.missing, ds.fin, ds.arrival)
+		a.pool.put(ds.data)
+	}
+}
+
+// data handles the payload (and FIN) of one segment of direction d,
+// carried by the packet at.
+func (a *Analyzer) data(c *conn, d int, seq uint32, payload []byte, missing int, fin bool, at arrival) {
 	h := &c.half[d]
 	delta := int64(int32(seq - h.next))
 	if delta >= maxWindow || delta <= -maxWindow {
-		h.outOfWindow++ // not this stream's bytes: counted, reported at the close
+		c.rareOf().half[d].outOfWindow++ // not this stream's bytes: counted, reported at the close
 		return
 	}
 	off := h.off + delta
 	end := off + int64(len(payload)) + int64(missing)
 	if fin && !h.finSeen {
 		h.finSeen, h.finOff = true, end
-		h.finPacket, h.finTime = a.pktNum, a.pktTime.UnixNano()
+		h.finPacket, h.finTime = at.packet, at.time
 	}
 	switch {
 	case end <= h.off:
@@ -321,9 +466,9 @@ func (a *Analyzer) data(c *conn, d int, seq uint32, payload []byte, missing int,
 	case off <= h.off:
 		skip := h.off - off
 		if b := payload[min(skip, int64(len(payload))):]; len(h.ooo) > 0 && h.off+int64(len(b)) > h.ooo[0].off {
-			a.deliverOver(c, d, b) // it reaches bytes buffered ahead of it
+			a.deliverOver(c, d, b, at) // it reaches bytes buffered ahead of it
 		} else if len(b) > 0 {
-			a.deliver(c, d, b, a.pktNum)
+			a.deliver(c, d, b, at.packet)
 		}
 		if gapEnd := end; missing > 0 && h.off < gapEnd && !c.done {
 			if len(h.ooo) > 0 {
@@ -333,7 +478,7 @@ func (a *Analyzer) data(c *conn, d int, seq uint32, payload []byte, missing int,
 		}
 		a.drain(c, d)
 	default:
-		a.buffer(c, d, off, payload)
+		a.buffer(c, d, off, payload, at)
 	}
 	a.checkFIN(c, d)
 }
@@ -361,7 +506,8 @@ func (a *Analyzer) acked(c *conn, d int, ack uint32) {
 
 // settle declares the pending hole of direction d (see acked) a gap when
 // the evidence is conclusive: the direction's own later bytes (buffered
-// data, or its FIN) have waited behind it for longer than the reorder
+// data, or its FIN), or the peer's data that acknowledges the hole (see
+// deferSegment), have waited behind it for longer than the reorder
 // window, in packets of the capture and in capture time; or the direction
 // sent its FIN and the receiver acknowledged every byte up to it. The
 // receiver has the hole's bytes and will not ask for them again, so had the
@@ -371,6 +517,13 @@ func (a *Analyzer) acked(c *conn, d int, ack uint32) {
 // the acknowledgment may still be retransmitted.
 func (a *Analyzer) settle(c *conn, d int) {
 	h := &c.half[d]
+	for _, ds := range c.deferred(d) {
+		if int64(int32(ds.seq-h.next)) < h.acked-h.off {
+			// The hole's bytes may be those deferred: they wait for
+			// the peer's hole, decided first (its evidence is theirs).
+			return
+		}
+	}
 	for h.acked > h.off && !c.done {
 		next, packet, t := int64(-1), int64(0), int64(0)
 		if len(h.ooo) > 0 {
@@ -378,6 +531,10 @@ func (a *Analyzer) settle(c *conn, d int) {
 		}
 		if h.finSeen && h.finOff > h.off && (next < 0 || h.finOff < next) {
 			next, packet, t = h.finOff, h.finPacket, h.finTime
+		}
+		if pd := c.deferred(1 - d); len(pd) > 0 && pd[0].need > h.off && (next < 0 || pd[0].packet < packet) {
+			// The peer's data that acknowledges the hole waits behind it.
+			next, packet, t = pd[0].need, pd[0].packet, pd[0].time
 		}
 		finAcked := h.finSeen && h.acked >= h.finOff // the receiver has every byte up to the FIN: the direction is over
 		if next < 0 || !finAcked && (a.pktNum-packet <= int64(a.opts.ReorderPackets) || a.pktTime.UnixNano()-t <= int64(a.opts.ReorderTime)) {
@@ -405,7 +562,7 @@ func (a *Analyzer) skipTo(c *conn, d int, target int64, why string) {
 }
 
 // buffer keeps a segment that arrived ahead of a hole.
-func (a *Analyzer) buffer(c *conn, d int, off int64, payload []byte) {
+func (a *Analyzer) buffer(c *conn, d int, off int64, payload []byte, at arrival) {
 	h := &c.half[d]
 	if len(payload) == 0 {
 		return
@@ -421,7 +578,7 @@ func (a *Analyzer) buffer(c *conn, d int, off int64, payload []byte) {
 	}
 	if off <= h.off {
 		// Forcing gaps above reached this segment.
-		a.data(c, d, h.next+uint32(off-h.off), payload, 0, false)
+		a.data(c, d, h.next+uint32(off-h.off), payload, 0, false, at)
 		return
 	}
 	if h.oooSize+len(payload) > a.opts.MaxBufferPerConn || a.buffered+int64(len(payload)) > a.bufferCap {
@@ -442,24 +599,24 @@ func (a *Analyzer) buffer(c *conn, d int, off int64, payload []byte) {
 		seg := &h.ooo[i]
 		if seg.off > off {
 			n := seg.off - off
-			a.insert(h, i, off, payload[:n])
+			a.insert(h, i, off, payload[:n], at)
 			i++
 			seg = &h.ooo[i]
 			off, payload = seg.off, payload[n:]
 		}
 		held := seg.data[off-seg.off:]
 		n := min(len(held), len(payload))
-		a.compare(h, off, held[:n], payload[:n])
+		a.compare(c, d, off, held[:n], payload[:n])
 		off, payload = off+int64(n), payload[n:]
 	}
 	if len(payload) > 0 {
-		a.insert(h, i, off, payload)
+		a.insert(h, i, off, payload, at)
 	}
 }
 
 // insert buffers a copy of payload, at stream offset off, as h.ooo[i].
-func (a *Analyzer) insert(h *halfConn, i int, off int64, payload []byte) {
-	seg := oooSegment{off: off, data: append(a.pool.get(len(payload)), payload...), packet: a.pktNum, time: a.pktTime.UnixNano()}
+func (a *Analyzer) insert(h *halfConn, i int, off int64, payload []byte, at arrival) {
+	seg := oooSegment{off: off, data: append(a.pool.get(len(payload)), payload...), arrival: at}
 	h.ooo = slices.Insert(h.ooo, i, seg)
 	h.oooSize += len(payload)
 	a.buffered += int64(len(payload))
@@ -496,15 +653,15 @@ func (a *Analyzer) drainFirst(c *conn, d int) {
 // one on, which reach bytes buffered ahead of them: there the buffered
 // copy, which came first, is delivered instead, and different bytes are
 // counted as a conflict (see buffer).
-func (a *Analyzer) deliverOver(c *conn, d int, b []byte) {
+func (a *Analyzer) deliverOver(c *conn, d int, b []byte, at arrival) {
 	h := &c.half[d]
 	for len(b) > 0 && !c.done {
 		if len(h.ooo) == 0 || h.ooo[0].off >= h.off+int64(len(b)) {
-			a.deliver(c, d, b, a.pktNum)
+			a.deliver(c, d, b, at.packet)
 			return
 		}
 		if n := h.ooo[0].off - h.off; n > 0 {
-			a.deliver(c, d, b[:n], a.pktNum)
+			a.deliver(c, d, b[:n], at.packet)
 			b = b[n:]
 			continue
 		}
@@ -515,7 +672,7 @@ func (a *Analyzer) deliverOver(c *conn, d int, b []byte) {
 		}
 		held := seg.data[h.off-seg.off:]
 		n := min(len(held), len(b))
-		a.compare(h, h.off, held[:n], b[:n])
+		a.compare(c, d, h.off, held[:n], b[:n])
 		b = b[n:]
 		a.drainFirst(c, d)
 	}
@@ -523,10 +680,11 @@ func (a *Analyzer) deliverOver(c *conn, d int, b []byte) {
 
 // compare counts a conflict when new bytes at stream offset off differ
 // from the held ones, the first copy of the same bytes.
-func (a *Analyzer) compare(h *halfConn, off int64, held, b []byte) {
+func (a *Analyzer) compare(c *conn, d int, off int64, held, b []byte) {
 	if bytes.Equal(held, b) {
 		return
 	}
+	h := &c.rareOf().half[d]
 	if h.conflicts == 0 {
 		i := 0
 		for held[i] == b[i] {
@@ -584,6 +742,10 @@ func (a *Analyzer) finish(c *conn, how string) {
 	if !c.opened {
 		a.emitOpen(c)
 	}
+	for d := range 2 {
+		// Segments waiting for the peer's bytes: those are a gap now.
+		a.release(c, d, true)
+	}
 	if how == CloseEnd && c.half[client].finSeen && c.half[server].finSeen {
 		// Both sides sent FIN; a hole before one was still pending (see
 		// settle) when the capture ended.
@@ -625,12 +787,18 @@ func (a *Analyzer) finish(c *conn, how string) {
 		ev.Note = "a new connection on the same addresses began before this one's end was captured: " + counts
 		ev.Warn("tcp.port_reused", "a SYN outside this connection's window started a new connection on the same addresses and ports; how this one ended was not captured (RFC 9293 §3.10.7.4)")
 	}
+	var outOfWindow int64
 	for d := range 2 {
-		if h := &c.half[d]; h.conflicts > 0 {
+		if c.rare == nil {
+			break
+		}
+		h := &c.rare.half[d]
+		outOfWindow += h.outOfWindow
+		if h.conflicts > 0 {
 			ev.Warn("tcp.overlap_conflict", fmt.Sprintf("%s from the %s overlapped bytes already captured with different bytes (the first at stream offset %d); the first copy was kept, as Linux and BSD keep it, the receiver may have kept another", plural(h.conflicts, "segment", "segments"), fromName[d], h.conflictOff))
 		}
 	}
-	if n := c.half[client].outOfWindow + c.half[server].outOfWindow; n > 0 {
+	if n := outOfWindow; n > 0 {
 		ev.Warn("tcp.out_of_window", fmt.Sprintf("%s starting %d or more bytes away from the next expected sequence number, outside any TCP window (RFC 7323 §2.3), were ignored", plural(n, "segment", "segments"), maxWindow))
 	}
 	a.send(ev)
@@ -642,7 +810,12 @@ func (a *Analyzer) finish(c *conn, how string) {
 			a.pool.put(seg.data)
 		}
 		c.half[d].ooo = nil
+		for _, ds := range c.deferred(d) {
+			a.pool.put(ds.data)
+			a.buffered -= int64(len(ds.data))
+		}
 	}
+	c.rare = nil
 }
 
 // guessRoles picks client and server for a connection whose SYN was not
