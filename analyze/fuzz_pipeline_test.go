@@ -56,6 +56,27 @@ func pipelineSeeds(t testing.TB) map[string][]byte {
 	k.Reset(true)
 	seeds["pcapng-fragments-reorder-gap-rst"] = c.Bytes()
 
+	// Data behind the ACK that acknowledges it, both ways; overlapping
+	// copies that differ; a reused port: the pending holes, deferred
+	// segments and the connection table.
+	c = capturetest.NewCapture(capturetest.Options{})
+	k = c.Conn("10.0.0.1:40000", "10.1.0.1:8080")
+	k.Handshake()
+	k.Delay(1)
+	k.Client(analyzetest.Request("/r"))
+	k.Server(analyzetest.Response())
+	k.Delay(1)
+	k.Server(analyzetest.Text(false, "late"))
+	k.Client(analyzetest.Text(true, "ahead"))
+	next := k.Next(false)
+	k.Segment(false, next+4, []byte("wxyz"), capture.ACK)
+	k.Segment(false, next, []byte{0x81, 0x06, 'a', 'b', 'c', 'd', 'W', 'X'}, capture.ACK)
+	k2 := c.Conn("10.0.0.1:40000", "10.1.0.1:8080")
+	k2.SetISN(0x80000000, 0x90000000)
+	k2.Handshake()
+	k2.Client(analyzetest.Text(true, "second"))
+	seeds["ack-ahead-overlap-reuse"] = c.Bytes()
+
 	// IP fragments (overlapping, one datagram incomplete) and tunnels, for
 	// capture.Decoder.
 	c = capturetest.NewCapture(capturetest.Options{})
@@ -78,7 +99,7 @@ func pipelineSeeds(t testing.TB) map[string][]byte {
 		return nil
 	})
 	k.Server(analyzetest.Text(false, "its first fragment lost"))
-	k2 := c.Conn("[2001:db8::1]:40000", "[2001:db8::2]:8080")
+	k2 = c.Conn("[2001:db8::1]:40000", "[2001:db8::2]:8080")
 	k2.SetTunnels(nil, capturetest.Tunnel{Kind: capture.TunnelGRE, Src: "192.0.2.1", Dst: "192.0.2.3", Key: 1, HasKey: true}, capturetest.Tunnel{Kind: capture.TunnelMPLS, Label: 16})
 	k2.Handshake()
 	k2.Client(analyzetest.Text(true, "mid-stream in GRE and MPLS"))
