@@ -111,7 +111,7 @@ func (p *pipeline) ipReports(reports []capture.Report) {
 		}
 		shard := 0
 		if f != nil {
-			shard = f.shard
+			shard = int(f.shard)
 		}
 		it := p.add(itemReport, shard, nil)
 		it.flow, it.num, it.time = f, p.last.num, p.last.time

@@ -397,7 +397,7 @@ func (p *pipeline) dispatch(src capture.Source) error {
 		p.ipReports(p.dec.Reports())
 		// Close: the open connections end in the order of their numbers.
 		for _, f := range p.table.byNumber() {
-			it := p.add(itemEnd, f.shard, nil)
+			it := p.add(itemEnd, int(f.shard), nil)
 			it.flow, it.num, it.time = f, p.last.num, p.last.time
 		}
 	}
@@ -427,18 +427,18 @@ func (p *pipeline) packet(pkt *capture.Packet) {
 		if old == replaced {
 			kind = itemReplaced
 		}
-		it := p.add(kind, old.shard, nil)
+		it := p.add(kind, int(old.shard), nil)
 		it.flow, it.num, it.time = old, pkt.Number, pkt.Timestamp
 	}
 	id := 0
 	if opened {
-		f.shard = (f.id - 1) % p.nw
+		f.shard = int32((f.id - 1) % p.nw)
 		id = f.id
 	}
 	if slot.f != f {
 		slot.src, slot.dst, slot.f = s.Src, s.Dst, f
 	}
-	it := p.add(itemPacket, f.shard, s.Payload)
+	it := p.add(itemPacket, int(f.shard), s.Payload)
 	payload := it.seg.Payload
 	it.seg = *s
 	it.seg.Payload = payload

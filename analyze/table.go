@@ -26,7 +26,6 @@ type table struct {
 type flow struct {
 	id      int
 	key     flowKey
-	shard   int                // sharded decoder: the worker that decodes it
 	recency lru.Element[*flow] // in table.lru
 
 	closing uint8 // finLo, finHi, rstSeen: what its headers say of its end
@@ -39,6 +38,7 @@ type flow struct {
 	isn    [2]uint32
 	end    [2]uint32
 	window [2]uint16
+	shard  int32 // sharded decoder: the worker that decodes it
 
 	// conn is the decoder's state of the connection, which only the
 	// goroutine that decodes it reads and writes (the shard's worker):

@@ -40,9 +40,6 @@ type conn struct {
 	packets []tcpRecord
 	rare    *connRare // nil until needed
 
-	lastPacket int64
-	lastTime   time.Time
-
 	app app // HTTP and WebSocket decoding
 }
 
@@ -200,7 +197,6 @@ func (a *Analyzer) shardSegment(s *capture.Segment, id int, f *flow) {
 // segmentConn runs one segment through its connection c.
 func (a *Analyzer) segmentConn(c *conn, s *capture.Segment) {
 	a.tlsRetry()
-	c.lastPacket, c.lastTime = a.pktNum, a.pktTime
 	fragments := s.Outer != nil && len(s.Outer.Problems) > 0
 	if c.done {
 		if fragments {
