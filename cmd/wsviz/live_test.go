@@ -49,6 +49,25 @@ func openLiveOrSkip(t *testing.T, args []string, opts liveOptions, stderr io.Wri
 	return lc
 }
 
+// decodeLive runs lc.Decode in a goroutine and returns the channel of its
+// result. Should the test end early (a Fatal), its cleanup stops the capture
+// and waits for Decode before openLiveOrSkip's cleanup closes the capture
+// and the -w file, which Decode may still be writing.
+func decodeLive(t *testing.T, lc *liveCapture, emit func(*analyze.Event) error) <-chan error {
+	t.Helper()
+	decoded := make(chan error, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		decoded <- lc.Decode(analyze.Options{}, emit)
+	}()
+	t.Cleanup(func() {
+		lc.Stop()
+		<-done
+	})
+	return decoded
+}
+
 // syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -152,7 +171,8 @@ func messageCounts(events []analyze.Event) map[string]int {
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+	// A deadline, not a measure: generous, for a machine under load.
+	for deadline := time.Now().Add(60 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
@@ -173,8 +193,7 @@ func TestLiveEvents(t *testing.T) {
 	var stderr syncBuffer
 	lc := openLiveOrSkip(t, []string{"-i", "lo", "-w", path, "tcp", "port", fmt.Sprint(port)}, liveOptions{}, &stderr)
 	var log eventLog
-	decoded := make(chan error, 1)
-	go func() { decoded <- lc.Decode(analyze.Options{}, log.emit) }()
+	decoded := decodeLive(t, lc, log.emit)
 
 	tok := fmt.Sprintf("m%d", time.Now().UnixNano()%1e6)
 	other := dialEcho(t, otherURL, false)
@@ -310,8 +329,7 @@ func TestLiveCountAndDuration(t *testing.T) {
 			args = append(args, "tcp", "port", fmt.Sprint(port))
 			lc := openLiveOrSkip(t, args, liveOptions{}, io.Discard)
 			start := time.Now()
-			decoded := make(chan error, 1)
-			go func() { decoded <- lc.Decode(analyze.Options{}, func(*analyze.Event) error { return nil }) }()
+			decoded := decodeLive(t, lc, func(*analyze.Event) error { return nil })
 			conn := dialEcho(t, url, false)
 			stop := make(chan struct{})
 			go func() {
