@@ -84,10 +84,11 @@ func writeFragmentFlood(w io.Writer) error {
 	tcp[12] = 5 << 4
 	tcp[13] = flagACK | flagPSH
 	perPacket := floodFragments / len(packets)
-	sent := 0
+	sent, idle := 0, false
 	for i, data := range packets {
-		if i == len(packets)/2 && !moreFragments(packets[i-1]) {
+		if !idle && i >= len(packets)/2 && !moreFragments(packets[i-1]) {
 			pw.t = pw.t.Add(31 * time.Second) // the reassembly timeout is 30 s
+			idle = true
 		}
 		if err := pw.frame(data); err != nil {
 			return err
