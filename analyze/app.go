@@ -336,6 +336,11 @@ var opcodeNames = func() (names [16]string) {
 	return names
 }()
 
+// OpcodeName names a frame opcode as ws.message's and ws.frame's notes do:
+// "continuation", "text", "binary", "close", "ping", "pong", or
+// "reserved-N".
+func OpcodeName(op uint8) string { return opcodeName(op) }
+
 func opcodeName(op uint8) string {
 	if int(op) < len(opcodeNames) {
 		return opcodeNames[op]

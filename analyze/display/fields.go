@@ -333,7 +333,7 @@ var fields = []*field{
 		get: func(ev *analyze.Event) (value, bool) {
 			switch ev.Type {
 			case tFrame:
-				return value{kind: kindNumber, num: numUint(uint64(ev.Frame.Opcode)), str: opcodeName(ev.Frame.Opcode)}, true
+				return value{kind: kindNumber, num: numUint(uint64(ev.Frame.Opcode)), str: analyze.OpcodeName(ev.Frame.Opcode)}, true
 			case tMessage:
 				return strVal(ev.Message.Opcode), true
 			}
@@ -424,23 +424,4 @@ func FieldNames() []string {
 		}
 	}
 	return names
-}
-
-// opcodeName names a frame opcode as ws.message's opcode does.
-func opcodeName(op uint8) string {
-	switch op {
-	case 0:
-		return "continuation"
-	case 1:
-		return "text"
-	case 2:
-		return "binary"
-	case 8:
-		return "close"
-	case 9:
-		return "ping"
-	case 10:
-		return "pong"
-	}
-	return "reserved-" + strconv.Itoa(int(op))
 }

@@ -229,7 +229,7 @@ func appendSummary(b []byte, ev *analyze.Event) []byte {
 		return b
 	case analyze.TypeWSFrame:
 		f := &ev.Frame
-		b = append(b, frameOpcodeName(f.Opcode)...)
+		b = append(b, analyze.OpcodeName(f.Opcode)...)
 		if f.Fin {
 			b = append(b, " FIN"...)
 		}
@@ -331,23 +331,4 @@ func appendHex(b, p []byte, max int, truncated bool) []byte {
 		b = append(b, " …"...)
 	}
 	return b
-}
-
-// frameOpcodeName names a frame's opcode as ws.message does.
-func frameOpcodeName(op uint8) string {
-	switch op {
-	case 0:
-		return "continuation"
-	case 1:
-		return "text"
-	case 2:
-		return "binary"
-	case 8:
-		return "close"
-	case 9:
-		return "ping"
-	case 10:
-		return "pong"
-	}
-	return "reserved-" + strconv.Itoa(int(op))
 }
