@@ -102,6 +102,17 @@ func filterValues(q url.Values) (spill.Filter, error) {
 
 // querySearch returns the search the request names (q=TEXT, re=1 for a
 // regular expression), started if needed, or nil.
+// queryFilterSearch reads the view's filter and its search (q), which every
+// query that answers a view takes together.
+func (a *queryAPI) queryFilterSearch(r *http.Request) (spill.Filter, *spill.Search, error) {
+	f, err := queryFilter(r)
+	if err != nil {
+		return f, nil, err
+	}
+	search, err := a.querySearch(r)
+	return f, search, err
+}
+
 func (a *queryAPI) querySearch(r *http.Request) (*spill.Search, error) {
 	text := r.URL.Query().Get("q")
 	if text == "" {
@@ -227,11 +238,7 @@ func (a *queryAPI) serveWindow(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, err)
 		return
 	}
-	if q.Filter, err = queryFilter(r); err != nil {
-		badRequest(w, err)
-		return
-	}
-	if q.Search, err = a.querySearch(r); err != nil {
+	if q.Filter, q.Search, err = a.queryFilterSearch(r); err != nil {
 		badRequest(w, err)
 		return
 	}
@@ -362,12 +369,7 @@ func (a *queryAPI) serveOverview(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, err)
 		return
 	}
-	f, err := queryFilter(r)
-	if err != nil {
-		badRequest(w, err)
-		return
-	}
-	search, err := a.querySearch(r)
+	f, search, err := a.queryFilterSearch(r)
 	if err != nil {
 		badRequest(w, err)
 		return
@@ -425,11 +427,7 @@ func (a *queryAPI) serveList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lq.Offset = uint64(off)
-	if lq.Filter, err = queryFilter(r); err != nil {
-		badRequest(w, err)
-		return
-	}
-	if lq.Search, err = a.querySearch(r); err != nil {
+	if lq.Filter, lq.Search, err = a.queryFilterSearch(r); err != nil {
 		badRequest(w, err)
 		return
 	}
@@ -547,11 +545,7 @@ func (a *queryAPI) serveTiles(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, err)
 		return
 	}
-	if q.Filter, err = queryFilter(r); err != nil {
-		badRequest(w, err)
-		return
-	}
-	if q.Search, err = a.querySearch(r); err != nil {
+	if q.Filter, q.Search, err = a.queryFilterSearch(r); err != nil {
 		badRequest(w, err)
 		return
 	}
@@ -686,11 +680,7 @@ func (a *queryAPI) serveStep(w http.ResponseWriter, r *http.Request) {
 			q.Conns[c] = true
 		}
 	}
-	if q.Filter, err = queryFilter(r); err != nil {
-		badRequest(w, err)
-		return
-	}
-	if q.Search, err = a.querySearch(r); err != nil {
+	if q.Filter, q.Search, err = a.queryFilterSearch(r); err != nil {
 		badRequest(w, err)
 		return
 	}
