@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/gopacket/layers"
 	"github.com/wsviz/wsviz/analyze"
 	"github.com/wsviz/wsviz/analyze/display"
 	"github.com/wsviz/wsviz/capture"
@@ -511,7 +510,10 @@ func Read(src capture.Source, opts Options, decode analyze.Options) (*Transcript
 		if ss, ok := src.(capture.SecretsSource); ok {
 			analyze.UseSecrets(ss, &decode)
 		}
-		src = &filteredSource{src: src, filter: f, progs: map[layers.LinkType]*filter.Program{}}
+		// As wsviz transcript filters: the packets that may carry a
+		// match, then the precise test inside tunnels and fragments.
+		src = capture.FilterSource(src, f)
+		decode.PacketFilter = f
 	}
 	derr := analyze.Decode(src, DecodeOptions(decode), func(ev *analyze.Event) error {
 		b.Add(ev)
@@ -546,31 +548,4 @@ func IncompleteReason(err error) string {
 		return c.Error()
 	}
 	return err.Error()
-}
-
-// filteredSource hands out the packets of src that a filter matches, with
-// their numbers in the file.
-type filteredSource struct {
-	src    capture.Source
-	filter *filter.Filter
-	progs  map[layers.LinkType]*filter.Program
-}
-
-func (fs *filteredSource) ReadPacket() (capture.Packet, error) {
-	for {
-		p, err := fs.src.ReadPacket()
-		if err != nil {
-			return p, err
-		}
-		prog, ok := fs.progs[p.LinkType]
-		if !ok {
-			if prog, err = fs.filter.Compile(p.LinkType); err != nil {
-				return capture.Packet{}, err
-			}
-			fs.progs[p.LinkType] = prog
-		}
-		if prog.Match(p.Data) {
-			return p, nil
-		}
-	}
 }

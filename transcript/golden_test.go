@@ -154,3 +154,51 @@ func textDiff(t *testing.T, want, got string) string {
 	}
 	return "(the same lines)"
 }
+
+// TestFilterInsideTunnels reads the tunnelled and fragmented captures with
+// a packet filter naming the inner connection's port, as a team's golden
+// test does with Options.Filter: the transcript must hold every
+// connection, as `wsviz transcript -r FILE 'tcp port 9001'` does, and a
+// filter on another port none. (The filter once tested only the outer
+// packets here, so a tunnelled or fragmented capture lost its
+// connections in wsviztest but not on the command line.)
+func TestFilterInsideTunnels(t *testing.T) {
+	files, err := filepath.Glob("../testdata/encap/*.pcap")
+	if err != nil || len(files) < 10 {
+		t.Fatalf("found %d encapsulation captures (%v), want the shipped ones", len(files), err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			all, err := ReadFile(file, Options{}, analyze.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(all.Conns) == 0 {
+				t.Fatalf("%s has no connection", file)
+			}
+			for _, tc := range []struct {
+				filter string
+				want   int // connections, -1 for all of them
+			}{
+				{"tcp port 9001", -1},
+				{"port 9001 and tcp", -1},
+				{"tcp port 9002", 0},
+			} {
+				got, err := ReadFile(file, Options{Filter: tc.filter}, analyze.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tc.want == 0 {
+					if len(got.Conns) != 0 {
+						t.Errorf("filter %q: %d connections, want none", tc.filter, len(got.Conns))
+					}
+					continue
+				}
+				got.Options.Filter = ""
+				if got.String() != all.String() {
+					t.Errorf("filter %q changed the transcript:\n%s", tc.filter, textDiff(t, all.String(), got.String()))
+				}
+			}
+		})
+	}
+}

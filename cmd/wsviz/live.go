@@ -372,45 +372,14 @@ func countNoun(n int64, one, many string) string {
 }
 
 // filterPackets applies a filter expression to the packets of another
-// source (a file), in Go, keeping the packets' numbers, as a live capture
-// filters in the kernel: the packets it matches and the IP fragments and
-// tunnel packets that may carry one (filter.OrEncapsulated), on which the
-// analyzer tests the filter once they are reassembled and unwrapped
-// (analyze.Options.PacketFilter, set by decodeFlags.options). It returns
-// src itself when the expression is empty.
+// source (a file), in Go, as a live capture filters in the kernel
+// (capture.FilterSource); decodeFlags.options sets the analyzer's precise
+// test inside tunnels and fragments. It returns src itself when the
+// expression is empty.
 func filterPackets(src capture.Source, args []string) (capture.Source, error) {
 	f, err := parseFilterArgs(args)
 	if err != nil {
 		return nil, err
 	}
-	if f.Empty() {
-		return src, nil
-	}
-	return &filteredSource{src: src, filter: f.OrEncapsulated(), progs: map[layers.LinkType]*filter.Program{}}, nil
-}
-
-type filteredSource struct {
-	src    capture.Source
-	filter *filter.Filter
-	progs  map[layers.LinkType]*filter.Program
-}
-
-func (fs *filteredSource) ReadPacket() (capture.Packet, error) {
-	for {
-		p, err := fs.src.ReadPacket()
-		if err != nil {
-			return p, err
-		}
-		prog, ok := fs.progs[p.LinkType]
-		if !ok {
-			prog, err = fs.filter.Compile(p.LinkType)
-			if err != nil {
-				return capture.Packet{}, err
-			}
-			fs.progs[p.LinkType] = prog
-		}
-		if prog.Match(p.Data) {
-			return p, nil
-		}
-	}
+	return capture.FilterSource(src, f), nil
 }

@@ -1,0 +1,49 @@
+package capture
+
+import (
+	"github.com/google/gopacket/layers"
+
+	"github.com/wsviz/wsviz/capture/filter"
+)
+
+// FilterSource hands out the packets of src that may carry a packet f
+// matches, with their numbers in src, as a live capture filters in the
+// kernel: those f matches, and the IP fragments and tunnel packets that
+// may carry one (filter.Filter.OrEncapsulated). The precise test of f on
+// the inner packets, once reassembled and unwrapped, is the Decoder's
+// (DecoderOptions.Filter, analyze.Options.PacketFilter): set it too.
+// It returns src itself when f is empty.
+//
+// The source it returns hides src's other methods (a pcapng file's TLS
+// secrets, its interfaces): take them from src first.
+func FilterSource(src Source, f *filter.Filter) Source {
+	if f.Empty() {
+		return src
+	}
+	return &filteredSource{src: src, filter: f.OrEncapsulated(), progs: map[layers.LinkType]*filter.Program{}}
+}
+
+type filteredSource struct {
+	src    Source
+	filter *filter.Filter
+	progs  map[layers.LinkType]*filter.Program // compiled once per link type
+}
+
+func (fs *filteredSource) ReadPacket() (Packet, error) {
+	for {
+		p, err := fs.src.ReadPacket()
+		if err != nil {
+			return p, err
+		}
+		prog, ok := fs.progs[p.LinkType]
+		if !ok {
+			if prog, err = fs.filter.Compile(p.LinkType); err != nil {
+				return Packet{}, err
+			}
+			fs.progs[p.LinkType] = prog
+		}
+		if prog.Match(p.Data) {
+			return p, nil
+		}
+	}
+}
