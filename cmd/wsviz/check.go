@@ -91,7 +91,7 @@ Flags:`)
 	connsWith := map[int]bool{}
 	total, skipped := 0, 0
 	stop := startProgress(in.file, stderr, df.quiet || isTerminal(stdout))
-	derr := analyze.Decode(in.src, df.analyze(), func(ev *analyze.Event) error {
+	derr := analyze.Decode(in.src, df.options(in), func(ev *analyze.Event) error {
 		if ev.Type == analyze.TypeWSOpen || (ev.Type == analyze.TypeHTTPRequest && paths[ev.Conn] == "") {
 			paths[ev.Conn] = ev.WSOpen.Path
 			if ev.Type == analyze.TypeHTTPRequest {

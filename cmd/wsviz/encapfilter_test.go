@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -47,4 +49,72 @@ func TestFilterInsideTunnelsAndFragments(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEveryCommandFiltersAlike runs each command that decodes a file with
+// a packet filter, on the captures where a filter once changed more than
+// it should: a tunnelled one (the filter must be tested on the inner
+// packets: a port the session does not use keeps nothing) and a pcapng
+// with its TLS secrets inside (the filter wraps the file, and the secrets
+// must still reach the analyzer). Each command's output with a filter
+// that keeps the whole session must equal its output without one.
+func TestEveryCommandFiltersAlike(t *testing.T) {
+	commands := []struct {
+		name string
+		args []string
+		// empty says whether the output shows no connection.
+		empty func(out string) bool
+	}{
+		{"events", []string{"events", "-q"}, func(out string) bool { return out == "" }},
+		{"transcript", []string{"transcript", "-q"}, func(out string) bool { return !strings.Contains(out, "\nconnection ") }},
+		{"stats", []string{"stats", "-q"}, func(out string) bool { return !statsRow.MatchString(out) }},
+		{"har", []string{"har", "-q"}, func(out string) bool { return !strings.Contains(out, `"_resourceType"`) }},
+		{"check", []string{"check", "-q"}, nil}, // it prints violations only
+	}
+	cases := []struct {
+		file       string
+		keep, drop []string
+	}{
+		{"../../testdata/encap/vxlan.pcap", []string{"tcp", "port", "9001"}, []string{"port", "80"}},
+		{"../../testdata/encap/gre.pcap", []string{"tcp", "port", "9001"}, []string{"tcp", "port", "9002"}},
+		{"../../testdata/encap/fragments-ipv6-last-first.pcap", []string{"port", "9001"}, []string{"port", "80"}},
+		{"../../testdata/wss-dsb.pcapng", []string{"tcp", "port", "8443"}, []string{"port", "80"}},
+	}
+	for _, cmd := range commands {
+		for _, tc := range cases {
+			t.Run(cmd.name+"/"+filepath.Base(tc.file), func(t *testing.T) {
+				out := func(filter []string) string {
+					var stdout, stderr bytes.Buffer
+					args := append(append(slices.Clone(cmd.args), "-r", tc.file), filter...)
+					// check exits 1 on the session's genuine violations.
+					if code := run(args, &stdout, &stderr); code != 0 && (cmd.name != "check" || code != 1) {
+						t.Fatalf("wsviz %s: exit %d: %s", strings.Join(args, " "), code, stderr.String())
+					}
+					return stdout.String()
+				}
+				all := out(nil)
+				if got := out(tc.keep); got != stripFilter(all, tc.keep) && got != all {
+					t.Errorf("with filter %q the output differs from the unfiltered one:\n%s\nwant:\n%s",
+						strings.Join(tc.keep, " "), got, all)
+				}
+				if cmd.empty != nil {
+					if cmd.empty(all) {
+						t.Fatalf("unfiltered output shows no connection:\n%s", all)
+					}
+					if got := out(tc.drop); !cmd.empty(got) {
+						t.Errorf("with filter %q the output shows a connection:\n%s", strings.Join(tc.drop, " "), got)
+					}
+				}
+			})
+		}
+	}
+}
+
+// statsRow matches a connection's row of wsviz stats.
+var statsRow = regexp.MustCompile(`(?m)^ +[0-9]+ +[0-9a-f.:\[\]]+:[0-9]+ `)
+
+// stripFilter returns out, the unfiltered output, as it reads with a
+// filter: a transcript names its filter in its header.
+func stripFilter(out string, filter []string) string {
+	return strings.Replace(out, "keep port\n", "keep port\nfilter "+strings.Join(filter, " ")+"\n", 1)
 }

@@ -292,17 +292,26 @@ func (df *decodeFlags) open(stderr io.Writer, lo liveOptions) (*input, error) {
 }
 
 // options returns the analyzer's options for decoding in: the flags', and
-// the TLS secrets a pcapng file carries (the packet filter and -c wrap the
-// file, which hides them from analyze.Decode).
+// what the input adds (inputOptions).
 func (df *decodeFlags) options(in *input) analyze.Options {
 	o := df.analyze()
+	df.inputOptions(in, &o)
+	return o
+}
+
+// inputOptions adds to o what decoding in needs beyond the flags: the TLS
+// secrets a pcapng file carries, and the packet filter's precise test on
+// the packets inside tunnels and fragments (filterPackets and a live
+// capture's kernel filter let every packet through that may carry a
+// match). The packet filter and -c wrap the file, which hides its secrets
+// from analyze.Decode. Every command that decodes in uses it.
+func (df *decodeFlags) inputOptions(in *input, o *analyze.Options) {
 	if in.file != nil {
-		useFileSecrets(in.file, &o) // keylog.go
+		useFileSecrets(in.file, o) // keylog.go
 	}
 	if f, err := parseFilterArgs(df.filterArgs); err == nil && !f.Empty() {
-		o.PacketFilter = f // the precise test, inside tunnels and fragments (filterPackets)
+		o.PacketFilter = f
 	}
-	return o
 }
 
 // limitSource ends a source after a number of packets (-c with -r).

@@ -55,7 +55,7 @@ Flags:`)
 	defer in.Close()
 
 	st := newCaptureStats()
-	opts := df.analyze()
+	opts := df.options(in)
 	opts.OnPacket = st.packet
 	stop := startProgress(in.file, stderr, df.quiet)
 	decodeErr := analyze.Decode(in.src, opts, func(ev *analyze.Event) error {

@@ -100,7 +100,7 @@ Flags:`)
 	}
 	defer in.Close()
 	stop := startProgress(in.file, stderr, df.quiet || *out == "" && isTerminal(stdout))
-	derr := analyze.Decode(in.src, transcript.DecodeOptions(df.analyze()), func(ev *analyze.Event) error {
+	derr := analyze.Decode(in.src, transcript.DecodeOptions(df.options(in)), func(ev *analyze.Event) error {
 		b.Add(ev) // the Builder applies -Y itself, so that connections keep their names
 		return nil
 	})

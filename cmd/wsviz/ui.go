@@ -102,9 +102,7 @@ func serveUI(ctx context.Context, cfg uiConfig, stdout, stderr io.Writer, ready 
 	}
 	defer in.Close()
 	lc := in.live
-	if in.file != nil {
-		useFileSecrets(in.file, &cfg.analyze) // keylog.go
-	}
+	cfg.in.inputOptions(in, &cfg.analyze)
 
 	// The server's live memory is small and flat (the events are on
 	// disk); a soft limit makes the collector return the garbage of
@@ -134,6 +132,9 @@ func serveUI(ctx context.Context, cfg uiConfig, stdout, stderr io.Writer, ready 
 		return nil
 	}
 	source := in.name
+	if f, err := parseFilterArgs(cfg.in.filterArgs); err == nil && !f.Empty() && lc == nil {
+		source += " (" + f.String() + ")" // as a live capture names its filter
+	}
 	if cfg.in.display != "" {
 		source += " -Y " + strconv.Quote(cfg.in.display)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/wsviz/wsviz/analyze"
 	"github.com/wsviz/wsviz/analyze/display"
 	"github.com/wsviz/wsviz/capture/capturetest"
+	"github.com/wsviz/wsviz/capture/filter"
 )
 
 // uiFrame encodes one final frame (RFC 6455 §5.2), masked when it comes from
@@ -73,19 +74,36 @@ func TestUIServesTheCapture(t *testing.T) {
 		name, addr string
 		warn       bool
 		expr       string // -Y: the page starts with these events only
+		file       string // "" for the session of uiCapture
+		filter     string // the packet filter
 	}{
-		{"loopback", "127.0.0.1:0", false, ""},
-		{"wildcard", "0.0.0.0:0", true, ""},
-		{"-Y", "127.0.0.1:0", false, `type == "ws.message"`},
+		{"loopback", "127.0.0.1:0", false, "", "", ""},
+		{"wildcard", "0.0.0.0:0", true, "", "", ""},
+		{"-Y", "127.0.0.1:0", false, `type == "ws.message"`, "", ""},
+		// The filter is tested inside the tunnel: the session is kept
+		// whole, or not at all.
+		{"filter-tunnel", "127.0.0.1:0", false, "", "../../testdata/encap/vxlan.pcap", "tcp port 9001"},
+		{"filter-tunnel-other-port", "127.0.0.1:0", false, "", "../../testdata/encap/vxlan.pcap", "tcp port 80"},
+		// The secrets inside the pcapng reach the analyzer through the
+		// filter: the events are the decrypted ones.
+		{"filter-secrets", "127.0.0.1:0", false, "", "../../testdata/wss-dsb.pcapng", "tcp port 8443"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			path := path
+			if tc.file != "" {
+				path = tc.file
+			}
 			ctx, cancel := context.WithCancel(context.Background())
 			var stdout, stderr bytes.Buffer
 			urls := make(chan string, 1)
 			done := make(chan error, 1)
-			in := &decodeFlags{file: path, live: &liveFlags{}, display: tc.expr}
+			in := &decodeFlags{file: path, live: &liveFlags{}, display: tc.expr, filterArgs: strings.Fields(tc.filter)}
 			wantSource := path
+			if tc.filter != "" {
+				wantSource += " (" + tc.filter + ")"
+			}
+			opts := analyze.Options{PacketFilter: filter.MustParse(tc.filter)}
 			if tc.expr != "" {
 				var err error
 				if in.filter, err = display.Compile(tc.expr); err != nil {
@@ -94,7 +112,7 @@ func TestUIServesTheCapture(t *testing.T) {
 				wantSource += " -Y " + strconv.Quote(tc.expr)
 			}
 			var want int
-			if err := analyze.DecodeFile(path, analyze.Options{}, func(ev *analyze.Event) error {
+			if err := analyze.DecodeFile(path, opts, func(ev *analyze.Event) error {
 				if in.keep(ev) {
 					want++
 				}
