@@ -161,9 +161,12 @@ func (a *Analyzer) tlsData(c *conn, d int, b []byte, packet int64) bool {
 		if p.phase != phaseHTTP || p.hs != nil || !(tlsdec.LooksLikeTLS(b) || tlsdec.LooksLikeRecord(b) && b[0] != 22) {
 			return false
 		}
-		p.tls = tlsdec.NewConn(tlsdec.Config{Keys: a.opts.Keys, Wait: a.opts.KeyWait, Barrier: a.tls.barrier, Scratch: &a.tls.scratch}, tlsHandler{a, c})
+		p.tls = tlsdec.NewConn(tlsdec.Config{Keys: a.opts.Keys, Wait: a.opts.KeyWait, Barrier: a.tls.barrier, Scratch: &a.tls.scratch}, &tlsHandler{a, c})
 	}
 	p.tls.Write(d, b, packet)
+	if a.opts.KeyWait <= 0 {
+		return true // nothing is ever held (tlsWaiting)
+	}
 	a.tlsWaiting(c)
 	if w := a.tls.waiting[c]; w != nil && len(w.times) < maxWaitTimes {
 		// The time of what it holds, for the events decoded from it later.
@@ -324,10 +327,14 @@ type tlsHandler struct {
 	c *conn
 }
 
-func (h tlsHandler) Carried(d int, typ uint8, n int, packet int64) {
+func (h *tlsHandler) Carried(d int, typ uint8, n int, packet int64) {
 	p := &h.c.app.carried[d]
 	if len(p.Records) < MaxCarried {
-		p.Records = append(p.Records, TLSRecord{Type: recordTypeName(typ), Len: n, Packet: packet})
+		name := "application_data" // nearly every record: no call
+		if typ != 23 {
+			name = recordTypeName(typ)
+		}
+		p.Records = append(p.Records, TLSRecord{Type: name, Len: n, Packet: packet})
 	} else {
 		p.More++
 		p.MoreLen += int64(n)
@@ -370,17 +377,20 @@ func (a *Analyzer) tlsCarried(ev *Event, c *conn) {
 	if len(p.Records) == 0 && p.More == 0 {
 		return
 	}
-	ev.Carried.Records = append(ev.Carried.Records[:0], p.Records...)
-	ev.Carried.More, ev.Carried.MoreLen = p.More, p.MoreLen
-	*p = Carried{Records: p.Records[:0]}
+	// The event takes the list and the connection the event's emptied
+	// one: no record is copied. newEvent empties ev's list before each
+	// event, so the memory of both stays reused.
+	records := ev.Carried.Records[:0]
+	ev.Carried = *p
+	*p = Carried{Records: records}
 }
 
-func (h tlsHandler) Data(d int, b []byte, packet int64) {
+func (h *tlsHandler) Data(d int, b []byte, packet int64) {
 	h.a.replayAt(packet)
 	h.a.plainData(h.c, d, b, packet)
 }
 
-func (h tlsHandler) Lost(d int, n int64, packet int64) {
+func (h *tlsHandler) Lost(d int, n int64, packet int64) {
 	h.a.replayAt(packet)
 	if n < 0 {
 		// The plaintext's size is unknown: at most the bytes TCP lost.
@@ -389,7 +399,7 @@ func (h tlsHandler) Lost(d int, n int64, packet int64) {
 	h.a.plainGap(h.c, d, n)
 }
 
-func (h tlsHandler) Handshake(i *tlsdec.Info, d int, packet int64) {
+func (h *tlsHandler) Handshake(i *tlsdec.Info, d int, packet int64) {
 	h.a.replayAt(packet)
 	a, c := h.a, h.c
 	ev := a.newEvent(TypeTLSHandshake, c, "")
@@ -436,7 +446,7 @@ func (h tlsHandler) Handshake(i *tlsdec.Info, d int, packet int64) {
 	a.send(ev)
 }
 
-func (h tlsHandler) Message(m *tlsdec.Message) {
+func (h *tlsHandler) Message(m *tlsdec.Message) {
 	h.a.replayAt(m.Packet)
 	a, c := h.a, h.c
 	ev := a.newEvent(TypeTLSMessage, c, fromName[m.Dir])
@@ -468,7 +478,7 @@ func (h tlsHandler) Message(m *tlsdec.Message) {
 	a.send(ev)
 }
 
-func (h tlsHandler) Alert(al *tlsdec.Alert) {
+func (h *tlsHandler) Alert(al *tlsdec.Alert) {
 	h.a.replayAt(al.Packet)
 	a, c := h.a, h.c
 	ev := a.newEvent(TypeTLSAlert, c, fromName[al.Dir])
@@ -490,7 +500,7 @@ func (h tlsHandler) Alert(al *tlsdec.Alert) {
 	a.send(ev)
 }
 
-func (h tlsHandler) Record(r *tlsdec.Record) {
+func (h *tlsHandler) Record(r *tlsdec.Record) {
 	h.a.replayAt(r.Packet)
 	a, c := h.a, h.c
 	ev := a.newEvent(TypeTLSRecord, c, fromName[r.Dir])

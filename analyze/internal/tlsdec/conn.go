@@ -459,7 +459,9 @@ func (c *Conn) process(d int, hdr, body []byte, packet int64, wait, owned bool) 
 		c.opaque(d, hdr, body, Problem{CodeHandshakeMissing, "the handshake of this connection is not in the capture: without its client random no key in the key log can be matched (RFC 9850 §2)"})
 		return false
 	}
-	c.lookup()
+	if c.cfg.Keys != nil && c.cfg.Keys.Version() != c.lookedAt {
+		c.lookup() // the key log grew (or was never looked at)
+	}
 	plain, inner, status := c.decrypt(d, hdr, body, owned)
 	switch status {
 	case decOK:

@@ -171,12 +171,11 @@ func (p *protection) open(dst []byte, hdr []byte, payload []byte, seq uint64, in
 }
 
 func (p *protection) makeNonce(seq uint64) {
-	copy(p.nonce[:], p.iv)
-	var s [8]byte
-	binary.BigEndian.PutUint64(s[:], seq)
-	for i := range s {
-		p.nonce[4+i] ^= s[i]
-	}
+	// The IV is 12 bytes here (RFC 8446 §5.3, RFC 7905 §2): the sequence
+	// number, big-endian, is XORed into its last 8 as one word.
+	iv := p.iv[:12]
+	copy(p.nonce[:4], iv)
+	binary.BigEndian.PutUint64(p.nonce[4:], binary.BigEndian.Uint64(iv[4:])^seq)
 }
 
 func (p *protection) additionalData12(seq uint64, hdr []byte, length int) []byte {
