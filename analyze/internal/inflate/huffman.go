@@ -71,9 +71,11 @@ const (
 )
 
 // symScratch is buildTable's scratch space: the symbols that have a code,
-// by value and in canonical order.
+// in canonical order, after those that have none. Its size is a power of
+// two at least maxLitSyms, so that an index masked to it needs no bounds
+// check.
 type symScratch struct {
-	used, sorted [maxLitSyms]uint16
+	sorted [512]uint16
 }
 
 // litMeaning and distMeaning give each symbol's entry without its code
@@ -155,21 +157,23 @@ func init() {
 // for the empty code and a single code of length 1, which flate accepts
 // (their missing codes are corrupt input when met). sc is scratch space.
 func buildTable(table []uint32, lens []uint8, meaning []uint32, rootBits uint, sub, bad uint32, sc *symScratch) (minLen, tableBits uint, ok bool) {
-	// Count the codes of each length and list the symbols that have one,
+	// Count the codes of each length (count[0]: the symbols with none),
 	// skipping runs of unused symbols eight at a time (a block uses few of
-	// the 286 literal/length symbols, and codes them in runs).
+	// the 286 literal/length symbols, and codes them in runs). Lengths
+	// are at most maxCodeLen: masking with it only drops a bounds check.
 	var count [maxCodeLen + 2]uint16
-	used := sc.used[:0]
-	for s := 0; s < len(lens); {
-		if s+8 <= len(lens) && binary.LittleEndian.Uint64(lens[s:]) == 0 {
-			s += 8
+	s := 0
+	for ; s+8 <= len(lens); s += 8 {
+		if binary.LittleEndian.Uint64(lens[s:]) == 0 {
+			count[0] += 8
 			continue
 		}
-		if l := lens[s]; l != 0 {
-			count[l]++
-			used = append(used, uint16(s))
+		for _, l := range lens[s : s+8] {
+			count[l&maxCodeLen]++
 		}
-		s++
+	}
+	for _, l := range lens[s:] {
+		count[l&maxCodeLen]++
 	}
 	maxLen := uint(maxCodeLen)
 	for maxLen > 0 && count[maxLen] == 0 {
@@ -194,23 +198,39 @@ func buildTable(table []uint32, lens []uint8, meaning []uint32, rootBits uint, s
 			return 0, 0, false
 		}
 		// One code, of length 1 ("0"): "1" is corrupt input.
-		table[0] = meaning[used[0]] + 1<<8 + 1
+		sym := 0
+		for lens[sym] == 0 {
+			sym++
+		}
+		table[0] = meaning[sym] + 1<<8 + 1
 		table[1] = bad
 		return 1, 1, true
 	}
 	tableBits = min(rootBits, maxLen)
 
-	// Symbols sorted by code length, then by value: the canonical order.
-	var offs [maxCodeLen + 2]uint16
-	for l := 1; l <= maxCodeLen; l++ {
+	// Symbols sorted by code length, then by value: the canonical order,
+	// after the unused ones (nothing reads those; runs of eight unused
+	// symbols are not even written).
+	var offs [maxCodeLen + 1]uint16
+	for l := range maxCodeLen {
 		offs[l+1] = offs[l] + count[l]
 	}
-	for _, s := range used {
-		l := lens[s]
-		sc.sorted[offs[l]] = s
+	const sortMask = len(sc.sorted) - 1
+	for s = 0; s+8 <= len(lens); s += 8 {
+		if binary.LittleEndian.Uint64(lens[s:]) == 0 {
+			continue
+		}
+		for k, l := range lens[s : s+8] {
+			sc.sorted[int(offs[l&maxCodeLen])&sortMask] = uint16(s + k)
+			offs[l&maxCodeLen]++
+		}
+	}
+	for ; s < len(lens); s++ {
+		l := lens[s] & maxCodeLen
+		sc.sorted[int(offs[l])&sortMask] = uint16(s)
 		offs[l]++
 	}
-	syms := sc.sorted[:]
+	syms := sc.sorted[count[0]:len(lens)]
 
 	// Codes of at most tableBits bits: one entry per code in a table of
 	// 2^len entries, doubled (by copying) as len grows, so that each code

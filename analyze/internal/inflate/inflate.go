@@ -353,6 +353,21 @@ func (d *Decoder) fastLengths(lens []uint8, pmask uint64) int {
 			i++
 			bb >>= l
 			nb -= l
+			// More lengths without a refill while the bits left hold a
+			// code (at most 7 bits); a repeat, with its extra bits, waits
+			// for the refill.
+			for nb >= precodeRootBits && i < len(lens) {
+				e = table[bb&pmask&(precodeTableSize-1)]
+				l = uint(e >> 8 & 15)
+				x = uint8(e >> 16)
+				if l == 0 || x >= 16 {
+					break
+				}
+				lens[i] = x
+				i++
+				bb >>= l
+				nb -= l
+			}
 			continue
 		}
 		var rep int
