@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/wsviz/wsviz/analyze"
+	"github.com/wsviz/wsviz/ui/internal/spill"
 )
 
 var t0 = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -45,7 +46,7 @@ func conversation(conn int, start time.Time, msgs ...analyze.Message) []analyze.
 		m.WireLen = m.Len
 		m.Frames = 1
 		add(analyze.Event{Type: analyze.TypeWSFrame, From: from, Note: "frame",
-			Frame: analyze.Frame{Fin: true, Opcode: messageOpcode(m.Opcode), Masked: from == analyze.FromClient, Len: uint64(m.Len)}})
+			Frame: analyze.Frame{Fin: true, Opcode: spill.MessageOpcode(m.Opcode), Masked: from == analyze.FromClient, Len: uint64(m.Len)}})
 		m.Packets = []int64{pkt}
 		add(analyze.Event{Type: analyze.TypeWSMessage, From: from, Note: m.Opcode + " message", Message: m})
 	}

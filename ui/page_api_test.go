@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wsviz/wsviz/analyze"
+	"github.com/wsviz/wsviz/ui/internal/spill"
 )
 
 func getJSONCode(t *testing.T, u string, v any) int {
@@ -215,7 +216,7 @@ func TestPageTablesMatchRegistry(t *testing.T) {
 		t.Errorf("data.js TYPE_NAMES = %q, want the server's %q", page, typeNames)
 	}
 	for _, ty := range analyze.EventTypes() {
-		code := typeCode(ty.Type)
+		code := spill.TypeCode(ty.Type)
 		if code == codeUnknown || int(code) >= len(page) || page[code] != ty.Type {
 			t.Errorf("registry event type %q has wire code %d, which the page does not name so", ty.Type, code)
 		}

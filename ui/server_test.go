@@ -186,8 +186,8 @@ func TestStreamMatchesEvents(t *testing.T) {
 	// Each event's row, as the page asks for it.
 	for i, ev := range evs {
 		want := rowOf(&ev)
-		if ev.Type == analyze.TypeHTTPResponse {
-			want.flags |= flagUpgrade // it answers an upgrade request
+		if ev.Type == analyze.TypeHTTPRequest || ev.Type == analyze.TypeHTTPResponse {
+			want.flags |= flagUpgrade // an upgrade request, and the response that answers it
 		}
 		var got struct{ Row []float64 }
 		getJSON(t, hs.URL+"/api/event?id="+itoa(i), &got)

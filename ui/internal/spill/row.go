@@ -19,6 +19,13 @@ const (
 	TypeWSOpen       = 6
 	TypeWSFrame      = 7
 	TypeWSMessage    = 8
+	TypeHTTPError    = 9
+	TypeCaptureStats = 10
+	TypeTLSHandshake = 11
+	TypeTLSMessage   = 12
+	TypeTLSAlert     = 13
+	TypeTLSRecord    = 14
+	TypeIPFragments  = 15
 )
 
 // Direction codes of Row.From.
@@ -57,6 +64,11 @@ const (
 	FlagSYN        = 1 << 5 // tcp.open: the SYN was captured
 	FlagMidstream  = 1 << 6 // ws.open: no handshake captured
 	FlagNoDetail   = 1 << 7 // the event's details were not kept
+	// FlagUpgrade shares its bit with FlagFin (flags other than warning
+	// and noDetail are per type): on http.request, the request asks to
+	// switch to WebSocket; on http.response, it answers such a request.
+	// RowOf does not set it: the caller knows (Store.AddFlags).
+	FlagUpgrade = 1 << 3
 )
 
 // Row is one event as the timeline needs it to draw, filter and hit-test
@@ -92,6 +104,20 @@ func TypeCode(t string) uint8 {
 		return TypeWSFrame
 	case analyze.TypeWSMessage:
 		return TypeWSMessage
+	case analyze.TypeHTTPError:
+		return TypeHTTPError
+	case analyze.TypeCaptureStats:
+		return TypeCaptureStats
+	case analyze.TypeTLSHandshake:
+		return TypeTLSHandshake
+	case analyze.TypeTLSMessage:
+		return TypeTLSMessage
+	case analyze.TypeTLSAlert:
+		return TypeTLSAlert
+	case analyze.TypeTLSRecord:
+		return TypeTLSRecord
+	case analyze.TypeIPFragments:
+		return TypeIPFragments
 	}
 	return TypeUnknown
 }

@@ -212,10 +212,8 @@ func (s *Store) AddFlags(ev *analyze.Event, flags uint8) (Row, error) {
 	return s.AddRow(ev, r)
 }
 
-// AddRow is Add with the row the caller made of ev (its ID is ignored):
-// for callers whose type codes or flags are their own (ui's wire codes
-// name more event types than RowOf knows). Type must still be
-// TypeWSMessage and TypeWSFrame for messages and frames.
+// AddRow is Add with the row the caller made of ev (its ID is ignored).
+// Type must be TypeWSMessage and TypeWSFrame for messages and frames.
 func (s *Store) AddRow(ev *analyze.Event, r Row) (Row, error) {
 	// The JSON form without the payload, built before taking the lock: a
 	// shallow copy, so that the caller's event is not touched.
