@@ -120,14 +120,17 @@ func FuzzDecoder(f *testing.F) {
 		}
 		win := make([]byte, 0, 64<<10)
 		var hist []byte // all output so far, for flate's dictionary
+		corrupted := false // a message was changed: the output need not be what was sent
 		for k, p := range msgs {
 			z := append(mw.message(p), deflateTail...)
 			if k == where%len(msgs) {
 				switch corrupt {
 				case 2:
 					z[where%len(z)] ^= byte(1 + where>>8%255)
+					corrupted = true
 				case 3:
 					z = z[:where%len(z)]
+					corrupted = true
 				}
 			}
 			dict := hist
@@ -150,7 +153,11 @@ func FuzzDecoder(f *testing.F) {
 			if werr != io.EOF {
 				return
 			}
-			if !bytes.Equal(want, p) {
+			// A changed byte of a stored block, or a stream cut at a block's
+			// end, still inflates without error: only the comparison with
+			// flate above holds then (and for the messages after it, whose
+			// history differs).
+			if !corrupted && !bytes.Equal(want, p) {
 				t.Fatalf("message %d: inflated %d bytes, sent %d", k, len(want), len(p))
 			}
 			win = d.Window()
