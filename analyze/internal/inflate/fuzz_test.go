@@ -119,7 +119,7 @@ func FuzzDecoder(f *testing.F) {
 			}
 		}
 		win := make([]byte, 0, 64<<10)
-		var hist []byte // all output so far, for flate's dictionary
+		var hist []byte    // all output so far, for flate's dictionary
 		corrupted := false // a message was changed: the output need not be what was sent
 		for k, p := range msgs {
 			z := append(mw.message(p), deflateTail...)
