@@ -5,7 +5,9 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 )
 
 //go:embed static
@@ -37,13 +39,45 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/warnings", s.serveWarnings)
 	q := &queryAPI{st: s.st.sp, t0: s.startTime}
 	mux.HandleFunc("GET /api/window", q.serveWindow)
-	mux.HandleFunc("GET /api/overview", q.serveOverview)
-	mux.HandleFunc("GET /api/list", q.serveList)
-	mux.HandleFunc("GET /api/tiles", q.serveTiles)
+	mux.HandleFunc("GET /api/overview", timed(q.serveOverview))
+	mux.HandleFunc("GET /api/list", timed(q.serveList))
+	mux.HandleFunc("GET /api/tiles", timed(q.serveTiles))
 	mux.HandleFunc("GET /api/step", q.serveStep)
 	mux.HandleFunc("GET /api/export", s.serveExport)
 	mux.HandleFunc("POST /api/export", s.serveExport)
 	return s.guard(mux)
+}
+
+// timed adds a Server-Timing header ("query;dur=MS") to the answers of
+// h: the time from the request's arrival in the handler to the answer's
+// first byte, which the page's Resource Timing shows beside the whole
+// round trip (browsertests/cmd/uibench prints both for the start-up).
+func timed(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h(&timedWriter{ResponseWriter: w, start: time.Now()}, r)
+	}
+}
+
+type timedWriter struct {
+	http.ResponseWriter
+	start time.Time
+	wrote bool
+}
+
+func (t *timedWriter) WriteHeader(code int) {
+	if !t.wrote {
+		t.wrote = true
+		ms := float64(time.Since(t.start).Microseconds()) / 1e3
+		t.Header().Set("Server-Timing", "query;dur="+strconv.FormatFloat(ms, 'f', 1, 64))
+	}
+	t.ResponseWriter.WriteHeader(code)
+}
+
+func (t *timedWriter) Write(b []byte) (int, error) {
+	if !t.wrote {
+		t.WriteHeader(http.StatusOK)
+	}
+	return t.ResponseWriter.Write(b)
 }
 
 // guard sets the security headers on every response and refuses requests

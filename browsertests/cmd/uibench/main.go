@@ -8,6 +8,10 @@
 //   - first marks: when the timeline first drew a mark, in ms after the
 //     navigation started, and whether the server was still decoding then
 //     (the progress the page showed);
+//   - where the time to the first marks went: the page, its files, the
+//     page's own marks (wsviz:boot, app, ws-open, status, conns,
+//     tiles-asked, tiles-answered, first-marks) and each request before
+//     them with the time the server spent on it (its Server-Timing);
 //   - whole axis: when the page's timeline covered the whole capture (the
 //     server had read it all and the page drew the last of it);
 //   - frame times while panning at fit-all, panning zoomed in ×50, and
@@ -28,6 +32,7 @@
 //	go run ./cmd/uibench -captures 1x,10x -runs 3 -dir /tmp/caps # keep the captures, three runs each
 //	go run ./cmd/uibench -file some.pcapng                       # any capture
 //	go run ./cmd/uibench -captures 1x -serve                     # only serve, to look at it yourself
+//	go run ./cmd/uibench -captures 1x -runs 5 -startup           # only the first marks and their breakdown
 //
 // Captures already in -dir are reused.
 package main
@@ -39,6 +44,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,14 +70,15 @@ func main() {
 	browser := flag.String("chromium", "/usr/bin/chromium", "the browser to drive")
 	serveOnly := flag.Bool("serve", false, "only serve the first capture and print the address (Ctrl-C to quit)")
 	timeout := flag.Duration("timeout", 10*time.Minute, "give up on a run after this long")
+	startupOnly := flag.Bool("startup", false, "measure only the start-up: the first marks and where the time to them went, then stop the run")
 	flag.Parse()
-	if err := run(*captures, *file, *dir, *runs, *frames, *wsviz, *browser, *serveOnly, *timeout); err != nil {
+	if err := run(*captures, *file, *dir, *runs, *frames, *wsviz, *browser, *serveOnly, *startupOnly, *timeout); err != nil {
 		fmt.Fprintln(os.Stderr, "uibench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(captures, file, dir string, runs, frames int, wsviz, browser string, serveOnly bool, timeout time.Duration) error {
+func run(captures, file, dir string, runs, frames int, wsviz, browser string, serveOnly, startupOnly bool, timeout time.Duration) error {
 	tmp, err := os.MkdirTemp("", "uibench-")
 	if err != nil {
 		return err
@@ -124,7 +131,7 @@ func run(captures, file, dir string, runs, frames int, wsviz, browser string, se
 		var all []result
 		for i := range runs {
 			began := time.Now()
-			r, err := measure(wsviz, browser, path, tmp, frames, timeout)
+			r, err := measure(wsviz, browser, path, tmp, frames, startupOnly, timeout)
 			r.Elapsed = time.Since(began)
 			if err != nil {
 				return fmt.Errorf("%s, run %d: %w", filepath.Base(path), i+1, err)
@@ -299,6 +306,8 @@ type firstStatus struct {
 type result struct {
 	FirstMarks, WholeAxis, SourceDone float64 // ms after navigation
 	FirstStatus                       *firstStatus
+	Startup                           []startStep
+	StartupOnly                       bool // -startup: nothing measured past the first marks
 	Note                              string
 	PanFit, PanZoom, Zoom             frameStats
 	Stops                             []zoomStop
@@ -321,9 +330,18 @@ func (r result) String() string {
 	} else if st != nil {
 		first = fmt.Sprintf("while decoding: %.0f MB read shown, %.0f events", st.Read/1e6, st.Events)
 	}
-	s := fmt.Sprintf("first marks %.0f ms (%s), whole axis %.0f ms (server read all at %.0f ms)%s\n"+
-		"         pan fit-all %s\n         pan ×50     %s\n         zoom in/out %s\n",
-		r.FirstMarks, first, r.WholeAxis, r.SourceDone, r.Note, r.PanFit, r.PanZoom, r.Zoom)
+	s := fmt.Sprintf("first marks %.0f ms (%s), whole axis %.0f ms (server read all at %.0f ms)%s\n",
+		r.FirstMarks, first, r.WholeAxis, r.SourceDone, r.Note)
+	if r.StartupOnly {
+		s = fmt.Sprintf("first marks %.0f ms (%s)\n", r.FirstMarks, first)
+	}
+	if len(r.Startup) > 0 {
+		s += "         start-up " + startupText(r.Startup) + "\n"
+	}
+	if r.StartupOnly {
+		return s + fmt.Sprintf("         load average %s → %s", r.Load[0], r.Load[1])
+	}
+	s += fmt.Sprintf("         pan fit-all %s\n         pan ×50     %s\n         zoom in/out %s\n", r.PanFit, r.PanZoom, r.Zoom)
 	for _, z := range r.Stops {
 		s += fmt.Sprintf("         pan at %-9s %s (level %d)\n", spanText(z.Span), z.Frames, z.Level)
 	}
@@ -348,6 +366,76 @@ func spanText(us float64) string {
 		return fmt.Sprintf("%.3g ms", us/1e3)
 	}
 	return fmt.Sprintf("%.3g µs", us)
+}
+
+// startStep is one step of the page's start-up, up to its first marks:
+// the page itself, each file it loaded, each request it made (with the
+// time the server spent on it, from its Server-Timing header) and the
+// page's own marks (wsviz:*, performance.mark). Times are ms after the
+// navigation started.
+type startStep struct {
+	Name       string
+	Start, End float64
+	// Server is the time the handler spent, when it said (Server-Timing).
+	Server float64
+}
+
+// startupJS lists the page's start-up steps up to its first marks.
+const startupJS = `(() => {
+  const fm = wsviz.firstMarksMs();
+  const out = [];
+  const nav = performance.getEntriesByType('navigation')[0];
+  if (nav) {
+    out.push({Name: 'html', Start: nav.requestStart, End: nav.responseEnd});
+    out.push({Name: 'dom', Start: nav.responseEnd, End: nav.domContentLoadedEventEnd});
+  }
+  for (const r of performance.getEntriesByType('resource')) {
+    if (r.startTime > fm) continue;
+    const u = new URL(r.name);
+    const st = (r.serverTiming || []).find((x) => x.name === 'query');
+    out.push({Name: u.pathname.replace('/static/', '') + (u.pathname.startsWith('/api/') ? u.search.slice(0, 24) : ''), Start: r.startTime, End: r.responseEnd, Server: st ? st.duration : -1});
+  }
+  for (const m of performance.getEntriesByType('mark')) {
+    if (m.name.startsWith('wsviz:') && m.startTime <= fm + 1) out.push({Name: m.name.slice(6), Start: m.startTime, End: m.startTime, Server: -1});
+  }
+  out.sort((a, b) => a.Start - b.Start);
+  return out;
+})()`
+
+// startupText sums up the start-up: the page, its scripts (first start to
+// last end), then each mark and request in time order.
+func startupText(steps []startStep) string {
+	var parts []string
+	scripts, lo, hi := 0, -1.0, 0.0
+	for _, st := range steps {
+		if strings.HasSuffix(st.Name, ".js") || strings.HasSuffix(st.Name, ".css") {
+			scripts++
+			if lo < 0 || st.Start < lo {
+				lo = st.Start
+			}
+			hi = max(hi, st.End)
+		}
+	}
+	for _, st := range steps {
+		switch {
+		case strings.HasSuffix(st.Name, ".js") || strings.HasSuffix(st.Name, ".css") || strings.HasSuffix(st.Name, ".svg"):
+			continue
+		case st.Name == "html" || st.Name == "dom":
+			parts = append(parts, fmt.Sprintf("%s %.0f–%.0f", st.Name, st.Start, st.End))
+			if st.Name == "html" && scripts > 0 {
+				parts = append(parts, fmt.Sprintf("%d files %.0f–%.0f", scripts, lo, hi))
+			}
+		case st.End > st.Start:
+			p := fmt.Sprintf("%s %.0f–%.0f", st.Name, st.Start, st.End)
+			if st.Server >= 0 {
+				p += fmt.Sprintf(" (server %.0f)", st.Server)
+			}
+			parts = append(parts, p)
+		default:
+			parts = append(parts, fmt.Sprintf("%s %.0f", st.Name, st.Start))
+		}
+	}
+	return strings.Join(parts, ", ") + " ms"
 }
 
 // The targets of issue 13.
@@ -395,7 +483,11 @@ func (r result) targets() []target {
 
 func printTargets(rs []result) {
 	fmt.Printf("  targets (issue 13), over %d run(s):\n", len(rs))
-	for k := range rs[0].targets() {
+	n := len(rs[0].targets())
+	if rs[0].StartupOnly {
+		n = 1 // the first marks alone were measured
+	}
+	for k := range n {
 		met := 0
 		var got []string
 		for _, r := range rs {
@@ -515,7 +607,7 @@ window.uibench = {
 };
 true`
 
-func measure(wsviz, browser, path, tmp string, frames int, timeout time.Duration) (result, error) {
+func measure(wsviz, browser, path, tmp string, frames int, startupOnly bool, timeout time.Duration) (result, error) {
 	var r result
 	r.Load[0] = loadavg()
 	profile, err := os.MkdirTemp(tmp, "profile-")
@@ -556,9 +648,6 @@ func measure(wsviz, browser, path, tmp string, frames int, timeout time.Duration
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](pageHooks)); err != nil {
 		return r, err
 	}
-	if err := poll(`uibench.axisDone()`); err != nil {
-		return r, errors.Join(errors.New("the page never showed the whole capture"), err)
-	}
 	eval := func(expr string) float64 {
 		v, err := chromedp.Run(ctx, chromedp.Evaluate[float64](expr))
 		if err != nil {
@@ -566,9 +655,34 @@ func measure(wsviz, browser, path, tmp string, frames int, timeout time.Duration
 		}
 		return v
 	}
+	if startupOnly {
+		r.StartupOnly = true
+		if err := poll(`wsviz.firstMarksMs() > 0`); err != nil {
+			return r, errors.Join(errors.New("the page never drew a mark"), err)
+		}
+	} else if err := poll(`uibench.axisDone()`); err != nil {
+		return r, errors.Join(errors.New("the page never showed the whole capture"), err)
+	}
 	r.FirstMarks = eval(`wsviz.firstMarksMs()`)
 	if v, err := chromedp.Run(ctx, chromedp.Evaluate[*firstStatus](`wsviz.firstMarksStatus ? wsviz.firstMarksStatus() : null`)); err == nil {
 		r.FirstStatus = v
+	}
+	if v, err := chromedp.Run(ctx, chromedp.Evaluate[[]startStep](startupJS)); err == nil {
+		r.Startup = v
+	}
+	if startupOnly {
+		r.SourceDone = eval(`wsviz.sourceDoneMs()`)
+		if r.SourceDone < 0 {
+			r.SourceDone = math.Inf(1) // still decoding when the run stopped
+		}
+		r.PeakRSS = srv.vmHWM()
+		r.Load[1] = loadavg()
+		cancelT()
+		cancel()
+		srv.stop()
+		stopped = true
+		r.Leftover = srv.leftover()
+		return r, nil
 	}
 	r.WholeAxis = eval(`uibench.axisMs()`)
 	r.SourceDone = eval(`wsviz.sourceDoneMs()`)
@@ -678,6 +792,9 @@ func spread(rs []result) string {
 			w = max(w, z.Frames.Gap[1])
 		}
 		return w
+	}
+	if rs[0].StartupOnly {
+		return fmt.Sprintf("first marks %s ms", mm(func(r result) float64 { return r.FirstMarks }))
 	}
 	return fmt.Sprintf("first marks %s ms, whole axis %s ms, pan fit-all p95 %s ms, pan ×50 p95 %s ms, zoom p95 %s ms, worst zoom stop p95 %s ms, peak RSS %s MB, JS heap %s MB, temp %s MB",
 		mm(func(r result) float64 { return r.FirstMarks }), mm(func(r result) float64 { return r.WholeAxis }),
