@@ -6,6 +6,7 @@
 // inspector together. No framework and no build step. The address keeps
 // the view (see updateHash).
 
+import { openSocket, takeSocket, mark } from './boot.js';
 import { Store, Filter, F, T, api, STATE_LABEL, STATE_TITLE } from './data.js';
 import { R } from './windows.js';
 import { Timeline, describe } from './timeline.js';
@@ -18,6 +19,9 @@ import { num, bytes, duration, absolute, absShort, rel, ranges } from './format.
 
 const $ = (id) => document.getElementById(id);
 const CONN_ROW_H = 38;
+// PANELS_WAIT_MS is how long the panels wait at most for the timeline's
+// first marks (see panelsReady).
+const PANELS_WAIT_MS = 1000;
 
 // Details caches event details fetched from /api/events, a bounded number.
 class Details {
@@ -57,6 +61,7 @@ class Details {
 
 class App {
   constructor() {
+    mark('app');
     this.store = new Store();
     this.filter = new Filter(this.store);
     this.details = new Details();
@@ -142,15 +147,23 @@ class App {
     this.updateHash();
   }
 
+  // connect follows the server's WebSocket: first the one boot.js opened
+  // at start-up (with what it received meanwhile), then, if it closes, a
+  // new one every second until the server answers.
   connect() {
-    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const ws = new WebSocket(proto + '//' + location.host + '/ws');
+    const early = takeSocket();
+    const ws = early ? early.ws : openSocket();
+    ws.onopen = () => mark('ws-open');
     ws.onmessage = (m) => this.onMessage(m.data);
-    ws.onclose = () => {
+    const closed = () => {
       this.setProgressText('disconnected; retrying…');
       setTimeout(() => this.connect(), 1000);
     };
+    ws.onclose = closed;
     this.ws = ws;
+    if (!early) return;
+    for (const m of early.messages) this.onMessage(m);
+    if (early.closed) closed();
   }
 
   onMessage(data) {
@@ -166,11 +179,15 @@ class App {
           this.select(-1);
         }
         this.status = m;
+        mark('status');
+        if (m.events > 0) mark('status-events');
+        if (!this.statusAt) this.statusAt = performance.now();
         if (m.done && !this.doneAt) this.doneAt = performance.now();
-        if (this.panel === 'warnings' || !old || old.warnings !== m.warnings) this.warnings.refresh();
+        if (this.panelsReady() && (this.panel === 'warnings' || !old || old.warnings !== m.warnings)) this.warnings.refresh();
         break;
       }
       case 'conns':
+        if (m.conns.length > 0) mark('conns');
         this.store.setConns(m.conns);
         this.filter.updateConns();
         break;
@@ -190,7 +207,11 @@ class App {
     if (ms) this.noticeTimer = setTimeout(() => { n.hidden = true; }, ms);
   }
 
+  // schedule renders at the next frame. The timeline's frame is asked
+  // first, so that it draws (and asks for its tiles) before the panels ask
+  // for their pages.
   schedule() {
+    this.timeline.request();
     if (this.renderPending) return;
     this.renderPending = true;
     requestAnimationFrame(() => { this.renderPending = false; this.render(); });
@@ -198,7 +219,6 @@ class App {
 
   render() {
     const st = this.status;
-    this.timeline.request();
     const now = performance.now();
     // The DOM parts are refreshed at most 5 times a second while loading.
     const loading = st && !st.done;
@@ -208,12 +228,40 @@ class App {
     }
     this.lastSlow = now;
     this.renderSummary();
+    if (!this.panelsReady()) {
+      if (!this.panelsTimer) this.panelsTimer = setTimeout(() => this.schedule(), PANELS_WAIT_MS + 10);
+      return;
+    }
+    if (!this.panelsStarted) {
+      this.panelsStarted = true;
+      this.warnings.refresh();
+    }
     this.renderConns();
     this.ladder.update();
     this.messages.update();
     this.renderCount();
     this.applyWanted();
     if (st && st.done && !this.allEventsAt) this.allEventsAt = now;
+  }
+
+  // panelsReady reports whether the connections table and the panels may
+  // render and ask the server for their pages. At start-up they wait for
+  // the timeline's first marks (at most PANELS_WAIT_MS after the first
+  // status): the page's first moments go to the timeline's tiles, which
+  // are asked and drawn first, and the panels follow at once. (Built
+  // together, the panels' requests and rows held up the first marks for
+  // hundreds of milliseconds while a big capture was decoded.) The
+  // summary and its progress are drawn meanwhile.
+  panelsReady() {
+    if (this.panelsGo) return true;
+    const st = this.status, tl = this.timeline;
+    if (!st) return false;
+    // Nothing to draw (an empty capture, a connection filter that hides
+    // every lane), marks drawn, or tiles drawn with no mark in view.
+    const nothing = (st.done && st.events === 0) || (this.store.connOrder.length > 0 && this.visibleLanes().length === 0);
+    if (nothing || tl.firstMarksAt > 0 || (tl.tiles.firstAt > 0 && tl.stats.complete) ||
+      performance.now() - this.statusAt >= PANELS_WAIT_MS) this.panelsGo = true;
+    return this.panelsGo;
   }
 
   renderSummary() {
@@ -658,11 +706,15 @@ function parseHash() {
   };
 }
 
-const compactNF = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
+let compactNF = null; // made when first needed (see format.js num)
 
 // compact writes counts of a thousand and more shortly (1.2K), for narrow
 // columns; the exact count is in the tooltip.
-function compact(n) { return n < 1000 ? String(n) : compactNF.format(n); }
+function compact(n) {
+  if (n < 1000) return String(n);
+  if (!compactNF) compactNF = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
+  return compactNF.format(n);
+}
 
 function round(us) { return Math.round(us * 1000) / 1000; }
 

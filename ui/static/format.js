@@ -1,8 +1,21 @@
 // Formatting helpers. Nothing here touches the DOM.
 
-const nf = new Intl.NumberFormat('en-US');
-
-export function num(n) { return nf.format(n); }
+// num writes a count with thousands separators (12,345), as
+// Intl.NumberFormat('en-US') does. Integers are written here: making the
+// first Intl.NumberFormat costs tens of milliseconds (its locale data),
+// which the page's start-up paid before its first marks; other numbers
+// go through one made when first needed.
+let nf = null;
+export function num(n) {
+  if (Number.isSafeInteger(n) && !Object.is(n, -0)) {
+    const s = String(Math.abs(n));
+    let out = '';
+    for (let i = s.length; i > 0; i -= 3) out = s.slice(Math.max(0, i - 3), i) + (out ? ',' + out : '');
+    return (n < 0 ? '-' : '') + out;
+  }
+  if (!nf) nf = new Intl.NumberFormat('en-US');
+  return nf.format(n);
+}
 
 export function bytes(n) {
   if (n < 1024) return n + ' B';

@@ -7,6 +7,7 @@
 // many events there are. Text drawn on a canvas is never markup, so
 // captured paths are safe here.
 
+import { mark } from './boot.js';
 import { T, OP, F, FROM_CLIENT, FROM_SERVER, opcodeName, HOW, TYPE_NAMES, STATE_LABEL } from './data.js';
 import { rel, duration, niceStep, bytes, absShort } from './format.js';
 import { Tiles, R, COL_PX, TILE_COLS, levelFor, tileUs, colUs, isMessage } from './windows.js';
@@ -375,6 +376,8 @@ export class Timeline {
     };
     if (marks > 0 && this.firstMarksAt === 0) {
       this.firstMarksAt = performance.now();
+      mark('first-marks');
+      app.schedule(); // the panels waited for these (App.panelsReady)
       // What the summary said then: still reading, and how far.
       this.firstMarksStatus = st ? { done: !!st.done, read: st.read || 0, total: st.total || 0, events: st.events } : null;
     }
@@ -547,7 +550,9 @@ export class Timeline {
     const plot = Math.max(10, W - GUTTER - 8);
     const fp = filter.params();
     const key = fp + ':' + W + ':' + a + ':' + b + ':' + this.dataVersion();
-    if (key !== this.ovKey && !this.ovBusy) {
+    // The strip is asked for once the lanes have their first marks (see
+    // App.panelsReady): it waits for them, as the panels do.
+    if (key !== this.ovKey && !this.ovBusy && this.app.panelsReady()) {
       this.ovKey = key;
       this.ovBusy = true;
       const n = Math.max(1, Math.floor(plot));

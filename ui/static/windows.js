@@ -18,6 +18,7 @@
 // when new events may have fallen in it: those that end before the time
 // read so far, less a second, are final.
 
+import { mark } from './boot.js';
 import { T, F } from './data.js';
 
 // Row fields, as the server sends them (ui/query.go rowJSON).
@@ -29,6 +30,9 @@ export const TILE_COLS = 256;
 const MAX_LEVEL = 54;
 const TILE_CACHE = 4000;
 const MAX_INFLIGHT = 2;
+// FINER is how many levels finer than the view tiles may be drawn from
+// while the view's own are on their way (forDraw).
+const FINER = 3;
 const MAX_TILES_PER_REQUEST = 32;
 const MAX_LANES_PER_REQUEST = 100;
 const ENTRY = 32, ROW = 40, BUCKET = 24;
@@ -167,6 +171,7 @@ export class Tiles {
     for (const c of lanes) for (let i = lo; i <= hi; i++) keys.push(this.key(w.L, i, c));
     for (const k of keys) this.busy.add(k);
     this.inflight++;
+    mark('tiles-asked');
     const url = '/api/tiles?l=' + w.L + '&i0=' + lo + '&i1=' + hi + '&conns=' + lanes.join(',') + (w.fparams ? '&' + w.fparams : '');
     try {
       const r = await fetch(url);
@@ -176,6 +181,7 @@ export class Tiles {
         if (w.fkey === this.fkey) this.read(buf, w);
         this.requests++;
         if (!this.firstAt) this.firstAt = performance.now();
+        mark('tiles-answered');
       }
     } catch { /* the next view change asks again */ }
     for (const k of keys) this.busy.delete(k);
@@ -224,8 +230,13 @@ export class Tiles {
   }
 
   // forDraw returns what to draw for tile i of level L of lane conn: the
-  // tile, or while it is on its way the coarser tile over it, or the two
-  // finer tiles under it ([] when none is at hand).
+  // tile, or while it is on its way the coarser tile over it, or those of
+  // the finer tiles under it that are at hand, down to FINER levels finer
+  // ([] when none is). While a capture is read, the view that fits it
+  // widens as it grows: at first it doubles in less time than a tile takes
+  // to come, so the tiles asked arrive a level or three finer than the
+  // view has become, and they are drawn (what they hold is what the
+  // server had) until the view's own arrive.
   forDraw(L, i, conn) {
     const t = this.get(L, i, conn);
     if (t) return [t];
@@ -233,9 +244,13 @@ export class Tiles {
       const up = this.get(L + 1, Math.floor(i / 2), conn);
       if (up) return [up];
     }
-    if (L > 0) {
-      const a = this.get(L - 1, 2 * i, conn), b = this.get(L - 1, 2 * i + 1, conn);
-      if (a && b) return [a, b];
+    for (let d = 1; d <= FINER && d <= L; d++) {
+      const n = 1 << d, out = [];
+      for (let k = 0; k < n; k++) {
+        const f = this.get(L - d, i * n + k, conn);
+        if (f) out.push(f);
+      }
+      if (out.length > 0) return out;
     }
     return [];
   }
