@@ -152,6 +152,7 @@ func serveUI(ctx context.Context, cfg uiConfig, stdout, stderr io.Writer, ready 
 		fmt.Fprintf(stdout, "wsviz: the timeline of %s is at %s (Ctrl-C quits)\n", in.name, url)
 		stop := startProgress(in.file, stderr, cfg.in.quiet)
 		go func() {
+			background() // background_linux.go
 			err := decodeFile(in.file, src, cfg.analyze, srv, emit, &packetsRead)
 			stop()
 			done <- err
