@@ -95,10 +95,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			http.Error(w, "wsviz: host not allowed; open the address wsviz printed", http.StatusForbidden)
 			return
 		}
-		s.mu.Lock()
-		closed := s.closed
-		s.mu.Unlock()
-		if closed {
+		if s.closedNow.Load() {
 			http.Error(w, "wsviz: server closed", http.StatusServiceUnavailable)
 			return
 		}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wsviz/wsviz/analyze"
@@ -112,9 +113,14 @@ type Server struct {
 	st      *store
 	t0      int64
 	started bool
-	status  status
-	conns   map[uint32]*connInfo
-	warn    warnIndex
+	// t0Now and closedNow mirror t0 and closed for the handlers, which
+	// read them without mu: Publish holds mu for every event, and a page's
+	// request waited behind the decoder for each.
+	t0Now     atomic.Int64
+	closedNow atomic.Bool
+	status    status
+	conns     map[uint32]*connInfo
+	warn      warnIndex
 	// packetsRead is the number of packets the source read, when it
 	// told (SetPackets); 0 means unknown and the summary shows the
 	// highest packet number an event named.
@@ -155,11 +161,7 @@ func NewServer(opts Options) (*Server, error) {
 }
 
 // startTime returns the time of the first event (Unix nanoseconds).
-func (s *Server) startTime() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.t0
-}
+func (s *Server) startTime() int64 { return s.t0Now.Load() }
 
 // Handler returns the handler serving the page, its files and API.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -235,6 +237,7 @@ func (s *Server) Publish(ev *analyze.Event) error {
 	if !s.started {
 		s.started = true
 		s.t0 = ev.Time.UnixNano()
+		s.t0Now.Store(s.t0)
 		s.status.T0 = ev.Time.UTC().Format(time.RFC3339Nano)
 		s.status.T0Sec = s.t0 / 1e9
 		s.status.T0Nsec = s.t0 % 1e9
@@ -313,6 +316,7 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.closedNow.Store(true)
 	close(s.stop)
 	for c := range s.clients {
 		c.conn.Close()
