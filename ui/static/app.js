@@ -196,7 +196,8 @@ class App {
         this.notice('This tab fell behind the capture and was brought up to date (' + num(m.events) + ' events).', 5000);
         break;
     }
-    this.schedule();
+    this.timeline.refresh();
+    this.scheduleRender();
   }
 
   notice(text, ms) {
@@ -212,6 +213,12 @@ class App {
   // for their pages.
   schedule() {
     this.timeline.request();
+    this.scheduleRender();
+  }
+
+  // scheduleRender renders the summary, the connections and the panels at
+  // the next frame.
+  scheduleRender() {
     if (this.renderPending) return;
     this.renderPending = true;
     requestAnimationFrame(() => { this.renderPending = false; this.render(); });

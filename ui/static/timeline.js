@@ -96,6 +96,22 @@ export class Timeline {
     this.laterTimer = setTimeout(() => { this.laterTimer = 0; this.request(); }, ms);
   }
 
+  // refresh draws again for what the server's stream says (status,
+  // connections): at once when it first has lanes to draw (it then asks
+  // for their tiles) or when the capture has been read, else in STALE_MS
+  // at most. While a capture is read the stream speaks every 50 ms, and
+  // drawing each time (and asking again for tiles a level coarser as the
+  // view widened) kept the page busy while its first tiles were on their
+  // way; the view looks again every STALE_MS anyway (see draw).
+  refresh() {
+    const st = this.app.status;
+    if (!this.hadLanes && st && this.lanes().length > 0) {
+      this.hadLanes = true;
+      this.request();
+    } else if (st && !st.done && this.hadLanes) this.later(STALE_MS);
+    else this.request();
+  }
+
   request() {
     if (this.pending) return;
     this.pending = true;
