@@ -127,7 +127,9 @@ type Server struct {
 	packetsRead int64
 	dirty       map[uint32]bool
 	// flushedTo is the number of events the tabs were last told of.
-	flushedTo   int
+	flushedTo int
+	// connsSentAt is when the changed connections were last sent.
+	connsSentAt time.Time
 	statusDirty bool
 	writeErr    error
 	clients     map[*client]bool
@@ -220,6 +222,7 @@ func (s *Server) Done(err error) {
 		s.status.Error = err.Error()
 	}
 	s.statusDirty = true
+	s.connsSentAt = time.Time{} // every changed connection now
 	s.flushLocked()
 	s.mu.Unlock()
 }
@@ -230,8 +233,8 @@ func (s *Server) Done(err error) {
 // still shown without them.
 func (s *Server) Publish(ev *analyze.Event) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return errClosed
 	}
 	if !s.started {
@@ -274,6 +277,7 @@ func (s *Server) Publish(ev *analyze.Event) error {
 	if s.opts.MaxEvents > 0 && s.st.len() >= s.opts.MaxEvents {
 		st.Dropped++
 		s.warn.add(ev, -1)
+		s.mu.Unlock()
 		return nil
 	}
 	var flags uint8
@@ -286,7 +290,16 @@ func (s *Server) Publish(ev *analyze.Event) error {
 		// failure.
 		flags = flagUpgrade
 	}
+	s.mu.Unlock()
+	// The store has its own lock (and Publish is called from one
+	// goroutine): writing the event to it, the longest part of Publish,
+	// holds no lock a page's request waits for. (The decoder that calls
+	// Publish may run at a low priority: cmd/wsviz decodes a file in the
+	// background, and a tab's re-sync waited whenever the kernel put it
+	// aside while it held the server's lock.)
 	id, err := s.st.add(ev, flags)
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.warn.add(ev, id)
 	st.Events = s.st.len()
 	if err != nil && s.writeErr == nil {
@@ -304,6 +317,13 @@ func (s *Server) Publish(ev *analyze.Event) error {
 // flushBatch is the number of new events that makes Publish tell the tabs
 // without waiting for the next tick.
 const flushBatch = 8192
+
+// connsInterval is how often the changed connections are sent to the tabs
+// at most (the status goes every FlushInterval). While a capture is read
+// every connection changes all the time: sent every 50 ms, the table (60
+// KB of JSON for 200 connections) kept the page's thread busy parsing it
+// while the page started, and the page shows it 5 times a second.
+const connsInterval = 250 * time.Millisecond
 
 var errClosed = errors.New("ui: server closed")
 
@@ -362,7 +382,8 @@ func (s *Server) flushLocked() {
 		s.statusDirty = false
 		msgs = append(msgs, s.statusMsgLocked())
 	}
-	if len(s.dirty) > 0 {
+	if len(s.dirty) > 0 && time.Since(s.connsSentAt) >= connsInterval {
+		s.connsSentAt = time.Now()
 		ids := make([]uint32, 0, len(s.dirty))
 		for id := range s.dirty {
 			ids = append(ids, id)
