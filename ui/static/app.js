@@ -184,6 +184,10 @@ class App {
         if (!this.statusAt) this.statusAt = performance.now();
         if (m.done && !this.doneAt) this.doneAt = performance.now();
         if (this.panelsReady() && (this.panel === 'warnings' || !old || old.warnings !== m.warnings)) this.warnings.refresh();
+        // The connections table follows the first status at once (the
+        // server sends both): drawn now, the page would read it only after
+        // a frame; it draws when the table is in.
+        if (!old && m.conns > 0 && this.store.connOrder.length === 0) return;
         break;
       }
       case 'conns':

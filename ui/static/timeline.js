@@ -105,7 +105,8 @@ export class Timeline {
   // way; the view looks again every STALE_MS anyway (see draw).
   refresh() {
     const st = this.app.status;
-    if (!this.hadLanes && st && this.lanes().length > 0) {
+    if (!st) return; // nothing to draw before the status
+    if (!this.hadLanes && this.lanes().length > 0) {
       this.hadLanes = true;
       this.request();
     } else if (st && !st.done && this.hadLanes) this.later(STALE_MS);
@@ -235,8 +236,12 @@ export class Timeline {
     // filter chooses lanes, not what a lane's tiles hold, and it changes
     // with every update of the connections while a capture is read (keying
     // by it threw away every answer that took longer than an update).
-    this.tiles.request(L, i0 - 1, i1 + 1, lanes.slice(Math.max(0, first - LANE_MARGIN), Math.min(lanes.length, last + LANE_MARGIN)),
-      fparams, fparams, version, settled);
+    // Without a status there is no capture range or data version to ask
+    // for yet.
+    if (st) {
+      this.tiles.request(L, i0 - 1, i1 + 1, lanes.slice(Math.max(0, first - LANE_MARGIN), Math.min(lanes.length, last + LANE_MARGIN)),
+        fparams, fparams, version, settled);
+    }
 
     let marks = 0;
     this.bitmapBudget = BITMAPS_PER_FRAME;
