@@ -109,7 +109,7 @@ export class Timeline {
     if (!this.hadLanes && this.lanes().length > 0) {
       this.hadLanes = true;
       this.request();
-    } else if (st && !st.done && this.hadLanes) this.later(STALE_MS);
+    } else if (!st.done && this.hadLanes) this.later(STALE_MS);
     else this.request();
   }
 
