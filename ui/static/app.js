@@ -221,9 +221,17 @@ class App {
   }
 
   // scheduleRender renders the summary, the connections and the panels at
-  // the next frame.
+  // the next frame; while a capture is read, 5 times a second at most (see
+  // render), and no frame is asked for before then: the stream speaks every
+  // 50 ms, and each frame asked for in between (to render nothing) held up
+  // the page's thread while its first tiles were on their way.
   scheduleRender() {
     if (this.renderPending) return;
+    const st = this.status;
+    if (st && !st.done && performance.now() - this.lastSlow < 200) {
+      if (!this.slowTimer) this.slowTimer = setTimeout(() => { this.slowTimer = 0; this.scheduleRender(); }, 210);
+      return;
+    }
     this.renderPending = true;
     requestAnimationFrame(() => { this.renderPending = false; this.render(); });
   }
@@ -234,7 +242,7 @@ class App {
     // The DOM parts are refreshed at most 5 times a second while loading.
     const loading = st && !st.done;
     if (loading && now - this.lastSlow < 200) {
-      if (!this.slowTimer) this.slowTimer = setTimeout(() => { this.slowTimer = 0; this.schedule(); }, 210);
+      if (!this.slowTimer) this.slowTimer = setTimeout(() => { this.slowTimer = 0; this.scheduleRender(); }, 210);
       return;
     }
     this.lastSlow = now;
