@@ -685,11 +685,9 @@ func measure(wsviz, browser, path, tmp string, frames int, startupOnly bool, tim
 	if v, err := chromedp.Run(ctx, chromedp.Evaluate[[]startStep](startupJS)); err == nil {
 		r.Startup = v
 	}
-	if startupOnly {
-		r.SourceDone = eval(`wsviz.sourceDoneMs()`)
-		if r.SourceDone < 0 {
-			r.SourceDone = math.Inf(1) // still decoding when the run stopped
-		}
+	// finish reads the server's peak memory, stops the page and the server
+	// and looks for files the server left behind.
+	finish := func() result {
 		r.PeakRSS = srv.vmHWM()
 		r.Load[1] = loadavg()
 		cancelT()
@@ -697,7 +695,14 @@ func measure(wsviz, browser, path, tmp string, frames int, startupOnly bool, tim
 		srv.stop()
 		stopped = true
 		r.Leftover = srv.leftover()
-		return r, nil
+		return r
+	}
+	if startupOnly {
+		r.SourceDone = eval(`wsviz.sourceDoneMs()`)
+		if r.SourceDone < 0 {
+			r.SourceDone = math.Inf(1) // still decoding when the run stopped
+		}
+		return finish(), nil
 	}
 	r.WholeAxis = eval(`uibench.axisMs()`)
 	r.SourceDone = eval(`wsviz.sourceDoneMs()`)
@@ -727,15 +732,8 @@ func measure(wsviz, browser, path, tmp string, frames int, startupOnly bool, tim
 	}
 	r.HeapMB = eval(`performance.memory ? performance.memory.usedJSHeapSize : 0`) / 1e6
 	r.TileBytes = eval(`wsviz.tileBytes ? wsviz.tileBytes() : 0`)
-	r.PeakRSS = srv.vmHWM()
 	r.Temp = srv.tempBytes()
-	r.Load[1] = loadavg()
-	cancelT()
-	cancel()
-	srv.stop()
-	stopped = true
-	r.Leftover = srv.leftover()
-	return r, nil
+	return finish(), nil
 }
 
 // hasWindows reports whether the page asks the server for windows (and so
