@@ -272,18 +272,8 @@ func diffMessages(got, want map[string][]string) string {
 		keys[k] = true
 	}
 	for _, k := range slices.Sorted(maps.Keys(keys)) {
-		g, w := got[k], want[k]
-		for i := range max(len(g), len(w)) {
-			var gi, wi string
-			if i < len(g) {
-				gi = g[i]
-			}
-			if i < len(w) {
-				wi = w[i]
-			}
-			if gi != wi {
-				return fmt.Sprintf("%s message %d:\n got %.200s\nwant %.200s", k, i, gi, wi)
-			}
+		if d := firstLineDiff(want[k], got[k], "message"); d != "" {
+			return k + " " + d
 		}
 	}
 	return ""

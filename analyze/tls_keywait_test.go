@@ -96,7 +96,7 @@ func sameByConn(t *testing.T, want, got map[int][]string) {
 		if len(want[conn]) == 0 {
 			t.Fatalf("conn %d: no events in the reference decode", conn)
 		}
-		if d := firstLineDiff(want[conn], got[conn]); d != "" {
+		if d := firstLineDiff(want[conn], got[conn], "event"); d != "" {
 			t.Errorf("conn %d: decoded differently with keys that came late: %s", conn, d)
 		}
 	}
@@ -187,7 +187,9 @@ func TestKeyWaitTime(t *testing.T) {
 	sameByConn(t, decodeAll(t, packets), got)
 }
 
-func firstLineDiff(want, got []string) string {
+// firstLineDiff says where got and want first differ, naming the line as
+// the noun's number ("event 3"), "" when they do not.
+func firstLineDiff(want, got []string, noun string) string {
 	for i := range max(len(want), len(got)) {
 		var w, g string
 		if i < len(want) {
@@ -197,7 +199,7 @@ func firstLineDiff(want, got []string) string {
 			g = got[i]
 		}
 		if w != g {
-			return fmt.Sprintf("event %d:\ngot  %.400s\nwant %.400s", i, g, w)
+			return fmt.Sprintf("%s %d:\ngot  %.400s\nwant %.400s", noun, i, g, w)
 		}
 	}
 	return ""
