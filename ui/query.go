@@ -180,6 +180,20 @@ func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
 	return n, nil
 }
 
+// connParam returns the connection number of the query's conn parameter,
+// 0 when there is none.
+func connParam(r *http.Request) (uint32, error) {
+	v := r.URL.Query().Get("conn")
+	if v == "" {
+		return 0, nil
+	}
+	c, err := strconv.ParseUint(v, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("ui: bad conn %q", v)
+	}
+	return uint32(c), nil
+}
+
 func badRequest(w http.ResponseWriter, err error) {
 	http.Error(w, err.Error(), http.StatusBadRequest)
 }
@@ -409,13 +423,9 @@ func (a *queryAPI) serveOverview(w http.ResponseWriter, r *http.Request) {
 func (a *queryAPI) serveList(w http.ResponseWriter, r *http.Request) {
 	lq := spill.ListQuery{Kind: r.URL.Query().Get("list"), Code: r.URL.Query().Get("code")}
 	var err error
-	if v := r.URL.Query().Get("conn"); v != "" {
-		c, err := strconv.ParseUint(v, 10, 32)
-		if err != nil {
-			badRequest(w, fmt.Errorf("ui: bad conn %q", v))
-			return
-		}
-		lq.Conn = uint32(c)
+	if lq.Conn, err = connParam(r); err != nil {
+		badRequest(w, err)
+		return
 	}
 	if lq.Limit, err = intParam(r, "limit", 100, 1, maxListPage); err != nil {
 		badRequest(w, err)
@@ -661,13 +671,9 @@ func (a *queryAPI) serveStep(w http.ResponseWriter, r *http.Request) {
 	}
 	q.Back = r.URL.Query().Get("back") == "1"
 	q.Warned = r.URL.Query().Get("warned") == "1"
-	if v := r.URL.Query().Get("conn"); v != "" {
-		c, err := strconv.ParseUint(v, 10, 32)
-		if err != nil {
-			badRequest(w, fmt.Errorf("ui: bad conn %q", v))
-			return
-		}
-		q.Conn = uint32(c)
+	if q.Conn, err = connParam(r); err != nil {
+		badRequest(w, err)
+		return
 	}
 	if r.URL.Query().Has("only") {
 		only, err := queryConns(r, "only", maxOnlyConns)
