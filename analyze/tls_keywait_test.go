@@ -109,53 +109,62 @@ func sameByConn(t *testing.T, want, got map[int][]string) {
 // records. The analyzer holds each connection's records until the key log
 // grows, then decodes them: every connection's events are those of a
 // decode that knew every key from the start, line for line, times and
-// packets included (conn 10's keys were never logged).
+// packets included (conn 10's keys were never logged). The delay ranges
+// from the next packet to the last packets of the shortest connection
+// (conn 4: 18 packets from its ClientHello to its FIN; a connection that
+// ends while it waits gives up then), so the keys come at every step of
+// every kind of handshake in the capture (TLS 1.2 full and resumed by
+// ticket, TLS 1.3, HelloRetryRequest, 0-RTT). TestIdleDecodesHeldRecords
+// has the keys come after every packet.
 func TestKeysArriveAfterPackets(t *testing.T) {
 	packets := readPackets(t, "../testdata/wss.pcapng")
 	keyfile, err := os.ReadFile("../testdata/wss.keys")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The key log's lines by client random (the second field).
-	byRandom := map[string][]string{}
-	for _, l := range strings.SplitAfter(string(keyfile), "\n") {
-		if f := strings.Fields(l); len(f) == 3 {
-			byRandom[f[1]] = append(byRandom[f[1]], l)
-		}
-	}
-	// Each session's lines are given 9 packets after its ClientHello.
-	const delay = 9
-	due := map[int][]string{}
-	for i := range packets {
-		var seg capture.Segment
-		if !capture.DecodeTCP(&packets[i], &seg) {
-			continue
-		}
-		// A record (RFC 8446 §5.1) holding a ClientHello (§4.1.2): its
-		// random follows the handshake header and the legacy version.
-		b := seg.Payload
-		if len(b) < 5+4+2+32 || b[0] != 22 || b[5] != 1 {
-			continue
-		}
-		r := hex.EncodeToString(b[11 : 11+32])
-		due[i+delay] = append(due[i+delay], byRandom[r]...)
-		delete(byRandom, r)
-	}
-	keys := analyze.NewKeyLog()
-	given := 0
-	got, _, held := keysLater(t, packets, keys, func(i int) {
-		if len(due[i]) > 0 {
-			if err := keys.Parse(strings.NewReader(strings.Join(due[i], "")), "growing", 0); err != nil {
-				t.Fatal(err)
+	want := decodeAll(t, packets)
+	for _, delay := range []int{1, 2, 3, 4, 6, 9, 13, 17} {
+		t.Run(fmt.Sprintf("%d packets late", delay), func(t *testing.T) {
+			// The key log's lines by client random (the second field).
+			byRandom := map[string][]string{}
+			for _, l := range strings.SplitAfter(string(keyfile), "\n") {
+				if f := strings.Fields(l); len(f) == 3 {
+					byRandom[f[1]] = append(byRandom[f[1]], l)
+				}
 			}
-			given += len(due[i])
-		}
-	})
-	if given == 0 || len(byRandom) > 0 || held == 0 {
-		t.Fatalf("%d key lines given, %d sessions of the key log without a ClientHello, %d events held: want some, none, some", given, len(byRandom), held)
+			due := map[int][]string{}
+			for i := range packets {
+				var seg capture.Segment
+				if !capture.DecodeTCP(&packets[i], &seg) {
+					continue
+				}
+				// A record (RFC 8446 §5.1) holding a ClientHello (§4.1.2): its
+				// random follows the handshake header and the legacy version.
+				b := seg.Payload
+				if len(b) < 5+4+2+32 || b[0] != 22 || b[5] != 1 {
+					continue
+				}
+				r := hex.EncodeToString(b[11 : 11+32])
+				due[i+delay] = append(due[i+delay], byRandom[r]...)
+				delete(byRandom, r)
+			}
+			keys := analyze.NewKeyLog()
+			given := 0
+			got, _, held := keysLater(t, packets, keys, func(i int) {
+				if len(due[i]) > 0 {
+					if err := keys.Parse(strings.NewReader(strings.Join(due[i], "")), "growing", 0); err != nil {
+						t.Fatal(err)
+					}
+					given += len(due[i])
+				}
+			})
+			if given == 0 || len(byRandom) > 0 || held == 0 {
+				t.Fatalf("%d key lines given, %d sessions of the key log without a ClientHello, %d events held: want some, none, some", given, len(byRandom), held)
+			}
+			t.Logf("%d key lines given late, %d events decoded from held records", given, held)
+			sameByConn(t, want, got)
+		})
 	}
-	t.Logf("%d key lines given late, %d events decoded from held records", given, held)
-	sameByConn(t, decodeAll(t, packets), got)
 }
 
 // TestKeyWaitTime: a connection whose keys never come (conn 10) holds its

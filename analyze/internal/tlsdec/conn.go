@@ -730,8 +730,11 @@ func (c *Conn) changeCipherSpec(d int, body []byte) {
 	c.lookup()
 	h.cur, h.next = h.next, nil
 	c.h.Message(m)
-	if d == Server && !c.reported && h.cur == nil {
-		c.report(d) // its Finished cannot be read: the handshake is as known as it will be
+	if d == Server && !c.reported && h.cur == nil && (c.cfg.Wait <= 0 || c.noWait) {
+		// Its Finished cannot be read: the handshake is as known as it
+		// will be. (A connection that may wait for its keys holds that
+		// Finished instead, and reports when it is read or given up.)
+		c.report(d)
 	}
 }
 
