@@ -164,6 +164,7 @@ type Analyzer struct {
 	pktNum  int64
 	pktTime time.Time
 	pkt     capture.Packet // its copy for Options.OnPacket
+	idleAt  int64          // during Idle: the wall clock (Unix ns) the waits are measured to
 
 	tls tlsState // connections waiting for TLS keys (tls.go)
 

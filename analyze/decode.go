@@ -3,6 +3,7 @@ package analyze
 import (
 	"errors"
 	"io"
+	"time"
 
 	"github.com/wsviz/wsviz/analyze/internal/jsonenc"
 	"github.com/wsviz/wsviz/capture"
@@ -23,13 +24,22 @@ import (
 // one packet together, end-of-capture closes in connection order). The one
 // exception: the caps over all connections (MaxBufferTotal and
 // MaxDeflateHistory) are divided among the workers. With
-// Options.OnPacket set it decodes on one worker.
+// Options.OnPacket set, or from a capture.IdleSource (a live capture, whose
+// events must come as its packets do, not a batch at a time), it decodes
+// on one worker, and calls Analyzer.Idle whenever the source is idle.
 func Decode(src capture.Source, opts Options, emit func(*Event) error) error {
 	useSourceSecrets(src, &opts) // tls.go
-	if opts.workers() > 1 && opts.OnPacket == nil {
+	if opts.sharded(src) {
 		return decodeSharded(src, opts, sink{emit: emit})
 	}
 	return decodeSerial(src, opts, emit, nil)
+}
+
+// sharded reports whether Decode and DecodeJSON shard src's connections
+// across workers.
+func (o Options) sharded(src capture.Source) bool {
+	_, live := src.(capture.IdleSource)
+	return o.workers() > 1 && o.OnPacket == nil && !live
 }
 
 // decodeSerial is Decode on the caller's goroutine alone. notes, when not
@@ -43,6 +53,14 @@ func decodeSerial(src capture.Source, opts Options, emit func(*Event) error, not
 	})
 	if notes != nil {
 		a.notes = notes
+	}
+	if is, ok := src.(capture.IdleSource); ok {
+		is.SetIdle(func(now time.Time) {
+			if emitErr == nil {
+				a.Idle(now)
+			}
+		})
+		defer is.SetIdle(nil)
 	}
 	for emitErr == nil {
 		p, err := src.ReadPacket()
@@ -70,7 +88,7 @@ func decodeSerial(src capture.Source, opts Options, emit func(*Event) error, not
 // first. It returns the first error from w or from src (as Decode).
 func DecodeJSON(src capture.Source, opts Options, w io.Writer) error {
 	useSourceSecrets(src, &opts) // tls.go
-	if opts.workers() > 1 && opts.OnPacket == nil {
+	if opts.sharded(src) {
 		return decodeSharded(src, opts, sink{json: true, w: w})
 	}
 	var buf []byte

@@ -255,6 +255,13 @@ func (a *Analyzer) segmentConn(c *conn, s *capture.Segment) {
 	if s.Flags&capture.ACK != 0 && !c.done {
 		a.acked(c, 1-d, s.Ack)
 	}
+	a.settleConn(c)
+}
+
+// settleConn settles the pending holes of both directions of c (settle),
+// releases the peer's data that waited behind them, and ends c when both
+// directions are closed.
+func (a *Analyzer) settleConn(c *conn) {
 	for dd := range 2 {
 		if c.half[dd].acked > c.half[dd].off && !c.done {
 			a.settle(c, dd)
@@ -533,7 +540,7 @@ func (a *Analyzer) settle(c *conn, d int) {
 			next, packet, t = pd[0].need, pd[0].packet, pd[0].time
 		}
 		finAcked := h.finSeen && h.acked >= h.finOff // the receiver has every byte up to the FIN: the direction is over
-		if next < 0 || !finAcked && (a.pktNum-packet <= int64(a.opts.ReorderPackets) || a.pktTime.UnixNano()-t <= int64(a.opts.ReorderTime)) {
+		if next < 0 || !finAcked && !a.waitedOut(packet, t) {
 			return // nothing waits behind the hole yet, or not for long
 		}
 		a.skipTo(c, d, min(next, h.acked), "")

@@ -294,7 +294,11 @@ func (a *Analyzer) tlsGiveUp(c *conn) {
 // tlsRetry lets connections waiting for keys try again when the key log
 // grew, and gives up those that waited past KeyWaitTime. It runs before
 // every segment; while nothing waits it costs a compare.
-func (a *Analyzer) tlsRetry() {
+func (a *Analyzer) tlsRetry() { a.tlsRetryAt(a.pktTime) }
+
+// tlsRetryAt is tlsRetry at time now: the packet's, or the wall clock of
+// an idle live capture (Idle).
+func (a *Analyzer) tlsRetryAt(now time.Time) {
 	if len(a.tls.waiting) == 0 {
 		return
 	}
@@ -310,11 +314,11 @@ func (a *Analyzer) tlsRetry() {
 			a.tlsWaiting(c)
 		}
 	}
-	// Once a second of capture time at most (or when the clock went back).
-	if d := a.pktTime.Sub(a.tls.checked); d >= time.Second || d < 0 {
-		a.tls.checked = a.pktTime
+	// Once a second at most (or when the clock went back).
+	if d := now.Sub(a.tls.checked); d >= time.Second || d < 0 {
+		a.tls.checked = now
 		for _, c := range a.waitingConns() {
-			if a.pktTime.Sub(a.tls.waiting[c].since) > KeyWaitTime {
+			if now.Sub(a.tls.waiting[c].since) > KeyWaitTime {
 				a.tlsGiveUp(c)
 			}
 		}

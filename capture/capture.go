@@ -42,6 +42,18 @@ type Source interface {
 	ReadPacket() (Packet, error)
 }
 
+// IdleSource is a Source whose packets have not all happened yet: a live
+// capture. SetIdle gives it a function to call whenever it has handed out
+// every packet it has and waits for more, and again every little while
+// as it goes on waiting, with the wall-clock time; nil removes it. The
+// function runs on the goroutine that called ReadPacket, from inside
+// ReadPacket. analyze.Decode uses it to decide what waited only for a
+// later packet (see analyze.Analyzer.Idle).
+type IdleSource interface {
+	Source
+	SetIdle(f func(now time.Time))
+}
+
 // TCP flag bits, as in the TCP header (RFC 9293 §3.1).
 const (
 	FIN = 1 << 0

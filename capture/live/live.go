@@ -45,6 +45,11 @@ type Options struct {
 	// the kernel, that is when every packet captured so far has been
 	// handed out: the moment to flush a file being written.
 	OnWait func()
+	// OnWaitEvery, when positive, has ReadPacket call OnWait again this
+	// often while it goes on waiting: for what is decided by time alone,
+	// such as a key log that grows while nothing is captured. 0 calls it
+	// once per wait.
+	OnWaitEvery time.Duration
 }
 
 // Stats counts packets of a live capture.

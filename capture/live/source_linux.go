@@ -80,6 +80,7 @@ type Source struct {
 	filter      *filter.Filter
 	snaplen     int
 	onWait      func()
+	waitEvery   int // ms between calls of onWait while waiting; -1: once
 	tov         time.Duration
 
 	mu     sync.Mutex // held by ReadPacket and Close
@@ -126,6 +127,10 @@ func Open(iface string, opts Options) (*Source, error) {
 	}
 	if s.tov <= 0 {
 		s.tov = DefaultBlockTimeout
+	}
+	s.waitEvery = -1
+	if opts.OnWait != nil && opts.OnWaitEvery > 0 {
+		s.waitEvery = max(int(opts.OnWaitEvery/time.Millisecond), 1)
 	}
 	bufSize := opts.BufferSize
 	if bufSize <= 0 {
@@ -340,7 +345,7 @@ func (s *Source) ReadPacket() (capture.Packet, error) {
 		if s.onWait != nil {
 			s.onWait()
 		}
-		if err := s.wait(-1, true); err != nil {
+		if err := s.wait(s.waitEvery, true); err != nil {
 			return capture.Packet{}, err
 		}
 	}

@@ -2,10 +2,21 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/wsviz/wsviz/analyze"
 )
 
 // TestEventsKeylog: --keylog decrypts a wss:// capture as its own secrets
@@ -47,5 +58,106 @@ func TestEventsKeylog(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "keylog "+bad+" line 2: CLIENT_RANDOM client random: 4 hex digits, want 64") {
 		t.Errorf("stderr %q does not name the file and line", stderr.String())
+	}
+}
+
+// TestLiveKeysWhileQuiet: a wss:// conversation captured live whose
+// endpoint writes its key log only after the conversation, which then
+// goes quiet (an open connection, no keep-alives: no packet at all). The
+// capture, idle, reads the key log as it grows and shows every message
+// with no further packet: the packet count when the messages appear is
+// the one from before the keys were written.
+func TestLiveKeysWhileQuiet(t *testing.T) {
+	var secrets syncBuffer
+	ln, err := (&net.ListenConfig{KeepAlive: -1}).Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := websocket.Upgrader{}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		for {
+			typ, msg, err := conn.ReadMessage()
+			if err != nil {
+				return
+			}
+			if err := conn.WriteMessage(typ, append([]byte("re:"), msg...)); err != nil {
+				return
+			}
+		}
+	}))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.TLS = &tls.Config{KeyLogWriter: &secrets}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	port := ln.Addr().(*net.TCPAddr).Port
+
+	path := filepath.Join(t.TempDir(), "keys.log")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := analyze.ReadKeyLogFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	followed.Store(keys, path)
+	lc := openLiveOrSkip(t, []string{"-i", "lo", "tcp", "port", fmt.Sprint(port)}, liveOptions{}, &syncBuffer{})
+	var log eventLog
+	decoded := make(chan error, 1)
+	go func() { decoded <- lc.Decode(analyze.Options{Keys: keys}, log.emit) }()
+	t.Cleanup(func() {
+		lc.Stop()
+		<-decoded
+	})
+
+	d := websocket.Dialer{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+		NetDialContext:  (&net.Dialer{KeepAlive: -1}).DialContext,
+	}
+	client, _, err := d.Dial(fmt.Sprintf("wss://127.0.0.1:%d/", port), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	tok := fmt.Sprintf("quiet%d", time.Now().UnixNano()%1e6)
+	sent := converse(t, client, tok, 3)
+
+	// The conversation is over and the connection quiet: wait until the
+	// capture has read every packet (the count still for half a second).
+	var packets uint64
+	waitUntil(t, "a quiet capture", func() bool {
+		n := lc.Stats().Packets
+		time.Sleep(500 * time.Millisecond)
+		packets = lc.Stats().Packets
+		return n > 0 && n == packets
+	})
+	if n := messageCounts(log.snapshot()); len(n) > 0 {
+		t.Fatalf("messages decoded before the key log had their keys: %v", n)
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(secrets.String()); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	waitUntil(t, "the messages after the keys", func() bool {
+		n := messageCounts(log.snapshot())
+		for _, m := range sent {
+			if n["client:"+m] == 0 || n["server:re:"+m] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	if now := lc.Stats().Packets; now != packets {
+		t.Errorf("the capture read %d packets after the keys were written: the messages came with a packet, not while it was quiet", now-packets)
 	}
 }

@@ -128,6 +128,7 @@ func (lf *liveFlags) Open(filterArgs []string, opts liveOptions, stderr io.Write
 		SnapLen:      lf.snaplen,
 		BufferSize:   lf.bufferMB << 20,
 		OnWait:       lc.idle,
+		OnWaitEvery:  idleTick,
 	})
 	if err != nil {
 		return nil, err
@@ -166,6 +167,7 @@ type liveCapture struct {
 	read       int64
 	stderr     io.Writer
 	onIdle     []func()
+	decoder    func(now time.Time) // the analyzer's Idle (SetIdle)
 
 	beforeStop func()
 	finishOnce sync.Once
@@ -240,9 +242,23 @@ func (lc *liveCapture) finish() {
 	})
 }
 
-// idle runs when the capture waits for packets: everything so far is
-// handed out, so files are flushed now.
+// idleTick is how often a quiet live capture is idle (live.Options.OnWaitEvery):
+// how late, at most, the events decided by time alone come, such as records
+// whose keys the key log gained while nothing was captured (keylogPoll).
+const idleTick = 100 * time.Millisecond
+
+// SetIdle makes lc a capture.IdleSource: the decoder's f runs first when
+// the capture is idle, so that the output flushed then holds what it
+// decided.
+func (lc *liveCapture) SetIdle(f func(now time.Time)) { lc.decoder = f }
+
+// idle runs when the capture waits for packets, and every idleTick while it
+// goes on waiting: everything so far is handed out, so the decoder decides
+// what waited only for time, and files are flushed.
 func (lc *liveCapture) idle() {
+	if lc.decoder != nil {
+		lc.decoder(time.Now())
+	}
 	if lc.out != nil {
 		_ = lc.out.Flush() // an error shows again at the next write or at Close
 	}
