@@ -198,7 +198,7 @@ func (a *Analyzer) shardSegment(s *capture.Segment, id int, f *flow) {
 func (a *Analyzer) segmentConn(c *conn, s *capture.Segment) {
 	a.tlsRetry()
 	fragments := s.Outer != nil && len(s.Outer.Problems) > 0
-	if c.done {
+	if c.done || a.lingering(c) {
 		if fragments {
 			a.fragmentProblems(c, s)
 		}
@@ -742,6 +742,15 @@ func (a *Analyzer) finish(c *conn, how string) {
 	if c.done {
 		return
 	}
+	if a.lingering(c) {
+		// It closed while it waited for keys (tlsLinger), and ends now
+		// (replaced, evicted, the capture's end): as it closed.
+		w := a.tls.waiting[c]
+		num, t := a.pktNum, a.pktTime
+		a.pktNum, a.pktTime = w.closePkt, w.closeTime
+		defer func() { a.pktNum, a.pktTime = num, t }()
+		how = w.closing
+	}
 	if !c.opened {
 		a.emitOpen(c)
 	}
@@ -768,6 +777,9 @@ func (a *Analyzer) finish(c *conn, how string) {
 		// pending hole (see settle) is a gap now.
 		end = max(end, h.acked)
 		a.skipTo(c, d, end, "")
+	}
+	if a.tlsLinger(c, how) {
+		return // its records wait for keys: closed when they are decoded (tls.go)
 	}
 	a.appEnd(c)
 	ev := a.newEvent(TypeTCPClose, c, "")

@@ -207,6 +207,51 @@ type keyWait struct {
 	since time.Time
 	held  int
 	times map[int64]time.Time // by packet number, at most maxWaitTimes
+
+	// closing is how the connection closed while it waited (tlsLinger),
+	// by the packet closePkt at closeTime; "" while it is open.
+	closing   string
+	closePkt  int64
+	closeTime time.Time
+}
+
+// tlsLinger keeps c open, after its TCP connection closed (how: FIN or
+// RST) while its records wait for keys: a short conversation often ends
+// before its endpoint's key log is read. It reports whether c lingers;
+// then its tcp.close comes when its records are decoded or given up
+// (tlsClose), stamped with the packet that closed it. Its later packets are
+// not looked at, as those of a closed connection.
+func (a *Analyzer) tlsLinger(c *conn, how string) bool {
+	if len(a.tls.waiting) == 0 || how != CloseFIN && how != CloseRST {
+		return false
+	}
+	w := a.tls.waiting[c]
+	if w == nil || w.closing != "" {
+		return false
+	}
+	w.closing, w.closePkt, w.closeTime = how, a.pktNum, a.pktTime
+	return true
+}
+
+// lingering reports whether c closed while it waits for keys (tlsLinger).
+func (a *Analyzer) lingering(c *conn) bool {
+	if len(a.tls.waiting) == 0 {
+		return false
+	}
+	w := a.tls.waiting[c]
+	return w != nil && w.closing != ""
+}
+
+// tlsClose ends c, which closed while it waited for keys (w, tlsLinger),
+// once it no longer waits: as it closed, by the packet that closed it.
+func (a *Analyzer) tlsClose(c *conn, w *keyWait) {
+	if w == nil || w.closing == "" || a.tls.waiting[c] != nil {
+		return
+	}
+	num, t := a.pktNum, a.pktTime
+	a.pktNum, a.pktTime = w.closePkt, w.closeTime
+	a.finish(c, w.closing)
+	a.pktNum, a.pktTime = num, t
 }
 
 // maxWaitTimes bounds the packet times a waiting connection keeps; the
@@ -287,8 +332,10 @@ func (a *Analyzer) waitingConns() []*conn {
 
 // tlsGiveUp stops c waiting for keys.
 func (a *Analyzer) tlsGiveUp(c *conn) {
+	w := a.tls.waiting[c]
 	a.tlsReplay(c, c.app.tls.GiveUp)
 	a.tlsWaiting(c)
+	a.tlsClose(c, w)
 }
 
 // tlsRetry lets connections waiting for keys try again when the key log
@@ -310,8 +357,10 @@ func (a *Analyzer) tlsRetryAt(now time.Time) {
 				delete(a.tls.waiting, c)
 				continue
 			}
+			w := a.tls.waiting[c]
 			a.tlsReplay(c, c.app.tls.Retry)
 			a.tlsWaiting(c)
+			a.tlsClose(c, w)
 		}
 	}
 	// Once a second at most (or when the clock went back).

@@ -110,12 +110,12 @@ func sameByConn(t *testing.T, want, got map[int][]string) {
 // grows, then decodes them: every connection's events are those of a
 // decode that knew every key from the start, line for line, times and
 // packets included (conn 10's keys were never logged). The delay ranges
-// from the next packet to the last packets of the shortest connection
-// (conn 4: 18 packets from its ClientHello to its FIN; a connection that
-// ends while it waits gives up then), so the keys come at every step of
-// every kind of handshake in the capture (TLS 1.2 full and resumed by
-// ticket, TLS 1.3, HelloRetryRequest, 0-RTT). TestIdleDecodesHeldRecords
-// has the keys come after every packet.
+// from the next packet to well past the end of the connections (conn 4
+// has 18 packets from its ClientHello to its FIN; one that closes while it
+// waits waits on, closed), so the keys come at every step of every kind
+// of handshake in the capture (TLS 1.2 full and resumed by ticket, TLS
+// 1.3, HelloRetryRequest, 0-RTT) and after the close.
+// TestIdleDecodesHeldRecords has the keys come after every packet.
 func TestKeysArriveAfterPackets(t *testing.T) {
 	packets := readPackets(t, "../testdata/wss.pcapng")
 	keyfile, err := os.ReadFile("../testdata/wss.keys")
@@ -123,7 +123,7 @@ func TestKeysArriveAfterPackets(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := decodeAll(t, packets)
-	for _, delay := range []int{1, 2, 3, 4, 6, 9, 13, 17} {
+	for _, delay := range []int{1, 2, 3, 4, 6, 9, 13, 17, 20, 30, 40, 60} {
 		t.Run(fmt.Sprintf("%d packets late", delay), func(t *testing.T) {
 			// The key log's lines by client random (the second field).
 			byRandom := map[string][]string{}

@@ -61,9 +61,10 @@ func TestEventsKeylog(t *testing.T) {
 	}
 }
 
-// TestLiveKeysWhileQuiet: a wss:// conversation captured live whose
-// endpoint writes its key log only after the conversation, which then
-// goes quiet (an open connection, no keep-alives: no packet at all). The
+// TestLiveKeysWhileQuiet: two wss:// conversations captured live whose
+// endpoint writes its key log only after them; one connection then goes
+// quiet (open, no keep-alives: no packet at all), the other closed
+// before the keys came (and waits for them, closed). The
 // capture, idle, reads the key log as it grows and shows every message
 // with no further packet: the packet count when the messages appear is
 // the one from before the keys were written.
@@ -126,6 +127,16 @@ func TestLiveKeysWhileQuiet(t *testing.T) {
 	t.Cleanup(func() { client.Close() })
 	tok := fmt.Sprintf("quiet%d", time.Now().UnixNano()%1e6)
 	sent := converse(t, client, tok, 3)
+	// A second conversation, over before the keys are read: its
+	// connection closes while its records wait for them.
+	short, _, err := d.Dial(fmt.Sprintf("wss://127.0.0.1:%d/", port), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent = append(sent, converse(t, short, tok+"-short", 2)...)
+	short.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+	short.ReadMessage() // the server's close
+	short.Close()
 
 	// The conversation is over and the connection quiet: wait until the
 	// capture has read every packet (the count still for half a second).
@@ -159,5 +170,21 @@ func TestLiveKeysWhileQuiet(t *testing.T) {
 	})
 	if now := lc.Stats().Packets; now != packets {
 		t.Errorf("the capture read %d packets after the keys were written: the messages came with a packet, not while it was quiet", now-packets)
+	}
+	// The short conversation's connection closed after its messages, as
+	// it did on the wire, and nothing is shown without keys.
+	var closed bool
+	for _, ev := range log.snapshot() {
+		switch {
+		case ev.Type == analyze.TypeTCPClose && ev.Conn == 2:
+			closed = ev.TCPClose.How == analyze.CloseFIN || ev.TCPClose.How == analyze.CloseRST
+		case ev.Conn == 2 && closed:
+			t.Errorf("%s of conn 2 after its tcp.close", ev.Type)
+		case ev.HasWarning("tls.no_keys"):
+			t.Errorf("%s of conn %d has tls.no_keys", ev.Type, ev.Conn)
+		}
+	}
+	if !closed {
+		t.Errorf("no tcp.close (fin or rst) for the short conversation's connection")
 	}
 }
