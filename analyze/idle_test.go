@@ -1,8 +1,6 @@
 package analyze_test
 
 import (
-	"errors"
-	"io"
 	"os"
 	"slices"
 	"strings"
@@ -183,19 +181,7 @@ func TestIdleDeclaresHoles(t *testing.T) {
 			k.Client(analyzetest.Text(true, "hello"))
 			k.Server(analyzetest.Text(false, "hi"))
 			tt.script(k)
-			f := c.Open()
-			var packets []capture.Packet
-			for {
-				p, err := f.ReadPacket()
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				p.Data = slices.Clone(p.Data)
-				packets = append(packets, p)
-			}
+			packets := sourcePackets(t, c.Open())
 			last := packets[len(packets)-1].Timestamp
 			opts := analyze.Options{ReorderTime: tt.reorder}
 			has := func(evs []analyze.Event) (gap, msg bool) {

@@ -23,9 +23,15 @@ func readPackets(t *testing.T, path string) []capture.Packet {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	return sourcePackets(t, f)
+}
+
+// sourcePackets reads every packet of src, each a copy.
+func sourcePackets(t *testing.T, src capture.Source) []capture.Packet {
+	t.Helper()
 	var out []capture.Packet
 	for {
-		p, err := f.ReadPacket()
+		p, err := src.ReadPacket()
 		if errors.Is(err, io.EOF) {
 			return out
 		}

@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -74,23 +73,7 @@ func TestLiveKeysWhileQuiet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	up := websocket.Upgrader{}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		for {
-			typ, msg, err := conn.ReadMessage()
-			if err != nil {
-				return
-			}
-			if err := conn.WriteMessage(typ, append([]byte("re:"), msg...)); err != nil {
-				return
-			}
-		}
-	}))
+	srv := httptest.NewUnstartedServer(echoHandler(false))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.TLS = &tls.Config{KeyLogWriter: &secrets}

@@ -90,8 +90,16 @@ func (s *syncBuffer) String() string {
 // every message with "re:" and the message.
 func echoServer(t *testing.T, compress bool) (port int, url string) {
 	t.Helper()
+	srv := httptest.NewServer(echoHandler(compress))
+	t.Cleanup(srv.Close)
+	return srv.Listener.Addr().(*net.TCPAddr).Port, "ws" + strings.TrimPrefix(srv.URL, "http")
+}
+
+// echoHandler upgrades to WebSocket and answers every message with "re:"
+// and the message.
+func echoHandler(compress bool) http.Handler {
 	up := websocket.Upgrader{EnableCompression: compress}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, err := up.Upgrade(w, r, nil)
 		if err != nil {
 			return
@@ -106,9 +114,7 @@ func echoServer(t *testing.T, compress bool) (port int, url string) {
 				return
 			}
 		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv.Listener.Addr().(*net.TCPAddr).Port, "ws" + strings.TrimPrefix(srv.URL, "http")
+	})
 }
 
 func dialEcho(t *testing.T, url string, compress bool) *websocket.Conn {
