@@ -185,8 +185,8 @@ func (d *Decoder) blockHeader() {
 	case 1:
 		// RFC 1951 §3.2.6. flate decodes fixed distances as five plain
 		// bits: asking for five, as the fixed table's shortest code does.
-		d.lit, d.litBits, d.litMin = &fixedLit, 9, 7
-		d.dist, d.distBit, d.distMin = &fixedDist, 5, 5
+		d.lit, d.litBits, d.litMin = &fixedLit, litRootBits, 7
+		d.dist, d.distBit, d.distMin = &fixedDist, distRootBits, 5
 		d.state = stateHuffman
 	case 2:
 		if d.dynamicHeader() {
@@ -543,6 +543,10 @@ func copyMatch(win []byte, o, dist, length int) {
 // it saves.
 const seqMax = 32 // matches per round
 
+// prefetchBatch: decodeRound asks for the matches of a round to be
+// prefetched this many at a time, in one call (see prefetchMatches).
+const prefetchBatch = 8
+
 // fast decodes symbols while at least eight bytes of input and outMargin
 // bytes of window are left: the bit buffer is refilled eight bytes at a
 // time to at least 56 bits, enough for a literal/length code with its
@@ -592,14 +596,17 @@ const (
 func (d *Decoder) decodeRound() (ns, stop, back int) {
 	in := d.in
 	w := (*[WindowCap]byte)(d.win)
+	// Slices of the tables (of constant length), so that their nil check
+	// is made once, not at each lookup.
+	lit, dist, seqs := d.lit[:], d.dist[:], &d.seqs
 	bb, nb, i, o := d.bb, d.nb, d.i, d.o
-	lit, dist := d.lit, d.dist
-	// The masks are at most the main tables' largest: indexing with them
-	// needs no bounds check.
-	litMask := (uint64(1)<<d.litBits - 1) & (1<<litRootBits - 1)
-	distMask := (uint64(1)<<d.distBit - 1) & (1<<distRootBits - 1)
+	// The main tables are always litRootBits and distRootBits wide:
+	// indexing them with these masks needs no bounds check.
+	const (
+		litMask  = 1<<litRootBits - 1
+		distMask = 1<<distRootBits - 1
+	)
 	inEnd := len(in) - 8
-	start := d.start
 	for i <= inEnd && o <= WindowCap-outMargin {
 		bb |= binary.LittleEndian.Uint64(in[i:]) << (nb & 63)
 		i += int((63 - nb) >> 3)
@@ -660,48 +667,52 @@ func (d *Decoder) decodeRound() (ns, stop, back int) {
 			stop, back = stopBadDistance, int(e&0xff)+int(de&0xff)
 			break
 		}
-		// Output of this Next call, written moments ago, is in the cache.
-		if o-dst < start {
-			prefetch(&w[(o-dst)&(WindowCap-1)])
-		}
-		d.seqs[ns&(seqMax-1)] = uint64(o) | uint64(length)<<16 | uint64(dst)<<32
+		seqs[ns&(seqMax-1)] = uint64(o) | uint64(length)<<16 | uint64(dst)<<32
 		o += length
 		ns++
-		if ns == seqMax {
-			break
+		if ns&(prefetchBatch-1) == 0 {
+			prefetchMatches(&w[0], &seqs[(ns-prefetchBatch)&(seqMax-1)], prefetchBatch, d.start)
+			if ns == seqMax {
+				break
+			}
 		}
+	}
+	if r := ns & (prefetchBatch - 1); r != 0 {
+		prefetchMatches(&w[0], &seqs[(ns-r)&(seqMax-1)], r, d.start)
 	}
 	d.bb, d.nb, d.i, d.o = bb, nb, i, o
 	return ns, stop, back
 }
 
 // copyRound is the fast loop's second pass: it copies the ns matches
-// decodeRound noted, in order, each exactly (the literals after it are
-// already written), eight bytes at a time where the distance allows.
+// decodeRound noted, in order. Where the distance is at least eight bytes
+// a match is copied eight bytes at a time, its last word running up to 7
+// bytes past its end (libdeflate's overrun), and the eight bytes after its
+// end, read before the copy, are written back after it: they hold the
+// literals that follow the match, already written by the first pass, or
+// output still to come. A match ends at most WindowCap-8 bytes into the
+// window (decodeRound starts a symbol only with outMargin bytes left), so
+// that word is inside the window.
 func (d *Decoder) copyRound(ns int) {
 	w := (*[WindowCap]byte)(d.win)
 	for k := range ns {
 		sq := d.seqs[k&(seqMax-1)]
-		p, length, dst := int(sq&0xffff), int(sq>>16&0xffff), int(sq>>32)
+		p, length, dst := int(sq&0xffff), int(sq>>16&0x1ff), int(sq>>32&0xffff)
+		end := p + length
+		if dst > p || end > WindowCap-8 {
+			panic("inflate: match outside the window") // decodeRound checked both
+		}
 		src := p - dst
-		switch {
-		case dst >= 8 && length >= 8:
-			// Words while a whole one fits, then the last eight bytes:
-			// with dst >= 8 each word reads bytes already final.
-			end := p + length - 8
+		if dst >= 8 {
+			after := binary.LittleEndian.Uint64(w[end:])
 			for ; p < end; p, src = p+8, src+8 {
-				binary.LittleEndian.PutUint64(w[p:], binary.LittleEndian.Uint64(w[src:]))
+				binary.LittleEndian.PutUint64(w[p:p+8], binary.LittleEndian.Uint64(w[src:src+8]))
 			}
-			src += end - p
-			binary.LittleEndian.PutUint64(w[end:], binary.LittleEndian.Uint64(w[src:]))
-		case dst >= 8 && length >= 4:
-			// 4 to 7 bytes: two words of four, overlapping.
-			binary.LittleEndian.PutUint32(w[p:], binary.LittleEndian.Uint32(w[src:]))
-			binary.LittleEndian.PutUint32(w[p+length-4:], binary.LittleEndian.Uint32(w[src+length-4:]))
-		default:
-			for j := range length {
-				w[(p+j)&(WindowCap-1)] = w[(src+j)&(WindowCap-1)]
-			}
+			binary.LittleEndian.PutUint64(w[end:], after)
+			continue
+		}
+		for ; p < end; p, src = p+1, src+1 {
+			w[p] = w[src]
 		}
 	}
 }

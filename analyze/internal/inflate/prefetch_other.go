@@ -2,5 +2,5 @@
 
 package inflate
 
-// prefetch does nothing off amd64; see prefetch_amd64.go.
-func prefetch(p *byte) {}
+// prefetchMatches does nothing off amd64; see prefetch_amd64.go.
+func prefetchMatches(w *byte, seqs *uint64, n, start int) {}
