@@ -15,14 +15,20 @@
 // lookup table with subtables for the longer codes, each entry carrying
 // what its symbol means (a literal, or a length's base and extra bits, or a
 // distance's), so that a symbol and its extra bits are consumed in one
-// step; matches copied eight bytes at a time. One thing is not
-// libdeflate's: the fast loop decodes up to 32 matches before copying them,
-// and prefetches those that reach into earlier messages, because with many
-// connections their windows are not in the caches (see seqMax). The tables
-// are built from the code lengths by filling one entry per code and
-// doubling the filled part, and only as wide as the block's longest code
-// needs, which matters for the small messages permessage-deflate mostly
-// carries: each has its own block and tables.
+// step; matches copied eight bytes at a time, the last word running past
+// the match's end. One thing is not libdeflate's: the fast loop decodes up
+// to 32 matches before copying them, and prefetches those that reach into
+// earlier messages, because with many connections their windows are not
+// in the caches (see seqMax). The tables are built from the code lengths
+// by filling one entry per code and doubling the filled part up to the
+// main table's full width.
+//
+// On amd64 the fast loop's two passes are in assembly (round_amd64.s):
+// Go's register allocation spilled and reloaded the loop's state around
+// every symbol, and Go has no prefetch instruction but a call. The Go
+// passes (decodeRoundGo, copyRoundGo) decode everywhere else and with the
+// purego build tag, and the tests and FuzzDecoder run both against
+// compress/flate on every input.
 //
 // compress/flate is the reference: for every input, Decoder gives the same
 // output and the same error (io.EOF after the final block,

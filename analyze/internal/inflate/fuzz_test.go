@@ -57,6 +57,8 @@ func FuzzDecoder(f *testing.F) {
 	f.Add([]byte{0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}, []byte{}, uint32(0x40000))
 	f.Add([]byte{0x05, 0xc0, 0x21, 0x0d, 0x00, 0x00, 0x00, 0x80, 0xa0, 0xfc, 0xa9, 0x07}, []byte{3}, uint32(0x60315))
 	var d Decoder
+	dg := Decoder{pureGo: true}
+	winGo := make([]byte, 0, WindowCap)
 	writers := map[[3]int]resetter{}
 	f.Fuzz(func(t *testing.T, plain, cuts []byte, ctl uint32) {
 		if len(plain) > 1<<16 {
@@ -138,6 +140,18 @@ func FuzzDecoder(f *testing.F) {
 				dict, win = nil, win[:0]
 			}
 			want, werr := reference(z, dict[max(0, len(dict)-WindowSize):], 1<<30)
+			// The Go fast loop, where there is an assembly one, on a copy
+			// of the window: the same output and error.
+			var gotGo []byte
+			var errGo error
+			if haveRoundAsm {
+				dg.Reset(z, append(winGo[:0], win...))
+				for errGo == nil {
+					var b []byte
+					b, errGo = dg.Next()
+					gotGo = append(gotGo, b...)
+				}
+			}
 			d.Reset(z, win)
 			var got []byte
 			var gerr error
@@ -149,6 +163,10 @@ func FuzzDecoder(f *testing.F) {
 			if !bytes.Equal(got, want) || (gerr != werr && !errorsEqual(gerr, werr)) {
 				t.Fatalf("message %d of %d (takeover %v, %d bytes in): %d bytes, %v; want %d bytes, %v",
 					k, len(msgs), takeover, len(z), len(got), gerr, len(want), werr)
+			}
+			if haveRoundAsm && (!bytes.Equal(gotGo, want) || (errGo != werr && !errorsEqual(errGo, werr))) {
+				t.Fatalf("message %d of %d (takeover %v, %d bytes in), Go loop: %d bytes, %v; want %d bytes, %v",
+					k, len(msgs), takeover, len(z), len(gotGo), errGo, len(want), werr)
 			}
 			if werr != io.EOF {
 				return

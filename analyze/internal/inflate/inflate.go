@@ -64,6 +64,10 @@ type Decoder struct {
 	// The fast loop's round (see seqMax): each match's position in the
 	// window (bits 0-15), length (16-31) and distance (32-47).
 	seqs [seqMax]uint64
+
+	// pureGo makes the fast loop decode with decodeRoundGo even where the
+	// assembly one is there: the tests compare the two.
+	pureGo bool
 }
 
 // Reset makes d decode in into win: win[:len(win)] is the output so far
@@ -526,7 +530,8 @@ func copyMatch(win []byte, o, dist, length int) {
 // seqMax matches, writing the literals between them into the window and
 // noting each match in the Decoder's seqs; for a match that reaches into
 // the output of earlier messages it asks the CPU to fetch the match's
-// first byte (prefetch). The second pass copies the matches. With context
+// first byte (prefetch; on amd64, where the loop is in assembly). The
+// second pass copies the matches. With context
 // takeover a match mostly reaches into the direction's earlier messages
 // (on the compressed bench capture, of the bytes matched from before the
 // message, 80% lie 4-32 KiB back), and with hundreds of connections
@@ -542,10 +547,6 @@ func copyMatch(win []byte, o, dist, length int) {
 // a few connections whose windows stay in the caches it costs about what
 // it saves.
 const seqMax = 32 // matches per round
-
-// prefetchBatch: decodeRound asks for the matches of a round to be
-// prefetched this many at a time, in one call (see prefetchMatches).
-const prefetchBatch = 8
 
 // fast decodes symbols while at least eight bytes of input and outMargin
 // bytes of window are left: the bit buffer is refilled eight bytes at a
@@ -586,14 +587,66 @@ const (
 	stopEOB                // consumed
 	stopBadSymbol          // not consumed
 	stopBadDistance        // the length and distance codes are consumed
+	stopBadTable           // decodeRoundAsm: a subtable entry out of its table (a bug)
 )
 
 // decodeRound is the fast loop's first pass: it decodes symbols, writes
 // the literals into the window and notes the matches in d.seqs, at most
 // seqMax, moving d.o past them as if they were copied. It returns how many
 // matches it noted, why it stopped, and for stopBadDistance how many bits
-// the length and distance codes took.
+// the length and distance codes took. On amd64 the loop is in assembly
+// (decodeRoundAsm), which also prefetches the matches that reach into
+// earlier messages; decodeRoundGo is the same loop in Go without the
+// prefetch, for the other architectures and the purego tag, and the
+// reference the tests hold the assembly to.
 func (d *Decoder) decodeRound() (ns, stop, back int) {
+	if !haveRoundAsm || d.pureGo {
+		return d.decodeRoundGo()
+	}
+	r := roundArgs{
+		in:    &d.in[0], // fast runs only while 8 bytes of in are left
+		inEnd: len(d.in) - 8,
+		w:     (*[WindowCap]byte)(d.win),
+		lit:   d.lit,
+		dist:  d.dist,
+		seqs:  &d.seqs,
+		start: d.start,
+		bb:    d.bb,
+		nb:    d.nb,
+		i:     d.i,
+		o:     d.o,
+	}
+	decodeRoundAsm(&r)
+	if r.stop == stopBadTable {
+		panic("inflate: a subtable entry points out of its table")
+	}
+	d.bb, d.nb, d.i, d.o = r.bb, r.nb, r.i, r.o
+	return r.ns, r.stop, r.back
+}
+
+// roundArgs is what decodeRoundAsm reads (in[:inEnd+8], the window, the
+// tables, seqs, start and the bit reader's and the output's state) and
+// writes (the state, the matches noted, why it stopped and back, as
+// decodeRound returns them). round_amd64.s has the offsets of its fields.
+type roundArgs struct {
+	in    *byte
+	inEnd int
+	w     *[WindowCap]byte
+	lit   *litTable
+	dist  *distTable
+	seqs  *[seqMax]uint64
+	start int
+	bb    uint64
+	nb    uint
+	i     int
+	o     int
+	ns    int
+	stop  int
+	back  int
+}
+
+// decodeRoundGo is decodeRound in Go.
+func (d *Decoder) decodeRoundGo() (ns, stop, back int) {
 	in := d.in
 	w := (*[WindowCap]byte)(d.win)
 	// Slices of the tables (of constant length), so that their nil check
@@ -670,15 +723,9 @@ func (d *Decoder) decodeRound() (ns, stop, back int) {
 		seqs[ns&(seqMax-1)] = uint64(o) | uint64(length)<<16 | uint64(dst)<<32
 		o += length
 		ns++
-		if ns&(prefetchBatch-1) == 0 {
-			prefetchMatches(&w[0], &seqs[(ns-prefetchBatch)&(seqMax-1)], prefetchBatch, d.start)
-			if ns == seqMax {
-				break
-			}
+		if ns == seqMax {
+			break
 		}
-	}
-	if r := ns & (prefetchBatch - 1); r != 0 {
-		prefetchMatches(&w[0], &seqs[(ns-r)&(seqMax-1)], r, d.start)
 	}
 	d.bb, d.nb, d.i, d.o = bb, nb, i, o
 	return ns, stop, back
@@ -694,6 +741,17 @@ func (d *Decoder) decodeRound() (ns, stop, back int) {
 // window (decodeRound starts a symbol only with outMargin bytes left), so
 // that word is inside the window.
 func (d *Decoder) copyRound(ns int) {
+	if haveRoundAsm && !d.pureGo {
+		if !copyRoundAsm((*[WindowCap]byte)(d.win), &d.seqs, ns) {
+			panic("inflate: match outside the window") // decodeRound checked
+		}
+		return
+	}
+	d.copyRoundGo(ns)
+}
+
+// copyRoundGo is copyRound in Go.
+func (d *Decoder) copyRoundGo(ns int) {
 	w := (*[WindowCap]byte)(d.win)
 	for k := range ns {
 		sq := d.seqs[k&(seqMax-1)]

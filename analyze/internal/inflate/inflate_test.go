@@ -52,8 +52,27 @@ func decodeAll(d *Decoder, in, dict []byte, winCap, limit int) ([]byte, error, [
 }
 
 // same reports how the Decoder differs from compress/flate on in with
-// dict, or "".
+// dict, or "": with the assembly fast loop and with the Go one where the
+// assembly one is there.
 func same(d *Decoder, in, dict []byte, winCap int) string {
+	defer func() { d.pureGo = false }()
+	for _, pureGo := range []bool{false, true} {
+		if pureGo && !haveRoundAsm {
+			break
+		}
+		d.pureGo = pureGo
+		if msg := same1(d, in, dict, winCap); msg != "" {
+			if pureGo {
+				return "the Go loop: " + msg
+			}
+			return msg
+		}
+	}
+	return ""
+}
+
+// same1 is same for one fast loop.
+func same1(d *Decoder, in, dict []byte, winCap int) string {
 	const limit = 1 << 22
 	want, werr := reference(in, dict, limit)
 	got, gerr, win := decodeAll(d, in, dict, winCap, limit)
@@ -341,4 +360,74 @@ func reverse(v uint32, n uint) uint32 {
 		v >>= 1
 	}
 	return r
+}
+
+// TestWindowEnd decodes messages made of long and short matches (of
+// distances 1, 3 and more) and literal runs with every length of history
+// before them from outMargin*2 before the window's end to its end, so that
+// matches and literal runs end at every place near the end of the window
+// (a match of 258 bytes starting where the fast loop stops ends 8 bytes
+// before it: its last word and the eight bytes after it are the last of
+// the window). The window's capacity is exactly WindowCap (the Go loops
+// would panic past it), and the bytes after it in its array must stay as
+// they were (the assembly ones have no bounds checks).
+func TestWindowEnd(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	hist := make([]byte, WindowCap)
+	for k := range hist {
+		hist[k] = byte('a' + rng.IntN(6))
+	}
+	// A message: a 258-byte copy from the history, then runs of literals,
+	// copies from the history, and repeats of a byte or of three bytes.
+	var msg []byte
+	msg = append(msg, hist[1000:1258]...)
+	for len(msg) < 3000 {
+		switch rng.IntN(4) {
+		case 0:
+			for range 1 + rng.IntN(20) {
+				msg = append(msg, byte(rng.IntN(256)))
+			}
+		case 1:
+			k := rng.IntN(len(hist) - 300)
+			msg = append(msg, hist[k:k+3+rng.IntN(300)]...)
+		case 2:
+			msg = append(msg, bytes.Repeat([]byte{byte(rng.IntN(256))}, 3+rng.IntN(300))...)
+		default:
+			msg = append(msg, bytes.Repeat([]byte("xyz"), 1+rng.IntN(90))...)
+		}
+	}
+	const guard = 64
+	buf := make([]byte, WindowCap+guard)
+	var d Decoder
+	for n := WindowCap - 2*outMargin - 16; n <= WindowCap; n++ {
+		dict := hist[n-WindowSize : n]
+		var z bytes.Buffer
+		w, _ := flate.NewWriterDict(&z, 6, dict)
+		w.Write(msg)
+		w.Close()
+		for _, pureGo := range []bool{false, true} {
+			if pureGo && !haveRoundAsm {
+				break
+			}
+			d.pureGo = pureGo
+			for k := range buf {
+				buf[k] = 0xee
+			}
+			copy(buf, hist[:n])
+			d.Reset(z.Bytes(), buf[:n:WindowCap])
+			var out []byte
+			var err error
+			for err == nil {
+				var b []byte
+				b, err = d.Next()
+				out = append(out, b...)
+			}
+			if err != io.EOF || !bytes.Equal(out, msg) {
+				t.Fatalf("history %d, Go loop %v: %d bytes, %v; want %d bytes, EOF", n, pureGo, len(out), err, len(msg))
+			}
+			if g := buf[WindowCap:]; !bytes.Equal(g, bytes.Repeat([]byte{0xee}, guard)) {
+				t.Fatalf("history %d, Go loop %v: the bytes after the window were written: %x", n, pureGo, g)
+			}
+		}
+	}
 }

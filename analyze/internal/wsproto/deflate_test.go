@@ -148,6 +148,44 @@ func TestDecompressionLimit(t *testing.T) {
 	}
 }
 
+// TestDecompressionLimitExact inflates messages of MaxMessage-1,
+// MaxMessage and MaxMessage+1 bytes, ending in a match or in a run of
+// literals, with MaxMessage around the end of the inflater's window: a
+// message up to the limit is whole, one byte more is cut at the limit.
+func TestDecompressionLimitExact(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	for _, limit := range []int{100, 64<<10 - 266, 64<<10 - 8, 64 << 10, 64<<10 + 1} {
+		for _, end := range []string{"match", "literals"} {
+			for _, n := range []int{limit - 1, limit, limit + 1} {
+				p := make([]byte, n)
+				for k := range p {
+					p[k] = byte('a' + rng.Intn(3))
+				}
+				if end == "match" {
+					copy(p[n-40:], p[:40])
+				} else {
+					rng.Read(p[n-40:])
+				}
+				z := deflateMessages(t, [][]byte{p}, false)
+				cfg := Config{Deflate: true, NoContextTakeover: true, MaxPayload: -1, MaxMessage: int64(limit)}
+				r := decode(cfg, zbinary(z[0]))
+				if len(r.msgs) != 1 {
+					t.Fatalf("limit %d, %d bytes ending in %s: Decode = %s, want 1 message", limit, n, end, msgOps(r))
+				}
+				m := r.msgs[0]
+				want, truncated, problems := p, false, []string(nil)
+				if n > limit {
+					want, truncated, problems = p[:limit], true, []string{CodeDecompressionLimit}
+				}
+				if m.Len != int64(len(want)) || m.Truncated != truncated || !bytes.Equal(m.Payload, want) || !slices.Equal(codes(m.Problems), problems) {
+					t.Errorf("limit %d, %d bytes ending in %s: Len %d, Truncated %v, problems %v; want %d, %v, %v",
+						limit, n, end, m.Len, m.Truncated, codes(m.Problems), len(want), truncated, problems)
+				}
+			}
+		}
+	}
+}
+
 // TestDeflateBomb inflates 1 GiB of zeros with a 16 MiB limit: it must stop
 // at the limit and allocate little beyond the compressed bytes it buffers.
 func TestDeflateBomb(t *testing.T) {
