@@ -71,12 +71,19 @@ func main() {
 	serveOnly := flag.Bool("serve", false, "only serve the first capture and print the address (Ctrl-C to quit)")
 	timeout := flag.Duration("timeout", 10*time.Minute, "give up on a run after this long")
 	startupOnly := flag.Bool("startup", false, "measure only the start-up: the first marks and where the time to them went, then stop the run")
+	flag.StringVar(&traceDir, "trace", "", "write a Chromium trace of each run's start-up (navigation to first marks) into `dir`, for chrome://tracing or Perfetto")
 	flag.Parse()
 	if err := run(*captures, *file, *dir, *runs, *frames, *wsviz, *browser, *serveOnly, *startupOnly, *timeout); err != nil {
 		fmt.Fprintln(os.Stderr, "uibench:", err)
 		os.Exit(1)
 	}
 }
+
+// traceDir is where -trace writes the start-up traces ("" for none).
+var traceDir string
+
+// traceRuns counts the traces written, to name them.
+var traceRuns int
 
 func run(captures, file, dir string, runs, frames int, wsviz, browser string, serveOnly, startupOnly bool, timeout time.Duration) error {
 	tmp, err := os.MkdirTemp("", "uibench-")
@@ -637,6 +644,12 @@ func measure(wsviz, browser, path, tmp string, frames int, startupOnly bool, tim
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
 		return r, err
 	}
+	var trace *chromeTrace
+	if traceDir != "" {
+		if trace, err = startTrace(ctx); err != nil {
+			return r, fmt.Errorf("starting the trace: %w", err)
+		}
+	}
 	srv, err := startServer(wsviz, path, tmp)
 	if err != nil {
 		return r, err
@@ -672,6 +685,13 @@ func measure(wsviz, browser, path, tmp string, frames int, startupOnly bool, tim
 	// start-up measured here needs (asked every 20 ms, they held it up).
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](firstMarksJS, chromedp.EvalAwaitPromise)); err != nil {
 		return r, errors.Join(errors.New("the page never drew a mark"), err)
+	}
+	if trace != nil {
+		traceRuns++
+		name := fmt.Sprintf("trace-%s-%d.json", strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)), traceRuns)
+		if err := trace.stop(ctx, filepath.Join(traceDir, name)); err != nil {
+			return r, fmt.Errorf("writing the trace: %w", err)
+		}
 	}
 	if startupOnly {
 		r.StartupOnly = true
