@@ -17,8 +17,9 @@ import (
 //
 // Only what is live goes over the WebSocket: the status (progress, counts,
 // the number of events so far: the page's notice that new events arrived)
-// and the connections table. Events are never streamed: the page asks for
-// what it shows (ui/query.go).
+// and the connections table, and once, when the tab asked, the tiles of
+// its first view (firsttiles.go). Events are never streamed: the page asks
+// for what it shows (ui/query.go).
 
 const (
 	writeWait  = 10 * time.Second  // a tab that takes longer to accept a write is dropped
@@ -46,6 +47,10 @@ type client struct {
 	behind bool
 	// resyncs counts the re-syncs after the tab fell behind (under s.mu).
 	resyncs int
+	// first is the view the tab asked the first tiles for (firsttiles.go);
+	// wantFirst is true until they were sent.
+	first     firstView
+	wantFirst bool
 }
 
 // offer queues m without blocking. It reports false, and marks the client
@@ -86,6 +91,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		done:   make(chan struct{}),
 		behind: true, // a new tab starts by catching up
 	}
+	c.first, c.wantFirst = parseFirstView(r.URL.Query())
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -177,6 +183,15 @@ func (c *client) resync(notify bool) error {
 	if notify {
 		c.resyncs++
 	}
+	var duration float64
+	var ids []uint32
+	if c.wantFirst && s.status.Events > 0 {
+		duration = s.status.Duration
+		ids = make([]uint32, 0, len(s.conns))
+		for id := range s.conns {
+			ids = append(ids, id)
+		}
+	}
 	s.mu.Unlock()
 	if notify {
 		b, _ := json.Marshal(struct {
@@ -189,6 +204,17 @@ func (c *client) resync(notify bool) error {
 	}
 	if err := c.writeRaw(websocket.TextMessage, status.data); err != nil {
 		return err
+	}
+	// The first tiles, cut for this status and connections table, come
+	// between the two, once (the spill is read without s.mu, as a request
+	// would): the page draws at the table, and then has them at hand.
+	if len(ids) > 0 {
+		c.wantFirst = false
+		if b, err := s.query.firstTiles(c.first, duration, ids); err == nil && b != nil {
+			if err := c.writeRaw(websocket.BinaryMessage, b); err != nil {
+				return err
+			}
+		}
 	}
 	return c.writeRaw(websocket.TextMessage, conns.data)
 }

@@ -520,7 +520,7 @@ const (
 // DataView, nothing to parse): a header, then one entry per lane and tile.
 const (
 	tileMagic       = 0x57535654 // "WSVT"
-	tileHeaderSize  = 16         // magic, entries, search matches (or -1), search flags
+	tileHeaderSize  = 16         // magic, entries, search matches (or -1), search flags, level
 	tileEntrySize   = 32         // tile (f64), conn, merged, rows, buckets, more marks, count
 	tileRowSize     = 40         // t (µs, f64), size (f64), packet (f64), id, conn, type, from, kind, flags, 4 zero bytes
 	tileBucketSize  = 24         // column (u16), dir, kind, n, warnings, id (u32), size (f64)
@@ -559,19 +559,35 @@ func (a *queryAPI) serveTiles(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, err)
 		return
 	}
+	b, err := a.appendTiles(make([]byte, 0, 64<<10), q, level, i0, i1)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Write(b)
+}
+
+// appendTiles appends to b the answer for the tiles i0..i1 of level level
+// of the lanes q.Conns, with q's filter and search, in the binary form
+// above (byte 13 of the header is the level).
+func (a *queryAPI) appendTiles(b []byte, q spill.WindowQuery, level int, i0, i1 int64) ([]byte, error) {
+	span := int64(1) << (level + tileColsLog)
 	q.Buckets, q.MaxEvents, q.MaxMarks = tileCols, tileEvents, tileMarks
 	t0 := a.t0()
-	b := make([]byte, tileHeaderSize, 64<<10)
+	h := len(b)
+	b = append(b, make([]byte, tileHeaderSize)...)
 	le := binary.LittleEndian
-	le.PutUint32(b[0:], tileMagic)
+	le.PutUint32(b[h:], tileMagic)
+	b[h+13] = byte(level)
 	entries := 0
 	for i := i0; i <= i1; i++ {
 		q.T0 = t0 + i*span
 		q.T1 = q.T0 + span - 1
 		lanes, err := a.st.Window(q)
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
+			return b, err
 		}
 		for k := range lanes {
 			lw := &lanes[k]
@@ -614,22 +630,20 @@ func (a *queryAPI) serveTiles(w http.ResponseWriter, r *http.Request) {
 			entries++
 		}
 	}
-	le.PutUint32(b[4:], uint32(entries))
+	le.PutUint32(b[h+4:], uint32(entries))
 	matches := int64(-1)
 	if q.Search != nil {
 		p := q.Search.Progress()
 		matches = int64(min(p.Matches, math.MaxInt32))
 		if p.Done {
-			b[12] |= tileSearchDone
+			b[h+12] |= tileSearchDone
 		}
 		if p.Error != "" {
-			b[12] |= tileSearchError
+			b[h+12] |= tileSearchError
 		}
 	}
-	le.PutUint32(b[8:], uint32(int32(matches)))
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	w.Write(b)
+	le.PutUint32(b[h+8:], uint32(int32(matches)))
+	return b, nil
 }
 
 // queryConns parses a comma-separated list of connection numbers.

@@ -37,7 +37,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/payload", s.servePayload)
 	mux.HandleFunc("GET /api/search", s.serveSearch)
 	mux.HandleFunc("GET /api/warnings", s.serveWarnings)
-	q := &queryAPI{st: s.st.sp, t0: s.startTime}
+	q := s.query
 	mux.HandleFunc("GET /api/window", q.serveWindow)
 	mux.HandleFunc("GET /api/overview", timed(q.serveOverview))
 	mux.HandleFunc("GET /api/list", timed(q.serveList))

@@ -134,6 +134,8 @@ type Server struct {
 	writeErr    error
 	clients     map[*client]bool
 	closed      bool
+	// query answers the page's views from the spill (ui/query.go).
+	query *queryAPI
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -156,6 +158,7 @@ func NewServer(opts Options) (*Server, error) {
 		stop:    make(chan struct{}),
 		status:  status{Type: "status"},
 	}
+	s.query = &queryAPI{st: st.sp, t0: s.startTime}
 	s.handler = s.routes()
 	s.wg.Add(1)
 	go s.flushLoop()

@@ -8,7 +8,7 @@ import (
 )
 
 // TestIndexPreloadsEveryModule checks that index.html names every module
-// the page runs (app.js, boot.js and all they import) as a script or a
+// the page runs (app.js and all it imports) as a script or a
 // modulepreload: the browser then fetches them all at once instead of one
 // level of imports after the other, which the first marks waited for.
 func TestIndexPreloadsEveryModule(t *testing.T) {
@@ -37,7 +37,6 @@ func TestIndexPreloadsEveryModule(t *testing.T) {
 		}
 	}
 	visit("app.js")
-	visit("boot.js")
 	var missing []string
 	for name := range need {
 		if !named[name] {

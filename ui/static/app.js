@@ -6,7 +6,6 @@
 // inspector together. No framework and no build step. The address keeps
 // the view (see updateHash).
 
-import { openSocket, takeSocket, mark } from './boot.js';
 import { Store, Filter, F, T, api, STATE_LABEL, STATE_TITLE } from './data.js';
 import { R } from './windows.js';
 import { Timeline, describe } from './timeline.js';
@@ -16,6 +15,8 @@ import { Messages } from './messages.js';
 import { Warnings } from './warnings.js';
 import { CODES } from './registry.js';
 import { num, bytes, duration, absolute, absShort, rel, ranges } from './format.js';
+// boot.js, run before the modules (index.html).
+const { openSocket, takeSocket, mark } = window.wsvizBoot;
 
 const $ = (id) => document.getElementById(id);
 const CONN_ROW_H = 38;
@@ -167,6 +168,14 @@ class App {
   }
 
   onMessage(data) {
+    if (data instanceof ArrayBuffer) {
+      // The first tiles (boot.js openSocket), cut for the status just
+      // read and the connections table that follows, which draws: the
+      // timeline's first frame with lanes then has marks.
+      mark('first-tiles');
+      this.timeline.tiles.readFirst(data);
+      return;
+    }
     if (typeof data !== 'string') return;
     let m;
     try { m = JSON.parse(data); } catch { return; }
@@ -278,7 +287,7 @@ class App {
     // Nothing to draw (an empty capture, a connection filter that hides
     // every lane), marks drawn, or tiles drawn with no mark in view.
     const nothing = (st.done && st.events === 0) || (this.store.connOrder.length > 0 && this.visibleLanes().length === 0);
-    if (nothing || tl.firstMarksAt > 0 || (tl.tiles.firstAt > 0 && tl.stats.complete) ||
+    if (nothing || tl.firstMarksShown || (tl.tiles.firstAt > 0 && tl.stats.complete) ||
       performance.now() - this.statusAt >= PANELS_WAIT_MS) this.panelsGo = true;
     return this.panelsGo;
   }

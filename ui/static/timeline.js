@@ -7,10 +7,11 @@
 // many events there are. Text drawn on a canvas is never markup, so
 // captured paths are safe here.
 
-import { mark } from './boot.js';
 import { T, OP, F, FROM_CLIENT, FROM_SERVER, opcodeName, HOW, TYPE_NAMES, STATE_LABEL } from './data.js';
 import { rel, duration, niceStep, bytes, absShort } from './format.js';
 import { Tiles, R, COL_PX, TILE_COLS, levelFor, tileUs, colUs, isMessage } from './windows.js';
+// boot.js, run before the modules (index.html).
+const { mark } = window.wsvizBoot;
 
 export const KIND_COLOR = {
   [OP.text]: '#2563eb', [OP.binary]: '#7c3aed', [OP.ping]: '#0d9488', [OP.pong]: '#65a30d', [OP.close]: '#ea580c',
@@ -63,6 +64,8 @@ export class Timeline {
     this.labels = new Map(); // lane label cache: text + width -> clipped text
     this.stats = { marks: 0, ids: null, drawMs: 0, frames: 0, level: 0 };
     this.firstMarksAt = 0;
+    this.firstMarksShown = false; // the frame with the first marks is out
+    this.firstLanesMarks = -1; // the marks of the first frame with lanes
     this.tiles = new Tiles(() => this.request(), (row) => app.store.remember(row));
     this.bindEvents();
     new ResizeObserver(() => this.resize()).observe(canvas.parentElement);
@@ -395,10 +398,14 @@ export class Timeline {
       marks, drawMs: ms, frames: this.stats.frames + 1, v0, v1, level: L, tiles: this.tileCounts, complete: !incomplete && !!st && (lanes.length > 0 || st.conns === 0),
       get ids() { return tl.drawnIds(); },
     };
+    if (lanes.length > 0 && this.firstLanesMarks < 0) this.firstLanesMarks = marks;
     if (marks > 0 && this.firstMarksAt === 0) {
       this.firstMarksAt = performance.now();
       mark('first-marks');
-      app.schedule(); // the panels waited for these (App.panelsReady)
+      // The panels waited for these (App.panelsReady): they render once
+      // this frame is out, not in it (their rows, laid out at once, held
+      // up the frame that shows the first marks by 100–300 ms).
+      setTimeout(() => { this.firstMarksShown = true; app.schedule(); }, 0);
       // What the summary said then: still reading, and how far.
       this.firstMarksStatus = st ? { done: !!st.done, read: st.read || 0, total: st.total || 0, events: st.events } : null;
     }

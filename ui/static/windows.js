@@ -18,8 +18,9 @@
 // when new events may have fallen in it: those that end before the time
 // read so far, less a second, are final.
 
-import { mark } from './boot.js';
 import { T, F } from './data.js';
+// boot.js, run before the modules (index.html).
+const { mark } = window.wsvizBoot;
 
 // Row fields, as the server sends them (ui/query.go rowJSON).
 export const R = { id: 0, t: 1, size: 2, packet: 3, conn: 4, type: 5, from: 6, kind: 7, flags: 8 };
@@ -84,6 +85,7 @@ export class Tiles {
     this.bytes = 0; // bytes received, for the benchmark
     this.search = null; // {matches, done, error} of the last answer with a search
     this.fkey = '';
+    this.firstEntries = 0; // the entries of the first tiles (readFirst)
   }
 
   // filterParams turns the page's filter into query parameters.
@@ -188,6 +190,18 @@ export class Tiles {
     this.inflight--;
     this.onChange();
     this.pump();
+  }
+
+  // readFirst takes the first tiles the server sent over the WebSocket
+  // (ui/firsttiles.go): the level is in the answer, and they are never
+  // fresh (the view asks for its own at once) and kept only under the
+  // filter they were cut for, the default one.
+  readFirst(buf) {
+    if (buf.byteLength < 16 || this.fkey !== '') return;
+    const dv = new DataView(buf);
+    this.read(buf, { L: dv.getUint8(13), version: 'first', settled: -Infinity });
+    this.firstEntries = dv.getUint32(4, true);
+    mark('tiles-answered');
   }
 
   // read takes the tiles of an answer (ui/query.go serveTiles).
