@@ -20,8 +20,10 @@
 // to 32 matches before copying them, and prefetches those that reach into
 // earlier messages, because with many connections their windows are not
 // in the caches (see seqMax). The tables are built from the code lengths
-// by filling one entry per code and doubling the filled part up to the
-// main table's full width.
+// by filling one entry per code and doubling the filled part, and only as
+// wide as the block's longest code needs, which matters for the small
+// messages permessage-deflate mostly carries: each has its own block and
+// tables.
 //
 // On amd64 the fast loop's two passes are in assembly (round_amd64.s):
 // Go's register allocation spilled and reloaded the loop's state around

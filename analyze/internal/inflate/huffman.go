@@ -39,8 +39,8 @@ const (
 	distSub     = subFlag
 )
 
-// Table sizes. The main tables index this many bits (the entries of
-// shorter codes repeated); the sizes with subtables are the
+// Table sizes. The main tables index this many bits at most (fewer when
+// the block's longest code is shorter); the sizes with subtables are the
 // largest any complete code can need, computed by zlib's enough.c (the
 // figures libdeflate uses): "enough 288 11 15" and "enough 32 8 15".
 const (
@@ -137,20 +137,20 @@ func init() {
 		}
 	}
 	var sc symScratch
-	if _, bits, ok := buildTable(fixedLit[:], lens[:], litMeaning[:], litRootBits, litSub, badEntry, &sc); !ok || bits != litRootBits {
+	if _, bits, ok := buildTable(fixedLit[:], lens[:], litMeaning[:], 9, litSub, badEntry, &sc); !ok || bits != 9 {
 		panic("inflate: fixed literal/length code")
 	}
 	for v := range 32 {
 		lens[v] = 5
 	}
-	if _, bits, ok := buildTable(fixedDist[:], lens[:32], distMeaning[:], distRootBits, distSub, badDistance, &sc); !ok || bits != distRootBits {
+	if _, bits, ok := buildTable(fixedDist[:], lens[:32], distMeaning[:], 5, distSub, badDistance, &sc); !ok || bits != 5 {
 		panic("inflate: fixed distance code")
 	}
 }
 
 // buildTable fills table with the canonical Huffman code of lens (RFC 1951
-// §3.2.2), entries made from meaning, with a main table of rootBits bits
-// (the entries of shorter codes repeated to fill it), sub marking
+// §3.2.2), entries made from meaning, with a main table of at most
+// rootBits bits (fewer when the longest code is shorter), sub marking
 // subtable entries and bad filling the slots no code reaches. It returns the
 // shortest code length and the main table's bits, and false when
 // compress/flate would reject the code: over- or under-subscribed, except
@@ -181,10 +181,8 @@ func buildTable(table []uint32, lens []uint8, meaning []uint32, rootBits uint, s
 	}
 	if maxLen == 0 {
 		// The empty code: every lookup is corrupt input.
-		for k := range 1 << rootBits {
-			table[k] = bad
-		}
-		return 0, rootBits, true
+		table[0] = bad
+		return 0, 0, true
 	}
 	minLen = 1
 	for count[minLen] == 0 {
@@ -204,15 +202,11 @@ func buildTable(table []uint32, lens []uint8, meaning []uint32, rootBits uint, s
 		for lens[sym] == 0 {
 			sym++
 		}
-		for k := 0; k < 1<<rootBits; k += 2 {
-			table[k] = meaning[sym] + 1<<8 + 1
-			table[k+1] = bad
-		}
-		return 1, rootBits, true
+		table[0] = meaning[sym] + 1<<8 + 1
+		table[1] = bad
+		return 1, 1, true
 	}
-	// The main table is always rootBits wide, the entries of shorter codes
-	// repeated, so that the fast loop indexes it with a constant mask.
-	tableBits = rootBits
+	tableBits = min(rootBits, maxLen)
 
 	// Symbols sorted by code length, then by value: the canonical order,
 	// after the unused ones (nothing reads those; runs of eight unused

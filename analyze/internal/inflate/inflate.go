@@ -189,8 +189,8 @@ func (d *Decoder) blockHeader() {
 	case 1:
 		// RFC 1951 §3.2.6. flate decodes fixed distances as five plain
 		// bits: asking for five, as the fixed table's shortest code does.
-		d.lit, d.litBits, d.litMin = &fixedLit, litRootBits, 7
-		d.dist, d.distBit, d.distMin = &fixedDist, distRootBits, 5
+		d.lit, d.litBits, d.litMin = &fixedLit, 9, 7
+		d.dist, d.distBit, d.distMin = &fixedDist, 5, 5
 		d.state = stateHuffman
 	case 2:
 		if d.dynamicHeader() {
@@ -609,12 +609,16 @@ func (d *Decoder) decodeRound() (ns, stop, back int) {
 		w:     (*[WindowCap]byte)(d.win),
 		lit:   d.lit,
 		dist:  d.dist,
-		seqs:  &d.seqs,
-		start: d.start,
-		bb:    d.bb,
-		nb:    d.nb,
-		i:     d.i,
-		o:     d.o,
+		// The masks are at most the main tables' largest: the lookups
+		// stay inside the tables.
+		litMask:  (uint64(1)<<d.litBits - 1) & (1<<litRootBits - 1),
+		distMask: (uint64(1)<<d.distBit - 1) & (1<<distRootBits - 1),
+		seqs:     &d.seqs,
+		start:    d.start,
+		bb:       d.bb,
+		nb:       d.nb,
+		i:        d.i,
+		o:        d.o,
 	}
 	decodeRoundAsm(&r)
 	if r.stop == stopBadTable {
@@ -625,24 +629,27 @@ func (d *Decoder) decodeRound() (ns, stop, back int) {
 }
 
 // roundArgs is what decodeRoundAsm reads (in[:inEnd+8], the window, the
-// tables, seqs, start and the bit reader's and the output's state) and
+// tables and the masks of their main tables, at most the largest, seqs,
+// start and the bit reader's and the output's state) and
 // writes (the state, the matches noted, why it stopped and back, as
 // decodeRound returns them). round_amd64.s has the offsets of its fields.
 type roundArgs struct {
-	in    *byte
-	inEnd int
-	w     *[WindowCap]byte
-	lit   *litTable
-	dist  *distTable
-	seqs  *[seqMax]uint64
-	start int
-	bb    uint64
-	nb    uint
-	i     int
-	o     int
-	ns    int
-	stop  int
-	back  int
+	in       *byte
+	inEnd    int
+	w        *[WindowCap]byte
+	lit      *litTable
+	dist     *distTable
+	litMask  uint64
+	distMask uint64
+	seqs     *[seqMax]uint64
+	start    int
+	bb       uint64
+	nb       uint
+	i        int
+	o        int
+	ns       int
+	stop     int
+	back     int
 }
 
 // decodeRoundGo is decodeRound in Go.
@@ -653,12 +660,10 @@ func (d *Decoder) decodeRoundGo() (ns, stop, back int) {
 	// is made once, not at each lookup.
 	lit, dist, seqs := d.lit[:], d.dist[:], &d.seqs
 	bb, nb, i, o := d.bb, d.nb, d.i, d.o
-	// The main tables are always litRootBits and distRootBits wide:
-	// indexing them with these masks needs no bounds check.
-	const (
-		litMask  = 1<<litRootBits - 1
-		distMask = 1<<distRootBits - 1
-	)
+	// The masks are at most the main tables' largest: indexing with them
+	// needs no bounds check.
+	litMask := (uint64(1)<<d.litBits - 1) & (1<<litRootBits - 1)
+	distMask := (uint64(1)<<d.distBit - 1) & (1<<distRootBits - 1)
 	inEnd := len(in) - 8
 	for i <= inEnd && o <= WindowCap-outMargin {
 		bb |= binary.LittleEndian.Uint64(in[i:]) << (nb & 63)

@@ -10,22 +10,23 @@
 #define R_W 16
 #define R_LIT 24
 #define R_DIST 32
-#define R_SEQS 40
-#define R_START 48
-#define R_BB 56
-#define R_NB 64
-#define R_I 72
-#define R_O 80
-#define R_NS 88
-#define R_STOP 96
-#define R_BACK 104
+#define R_LITMASK 40
+#define R_DISTMASK 48
+#define R_SEQS 56
+#define R_START 64
+#define R_BB 72
+#define R_NB 80
+#define R_I 88
+#define R_O 96
+#define R_NS 104
+#define R_STOP 112
+#define R_BACK 120
 
 #define LITFLAG 0x80000000
 #define EXCFLAG 0x40000000
 #define BADFLAG 0x4000
 #define SUBFLAG 0x2000
 #define EOBFLAG 0x1000
-#define LITMASK 0x7ff
 #define LITTABLESIZE 2342
 #define DISTTABLESIZE 402
 #define OLIMIT 65270 // WindowCap - outMargin
@@ -64,10 +65,11 @@
 	MOVB AX, (DI)(BX*1) \
 	INCQ BX
 
-// The next literal/length entry of the main table into AX.
+// The next literal/length entry of the main table into AX (the mask is
+// at most 0x7ff: the main table's largest).
 #define LOOKUP \
 	MOVQ R11, AX \
-	ANDQ $LITMASK, AX \
+	ANDQ R_LITMASK(R8), AX \
 	MOVL (R9)(AX*4), AX
 
 // func decodeRoundAsm(r *roundArgs)
@@ -165,7 +167,8 @@ notlit:
 	ADDQ AX, R14 // length
 
 	// Its distance.
-	MOVBQZX R11, AX // the distance main table is 8 bits wide
+	MOVQ R11, AX
+	ANDQ R_DISTMASK(R8), AX // at most 0xff
 	MOVL (R10)(AX*4), AX
 	TESTL $SUBFLAG, AX
 	JNZ distsub
