@@ -616,6 +616,13 @@ func (c *Conn) lookup() {
 		return
 	}
 	c.lookedAt = v
+	if c.cfg.Keys.hidden(c.packet) {
+		// The log holds secrets visible only from a later packet (read
+		// ahead of the packets being decoded, from a pcapng secrets
+		// block): look again at the next record, since they come into
+		// view with no change of Version.
+		c.lookedAt = -1
+	}
 	c.secrets = c.cfg.Keys.Lookup(c.ch.Random, c.packet)
 	if !c.tls13 && c.sh != nil {
 		if c.secrets.Master == nil && c.info.Resumed {
@@ -1101,7 +1108,7 @@ func (c *Conn) report(d int) {
 		i.Problems = append(i.Problems, Problem{CodeHandshakeMissing, "the TLS handshake is not in the capture: its records cannot be matched to keys (RFC 9850 §2 keys are found by the ClientHello's random)"})
 	case i.ServerHello && c.suite == nil:
 		i.Problems = append(i.Problems, Problem{CodeUnsupported, fmt.Sprintf("wsviz does not decrypt %s with %s", VersionName(i.Version), SuiteName(i.Suite))})
-	case !c.secrets.Any() && c.cfg.Keys != nil && c.cfg.Keys.Len() > 0:
+	case !c.secrets.Any() && c.cfg.Keys != nil && c.cfg.Keys.anyAt(c.packet):
 		i.Problems = append(i.Problems, Problem{CodeNoKeys, "the key log has no secrets for this session's client random: its records stay encrypted"})
 	case !c.secrets.Any():
 		i.Problems = append(i.Problems, Problem{CodeNoKeys, "no key log was given (--keylog FILE, SSLKEYLOGFILE, or secrets inside the pcapng): the records stay encrypted"})

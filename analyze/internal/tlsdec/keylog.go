@@ -82,6 +82,8 @@ type KeyLog struct {
 	randoms map[[32]byte]*[numSecretKinds]secret
 	n       int // secrets held
 	version atomic.Int64
+	latest  atomic.Int64 // the largest packet number a secret is visible from
+	first   int64        // the smallest, under mu
 	skipped atomic.Int64 // lines of labels decryption does not use
 
 	// TLS 1.2 sessions seen established in the capture, by session ID or
@@ -119,6 +121,19 @@ func (k *KeyLog) Len() int {
 // Version changes whenever a secret is added: a decoder waiting for keys
 // need look again only when it changed.
 func (k *KeyLog) Version() int64 { return k.version.Load() }
+
+// anyAt reports whether the log holds a secret visible at packet.
+func (k *KeyLog) anyAt(packet int64) bool {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.n > 0 && k.first <= packet
+}
+
+// hidden reports whether the log holds secrets not visible yet at packet:
+// added ahead of the packets being decoded (a reader ahead of the decoder
+// met a pcapng secrets block), so that a Lookup at packet may miss secrets
+// a later one finds with no change of Version.
+func (k *KeyLog) hidden(packet int64) bool { return k.latest.Load() > packet }
 
 // Secrets are the secrets a key log holds for one client random. A nil
 // slice is a secret the key log does not have (yet).
@@ -190,7 +205,13 @@ func (k *KeyLog) add(kind secretKind, random [32]byte, value []byte, at int64) e
 		return fmt.Errorf("more than %d secrets", MaxKeyLogEntries)
 	}
 	e[kind] = secret{value: value, at: at}
+	if k.n == 0 || at < k.first {
+		k.first = at
+	}
 	k.n++
+	if at > k.latest.Load() {
+		k.latest.Store(at) // under k.mu: no other writer
+	}
 	k.version.Add(1)
 	return nil
 }

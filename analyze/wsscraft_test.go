@@ -1,0 +1,293 @@
+package analyze_test
+
+import (
+	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/wsviz/wsviz/analyze"
+	"github.com/wsviz/wsviz/capture/capturetest"
+	"github.com/wsviz/wsviz/capture/save"
+)
+
+// Crafted wss:// sessions: TLS 1.3 records sealed here under made-up
+// traffic secrets (RFC 8446 §5.2-5.3, §7.1), carrying an HTTP upgrade and
+// WebSocket messages, laid out in TCP segments as a test asks.
+
+// RFC 8448 §3's hellos (TLS 1.3, TLS_AES_128_GCM_SHA256), under made-up
+// traffic secrets the key log gives.
+var (
+	wssRandom = "cb34ecb1e78163ba1c38c6dacb196a6dffa21a8d9912ec18a2ef6283024dece7"
+	wssCH     = hexBytes(`16 03 01 00 c4
+		01 00 00 c0 03 03 cb 34 ec b1 e7 81 63 ba 1c 38 c6 da cb 19 6a 6d ff a2
+		1a 8d 99 12 ec 18 a2 ef 62 83 02 4d ec e7 00 00 06 13 01 13 03 13 02 01
+		00 00 91 00 00 00 0b 00 09 00 00 06 73 65 72 76 65 72 ff 01 00 01 00 00
+		0a 00 14 00 12 00 1d 00 17 00 18 00 19 01 00 01 01 01 02 01 03 01 04 00
+		23 00 00 00 33 00 26 00 24 00 1d 00 20 99 38 1d e5 60 e4 bd 43 d2 3d 8e
+		43 5a 7d ba fe b3 c0 6e 51 c1 3c ae 4d 54 13 69 1e 52 9a af 2c 00 2b 00
+		03 02 03 04 00 0d 00 20 00 1e 04 03 05 03 06 03 02 03 08 04 08 05 08 06
+		04 01 05 01 06 01 02 01 04 02 05 02 06 02 02 02 00 2d 00 02 01 01 00 1c
+		00 02 40 01`)
+	wssSH = hexBytes(`16 03 03 00 5a 02 00 00 56 03 03 a6 af 06 a4 12 18 60 dc 5e 6e 60 24 9c
+		d3 4c 95 93 0c 8a c5 cb 14 34 da c1 55 77 2e d3 e2 69 28 00 13 01 00 00
+		2e 00 33 00 24 00 1d 00 20 c9 82 88 76 11 20 95 fe 66 76 2b db f7 c6 72
+		e1 56 d6 cc 25 3b 83 3d f1 dd 69 b1 b0 4e 75 1f 0f 00 2b 00 02 03 04`)
+)
+
+func hexBytes(s string) []byte {
+	b, err := hex.DecodeString(strings.Join(strings.Fields(s), ""))
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// expandLabel is HKDF-Expand-Label with an empty context (RFC 8446 §7.1).
+func expandLabel(secret []byte, label string, n int) []byte {
+	var b cryptobyte.Builder
+	b.AddUint16(uint16(n))
+	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte("tls13 " + label)) })
+	b.AddUint8LengthPrefixed(func(*cryptobyte.Builder) {})
+	out, err := hkdf.Expand(sha256.New, secret, string(b.BytesOrPanic()), n)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
+
+// sealer protects the records of one direction (RFC 8446 §5.2-5.3).
+type sealer struct {
+	secret []byte
+	aead   cipher.AEAD
+	iv     []byte
+	seq    uint64
+}
+
+func newSealer(secret []byte) *sealer {
+	block, _ := aes.NewCipher(expandLabel(secret, "key", 16))
+	aead, _ := cipher.NewGCM(block)
+	return &sealer{secret: secret, aead: aead, iv: expandLabel(secret, "iv", 12)}
+}
+
+// seal returns one record of inner content type inner holding plain.
+func (s *sealer) seal(inner uint8, plain []byte) []byte {
+	nonce := bytes.Clone(s.iv)
+	binary.BigEndian.PutUint64(nonce[4:], binary.BigEndian.Uint64(nonce[4:])^s.seq)
+	s.seq++
+	in := append(bytes.Clone(plain), inner)
+	hdr := []byte{23, 3, 3, 0, 0}
+	binary.BigEndian.PutUint16(hdr[3:], uint16(len(in)+s.aead.Overhead()))
+	return s.aead.Seal(hdr, nonce, in, hdr)
+}
+
+// keyUpdate returns the KeyUpdate record (RFC 8446 §4.6.3) and moves s to
+// the next traffic secret.
+func (s *sealer) keyUpdate() []byte {
+	rec := s.seal(22, []byte{24, 0, 0, 1, 0}) // update_not_requested
+	*s = *newSealer(expandLabel(s.secret, "traffic upd", 32))
+	return rec
+}
+
+// wsFrame is one unfragmented WebSocket frame (RFC 6455 §5.2), masked from
+// the client.
+func wsFrame(opcode byte, payload []byte, masked bool) []byte {
+	b := []byte{0x80 | opcode}
+	m := byte(0)
+	if masked {
+		m = 0x80
+	}
+	switch n := len(payload); {
+	case n < 126:
+		b = append(b, m|byte(n))
+	case n < 1<<16:
+		b = append(b, m|126, byte(n>>8), byte(n))
+	default:
+		b = append(b, m|127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	}
+	if !masked {
+		return append(b, payload...)
+	}
+	key := []byte{1, 2, 3, 4}
+	b = append(b, key...)
+	for i, c := range payload {
+		b = append(b, c^key[i%4])
+	}
+	return b
+}
+
+// wssScript says how craftWSS lays out a session.
+type wssScript struct {
+	messages  int  // echoed text messages
+	perRecord int  // frames per record (1 when 0)
+	coalesce  int  // records per TCP send (1 when 0)
+	mss       int  // capturetest.DefaultMSS when 0
+	randCuts  bool // cut each send at random places instead of the MSS
+	keyUpdate int  // after this many messages the client sends a KeyUpdate (0: none)
+	badMAC    int  // this client record (from 1, after the handshake) has a byte changed (0: none)
+	resend    int  // every resend-th client send is captured twice, the copy after the next server send (0: none)
+	delay     int  // every delay-th send is captured after the send that follows it (0: none)
+	drop      int  // the drop-th client segment after the handshake is lost (0: none)
+	seed      uint64
+}
+
+// craftWSS returns a capture (pcapng with ng set) of one wss:// session
+// under made-up secrets, laid out as sc says, and its key log.
+func craftWSS(t *testing.T, sc wssScript, ng bool) (capture []byte, keylog string) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(sc.seed, 7))
+	secret := func(label string) []byte { return bytes.Repeat([]byte(label[:1]), 32) }
+	chs, shs, cap0, sap0 := secret("c"), secret("s"), secret("a"), secret("b")
+	keylog = fmt.Sprintf("CLIENT_HANDSHAKE_TRAFFIC_SECRET %[1]s %[2]x\nSERVER_HANDSHAKE_TRAFFIC_SECRET %[1]s %[3]x\n"+
+		"CLIENT_TRAFFIC_SECRET_0 %[1]s %[4]x\nSERVER_TRAFFIC_SECRET_0 %[1]s %[5]x\n", wssRandom, chs, shs, cap0, sap0)
+	c := capturetest.NewCapture(capturetest.Options{NG: ng, Step: 1000})
+	k := c.Conn("10.0.0.1:50443", "10.0.0.2:443")
+	if sc.mss > 0 {
+		k.SetMSS(sc.mss)
+	}
+	k.Handshake()
+	k.Client(wssCH)
+	finished := []byte{20, 0, 0, 32}
+	finished = append(finished, make([]byte, 32)...)
+	k.Server(append(bytes.Clone(wssSH), newSealer(shs).seal(22, append([]byte{8, 0, 0, 2, 0, 0}, finished...))...))
+	k.Client(newSealer(chs).seal(22, finished))
+	client, server := newSealer(cap0), newSealer(sap0)
+
+	perRecord, coalesce := max(sc.perRecord, 1), max(sc.coalesce, 1)
+	sends := 0
+	send := func(fromClient bool, b []byte) {
+		sends++
+		if sc.delay > 0 && sends%sc.delay == 0 {
+			k.Delay(1)
+		}
+		if !sc.randCuts || len(b) < 2 {
+			if fromClient {
+				k.Client(b)
+			} else {
+				k.Server(b)
+			}
+			return
+		}
+		var cuts []int
+		for at := 1 + rng.IntN(len(b)/2+1); at < len(b); at += 1 + rng.IntN(len(b)/2+1) {
+			cuts = append(cuts, at)
+		}
+		if fromClient {
+			k.ClientSegments(b, cuts...)
+		} else {
+			k.ServerSegments(b, cuts...)
+		}
+	}
+	// The upgrade (RFC 6455 §4), one record each way.
+	key := "dGhlIHNhbXBsZSBub25jZQ=="
+	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	send(true, client.seal(23, []byte("GET /chat HTTP/1.1\r\nHost: server\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: "+key+"\r\nSec-WebSocket-Version: 13\r\n\r\n")))
+	send(false, server.seal(23, []byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Accept: "+base64.StdEncoding.EncodeToString(sum[:])+"\r\n\r\n")))
+
+	var cbuf, sbuf []byte // records not sent yet
+	crecords, cframes, sframes := 0, []byte(nil), []byte(nil)
+	clientSends := 0
+	flush := func(force bool) {
+		if len(cbuf) > 0 && (force || bytes.Count(cbuf, []byte{23, 3, 3}) >= coalesce) {
+			clientSends++
+			if sc.drop > 0 && clientSends == sc.drop {
+				k.Drop(1)
+			}
+			b := cbuf
+			cbuf = nil
+			send(true, b)
+			if sc.resend > 0 && clientSends%sc.resend == 0 {
+				defer func() { k.Segment(true, k.Next(true)-uint32(len(b)), b, 0x10) }() // the copy, after the server's answer
+			}
+		}
+		if len(sbuf) > 0 && (force || bytes.Count(sbuf, []byte{23, 3, 3}) >= coalesce) {
+			b := sbuf
+			sbuf = nil
+			send(false, b)
+		}
+	}
+	for i := range sc.messages {
+		msg := make([]byte, 1+rng.IntN(3000))
+		for j := range msg {
+			msg[j] = 'a' + byte((i+j)%26)
+		}
+		cframes = append(cframes, wsFrame(1, msg, true)...)
+		sframes = append(sframes, wsFrame(1, msg, false)...)
+		if (i+1)%perRecord == 0 || i == sc.messages-1 {
+			rec := client.seal(23, cframes)
+			crecords++
+			if crecords == sc.badMAC {
+				rec[len(rec)-1] ^= 1
+			}
+			cbuf = append(cbuf, rec...)
+			sbuf = append(sbuf, server.seal(23, sframes)...)
+			cframes, sframes = nil, nil
+			flush(false)
+		}
+		if sc.keyUpdate > 0 && i+1 == sc.keyUpdate {
+			cbuf = append(cbuf, client.keyUpdate()...)
+			flush(false)
+		}
+	}
+	flush(true)
+	send(true, client.seal(21, []byte{1, 0})) // close_notify
+	k.CloseFIN(true)
+	k.CloseFIN(false)
+	return c.Bytes(), keylog
+}
+
+// insertSecrets returns a pcapng capture with a Decryption Secrets Block
+// holding keylog placed before its packet number at (from 1).
+func insertSecrets(t *testing.T, data []byte, keylog string, at int) []byte {
+	t.Helper()
+	var out []byte
+	packets := 0
+	for len(data) >= 8 {
+		typ, n := binary.LittleEndian.Uint32(data), int(binary.LittleEndian.Uint32(data[4:]))
+		if typ == 6 || typ == 3 { // an enhanced or simple packet block
+			packets++
+			if packets == at {
+				out = append(out, save.SecretsBlock(save.SecretsTLSKeyLog, []byte(keylog))...)
+			}
+		}
+		out, data = append(out, data[:n]...), data[n:]
+	}
+	return out
+}
+
+func keysOf(t *testing.T, keylog string) *analyze.KeyLog {
+	t.Helper()
+	k := analyze.NewKeyLog()
+	if err := k.Parse(strings.NewReader(keylog), "test", 0); err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// TestSecretsBlockAfterHandshake: a pcapng file whose secrets block comes
+// after the handshake, or in the middle of the session: the secrets apply
+// from the packet after the block, with any number of workers, although
+// the sharded decoder reads the block before the workers reach the
+// packets before it.
+func TestSecretsBlockAfterHandshake(t *testing.T) {
+	data, keylog := craftWSS(t, wssScript{messages: 200, coalesce: 2}, true)
+	for _, at := range []int{1, 5, 6, 7, 8, 9, 10, 20, 100} {
+		t.Run(fmt.Sprint("before packet ", at), func(t *testing.T) {
+			compareWorkers(t, insertSecrets(t, data, keylog, at), analyze.Options{MaxPayload: -1})
+		})
+	}
+}
