@@ -207,6 +207,13 @@ export class Timeline {
   draw() {
     const start = performance.now();
     const app = this.app, s = app.store, filter = app.filter;
+    // Nothing to draw before the status, nor between a status that counts
+    // connections and their table, which the server sends right after it
+    // (with the first tiles between them): an empty frame drawn then (the
+    // canvas's first text and bitmaps, 60–300 ms on this machine) held up
+    // the messages that bring what the first marks need. The stream's
+    // messages draw when they come (refresh).
+    if (!app.status || (app.status.conns > 0 && s.connOrder.length === 0)) return;
     this.syncView();
     this.clampScroll();
     const ctx = this.ctx, dpr = this.dpr, W = this.width, H = this.height;
