@@ -10,7 +10,8 @@ import (
 // view in the address): the stream brings the tiles of the fit-all view
 // between the first status and the connections table (ui/firsttiles.go),
 // so the timeline's first frame with lanes draws marks without asking the
-// server. With a filter in the address the page asks for its own tiles.
+// server; the icon follows them. With a filter in the address the page
+// asks for its own tiles.
 func TestFirstFrameDrawsTheStreamsTiles(t *testing.T) {
 	ctx := newBrowser(t)
 	path := testCapture(t)
@@ -27,6 +28,8 @@ func TestFirstFrameDrawsTheStreamsTiles(t *testing.T) {
 	if n := eval[int](t, ctx, `wsviz.app.timeline.firstLanesMarks`); n <= 0 {
 		t.Errorf("the first frame with lanes drew %d marks, want the first tiles' marks", n)
 	}
+	// The icon comes once the first marks are out.
+	poll(t, ctx, `document.getElementById('icon').href.endsWith('/static/favicon.svg')`)
 
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatal(err)

@@ -25,7 +25,8 @@
 // panels are virtual lists, the Messages and Warnings panels paged from the
 // server. Captured payloads are hostile: the page renders them with
 // textContent only, and every response carries a Content-Security-Policy
-// that allows no inline or foreign script.
+// that allows no foreign script and no inline one but the page's first step
+// (static/boot.js, which the server inlines and allows by its hash).
 //
 // The package also writes HAR 1.2 logs of WebSocket connections (HAR,
 // WriteHAR), from one pass over the spill store, each connection's

@@ -2,6 +2,8 @@ package ui
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net"
@@ -688,5 +690,46 @@ func TestPublishAfterClose(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(dir); len(left) != 0 {
 		t.Errorf("spill files left after Close: %v", left)
+	}
+}
+
+// TestIndexInlinesBoot checks the page as served: boot.js inlined once in
+// place of its <script src>, its text byte for byte, and the CSP allowing
+// exactly that script by its hash (a script with any other text would not
+// run).
+func TestIndexInlinesBoot(t *testing.T) {
+	_, hs := newTestServer(t, Options{})
+	resp, err := http.Get(hs.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	boot, err := staticFiles.ReadFile("static/boot.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(page), "<script"); n != 2 {
+		t.Errorf("the page has %d scripts, want 2 (boot inlined, app.js)", n)
+	}
+	if strings.Contains(string(page), bootTag) {
+		t.Errorf("the page still loads boot.js with %s", bootTag)
+	}
+	start := strings.Index(string(page), bootInline)
+	if start < 0 {
+		t.Fatalf("no %s in the page", bootInline)
+	}
+	start += len(bootInline)
+	inline := page[start : start+strings.Index(string(page[start:]), "</script>")]
+	if !bytes.Equal(inline, boot) {
+		t.Errorf("the inlined script (%d bytes) is not boot.js (%d bytes)", len(inline), len(boot))
+	}
+	sum := sha256.Sum256(inline)
+	want := "script-src 'self' 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "';"
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, want) || strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("CSP = %q, want it to allow the inlined script alone (%s)", csp, want)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+		t.Errorf("Content-Type = %q", ct)
 	}
 }

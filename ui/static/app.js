@@ -263,6 +263,12 @@ class App {
     if (!this.panelsStarted) {
       this.panelsStarted = true;
       this.warnings.refresh();
+      // The icon only now (index.html names an empty one, so that the
+      // browser asks for no /favicon.ico): its SVG, parsed on the page's
+      // thread (10–90 ms here), came in while the first marks were on
+      // their way.
+      $('icon').type = 'image/svg+xml';
+      $('icon').href = '/static/favicon.svg';
     }
     this.renderConns();
     this.ladder.update();

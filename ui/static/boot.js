@@ -1,15 +1,16 @@
-// The page's first step, a classic script that index.html runs before
-// anything else (parser-blocking, after the module requests are out and
-// before the stylesheet, which would make it wait: it is small and its
-// server is local): it opens the WebSocket (the status, the first
-// tiles and the connections table, app.js), so that what the timeline's
-// first frame needs arrives while the browser lays the page out and
-// fetches and compiles the modules, and keeps what arrives until the app
-// takes the socket over (takeSocket). The modules reach it as
-// window.wsvizBoot. Without it, the socket was opened only once the
-// page's layout was done (an async module ran no earlier) or every module
-// had been fetched and run, and the first marks waited for both one after
-// the other.
+// The page's first step. index.html loads it as a classic script after
+// the module requests and before the stylesheet (which would make it
+// wait); the server inlines it there (ui/routes.go, allowed by its hash in
+// the CSP), so it runs as soon as the parser reaches it, with no request
+// of its own (as a file, it queued behind the modules'). It opens the
+// WebSocket (the status, the first tiles and the connections table,
+// app.js), so that what the timeline's first frame needs arrives while
+// the browser lays the page out and fetches and compiles the modules, and
+// keeps what arrives until the app takes the socket over (takeSocket).
+// The modules reach it as window.wsvizBoot. Without it, the socket was
+// opened only once the page's layout was done (an async module ran no
+// earlier) or every module had been fetched and run, and the first marks
+// waited for both one after the other.
 'use strict';
 window.wsvizBoot = (() => {
   // openSocket opens the page's WebSocket to its own server. With first,
