@@ -33,6 +33,7 @@
 //	go run ./cmd/uibench -file some.pcapng                       # any capture
 //	go run ./cmd/uibench -captures 1x -serve                     # only serve, to look at it yourself
 //	go run ./cmd/uibench -captures 1x -runs 5 -startup           # only the first marks and their breakdown
+//	go run ./cmd/uibench -captures 1x -runs 6 -startup -wsviz /tmp/a,/tmp/b # two builds, in turn
 //
 // Captures already in -dir are reused.
 package main
@@ -66,7 +67,7 @@ func main() {
 	dir := flag.String("dir", "", "directory for the generated captures; existing ones are reused (default: a temporary one, removed at the end)")
 	runs := flag.Int("runs", 1, "runs per capture (this machine's speed drifts: compare spreads, not single runs)")
 	frames := flag.Int("frames", 240, "animation frames measured per panning or zooming pass")
-	wsviz := flag.String("wsviz", "", "the wsviz binary to serve with (default: build ../cmd/wsviz)")
+	wsviz := flag.String("wsviz", "", "the wsviz binary to serve with (default: build ../cmd/wsviz); several, comma-separated, are run in turn, one run each per round, and compared")
 	browser := flag.String("chromium", "/usr/bin/chromium", "the browser to drive")
 	serveOnly := flag.Bool("serve", false, "only serve the first capture and print the address (Ctrl-C to quit)")
 	timeout := flag.Duration("timeout", 10*time.Minute, "give up on a run after this long")
@@ -129,28 +130,42 @@ func run(captures, file, dir string, runs, frames int, wsviz, browser string, se
 	}
 	cpu, _ := os.ReadFile("/proc/cpuinfo")
 	fmt.Printf("machine: %d CPUs (%s), %s\n", strings.Count(string(cpu), "processor\t:"), cpuModel(string(cpu)), time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	// Several binaries are compared round by round (this machine's speed
+	// drifts: runs one after the other would compare two moments).
+	bins := strings.Split(wsviz, ",")
 	for _, path := range paths {
 		st, err := os.Stat(path)
 		if err != nil {
 			return err
 		}
 		fmt.Printf("\n%s: %.0f MB\n", filepath.Base(path), float64(st.Size())/1e6)
-		var all []result
+		all := make([][]result, len(bins))
 		for i := range runs {
-			began := time.Now()
-			r, err := measure(wsviz, browser, path, tmp, frames, startupOnly, timeout)
-			r.Elapsed = time.Since(began)
-			if err != nil {
-				return fmt.Errorf("%s, run %d: %w", filepath.Base(path), i+1, err)
+			for b, bin := range bins {
+				began := time.Now()
+				r, err := measure(bin, browser, path, tmp, frames, startupOnly, timeout)
+				r.Elapsed = time.Since(began)
+				if err != nil {
+					return fmt.Errorf("%s, run %d: %w", filepath.Base(path), i+1, err)
+				}
+				r.CaptureBytes = st.Size()
+				label := ""
+				if len(bins) > 1 {
+					label = " (" + bin + ")"
+				}
+				fmt.Printf("  run %d%s: %s\n", i+1, label, r)
+				all[b] = append(all[b], r)
 			}
-			r.CaptureBytes = st.Size()
-			fmt.Printf("  run %d: %s\n", i+1, r)
-			all = append(all, r)
 		}
-		if runs > 1 {
-			fmt.Printf("  spread over %d runs: %s\n", runs, spread(all))
+		for b, bin := range bins {
+			if len(bins) > 1 {
+				fmt.Printf("  %s:\n", bin)
+			}
+			if runs > 1 {
+				fmt.Printf("  spread over %d runs: %s\n", runs, spread(all[b]))
+			}
+			printTargets(all[b])
 		}
-		printTargets(all)
 	}
 	return nil
 }
@@ -827,7 +842,12 @@ func spread(rs []result) string {
 		return w
 	}
 	if rs[0].StartupOnly {
-		return fmt.Sprintf("first marks %s ms", mm(func(r result) float64 { return r.FirstMarks }))
+		fm := make([]float64, len(rs))
+		for i, r := range rs {
+			fm[i] = r.FirstMarks
+		}
+		slices.Sort(fm)
+		return fmt.Sprintf("first marks %s ms, median %.0f", mm(func(r result) float64 { return r.FirstMarks }), (fm[(len(fm)-1)/2]+fm[len(fm)/2])/2)
 	}
 	return fmt.Sprintf("first marks %s ms, whole axis %s ms, pan fit-all p95 %s ms, pan ×50 p95 %s ms, zoom p95 %s ms, worst zoom stop p95 %s ms, peak RSS %s MB, JS heap %s MB, temp %s MB",
 		mm(func(r result) float64 { return r.FirstMarks }), mm(func(r result) float64 { return r.WholeAxis }),
