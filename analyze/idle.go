@@ -14,11 +14,11 @@ import (
 //   - connections holding TLS records for their keys try again when the
 //     key log grew, and give up once they have waited KeyWaitTime;
 //   - a pending hole (bytes the receiver acknowledged that the capture has
-//     not shown) whose later bytes have waited longer than ReorderTime is
-//     a tcp.gap, and what waited behind it is decoded. The reorder
-//     window's packet count is not waited for: no packet is coming, and
-//     the receiver, having acknowledged the bytes, will not have them
-//     sent again.
+//     not shown) whose later bytes have waited longer than ReorderTime,
+//     and at least IdleReorderTime, is a tcp.gap, and what waited behind
+//     it is decoded. The reorder window's packet count is not waited for:
+//     no packet is coming, and the receiver, having acknowledged the
+//     bytes, will not have them sent again.
 //
 // So the last message of a conversation that then goes quiet is shown
 // when it can be, not when the next packet comes. The events Idle emits
@@ -50,13 +50,21 @@ func (a *Analyzer) Idle(now time.Time) {
 	a.idleAt = 0
 }
 
+// IdleReorderTime is the least time bytes wait behind a pending hole
+// before Idle declares it, whatever Options.ReorderTime says: a kernel
+// under load may hand a captured packet over late (on loopback, the data
+// and the ACK that follows it are captured on different CPUs, and a busy
+// one runs its share later), and a quiet capture has no packet count to
+// wait for besides.
+const IdleReorderTime = time.Second
+
 // waitedOut reports whether bytes that arrived with packet at time t (Unix
 // ns) have waited behind a pending hole for longer than the reorder
 // window: ReorderPackets packets and ReorderTime of capture time, or,
-// during Idle, ReorderTime until the idle moment.
+// during Idle, ReorderTime and IdleReorderTime until the idle moment.
 func (a *Analyzer) waitedOut(packet, t int64) bool {
 	if a.idleAt != 0 {
-		return a.idleAt-t > int64(a.opts.ReorderTime)
+		return a.idleAt-t > int64(max(a.opts.ReorderTime, IdleReorderTime))
 	}
 	return a.pktNum-packet > int64(a.opts.ReorderPackets) && a.pktTime.UnixNano()-t > int64(a.opts.ReorderTime)
 }

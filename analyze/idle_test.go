@@ -133,8 +133,8 @@ func TestIdleGivesUpKeys(t *testing.T) {
 // TestIdleDeclaresHoles: a segment the capture lost, acknowledged by the
 // receiver, with the sender's next message behind it, and then nothing.
 // Idle declares the hole a tcp.gap once the message behind it has waited
-// the reorder window's time (not its packet count: no packet is coming),
-// and decodes what waited; before that time it waits. An Analyzer that is
+// the reorder window's time and IdleReorderTime (not its packet count: no
+// packet is coming), and decodes what waited; before that time it waits. An Analyzer that is
 // never idle emits the same events, line for line, only at Close.
 func TestIdleDeclaresHoles(t *testing.T) {
 	tests := []struct {
@@ -150,14 +150,14 @@ func TestIdleDeclaresHoles(t *testing.T) {
 			k.Server(analyzetest.Text(false, "lost"))
 			k.Server(analyzetest.Text(false, "behind the loss"))
 			k.Ack(true)
-		}, analyze.FromServer, "behind the loss", 0, 50 * time.Millisecond, analyze.DefaultReorderTime + 10*time.Millisecond},
+		}, analyze.FromServer, "behind the loss", 0, 500 * time.Millisecond, analyze.IdleReorderTime + 10*time.Millisecond},
 		{"client message lost, the next behind it", func(k *capturetest.Conn) {
 			k.Drop(1)
 			k.Client(analyzetest.Text(true, "lost"))
 			k.Client(analyzetest.Text(true, "behind the loss"))
 			k.Ack(false)
-		}, analyze.FromClient, "behind the loss", 0, 50 * time.Millisecond, analyze.DefaultReorderTime + 10*time.Millisecond},
-		{"a longer reorder window", func(k *capturetest.Conn) {
+		}, analyze.FromClient, "behind the loss", 0, analyze.DefaultReorderTime + 10*time.Millisecond, analyze.IdleReorderTime + 10*time.Millisecond},
+		{"a reorder window longer than IdleReorderTime", func(k *capturetest.Conn) {
 			k.Drop(1)
 			k.Server(analyzetest.Text(false, "lost"))
 			k.Server(analyzetest.Text(false, "behind the loss"))
@@ -169,7 +169,7 @@ func TestIdleDeclaresHoles(t *testing.T) {
 			k.Drop(1)
 			k.Client(analyzetest.Text(true, "lost"))
 			k.Server(analyzetest.Text(false, "the reply"))
-		}, analyze.FromServer, "the reply", 0, 50 * time.Millisecond, analyze.DefaultReorderTime + 10*time.Millisecond},
+		}, analyze.FromServer, "the reply", 0, 50 * time.Millisecond, analyze.IdleReorderTime + 10*time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
