@@ -473,9 +473,12 @@ class App {
     if (this.timeMode === 'abs') p.set('time', 'abs');
     if (this.ladder.wire) p.set('wire', '1');
     if (this.panel === 'warnings' && this.warnings.code) p.set('code', this.warnings.code);
+    // Only when the address changes: with nothing to keep, the page
+    // replaced its own address (a same-document navigation) at every
+    // start.
     const h = p.toString();
-    const url = h ? '#' + h : location.pathname + location.search;
-    if (url !== location.hash) history.replaceState(null, '', url);
+    if ((h ? '#' + h : '') === location.hash.replace(/^#$/, '')) return;
+    history.replaceState(null, '', h ? '#' + h : location.pathname + location.search);
   }
 
   // applyViewState restores what the address says beyond the selection:
