@@ -214,6 +214,10 @@ func BenchmarkWSS(b *testing.B) {
 	}{
 		{"ws", wssBench.ws, analyze.Options{Workers: 1}},
 		{"wss", wssBench.wss, analyze.Options{Workers: 1, Keys: keys}},
+		// As wsviz events decodes: connections sharded across
+		// GOMAXPROCS workers.
+		{"ws-sharded", wssBench.ws, analyze.Options{}},
+		{"wss-sharded", wssBench.wss, analyze.Options{Keys: keys}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(bc.data)))
