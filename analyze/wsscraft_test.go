@@ -18,6 +18,8 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/wsviz/wsviz/analyze"
+	"github.com/wsviz/wsviz/analyze/analyzetest"
+	"github.com/wsviz/wsviz/analyze/internal/rfc8448"
 	"github.com/wsviz/wsviz/capture/capturetest"
 	"github.com/wsviz/wsviz/capture/save"
 )
@@ -29,21 +31,9 @@ import (
 // RFC 8448 §3's hellos (TLS 1.3, TLS_AES_128_GCM_SHA256), under made-up
 // traffic secrets the key log gives.
 var (
-	wssRandom = "cb34ecb1e78163ba1c38c6dacb196a6dffa21a8d9912ec18a2ef6283024dece7"
-	wssCH     = hexBytes(`16 03 01 00 c4
-		01 00 00 c0 03 03 cb 34 ec b1 e7 81 63 ba 1c 38 c6 da cb 19 6a 6d ff a2
-		1a 8d 99 12 ec 18 a2 ef 62 83 02 4d ec e7 00 00 06 13 01 13 03 13 02 01
-		00 00 91 00 00 00 0b 00 09 00 00 06 73 65 72 76 65 72 ff 01 00 01 00 00
-		0a 00 14 00 12 00 1d 00 17 00 18 00 19 01 00 01 01 01 02 01 03 01 04 00
-		23 00 00 00 33 00 26 00 24 00 1d 00 20 99 38 1d e5 60 e4 bd 43 d2 3d 8e
-		43 5a 7d ba fe b3 c0 6e 51 c1 3c ae 4d 54 13 69 1e 52 9a af 2c 00 2b 00
-		03 02 03 04 00 0d 00 20 00 1e 04 03 05 03 06 03 02 03 08 04 08 05 08 06
-		04 01 05 01 06 01 02 01 04 02 05 02 06 02 02 02 00 2d 00 02 01 01 00 1c
-		00 02 40 01`)
-	wssSH = hexBytes(`16 03 03 00 5a 02 00 00 56 03 03 a6 af 06 a4 12 18 60 dc 5e 6e 60 24 9c
-		d3 4c 95 93 0c 8a c5 cb 14 34 da c1 55 77 2e d3 e2 69 28 00 13 01 00 00
-		2e 00 33 00 24 00 1d 00 20 c9 82 88 76 11 20 95 fe 66 76 2b db f7 c6 72
-		e1 56 d6 cc 25 3b 83 3d f1 dd 69 b1 b0 4e 75 1f 0f 00 2b 00 02 03 04`)
+	wssRandom = rfc8448.ClientRandom
+	wssCH     = rfc8448.Bytes(rfc8448.ClientHello)
+	wssSH     = rfc8448.Bytes(rfc8448.ServerHello)
 )
 
 func hexBytes(s string) []byte {
@@ -98,34 +88,6 @@ func (s *sealer) keyUpdate() []byte {
 	rec := s.seal(22, []byte{24, 0, 0, 1, 0}) // update_not_requested
 	*s = *newSealer(expandLabel(s.secret, "traffic upd", 32))
 	return rec
-}
-
-// wsFrame is one unfragmented WebSocket frame (RFC 6455 §5.2), masked from
-// the client.
-func wsFrame(opcode byte, payload []byte, masked bool) []byte {
-	b := []byte{0x80 | opcode}
-	m := byte(0)
-	if masked {
-		m = 0x80
-	}
-	switch n := len(payload); {
-	case n < 126:
-		b = append(b, m|byte(n))
-	case n < 1<<16:
-		b = append(b, m|126, byte(n>>8), byte(n))
-	default:
-		b = append(b, m|127)
-		b = binary.BigEndian.AppendUint64(b, uint64(n))
-	}
-	if !masked {
-		return append(b, payload...)
-	}
-	key := []byte{1, 2, 3, 4}
-	b = append(b, key...)
-	for i, c := range payload {
-		b = append(b, c^key[i%4])
-	}
-	return b
 }
 
 // wssScript says how craftWSS lays out a session.
@@ -225,8 +187,8 @@ func craftWSS(t *testing.T, sc wssScript, ng bool) (capture []byte, keylog strin
 		for j := range msg {
 			msg[j] = 'a' + byte((i+j)%26)
 		}
-		cframes = append(cframes, wsFrame(1, msg, true)...)
-		sframes = append(sframes, wsFrame(1, msg, false)...)
+		cframes = append(cframes, analyzetest.Text(true, string(msg))...)
+		sframes = append(sframes, analyzetest.Text(false, string(msg))...)
 		if (i+1)%perRecord == 0 || i == sc.messages-1 {
 			rec := client.seal(23, cframes)
 			crecords++
