@@ -164,7 +164,11 @@ type Analyzer struct {
 	pktNum  int64
 	pktTime time.Time
 	pkt     capture.Packet // its copy for Options.OnPacket
-	idleAt  int64          // during Idle: the wall clock (Unix ns) the waits are measured to
+
+	// Idle (idle.go): during a call, the wall clock (Unix ns) the waits
+	// are measured to; and when it last looked through the connections.
+	idleAt    int64
+	idleSwept time.Time
 
 	tls tlsState // connections waiting for TLS keys (tls.go)
 

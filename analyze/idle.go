@@ -31,6 +31,10 @@ func (a *Analyzer) Idle(now time.Time) {
 		now = a.pktTime
 	}
 	a.tlsRetryAt(now)
+	if d := now.Sub(a.idleSwept); d >= 0 && d < idleSweepEvery {
+		return // the connections were looked at a moment ago
+	}
+	a.idleSwept = now
 	var holes []*flow
 	for _, f := range a.table.flows {
 		if c := f.conn; c != nil && !c.done && (c.half[client].acked > c.half[client].off || c.half[server].acked > c.half[server].off) {
@@ -49,6 +53,11 @@ func (a *Analyzer) Idle(now time.Time) {
 	}
 	a.idleAt = 0
 }
+
+// idleSweepEvery bounds how often Idle looks through every connection for
+// holes: a busy live capture is idle each time the kernel's ring runs dry,
+// and a hole waits at least IdleReorderTime anyway.
+const idleSweepEvery = 100 * time.Millisecond
 
 // IdleReorderTime is the least time bytes wait behind a pending hole
 // before Idle declares it, whatever Options.ReorderTime says: a kernel
