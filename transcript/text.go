@@ -345,15 +345,20 @@ func parseLine(line, parent string) (Line, error) {
 			return l, err
 		}
 	default:
-		if err := checkSimpleLine(kind, text); err != nil {
+		canon, err := checkSimpleLine(kind, text)
+		if err != nil {
 			return l, err
 		}
+		l.Text = canon
 	}
 	return l, nil
 }
 
-// checkSimpleLine checks the lines whose form is fixed.
-func checkSimpleLine(kind, text string) error {
+// checkSimpleLine checks the lines whose form is fixed, and returns the
+// line as String writes it: words read apart by any white space (a hand
+// edit's double space, a stray carriage return) are joined by one space,
+// so that the line reads back as it was written.
+func checkSimpleLine(kind, text string) (string, error) {
 	fields := strings.Fields(text)
 	number := func(s string) bool {
 		n, err := strconv.ParseInt(s, 10, 64)
@@ -375,9 +380,13 @@ func checkSimpleLine(kind, text string) error {
 		ok = isOrphanFrame(text) // a message was parsed before
 	}
 	if !ok {
-		return errors.New("not a line of this kind's form (docs/transcript.md)")
+		return "", errors.New("not a line of this kind's form (docs/transcript.md)")
 	}
-	return nil
+	switch kind {
+	case "end", "gap", "server-port", "warning":
+		return strings.Join(fields, " "), nil
+	}
+	return text, nil
 }
 
 // parseHeaderLine reads `header NAME: VALUE` and returns the name.
