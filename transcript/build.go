@@ -87,13 +87,20 @@ func ignoredHeaders(opts Options) map[string]bool {
 // canonicalHeader is the header name as analyze events spell it
 // (net/http's canonical form: "Sec-Websocket-Key").
 func canonicalHeader(name string) string {
-	parts := strings.Split(strings.ToLower(strings.TrimSpace(name)), "-")
-	for i, p := range parts {
-		if p != "" {
-			parts[i] = strings.ToUpper(p[:1]) + p[1:]
+	b := []byte(strings.TrimSpace(name))
+	upper := true // at the start of a part
+	for i, c := range b {
+		// ASCII letters only: a header name is ASCII (RFC 9110 §5.1), and
+		// other bytes are kept as they are, valid UTF-8 or not.
+		switch {
+		case upper && 'a' <= c && c <= 'z':
+			b[i] = c - 'a' + 'A'
+		case !upper && 'A' <= c && c <= 'Z':
+			b[i] = c - 'A' + 'a'
 		}
+		upper = c == '-'
 	}
-	return strings.Join(parts, "-")
+	return string(b)
 }
 
 // Add folds one event in. It copies what it keeps, so ev may be reused.

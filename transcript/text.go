@@ -116,7 +116,9 @@ func Parse(r io.Reader) (*Transcript, error) {
 			return "", false
 		}
 		n++
-		return strings.TrimSuffix(sc.Text(), "\r"), true
+		// A CRLF line end, and any carriage returns before it: String
+		// quotes every control character it writes, so none ends a line.
+		return strings.TrimRight(sc.Text(), "\r"), true
 	}
 	first, ok := next()
 	if !ok {
@@ -345,20 +347,15 @@ func parseLine(line, parent string) (Line, error) {
 			return l, err
 		}
 	default:
-		canon, err := checkSimpleLine(kind, text)
-		if err != nil {
+		if err := checkSimpleLine(kind, text); err != nil {
 			return l, err
 		}
-		l.Text = canon
 	}
 	return l, nil
 }
 
-// checkSimpleLine checks the lines whose form is fixed, and returns the
-// line as String writes it: words read apart by any white space (a hand
-// edit's double space, a stray carriage return) are joined by one space,
-// so that the line reads back as it was written.
-func checkSimpleLine(kind, text string) (string, error) {
+// checkSimpleLine checks the lines whose form is fixed.
+func checkSimpleLine(kind, text string) error {
 	fields := strings.Fields(text)
 	number := func(s string) bool {
 		n, err := strconv.ParseInt(s, 10, 64)
@@ -380,13 +377,9 @@ func checkSimpleLine(kind, text string) (string, error) {
 		ok = isOrphanFrame(text) // a message was parsed before
 	}
 	if !ok {
-		return "", errors.New("not a line of this kind's form (docs/transcript.md)")
+		return errors.New("not a line of this kind's form (docs/transcript.md)")
 	}
-	switch kind {
-	case "end", "gap", "server-port", "warning":
-		return strings.Join(fields, " "), nil
-	}
-	return text, nil
+	return nil
 }
 
 // parseHeaderLine reads `header NAME: VALUE` and returns the name.
