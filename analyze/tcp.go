@@ -746,9 +746,7 @@ func (a *Analyzer) finish(c *conn, how string) {
 		// It closed while it waited for keys (tlsLinger), and ends now
 		// (replaced, evicted, the capture's end): as it closed.
 		w := a.tls.waiting[c]
-		num, t := a.pktNum, a.pktTime
-		a.pktNum, a.pktTime = w.closePkt, w.closeTime
-		defer func() { a.pktNum, a.pktTime = num, t }()
+		defer a.stampAt(w.closePkt, w.closeTime)()
 		how = w.closing
 	}
 	if !c.opened {

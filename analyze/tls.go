@@ -248,10 +248,16 @@ func (a *Analyzer) tlsClose(c *conn, w *keyWait) {
 	if w == nil || w.closing == "" || a.tls.waiting[c] != nil {
 		return
 	}
-	num, t := a.pktNum, a.pktTime
-	a.pktNum, a.pktTime = w.closePkt, w.closeTime
+	defer a.stampAt(w.closePkt, w.closeTime)()
 	a.finish(c, w.closing)
+}
+
+// stampAt makes the events that follow carry packet num and time t, and
+// returns what puts the analyzer's own back.
+func (a *Analyzer) stampAt(num int64, t time.Time) (restore func()) {
+	oldNum, oldTime := a.pktNum, a.pktTime
 	a.pktNum, a.pktTime = num, t
+	return func() { a.pktNum, a.pktTime = oldNum, oldTime }
 }
 
 // maxWaitTimes bounds the packet times a waiting connection keeps; the
