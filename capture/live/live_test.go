@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"sort"
@@ -26,6 +24,7 @@ import (
 
 	"github.com/wsviz/wsviz/capture"
 	"github.com/wsviz/wsviz/capture/filter"
+	"github.com/wsviz/wsviz/internal/echotest"
 )
 
 // openOrSkip opens a live capture, or skips the test when the process may
@@ -227,51 +226,15 @@ func TestTimestampsFromKernel(t *testing.T) {
 	}
 }
 
-// wsServer runs a gorilla server on a random loopback port whose handler
-// answers each message, and returns its port and URL.
-func wsServer(t *testing.T, compress bool) (port int, url string) {
-	t.Helper()
-	up := websocket.Upgrader{EnableCompression: compress}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		for {
-			typ, msg, err := conn.ReadMessage()
-			if err != nil {
-				return
-			}
-			if err := conn.WriteMessage(typ, append([]byte("re:"), msg...)); err != nil {
-				return
-			}
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv.Listener.Addr().(*net.TCPAddr).Port, "ws" + strings.TrimPrefix(srv.URL, "http")
-}
-
-func wsDial(t *testing.T, url string, compress bool) *websocket.Conn {
-	t.Helper()
-	d := websocket.Dialer{EnableCompression: compress}
-	conn, _, err := d.Dial(url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
-}
-
 func TestWebSocketTraffic(t *testing.T) {
 	// Capture one gorilla connection by port while another talks beside
 	// it: every message of the first appears exactly once, and nothing of
 	// the second.
-	port, url := wsServer(t, false)
-	otherPort, otherURL := wsServer(t, false)
+	port, url := echotest.Server(t, false)
+	otherPort, otherURL := echotest.Server(t, false)
 	s := openOrSkip(t, "lo", Options{Filter: filter.MustParse(fmt.Sprintf("tcp port %d", port))})
 	c := collect(s)
-	client, other := wsDial(t, url, false), wsDial(t, otherURL, false)
+	client, other := echotest.Dial(t, url, false), echotest.Dial(t, otherURL, false)
 
 	tok := token(t)
 	const n = 300

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/wsviz/wsviz/analyze"
+	"github.com/wsviz/wsviz/internal/echotest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -191,17 +192,17 @@ func TestEventsLive(t *testing.T) {
 	probe := openLiveOrSkip(t, []string{"-i", "lo"}, liveOptions{}, io.Discard)
 	probe.Close()
 
-	port, url := echoServer(t, true)
-	_, other := echoServer(t, false) // traffic the filter must leave out
+	port, url := echotest.Server(t, true)
+	_, other := echotest.Server(t, false) // traffic the filter must leave out
 	var stdout, stderr syncBuffer
 	done := make(chan int)
 	go func() {
 		done <- run([]string{"events", "-i", "lo", "--duration", "3s", "tcp", "port", strconv.Itoa(port)}, &stdout, &stderr)
 	}()
 	time.Sleep(500 * time.Millisecond) // the capture is open well before the traffic
-	conn := dialEcho(t, url, true)
+	conn := echotest.Dial(t, url, true)
 	sent := converse(t, conn, "live", 20)
-	converse(t, dialEcho(t, other, false), "elsewhere", 5)
+	converse(t, echotest.Dial(t, other, false), "elsewhere", 5)
 	conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye"))
 	if code := <-done; code != 0 {
 		t.Fatalf("wsviz events -i lo: exit %d: %s", code, stderr.String())

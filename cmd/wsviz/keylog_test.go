@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/wsviz/wsviz/analyze"
+	"github.com/wsviz/wsviz/internal/echotest"
 )
 
 // TestEventsKeylog: --keylog decrypts a wss:// capture as its own secrets
@@ -73,7 +74,7 @@ func TestLiveKeysWhileQuiet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(echoHandler(false))
+	srv := httptest.NewUnstartedServer(echotest.Handler(false))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.TLS = &tls.Config{KeyLogWriter: &secrets}

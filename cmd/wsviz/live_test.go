@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +21,7 @@ import (
 	"github.com/wsviz/wsviz/analyze"
 	"github.com/wsviz/wsviz/capture"
 	"github.com/wsviz/wsviz/capture/live"
+	"github.com/wsviz/wsviz/internal/echotest"
 )
 
 // openLiveOrSkip parses live flags and opens the capture, skipping the
@@ -84,48 +83,6 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
-}
-
-// echoServer runs a gorilla server on a random loopback port that answers
-// every message with "re:" and the message.
-func echoServer(t *testing.T, compress bool) (port int, url string) {
-	t.Helper()
-	srv := httptest.NewServer(echoHandler(compress))
-	t.Cleanup(srv.Close)
-	return srv.Listener.Addr().(*net.TCPAddr).Port, "ws" + strings.TrimPrefix(srv.URL, "http")
-}
-
-// echoHandler upgrades to WebSocket and answers every message with "re:"
-// and the message.
-func echoHandler(compress bool) http.Handler {
-	up := websocket.Upgrader{EnableCompression: compress}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		for {
-			typ, msg, err := conn.ReadMessage()
-			if err != nil {
-				return
-			}
-			if err := conn.WriteMessage(typ, append([]byte("re:"), msg...)); err != nil {
-				return
-			}
-		}
-	})
-}
-
-func dialEcho(t *testing.T, url string, compress bool) *websocket.Conn {
-	t.Helper()
-	d := websocket.Dialer{EnableCompression: compress}
-	conn, _, err := d.Dial(url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
 }
 
 // converse sends n messages with the prefix and reads each answer.
@@ -191,9 +148,9 @@ func TestLiveEvents(t *testing.T) {
 	// beside them: the capture, filtered by port, yields every message
 	// exactly once and nothing of the other server; the -w file decodes
 	// to the same events.
-	port, url := echoServer(t, true)
-	otherPort, otherURL := echoServer(t, false)
-	early := dialEcho(t, url, false) // open before the capture: decoded mid-stream
+	port, url := echotest.Server(t, true)
+	otherPort, otherURL := echotest.Server(t, false)
+	early := echotest.Dial(t, url, false) // open before the capture: decoded mid-stream
 
 	path := filepath.Join(t.TempDir(), "live.pcapng")
 	var stderr syncBuffer
@@ -202,8 +159,8 @@ func TestLiveEvents(t *testing.T) {
 	decoded := decodeLive(t, lc, log.emit)
 
 	tok := fmt.Sprintf("m%d", time.Now().UnixNano()%1e6)
-	other := dialEcho(t, otherURL, false)
-	client := dialEcho(t, url, true)
+	other := echotest.Dial(t, otherURL, false)
+	client := echotest.Dial(t, url, true)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -311,7 +268,7 @@ func countPackets(t *testing.T, path string) int64 {
 }
 
 func TestLiveCountAndDuration(t *testing.T) {
-	port, url := echoServer(t, false)
+	port, url := echotest.Server(t, false)
 	tests := []struct {
 		name string
 		args []string
@@ -336,7 +293,7 @@ func TestLiveCountAndDuration(t *testing.T) {
 			lc := openLiveOrSkip(t, args, liveOptions{}, io.Discard)
 			start := time.Now()
 			decoded := decodeLive(t, lc, func(*analyze.Event) error { return nil })
-			conn := dialEcho(t, url, false)
+			conn := echotest.Dial(t, url, false)
 			stop := make(chan struct{})
 			go func() {
 				for i := 0; ; i++ {
