@@ -808,6 +808,10 @@ function connRow(c, info, selected) {
   return row;
 }
 
+// The app starts once boot.js drew the first marks (or found nothing it
+// could draw): its modules' work (the panels built, the timeline's first
+// canvas text) then comes after that frame, not before it.
+await window.wsvizBoot.ready;
 const app = new App();
 
 // window.wsviz is the hook the browser tests and the scale benchmark read.

@@ -77,8 +77,10 @@ export class Timeline {
     const dpr = window.devicePixelRatio || 1;
     for (const c of [this.canvas, this.ov]) {
       const r = c.getBoundingClientRect();
-      c.width = Math.max(1, Math.round(r.width * dpr));
-      c.height = Math.max(1, Math.round(r.height * dpr));
+      // Unchanged sizes are not set again: that would clear the canvas.
+      const w = Math.max(1, Math.round(r.width * dpr)), h = Math.max(1, Math.round(r.height * dpr));
+      if (c.width !== w) c.width = w;
+      if (c.height !== h) c.height = h;
     }
     this.dpr = dpr;
     this.ovKey = '';
@@ -214,6 +216,17 @@ export class Timeline {
     // the messages that bring what the first marks need. The stream's
     // messages draw when they come (refresh).
     if (!app.status || (app.status.conns > 0 && s.connOrder.length === 0)) return;
+    if (!this.tookOver) {
+      // boot.js's frame (the first marks, drawn before the app started)
+      // gives way to this one: the page's elements are shown and laid out
+      // now, and the boot frame removed, in the same frame; the first
+      // marks are the boot frame's when it drew them.
+      this.tookOver = true;
+      const b = window.wsvizBoot;
+      b.handOver();
+      if (b.boot.drawn) { this.firstMarksAt = b.boot.at; this.firstMarksStatus = b.boot.status; }
+      this.resize();
+    }
     this.syncView();
     this.clampScroll();
     const ctx = this.ctx, dpr = this.dpr, W = this.width, H = this.height;
@@ -406,15 +419,16 @@ export class Timeline {
       get ids() { return tl.drawnIds(); },
     };
     if (lanes.length > 0 && this.firstLanesMarks < 0) this.firstLanesMarks = marks;
-    if (marks > 0 && this.firstMarksAt === 0) {
-      this.firstMarksAt = performance.now();
+    if (marks > 0 && !this.firstMarksDrawn) {
+      this.firstMarksDrawn = true;
+      if (!this.firstMarksAt) this.firstMarksAt = performance.now();
       mark('first-marks');
       // The panels waited for these (App.panelsReady): they render once
       // this frame is out, not in it (their rows, laid out at once, held
       // up the frame that shows the first marks by 100–300 ms).
       setTimeout(() => { this.firstMarksShown = true; app.schedule(); }, 0);
       // What the summary said then: still reading, and how far.
-      this.firstMarksStatus = st ? { done: !!st.done, read: st.read || 0, total: st.total || 0, events: st.events } : null;
+      if (!this.firstMarksStatus) this.firstMarksStatus = st ? { done: !!st.done, read: st.read || 0, total: st.total || 0, events: st.events } : null;
     }
     // The whole capture is drawn: every tile in view came with the
     // capture read to its end.
