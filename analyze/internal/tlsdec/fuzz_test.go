@@ -2,6 +2,7 @@ package tlsdec
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -45,8 +46,9 @@ func FuzzHandshake(f *testing.F) {
 
 // FuzzConn runs arbitrary bytes through a Conn as the two directions of a
 // connection, split at arbitrary points, with the RFC 8448 key log: it
-// must not panic, deliver data only from records that authenticated, and
-// hold nothing beyond its bounds.
+// must not panic, deliver data only from records that authenticated, hold
+// nothing beyond its bounds, and report the same with and without the
+// steady path (openSteady).
 func FuzzConn(f *testing.F) {
 	var session []byte
 	for _, s := range []string{rfc8448ClientHello, rfc8448ServerHello, rfc8448ServerFlight, rfc8448ClientFinished, rfc8448ClientData, rfc8448ServerData} {
@@ -57,34 +59,43 @@ func FuzzConn(f *testing.F) {
 	f.Add([]byte("\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00garbage"), uint16(3), uint16(0), uint8(1))
 	keys := rfc8448Keys(f)
 	f.Fuzz(func(t *testing.T, b []byte, cut1, cut2 uint16, gaps uint8) {
-		r := &recorder{}
-		c := NewConn(Config{Keys: keys, Wait: 4096}, r)
-		// The bytes alternate direction at the cuts; gaps drop a byte.
-		dir, pkt := Client, int64(1)
-		for len(b) > 0 {
-			n := int(cut1)%64 + 1
-			if dir == Server {
-				n = int(cut2)%4096 + 1
+		var logs [2]*callLog
+		for run, general := range []bool{false, true} {
+			l := &callLog{}
+			c := NewConn(Config{Keys: keys, Wait: 4096}, l)
+			c.general = general
+			// The bytes alternate direction at the cuts; gaps drop a byte.
+			dir, pkt, rest, g := Client, int64(1), b, gaps
+			for len(rest) > 0 {
+				n := int(cut1)%64 + 1
+				if dir == Server {
+					n = int(cut2)%4096 + 1
+				}
+				n = min(n, len(rest))
+				if g&1 != 0 && n > 1 {
+					c.Write(dir, rest[:n/2], pkt)
+					c.Gap(dir, 1)
+					c.Write(dir, rest[n/2+1:n], pkt)
+				} else {
+					c.Write(dir, rest[:n], pkt)
+				}
+				rest = rest[n:]
+				g = g>>1 | g<<7
+				dir = 1 - dir
+				pkt++
 			}
-			n = min(n, len(b))
-			if gaps&1 != 0 && n > 1 {
-				c.Write(dir, b[:n/2], pkt)
-				c.Gap(dir, 1)
-				c.Write(dir, b[n/2+1:n], pkt)
-			} else {
-				c.Write(dir, b[:n], pkt)
+			c.Retry()
+			c.End()
+			for d := range 2 {
+				if len(c.half[d].rec) > recordHeaderLen+maxCiphertext || len(c.half[d].scan) > maxResync+2*(recordHeaderLen+maxCiphertext) {
+					t.Fatalf("buffers past their bounds")
+				}
 			}
-			b = b[n:]
-			gaps = gaps>>1 | gaps<<7
-			dir = 1 - dir
-			pkt++
+			logs[run] = l
 		}
-		c.Retry()
-		c.End()
-		for d := range 2 {
-			if len(c.half[d].rec) > recordHeaderLen+maxCiphertext || len(c.half[d].scan) > maxResync+2*(recordHeaderLen+maxCiphertext) {
-				t.Fatalf("buffers past their bounds")
-			}
+		// The steady path reports what the general one does.
+		if !slices.Equal(logs[0].calls, logs[1].calls) {
+			t.Fatalf("steady and general decodes differ:\n%s\n---\n%s", strings.Join(logs[0].calls, "\n"), strings.Join(logs[1].calls, "\n"))
 		}
 	})
 }

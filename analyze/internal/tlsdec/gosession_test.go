@@ -208,6 +208,12 @@ func (s *session) decode(t *testing.T, keys *KeyLog) *recorder {
 	}
 	c.End()
 	checkAccounted(t, r, c)
+	// The steady path (openSteady) reports what the general one does.
+	segs := make([]segment, len(s.chunks))
+	for i, ch := range s.chunks {
+		segs[i] = segment{ch.dir, ch.b}
+	}
+	decodeBoth(t, segs, func() *KeyLog { return keys }, nil)
 	return r
 }
 
