@@ -444,6 +444,18 @@ func (a *Analyzer) tlsCarried(ev *Event, c *conn) {
 	*p = Carried{Records: records}
 }
 
+func (h *tlsHandler) CarriedData(d int, n int, b []byte, packet int64) {
+	c := h.c
+	if p := &c.app.carried[d]; len(p.Records) < MaxCarried {
+		p.Records = append(p.Records, TLSRecord{Type: "application_data", Len: n, Packet: packet})
+	} else {
+		p.More++
+		p.MoreLen += int64(n)
+	}
+	h.a.replayAt(packet)
+	h.a.plainData(c, d, b, packet)
+}
+
 func (h *tlsHandler) Data(d int, b []byte, packet int64) {
 	h.a.replayAt(packet)
 	h.a.plainData(h.c, d, b, packet)

@@ -209,6 +209,11 @@ func (r *recorder) Carried(d int, typ uint8, length int, packet int64) {
 	r.carried[d] += length
 }
 
+func (r *recorder) CarriedData(d int, length int, b []byte, packet int64) {
+	r.Carried(d, typeApplicationData, length, packet)
+	r.Data(d, b, packet)
+}
+
 func (r *recorder) Lost(d int, n int64, packet int64) {
 	r.lines = append(r.lines, fmt.Sprintf("%s lost %d", dirName[d], n))
 }

@@ -27,7 +27,13 @@ func (l *callLog) Carried(d int, typ uint8, length int, packet int64) {
 	l.add("carried %d %d %d %d", d, typ, length, packet)
 }
 func (l *callLog) Data(d int, b []byte, packet int64) { l.add("data %d %d %q", d, packet, b) }
-func (l *callLog) Lost(d int, n int64, packet int64)  { l.add("lost %d %d %d", d, n, packet) }
+
+// CarriedData is logged as the two calls it stands for.
+func (l *callLog) CarriedData(d int, length int, b []byte, packet int64) {
+	l.Carried(d, typeApplicationData, length, packet)
+	l.Data(d, b, packet)
+}
+func (l *callLog) Lost(d int, n int64, packet int64) { l.add("lost %d %d %d", d, n, packet) }
 
 // segment is bytes of one direction written at once, as one TCP segment.
 type segment struct {
