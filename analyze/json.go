@@ -306,13 +306,13 @@ func appendCarried(b []byte, c *Carried) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, '{')
-		if r.Type != "application_data" {
-			b = append(b, `"type":`...)
-			b = jsonenc.AppendString(b, r.Type)
-			b = append(b, ',')
+		if r.Type == "application_data" {
+			b = appendAppDataRecord(b, r.Len, r.Packet) // tls.go
+			continue
 		}
-		b = append(b, `"len":`...)
+		b = append(b, `{"type":`...)
+		b = jsonenc.AppendString(b, r.Type)
+		b = append(b, `,"len":`...)
 		b = jsonenc.AppendInt(b, int64(r.Len))
 		b = append(b, `,"packet":`...)
 		b = jsonenc.AppendInt(b, r.Packet)
