@@ -143,6 +143,13 @@ func TestBootFrameDrawsTheFirstMarks(t *testing.T) {
 	if got := eval[string](t, ctx, `[document.documentElement.className, getComputedStyle(document.querySelector('header')).display, String(!!document.getElementById('boot-frame'))].join(' ')`); got != " flex false" {
 		t.Errorf("after the app's first frame: class, header display, boot frame = %q, want %q", got, " flex false")
 	}
+	// The same marks as the timeline's first frame with lanes, by the same
+	// count: every event in view (the opens, handshakes and closes too: at
+	// the start of a capture being read the first tiles may hold nothing
+	// else) and every merged column.
+	if b, a := eval[int](t, ctx, `wsvizBoot.boot.marks`), eval[int](t, ctx, `wsviz.app.timeline.firstLanesMarks`); b != a {
+		t.Errorf("the boot frame drew %d marks, the timeline's first frame with lanes %d", b, a)
+	}
 	if fm := eval[float64](t, ctx, `wsviz.firstMarksMs()`); fm != bootAt {
 		t.Errorf("firstMarksMs() = %v, want the boot frame's %v", fm, bootAt)
 	}

@@ -143,3 +143,53 @@ func TestFirstTilesOverWebSocket(t *testing.T) {
 		c2.Close()
 	}
 }
+
+// TestFirstTilesAfterTheFirstEvents opens the stream before the first
+// event (a big capture just started): the first tiles come with the
+// first status that has events, between it and the connections table,
+// as boot.js waits for them.
+func TestFirstTilesAfterTheFirstEvents(t *testing.T) {
+	s, hs := newTestServer(t, Options{FlushInterval: 5 * time.Millisecond})
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(hs.URL, "http")+"/ws?fit=900&lanes=2", nil)
+	if err != nil {
+		t.Fatalf("Dial = %v", err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	read := func() (string, status) {
+		typ, data, err := c.ReadMessage()
+		if err != nil {
+			t.Fatalf("ReadMessage = %v", err)
+		}
+		if typ == websocket.BinaryMessage {
+			return "tiles", status{}
+		}
+		var head struct{ Type string }
+		json.Unmarshal(data, &head)
+		var st status
+		if head.Type == "status" {
+			json.Unmarshal(data, &st)
+		}
+		return head.Type, st
+	}
+	if typ, st := read(); typ != "status" || st.Events != 0 {
+		t.Fatalf("first message %s with %d events, want a status without events", typ, st.Events)
+	}
+	manyMessages(t, s, 3, 50)
+	for {
+		typ, st := read()
+		if typ == "tiles" {
+			t.Fatal("tiles before a status with events")
+		}
+		if typ != "status" || st.Events == 0 {
+			continue
+		}
+		if next, _ := read(); next != "tiles" {
+			t.Fatalf("after the first status with events: %s, want the first tiles", next)
+		}
+		if next, _ := read(); next != "conns" {
+			t.Fatalf("after the first tiles: %s, want the connections table", next)
+		}
+		return
+	}
+}

@@ -27,6 +27,10 @@ const (
 	pingPeriod = pongWait * 9 / 10 // how often the pump pings
 	readLimit  = 512               // the page sends nothing but control frames
 	upgradeBuf = 16 << 10          // write buffer
+	// firstWait is how long a tab that asked for its first tiles before
+	// the first event is re-synced at each message, so that they come with
+	// the first status that has events (boot.js waits 1 s for it).
+	firstWait = 2 * time.Second
 )
 
 // outMsg is one message to the tabs: a JSON text message (status, conns).
@@ -48,9 +52,11 @@ type client struct {
 	// resyncs counts the re-syncs after the tab fell behind (under s.mu).
 	resyncs int
 	// first is the view the tab asked the first tiles for (firsttiles.go);
-	// wantFirst is true until they were sent.
-	first     firstView
-	wantFirst bool
+	// wantFirst is true until they were sent, or until firstUntil when
+	// there was no event to cut them from when the tab came.
+	first      firstView
+	wantFirst  bool
+	firstUntil time.Time
 }
 
 // offer queues m without blocking. It reports false, and marks the client
@@ -92,6 +98,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		behind: true, // a new tab starts by catching up
 	}
 	c.first, c.wantFirst = parseFirstView(r.URL.Query())
+	c.firstUntil = time.Now().Add(firstWait)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -149,6 +156,18 @@ func (c *client) writePump() {
 				return
 			}
 		case m := <-c.send:
+			// A tab that came before the first event still wants its
+			// first tiles: while firstWait lasts, it is re-synced instead
+			// (the status, the first tiles once there are events, the
+			// connections), so that they come with the first status that
+			// has events, as boot.js waits for them.
+			if c.wantFirst && time.Now().Before(c.firstUntil) {
+				if c.resync(false) != nil {
+					return
+				}
+				continue
+			}
+			c.wantFirst = false
 			if c.write(m) != nil {
 				return
 			}

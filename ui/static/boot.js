@@ -29,8 +29,11 @@ window.wsvizBoot = (() => {
     const h = new URLSearchParams(location.hash.slice(1));
     if (first && !['view', 'dir', 'hide', 'warn', 'conns', 'q'].some((k) => h.has(k))) {
       // outerWidth, not innerWidth: reading innerWidth lays the page out.
-      const w = Math.max(100, Math.round(window.outerWidth * 0.75 - 258));
-      const lanes = Math.min(100, Math.ceil(window.outerHeight / 30) + 3);
+      // A new tab may not know its size yet (0): the screen's, then.
+      const ow = window.outerWidth || screen.availWidth || 1280, oh = window.outerHeight || screen.availHeight || 800;
+      const w = Math.max(100, Math.round(ow * 0.75 - 258));
+      boot.outer = window.outerWidth + '×' + window.outerHeight;
+      const lanes = Math.min(100, Math.ceil(oh / 30) + 3);
       q = '?fit=' + w + '&lanes=' + lanes;
     }
     const ws = new WebSocket(proto + '//' + location.host + '/ws' + q);
@@ -80,7 +83,7 @@ window.wsvizBoot = (() => {
   // after the navigation) and status (as the summary said then: still
   // reading, how far) like the timeline's firstMarksAt and
   // firstMarksStatus, marks (how many), frame (its element until handOver),
-  // why (the error, when drawing it failed).
+  // why (what kept it from drawing marks, when something did).
   const boot = { drawn: false, at: 0, status: null, marks: 0, frame: null, why: '' };
   let settle;
   const ready = new Promise((resolve) => { settle = resolve; });
@@ -104,7 +107,7 @@ window.wsvizBoot = (() => {
     boot.frame = null;
   }
 
-  let status = null, tiles = null;
+  let status = null, tiles = null, eventless = 0;
   let warmed = null; // the boot frame's canvas (warm)
   function take(data) {
     if (settled) return;
@@ -112,10 +115,17 @@ window.wsvizBoot = (() => {
     let m;
     try { m = JSON.parse(data); } catch { return; }
     if (m.type === 'status' && !status) {
-      status = m;
-      if (!(m.conns > 0 && m.events > 0)) done(false, 'status');
+      if (m.conns > 0 && m.events > 0) { status = m; clearTimeout(eventless); return; }
+      // Nothing read yet: a file being read has its first events in a
+      // moment, and the server sends the first tiles with the first
+      // status that has them (ui/hub.go firstWait): wait for it, 1 s at
+      // most. A live capture or a file read to its end without events
+      // has nothing to draw.
+      if (m.live || m.done) done(false, 'no event');
+      else if (!eventless) eventless = setTimeout(() => done(false, 'no event in 1 s'), 1000);
     } else if (m.type === 'conns') {
-      if (!status || !tiles || m.conns.length === 0) { done(false, 'conns'); return; }
+      if (!status) return; // the table of a status without events
+      if (!tiles || m.conns.length === 0) { done(false, 'conns'); return; }
       const conns = m.conns;
       requestAnimationFrame(() => {
         if (settled) return;
@@ -222,7 +232,7 @@ window.wsvizBoot = (() => {
 
   function drawLanes(c, W, H, st, buf, conns) {
     const GUTTER = 250, AXIS_H = 26, MARK_W = 3, COL_PX = 3, TILE_COLS = 256;
-    const T_MESSAGE = 8, FROM_SERVER = 2, WARNING = 1;
+    const T_MESSAGE = 8, FROM_SERVER = 2, WARNING = 1, OTHER = '#64748b';
     const KIND = { 1: '#2563eb', 2: '#7c3aed', 9: '#0d9488', 10: '#65a30d', 8: '#ea580c' };
     const STATE = { open: '#2563eb', closed: '#16a34a', unclean: '#d97706', ended: '#d97706', reset: '#dc2626', rejected: '#be123c',
       handshake: '#ca8a04', tcp: '#94a3b8', http: '#0891b2', gap: '#c2410c', midstream: '#7c3aed', tls: '#4f46e5' };
@@ -233,6 +243,7 @@ window.wsvizBoot = (() => {
     const v0 = a - pad, v1 = b + pad;
     const plotW = Math.max(10, W - GUTTER - 8);
     const scale = plotW / Math.max(1e-3, v1 - v0);
+    const lo = v0 - 20 / scale, hi = v1 + 20 / scale;
     const L = Math.max(0, Math.min(54, Math.round(Math.log2(COL_PX * (v1 - v0) / plotW * 1000))));
     const ids = conns.map((x) => x.id).sort((p, q) => p - q);
     const info = new Map(conns.map((x) => [x.id, x]));
@@ -263,7 +274,7 @@ window.wsvizBoot = (() => {
     let marks = 0;
     if (buf.byteLength >= 16 && dv.getUint32(0, true) === 0x57535654) {
       const n = dv.getUint32(4, true), TL = dv.getUint8(13);
-      boot.why = 'no mark in view: plot ' + Math.round(W) + '×' + Math.round(H) + ', ' + nShown + ' lanes, level ' + L + ', tiles of level ' + TL + ' ×' + n;
+      boot.why = 'no mark in view: plot ' + Math.round(W) + '×' + Math.round(H) + ', ' + nShown + ' lanes, level ' + L + ', tiles of level ' + TL + ' ×' + n + ' asked as ' + ws.url.slice(ws.url.indexOf('?')) + ' outer ' + boot.outer;
       const colUs = Math.pow(2, TL) / 1000, tileUs = colUs * TILE_COLS;
       const maxH = laneH / 2 - 3;
       const height = (size) => Math.min(maxH, 3 + Math.log2(1 + size) * (maxH - 3) / 16);
@@ -280,46 +291,128 @@ window.wsvizBoot = (() => {
         if (li === undefined || li >= nShown || TL > L + 1 || TL < L - 3) continue;
         const top = AXIS_H + li * laneH, mid = top + laneH / 2;
         const x0 = GUTTER + (i * tileUs - v0) * scale, sx = tileUs * scale / (TILE_COLS * COL_PX);
+        const warnMark = (x, y, w) => {
+          c.fillStyle = '#dc2626';
+          c.beginPath();
+          c.moveTo(x - w, y + 6); c.lineTo(x + w, y + 6); c.lineTo(x, y);
+          c.closePath();
+          c.fill();
+        };
+        // bar draws a column's bar as the tile's bitmap has it.
         const bar = (col, from, hh, kind, warn) => {
           const x = x0 + col * COL_PX * sx;
-          if (x < GUTTER - MARK_W || x > W) return;
-          marks++;
-          c.fillStyle = KIND[kind] || '#64748b';
+          if (x < GUTTER - MARK_W || x > W) return false;
+          c.fillStyle = KIND[kind] || OTHER;
           if (from === FROM_SERVER) c.fillRect(x, mid + 1, MARK_W * sx, hh);
           else c.fillRect(x, mid - 1 - hh, MARK_W * sx, hh);
-          if (warn) {
-            c.fillStyle = '#dc2626';
-            c.beginPath();
-            const wx = x + MARK_W * sx / 2;
-            c.moveTo(wx - 4 * sx, top + 7); c.lineTo(wx + 4 * sx, top + 7); c.lineTo(wx, top + 1);
-            c.closePath();
-            c.fill();
-          }
+          if (warn) warnMark(x + MARK_W * sx / 2, top + 1, 4 * sx);
+          return true;
         };
         if (merged) {
           for (let k = 0, q = bAt; k < nb; k++, q += 24) {
-            bar(dv.getUint16(q, true), dv.getUint8(q + 2), height(dv.getFloat64(q + 16, true)), dv.getUint8(q + 3), dv.getUint32(q + 8, true) > 0);
+            if (bar(dv.getUint16(q, true), dv.getUint8(q + 2), height(dv.getFloat64(q + 16, true)), dv.getUint8(q + 3), dv.getUint32(q + 8, true) > 0)) marks++;
           }
-        } else {
-          // One by one: merged per column and direction, the tallest.
-          const t0 = i * tileUs;
-          const pend = [null, null];
-          const flush = (d) => { const p = pend[d]; if (p) bar(p.b, d === 1 ? FROM_SERVER : 1, p.h, p.k, p.w); pend[d] = null; };
-          for (let k = 0, q = rowsAt; k < nr; k++, q += 40) {
-            if (dv.getUint8(q + 32) !== T_MESSAGE) continue;
-            const b = Math.floor((dv.getFloat64(q, true) - t0) / colUs);
+        }
+        // The events one by one (timeline.js drawTile): each in view is a
+        // mark; messages are bars (merged per column and direction, the
+        // tallest), the others drawn as drawOther does, without text.
+        const t0 = i * tileUs;
+        const pend = [null, null];
+        const flush = (d) => { const p = pend[d]; if (p) bar(p.b, d === 1 ? FROM_SERVER : 1, p.h, p.k, p.w); pend[d] = null; };
+        for (let k = 0, q = rowsAt; k < nr; k++, q += 40) {
+          const t = dv.getFloat64(q, true);
+          if (t < lo || t > hi) continue;
+          marks++;
+          const type = dv.getUint8(q + 32), flags = dv.getUint8(q + 35);
+          if (type === T_MESSAGE) {
+            if (merged) continue; // in the buckets
+            const b = Math.floor((t - t0) / colUs);
             const d = dv.getUint8(q + 33) === FROM_SERVER ? 1 : 0;
             const hh = height(dv.getFloat64(q + 8, true));
             let p = pend[d];
             if (p && p.b !== b) { flush(d); p = null; }
             if (!p) p = pend[d] = { b, h: 0, k: 0, w: false };
             if (hh >= p.h) { p.h = hh; p.k = dv.getUint8(q + 34); }
-            p.w = p.w || (dv.getUint8(q + 35) & WARNING) !== 0;
+            p.w = p.w || (flags & WARNING) !== 0;
+            continue;
           }
-          flush(0); flush(1);
+          const x = GUTTER + (t - v0) * scale;
+          if (x < GUTTER - 8) continue;
+          drawOther(c, type, dv.getUint8(q + 33), dv.getUint8(q + 34), flags, dv.getFloat64(q + 8, true), Math.round(x), mid, laneH);
+          if (flags & WARNING) warnMark(x, top + 1, 4);
         }
+        flush(0); flush(1);
       }
     }
     return marks;
+  }
+
+  // drawOther draws an event other than a message as timeline.js's
+  // drawOther does, the HTTP response's pill without its text.
+  function drawOther(c, type, from, kind, flags, size, x, mid, laneH) {
+    const UPGRADE = 8, FROM_SERVER = 2;
+    switch (type) {
+      case 1: // tcp.open
+        c.fillStyle = '#16a34a';
+        c.fillRect(x - 1, mid - 11, 2, 22);
+        c.fillRect(x - 1, mid - 11, 6, 2);
+        c.fillRect(x - 1, mid + 9, 6, 2);
+        break;
+      case 2: // tcp.close: fin, rst, end, evicted
+        c.fillStyle = kind === 2 ? '#dc2626' : '#475569';
+        if (kind === 3 || kind === 4) {
+          for (let y = mid - 11; y < mid + 11; y += 4) c.fillRect(x - 1, y, 2, 2);
+        } else {
+          c.fillRect(x - 1, mid - 11, 2, 22);
+          c.fillRect(x - 5, mid - 11, 6, 2);
+          c.fillRect(x - 5, mid + 9, 6, 2);
+        }
+        break;
+      case 4: // http.request
+        c.fillStyle = (flags & UPGRADE) ? '#ca8a04' : '#0891b2';
+        c.fillRect(x, mid - 9, 1, 8);
+        break;
+      case 5: { // http.response
+        const upgrade = (flags & UPGRADE) !== 0;
+        c.fillStyle = size === 101 ? '#ca8a04' : upgrade ? '#be123c' : '#0891b2';
+        const w = size === 101 ? 34 : 26, y = laneH >= 40 ? mid + 5 : mid + 2, r = 6;
+        c.beginPath();
+        c.moveTo(x + 2 + r, y);
+        c.arcTo(x + 2 + w, y, x + 2 + w, y + 13, r);
+        c.arcTo(x + 2 + w, y + 13, x + 2, y + 13, r);
+        c.arcTo(x + 2, y + 13, x + 2, y, r);
+        c.arcTo(x + 2, y, x + 2 + w, y, r);
+        c.closePath();
+        c.fill();
+        break;
+      }
+      case 6: // ws.open
+        c.fillStyle = '#ca8a04';
+        c.beginPath();
+        c.moveTo(x, mid - 6); c.lineTo(x + 6, mid); c.lineTo(x, mid + 6); c.lineTo(x - 6, mid);
+        c.closePath();
+        c.fill();
+        break;
+      case 9: // http.error
+        c.fillStyle = '#dc2626';
+        c.fillRect(x - 3, mid - 3, 7, 7);
+        break;
+      case 3: // tcp.gap
+        c.fillStyle = '#c2410c';
+        c.fillRect(x - 1, mid - 8, 3, 16);
+        c.fillRect(x - 4, mid - 1, 9, 2);
+        break;
+      case 7: { // ws.frame drawn on its own
+        const KIND = { 1: '#2563eb', 2: '#7c3aed', 9: '#0d9488', 10: '#65a30d', 8: '#ea580c' };
+        c.strokeStyle = KIND[kind] || '#64748b';
+        c.lineWidth = 2;
+        c.strokeRect(x - 3, from === FROM_SERVER ? mid + 3 : mid - 10, 7, 7);
+        c.lineWidth = 1;
+        break;
+      }
+      default:
+        c.fillStyle = '#64748b';
+        c.fillRect(x, mid - 2, 2, 4);
+    }
   }
 })();
