@@ -25,12 +25,14 @@
 // messages permessage-deflate mostly carries: each has its own block and
 // tables.
 //
-// On amd64 the fast loop's two passes are in assembly (round_amd64.s):
-// Go's register allocation spilled and reloaded the loop's state around
-// every symbol, and Go has no prefetch instruction but a call. The Go
-// passes (decodeRoundGo, copyRoundGo) decode everywhere else and with the
-// purego build tag, and the tests and FuzzDecoder run both against
-// compress/flate on every input.
+// On amd64 the fast loop is in assembly (round_amd64.s, decodeAsm): its
+// rounds, both passes of each, in one call. Go's register allocation
+// spilled and reloaded the loop's state around every symbol, and Go has no
+// prefetch instruction but a call. It uses BMI2 (SHRX, SHLX, BZHI: shifts
+// by any register, a mask of the low bits in one instruction); on CPUs
+// without it, on other architectures and with the purego build tag the Go
+// passes (decodeRoundGo, copyRoundGo) decode, and the tests and
+// FuzzDecoder run both against compress/flate on every input.
 //
 // compress/flate is the reference: for every input, Decoder gives the same
 // output and the same error (io.EOF after the final block,

@@ -557,8 +557,14 @@ const seqMax = 32 // matches per round
 // holds, goes back to its start for slowSymbol to report it as flate does.
 func (d *Decoder) fast() {
 	for {
-		ns, stop, back := d.decodeRound()
-		d.copyRound(ns)
+		var stop, back int
+		if haveRoundAsm && !d.pureGo {
+			stop, back = d.decodeRounds()
+		} else {
+			var ns int
+			ns, stop, back = d.decodeRoundGo()
+			d.copyRoundGo(ns)
+		}
 		switch stop {
 		case stopEOB:
 			d.toCareful()
@@ -581,78 +587,83 @@ func (d *Decoder) fast() {
 	}
 }
 
-// Why decodeRound stopped.
+// Why a round stopped.
 const (
-	stopFull        = iota // seqMax matches, or the end of the fast loop's input or window
+	stopFull        = iota // seqMax matches (decodeRoundGo), or the end of the fast loop's input or window
 	stopEOB                // consumed
 	stopBadSymbol          // not consumed
 	stopBadDistance        // the length and distance codes are consumed
-	stopBadTable           // decodeRoundAsm: a subtable entry out of its table (a bug)
+	stopBadTable           // decodeAsm: a subtable entry out of its table (a bug)
+	stopBadMatch           // decodeAsm: a match to copy outside the window (a bug)
 )
 
-// decodeRound is the fast loop's first pass: it decodes symbols, writes
-// the literals into the window and notes the matches in d.seqs, at most
-// seqMax, moving d.o past them as if they were copied. It returns how many
-// matches it noted, why it stopped, and for stopBadDistance how many bits
-// the length and distance codes took. On amd64 the loop is in assembly
-// (decodeRoundAsm), which also prefetches the matches that reach into
-// earlier messages; decodeRoundGo is the same loop in Go without the
-// prefetch, for the other architectures and the purego tag, and the
-// reference the tests hold the assembly to.
-func (d *Decoder) decodeRound() (ns, stop, back int) {
-	if !haveRoundAsm || d.pureGo {
-		return d.decodeRoundGo()
-	}
+// decodeRounds decodes rounds of the fast loop with decodeAsm, the
+// assembly loop (round_amd64.s), until one stops for another reason than
+// its seqMax matches: the end of the block, a symbol that is not valid
+// there, or the end of the input or window the fast loop may use. Each
+// round is decodeRoundGo's first pass, which also prefetches the matches
+// that reach into earlier messages, and copyRoundGo's second. It returns
+// why it stopped and, for stopBadDistance, how many bits the length and
+// distance codes took, as decodeRoundGo does.
+func (d *Decoder) decodeRounds() (stop, back int) {
 	r := roundArgs{
 		in:    &d.in[0], // fast runs only while 8 bytes of in are left
 		inEnd: len(d.in) - 8,
 		w:     (*[WindowCap]byte)(d.win),
 		lit:   d.lit,
 		dist:  d.dist,
-		// The masks are at most the main tables' largest: the lookups
-		// stay inside the tables.
-		litMask:  (uint64(1)<<d.litBits - 1) & (1<<litRootBits - 1),
-		distMask: (uint64(1)<<d.distBit - 1) & (1<<distRootBits - 1),
-		seqs:     &d.seqs,
+		// At most the main tables' largest: the lookups stay inside the
+		// tables.
+		litBits:  min(d.litBits, litRootBits),
+		distBits: min(d.distBit, distRootBits),
 		start:    d.start,
 		bb:       d.bb,
 		nb:       d.nb,
 		i:        d.i,
 		o:        d.o,
 	}
-	decodeRoundAsm(&r)
-	if r.stop == stopBadTable {
+	decodeAsm(&r)
+	switch r.stop {
+	case stopBadTable:
 		panic("inflate: a subtable entry points out of its table")
+	case stopBadMatch:
+		panic("inflate: match outside the window")
 	}
 	d.bb, d.nb, d.i, d.o = r.bb, r.nb, r.i, r.o
-	return r.ns, r.stop, r.back
+	return r.stop, r.back
 }
 
-// roundArgs is what decodeRoundAsm reads (in[:inEnd+8], the window, the
-// tables and the masks of their main tables, at most the largest, seqs,
-// start and the bit reader's and the output's state) and
-// writes (the state, the matches noted, why it stopped and back, as
-// decodeRound returns them). round_amd64.s has the offsets of its fields.
+// roundArgs is what decodeAsm reads (in[:inEnd+8], the window, the tables
+// and the bits of their main tables, at most the largest, start and the
+// bit reader's and the output's state) and writes (the state, why it
+// stopped and back, as decodeRounds returns them). round_amd64.s has the
+// offsets of its fields.
 type roundArgs struct {
 	in       *byte
 	inEnd    int
 	w        *[WindowCap]byte
 	lit      *litTable
 	dist     *distTable
-	litMask  uint64
-	distMask uint64
-	seqs     *[seqMax]uint64
+	litBits  uint
+	distBits uint
 	start    int
 	bb       uint64
 	nb       uint
 	i        int
 	o        int
-	ns       int
 	stop     int
 	back     int
 }
 
-// decodeRoundGo is decodeRound in Go.
+// decodeRoundGo is the fast loop's first pass: it decodes symbols, writes
+// the literals into the window and notes the matches in d.seqs, at most
+// seqMax, moving d.o past them as if they were copied. It returns how many
+// matches it noted, why it stopped, and for stopBadDistance how many bits
+// the length and distance codes took. decodeAsm (round_amd64.s) is the
+// same loop with the second pass after each round and a prefetch of the
+// matches that reach into earlier messages; decodeRoundGo decodes on the
+// other architectures, with the purego tag and on CPUs without BMI2, and
+// is the reference the tests hold the assembly to.
 func (d *Decoder) decodeRoundGo() (ns, stop, back int) {
 	in := d.in
 	w := (*[WindowCap]byte)(d.win)
@@ -736,26 +747,15 @@ func (d *Decoder) decodeRoundGo() (ns, stop, back int) {
 	return ns, stop, back
 }
 
-// copyRound is the fast loop's second pass: it copies the ns matches
-// decodeRound noted, in order. Where the distance is at least eight bytes
+// copyRoundGo is the fast loop's second pass: it copies the ns matches
+// decodeRoundGo noted, in order. Where the distance is at least eight bytes
 // a match is copied eight bytes at a time, its last word running up to 7
 // bytes past its end (libdeflate's overrun), and the eight bytes after its
 // end, read before the copy, are written back after it: they hold the
 // literals that follow the match, already written by the first pass, or
 // output still to come. A match ends at most WindowCap-8 bytes into the
-// window (decodeRound starts a symbol only with outMargin bytes left), so
-// that word is inside the window.
-func (d *Decoder) copyRound(ns int) {
-	if haveRoundAsm && !d.pureGo {
-		if !copyRoundAsm((*[WindowCap]byte)(d.win), &d.seqs, ns) {
-			panic("inflate: match outside the window") // decodeRound checked
-		}
-		return
-	}
-	d.copyRoundGo(ns)
-}
-
-// copyRoundGo is copyRound in Go.
+// window (a round starts a symbol only with outMargin bytes left), so
+// that word is inside the window. decodeAsm copies its rounds the same way.
 func (d *Decoder) copyRoundGo(ns int) {
 	w := (*[WindowCap]byte)(d.win)
 	for k := range ns {
@@ -763,7 +763,7 @@ func (d *Decoder) copyRoundGo(ns int) {
 		p, length, dst := int(sq&0xffff), int(sq>>16&0x1ff), int(sq>>32&0xffff)
 		end := p + length
 		if dst > p || end > WindowCap-8 {
-			panic("inflate: match outside the window") // decodeRound checked both
+			panic("inflate: match outside the window") // decodeRoundGo checked both
 		}
 		src := p - dst
 		if dst >= 8 {

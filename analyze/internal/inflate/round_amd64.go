@@ -2,24 +2,26 @@
 
 package inflate
 
-// haveRoundAsm: decodeRoundAsm is there (round_amd64.s).
-const haveRoundAsm = true
+import "golang.org/x/sys/cpu"
 
-// decodeRoundAsm is decodeRoundGo in assembly, with a prefetch of each
-// match that reaches before r.start, the first byte of the window that
-// this Next call wrote (see seqMax): r says where to decode from and
-// takes back the state, as roundArgs says. It reads in[i:i+8] only while
-// i <= inEnd, writes the window only below WindowCap-outMargin+3 and
-// seqs only below seqMax, and looks up the tables only inside them; a
-// subtable reference out of its table (which buildTable never makes) ends
-// the round with stopBadTable. The prefetch reads nothing and never faults.
+// haveRoundAsm: decodeAsm is there (round_amd64.s) and the CPU has the
+// BMI2 instructions it uses (SHRX, SHLX, BZHI: every x86-64 CPU since
+// 2013-2015). Without them decodeRoundGo and copyRoundGo decode.
+var haveRoundAsm = cpu.X86.HasBMI2
+
+// decodeAsm is decodeRounds's loop: rounds of decodeRoundGo's first pass,
+// with a prefetch of each match that reaches before r.start (the first
+// byte of the window that this Next call wrote, see seqMax), each followed
+// by copyRoundGo's second pass, until a round stops for another reason
+// than its seqMax matches. r says where to decode from and takes back the
+// state, as roundArgs says. It reads in[i:i+8] only while i <= inEnd,
+// writes the window only below WindowCap-outMargin+3 in the first pass and
+// below WindowCap in the second, keeps the matches of a round in its own
+// frame, and looks up the tables only inside them; a subtable reference
+// out of its table (which buildTable never makes) ends it with
+// stopBadTable, a match to copy outside the window (which the first pass
+// never notes) with stopBadMatch. The prefetch reads nothing and never
+// faults.
 //
 //go:noescape
-func decodeRoundAsm(r *roundArgs)
-
-// copyRoundAsm is copyRoundGo in assembly (round_amd64.s). It returns
-// false at a match outside the window as decodeRound makes them, which
-// cannot be.
-//
-//go:noescape
-func copyRoundAsm(w *[WindowCap]byte, seqs *[seqMax]uint64, ns int) (ok bool)
+func decodeAsm(r *roundArgs)

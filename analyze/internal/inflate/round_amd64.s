@@ -10,17 +10,15 @@
 #define R_W 16
 #define R_LIT 24
 #define R_DIST 32
-#define R_LITMASK 40
-#define R_DISTMASK 48
-#define R_SEQS 56
-#define R_START 64
-#define R_BB 72
-#define R_NB 80
-#define R_I 88
-#define R_O 96
-#define R_NS 104
-#define R_STOP 112
-#define R_BACK 120
+#define R_LITBITS 40
+#define R_DISTBITS 48
+#define R_START 56
+#define R_BB 64
+#define R_NB 72
+#define R_I 80
+#define R_O 88
+#define R_STOP 96
+#define R_BACK 104
 
 #define LITFLAG 0x80000000
 #define EXCFLAG 0x40000000
@@ -37,61 +35,69 @@
 #define STOPBADSYMBOL 2
 #define STOPBADDISTANCE 3
 #define STOPBADTABLE 4
+#define STOPBADMATCH 5
+
+// The frame: the round's matches (as decodeRoundGo notes them in seqs) at
+// 0(SP), SEQMAX of them, and how many at NS(SP).
+#define NS 256
 
 // Registers: R8 the roundArgs, SI in, DI the window, R9 the literal/length
-// table, R10 the distance table, R11 bb, R12 nb, R13 i, BX o; AX the
-// entry, CX shift counts, DX R14 R15 scratch.
+// table, R10 the distance table, CX and BP the bits of their main tables
+// (BZHI's index), R11 bb, R12 nb, R13 i, BX o; AX the entry, DX R14 R15
+// scratch. nb is at most 63 and a symbol consumes at most what it has, so
+// SUBB takes the bits of an entry's low byte from nb without a borrow.
 
-// Refill as decodeRoundGo does: bb |= in[i:i+8] << nb; i += (63-nb)/8;
-// nb |= 56. Leaves AX alone.
+// Refill as decodeRoundGo does: bb |= in[i:i+8] << nb; i += (63-nb)/8
+// (63-nb is 63^nb); nb |= 56. Leaves AX alone.
 #define REFILL \
 	MOVQ (SI)(R13*1), DX \
-	MOVQ R12, CX \
-	SHLQ CX, DX \
+	SHLXQ R12, DX, DX \
 	ORQ DX, R11 \
-	MOVQ $63, DX \
-	SUBQ R12, DX \
-	SHRQ $3, DX \
+	MOVL R12, DX \
+	XORL $63, DX \
+	SHRL $3, DX \
 	ADDQ DX, R13 \
 	ORQ $56, R12
 
 // A literal in AX: consume its code, write its byte, o++.
 #define LITERAL \
-	MOVL AX, CX \
-	SHRQ CX, R11 \
-	MOVBQZX AX, DX \
-	SUBQ DX, R12 \
+	SHRXQ AX, R11, R11 \
+	SUBB AX, R12 \
 	SHRL $16, AX \
 	MOVB AX, (DI)(BX*1) \
 	INCQ BX
 
-// The next literal/length entry of the main table into AX (the mask is
-// at most 0x7ff: the main table's largest).
+// The next literal/length entry of the main table into AX (CX is at most
+// 11: the main table's largest).
 #define LOOKUP \
-	MOVQ R11, AX \
-	ANDQ R_LITMASK(R8), AX \
+	BZHIQ CX, R11, AX \
 	MOVL (R9)(AX*4), AX
 
-// func decodeRoundAsm(r *roundArgs)
-TEXT ·decodeRoundAsm(SB), NOSPLIT, $0-8
+// func decodeAsm(r *roundArgs)
+TEXT ·decodeAsm(SB), NOSPLIT, $264-8
 	MOVQ r+0(FP), R8
 	MOVQ R_IN(R8), SI
 	MOVQ R_W(R8), DI
 	MOVQ R_LIT(R8), R9
 	MOVQ R_DIST(R8), R10
+	MOVQ R_LITBITS(R8), CX
+	MOVQ R_DISTBITS(R8), BP
 	MOVQ R_BB(R8), R11
 	MOVQ R_NB(R8), R12
 	MOVQ R_I(R8), R13
 	MOVQ R_O(R8), BX
-	MOVQ $0, R_NS(R8)
 	MOVQ $0, R_BACK(R8)
+	MOVQ $STOPFULL, R_STOP(R8)
+
+round:
+	MOVQ $0, NS(SP)
 
 top:
 	// A symbol starts: room for it in the input and the window?
 	CMPQ R13, R_INEND(R8)
-	JGT full
+	JGT copy
 	CMPQ BX, $OLIMIT
-	JGT full
+	JGT copy
 	REFILL
 	LOOKUP
 
@@ -119,24 +125,19 @@ have:
 next:
 	// As top, with the entry already in AX.
 	CMPQ R13, R_INEND(R8)
-	JGT full
+	JGT copy
 	CMPQ BX, $OLIMIT
-	JGT full
+	JGT copy
 	REFILL
 	JMP dispatch
 
 litsub:
 	// e = lit[e>>16&0xfff + (bb>>(e&63)) & (1<<(e>>8&15)-1)]
-	MOVL AX, CX
-	MOVQ R11, DX
-	SHRQ CX, DX
-	MOVL AX, CX
-	SHRL $8, CX
-	ANDL $15, CX
-	MOVL $1, R14
-	SHLL CX, R14
-	DECL R14
-	ANDL R14, DX
+	SHRXQ AX, R11, DX
+	MOVL AX, R14
+	SHRL $8, R14
+	ANDL $15, R14
+	BZHIQ R14, DX, DX
 	SHRL $16, AX
 	ANDL $0xfff, AX
 	ADDL DX, AX
@@ -149,49 +150,35 @@ notlit:
 	TESTL $EXCFLAG, AX
 	JNZ exc
 	// A length: base (bits 16-27) + extra bits, consumed with its code.
-	MOVQ R11, R14 // saved
-	MOVL AX, CX
-	SHRQ CX, R11
-	MOVBQZX AX, DX
-	SUBQ DX, R12
-	MOVQ DX, R_BACK(R8) // the bits to go back on a bad distance
-	MOVQ $1, DX
-	SHLQ CX, DX
-	DECQ DX
-	ANDQ DX, R14
-	MOVL AX, CX
-	SHRL $8, CX // the code's length (bits 12-15 are 0 in a length's entry)
-	SHRQ CX, R14
-	SHRL $16, AX
-	ANDL $0xfff, AX
-	ADDQ AX, R14 // length
+	MOVQ R12, R_BACK(R8) // nb before it: the bits to go back on a bad distance
+	MOVQ R11, R14        // saved
+	SHRXQ AX, R11, R11
+	SUBB AX, R12
+	BZHIQ AX, R14, R14   // the code and its extra bits
+	MOVL AX, DX
+	SHRL $8, DX          // the code's length (bits 12-15 are 0 in a length's entry)
+	SHRXQ DX, R14, R14   // the extra bits
+	SHRL $16, AX         // the base (bits 28-31 are 0)
+	ADDQ AX, R14         // length
 
 	// Its distance.
-	MOVQ R11, AX
-	ANDQ R_DISTMASK(R8), AX // at most 0xff
+	BZHIQ BP, R11, AX // BP is at most 8
 	MOVL (R10)(AX*4), AX
 	TESTL $SUBFLAG, AX
 	JNZ distsub
 
 distgot:
 	MOVQ R11, R15 // saved
-	MOVL AX, CX
-	SHRQ CX, R11
-	MOVBQZX AX, DX
-	SUBQ DX, R12
-	ADDQ DX, R_BACK(R8)
-	MOVQ $1, DX
-	SHLQ CX, DX
-	DECQ DX
-	ANDQ DX, R15
-	MOVL AX, CX
-	SHRL $8, CX // SHRQ uses CL&63: badFlag (bit 14 of the entry) drops out
-	SHRQ CX, R15
+	SHRXQ AX, R11, R11
+	SUBB AX, R12
+	BZHIQ AX, R15, R15
 	MOVL AX, DX
-	SHRL $16, DX
-	ADDQ DX, R15 // distance
+	SHRL $8, DX // SHRX uses the count's low 6 bits: badFlag (bit 14 of the entry) drops out
+	SHRXQ DX, R15, R15
 	TESTL $BADFLAG, AX
 	JNZ baddist
+	SHRL $16, AX
+	ADDQ AX, R15 // distance
 	CMPQ R15, BX
 	JGT baddist
 
@@ -199,14 +186,13 @@ distgot:
 	MOVQ R14, DX
 	SHLQ $16, DX
 	ORQ BX, DX
-	MOVQ R15, CX
-	SHLQ $32, CX
-	ORQ CX, DX
-	MOVQ R_NS(R8), CX
-	MOVQ R_SEQS(R8), AX
-	MOVQ DX, (AX)(CX*8)
-	INCQ CX
-	MOVQ CX, R_NS(R8)
+	MOVQ R15, AX
+	SHLQ $32, AX
+	ORQ AX, DX
+	MOVQ NS(SP), AX
+	MOVQ DX, 0(SP)(AX*8)
+	INCQ AX
+	MOVQ AX, NS(SP)
 
 	// Before this call's output: prefetch where it copies from.
 	MOVQ BX, DX
@@ -217,21 +203,16 @@ distgot:
 
 nopf:
 	ADDQ R14, BX
-	CMPQ CX, $SEQMAX
+	CMPQ AX, $SEQMAX
 	JLT top
-	JMP full
+	JMP copy
 
 distsub:
-	MOVL AX, CX
-	MOVQ R11, DX
-	SHRQ CX, DX
-	MOVL AX, CX
-	SHRL $8, CX
-	ANDL $15, CX
-	MOVL $1, R15
-	SHLL CX, R15
-	DECL R15
-	ANDL R15, DX
+	SHRXQ AX, R11, DX
+	MOVL AX, R15
+	SHRL $8, R15
+	ANDL $15, R15
+	BZHIQ R15, DX, DX
 	SHRL $16, AX
 	ADDL DX, AX
 	CMPL AX, $DISTTABLESIZE
@@ -242,27 +223,87 @@ distsub:
 exc:
 	TESTL $EOBFLAG, AX
 	JZ badsym
-	MOVL AX, CX
-	SHRQ CX, R11
-	MOVBQZX AX, DX
-	SUBQ DX, R12
+	SHRXQ AX, R11, R11
+	SUBB AX, R12
 	MOVQ $STOPEOB, R_STOP(R8)
-	JMP out
+	JMP copy
 
 badsym:
 	MOVQ $STOPBADSYMBOL, R_STOP(R8)
-	JMP out
+	JMP copy
 
 baddist:
+	MOVQ R_BACK(R8), DX
+	SUBQ R12, DX
+	MOVQ DX, R_BACK(R8)
 	MOVQ $STOPBADDISTANCE, R_STOP(R8)
-	JMP out
+	JMP copy
 
 badtable:
 	MOVQ $STOPBADTABLE, R_STOP(R8)
 	JMP out
 
-full:
-	MOVQ $STOPFULL, R_STOP(R8)
+copy:
+	// The round's second pass, as copyRoundGo: the matches in order,
+	// those of distance 8 or more eight bytes at a time past their end,
+	// the eight bytes after it put back. R9, R10 and CX are free until
+	// reloaded.
+	MOVQ NS(SP), AX
+	TESTQ AX, AX
+	JEQ copied
+	MOVQ AX, R9
+	LEAQ 0(SP), R10
+
+copyloop:
+	MOVQ (R10), AX
+	MOVWQZX AX, R14 // position
+	MOVQ AX, CX
+	SHRQ $16, CX
+	ANDL $0x1ff, CX // length
+	SHRQ $32, AX // distance
+	LEAQ (R14)(CX*1), DX // end
+	CMPQ AX, R14
+	JA copybad
+	CMPQ DX, $(65536-8)
+	JA copybad
+	MOVQ R14, R15
+	SUBQ AX, R15 // source
+	CMPQ AX, $8
+	JB copybytes
+	MOVQ (DI)(DX*1), CX // the eight bytes after the end
+
+copywords:
+	MOVQ (DI)(R15*1), AX
+	MOVQ AX, (DI)(R14*1)
+	ADDQ $8, R14
+	ADDQ $8, R15
+	CMPQ R14, DX
+	JLT copywords
+	MOVQ CX, (DI)(DX*1)
+	JMP copynext
+
+copybytes:
+	CMPQ R14, DX
+	JGE copynext
+	MOVB (DI)(R15*1), AX
+	MOVB AX, (DI)(R14*1)
+	INCQ R14
+	INCQ R15
+	JMP copybytes
+
+copynext:
+	ADDQ $8, R10
+	DECQ R9
+	JNZ copyloop
+	MOVQ R_LIT(R8), R9
+	MOVQ R_DIST(R8), R10
+	MOVQ R_LITBITS(R8), CX
+
+copied:
+	// A round ended by its SEQMAX matches goes on (stop is still
+	// STOPFULL); any other ends the call.
+	CMPQ NS(SP), $SEQMAX
+	JEQ round
 
 out:
 	MOVQ R11, R_BB(R8)
@@ -271,68 +312,6 @@ out:
 	MOVQ BX, R_O(R8)
 	RET
 
-// func copyRoundAsm(w *[WindowCap]byte, seqs *[seqMax]uint64, ns int) (ok bool)
-//
-// copyRoundGo in assembly: the ns matches of seqs, in order, those of
-// distance 8 or more eight bytes at a time past their end, the eight bytes
-// after it put back. It returns false, having copied nothing more, at a
-// match that does not lie inside the window as decodeRound makes them
-// (distance at most the position, the end at most WindowCap-8), which
-// cannot be.
-TEXT ·copyRoundAsm(SB), NOSPLIT, $0-25
-	MOVQ w+0(FP), DI
-	MOVQ seqs+8(FP), SI
-	MOVQ ns+16(FP), R8
-	MOVB $1, ok+24(FP)
-	TESTQ R8, R8
-	JLE copydone
-
-copyloop:
-	MOVQ (SI), AX
-	MOVWQZX AX, BX // position
-	MOVQ AX, CX
-	SHRQ $16, CX
-	ANDL $0x1ff, CX // length
-	SHRQ $32, AX
-	ANDL $0xffff, AX // distance
-	LEAQ (BX)(CX*1), DX // end
-	CMPQ AX, BX
-	JA copybad
-	CMPQ DX, $(65536-8)
-	JA copybad
-	MOVQ BX, R9
-	SUBQ AX, R9 // source
-	CMPQ AX, $8
-	JB copybytes
-	MOVQ (DI)(DX*1), R10 // the eight bytes after the end
-
-copywords:
-	MOVQ (DI)(R9*1), R11
-	MOVQ R11, (DI)(BX*1)
-	ADDQ $8, BX
-	ADDQ $8, R9
-	CMPQ BX, DX
-	JLT copywords
-	MOVQ R10, (DI)(DX*1)
-	JMP copynext
-
-copybytes:
-	CMPQ BX, DX
-	JGE copynext
-	MOVB (DI)(R9*1), R11
-	MOVB R11, (DI)(BX*1)
-	INCQ BX
-	INCQ R9
-	JMP copybytes
-
-copynext:
-	ADDQ $8, SI
-	DECQ R8
-	JNZ copyloop
-
-copydone:
-	RET
-
 copybad:
-	MOVB $0, ok+24(FP)
-	RET
+	MOVQ $STOPBADMATCH, R_STOP(R8)
+	JMP out

@@ -20,17 +20,15 @@ func TestRoundArgsLayout(t *testing.T) {
 		{"w", unsafe.Offsetof(r.w), 16},
 		{"lit", unsafe.Offsetof(r.lit), 24},
 		{"dist", unsafe.Offsetof(r.dist), 32},
-		{"litMask", unsafe.Offsetof(r.litMask), 40},
-		{"distMask", unsafe.Offsetof(r.distMask), 48},
-		{"seqs", unsafe.Offsetof(r.seqs), 56},
-		{"start", unsafe.Offsetof(r.start), 64},
-		{"bb", unsafe.Offsetof(r.bb), 72},
-		{"nb", unsafe.Offsetof(r.nb), 80},
-		{"i", unsafe.Offsetof(r.i), 88},
-		{"o", unsafe.Offsetof(r.o), 96},
-		{"ns", unsafe.Offsetof(r.ns), 104},
-		{"stop", unsafe.Offsetof(r.stop), 112},
-		{"back", unsafe.Offsetof(r.back), 120},
+		{"litBits", unsafe.Offsetof(r.litBits), 40},
+		{"distBits", unsafe.Offsetof(r.distBits), 48},
+		{"start", unsafe.Offsetof(r.start), 56},
+		{"bb", unsafe.Offsetof(r.bb), 64},
+		{"nb", unsafe.Offsetof(r.nb), 72},
+		{"i", unsafe.Offsetof(r.i), 80},
+		{"o", unsafe.Offsetof(r.o), 88},
+		{"stop", unsafe.Offsetof(r.stop), 96},
+		{"back", unsafe.Offsetof(r.back), 104},
 	}
 	for _, o := range offsets {
 		if o.got != o.want {
@@ -49,13 +47,15 @@ func TestRoundArgsLayout(t *testing.T) {
 		{"LITTABLESIZE", litTableSize, 2342},
 		{"DISTTABLESIZE", distTableSize, 402},
 		{"OLIMIT", WindowCap - outMargin, 65270},
-		{"window (copyRoundAsm)", WindowCap, 65536},
+		{"window (the copies)", WindowCap, 65536},
 		{"SEQMAX", seqMax, 32},
 		{"STOPFULL", stopFull, 0},
 		{"STOPEOB", stopEOB, 1},
 		{"STOPBADSYMBOL", stopBadSymbol, 2},
 		{"STOPBADDISTANCE", stopBadDistance, 3},
 		{"STOPBADTABLE", stopBadTable, 4},
+		{"STOPBADMATCH", stopBadMatch, 5},
+		{"NS (the matches of a round in the frame)", seqMax * 8, 256},
 	}
 	for _, c := range consts {
 		if c.got != c.want {

@@ -2,12 +2,8 @@
 
 package inflate
 
-// haveRoundAsm: there is no assembly decodeRound off amd64 (or with the
-// purego tag); decodeRoundGo decodes.
+// haveRoundAsm: there is no assembly decodeAsm off amd64 (or with the
+// purego tag); decodeRoundGo and copyRoundGo decode.
 const haveRoundAsm = false
 
-func decodeRoundAsm(r *roundArgs) { panic("inflate: no assembly decodeRound") }
-
-func copyRoundAsm(w *[WindowCap]byte, seqs *[seqMax]uint64, ns int) bool {
-	panic("inflate: no assembly copyRound")
-}
+func decodeAsm(r *roundArgs) { panic("inflate: no assembly decodeAsm") }
