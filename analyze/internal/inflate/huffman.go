@@ -78,12 +78,15 @@ type symScratch struct {
 	sorted [512]uint16
 }
 
-// litMeaning and distMeaning give each symbol's entry without its code
-// length: what the decoder does with it and how many extra bits follow.
-var litMeaning, distMeaning [maxLitSyms]uint32
+// meanings gives each symbol's entry without its code length: what the
+// decoder does with it and how many extra bits follow. Its size is
+// symScratch's, so that a symbol masked to it needs no bounds check; the
+// symbols past the alphabet's are never read.
+type meanings [len(symScratch{}.sorted)]uint32
 
+// litMeaning and distMeaning: the literal/length and distance symbols;
 // precodeMeaning: a code length symbol is just its value.
-var precodeMeaning [numPrecode]uint32
+var litMeaning, distMeaning, precodeMeaning meanings
 
 // The fixed Huffman codes, RFC 1951 §3.2.6, built once.
 var (
@@ -137,13 +140,13 @@ func init() {
 		}
 	}
 	var sc symScratch
-	if _, bits, ok := buildTable(fixedLit[:], lens[:], litMeaning[:], 9, litSub, badEntry, &sc); !ok || bits != 9 {
+	if _, bits, ok := buildTable(fixedLit[:], lens[:], &litMeaning, 9, litSub, badEntry, &sc); !ok || bits != 9 {
 		panic("inflate: fixed literal/length code")
 	}
 	for v := range 32 {
 		lens[v] = 5
 	}
-	if _, bits, ok := buildTable(fixedDist[:], lens[:32], distMeaning[:], 5, distSub, badDistance, &sc); !ok || bits != 5 {
+	if _, bits, ok := buildTable(fixedDist[:], lens[:32], &distMeaning, 5, distSub, badDistance, &sc); !ok || bits != 5 {
 		panic("inflate: fixed distance code")
 	}
 }
@@ -156,7 +159,7 @@ func init() {
 // compress/flate would reject the code: over- or under-subscribed, except
 // for the empty code and a single code of length 1, which flate accepts
 // (their missing codes are corrupt input when met). sc is scratch space.
-func buildTable(table []uint32, lens []uint8, meaning []uint32, rootBits uint, sub, bad uint32, sc *symScratch) (minLen, tableBits uint, ok bool) {
+func buildTable(table []uint32, lens []uint8, meaning *meanings, rootBits uint, sub, bad uint32, sc *symScratch) (minLen, tableBits uint, ok bool) {
 	// Count the codes of each length (count[0]: the symbols with none),
 	// skipping runs of unused symbols eight at a time (a block uses few of
 	// the 286 literal/length symbols, and codes them in runs). Lengths
@@ -164,13 +167,19 @@ func buildTable(table []uint32, lens []uint8, meaning []uint32, rootBits uint, s
 	var count [maxCodeLen + 2]uint16
 	s := 0
 	for ; s+8 <= len(lens); s += 8 {
-		if binary.LittleEndian.Uint64(lens[s:]) == 0 {
+		w := binary.LittleEndian.Uint64(lens[s:])
+		if w == 0 {
 			count[0] += 8
 			continue
 		}
-		for _, l := range lens[s : s+8] {
-			count[l&maxCodeLen]++
-		}
+		count[w&maxCodeLen]++
+		count[w>>8&maxCodeLen]++
+		count[w>>16&maxCodeLen]++
+		count[w>>24&maxCodeLen]++
+		count[w>>32&maxCodeLen]++
+		count[w>>40&maxCodeLen]++
+		count[w>>48&maxCodeLen]++
+		count[w>>56&maxCodeLen]++
 	}
 	for _, l := range lens[s:] {
 		count[l&maxCodeLen]++
@@ -217,12 +226,16 @@ func buildTable(table []uint32, lens []uint8, meaning []uint32, rootBits uint, s
 	}
 	const sortMask = len(sc.sorted) - 1
 	for s = 0; s+8 <= len(lens); s += 8 {
-		if binary.LittleEndian.Uint64(lens[s:]) == 0 {
+		w := binary.LittleEndian.Uint64(lens[s:])
+		if w == 0 {
 			continue
 		}
-		for k, l := range lens[s : s+8] {
-			sc.sorted[int(offs[l&maxCodeLen])&sortMask] = uint16(s + k)
-			offs[l&maxCodeLen]++
+		for k := 0; k < 8; k, w = k+2, w>>16 {
+			l0, l1 := w&maxCodeLen, w>>8&maxCodeLen
+			sc.sorted[int(offs[l0])&sortMask] = uint16(s + k)
+			offs[l0]++
+			sc.sorted[int(offs[l1])&sortMask] = uint16(s + k + 1)
+			offs[l1]++
 		}
 	}
 	for ; s < len(lens); s++ {
@@ -230,7 +243,8 @@ func buildTable(table []uint32, lens []uint8, meaning []uint32, rootBits uint, s
 		sc.sorted[int(offs[l])&sortMask] = uint16(s)
 		offs[l]++
 	}
-	syms := sc.sorted[count[0]:len(lens)]
+	// The used symbols, in canonical order: sc.sorted[next&sortMask:].
+	next := int(count[0])
 
 	// Codes of at most tableBits bits: one entry per code in a table of
 	// 2^len entries, doubled (by copying) as len grows, so that each code
@@ -243,9 +257,10 @@ func buildTable(table []uint32, lens []uint8, meaning []uint32, rootBits uint, s
 	n := count[l]
 	end := uint32(1) << l
 	for l <= tableBits {
+		codeLen := uint32(l)<<8 + uint32(l)
 		for ; n > 0; n-- {
-			table[codeword] = meaning[syms[0]] + uint32(l)<<8 + uint32(l)
-			syms = syms[1:]
+			table[codeword] = meaning[int(sc.sorted[next&sortMask])&sortMask] + codeLen
+			next++
 			if codeword == end-1 {
 				// The last code (all ones): fill the rest by doubling.
 				for ; l < tableBits; l++ {
@@ -294,8 +309,8 @@ func buildTable(table []uint32, lens []uint8, meaning []uint32, rootBits uint, s
 			}
 			table[prefix] = sub | start<<16 | subBits<<8 | uint32(tableBits)
 		}
-		entry := meaning[syms[0]] + uint32(l)<<8 + uint32(l)
-		syms = syms[1:]
+		entry := meaning[int(sc.sorted[next&sortMask])&sortMask] + uint32(l)<<8 + uint32(l)
+		next++
 		stride := uint32(1) << (l - tableBits)
 		for i := start + codeword>>tableBits; i < end; i += stride {
 			table[i] = entry

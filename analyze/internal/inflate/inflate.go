@@ -267,7 +267,7 @@ func (d *Decoder) dynamicHeader() bool {
 		clens[codeOrder[k]] = uint8(d.bb & 7)
 		d.consume(3)
 	}
-	pmin, pbits, ok := buildTable(d.precodeTable[:], clens[:], precodeMeaning[:], precodeRootBits, 0, badEntry, &d.scratch)
+	pmin, pbits, ok := buildTable(d.precodeTable[:], clens[:], &precodeMeaning, precodeRootBits, 0, badEntry, &d.scratch)
 	if !ok {
 		d.corrupt()
 		return false
@@ -315,12 +315,12 @@ func (d *Decoder) dynamicHeader() bool {
 			i++
 		}
 	}
-	lmin, lbits, ok := buildTable(d.litTable[:], lens[:nlit], litMeaning[:], litRootBits, litSub, badEntry, &d.scratch)
+	lmin, lbits, ok := buildTable(d.litTable[:], lens[:nlit], &litMeaning, litRootBits, litSub, badEntry, &d.scratch)
 	if !ok {
 		d.corrupt()
 		return false
 	}
-	dmin, dbits, ok := buildTable(d.distTable[:], lens[nlit:], distMeaning[:], distRootBits, distSub, badDistance, &d.scratch)
+	dmin, dbits, ok := buildTable(d.distTable[:], lens[nlit:], &distMeaning, distRootBits, distSub, badDistance, &d.scratch)
 	if !ok {
 		d.corrupt()
 		return false
