@@ -38,6 +38,18 @@ type Config struct {
 	// Seed makes the payloads and masks; the same Config gives the same
 	// bytes.
 	Seed uint64
+	// KeyLog, when not nil, makes every connection a wss:// session: a
+	// TLS 1.3 handshake (TLS_AES_128_GCM_SHA256) after the TCP one, then
+	// the same upgrade and messages as without it, each write (the
+	// request, the response, every frame) sealed in one record, or in
+	// records of 16 KiB when longer, as a TLS library seals what the
+	// application writes, and sent in segments as the frames are without
+	// TLS; a close_notify from each side before its FIN. Each connection
+	// has its own client random and traffic secrets, drawn from Seed, and
+	// KeyLog receives them in NSS's key log format (RFC 9850). The
+	// messages, their order and their payloads are those of the same
+	// Config without KeyLog.
+	KeyLog io.Writer
 }
 
 // Stats counts what a generated capture holds.
@@ -158,6 +170,25 @@ func (pw *pcapWriter) send(src, dst *endpoint, data []byte) error {
 type genConn struct {
 	cli, srv endpoint
 	deflate  [2]*deflater // client, server
+	tls      *tlsConn     // nil for ws://
+}
+
+// sendApp writes what the application at one end writes: the bytes as
+// they are, or sealed in TLS records (into the reused *sealed).
+func (pw *pcapWriter) sendApp(c *genConn, fromClient bool, data []byte, sealed *[]byte) error {
+	src, dst := &c.srv, &c.cli
+	if fromClient {
+		src, dst = dst, src
+	}
+	if c.tls != nil {
+		s := c.tls.server
+		if fromClient {
+			s = c.tls.client
+		}
+		*sealed = s.appendRecords((*sealed)[:0], contentApplicationData, data)
+		data = *sealed
+	}
+	return pw.send(src, dst, data)
 }
 
 // deflater compresses messages as permessage-deflate with context takeover
@@ -222,6 +253,11 @@ func Generate(w io.Writer, cfg Config) (Stats, error) {
 		return Stats{}, err
 	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
+	// The TLS secrets come from a stream of their own, so that the
+	// messages are those of the same seed without TLS.
+	tlsRNG := rand.New(rand.NewPCG(cfg.Seed, 0x7153))
+	keylog := keyLogWriter(cfg.KeyLog)
+	var sealed []byte
 	noise := make([]byte, 16<<10)
 	for i := range noise {
 		noise[i] = byte(rng.Uint32())
@@ -244,25 +280,45 @@ func Generate(w io.Writer, cfg Config) (Stats, error) {
 			c.deflate = [2]*deflater{newDeflater(level), newDeflater(level)}
 		}
 		conns[i] = c
-		steps := []struct {
+		for _, s := range []struct {
 			fromClient bool
 			flags      uint8
-			data       string
-		}{
-			{true, flagSYN, ""},
-			{false, flagSYN | flagACK, ""},
-			{true, flagACK, ""},
-			{true, flagACK | flagPSH, "GET /feed HTTP/1.1\r\nHost: 10.1.0.1:8080\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-				"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" + ext + "\r\n"},
-			{false, flagACK | flagPSH, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-				"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n" + ext + "\r\n"},
-		}
-		for _, s := range steps {
+		}{{true, flagSYN}, {false, flagSYN | flagACK}, {true, flagACK}} {
 			src, dst := &c.cli, &c.srv
 			if !s.fromClient {
 				src, dst = dst, src
 			}
-			if err := pw.segment(src, dst, s.flags, []byte(s.data)); err != nil {
+			if err := pw.segment(src, dst, s.flags, nil); err != nil {
+				return pw.stats, err
+			}
+		}
+		if keylog != nil {
+			if c.tls, err = newTLSConn(tlsRNG, keylog); err != nil {
+				return pw.stats, err
+			}
+			clientHello, serverFlight, clientFinished := c.tls.handshake()
+			if err := pw.send(&c.cli, &c.srv, clientHello); err != nil {
+				return pw.stats, err
+			}
+			if err := pw.send(&c.srv, &c.cli, serverFlight); err != nil {
+				return pw.stats, err
+			}
+			if err := pw.send(&c.cli, &c.srv, clientFinished); err != nil {
+				return pw.stats, err
+			}
+		}
+		// The upgrade, one segment each way (with PSH: send's last).
+		steps := []struct {
+			fromClient bool
+			data       string
+		}{
+			{true, "GET /feed HTTP/1.1\r\nHost: 10.1.0.1:8080\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+				"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" + ext + "\r\n"},
+			{false, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+				"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n" + ext + "\r\n"},
+		}
+		for _, s := range steps {
+			if err := pw.sendApp(c, s.fromClient, []byte(s.data), &sealed); err != nil {
 				return pw.stats, err
 			}
 		}
@@ -337,11 +393,7 @@ func Generate(w io.Writer, cfg Config) (Stats, error) {
 			var key [4]byte
 			binary.LittleEndian.PutUint32(key[:], rng.Uint32())
 			frame = appendFrame(frame[:0], rsv, opcode, body, fromClient, key)
-			src, dst := &c.srv, &c.cli
-			if fromClient {
-				src, dst = dst, src
-			}
-			if err := pw.send(src, dst, frame); err != nil {
+			if err := pw.sendApp(c, fromClient, frame, &sealed); err != nil {
 				return pw.stats, err
 			}
 			pw.stats.Messages++
@@ -352,14 +404,24 @@ func Generate(w io.Writer, cfg Config) (Stats, error) {
 		var key [4]byte
 		binary.LittleEndian.PutUint32(key[:], rng.Uint32())
 		frame = appendFrame(frame[:0], 0, 0x8, closeBody, true, key)
-		if err := pw.send(&c.cli, &c.srv, frame); err != nil {
+		if err := pw.sendApp(c, true, frame, &sealed); err != nil {
 			return pw.stats, err
 		}
 		frame = appendFrame(frame[:0], 0, 0x8, closeBody, false, key)
-		if err := pw.send(&c.srv, &c.cli, frame); err != nil {
+		if err := pw.sendApp(c, false, frame, &sealed); err != nil {
 			return pw.stats, err
 		}
 		pw.stats.Messages += 2
+		if c.tls != nil {
+			sealed = c.tls.server.appendRecords(sealed[:0], contentAlert, closeNotify)
+			if err := pw.send(&c.srv, &c.cli, sealed); err != nil {
+				return pw.stats, err
+			}
+			sealed = c.tls.client.appendRecords(sealed[:0], contentAlert, closeNotify)
+			if err := pw.send(&c.cli, &c.srv, sealed); err != nil {
+				return pw.stats, err
+			}
+		}
 		if err := pw.segment(&c.srv, &c.cli, flagFIN|flagACK, nil); err != nil {
 			return pw.stats, err
 		}
@@ -367,6 +429,11 @@ func Generate(w io.Writer, cfg Config) (Stats, error) {
 			return pw.stats, err
 		}
 		if err := pw.segment(&c.srv, &c.cli, flagACK, nil); err != nil {
+			return pw.stats, err
+		}
+	}
+	if keylog != nil {
+		if err := keylog.Flush(); err != nil {
 			return pw.stats, err
 		}
 	}

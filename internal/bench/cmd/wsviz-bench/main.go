@@ -4,19 +4,33 @@
 // data message is compressed with permessage-deflate and context takeover,
 // JSON texts and binary records compressed at zlib's default level (about
 // 147 MB, 450k packets); "deflate", the earlier variant (noisy binaries
-// compressed at BestSpeed, 214 MB), on request.
+// compressed at BestSpeed, 214 MB), on request; and "wss", on request:
+// the plain variant's connections and messages, in the same order and the
+// same segments as far as TLS allows, each connection a TLS 1.3 session
+// (TLS_AES_128_GCM_SHA256) whose every write (the upgrade's request and
+// response, each frame) is sealed in one record, with its key log beside
+// the capture (FILE.keys, one client random and four traffic secrets a
+// connection), decoded with `wsviz events --keylog FILE.keys -r FILE`.
 //
 //	go run ./internal/bench/cmd/wsviz-bench                  # plain and compressed, tshark when installed
 //	go run ./internal/bench/cmd/wsviz-bench -variants deflate
+//	go run ./internal/bench/cmd/wsviz-bench -variants plain,wss -runs 3  # issue 10's ratio
 //	go run ./internal/bench/cmd/wsviz-bench -messages 20000  # 10× the default file
 //	go run ./internal/bench/cmd/wsviz-bench -keep -dir /tmp  # keep the captures
 //	go run ./internal/bench/cmd/wsviz-bench -hostile         # time and peak RSS on the hostile captures
 //
-// Each tool runs -runs times (5 by default) on each capture, alternating,
-// and the table shows its median run: seconds, MB/s, packets/s,
+// Each tool runs -runs times (5 by default) on each capture, alternating
+// tools and captures (plain, wss, plain, wss... for wsviz, tshark after
+// wsviz on each), and the table shows its median run: seconds, MB/s, packets/s,
 // messages/s, the child's peak RSS (from its rusage, the largest of the
 // runs) and CPU use (user and system time over wall time: 200% is both
 // cores busy), and the throughput ratio of the medians to tshark.
+// tshark is not run on wss (its TLS dissection with the key log,
+// -o tls.keylog_file:FILE.keys, would take minutes a run on the default
+// capture); with plain and wss in one run the command prints issue 10's
+// ratio, wsviz's median time on plain over its median time on wss: the
+// two captures hold the same messages, so this is wss's messages per
+// second over plain's, and the target is at least 0.70.
 // Each tool's output goes into a pipe, as into a script consuming it; the
 // command drains the pipe without copying it (splice into /dev/null on
 // Linux), so the measuring takes no CPU from the tools on a small machine.
@@ -41,7 +55,7 @@ import (
 func main() {
 	conns := flag.Int("conns", 200, "connections in the synthetic capture")
 	messages := flag.Int("messages", 2000, "messages per connection")
-	variants := flag.String("variants", "plain,compressed", "comma-separated variants to run: plain, compressed, deflate")
+	variants := flag.String("variants", "plain,compressed", "comma-separated variants to run: plain, compressed, deflate, wss")
 	dir := flag.String("dir", "", "directory for the captures (default: a temporary one)")
 	keep := flag.Bool("keep", false, "keep the generated captures")
 	wsviz := flag.String("wsviz", "", "wsviz binary to measure (default: build ./cmd/wsviz)")
@@ -103,7 +117,7 @@ func run(conns, messages int, variants []string, dir string, keep bool, wsviz, t
 		if len(targets) == 0 {
 			return
 		}
-		fmt.Println("\ntargets (issues 5 and 15):")
+		fmt.Println("\ntargets (issues 5, 10 and 15):")
 		for _, t := range targets {
 			fmt.Println("  " + t)
 		}
@@ -117,46 +131,73 @@ func run(conns, messages int, variants []string, dir string, keep bool, wsviz, t
 	if len(variants) > 0 {
 		fmt.Printf("%-10s %-7s %9s %9s %11s %11s %10s %9s %7s\n", "variant", "tool", "seconds", "MB/s", "packets/s", "messages/s", "peak RSS", "ratio", "CPU")
 	}
+	// Generate every capture first, so that the runs can alternate
+	// between them.
+	type capture struct {
+		variant, path string
+		st            bench.Stats
+		args          []string // wsviz's
+		ours, ts      []result
+	}
+	var captures []*capture
+	defer func() {
+		if keep {
+			return
+		}
+		for _, c := range captures {
+			os.Remove(c.path)
+			os.Remove(c.path + ".keys")
+		}
+	}()
 	for _, v := range variants {
-		if v != "plain" && v != "compressed" && v != "deflate" {
+		if v != "plain" && v != "compressed" && v != "deflate" && v != "wss" {
 			return fmt.Errorf("unknown variant %q", v)
 		}
-		path := filepath.Join(dir, fmt.Sprintf("%s-%dx%d.pcap", v, conns, messages))
+		c := &capture{variant: v, path: filepath.Join(dir, fmt.Sprintf("%s-%dx%d.pcap", v, conns, messages))}
+		captures = append(captures, c)
 		t0 := time.Now()
-		st, err := generate(v, path, conns, messages)
-		if err != nil {
+		var err error
+		if c.st, err = generate(v, c.path, conns, messages); err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "wsviz-bench: %s: %.1f MB, %d packets, %d messages, generated in %.1fs\n",
-			path, float64(st.Bytes)/1e6, st.Packets, st.Messages, time.Since(t0).Seconds())
-		if st.WireDataBytes < st.DataBytes {
+			c.path, float64(c.st.Bytes)/1e6, c.st.Packets, c.st.Messages, time.Since(t0).Seconds())
+		if c.st.WireDataBytes < c.st.DataBytes {
 			fmt.Printf("%s: data messages compressed from %.1f MB to %.1f MB on the wire (%.2f×)\n",
-				v, float64(st.DataBytes)/1e6, float64(st.WireDataBytes)/1e6, float64(st.DataBytes)/float64(st.WireDataBytes))
+				v, float64(c.st.DataBytes)/1e6, float64(c.st.WireDataBytes)/1e6, float64(c.st.DataBytes)/float64(c.st.WireDataBytes))
 		}
-
-		args := append([]string{"events", "-r", path}, extra...)
-		tsharkArgs := []string{"-r", path, "-Y", "websocket", "-T", "fields",
-			"-e", "frame.number", "-e", "websocket.opcode", "-e", "websocket.payload_length"}
-		var oursRuns, tsRuns []result
-		for range measureRuns {
-			r, err := measure(wsviz, args)
+		c.args = []string{"events", "-r", c.path}
+		if v == "wss" {
+			c.args = []string{"events", "--keylog", c.path + ".keys", "-r", c.path}
+		}
+		c.args = append(c.args, extra...)
+	}
+	for range measureRuns {
+		for _, c := range captures {
+			r, err := measure(wsviz, c.args)
 			if err != nil {
 				return err
 			}
-			oursRuns = append(oursRuns, r)
-			if tshark != "" {
-				r, err := measure(tshark, tsharkArgs)
+			c.ours = append(c.ours, r)
+			if tshark != "" && c.variant != "wss" {
+				r, err := measure(tshark, []string{"-r", c.path, "-Y", "websocket", "-T", "fields",
+					"-e", "frame.number", "-e", "websocket.opcode", "-e", "websocket.payload_length"})
 				if err != nil {
 					return err
 				}
-				tsRuns = append(tsRuns, r)
+				c.ts = append(c.ts, r)
 			}
 		}
-		ours := median("wsviz", oursRuns)
-		if tshark == "" {
+	}
+	medians := map[string]result{}
+	for _, c := range captures {
+		v, st := c.variant, c.st
+		ours := median(v+" wsviz", c.ours)
+		medians[v] = ours
+		if len(c.ts) == 0 {
 			report(v, "wsviz", st, ours, "")
 		} else {
-			ts := median("tshark", tsRuns)
+			ts := median(v+" tshark", c.ts)
 			report(v, "tshark", st, ts, "")
 			ratio := ts.wall.Seconds() / ours.wall.Seconds()
 			report(v, "wsviz", st, ours, fmt.Sprintf("%.1f×", ratio))
@@ -170,8 +211,12 @@ func run(conns, messages int, variants []string, dir string, keep bool, wsviz, t
 			}
 		}
 		targets = append(targets, fmt.Sprintf("%s: peak RSS at most 100 MB: %s (%.0f MB)", v, yes(ours.maxRSS <= 100e6), float64(ours.maxRSS)/1e6))
-		if !keep {
-			os.Remove(path)
+	}
+	if p, ok := medians["plain"]; ok {
+		if w, ok := medians["wss"]; ok {
+			// Issue 10: the same messages over TLS at least 70% as fast.
+			ratio := p.wall.Seconds() / w.wall.Seconds()
+			targets = append(targets, fmt.Sprintf("wss: at least 0.70 of plain's messages/s (wsviz's median on plain / on wss): %s (%.3f)", yes(ratio >= 0.70), ratio))
 		}
 	}
 	return nil
@@ -333,6 +378,13 @@ func generateHere(spec, path string, conns, messages int) error {
 		cfg := bench.Config{Conns: conns, Messages: messages, Seed: 1}
 		switch spec {
 		case "plain":
+		case "wss":
+			keys, err := os.Create(path + ".keys")
+			if err != nil {
+				return err
+			}
+			defer keys.Close()
+			cfg.KeyLog = keys
 		case "deflate":
 			cfg.Deflate = true
 		case "compressed":
@@ -343,6 +395,11 @@ func generateHere(spec, path string, conns, messages int) error {
 		var err error
 		if st, err = bench.GenerateFile(path, cfg); err != nil {
 			return err
+		}
+		if keys, ok := cfg.KeyLog.(*os.File); ok {
+			if err := keys.Close(); err != nil {
+				return err
+			}
 		}
 	}
 	return json.NewEncoder(os.Stdout).Encode(st)

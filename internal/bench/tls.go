@@ -1,0 +1,184 @@
+package bench
+
+import (
+	"bufio"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"strings"
+
+	"golang.org/x/crypto/cryptobyte"
+)
+
+// The hello records of the wss:// variant: RFC 8448 §3's (TLS 1.3,
+// TLS_AES_128_GCM_SHA256, SNI "server"), record headers included, copied
+// here because analyze/internal/rfc8448 is importable only under analyze/.
+// Each connection patches both randoms; the key log names a session by
+// its ClientHello's random (RFC 9850), which is all the decoder needs of
+// the hellos besides the version and suite.
+var (
+	tlsClientHello = hexBytes(`16 03 01 00 c4
+		01 00 00 c0 03 03 cb 34 ec b1 e7 81 63 ba 1c 38 c6 da cb 19 6a 6d ff a2
+		1a 8d 99 12 ec 18 a2 ef 62 83 02 4d ec e7 00 00 06 13 01 13 03 13 02 01
+		00 00 91 00 00 00 0b 00 09 00 00 06 73 65 72 76 65 72 ff 01 00 01 00 00
+		0a 00 14 00 12 00 1d 00 17 00 18 00 19 01 00 01 01 01 02 01 03 01 04 00
+		23 00 00 00 33 00 26 00 24 00 1d 00 20 99 38 1d e5 60 e4 bd 43 d2 3d 8e
+		43 5a 7d ba fe b3 c0 6e 51 c1 3c ae 4d 54 13 69 1e 52 9a af 2c 00 2b 00
+		03 02 03 04 00 0d 00 20 00 1e 04 03 05 03 06 03 02 03 08 04 08 05 08 06
+		04 01 05 01 06 01 02 01 04 02 05 02 06 02 02 02 00 2d 00 02 01 01 00 1c
+		00 02 40 01`)
+	tlsServerHello = hexBytes(`16 03 03 00 5a 02 00 00 56 03 03 a6 af 06 a4 12 18 60 dc 5e 6e 60 24 9c
+		d3 4c 95 93 0c 8a c5 cb 14 34 da c1 55 77 2e d3 e2 69 28 00 13 01 00 00
+		2e 00 33 00 24 00 1d 00 20 c9 82 88 76 11 20 95 fe 66 76 2b db f7 c6 72
+		e1 56 d6 cc 25 3b 83 3d f1 dd 69 b1 b0 4e 75 1f 0f 00 2b 00 02 03 04`)
+)
+
+// helloRandomAt is where a hello record's random starts: the record
+// header (5 bytes), the handshake header (4) and legacy_version (2),
+// RFC 8446 §4.1.2-4.1.3.
+const helloRandomAt = 5 + 4 + 2
+
+// maxPlaintext is the most a TLS 1.3 record carries (RFC 8446 §5.1).
+const maxPlaintext = 1 << 14
+
+// TLS 1.3 content types (RFC 8446 §5.1, B.1).
+const (
+	contentAlert           = 21
+	contentHandshake       = 22
+	contentApplicationData = 23
+)
+
+func hexBytes(s string) []byte {
+	b, err := hex.DecodeString(strings.Join(strings.Fields(s), ""))
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// expandLabel is HKDF-Expand-Label with an empty context (RFC 8446 §7.1).
+func expandLabel(secret []byte, label string, n int) []byte {
+	var b cryptobyte.Builder
+	b.AddUint16(uint16(n))
+	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte("tls13 " + label)) })
+	b.AddUint8LengthPrefixed(func(*cryptobyte.Builder) {})
+	out, err := hkdf.Expand(sha256.New, secret, string(b.BytesOrPanic()), n)
+	if err != nil {
+		panic(err) // n is 12 or 16: far below HKDF's limit
+	}
+	return out
+}
+
+// sealer protects the records of one direction with AES-128-GCM (RFC 8446
+// §5.2-5.3, §7.3).
+type sealer struct {
+	aead cipher.AEAD
+	iv   [12]byte
+	seq  uint64
+}
+
+func newSealer(secret []byte) *sealer {
+	block, err := aes.NewCipher(expandLabel(secret, "key", 16))
+	if err != nil {
+		panic(err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(err)
+	}
+	s := &sealer{aead: aead}
+	copy(s.iv[:], expandLabel(secret, "iv", 12))
+	return s
+}
+
+// appendRecords appends plain as records of inner content type inner, as
+// a TLS library writes one application write: one record, or several of
+// at most 16 KiB of plaintext each. Sealing happens in place in b.
+func (s *sealer) appendRecords(b []byte, inner uint8, plain []byte) []byte {
+	for first := true; first || len(plain) > 0; first = false {
+		n := min(len(plain), maxPlaintext)
+		b = slices.Grow(b, 5+n+1+s.aead.Overhead())
+		start := len(b)
+		b = append(b, contentApplicationData, 3, 3, 0, 0) // TLSCiphertext's outer type and version
+		binary.BigEndian.PutUint16(b[start+3:], uint16(n+1+s.aead.Overhead()))
+		b = append(b, plain[:n]...)
+		b = append(b, inner)
+		nonce := s.iv
+		binary.BigEndian.PutUint64(nonce[4:], binary.BigEndian.Uint64(nonce[4:])^s.seq)
+		s.seq++
+		b = s.aead.Seal(b[:start+5], nonce[:], b[start+5:], b[start:start+5])
+		plain = plain[n:]
+	}
+	return b
+}
+
+// tlsConn is the TLS side of one synthetic wss:// connection.
+type tlsConn struct {
+	random      [32]byte
+	clientHello []byte
+	serverHello []byte
+	// the handshake's sealers, then the application's
+	clientHS, serverHS, client, server *sealer
+}
+
+// newTLSConn draws a session's client random and four traffic secrets
+// from rng and writes them to keylog in NSS's format.
+func newTLSConn(rng *rand.Rand, keylog *bufio.Writer) (*tlsConn, error) {
+	draw := func(b []byte) {
+		for i := 0; i < len(b); i += 8 {
+			binary.LittleEndian.PutUint64(b[i:], rng.Uint64())
+		}
+	}
+	t := &tlsConn{}
+	draw(t.random[:])
+	var serverRandom [32]byte
+	draw(serverRandom[:])
+	t.clientHello = slices.Clone(tlsClientHello)
+	copy(t.clientHello[helloRandomAt:], t.random[:])
+	t.serverHello = slices.Clone(tlsServerHello)
+	copy(t.serverHello[helloRandomAt:], serverRandom[:])
+	var secrets [4][32]byte
+	labels := [4]string{"CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+		"CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0"}
+	for i := range secrets {
+		draw(secrets[i][:])
+		if _, err := fmt.Fprintf(keylog, "%s %x %x\n", labels[i], t.random, secrets[i]); err != nil {
+			return nil, err
+		}
+	}
+	t.clientHS, t.serverHS = newSealer(secrets[0][:]), newSealer(secrets[1][:])
+	t.client, t.server = newSealer(secrets[2][:]), newSealer(secrets[3][:])
+	return t, nil
+}
+
+// finished is a Finished message (RFC 8446 §4.4.4); its verify_data is
+// zeros, the decoder having the secrets from the key log.
+var finished = append([]byte{20, 0, 0, 32}, make([]byte, 32)...)
+
+// handshake returns the client's first flight (the ClientHello), the
+// server's (ServerHello, then EncryptedExtensions and Finished in one
+// record) and the client's Finished record.
+func (t *tlsConn) handshake() (clientHello, serverFlight, clientFinished []byte) {
+	encryptedExtensions := []byte{8, 0, 0, 2, 0, 0}
+	serverFlight = t.serverHS.appendRecords(slices.Clone(t.serverHello), contentHandshake,
+		append(encryptedExtensions, finished...))
+	return t.clientHello, serverFlight, t.clientHS.appendRecords(nil, contentHandshake, finished)
+}
+
+// closeNotify is the close_notify alert (RFC 8446 §6.1).
+var closeNotify = []byte{1, 0}
+
+// keyLogWriter buffers the key log; nil when w is.
+func keyLogWriter(w io.Writer) *bufio.Writer {
+	if w == nil {
+		return nil
+	}
+	return bufio.NewWriter(w)
+}
