@@ -189,6 +189,18 @@ func run(conns, messages int, variants []string, dir string, keep bool, wsviz, t
 			}
 		}
 	}
+	// Issue 10's ratio run by run too: each plain run over the wss run
+	// that follows it, which the machine's drift touches less than the
+	// ratio of medians taken minutes apart.
+	var paired []float64
+	if p := slices.IndexFunc(captures, func(c *capture) bool { return c.variant == "plain" }); p >= 0 {
+		if w := slices.IndexFunc(captures, func(c *capture) bool { return c.variant == "wss" }); w >= 0 {
+			for i := range captures[p].ours {
+				paired = append(paired, captures[p].ours[i].wall.Seconds()/captures[w].ours[i].wall.Seconds())
+			}
+			slices.Sort(paired)
+		}
+	}
 	medians := map[string]result{}
 	for _, c := range captures {
 		v, st := c.variant, c.st
@@ -217,6 +229,8 @@ func run(conns, messages int, variants []string, dir string, keep bool, wsviz, t
 			// Issue 10: the same messages over TLS at least 70% as fast.
 			ratio := p.wall.Seconds() / w.wall.Seconds()
 			targets = append(targets, fmt.Sprintf("wss: at least 0.70 of plain's messages/s (wsviz's median on plain / on wss): %s (%.3f)", yes(ratio >= 0.70), ratio))
+			targets = append(targets, fmt.Sprintf("     each plain run / the wss run after it: median %.3f (%.3f–%.3f, %d pairs)",
+				paired[len(paired)/2], paired[0], paired[len(paired)-1], len(paired)))
 		}
 	}
 	return nil
