@@ -6,8 +6,8 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 
-	"github.com/wsviz/wsviz/analyze/internal/rfc8448"
 	"github.com/wsviz/wsviz/capture/capturetest"
+	"github.com/wsviz/wsviz/internal/rfc8448"
 )
 
 // The TLS layer's warning codes, each shown by a capture in

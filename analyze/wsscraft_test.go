@@ -19,9 +19,9 @@ import (
 
 	"github.com/wsviz/wsviz/analyze"
 	"github.com/wsviz/wsviz/analyze/analyzetest"
-	"github.com/wsviz/wsviz/analyze/internal/rfc8448"
 	"github.com/wsviz/wsviz/capture/capturetest"
 	"github.com/wsviz/wsviz/capture/save"
+	"github.com/wsviz/wsviz/internal/rfc8448"
 )
 
 // Crafted wss:// sessions: TLS 1.3 records sealed here under made-up

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wsviz/wsviz/analyze/internal/rfc8448"
+	"github.com/wsviz/wsviz/internal/rfc8448"
 )
 
 // The simple 1-RTT handshake of RFC 8448 §3 (TLS_AES_128_GCM_SHA256):

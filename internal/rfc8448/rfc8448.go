@@ -1,6 +1,7 @@
-// Package rfc8448 holds what tests of the TLS layer take from RFC 8448
-// §3, "Simple 1-RTT Handshake": the client's random and the two hello
-// records, as hex laid out as the RFC prints it (Bytes decodes it).
+// Package rfc8448 holds what the TLS layer's tests and the bench's wss://
+// captures take from RFC 8448 §3, "Simple 1-RTT Handshake": the client's
+// random and the two hello records, as hex laid out as the RFC prints it
+// (Bytes decodes it).
 package rfc8448
 
 import (
