@@ -116,3 +116,31 @@ func BenchmarkMask(b *testing.B) {
 		maskBytes(key, 1, buf)
 	}
 }
+
+// TestHistoryWindowsReused checks that the history buffers of Streams that
+// are released go back to their Shared's pool and are used again: 200
+// Streams inflating in turn, each released after its messages, hold one
+// window at a time, so the pool never needs more than one mapping (or,
+// off Linux, none).
+func TestHistoryWindowsReused(t *testing.T) {
+	wire := compressedTraffic(t, 20)
+	sh := NewShared(0)
+	for i := range 200 {
+		h := &nopHandler{}
+		s := NewStream(Config{Deflate: true, MaxPayload: 1024, Shared: sh}, h)
+		writePackets(s, wire)
+		if h.msgs != 20 {
+			t.Fatalf("stream %d: %d messages, want 20", i, h.msgs)
+		}
+		if got := sh.HistoryBytes(); got != 2*histSize {
+			t.Fatalf("stream %d: %d bytes of history held, want %d", i, got, 2*histSize)
+		}
+		s.Release()
+		if got := sh.HistoryBytes(); got != 0 {
+			t.Fatalf("stream %d released: %d bytes of history held, want 0", i, got)
+		}
+	}
+	if n := len(sh.windows.mappings); n > 1 {
+		t.Errorf("%d mappings of windows for one window in use at a time, want at most 1", n)
+	}
+}

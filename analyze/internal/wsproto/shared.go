@@ -1,6 +1,8 @@
 package wsproto
 
 import (
+	"runtime"
+
 	"github.com/wsviz/wsviz/analyze/internal/inflate"
 	"github.com/wsviz/wsviz/analyze/internal/lru"
 )
@@ -33,13 +35,51 @@ type Shared struct {
 
 	histBytes int64             // capacity of the history buffers held
 	histLRU   lru.List[*Stream] // Streams holding a history buffer, least recently inflated first
+	windows   *windowPool       // where history buffers come from; nil: the Go heap
+}
+
+// windowPool holds the history buffers (windows of 2*histSize bytes) of a
+// Shared in memory mapped by mapWindows, in huge pages where the kernel
+// gives them: a buffer given back by releaseHistory is reused, and the
+// mappings are unmapped when the Shared is collected (nothing else refers
+// to them: a Stream refers to its Shared, and Streams and the decoder are
+// the only users of the buffers).
+type windowPool struct {
+	free     [][]byte // buffers not in use, empty, of capacity 2*histSize
+	mappings [][]byte
 }
 
 // NewShared returns a Shared that lets the compression histories of its
 // Streams hold at most maxHistory bytes together; 0 or negative means no
 // bound.
 func NewShared(maxHistory int64) *Shared {
-	return &Shared{maxHistory: maxHistory}
+	sh := &Shared{maxHistory: maxHistory, windows: new(windowPool)}
+	runtime.AddCleanup(sh, func(p *windowPool) { unmapWindows(p.mappings) }, sh.windows)
+	return sh
+}
+
+// newWindow returns an empty history buffer of n bytes: from the pool when
+// n is a window's size and the pool has or can map one, else from the Go
+// heap.
+func (sh *Shared) newWindow(n int) []byte {
+	p := sh.windows
+	if p == nil || n != 2*histSize {
+		return make([]byte, 0, n)
+	}
+	if len(p.free) == 0 {
+		m, w := mapWindows()
+		if m == nil {
+			return make([]byte, 0, n)
+		}
+		p.mappings = append(p.mappings, m)
+		for k := 0; k+n <= len(w); k += n {
+			p.free = append(p.free, w[k:k:k+n])
+		}
+	}
+	b := p.free[len(p.free)-1]
+	p.free[len(p.free)-1] = nil
+	p.free = p.free[:len(p.free)-1]
+	return b
 }
 
 // HistoryBytes returns the bytes held by compression histories.
@@ -104,7 +144,7 @@ func (sh *Shared) holdHistory(s *Stream, n int) {
 		sh.releaseHistory(victim)
 		victim.historyDropped()
 	}
-	s.hist = make([]byte, 0, n)
+	s.hist = sh.newWindow(n)
 	sh.histBytes += int64(n)
 	s.histElem.Value = s
 	sh.histLRU.Push(&s.histElem)
@@ -117,5 +157,8 @@ func (sh *Shared) releaseHistory(s *Stream) {
 	}
 	sh.histBytes -= int64(cap(s.hist))
 	sh.histLRU.Remove(&s.histElem)
+	if sh.windows != nil && cap(s.hist) == 2*histSize {
+		sh.windows.free = append(sh.windows.free, s.hist[:0])
+	}
 	s.hist = nil
 }

@@ -115,7 +115,9 @@ func (s *Stream) Reset(cfg Config) {
 	if cfg.Shared == nil {
 		if s.shared == nil || s.cfg.Shared != nil {
 			s.Release()
-			s.shared = NewShared(0)
+			// Its own, without a pool of windows: a pool maps a huge
+			// page's worth of them, made for many Streams.
+			s.shared = &Shared{}
 		}
 	} else if cfg.Shared != s.shared {
 		s.Release()
