@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -121,12 +122,15 @@ func serveUI(ctx context.Context, cfg uiConfig, stdout, stderr io.Writer, ready 
 	defer hs.Close()
 
 	url := "http://" + pageHost(ln.Addr()) + "/"
-	var publishErr atomic.Bool
+	var publishErr, quitting atomic.Bool
 	emit := func(ev *analyze.Event) error {
+		if quitting.Load() {
+			return errQuit // the user quit while the file was read: stop decoding
+		}
 		if !cfg.in.keep(ev) {
 			return nil
 		}
-		if err := srv.Publish(ev); err != nil && publishErr.CompareAndSwap(false, true) {
+		if err := srv.Publish(ev); err != nil && !quitting.Load() && publishErr.CompareAndSwap(false, true) {
 			fmt.Fprintf(stderr, "wsviz ui: %v; later events are shown without details\n", err)
 		}
 		return nil
@@ -186,12 +190,24 @@ func serveUI(ctx context.Context, cfg uiConfig, stdout, stderr io.Writer, ready 
 				fmt.Fprintf(stderr, "wsviz ui: %v (the events before it are shown)\n", err)
 			}
 		case <-ctx.Done():
+			// Stop the decoder before the server closes (deferred above),
+			// so that it does not write to a closed server, nor say so:
+			// it stops at its next event, or is left behind after a
+			// second when its input blocks (-r - from a quiet pipe).
+			quitting.Store(true)
+			select {
+			case <-done:
+			case <-time.After(time.Second):
+			}
 			return nil
 		}
 	}
 	<-ctx.Done()
 	return nil
 }
+
+// errQuit stops the decoding of a file when the user quits wsviz ui.
+var errQuit = errors.New("quit")
 
 // decodeFile feeds a capture file (src reads it, maybe filtered) to the
 // server, with progress.

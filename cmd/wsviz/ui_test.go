@@ -20,6 +20,7 @@ import (
 	"github.com/wsviz/wsviz/analyze/display"
 	"github.com/wsviz/wsviz/capture/capturetest"
 	"github.com/wsviz/wsviz/capture/filter"
+	"github.com/wsviz/wsviz/internal/bench"
 )
 
 // uiFrame encodes one final frame (RFC 6455 §5.2), masked when it comes from
@@ -208,5 +209,45 @@ func TestUIUsage(t *testing.T) {
 	}
 	if stdout.Len() != 0 {
 		t.Errorf("runUI on a missing file printed %q", stdout.String())
+	}
+}
+
+// TestUIQuitWhileDecoding: quitting while a big file is still being read
+// stops the decoder before the server closes, and says nothing about it
+// (it used to print "server closed; later events are shown without
+// details" as wsviz exited).
+func TestUIQuitWhileDecoding(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.pcap")
+	if _, err := bench.GenerateFile(path, bench.Config{Conns: 50, Messages: 400, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		ctx, cancel := context.WithCancel(context.Background())
+		var stdout, stderr syncBuffer
+		urls := make(chan string, 1)
+		done := make(chan error, 1)
+		cfg := uiConfig{in: &decodeFlags{file: path, live: &liveFlags{}, quiet: true}, addr: "127.0.0.1:0"}
+		go func() { done <- serveUI(ctx, cfg, &stdout, &stderr, func(u string) { urls <- u }) }()
+		select {
+		case <-urls:
+		case err := <-done:
+			t.Fatalf("serveUI = %v before serving; stderr %q", err, stderr.String())
+		case <-time.After(10 * time.Second):
+			t.Fatal("serveUI never served")
+		}
+		time.Sleep(time.Duration(i) * 20 * time.Millisecond) // quit at once, or a little into the file
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serveUI = %v after quitting", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("serveUI did not return after quitting")
+		}
+		time.Sleep(200 * time.Millisecond) // what a decoder left running would print
+		if got := stderr.String(); got != "" {
+			t.Errorf("quit after %d ms: stderr %q, want nothing", i*20, got)
+		}
 	}
 }
