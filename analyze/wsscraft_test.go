@@ -2,11 +2,7 @@ package analyze_test
 
 import (
 	"bytes"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hkdf"
 	"crypto/sha1"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -15,13 +11,12 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/crypto/cryptobyte"
-
 	"github.com/wsviz/wsviz/analyze"
 	"github.com/wsviz/wsviz/analyze/analyzetest"
 	"github.com/wsviz/wsviz/capture/capturetest"
 	"github.com/wsviz/wsviz/capture/save"
 	"github.com/wsviz/wsviz/internal/rfc8448"
+	"github.com/wsviz/wsviz/internal/tls13"
 )
 
 // Crafted wss:// sessions: TLS 1.3 records sealed here under made-up
@@ -42,52 +37,6 @@ func hexBytes(s string) []byte {
 		panic(err)
 	}
 	return b
-}
-
-// expandLabel is HKDF-Expand-Label with an empty context (RFC 8446 §7.1).
-func expandLabel(secret []byte, label string, n int) []byte {
-	var b cryptobyte.Builder
-	b.AddUint16(uint16(n))
-	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte("tls13 " + label)) })
-	b.AddUint8LengthPrefixed(func(*cryptobyte.Builder) {})
-	out, err := hkdf.Expand(sha256.New, secret, string(b.BytesOrPanic()), n)
-	if err != nil {
-		panic(err)
-	}
-	return out
-}
-
-// sealer protects the records of one direction (RFC 8446 §5.2-5.3).
-type sealer struct {
-	secret []byte
-	aead   cipher.AEAD
-	iv     []byte
-	seq    uint64
-}
-
-func newSealer(secret []byte) *sealer {
-	block, _ := aes.NewCipher(expandLabel(secret, "key", 16))
-	aead, _ := cipher.NewGCM(block)
-	return &sealer{secret: secret, aead: aead, iv: expandLabel(secret, "iv", 12)}
-}
-
-// seal returns one record of inner content type inner holding plain.
-func (s *sealer) seal(inner uint8, plain []byte) []byte {
-	nonce := bytes.Clone(s.iv)
-	binary.BigEndian.PutUint64(nonce[4:], binary.BigEndian.Uint64(nonce[4:])^s.seq)
-	s.seq++
-	in := append(bytes.Clone(plain), inner)
-	hdr := []byte{23, 3, 3, 0, 0}
-	binary.BigEndian.PutUint16(hdr[3:], uint16(len(in)+s.aead.Overhead()))
-	return s.aead.Seal(hdr, nonce, in, hdr)
-}
-
-// keyUpdate returns the KeyUpdate record (RFC 8446 §4.6.3) and moves s to
-// the next traffic secret.
-func (s *sealer) keyUpdate() []byte {
-	rec := s.seal(22, []byte{24, 0, 0, 1, 0}) // update_not_requested
-	*s = *newSealer(expandLabel(s.secret, "traffic upd", 32))
-	return rec
 }
 
 // wssScript says how craftWSS lays out a session.
@@ -123,9 +72,9 @@ func craftWSS(t *testing.T, sc wssScript, ng bool) (capture []byte, keylog strin
 	k.Client(wssCH)
 	finished := []byte{20, 0, 0, 32}
 	finished = append(finished, make([]byte, 32)...)
-	k.Server(append(bytes.Clone(wssSH), newSealer(shs).seal(22, append([]byte{8, 0, 0, 2, 0, 0}, finished...))...))
-	k.Client(newSealer(chs).seal(22, finished))
-	client, server := newSealer(cap0), newSealer(sap0)
+	k.Server(append(bytes.Clone(wssSH), tls13.NewSealer(shs).Seal(22, append([]byte{8, 0, 0, 2, 0, 0}, finished...))...))
+	k.Client(tls13.NewSealer(chs).Seal(22, finished))
+	client, server := tls13.NewSealer(cap0), tls13.NewSealer(sap0)
 
 	perRecord, coalesce := max(sc.perRecord, 1), max(sc.coalesce, 1)
 	sends := 0
@@ -155,9 +104,9 @@ func craftWSS(t *testing.T, sc wssScript, ng bool) (capture []byte, keylog strin
 	// The upgrade (RFC 6455 §4), one record each way.
 	key := "dGhlIHNhbXBsZSBub25jZQ=="
 	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-	send(true, client.seal(23, []byte("GET /chat HTTP/1.1\r\nHost: server\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+	send(true, client.Seal(23, []byte("GET /chat HTTP/1.1\r\nHost: server\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
 		"Sec-WebSocket-Key: "+key+"\r\nSec-WebSocket-Version: 13\r\n\r\n")))
-	send(false, server.seal(23, []byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+	send(false, server.Seal(23, []byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
 		"Sec-WebSocket-Accept: "+base64.StdEncoding.EncodeToString(sum[:])+"\r\n\r\n")))
 
 	var cbuf, sbuf []byte // records not sent yet
@@ -190,23 +139,23 @@ func craftWSS(t *testing.T, sc wssScript, ng bool) (capture []byte, keylog strin
 		cframes = append(cframes, analyzetest.Text(true, string(msg))...)
 		sframes = append(sframes, analyzetest.Text(false, string(msg))...)
 		if (i+1)%perRecord == 0 || i == sc.messages-1 {
-			rec := client.seal(23, cframes)
+			rec := client.Seal(23, cframes)
 			crecords++
 			if crecords == sc.badMAC {
 				rec[len(rec)-1] ^= 1
 			}
 			cbuf = append(cbuf, rec...)
-			sbuf = append(sbuf, server.seal(23, sframes)...)
+			sbuf = append(sbuf, server.Seal(23, sframes)...)
 			cframes, sframes = nil, nil
 			flush(false)
 		}
 		if sc.keyUpdate > 0 && i+1 == sc.keyUpdate {
-			cbuf = append(cbuf, client.keyUpdate()...)
+			cbuf = append(cbuf, client.KeyUpdate()...)
 			flush(false)
 		}
 	}
 	flush(true)
-	send(true, client.seal(21, []byte{1, 0})) // close_notify
+	send(true, client.Seal(21, []byte{1, 0})) // close_notify
 	k.CloseFIN(true)
 	k.CloseFIN(false)
 	return c.Bytes(), keylog

@@ -185,7 +185,7 @@ func (pw *pcapWriter) sendApp(c *genConn, fromClient bool, data []byte, sealed *
 		if fromClient {
 			s = c.tls.client
 		}
-		*sealed = s.appendRecords((*sealed)[:0], contentApplicationData, data)
+		*sealed = s.AppendRecords((*sealed)[:0], contentApplicationData, data)
 		data = *sealed
 	}
 	return pw.send(src, dst, data)
@@ -413,11 +413,11 @@ func Generate(w io.Writer, cfg Config) (Stats, error) {
 		}
 		pw.stats.Messages += 2
 		if c.tls != nil {
-			sealed = c.tls.server.appendRecords(sealed[:0], contentAlert, closeNotify)
+			sealed = c.tls.server.AppendRecords(sealed[:0], contentAlert, closeNotify)
 			if err := pw.send(&c.srv, &c.cli, sealed); err != nil {
 				return pw.stats, err
 			}
-			sealed = c.tls.client.appendRecords(sealed[:0], contentAlert, closeNotify)
+			sealed = c.tls.client.AppendRecords(sealed[:0], contentAlert, closeNotify)
 			if err := pw.send(&c.cli, &c.srv, sealed); err != nil {
 				return pw.stats, err
 			}

@@ -2,19 +2,14 @@ package bench
 
 import (
 	"bufio"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hkdf"
-	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"slices"
 
-	"golang.org/x/crypto/cryptobyte"
-
 	"github.com/wsviz/wsviz/internal/rfc8448"
+	"github.com/wsviz/wsviz/internal/tls13"
 )
 
 // The hello records of the wss:// variant are RFC 8448 §3's (TLS 1.3,
@@ -32,9 +27,6 @@ var (
 // RFC 8446 §4.1.2-4.1.3.
 const helloRandomAt = 5 + 4 + 2
 
-// maxPlaintext is the most a TLS 1.3 record carries (RFC 8446 §5.1).
-const maxPlaintext = 1 << 14
-
 // TLS 1.3 content types (RFC 8446 §5.1, B.1).
 const (
 	contentAlert           = 21
@@ -42,69 +34,13 @@ const (
 	contentApplicationData = 23
 )
 
-// expandLabel is HKDF-Expand-Label with an empty context (RFC 8446 §7.1).
-func expandLabel(secret []byte, label string, n int) []byte {
-	var b cryptobyte.Builder
-	b.AddUint16(uint16(n))
-	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte("tls13 " + label)) })
-	b.AddUint8LengthPrefixed(func(*cryptobyte.Builder) {})
-	out, err := hkdf.Expand(sha256.New, secret, string(b.BytesOrPanic()), n)
-	if err != nil {
-		panic(err) // n is 12 or 16: far below HKDF's limit
-	}
-	return out
-}
-
-// sealer protects the records of one direction with AES-128-GCM (RFC 8446
-// §5.2-5.3, §7.3).
-type sealer struct {
-	aead cipher.AEAD
-	iv   [12]byte
-	seq  uint64
-}
-
-func newSealer(secret []byte) *sealer {
-	block, err := aes.NewCipher(expandLabel(secret, "key", 16))
-	if err != nil {
-		panic(err)
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		panic(err)
-	}
-	s := &sealer{aead: aead}
-	copy(s.iv[:], expandLabel(secret, "iv", 12))
-	return s
-}
-
-// appendRecords appends plain as records of inner content type inner, as
-// a TLS library writes one application write: one record, or several of
-// at most 16 KiB of plaintext each. Sealing happens in place in b.
-func (s *sealer) appendRecords(b []byte, inner uint8, plain []byte) []byte {
-	for first := true; first || len(plain) > 0; first = false {
-		n := min(len(plain), maxPlaintext)
-		b = slices.Grow(b, 5+n+1+s.aead.Overhead())
-		start := len(b)
-		b = append(b, contentApplicationData, 3, 3, 0, 0) // TLSCiphertext's outer type and version
-		binary.BigEndian.PutUint16(b[start+3:], uint16(n+1+s.aead.Overhead()))
-		b = append(b, plain[:n]...)
-		b = append(b, inner)
-		nonce := s.iv
-		binary.BigEndian.PutUint64(nonce[4:], binary.BigEndian.Uint64(nonce[4:])^s.seq)
-		s.seq++
-		b = s.aead.Seal(b[:start+5], nonce[:], b[start+5:], b[start:start+5])
-		plain = plain[n:]
-	}
-	return b
-}
-
 // tlsConn is the TLS side of one synthetic wss:// connection.
 type tlsConn struct {
 	random      [32]byte
 	clientHello []byte
 	serverHello []byte
 	// the handshake's sealers, then the application's
-	clientHS, serverHS, client, server *sealer
+	clientHS, serverHS, client, server *tls13.Sealer
 }
 
 // newTLSConn draws a session's client random and four traffic secrets
@@ -132,8 +68,8 @@ func newTLSConn(rng *rand.Rand, keylog *bufio.Writer) (*tlsConn, error) {
 			return nil, err
 		}
 	}
-	t.clientHS, t.serverHS = newSealer(secrets[0][:]), newSealer(secrets[1][:])
-	t.client, t.server = newSealer(secrets[2][:]), newSealer(secrets[3][:])
+	t.clientHS, t.serverHS = tls13.NewSealer(secrets[0][:]), tls13.NewSealer(secrets[1][:])
+	t.client, t.server = tls13.NewSealer(secrets[2][:]), tls13.NewSealer(secrets[3][:])
 	return t, nil
 }
 
@@ -146,9 +82,9 @@ var finished = append([]byte{20, 0, 0, 32}, make([]byte, 32)...)
 // record) and the client's Finished record.
 func (t *tlsConn) handshake() (clientHello, serverFlight, clientFinished []byte) {
 	encryptedExtensions := []byte{8, 0, 0, 2, 0, 0}
-	serverFlight = t.serverHS.appendRecords(slices.Clone(t.serverHello), contentHandshake,
+	serverFlight = t.serverHS.AppendRecords(slices.Clone(t.serverHello), contentHandshake,
 		append(encryptedExtensions, finished...))
-	return t.clientHello, serverFlight, t.clientHS.appendRecords(nil, contentHandshake, finished)
+	return t.clientHello, serverFlight, t.clientHS.AppendRecords(nil, contentHandshake, finished)
 }
 
 // closeNotify is the close_notify alert (RFC 8446 §6.1).

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/wsviz/wsviz/analyze"
+	"github.com/wsviz/wsviz/internal/tls13"
 )
 
 // decodeMessages writes cfg's capture (and key log, with keys) and
@@ -88,10 +89,10 @@ func TestWSSRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []int{0, 1, maxPlaintext - 1, maxPlaintext, maxPlaintext + 1, 3*maxPlaintext + 5} {
+	for _, n := range []int{0, 1, tls13.MaxPlaintext - 1, tls13.MaxPlaintext, tls13.MaxPlaintext + 1, 3*tls13.MaxPlaintext + 5} {
 		plain := bytes.Repeat([]byte{'x'}, n)
-		recs := tc.client.appendRecords(nil, contentApplicationData, plain)
-		want := max(1, (n+maxPlaintext-1)/maxPlaintext)
+		recs := tc.client.AppendRecords(nil, contentApplicationData, plain)
+		want := max(1, (n+tls13.MaxPlaintext-1)/tls13.MaxPlaintext)
 		got, total := 0, 0
 		for b := recs; len(b) > 0; got++ {
 			if len(b) < 5 || b[0] != contentApplicationData {
@@ -99,8 +100,8 @@ func TestWSSRecords(t *testing.T) {
 			}
 			l := int(b[3])<<8 | int(b[4])
 			total += l - 1 - 16
-			if l-17 > maxPlaintext {
-				t.Errorf("%d bytes: record %d carries %d bytes, more than %d", n, got, l-17, maxPlaintext)
+			if l-17 > tls13.MaxPlaintext {
+				t.Errorf("%d bytes: record %d carries %d bytes, more than %d", n, got, l-17, tls13.MaxPlaintext)
 			}
 			b = b[5+l:]
 		}

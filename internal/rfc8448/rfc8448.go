@@ -1,7 +1,7 @@
 // Package rfc8448 holds what the TLS layer's tests and the bench's wss://
 // captures take from RFC 8448 §3, "Simple 1-RTT Handshake": the client's
-// random and the two hello records, as hex laid out as the RFC prints it
-// (Bytes decodes it).
+// random, the two hello records and the client's first application
+// records, as hex laid out as the RFC prints it (Bytes decodes it).
 package rfc8448
 
 import (
@@ -30,6 +30,18 @@ const (
 		d3 4c 95 93 0c 8a c5 cb 14 34 da c1 55 77 2e d3 e2 69 28 00 13 01 00 00
 		2e 00 33 00 24 00 1d 00 20 c9 82 88 76 11 20 95 fe 66 76 2b db f7 c6 72
 		e1 56 d6 cc 25 3b 83 3d f1 dd 69 b1 b0 4e 75 1f 0f 00 2b 00 02 03 04`
+)
+
+// ClientApplicationSecret is the client's first application traffic
+// secret (client_application_traffic_secret_0), in hex; ClientData and
+// ClientAlert are the client's records under it: 50 bytes 0x00-0x31 of
+// application data at sequence number 0, then close_notify at 1.
+const (
+	ClientApplicationSecret = "9e40646ce79a7f9dc05af8889bce6552875afa0b06df0087f792ebb7c17504a5"
+	ClientData              = `17 03 03 00 43 a2 3f 70 54 b6 2c 94 d0 af fa fe 82 28 ba 55 cb ef ac ea
+		42 f9 14 aa 66 bc ab 3f 2b 98 19 a8 a5 b4 6b 39 5b d5 4a 9a 20 44 1e 2b
+		62 97 4e 1f 5a 62 92 a2 97 70 14 bd 1e 3d ea e6 3a ee bb 21 69 49 15 e4`
+	ClientAlert = "17 03 03 00 13 c9 87 27 60 65 56 66 b7 4d 7f f1 15 3e fd 6d b6 d0 b0 e3"
 )
 
 // Bytes decodes hex written with spaces and line breaks; it panics on
