@@ -115,6 +115,16 @@ func newCrafted(t *testing.T) *crafted {
 
 func (c *crafted) add(dir int, b []byte) { c.steps = append(c.steps, step{dir, b}) }
 
+// handshake adds a full TLS 1.3 handshake without early data: the hellos,
+// the server's EncryptedExtensions and Finished, the client's Finished.
+func (c *crafted) handshake() {
+	finished := hsMsg(hsFinished, make([]byte, 32))
+	c.add(Client, hello(c.t, true, c.random, false))
+	c.add(Server, hello(c.t, false, bytes.Repeat([]byte{9}, 32), false))
+	c.add(Server, seal13(c.s, c.shs, 0, typeHandshake, append(hsMsg(hsEncryptedExtensions, []byte{0, 0}), finished...)))
+	c.add(Client, seal13(c.s, c.chs, 0, typeHandshake, finished))
+}
+
 func (c *crafted) keys(withEarly bool) *KeyLog {
 	k := NewKeyLog()
 	r := hexOf(c.random)
@@ -152,11 +162,7 @@ func (c *crafted) run(keys *KeyLog) *recorder {
 // use the next traffic secret, from sequence number 0.
 func TestKeyUpdate(t *testing.T) {
 	c := newCrafted(t)
-	finished := hsMsg(hsFinished, make([]byte, 32))
-	c.add(Client, hello(t, true, c.random, false))
-	c.add(Server, hello(t, false, bytes.Repeat([]byte{9}, 32), false))
-	c.add(Server, seal13(c.s, c.shs, 0, typeHandshake, append(hsMsg(hsEncryptedExtensions, []byte{0, 0}), finished...)))
-	c.add(Client, seal13(c.s, c.chs, 0, typeHandshake, finished))
+	c.handshake()
 	c.add(Client, seal13(c.s, c.cap, 0, typeApplicationData, []byte("before ")))
 	c.add(Client, seal13(c.s, c.cap, 1, typeHandshake, hsMsg(hsKeyUpdate, []byte{1}))) // update_requested
 	cap1 := nextTrafficSecret(c.s, c.cap)

@@ -108,11 +108,7 @@ func cut(rng *rand.Rand, steps []step, maxSeg int) []segment {
 // grows while records flow (a line for another session).
 func TestSteadySameAsGeneral(t *testing.T) {
 	c := newCrafted(t)
-	finished := hsMsg(hsFinished, make([]byte, 32))
-	c.add(Client, hello(t, true, c.random, false))
-	c.add(Server, hello(t, false, bytes.Repeat([]byte{9}, 32), false))
-	c.add(Server, seal13(c.s, c.shs, 0, typeHandshake, append(hsMsg(hsEncryptedExtensions, []byte{0, 0}), finished...)))
-	c.add(Client, seal13(c.s, c.chs, 0, typeHandshake, finished))
+	c.handshake()
 	rng := rand.New(rand.NewPCG(3, 4))
 	cseq, sseq := uint64(0), uint64(0)
 	capN, sapN := c.cap, c.sap
