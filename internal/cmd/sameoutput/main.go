@@ -5,13 +5,18 @@
 // captures (plain and deflate) and on the hostile captures, each with one
 // worker, with the default number of workers and with --full-payload, and
 // reports every capture whose output (standard output, standard error and
-// exit status) differs, with the first line that differs.
+// exit status) differs, with the first line that differs. A capture with a
+// TLS key log beside it (FILE.keys, or FILE's name without its extension
+// and .keys, as testdata/wss.pcapng has testdata/wss.keys) is decoded with
+// --keylog, so the TLS decoder is compared too; the wss variant writes its
+// key log that way.
 //
 // Run it from the module root:
 //
 //	go run ./internal/cmd/sameoutput                  # against main
 //	go run ./internal/cmd/sameoutput -rev HEAD~3      # against another revision
 //	go run ./internal/cmd/sameoutput -messages 200    # smaller bench captures
+//	go run ./internal/cmd/sameoutput -variants plain,deflate,compressed,wss
 //
 // It exits with status 1 when any output differs. Builds and captures go
 // to a temporary directory (-dir to choose it, -keep to keep it).
@@ -41,7 +46,7 @@ func main() {
 	corpus := flag.String("corpus", "../shared/corpus", "directory of corpus captures (searched recursively); empty to skip")
 	conns := flag.Int("conns", 200, "connections of the bench captures")
 	messages := flag.Int("messages", 2000, "messages per connection of the bench captures; 0 skips them")
-	variants := flag.String("variants", "plain,deflate", "wsviz-bench variants to generate")
+	variants := flag.String("variants", "plain,deflate", "wsviz-bench variants to generate (plain, deflate, compressed, wss)")
 	hostile := flag.Bool("hostile", true, "also compare on the hostile captures of internal/bench")
 	dir := flag.String("dir", "", "work directory (default: a temporary one)")
 	keep := flag.Bool("keep", false, "keep the work directory")
@@ -120,8 +125,13 @@ func run(rev, corpus string, conns, messages int, variants string, hostile bool,
 
 	differ := 0
 	for _, c := range captures {
+		keys := keyLogFor(c)
 		for _, o := range optionSets {
-			args := append([]string{"events", "-r", c}, o.args...)
+			args := []string{"events", "-r", c}
+			if keys != "" {
+				args = append(args, "--keylog", keys)
+			}
+			args = append(args, o.args...)
 			lines, err := compare(oldBin, newBin, args, o.env)
 			switch {
 			case errors.Is(err, errDiffer):
@@ -130,7 +140,11 @@ func run(rev, corpus string, conns, messages int, variants string, hostile bool,
 			case err != nil:
 				return err
 			default:
-				fmt.Printf("same      %s (%s): %d lines\n", c, o.name, lines)
+				with := ""
+				if keys != "" {
+					with = ", --keylog " + filepath.Base(keys)
+				}
+				fmt.Printf("same      %s (%s%s): %d lines\n", c, o.name, with, lines)
 			}
 		}
 	}
@@ -209,6 +223,20 @@ func findCaptures(root string) ([]string, error) {
 	})
 	slices.Sort(out)
 	return out, err
+}
+
+// keyLogFor returns the TLS key log that goes with a capture, or "": the
+// capture's path with .keys added (what wsviz-bench -gen wss writes), or
+// with its extensions (.pcap, .pcapng, .gz) replaced by .keys.
+func keyLogFor(capture string) string {
+	stem := strings.TrimSuffix(capture, ".gz")
+	stem = strings.TrimSuffix(strings.TrimSuffix(stem, ".pcapng"), ".pcap")
+	for _, p := range []string{capture + ".keys", stem + ".keys"} {
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p
+		}
+	}
+	return ""
 }
 
 // result is what one run of a binary produced.
