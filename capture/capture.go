@@ -3,8 +3,6 @@ package capture
 import (
 	"net/netip"
 	"time"
-
-	"github.com/google/gopacket/layers"
 )
 
 // Packet is one captured packet.
@@ -19,10 +17,10 @@ type Packet struct {
 	// wall clock at decode time).
 	Timestamp time.Time
 	// LinkType says how Data begins (Ethernet, Linux SLL, ...).
-	// layers.LinkType is 8 bits wide: Linux SLL2 (LINKTYPE 276) arrives as
+	// LinkType is 8 bits wide: Linux SLL2 (LINKTYPE 276) arrives as
 	// LinkTypeLinuxSLL2, and other link types above 255 as a value
 	// DecodeTCP rejects; File.Interfaces has the number in the file.
-	LinkType layers.LinkType
+	LinkType LinkType
 	// Data holds the captured bytes (possibly fewer than Length).
 	Data []byte
 	// Length is the packet's original length on the wire.

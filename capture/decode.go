@@ -4,36 +4,55 @@ import (
 	"encoding/binary"
 	"net/netip"
 
-	"github.com/google/gopacket/layers"
+	"github.com/wsviz/wsviz/capture/internal/link"
+)
+
+// LinkType says how a packet's data begins: a LINKTYPE number
+// (https://www.tcpdump.org/linktypes.html) held in 8 bits, as gopacket's
+// layers.LinkType held it, with the same numbers and the same names from
+// String ("Ethernet", "Linux SLL", "Raw", "UnknownLinkType"...). capture
+// keeps its own type so that wsviz does not link gopacket's layers
+// package, whose init fills 5 MB of tables at every start.
+type LinkType = link.Type
+
+// Link types with their LINKTYPE numbers (the names gopacket gave them).
+const (
+	LinkTypeNull     LinkType = link.Null     // 0, BSD loopback in host byte order
+	LinkTypeEthernet LinkType = link.Ethernet // 1
+	LinkTypePPP      LinkType = link.PPP      // 9
+	LinkTypeRaw      LinkType = link.Raw      // 101, raw IPv4 or IPv6
+	LinkTypeLoop     LinkType = link.Loop     // 108, OpenBSD loopback in network byte order
+	LinkTypeLinuxSLL LinkType = link.LinuxSLL // 113, Linux cooked capture v1
+	LinkTypeIPv4     LinkType = link.IPv4     // 228, raw IPv4
+	LinkTypeIPv6     LinkType = link.IPv6     // 229, raw IPv6
 )
 
 // LinkTypeLinuxSLL2 is Linux cooked capture v2 (LINKTYPE_LINUX_SLL2, number
-// 276) as a layers.LinkType.
+// 276) as a LinkType.
 //
-// gopacket's LinkType is 8 bits wide and pcapgo truncates link type numbers
-// to it when reading and writing, so 276 becomes 20. No link type is
-// assigned the number 20 (https://www.tcpdump.org/linktypes.html), so this
-// package takes 20 to mean SLL2. Use LinkTypeNumber for the number a file
-// must carry.
-const LinkTypeLinuxSLL2 layers.LinkType = linkTypeNumberSLL2 & 0xff
+// LinkType is 8 bits wide, like gopacket's, which truncated link type
+// numbers to it when reading and writing, so 276 becomes 20. No link type
+// is assigned the number 20 (https://www.tcpdump.org/linktypes.html), so
+// this package takes 20 to mean SLL2. Use LinkTypeNumber for the number a
+// file must carry.
+const LinkTypeLinuxSLL2 LinkType = linkTypeNumberSLL2 & 0xff
 
 const (
 	linkTypeNumberSLL2 = 276
 	// linkTypeUnrepresentable stands in Packet.LinkType for a link type
-	// number above 255 other than SLL2, which layers.LinkType cannot hold
+	// number above 255 other than SLL2, which LinkType cannot hold
 	// (LINKTYPE 255 is Bluetooth baseband: DecodeTCP rejects both).
-	linkTypeUnrepresentable layers.LinkType = 0xff
+	linkTypeUnrepresentable LinkType = 0xff
 	// linkTypeRawAlias12 and linkTypeRawAlias14 are DLT_RAW as some
 	// libpcap builds (BSD/OS, OpenBSD) numbered it in files; libpcap maps
 	// both to LINKTYPE_RAW (101).
-	linkTypeRawAlias12 layers.LinkType = 12
-	linkTypeRawAlias14 layers.LinkType = 14
+	linkTypeRawAlias12 LinkType = 12
+	linkTypeRawAlias14 LinkType = 14
 )
 
 // LinkTypeNumber returns the LINKTYPE number a capture file records for lt:
-// 276 for LinkTypeLinuxSLL2, lt itself otherwise. Writers built on pcapgo
-// (which writes 20 for SLL2) use it to patch the link type field.
-func LinkTypeNumber(lt layers.LinkType) uint32 {
+// 276 for LinkTypeLinuxSLL2, lt itself otherwise.
+func LinkTypeNumber(lt LinkType) uint32 {
 	if lt == LinkTypeLinuxSLL2 {
 		return linkTypeNumberSLL2
 	}
@@ -41,15 +60,15 @@ func LinkTypeNumber(lt layers.LinkType) uint32 {
 }
 
 // linkTypeFromNumber maps a LINKTYPE number from a file to a
-// layers.LinkType, the inverse of LinkTypeNumber.
-func linkTypeFromNumber(n uint32) layers.LinkType {
+// LinkType, the inverse of LinkTypeNumber.
+func linkTypeFromNumber(n uint32) LinkType {
 	switch {
 	case n == linkTypeNumberSLL2:
 		return LinkTypeLinuxSLL2
 	case n > 0xff:
 		return linkTypeUnrepresentable
 	}
-	return layers.LinkType(n)
+	return LinkType(n)
 }
 
 // Link-layer header sizes and fields.
@@ -174,13 +193,13 @@ func decode(d *Decoder, p *Packet, seg *Segment) bool {
 	// 1. Link layer: find the network protocol and where it starts.
 	var etherType uint16
 	switch p.LinkType {
-	case layers.LinkTypeEthernet:
+	case LinkTypeEthernet:
 		if len(data) < ethernetHeaderLen {
 			return false
 		}
 		etherType = binary.BigEndian.Uint16(data[ethernetTypeOff:])
 		data = data[ethernetHeaderLen:]
-	case layers.LinkTypeLinuxSLL:
+	case LinkTypeLinuxSLL:
 		if len(data) < sllHeaderLen {
 			return false
 		}
@@ -192,12 +211,12 @@ func decode(d *Decoder, p *Packet, seg *Segment) bool {
 		}
 		etherType = binary.BigEndian.Uint16(data[sll2ProtocolOff:])
 		data = data[sll2HeaderLen:]
-	case layers.LinkTypeNull, layers.LinkTypeLoop:
+	case LinkTypeNull, LinkTypeLoop:
 		if len(data) < nullHeaderLen {
 			return false
 		}
 		var family uint32
-		if p.LinkType == layers.LinkTypeLoop {
+		if p.LinkType == LinkTypeLoop {
 			family = binary.BigEndian.Uint32(data) // LOOP: network byte order
 		} else {
 			// NULL: the capturing host's byte order, which the file does
@@ -217,13 +236,13 @@ func decode(d *Decoder, p *Packet, seg *Segment) bool {
 			return false
 		}
 		data = data[nullHeaderLen:]
-	case layers.LinkTypeRaw, linkTypeRawAlias12, linkTypeRawAlias14:
+	case LinkTypeRaw, linkTypeRawAlias12, linkTypeRawAlias14:
 		if etherType = ipEtherType(data); etherType == 0 {
 			return false
 		}
-	case layers.LinkTypeIPv4:
+	case LinkTypeIPv4:
 		etherType = etherTypeIPv4
-	case layers.LinkTypeIPv6:
+	case LinkTypeIPv6:
 		etherType = etherTypeIPv6
 	default:
 		return false

@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/google/gopacket/layers"
 	"github.com/wsviz/wsviz/capture"
 	"github.com/wsviz/wsviz/capture/capturetest"
 )
@@ -127,7 +126,7 @@ func TestDecodeTCP(t *testing.T) {
 	v6 := ipv6(ipProtoTCP, -1, tcp(5, capture.PSH|capture.ACK, "hello"))
 	tests := []struct {
 		name    string
-		link    layers.LinkType
+		link    capture.LinkType
 		data    []byte
 		length  int // on the wire; 0 for len(data)
 		ok      bool
@@ -136,74 +135,74 @@ func TestDecodeTCP(t *testing.T) {
 		missing int
 		trailer int // captured bytes after the payload (link-layer padding)
 	}{
-		{name: "ethernet ipv4", link: layers.LinkTypeEthernet, data: ethernet(0x0800, v4), ok: true, payload: "hello"},
-		{name: "ethernet ipv6", link: layers.LinkTypeEthernet, data: ethernet(0x86dd, v6), ok: true, v6: true, payload: "hello"},
-		{name: "ethernet padding trimmed", link: layers.LinkTypeEthernet,
+		{name: "ethernet ipv4", link: capture.LinkTypeEthernet, data: ethernet(0x0800, v4), ok: true, payload: "hello"},
+		{name: "ethernet ipv6", link: capture.LinkTypeEthernet, data: ethernet(0x86dd, v6), ok: true, v6: true, payload: "hello"},
+		{name: "ethernet padding trimmed", link: capture.LinkTypeEthernet,
 			data: ethernet(0x0800, ipv4(ipProtoTCP, 5, -1, 0, tcp(5, capture.ACK, "")), make([]byte, 6)), ok: true, trailer: 6},
-		{name: "ipv6 padding trimmed", link: layers.LinkTypeEthernet,
+		{name: "ipv6 padding trimmed", link: capture.LinkTypeEthernet,
 			data: ethernet(0x86dd, ipv6(ipProtoTCP, 21, tcp(5, capture.ACK, "ab")), make([]byte, 6)), ok: true, v6: true, payload: "a", trailer: 7},
-		{name: "snaplen cut ipv4", link: layers.LinkTypeEthernet, data: ethernet(0x0800, v4)[:14+20+20+2], length: 14 + 20 + 20 + 5,
+		{name: "snaplen cut ipv4", link: capture.LinkTypeEthernet, data: ethernet(0x0800, v4)[:14+20+20+2], length: 14 + 20 + 20 + 5,
 			ok: true, payload: "he", missing: 3},
-		{name: "snaplen cut ipv6", link: layers.LinkTypeEthernet, data: ethernet(0x86dd, v6)[:14+40+20+1], length: 14 + 40 + 20 + 5,
+		{name: "snaplen cut ipv6", link: capture.LinkTypeEthernet, data: ethernet(0x86dd, v6)[:14+40+20+1], length: 14 + 40 + 20 + 5,
 			ok: true, v6: true, payload: "h", missing: 4},
-		{name: "snaplen cut in tcp header", link: layers.LinkTypeEthernet, data: ethernet(0x0800, v4)[:14+20+19], length: 14 + 20 + 20 + 5},
-		{name: "tso total length zero", link: layers.LinkTypeRaw, data: ipv4(ipProtoTCP, 5, 0, 0, tcp(5, capture.ACK, "big")), length: 20 + 20 + 3 + 1000,
+		{name: "snaplen cut in tcp header", link: capture.LinkTypeEthernet, data: ethernet(0x0800, v4)[:14+20+19], length: 14 + 20 + 20 + 5},
+		{name: "tso total length zero", link: capture.LinkTypeRaw, data: ipv4(ipProtoTCP, 5, 0, 0, tcp(5, capture.ACK, "big")), length: 20 + 20 + 3 + 1000,
 			ok: true, payload: "big", missing: 1000},
-		{name: "total length shorter than header", link: layers.LinkTypeRaw, data: ipv4(ipProtoTCP, 5, 19, 0, tcp(5, capture.ACK, ""))},
-		{name: "total length cuts tcp header", link: layers.LinkTypeRaw, data: ipv4(ipProtoTCP, 5, 39, 0, tcp(5, capture.ACK, ""))},
-		{name: "ipv4 options", link: layers.LinkTypeRaw, data: ipv4(ipProtoTCP, 7, -1, 0, tcp(5, capture.ACK, "opt")), ok: true, payload: "opt"},
-		{name: "ihl below 5", link: layers.LinkTypeRaw, data: cat([]byte{0x44}, ipv4(ipProtoTCP, 5, -1, 0, tcp(5, capture.ACK, "x"))[1:])},
-		{name: "ihl beyond capture", link: layers.LinkTypeRaw, data: ipv4(ipProtoTCP, 15, -1, 0, nil)[:40]},
-		{name: "ipv4 first fragment", link: layers.LinkTypeRaw, data: ipv4(ipProtoTCP, 5, -1, mf, tcp(5, capture.ACK, "frag")), ok: true, payload: "frag"},
-		{name: "ipv4 later fragment", link: layers.LinkTypeRaw, data: ipv4(ipProtoTCP, 5, -1, mf|185, tcp(5, capture.ACK, "frag"))},
-		{name: "ipv4 last fragment", link: layers.LinkTypeRaw, data: ipv4(ipProtoTCP, 5, -1, 185, tcp(5, capture.ACK, "frag"))},
-		{name: "udp", link: layers.LinkTypeRaw, data: ipv4(ipProtoUDP, 5, -1, 0, tcp(5, 0, "udp"))},
-		{name: "icmp", link: layers.LinkTypeRaw, data: ipv4(ipProtoICMP, 5, -1, 0, tcp(5, 0, "icmp"))},
-		{name: "arp", link: layers.LinkTypeEthernet, data: ethernet(0x0806, make([]byte, 28))},
-		{name: "802.3 length field", link: layers.LinkTypeEthernet, data: ethernet(0x05dc, v4)},
-		{name: "vlan", link: layers.LinkTypeEthernet, data: ethernet(0x8100, vlanTag(100, 0x0800), v4), ok: true, payload: "hello"},
-		{name: "qinq", link: layers.LinkTypeEthernet, data: ethernet(0x88a8, vlanTag(10, 0x8100), vlanTag(20, 0x86dd), v6), ok: true, v6: true, payload: "hello"},
-		{name: "old qinq 9100", link: layers.LinkTypeEthernet, data: ethernet(0x9100, vlanTag(10, 0x8100), vlanTag(20, 0x0800), v4), ok: true, payload: "hello"},
-		{name: "vlan then arp", link: layers.LinkTypeEthernet, data: ethernet(0x8100, vlanTag(100, 0x0806), make([]byte, 28))},
-		{name: "vlan cut", link: layers.LinkTypeEthernet, data: ethernet(0x8100, []byte{0, 100, 8})},
-		{name: "ipv6 extension headers", link: layers.LinkTypeRaw,
+		{name: "total length shorter than header", link: capture.LinkTypeRaw, data: ipv4(ipProtoTCP, 5, 19, 0, tcp(5, capture.ACK, ""))},
+		{name: "total length cuts tcp header", link: capture.LinkTypeRaw, data: ipv4(ipProtoTCP, 5, 39, 0, tcp(5, capture.ACK, ""))},
+		{name: "ipv4 options", link: capture.LinkTypeRaw, data: ipv4(ipProtoTCP, 7, -1, 0, tcp(5, capture.ACK, "opt")), ok: true, payload: "opt"},
+		{name: "ihl below 5", link: capture.LinkTypeRaw, data: cat([]byte{0x44}, ipv4(ipProtoTCP, 5, -1, 0, tcp(5, capture.ACK, "x"))[1:])},
+		{name: "ihl beyond capture", link: capture.LinkTypeRaw, data: ipv4(ipProtoTCP, 15, -1, 0, nil)[:40]},
+		{name: "ipv4 first fragment", link: capture.LinkTypeRaw, data: ipv4(ipProtoTCP, 5, -1, mf, tcp(5, capture.ACK, "frag")), ok: true, payload: "frag"},
+		{name: "ipv4 later fragment", link: capture.LinkTypeRaw, data: ipv4(ipProtoTCP, 5, -1, mf|185, tcp(5, capture.ACK, "frag"))},
+		{name: "ipv4 last fragment", link: capture.LinkTypeRaw, data: ipv4(ipProtoTCP, 5, -1, 185, tcp(5, capture.ACK, "frag"))},
+		{name: "udp", link: capture.LinkTypeRaw, data: ipv4(ipProtoUDP, 5, -1, 0, tcp(5, 0, "udp"))},
+		{name: "icmp", link: capture.LinkTypeRaw, data: ipv4(ipProtoICMP, 5, -1, 0, tcp(5, 0, "icmp"))},
+		{name: "arp", link: capture.LinkTypeEthernet, data: ethernet(0x0806, make([]byte, 28))},
+		{name: "802.3 length field", link: capture.LinkTypeEthernet, data: ethernet(0x05dc, v4)},
+		{name: "vlan", link: capture.LinkTypeEthernet, data: ethernet(0x8100, vlanTag(100, 0x0800), v4), ok: true, payload: "hello"},
+		{name: "qinq", link: capture.LinkTypeEthernet, data: ethernet(0x88a8, vlanTag(10, 0x8100), vlanTag(20, 0x86dd), v6), ok: true, v6: true, payload: "hello"},
+		{name: "old qinq 9100", link: capture.LinkTypeEthernet, data: ethernet(0x9100, vlanTag(10, 0x8100), vlanTag(20, 0x0800), v4), ok: true, payload: "hello"},
+		{name: "vlan then arp", link: capture.LinkTypeEthernet, data: ethernet(0x8100, vlanTag(100, 0x0806), make([]byte, 28))},
+		{name: "vlan cut", link: capture.LinkTypeEthernet, data: ethernet(0x8100, []byte{0, 100, 8})},
+		{name: "ipv6 extension headers", link: capture.LinkTypeRaw,
 			data: ipv6(0, -1, cat(ext(43, 1), ext(60, 0), ext(51, 0), ah(6), tcp(5, capture.ACK, "ext"))), ok: true, v6: true, payload: "ext"},
-		{name: "ipv6 first fragment", link: layers.LinkTypeRaw, data: ipv6(44, -1, cat(fragHeader(6, 0, true), tcp(5, capture.ACK, "f"))), ok: true, v6: true, payload: "f"},
-		{name: "ipv6 later fragment", link: layers.LinkTypeRaw, data: ipv6(44, -1, cat(fragHeader(6, 100, true), tcp(5, capture.ACK, "f")))},
-		{name: "ipv6 atomic fragment", link: layers.LinkTypeRaw, data: ipv6(44, -1, cat(fragHeader(6, 0, false), tcp(5, capture.ACK, "f"))), ok: true, v6: true, payload: "f"},
-		{name: "ipv6 jumbogram", link: layers.LinkTypeRaw, data: ipv6(0, 0, cat(ext(6, 0), tcp(5, capture.ACK, "j")))},
-		{name: "ipv6 no next header", link: layers.LinkTypeRaw, data: ipv6(59, -1, tcp(5, capture.ACK, "x"))},
-		{name: "ipv6 udp", link: layers.LinkTypeRaw, data: ipv6(ipProtoUDP, -1, tcp(5, capture.ACK, "x"))},
-		{name: "ipv6 extension beyond payload length", link: layers.LinkTypeRaw, data: ipv6(60, 8, cat(ext(6, 1), tcp(5, capture.ACK, "x")))},
-		{name: "ipv6 cut extension", link: layers.LinkTypeRaw, data: ipv6(60, -1, []byte{6, 0, 0, 0})},
-		{name: "tcp options", link: layers.LinkTypeRaw, data: ipv4(ipProtoTCP, 5, -1, 0, tcp(8, capture.SYN, "s")), ok: true, payload: "s"},
-		{name: "tcp data offset below 5", link: layers.LinkTypeRaw, data: ipv4(ipProtoTCP, 5, -1, 0, cat(tcp(5, 0, "")[:12], []byte{0x40}, tcp(5, 0, "xyz")[13:]))},
-		{name: "tcp data offset beyond segment", link: layers.LinkTypeRaw, data: ipv4(ipProtoTCP, 5, -1, 0, cat(tcp(5, 0, "")[:12], []byte{0xf0}, tcp(5, 0, "xyz")[13:]))},
-		{name: "sll", link: layers.LinkTypeLinuxSLL, data: cat(make([]byte, 14), []byte{0x08, 0x00}, v4), ok: true, payload: "hello"},
-		{name: "sll vlan", link: layers.LinkTypeLinuxSLL, data: cat(make([]byte, 14), []byte{0x81, 0x00}, vlanTag(7, 0x86dd), v6), ok: true, v6: true, payload: "hello"},
+		{name: "ipv6 first fragment", link: capture.LinkTypeRaw, data: ipv6(44, -1, cat(fragHeader(6, 0, true), tcp(5, capture.ACK, "f"))), ok: true, v6: true, payload: "f"},
+		{name: "ipv6 later fragment", link: capture.LinkTypeRaw, data: ipv6(44, -1, cat(fragHeader(6, 100, true), tcp(5, capture.ACK, "f")))},
+		{name: "ipv6 atomic fragment", link: capture.LinkTypeRaw, data: ipv6(44, -1, cat(fragHeader(6, 0, false), tcp(5, capture.ACK, "f"))), ok: true, v6: true, payload: "f"},
+		{name: "ipv6 jumbogram", link: capture.LinkTypeRaw, data: ipv6(0, 0, cat(ext(6, 0), tcp(5, capture.ACK, "j")))},
+		{name: "ipv6 no next header", link: capture.LinkTypeRaw, data: ipv6(59, -1, tcp(5, capture.ACK, "x"))},
+		{name: "ipv6 udp", link: capture.LinkTypeRaw, data: ipv6(ipProtoUDP, -1, tcp(5, capture.ACK, "x"))},
+		{name: "ipv6 extension beyond payload length", link: capture.LinkTypeRaw, data: ipv6(60, 8, cat(ext(6, 1), tcp(5, capture.ACK, "x")))},
+		{name: "ipv6 cut extension", link: capture.LinkTypeRaw, data: ipv6(60, -1, []byte{6, 0, 0, 0})},
+		{name: "tcp options", link: capture.LinkTypeRaw, data: ipv4(ipProtoTCP, 5, -1, 0, tcp(8, capture.SYN, "s")), ok: true, payload: "s"},
+		{name: "tcp data offset below 5", link: capture.LinkTypeRaw, data: ipv4(ipProtoTCP, 5, -1, 0, cat(tcp(5, 0, "")[:12], []byte{0x40}, tcp(5, 0, "xyz")[13:]))},
+		{name: "tcp data offset beyond segment", link: capture.LinkTypeRaw, data: ipv4(ipProtoTCP, 5, -1, 0, cat(tcp(5, 0, "")[:12], []byte{0xf0}, tcp(5, 0, "xyz")[13:]))},
+		{name: "sll", link: capture.LinkTypeLinuxSLL, data: cat(make([]byte, 14), []byte{0x08, 0x00}, v4), ok: true, payload: "hello"},
+		{name: "sll vlan", link: capture.LinkTypeLinuxSLL, data: cat(make([]byte, 14), []byte{0x81, 0x00}, vlanTag(7, 0x86dd), v6), ok: true, v6: true, payload: "hello"},
 		{name: "sll2", link: capture.LinkTypeLinuxSLL2, data: cat([]byte{0x86, 0xdd}, make([]byte, 18), v6), ok: true, v6: true, payload: "hello"},
 		{name: "sll2 cut", link: capture.LinkTypeLinuxSLL2, data: []byte{0x86, 0xdd, 0, 0}},
-		{name: "null le inet", link: layers.LinkTypeNull, data: cat(le32(2), v4), ok: true, payload: "hello"},
-		{name: "null be inet", link: layers.LinkTypeNull, data: cat(be32(2), v4), ok: true, payload: "hello"},
-		{name: "null le inet6 bsd", link: layers.LinkTypeNull, data: cat(le32(24), v6), ok: true, v6: true, payload: "hello"},
-		{name: "null le inet6 freebsd", link: layers.LinkTypeNull, data: cat(le32(28), v6), ok: true, v6: true, payload: "hello"},
-		{name: "null be inet6 darwin", link: layers.LinkTypeNull, data: cat(be32(30), v6), ok: true, v6: true, payload: "hello"},
-		{name: "null linux inet6 is not a bsd family", link: layers.LinkTypeNull, data: cat(le32(10), v6)},
-		{name: "null family mismatch", link: layers.LinkTypeNull, data: cat(le32(30), v4)},
-		{name: "loop inet", link: layers.LinkTypeLoop, data: cat(be32(2), v4), ok: true, payload: "hello"},
-		{name: "loop inet6", link: layers.LinkTypeLoop, data: cat(be32(24), v6), ok: true, v6: true, payload: "hello"},
-		{name: "loop little-endian is wrong", link: layers.LinkTypeLoop, data: cat(le32(2), v4)},
-		{name: "raw ipv4", link: layers.LinkTypeRaw, data: v4, ok: true, payload: "hello"},
-		{name: "raw ipv6", link: layers.LinkTypeRaw, data: v6, ok: true, v6: true, payload: "hello"},
+		{name: "null le inet", link: capture.LinkTypeNull, data: cat(le32(2), v4), ok: true, payload: "hello"},
+		{name: "null be inet", link: capture.LinkTypeNull, data: cat(be32(2), v4), ok: true, payload: "hello"},
+		{name: "null le inet6 bsd", link: capture.LinkTypeNull, data: cat(le32(24), v6), ok: true, v6: true, payload: "hello"},
+		{name: "null le inet6 freebsd", link: capture.LinkTypeNull, data: cat(le32(28), v6), ok: true, v6: true, payload: "hello"},
+		{name: "null be inet6 darwin", link: capture.LinkTypeNull, data: cat(be32(30), v6), ok: true, v6: true, payload: "hello"},
+		{name: "null linux inet6 is not a bsd family", link: capture.LinkTypeNull, data: cat(le32(10), v6)},
+		{name: "null family mismatch", link: capture.LinkTypeNull, data: cat(le32(30), v4)},
+		{name: "loop inet", link: capture.LinkTypeLoop, data: cat(be32(2), v4), ok: true, payload: "hello"},
+		{name: "loop inet6", link: capture.LinkTypeLoop, data: cat(be32(24), v6), ok: true, v6: true, payload: "hello"},
+		{name: "loop little-endian is wrong", link: capture.LinkTypeLoop, data: cat(le32(2), v4)},
+		{name: "raw ipv4", link: capture.LinkTypeRaw, data: v4, ok: true, payload: "hello"},
+		{name: "raw ipv6", link: capture.LinkTypeRaw, data: v6, ok: true, v6: true, payload: "hello"},
 		{name: "raw alias 12", link: 12, data: v6, ok: true, v6: true, payload: "hello"},
 		{name: "raw alias 14", link: 14, data: v4, ok: true, payload: "hello"},
-		{name: "raw version 5", link: layers.LinkTypeRaw, data: cat([]byte{0x55}, v4[1:])},
-		{name: "raw empty", link: layers.LinkTypeRaw, data: nil},
-		{name: "ipv4 link", link: layers.LinkTypeIPv4, data: v4, ok: true, payload: "hello"},
-		{name: "ipv6 link", link: layers.LinkTypeIPv6, data: v6, ok: true, v6: true, payload: "hello"},
-		{name: "ipv4 link with ipv6 packet", link: layers.LinkTypeIPv4, data: v6},
-		{name: "ipv6 link with ipv4 packet", link: layers.LinkTypeIPv6, data: v4},
-		{name: "ppp is not supported", link: layers.LinkTypePPP, data: cat([]byte{0xff, 0x03, 0x00, 0x21}, v4)},
+		{name: "raw version 5", link: capture.LinkTypeRaw, data: cat([]byte{0x55}, v4[1:])},
+		{name: "raw empty", link: capture.LinkTypeRaw, data: nil},
+		{name: "ipv4 link", link: capture.LinkTypeIPv4, data: v4, ok: true, payload: "hello"},
+		{name: "ipv6 link", link: capture.LinkTypeIPv6, data: v6, ok: true, v6: true, payload: "hello"},
+		{name: "ipv4 link with ipv6 packet", link: capture.LinkTypeIPv4, data: v6},
+		{name: "ipv6 link with ipv4 packet", link: capture.LinkTypeIPv6, data: v4},
+		{name: "ppp is not supported", link: capture.LinkTypePPP, data: cat([]byte{0xff, 0x03, 0x00, 0x21}, v4)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -254,7 +253,7 @@ func TestDecodeTCP(t *testing.T) {
 
 func TestDecodeTCPFlags(t *testing.T) {
 	for _, flags := range []byte{capture.FIN, capture.SYN, capture.RST, capture.PSH, capture.ACK, capture.URG, 0xff} {
-		p := capture.Packet{LinkType: layers.LinkTypeRaw, Data: ipv4(6, 5, -1, 0, tcp(5, flags, ""))}
+		p := capture.Packet{LinkType: capture.LinkTypeRaw, Data: ipv4(6, 5, -1, 0, tcp(5, flags, ""))}
 		var seg capture.Segment
 		want := flags & (capture.FIN | capture.SYN | capture.RST | capture.PSH | capture.ACK | capture.URG)
 		if !capture.DecodeTCP(&p, &seg) || seg.Flags != want {
@@ -264,7 +263,7 @@ func TestDecodeTCPFlags(t *testing.T) {
 }
 
 func TestDecodeTCPAddressesAre4Byte(t *testing.T) {
-	p := capture.Packet{LinkType: layers.LinkTypeRaw, Data: ipv4(6, 5, -1, 0, tcp(5, 0, ""))}
+	p := capture.Packet{LinkType: capture.LinkTypeRaw, Data: ipv4(6, 5, -1, 0, tcp(5, 0, ""))}
 	var seg capture.Segment
 	if !capture.DecodeTCP(&p, &seg) || !seg.Src.Addr().Is4() || !seg.Dst.Addr().Is4() {
 		t.Errorf("DecodeTCP(ipv4): Src %v Dst %v, want 4-byte addresses", seg.Src, seg.Dst)
@@ -282,15 +281,15 @@ var captureLinks = []struct {
 	{"ethernet", capturetest.Options{}, true, true},
 	{"vlan", capturetest.Options{VLANs: []uint16{42}}, true, true},
 	{"qinq", capturetest.Options{VLANs: []uint16{1, 2}}, true, true},
-	{"sll", capturetest.Options{LinkType: layers.LinkTypeLinuxSLL}, true, true},
+	{"sll", capturetest.Options{LinkType: capture.LinkTypeLinuxSLL}, true, true},
 	{"sll2", capturetest.Options{LinkType: capture.LinkTypeLinuxSLL2}, true, true},
 	{"null", capturetest.Options{Null: true}, true, true},
-	{"loop", capturetest.Options{LinkType: layers.LinkTypeLoop}, true, true},
-	{"raw", capturetest.Options{LinkType: layers.LinkTypeRaw}, true, true},
+	{"loop", capturetest.Options{LinkType: capture.LinkTypeLoop}, true, true},
+	{"raw", capturetest.Options{LinkType: capture.LinkTypeRaw}, true, true},
 	{"raw12", capturetest.Options{LinkType: 12}, true, true},
 	{"raw14", capturetest.Options{LinkType: 14}, true, true},
-	{"ipv4", capturetest.Options{LinkType: layers.LinkTypeIPv4}, true, false},
-	{"ipv6", capturetest.Options{LinkType: layers.LinkTypeIPv6}, false, true},
+	{"ipv4", capturetest.Options{LinkType: capture.LinkTypeIPv4}, true, false},
+	{"ipv6", capturetest.Options{LinkType: capture.LinkTypeIPv6}, false, true},
 }
 
 // TestDecodeTCPLinkTypes decodes a conversation on every link type, IP

@@ -4,7 +4,6 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/google/gopacket/layers"
 	"github.com/wsviz/wsviz/capture/filter"
 )
 
@@ -184,7 +183,7 @@ func NewDecoder(opts DecoderOptions) *Decoder {
 	if f := d.opts.Filter; f != nil && !f.Empty() {
 		// Raw IP is always supported: the filter's tests are all of IP
 		// headers and what follows them, wherever they are.
-		d.prog, _ = f.Compile(layers.LinkTypeRaw)
+		d.prog, _ = f.Compile(LinkTypeRaw)
 	}
 	return d
 }

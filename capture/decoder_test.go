@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/gopacket/layers"
 	"github.com/wsviz/wsviz/capture"
 	"github.com/wsviz/wsviz/capture/capturetest"
 	"github.com/wsviz/wsviz/capture/filter"
@@ -303,7 +302,7 @@ func TestDecoderFragmentFlood(t *testing.T) {
 		ip[9] = 6
 		copy(ip[12:], []byte{10, byte(i >> 8 & 3), byte(i), 1})
 		copy(ip[16:], []byte{10, 9, 9, 9})
-		p := capture.Packet{Number: int64(i + 1), Timestamp: start.Add(time.Duration(i) * time.Millisecond), LinkType: layers.LinkTypeRaw, Data: ip, Length: len(ip)}
+		p := capture.Packet{Number: int64(i + 1), Timestamp: start.Add(time.Duration(i) * time.Millisecond), LinkType: capture.LinkTypeRaw, Data: ip, Length: len(ip)}
 		var seg capture.Segment
 		if d.Decode(&p, &seg) {
 			t.Fatalf("packet %d: a lone fragment decoded as a segment", i+1)
@@ -533,7 +532,7 @@ func BenchmarkDecoderFlood(b *testing.B) {
 			copy(ip[12:], []byte{11, 255, 255, 1})
 		}
 		copy(ip[16:], []byte{10, 1, 0, 1})
-		packets[i] = capture.Packet{Number: int64(i + 1), Timestamp: start.Add(time.Duration(i) * 10 * time.Microsecond), LinkType: layers.LinkTypeRaw, Data: ip, Length: len(ip)}
+		packets[i] = capture.Packet{Number: int64(i + 1), Timestamp: start.Add(time.Duration(i) * 10 * time.Microsecond), LinkType: capture.LinkTypeRaw, Data: ip, Length: len(ip)}
 	}
 	d := capture.NewDecoder(capture.DecoderOptions{})
 	var seg capture.Segment
@@ -561,7 +560,7 @@ func BenchmarkDecoderFlowFlood(b *testing.B) {
 		ip[9] = 6
 		copy(ip[12:], src[:])
 		copy(ip[16:], []byte{10, 1, 0, 1})
-		return capture.Packet{Number: int64(i + 1), Timestamp: start, LinkType: layers.LinkTypeRaw, Data: ip, Length: len(ip)}
+		return capture.Packet{Number: int64(i + 1), Timestamp: start, LinkType: capture.LinkTypeRaw, Data: ip, Length: len(ip)}
 	}
 	d := capture.NewDecoder(capture.DecoderOptions{})
 	var seg capture.Segment

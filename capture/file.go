@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
 )
 
@@ -66,7 +65,7 @@ type Interface struct {
 	// always for pcap.
 	Name string
 	// LinkType is the interface's link type as Packet.LinkType carries it.
-	LinkType layers.LinkType
+	LinkType LinkType
 	// LinkTypeNumber is the link type number as the file records it. It
 	// equals LinkType below 256; see LinkTypeLinuxSLL2 for why they differ.
 	LinkTypeNumber uint32

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/gopacket/layers"
 	"github.com/wsviz/wsviz/capture"
 	"github.com/wsviz/wsviz/capture/capturetest"
 )
@@ -29,7 +28,7 @@ func sampleCapture(ng bool) []byte {
 	k.Client([]byte("GET / HTTP/1.1\r\n\r\n"))
 	k.Server(bytes.Repeat([]byte("body "), 400))
 	if ng {
-		l := c.ConnLink(layers.LinkTypeLinuxSLL, "[::1]:1", "[::1]:2")
+		l := c.ConnLink(capture.LinkTypeLinuxSLL, "[::1]:1", "[::1]:2")
 		l.Client([]byte("on another interface"))
 	}
 	k.CloseFIN(true)
@@ -299,15 +298,15 @@ func TestPcapng(t *testing.T) {
 	}
 	want := []struct {
 		n     int
-		link  layers.LinkType
+		link  capture.LinkType
 		iface int
 		tcp   bool
 	}{
-		{60, layers.LinkTypeEthernet, 0, true},
-		{61, layers.LinkTypeEthernet, 0, true},
-		{62, layers.LinkTypeEthernet, 0, true},
-		{70, layers.LinkTypeLinuxSLL, 1, false},
-		{80, layers.LinkTypeIPv4, 2, false},
+		{60, capture.LinkTypeEthernet, 0, true},
+		{61, capture.LinkTypeEthernet, 0, true},
+		{62, capture.LinkTypeEthernet, 0, true},
+		{70, capture.LinkTypeLinuxSLL, 1, false},
+		{80, capture.LinkTypeIPv4, 2, false},
 	}
 	if len(packets) != len(want) {
 		t.Fatalf("got %d packets, want %d", len(packets), len(want))
@@ -321,9 +320,9 @@ func TestPcapng(t *testing.T) {
 	}
 	ifaces := f.Interfaces()
 	wantIfaces := []capture.Interface{
-		{Name: "eth0", LinkType: layers.LinkTypeEthernet, LinkTypeNumber: 1},
-		{Name: "any", LinkType: layers.LinkTypeLinuxSLL, LinkTypeNumber: 113, Snaplen: 65535},
-		{Name: "ip", LinkType: layers.LinkTypeIPv4, LinkTypeNumber: 228},
+		{Name: "eth0", LinkType: capture.LinkTypeEthernet, LinkTypeNumber: 1},
+		{Name: "any", LinkType: capture.LinkTypeLinuxSLL, LinkTypeNumber: 113, Snaplen: 65535},
+		{Name: "ip", LinkType: capture.LinkTypeIPv4, LinkTypeNumber: 228},
 	}
 	if fmt.Sprint(ifaces) != fmt.Sprint(wantIfaces) {
 		t.Errorf("Interfaces() = %+v, want %+v", ifaces, wantIfaces)
@@ -558,7 +557,7 @@ func TestByteOrdersAndResolutions(t *testing.T) {
 			}
 			for i, p := range packets {
 				want := start.Add(time.Duration(i) * 1500 * time.Microsecond)
-				if p.Number != int64(i+1) || !p.Timestamp.Equal(want) || p.LinkType != layers.LinkTypeEthernet {
+				if p.Number != int64(i+1) || !p.Timestamp.Equal(want) || p.LinkType != capture.LinkTypeEthernet {
 					t.Errorf("packet %d: Number %d Timestamp %v LinkType %v, want %d %v Ethernet", i+1, p.Number, p.Timestamp, p.LinkType, i+1, want)
 				}
 			}
@@ -626,7 +625,7 @@ func TestInterfacesPcap(t *testing.T) {
 	if got := capture.LinkTypeNumber(capture.LinkTypeLinuxSLL2); got != 276 {
 		t.Errorf("LinkTypeNumber(LinkTypeLinuxSLL2) = %d, want 276", got)
 	}
-	if got := capture.LinkTypeNumber(layers.LinkTypeEthernet); got != 1 {
+	if got := capture.LinkTypeNumber(capture.LinkTypeEthernet); got != 1 {
 		t.Errorf("LinkTypeNumber(Ethernet) = %d, want 1", got)
 	}
 }
@@ -639,7 +638,7 @@ func TestUnrepresentableLinkType(t *testing.T) {
 		t.Fatalf("read %d packets then %v, want 1 then io.EOF", len(packets), err)
 	}
 	var seg capture.Segment
-	if packets[0].LinkType == layers.LinkTypeEthernet || capture.DecodeTCP(&packets[0], &seg) {
+	if packets[0].LinkType == capture.LinkTypeEthernet || capture.DecodeTCP(&packets[0], &seg) {
 		t.Errorf("packet on link type 257 decoded as %v", packets[0].LinkType)
 	}
 	if got := f.Interfaces()[0].LinkTypeNumber; got != 257 {

@@ -1,8 +1,6 @@
 package capture
 
 import (
-	"github.com/google/gopacket/layers"
-
 	"github.com/wsviz/wsviz/capture/filter"
 )
 
@@ -20,13 +18,13 @@ func FilterSource(src Source, f *filter.Filter) Source {
 	if f.Empty() {
 		return src
 	}
-	return &filteredSource{src: src, filter: f.OrEncapsulated(), progs: map[layers.LinkType]*filter.Program{}}
+	return &filteredSource{src: src, filter: f.OrEncapsulated(), progs: map[LinkType]*filter.Program{}}
 }
 
 type filteredSource struct {
 	src    Source
 	filter *filter.Filter
-	progs  map[layers.LinkType]*filter.Program // compiled once per link type
+	progs  map[LinkType]*filter.Program // compiled once per link type
 }
 
 func (fs *filteredSource) ReadPacket() (Packet, error) {

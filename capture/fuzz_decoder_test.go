@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/gopacket/layers"
 	"github.com/wsviz/wsviz/capture"
 	"github.com/wsviz/wsviz/capture/capturetest"
 )
@@ -57,7 +56,7 @@ func FuzzDecoder(f *testing.F) {
 			n = min(n, len(records))
 			data := records[:n]
 			records = records[n:]
-			p := capture.Packet{Number: num, Timestamp: now, LinkType: layers.LinkType(link), Data: data, Length: len(data)}
+			p := capture.Packet{Number: num, Timestamp: now, LinkType: capture.LinkType(link), Data: data, Length: len(data)}
 			var seg capture.Segment
 			ok := d.Decode(&p, &seg)
 			checkReports()
@@ -128,7 +127,7 @@ func decoderSeeds() map[string][]byte {
 		seeds[name] = append([]byte{link}, records...)
 	}
 	add("fragments-ipv4", capturetest.Options{}, false, func(k *capturetest.Conn) { k.SetFragmenter(capturetest.Fragments(16, capturetest.Reverse)) })
-	add("fragments-ipv6", capturetest.Options{LinkType: layers.LinkTypeRaw}, true, func(k *capturetest.Conn) { k.SetFragmenter(capturetest.Fragments(24, nil)) })
+	add("fragments-ipv6", capturetest.Options{LinkType: capture.LinkTypeRaw}, true, func(k *capturetest.Conn) { k.SetFragmenter(capturetest.Fragments(24, nil)) })
 	add("fragments-overlapping", capturetest.Options{}, false, func(k *capturetest.Conn) {
 		k.SetFragmenter(func(ip []byte) [][]byte {
 			n := len(ip) - 20

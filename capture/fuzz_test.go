@@ -13,7 +13,6 @@ import (
 	"testing"
 	"unsafe"
 
-	"github.com/google/gopacket/layers"
 	"github.com/wsviz/wsviz/capture"
 	"github.com/wsviz/wsviz/capture/capturetest"
 )
@@ -64,7 +63,7 @@ func FuzzReader(f *testing.F) {
 // segment that stays within the packet.
 func FuzzDecodeTCP(f *testing.F) {
 	f.Fuzz(func(t *testing.T, link uint8, data []byte, uncaptured uint16) {
-		p := capture.Packet{LinkType: layers.LinkType(link), Data: data, Length: len(data) + int(uncaptured)}
+		p := capture.Packet{LinkType: capture.LinkType(link), Data: data, Length: len(data) + int(uncaptured)}
 		var seg capture.Segment
 		if !capture.DecodeTCP(&p, &seg) {
 			if seg.Payload != nil || seg.Missing != 0 || seg.Flags != 0 {
@@ -142,9 +141,9 @@ func fuzzSeeds() map[string]map[string]string {
 			decode[lt.name+"-"+ipVersion] = append([]byte{byte(p.LinkType)}, p.Data...)
 		}
 	}
-	decode["ipv4-first-fragment"] = append([]byte{byte(layers.LinkTypeRaw)}, ipv4(6, 5, -1, 0x2000, tcp(5, capture.ACK, "frag"))...)
-	decode["ipv4-options-tso"] = append([]byte{byte(layers.LinkTypeRaw)}, ipv4(6, 7, 0, 0, tcp(8, capture.ACK, "tso"))...)
-	decode["ipv6-extensions"] = append([]byte{byte(layers.LinkTypeRaw)}, ipv6(0, -1, cat(ext(43, 1), ext(60, 0), ext(51, 0), ah(44), fragHeader(6, 0, true), tcp(5, capture.ACK, "ext")))...)
+	decode["ipv4-first-fragment"] = append([]byte{byte(capture.LinkTypeRaw)}, ipv4(6, 5, -1, 0x2000, tcp(5, capture.ACK, "frag"))...)
+	decode["ipv4-options-tso"] = append([]byte{byte(capture.LinkTypeRaw)}, ipv4(6, 7, 0, 0, tcp(8, capture.ACK, "tso"))...)
+	decode["ipv6-extensions"] = append([]byte{byte(capture.LinkTypeRaw)}, ipv6(0, -1, cat(ext(43, 1), ext(60, 0), ext(51, 0), ah(44), fragHeader(6, 0, true), tcp(5, capture.ACK, "ext")))...)
 
 	seeds := map[string]map[string]string{"FuzzReader": {}, "FuzzDecodeTCP": {}, "FuzzDecoder": {}}
 	for name, data := range decoderSeeds() {

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
-
-	"github.com/google/gopacket/layers"
 )
 
 // Bounds of IP reassembly that are not options.
@@ -564,7 +562,7 @@ func (r *reassembler) incomplete(d *Decoder, dg *datagram, why string) {
 	firstEnd := min(dg.have[0].end, dg.lost, len(dg.buf))
 	var seg Segment
 	pkt := ipPacket(&dg.key, dg.next, dg.buf[:firstEnd])
-	if !decode(nil, &Packet{LinkType: layers.LinkTypeRaw, Data: pkt, Length: len(pkt)}, &seg) {
+	if !decode(nil, &Packet{LinkType: LinkTypeRaw, Data: pkt, Length: len(pkt)}, &seg) {
 		return
 	}
 	if d.prog != nil && !d.prog.Match(pkt) && !d.prog.Match(segmentPacket(&seg)) {

@@ -41,8 +41,8 @@ type Options struct {
 	// Ethernet. LinkTypeNull is 0 too: set Null to get it. Any link type
 	// capture.DecodeTCP supports may be used, including
 	// capture.LinkTypeLinuxSLL2.
-	LinkType layers.LinkType
-	// Null selects layers.LinkTypeNull (BSD loopback) instead of LinkType.
+	LinkType capture.LinkType
+	// Null selects capture.LinkTypeNull (BSD loopback) instead of LinkType.
 	Null bool
 	// VLANs are IEEE 802.1Q/802.1ad tags put in every Ethernet frame,
 	// outermost first (802.1ad for all but the innermost). Other link types
@@ -63,9 +63,9 @@ type Options struct {
 // Capture is a synthetic capture file being scripted.
 type Capture struct {
 	opts    Options
-	link    layers.LinkType
+	link    capture.LinkType
 	next    time.Time // timestamp of the next packet
-	links   []layers.LinkType
+	links   []capture.LinkType
 	records []record
 	conns   []*Conn
 }
@@ -92,9 +92,9 @@ func NewCapture(opts Options) *Capture {
 	link := opts.LinkType
 	switch {
 	case opts.Null:
-		link = layers.LinkTypeNull
+		link = capture.LinkTypeNull
 	case link == 0:
-		link = layers.LinkTypeEthernet
+		link = capture.LinkTypeEthernet
 	}
 	c := &Capture{opts: opts, link: link, next: opts.Start}
 	c.links = append(c.links, link)
@@ -119,7 +119,7 @@ func (c *Capture) Conn(client, server string) *Conn {
 // ConnLink is Conn on another link type. A pcapng capture gets one
 // interface per link type, in order of first use; a pcap file has a single
 // link type, so ConnLink panics when it differs from Options'.
-func (c *Capture) ConnLink(link layers.LinkType, client, server string) *Conn {
+func (c *Capture) ConnLink(link capture.LinkType, client, server string) *Conn {
 	cl, err := netip.ParseAddrPort(client)
 	if err != nil {
 		panic(fmt.Sprintf("capturetest: client address: %v", err))
@@ -133,10 +133,10 @@ func (c *Capture) ConnLink(link layers.LinkType, client, server string) *Conn {
 	}
 	v4 := cl.Addr().Is4()
 	switch link {
-	case layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL, capture.LinkTypeLinuxSLL2,
-		layers.LinkTypeNull, layers.LinkTypeLoop, layers.LinkTypeRaw, 12, 14:
-	case layers.LinkTypeIPv4, layers.LinkTypeIPv6:
-		if v4 != (link == layers.LinkTypeIPv4) {
+	case capture.LinkTypeEthernet, capture.LinkTypeLinuxSLL, capture.LinkTypeLinuxSLL2,
+		capture.LinkTypeNull, capture.LinkTypeLoop, capture.LinkTypeRaw, 12, 14:
+	case capture.LinkTypeIPv4, capture.LinkTypeIPv6:
+		if v4 != (link == capture.LinkTypeIPv4) {
 			panic(fmt.Sprintf("capturetest: link type %v cannot carry %v", link, cl.Addr()))
 		}
 	default:
@@ -208,7 +208,7 @@ func (c *Capture) Open() *capture.File {
 
 func (c *Capture) writePcap(buf *bytes.Buffer) {
 	w := pcapgo.NewWriterNanos(buf)
-	must(w.WriteFileHeader(uint32(c.opts.Snaplen), c.link))
+	must(w.WriteFileHeader(uint32(c.opts.Snaplen), layers.LinkType(c.link)))
 	// pcapgo writes layers.LinkType, 8 bits: patch in the real number.
 	binary.LittleEndian.PutUint32(buf.Bytes()[20:24], capture.LinkTypeNumber(c.link))
 	for _, r := range c.records {
@@ -248,7 +248,7 @@ func (c *Capture) writeNG(buf *bytes.Buffer) {
 func (c *Capture) ngInterface(i int) pcapgo.NgInterface {
 	return pcapgo.NgInterface{
 		Name:       fmt.Sprintf("capturetest%d", i),
-		LinkType:   c.links[i],
+		LinkType:   layers.LinkType(c.links[i]),
 		SnapLength: uint32(c.opts.Snaplen),
 	}
 }

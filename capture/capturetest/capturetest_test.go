@@ -175,15 +175,15 @@ func TestLinkTypes(t *testing.T) {
 		{"ethernet", capturetest.Options{}, true, true, true},
 		{"ethernet vlan", capturetest.Options{VLANs: []uint16{100}}, true, true, true},
 		{"ethernet qinq", capturetest.Options{VLANs: []uint16{10, 20, 30}}, true, true, false},
-		{"sll", capturetest.Options{LinkType: layers.LinkTypeLinuxSLL}, true, true, true},
+		{"sll", capturetest.Options{LinkType: capture.LinkTypeLinuxSLL}, true, true, true},
 		{"sll2", capturetest.Options{LinkType: capture.LinkTypeLinuxSLL2}, true, true, false},
 		{"null", capturetest.Options{Null: true}, true, true, true},
-		{"loop", capturetest.Options{LinkType: layers.LinkTypeLoop}, true, true, false},
-		{"raw", capturetest.Options{LinkType: layers.LinkTypeRaw}, true, true, true},
+		{"loop", capturetest.Options{LinkType: capture.LinkTypeLoop}, true, true, false},
+		{"raw", capturetest.Options{LinkType: capture.LinkTypeRaw}, true, true, true},
 		{"raw12", capturetest.Options{LinkType: 12}, true, true, false},
 		{"raw14", capturetest.Options{LinkType: 14}, true, true, false},
-		{"ipv4", capturetest.Options{LinkType: layers.LinkTypeIPv4}, true, false, false},
-		{"ipv6", capturetest.Options{LinkType: layers.LinkTypeIPv6}, false, true, false},
+		{"ipv4", capturetest.Options{LinkType: capture.LinkTypeIPv4}, true, false, false},
+		{"ipv6", capturetest.Options{LinkType: capture.LinkTypeIPv6}, false, true, false},
 	}
 	for _, lt := range linkTypes {
 		for _, ng := range []bool{false, true} {
@@ -214,9 +214,9 @@ func TestLinkTypes(t *testing.T) {
 					want := opts.LinkType
 					switch {
 					case opts.Null:
-						want = layers.LinkTypeNull
+						want = capture.LinkTypeNull
 					case want == 0:
-						want = layers.LinkTypeEthernet
+						want = capture.LinkTypeEthernet
 					}
 					for _, p := range packets {
 						if p.LinkType != want {
@@ -236,7 +236,7 @@ func TestLinkTypes(t *testing.T) {
 // serializing the decoded layers again with checksums computed.
 func checkWithGopacket(t *testing.T, p capture.Packet, client string) {
 	t.Helper()
-	pkt := gopacket.NewPacket(p.Data, p.LinkType, gopacket.Default)
+	pkt := gopacket.NewPacket(p.Data, layers.LinkType(p.LinkType), gopacket.Default)
 	if el := pkt.ErrorLayer(); el != nil {
 		t.Fatalf("gopacket: packet %d: %v", p.Number, el.Error())
 	}
@@ -277,14 +277,14 @@ func TestMixedLinkTypes(t *testing.T) {
 	c := capturetest.NewCapture(capturetest.Options{NG: true})
 	a := c.Conn("10.0.0.1:1000", "10.0.0.2:2000")
 	b := c.ConnLink(capture.LinkTypeLinuxSLL2, "[::1]:3000", "[::1]:4000")
-	d := c.ConnLink(layers.LinkTypeNull, "127.0.0.1:5000", "127.0.0.1:6000")
+	d := c.ConnLink(capture.LinkTypeNull, "127.0.0.1:5000", "127.0.0.1:6000")
 	a.Client([]byte("a"))
 	b.Client([]byte("b"))
 	d.Client([]byte("d"))
 	a.Server([]byte("A"))
 	f := c.Open()
 	defer f.Close()
-	wantLinks := []layers.LinkType{layers.LinkTypeEthernet, capture.LinkTypeLinuxSLL2, layers.LinkTypeNull, layers.LinkTypeEthernet}
+	wantLinks := []capture.LinkType{capture.LinkTypeEthernet, capture.LinkTypeLinuxSLL2, capture.LinkTypeNull, capture.LinkTypeEthernet}
 	wantPayload := "abdA"
 	for i := range wantLinks {
 		p, err := f.ReadPacket()
@@ -398,13 +398,13 @@ func TestMisusePanics(t *testing.T) {
 		{"bad address", func() { capturetest.NewCapture(capturetest.Options{}).Conn("nope", "10.0.0.1:1") }, "client address"},
 		{"mixed versions", func() { capturetest.NewCapture(capturetest.Options{}).Conn("10.0.0.1:1", "[::1]:2") }, "different IP versions"},
 		{"ipv6 on ipv4 link", func() {
-			capturetest.NewCapture(capturetest.Options{LinkType: layers.LinkTypeIPv4}).Conn("[::1]:1", "[::1]:2")
+			capturetest.NewCapture(capturetest.Options{LinkType: capture.LinkTypeIPv4}).Conn("[::1]:1", "[::1]:2")
 		}, "cannot carry"},
 		{"second link type in pcap", func() {
-			capturetest.NewCapture(capturetest.Options{}).ConnLink(layers.LinkTypeLinuxSLL, "10.0.0.1:1", "10.0.0.2:2")
+			capturetest.NewCapture(capturetest.Options{}).ConnLink(capture.LinkTypeLinuxSLL, "10.0.0.1:1", "10.0.0.2:2")
 		}, "one link type"},
 		{"unsupported link type", func() {
-			capturetest.NewCapture(capturetest.Options{LinkType: layers.LinkTypePPP}).Conn("10.0.0.1:1", "10.0.0.2:2")
+			capturetest.NewCapture(capturetest.Options{LinkType: capture.LinkTypePPP}).Conn("10.0.0.1:1", "10.0.0.2:2")
 		}, "not supported"},
 		{"cuts out of order", func() {
 			capturetest.NewCapture(capturetest.Options{}).Conn("10.0.0.1:1", "10.0.0.2:2").ClientSegments([]byte("abc"), 2, 1)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 
-	"github.com/google/gopacket/layers"
 	"github.com/wsviz/wsviz/capture"
 )
 
@@ -27,7 +26,7 @@ type end struct {
 // has sent so far.
 type Conn struct {
 	c     *Capture
-	link  layers.LinkType
+	link  capture.LinkType
 	iface int
 	ends  [2]end
 	mss   int

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/google/gopacket/layers"
 	"github.com/wsviz/wsviz/capture"
 )
 
@@ -122,19 +121,19 @@ func (k *Conn) linkFrame(from int, etherType uint16, b []byte) []byte {
 	case etherTypeIPv4:
 	case etherTypeIPv6:
 		family = afInet6Darwin
-		if k.link == layers.LinkTypeLoop {
+		if k.link == capture.LinkTypeLoop {
 			family = afInet6BSD
 		}
 	default:
 		switch k.link {
-		case layers.LinkTypeNull, layers.LinkTypeLoop, layers.LinkTypeRaw, 12, 14, layers.LinkTypeIPv4, layers.LinkTypeIPv6:
+		case capture.LinkTypeNull, capture.LinkTypeLoop, capture.LinkTypeRaw, 12, 14, capture.LinkTypeIPv4, capture.LinkTypeIPv6:
 			panic(fmt.Sprintf("capturetest: link type %v carries only IP, not EtherType %#04x", k.link, etherType))
 		}
 	}
 	ip := b
 	var link []byte
 	switch k.link {
-	case layers.LinkTypeEthernet:
+	case capture.LinkTypeEthernet:
 		dstMAC, srcMAC := serverMAC, clientMAC
 		if from == server_ {
 			dstMAC, srcMAC = clientMAC, serverMAC
@@ -150,7 +149,7 @@ func (k *Conn) linkFrame(from int, etherType uint16, b []byte) []byte {
 			link = binary.BigEndian.AppendUint16(link, vid&0x0fff)
 		}
 		link = binary.BigEndian.AppendUint16(link, etherType)
-	case layers.LinkTypeLinuxSLL:
+	case capture.LinkTypeLinuxSLL:
 		link = make([]byte, 16)
 		binary.BigEndian.PutUint16(link[0:], sllPacketType(from))
 		binary.BigEndian.PutUint16(link[2:], arphrdEther)
@@ -165,9 +164,9 @@ func (k *Conn) linkFrame(from int, etherType uint16, b []byte) []byte {
 		link[10] = byte(sllPacketType(from))
 		link[11] = 6
 		copy(link[12:], macOf(from))
-	case layers.LinkTypeNull:
+	case capture.LinkTypeNull:
 		link = binary.LittleEndian.AppendUint32(nil, family) // host order; little-endian hosts are the norm
-	case layers.LinkTypeLoop:
+	case capture.LinkTypeLoop:
 		link = binary.BigEndian.AppendUint32(nil, family)
 	}
 	return append(link, ip...)

@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"testing"
 
-	"github.com/google/gopacket/layers"
+	linktype "github.com/wsviz/wsviz/capture/internal/link"
 )
 
 // rawIPv4 is an IPv4 header (IHL ihl words) of protocol proto and the
@@ -76,13 +76,13 @@ func TestOrEncapsulated(t *testing.T) {
 		{"mpls", []byte{0, 0x64, 0x1, 0x40}, true, true},
 		{"vlan tagged", []byte{0, 0x64, 0x8, 0}, true, true},
 	}
-	for _, link := range []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL, layers.LinkTypeRaw} {
+	for _, link := range []linktype.Type{linktype.Ethernet, linktype.LinuxSLL, linktype.Raw} {
 		prog, err := f.Compile(link)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, tc := range tests {
-			if tc.mpls && link == layers.LinkTypeRaw {
+			if tc.mpls && link == linktype.Raw {
 				continue
 			}
 			data := frame(link, tc.ip)
@@ -91,7 +91,7 @@ func TestOrEncapsulated(t *testing.T) {
 				if tc.name == "vlan tagged" {
 					etherType = 0x8100
 				}
-				binary.BigEndian.PutUint16(data[map[layers.LinkType]int{layers.LinkTypeEthernet: 12, layers.LinkTypeLinuxSLL: 14}[link]:], etherType)
+				binary.BigEndian.PutUint16(data[map[linktype.Type]int{linktype.Ethernet: 12, linktype.LinuxSLL: 14}[link]:], etherType)
 			}
 			if got := prog.Match(data); got != tc.want {
 				t.Errorf("%v %s: Match = %v, want %v", link, tc.name, got, tc.want)

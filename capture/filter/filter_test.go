@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
+	linktype "github.com/wsviz/wsviz/capture/internal/link"
 	"golang.org/x/net/bpf"
 )
 
@@ -70,7 +71,7 @@ func ipPacket(t testing.TB, s spec) []byte {
 }
 
 // frame puts an IP packet behind the given link layer.
-func frame(link layers.LinkType, ip []byte) []byte {
+func frame(link linktype.Type, ip []byte) []byte {
 	v6 := len(ip) > 0 && ip[0]>>4 == 6
 	etherType := uint16(layers.EthernetTypeIPv4)
 	if v6 {
@@ -78,12 +79,12 @@ func frame(link layers.LinkType, ip []byte) []byte {
 	}
 	var hdr []byte
 	switch link {
-	case layers.LinkTypeEthernet:
+	case linktype.Ethernet:
 		hdr = make([]byte, 14)
 		copy(hdr[0:6], []byte{0, 1, 2, 3, 4, 5})
 		copy(hdr[6:12], []byte{6, 7, 8, 9, 10, 11})
 		binary.BigEndian.PutUint16(hdr[12:], etherType)
-	case layers.LinkTypeLinuxSLL:
+	case linktype.LinuxSLL:
 		// pcap-linktype(7) LINKTYPE_LINUX_SLL: packet type, ARPHRD type,
 		// address length, address (8), protocol.
 		hdr = make([]byte, 16)
@@ -108,7 +109,7 @@ var packets = []spec{
 	{name: "v6 tcp 8080 loop", src: "::1", dst: "::1", proto: layers.IPProtocolTCP, sport: 8080, dport: 40001},
 }
 
-func packetNamed(t testing.TB, link layers.LinkType, name string) []byte {
+func packetNamed(t testing.TB, link linktype.Type, name string) []byte {
 	for _, s := range packets {
 		if s.name == name {
 			return frame(link, ipPacket(t, s))
@@ -189,7 +190,7 @@ func TestMatch(t *testing.T) {
 		{"port 80", "v4 tcp fragment", false},
 		{"tcp", "v4 tcp fragment", true},
 	}
-	for _, link := range []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL, layers.LinkTypeRaw} {
+	for _, link := range []linktype.Type{linktype.Ethernet, linktype.LinuxSLL, linktype.Raw} {
 		for _, tc := range tests {
 			t.Run(fmt.Sprintf("%v/%s/%s", link, tc.expr, tc.packet), func(t *testing.T) {
 				f, err := Parse(tc.expr)
@@ -233,7 +234,7 @@ func runBPF(t testing.TB, prog *Program, data []byte) bool {
 func TestTruncated(t *testing.T) {
 	// A test that reads past the end rejects the whole packet, even under
 	// "not": the BPF machine aborts.
-	full := packetNamed(t, layers.LinkTypeEthernet, "v4 tcp 1234>80")
+	full := packetNamed(t, linktype.Ethernet, "v4 tcp 1234>80")
 	cut := full[:14+20+1] // Ethernet, IPv4, one byte of TCP
 	tests := []struct {
 		expr string
@@ -248,7 +249,7 @@ func TestTruncated(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.expr, func(t *testing.T) {
-			prog, err := MustParse(tc.expr).Compile(layers.LinkTypeEthernet)
+			prog, err := MustParse(tc.expr).Compile(linktype.Ethernet)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -314,14 +315,14 @@ func TestAnd(t *testing.T) {
 	if got, want := f.String(), "(port 80 or port 9001) and (not port 9001)"; got != want {
 		t.Errorf("And().String() = %q, want %q", got, want)
 	}
-	prog, err := f.Compile(layers.LinkTypeEthernet)
+	prog, err := f.Compile(linktype.Ethernet)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !prog.Match(packetNamed(t, layers.LinkTypeEthernet, "v4 tcp 1234>80")) {
+	if !prog.Match(packetNamed(t, linktype.Ethernet, "v4 tcp 1234>80")) {
 		t.Errorf("Match(%q, port 80) = false, want true", f)
 	}
-	if prog.Match(packetNamed(t, layers.LinkTypeEthernet, "v6 udp 8000>9001")) {
+	if prog.Match(packetNamed(t, linktype.Ethernet, "v6 udp 8000>9001")) {
 		t.Errorf("Match(%q, port 9001) = true, want false", f)
 	}
 	empty := MustParse("  ")
@@ -334,7 +335,7 @@ func TestAnd(t *testing.T) {
 }
 
 func TestUnsupportedLink(t *testing.T) {
-	_, err := MustParse("tcp").Compile(layers.LinkTypeNull)
+	_, err := MustParse("tcp").Compile(linktype.Null)
 	if err == nil || !strings.HasPrefix(err.Error(), "filter: ") {
 		t.Errorf("Compile(Null) = %v, want a filter: error", err)
 	}
@@ -349,7 +350,7 @@ func TestAgreement(t *testing.T) {
 	if testing.Short() {
 		n = 50
 	}
-	links := []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL, layers.LinkTypeRaw}
+	links := []linktype.Type{linktype.Ethernet, linktype.LinuxSLL, linktype.Raw}
 	var frames [][][]byte // per link
 	for _, link := range links {
 		var fs [][]byte
@@ -446,7 +447,7 @@ func TestLongJumps(t *testing.T) {
 	expr := "port 80 or " + strings.Join(ports, " or ")
 	for _, e := range []string{expr, "not (" + expr + ")", "(" + expr + ") and host 10.0.0.1"} {
 		t.Run(e[:20], func(t *testing.T) {
-			prog, err := MustParse(e).Compile(layers.LinkTypeEthernet)
+			prog, err := MustParse(e).Compile(linktype.Ethernet)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -458,7 +459,7 @@ func TestLongJumps(t *testing.T) {
 				t.Fatalf("Instructions = %d instructions, want a program long enough to need long jumps", len(ins))
 			}
 			for _, s := range packets {
-				data := frame(layers.LinkTypeEthernet, ipPacket(t, s))
+				data := frame(linktype.Ethernet, ipPacket(t, s))
 				if got, want := prog.Match(data), runBPF(t, prog, data); got != want {
 					t.Errorf("Match(%s) = %v, BPF says %v", s.name, got, want)
 				}
@@ -466,7 +467,7 @@ func TestLongJumps(t *testing.T) {
 		})
 	}
 	huge := "port 1" + strings.Repeat(" or 2", 500)
-	prog, err := MustParse(huge).Compile(layers.LinkTypeEthernet)
+	prog, err := MustParse(huge).Compile(linktype.Ethernet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -482,14 +483,14 @@ func FuzzFilter(f *testing.F) {
 	}
 	var frames [][]byte
 	for _, s := range packets {
-		frames = append(frames, frame(layers.LinkTypeEthernet, ipPacket(f, s)))
+		frames = append(frames, frame(linktype.Ethernet, ipPacket(f, s)))
 	}
 	f.Fuzz(func(t *testing.T, expr string) {
 		flt, err := Parse(expr)
 		if err != nil {
 			return
 		}
-		prog, err := flt.Compile(layers.LinkTypeEthernet)
+		prog, err := flt.Compile(linktype.Ethernet)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -514,11 +515,11 @@ func FuzzFilter(f *testing.F) {
 }
 
 func BenchmarkMatch(b *testing.B) {
-	prog, err := MustParse("host 127.0.0.1 and (tcp port 9001 or 8080) and not port 22").Compile(layers.LinkTypeEthernet)
+	prog, err := MustParse("host 127.0.0.1 and (tcp port 9001 or 8080) and not port 22").Compile(linktype.Ethernet)
 	if err != nil {
 		b.Fatal(err)
 	}
-	data := packetNamed(b, layers.LinkTypeEthernet, "v4 tcp 8080 loop")
+	data := packetNamed(b, linktype.Ethernet, "v4 tcp 8080 loop")
 	b.ReportAllocs()
 	for b.Loop() {
 		if !prog.Match(data) {

@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/google/gopacket/layers"
+	"github.com/wsviz/wsviz/capture/internal/link"
 )
 
 // Program is a filter lowered for one link type: a tree of loads and
@@ -13,19 +13,19 @@ import (
 // concurrent use.
 type Program struct {
 	filter *Filter
-	link   layers.LinkType
+	link   link.Type
 	root   *cond
 }
 
 // Compile lowers the filter for packets that begin with the given link
 // layer. Supported link types are Ethernet, Linux cooked (SLL) and
 // raw IP (LinkTypeRaw, LinkTypeIPv4, LinkTypeIPv6).
-func (f *Filter) Compile(link layers.LinkType) (*Program, error) {
-	l, ok := layoutFor(link)
+func (f *Filter) Compile(lt link.Type) (*Program, error) {
+	l, ok := layoutFor(lt)
 	if !ok {
-		return nil, fmt.Errorf("filter: link type %v (%d) is not supported", link, uint8(link))
+		return nil, fmt.Errorf("filter: link type %v (%d) is not supported", lt, uint8(lt))
 	}
-	prog := &Program{filter: f, link: link, root: condTrue}
+	prog := &Program{filter: f, link: lt, root: condTrue}
 	if f.root != nil {
 		prog.root = l.lower(f.root)
 	}
@@ -33,7 +33,7 @@ func (f *Filter) Compile(link layers.LinkType) (*Program, error) {
 }
 
 // LinkType returns the link type the program was compiled for.
-func (p *Program) LinkType() layers.LinkType { return p.link }
+func (p *Program) LinkType() link.Type { return p.link }
 
 // String returns the filter expression.
 func (p *Program) String() string { return p.filter.String() }
@@ -186,23 +186,17 @@ type layout struct {
 	rawIP   bool
 }
 
-func layoutFor(link layers.LinkType) (layout, bool) {
-	switch link {
-	case layers.LinkTypeEthernet:
+func layoutFor(lt link.Type) (layout, bool) {
+	switch lt {
+	case link.Ethernet:
 		return layout{netOff: 14, typeOff: 12}, true
-	case layers.LinkTypeLinuxSLL: // protocol type at 14 (pcap-linktype(7))
+	case link.LinuxSLL: // protocol type at 14 (pcap-linktype(7))
 		return layout{netOff: 16, typeOff: 14}, true
-	case layers.LinkTypeRaw, linkTypeIPv4, linkTypeIPv6:
+	case link.Raw, link.IPv4, link.IPv6:
 		return layout{rawIP: true}, true
 	}
 	return layout{}, false
 }
-
-// Link types gopacket v1.1.19 does not name.
-const (
-	linkTypeIPv4 layers.LinkType = 228
-	linkTypeIPv6 layers.LinkType = 229
-)
 
 func (l layout) isIPv4() *cond {
 	if l.rawIP {

@@ -106,7 +106,7 @@ func token(t *testing.T) string {
 
 // transport decodes a captured packet down to its transport layer.
 func transport(p capture.Packet) (src, dst uint16, l gopacket.Layer) {
-	pkt := gopacket.NewPacket(p.Data, p.LinkType, gopacket.NoCopy)
+	pkt := gopacket.NewPacket(p.Data, layers.LinkType(p.LinkType), gopacket.NoCopy)
 	if tcp, ok := pkt.Layer(layers.LayerTypeTCP).(*layers.TCP); ok {
 		return uint16(tcp.SrcPort), uint16(tcp.DstPort), tcp
 	}
@@ -158,12 +158,12 @@ func TestLoopbackPacketsOnce(t *testing.T) {
 	// loopback packet is dropped too.
 	tests := []struct {
 		iface, network, addr string
-		link                 layers.LinkType
+		link                 capture.LinkType
 	}{
-		{"lo", "udp4", "127.0.0.1", layers.LinkTypeEthernet},
-		{"lo", "udp6", "::1", layers.LinkTypeEthernet},
-		{"any", "udp4", "127.0.0.1", layers.LinkTypeLinuxSLL},
-		{"any", "udp6", "::1", layers.LinkTypeLinuxSLL},
+		{"lo", "udp4", "127.0.0.1", capture.LinkTypeEthernet},
+		{"lo", "udp6", "::1", capture.LinkTypeEthernet},
+		{"any", "udp4", "127.0.0.1", capture.LinkTypeLinuxSLL},
+		{"any", "udp6", "::1", capture.LinkTypeLinuxSLL},
 	}
 	for _, tc := range tests {
 		t.Run(tc.iface+"/"+tc.network, func(t *testing.T) {
@@ -411,7 +411,7 @@ func TestKernelFilterAgreesWithMatch(t *testing.T) {
 			f := filter.MustParse(expr)
 			all := openOrSkip(t, "lo", Options{Filter: filter.MustParse("udp")})
 			some := openOrSkip(t, "lo", Options{Filter: f})
-			prog, err := f.Compile(layers.LinkTypeEthernet)
+			prog, err := f.Compile(capture.LinkTypeEthernet)
 			if err != nil {
 				t.Fatal(err)
 			}

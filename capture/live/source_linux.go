@@ -14,7 +14,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/google/gopacket/layers"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
@@ -70,7 +69,7 @@ const (
 type Source struct {
 	name    string
 	ifindex int
-	link    layers.LinkType
+	link    capture.LinkType
 	cooked  bool // SOCK_DGRAM: the kernel strips the link header; write an SLL header
 	// kernelDedup is set when the kernel itself drops the outgoing copies
 	// on loopback (PACKET_IGNORE_OUTGOING), so that its counts are of
@@ -169,7 +168,7 @@ func (s *Source) setup() error {
 		}
 	}
 	if s.name == "any" {
-		s.cooked, s.link = true, layers.LinkTypeLinuxSLL
+		s.cooked, s.link = true, capture.LinkTypeLinuxSLL
 	} else {
 		if s.ifindex == 0 {
 			return fmt.Errorf("capture: cannot open %s: no such interface", s.name)
@@ -183,13 +182,13 @@ func (s *Source) setup() error {
 		}
 		switch hatype := ifr.Uint16(); hatype {
 		case unix.ARPHRD_ETHER, unix.ARPHRD_LOOPBACK:
-			s.link = layers.LinkTypeEthernet
+			s.link = capture.LinkTypeEthernet
 		case unix.ARPHRD_NONE, unix.ARPHRD_RAWIP: // tun devices: bare IP packets
-			s.link = layers.LinkTypeRaw
+			s.link = capture.LinkTypeRaw
 		default:
 			// Other link layers are captured in cooked mode, as libpcap
 			// does.
-			s.cooked, s.link = true, layers.LinkTypeLinuxSLL
+			s.cooked, s.link = true, capture.LinkTypeLinuxSLL
 		}
 	}
 	if s.cooked {
@@ -206,7 +205,7 @@ func (s *Source) setup() error {
 	// mode that starts at the network header.
 	filterLink := s.link
 	if s.cooked {
-		filterLink = layers.LinkTypeRaw
+		filterLink = capture.LinkTypeRaw
 	}
 	prog, err := s.filter.Compile(filterLink)
 	if err != nil {
@@ -276,7 +275,7 @@ func (s *Source) Name() string { return s.name }
 // LinkType returns the link type of the packets: Ethernet for Ethernet
 // devices and loopback, raw IP for tun devices, Linux cooked (SLL) for
 // "any" and other devices.
-func (s *Source) LinkType() layers.LinkType { return s.link }
+func (s *Source) LinkType() capture.LinkType { return s.link }
 
 // SnapLen returns the most bytes kept of each packet.
 func (s *Source) SnapLen() int { return s.snaplen }
@@ -436,7 +435,7 @@ func (s *Source) nextInBlock() (p capture.Packet, keep bool, err error) {
 	case s.cooked:
 		data = s.cookedHeader(h, data)
 		length += sllHeaderLen
-	case status&unix.TP_STATUS_VLAN_VALID != 0 && s.link == layers.LinkTypeEthernet && len(data) >= 12:
+	case status&unix.TP_STATUS_VLAN_VALID != 0 && s.link == capture.LinkTypeEthernet && len(data) >= 12:
 		data = s.vlanTag(h, status, data)
 		length += 4
 	}

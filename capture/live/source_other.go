@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/google/gopacket/layers"
-
 	"github.com/wsviz/wsviz/capture"
 	"github.com/wsviz/wsviz/capture/filter"
 )
@@ -27,7 +25,7 @@ func Open(iface string, opts Options) (*Source, error) {
 func (s *Source) Name() string { return "" }
 
 // LinkType returns 0.
-func (s *Source) LinkType() layers.LinkType { return 0 }
+func (s *Source) LinkType() capture.LinkType { return 0 }
 
 // SnapLen returns 0.
 func (s *Source) SnapLen() int { return 0 }

@@ -18,11 +18,11 @@ import (
 // Interface describes where the packets were captured, for the file's
 // Interface Description Block (pcapng §4.2).
 type Interface struct {
-	Name        string          // if_name, e.g. "lo"
-	Description string          // if_description, free text
-	Filter      string          // if_filter, the capture filter expression
-	LinkType    layers.LinkType // how each packet's data begins
-	SnapLen     int             // most bytes kept of a packet; 0 for no limit
+	Name        string           // if_name, e.g. "lo"
+	Description string           // if_description, free text
+	Filter      string           // if_filter, the capture filter expression
+	LinkType    capture.LinkType // how each packet's data begins
+	SnapLen     int              // most bytes kept of a packet; 0 for no limit
 }
 
 // Writer writes packets to a pcapng file. It is not safe for concurrent
@@ -77,7 +77,7 @@ func newWriter(out io.Writer, name string, iface Interface) (*Writer, error) {
 		Description:         iface.Description,
 		Filter:              iface.Filter,
 		OS:                  runtime.GOOS,
-		LinkType:            iface.LinkType,
+		LinkType:            layers.LinkType(iface.LinkType),
 		SnapLength:          uint32(snap),
 		TimestampResolution: 9, // the writer always stores nanoseconds
 	}

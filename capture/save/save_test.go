@@ -29,7 +29,7 @@ func testPackets() []capture.Packet {
 		p := capture.Packet{
 			Number:    int64(i + 1),
 			Timestamp: t0.Add(time.Duration(i) * 1001 * time.Nanosecond),
-			LinkType:  layers.LinkTypeEthernet,
+			LinkType:  capture.LinkTypeEthernet,
 			Data:      data,
 			Length:    n,
 		}
@@ -45,7 +45,7 @@ var testInterface = Interface{
 	Name:        "lo",
 	Description: "loopback",
 	Filter:      "tcp port 9001 and (not port 8080)",
-	LinkType:    layers.LinkTypeEthernet,
+	LinkType:    capture.LinkTypeEthernet,
 	SnapLen:     262144,
 }
 
@@ -67,7 +67,7 @@ func readBack(t *testing.T, r io.Reader) (*pcapgo.NgReader, []capture.Packet, *p
 		if err != nil {
 			t.Fatalf("ReadPacketData after %d packets = %v", len(ps), err)
 		}
-		ps = append(ps, capture.Packet{Timestamp: ci.Timestamp, Data: data, Length: ci.Length, LinkType: ng.LinkType()})
+		ps = append(ps, capture.Packet{Timestamp: ci.Timestamp, Data: data, Length: ci.Length, LinkType: capture.LinkType(ng.LinkType())})
 	}
 	return ng, ps, stats
 }

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/gopacket/layers"
-
 	"github.com/wsviz/wsviz/capture"
 	"github.com/wsviz/wsviz/capture/save"
 )
@@ -17,7 +15,7 @@ import (
 // with the secrets before the first packet, and the packets unchanged.
 func TestInjectSecrets(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.pcapng")
-	w, err := save.Create(path, save.Interface{Name: "lo", LinkType: layers.LinkTypeEthernet})
+	w, err := save.Create(path, save.Interface{Name: "lo", LinkType: capture.LinkTypeEthernet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"runtime"
 
 	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
 
 	"github.com/wsviz/wsviz/analyze"
@@ -136,7 +137,7 @@ func (c *pcapngCut) ngInterface(i int) (pcapgo.NgInterface, error) {
 	if in.LinkTypeNumber > 255 {
 		return pcapgo.NgInterface{}, fmt.Errorf("cannot save packets of link type %d yet", in.LinkTypeNumber)
 	}
-	return pcapgo.NgInterface{Name: in.Name, LinkType: in.LinkType, SnapLength: in.Snaplen, TimestampResolution: 9}, nil
+	return pcapgo.NgInterface{Name: in.Name, LinkType: layers.LinkType(in.LinkType), SnapLength: in.Snaplen, TimestampResolution: 9}, nil
 }
 
 func (c *pcapngCut) write(p *capture.Packet) error {

@@ -34,8 +34,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/gopacket/layers"
-
 	"github.com/wsviz/wsviz/analyze"
 	"github.com/wsviz/wsviz/capture"
 	"github.com/wsviz/wsviz/capture/filter"
@@ -302,7 +300,7 @@ func (lc *liveCapture) Ended() <-chan struct{} { return lc.ended }
 func (lc *liveCapture) Stats() live.Stats { return lc.src.Stats() }
 
 // LinkType returns the link type of the captured packets.
-func (lc *liveCapture) LinkType() layers.LinkType { return lc.src.LinkType() }
+func (lc *liveCapture) LinkType() capture.LinkType { return lc.src.LinkType() }
 
 // Describe names the capture for people: "lo (tcp port 9001)".
 func (lc *liveCapture) Describe() string {

@@ -386,7 +386,7 @@ func TestFilterPackets(t *testing.T) {
 		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, tcp); err != nil {
 			t.Fatal(err)
 		}
-		src = append(src, capture.Packet{Number: int64(i + 1), LinkType: layers.LinkTypeEthernet, Data: buf.Bytes(), Length: len(buf.Bytes())})
+		src = append(src, capture.Packet{Number: int64(i + 1), LinkType: capture.LinkTypeEthernet, Data: buf.Bytes(), Length: len(buf.Bytes())})
 	}
 	filtered, err := filterPackets(&src, []string{"tcp", "port", "80", "or", "22"})
 	if err != nil {
