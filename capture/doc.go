@@ -15,9 +15,10 @@
 // pure Go. A record walker checks every record before it is used: hostile
 // lengths neither allocate nor panic, and a corrupt or cut file fails with a
 // *FormatError that names the byte offset of the broken record, after every
-// packet before it. pcapng blocks are then decoded by gopacket's pcapgo;
-// pcap records are sliced out of the read buffer by the walker, as pcapgo
-// would decode them (pcapgo is the tests' oracle). Reading allocates nothing
+// packet before it. Packets of pcap records and of pcapng packet blocks are
+// sliced out of the read buffer by the walker, decoded as gopacket's pcapgo
+// would decode them (pcapgo is the tests' oracle; wsviz does not link
+// gopacket). Reading allocates nothing
 // per packet: Packet.Data aliases the reader's buffer.
 //
 // DecodeTCP, and a Decoder on a plain packet, allocate nothing either and

@@ -10,8 +10,6 @@ import (
 	"os"
 	"sync/atomic"
 	"time"
-
-	"github.com/google/gopacket/pcapgo"
 )
 
 // MaxCaptureLength is the largest captured packet length the file readers
@@ -81,12 +79,13 @@ type Interface struct {
 // before the record is used (lengths against the block and against
 // MaxCaptureLength, interface numbers, option layouts, timestamp
 // resolutions), so hostile input can neither allocate much nor panic, and
-// it knows the byte offset of every record. pcapng blocks are then decoded
-// by gopacket's pcapgo. pcap records, 16 bytes of header, are sliced out of
-// the read buffer by the walker itself, computing what pcapgo would (its
-// Reader copied each packet three times); pcapgo is the oracle in the tests.
-// Offsets are tracked as the bytes pass, for pcap and pcapng alike, rather
-// than found by re-reading the file after an error: this works for any
+// it knows the byte offset of every record. Packets, of pcap records and
+// of pcapng packet blocks alike, are then sliced out of the read buffer,
+// with the fields computed as gopacket's pcapgo computes them (its readers
+// copied each packet two or three times, and its package brought
+// gopacket's layers, whose init cost every start 20 ms); pcapgo is the
+// oracle in the tests. Offsets are tracked as the bytes pass, rather than
+// found by re-reading the file after an error: this works for any
 // io.Reader and costs a few comparisons per record.
 //
 // A File is not safe for concurrent use, except Progress, which may be
@@ -97,9 +96,8 @@ type File struct {
 	count  *countingReader
 	total  int64
 	rec    *recordReader
-	ng     *pcapgo.NgReader // pcapng; pcap is read by rec alone
-	n      int64            // packets returned
-	err    error            // sticky: the error that stopped reading
+	n      int64 // packets returned
+	err    error // sticky: the error that stopped reading
 }
 
 var _ Source = (*File)(nil)
@@ -192,11 +190,10 @@ func newFile(r io.Reader, name string, size int64) (*File, error) {
 	le, be := leUint32(magic), beUint32(magic)
 	switch {
 	case be == pcapngSectionMagic:
-		f.rec = &recordReader{src: src, ng: true, patchPos: -1}
-		f.ng, err = pcapgo.NewNgReader(f.rec, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		f.rec = &recordReader{src: src, ng: true}
+		err = f.rec.firstNgBlock()
 	case le == pcapMagicMicro || le == pcapMagicNano || be == pcapMagicMicro || be == pcapMagicNano:
-		// pcap records are read by the walker itself (see readPcap).
-		f.rec = &recordReader{src: src, patchPos: -1}
+		f.rec = &recordReader{src: src}
 		err = f.rec.pcapFileHeader()
 	default:
 		return nil, fmt.Errorf("capture: %s: %w", name, ErrNotCapture)
@@ -219,18 +216,10 @@ func (f *File) ReadPacket() (Packet, error) {
 		return Packet{}, f.err
 	}
 	var p Packet
-	if f.ng != nil {
-		data, ci, err := f.ng.ZeroCopyReadPacketData()
-		if err != nil {
+	if f.rec.ng {
+		if err := f.rec.nextNgPacket(&p); err != nil {
 			return Packet{}, f.fail(err)
 		}
-		// The walker has not moved past this packet's block (see
-		// recordReader), so its section is the packet's.
-		i := f.rec.sectionBase + ci.InterfaceIndex
-		if ci.InterfaceIndex < 0 || i >= len(f.rec.ifaces) {
-			return Packet{}, f.fail(fmt.Errorf("interface %d not described", ci.InterfaceIndex))
-		}
-		p = Packet{Timestamp: ci.Timestamp, LinkType: f.rec.ifaces[i].LinkType, Data: data, Length: ci.Length, Interface: i}
 	} else {
 		var err error
 		if p, err = f.readPcap(); err != nil {
@@ -243,10 +232,10 @@ func (f *File) ReadPacket() (Packet, error) {
 }
 
 // readPcap returns the packet of the next pcap record. The walker checks
-// the record header and the packet is sliced out of its read buffer: pcap
-// records need nothing of pcapgo, whose reader would copy every packet
-// three times (into its own bufio.Reader, into its packet buffer, and the
-// walker's copy beneath): reading a record takes a fifth less time without.
+// the record header and the packet is sliced out of its read buffer:
+// pcapgo's Reader copied every packet three times (into its own
+// bufio.Reader, into its packet buffer, and the walker's copy beneath):
+// reading a record takes a fifth less time without.
 // The fields are computed as pcapgo's Reader computes them, which
 // TestPcapMatchesPcapgo and FuzzReader check.
 func (f *File) readPcap() (Packet, error) {
@@ -281,8 +270,7 @@ func (f *File) fail(err error) error {
 	case errors.As(err, &fe):
 		// From the walker, which knows the record.
 	default:
-		// From pcapgo, about the record the walker last handed it:
-		// reads never span records, so that is the one it was in.
+		// About the record being read.
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}

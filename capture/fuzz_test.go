@@ -59,6 +59,18 @@ func FuzzReader(f *testing.F) {
 	})
 }
 
+// FuzzPcapngPcapgo reads arbitrary bytes as a pcapng file with File and
+// with pcapgo's NgReader, the oracle File's pcapng reader replaced: the same
+// packets, field by field, File stopping with an error where pcapgo does
+// (or earlier: see comparePcapngPcapgo for what only File checks).
+func FuzzPcapngPcapgo(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if isPcapng(data) {
+			comparePcapngPcapgo(t, data)
+		}
+	})
+}
+
 // FuzzDecodeTCP decodes arbitrary bytes on any link type: no panic, and a
 // segment that stays within the packet.
 func FuzzDecodeTCP(f *testing.F) {
@@ -102,9 +114,9 @@ func shortCapture(opts capturetest.Options, v6 bool) []byte {
 	return c.Bytes()
 }
 
-// fuzzSeeds returns the seed corpus of each fuzz target, by file name.
-func fuzzSeeds() map[string]map[string]string {
-	reader := map[string][]byte{
+// readerSeeds returns the seeds of FuzzReader, by name.
+func readerSeeds() map[string][]byte {
+	return map[string][]byte{
 		"pcap":               shortCapture(capturetest.Options{Snaplen: 4096}, false),
 		"pcap-sll2-ipv6":     shortCapture(capturetest.Options{LinkType: capture.LinkTypeLinuxSLL2, Snaplen: 4096}, true),
 		"pcapng":             shortCapture(capturetest.Options{NG: true, VLANs: []uint16{7}}, false),
@@ -118,6 +130,11 @@ func fuzzSeeds() map[string]map[string]string {
 		"pcapng-bad-trailer": ngFile(shb(), idb(1, 0), cat(epb(0, 60)[:88], le32(96))),
 		"pcap-snaplen-cut":   shortCapture(capturetest.Options{Snaplen: 60}, false),
 	}
+}
+
+// fuzzSeeds returns the seed corpus of each fuzz target, by file name.
+func fuzzSeeds() map[string]map[string]string {
+	reader := readerSeeds()
 	decode := map[string][]byte{}
 	for _, lt := range captureLinks {
 		for _, v6 := range []bool{false, true} {
@@ -145,7 +162,13 @@ func fuzzSeeds() map[string]map[string]string {
 	decode["ipv4-options-tso"] = append([]byte{byte(capture.LinkTypeRaw)}, ipv4(6, 7, 0, 0, tcp(8, capture.ACK, "tso"))...)
 	decode["ipv6-extensions"] = append([]byte{byte(capture.LinkTypeRaw)}, ipv6(0, -1, cat(ext(43, 1), ext(60, 0), ext(51, 0), ah(44), fragHeader(6, 0, true), tcp(5, capture.ACK, "ext")))...)
 
-	seeds := map[string]map[string]string{"FuzzReader": {}, "FuzzDecodeTCP": {}, "FuzzDecoder": {}}
+	seeds := map[string]map[string]string{"FuzzReader": {}, "FuzzDecodeTCP": {}, "FuzzDecoder": {}, "FuzzPcapngPcapgo": {}}
+	for name, data := range pcapngFiles() {
+		if len(data) <= 4096 {
+			name = strings.NewReplacer(" ", "-", "^", "").Replace(name)
+			seeds["FuzzPcapngPcapgo"][name] = fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", data)
+		}
+	}
 	for name, data := range decoderSeeds() {
 		seeds["FuzzDecoder"][name] = fmt.Sprintf("go test fuzz v1\nuint8(%d)\n[]byte(%q)\n", data[0], data[1:])
 		// DecodeTCP unwraps the same tunnels (the first packet, a SYN).
@@ -155,6 +178,9 @@ func fuzzSeeds() map[string]map[string]string {
 	}
 	for name, data := range reader {
 		seeds["FuzzReader"][name] = fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", data)
+		if isPcapng(data) {
+			seeds["FuzzPcapngPcapgo"][name] = seeds["FuzzReader"][name]
+		}
 	}
 	for name, data := range decode {
 		seeds["FuzzDecodeTCP"][name] = fmt.Sprintf("go test fuzz v1\nuint8(%d)\n[]byte(%q)\nuint16(0)\n", data[0], data[1:])

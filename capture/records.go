@@ -50,20 +50,17 @@ const (
 
 	// if_tsresol: the top bit says the exponent is of 2, not of 10.
 	ngTSResolBinary = 0x80
-	// pcapgo divides by 10^e or 2^e held in a uint64: larger exponents
-	// overflow it to zero.
+	// Timestamps are divided by 10^e or 2^e held in a uint64 (ngClock):
+	// larger exponents overflow it.
 	ngMaxDecimalExponent = 19
 	ngMaxBinaryExponent  = 63
 )
 
 // recordReader walks the records of a capture file (pcap records, pcapng
-// blocks), checking each record's header before any of it is used. It
-// reads pcap records itself (nextPcapRecord). For pcapng it sits between
-// the file and pcapgo and hands the bytes on one block at a time: no Read
-// returns bytes of two blocks. pcapgo's bufio.Reader only reads when its
-// buffer is empty, so when pcapgo reports a packet or an error, the
-// walker's current block is the one pcapgo was reading, and off is its
-// offset.
+// blocks), checking each record's header before any of it is used, and
+// reads the packets out of them (nextPcapRecord, nextNgPacket in
+// pcapng.go). A record is consumed from src only when the walker moves
+// past it, so a packet's data can alias the read buffer.
 type recordReader struct {
 	src       *bufio.Reader
 	ng        bool // pcapng, else pcap
@@ -75,13 +72,13 @@ type recordReader struct {
 	pos  int64 // bytes of the current record handed on
 	err  error // sticky; io.EOF at a clean end
 
+	// pcapng: the current block's type, and for a packet block its
+	// captured length (checked by nextBlock).
+	typ    uint32
+	caplen uint32
 	// trailerChecked is set once a pcapng block's trailing length has
 	// been compared with its leading one.
 	trailerChecked bool
-	// patchPos is where in the current record patch overwrites the bytes
-	// handed on, or -1.
-	patchPos int64
-	patch    [4]byte
 
 	// pcap: the read buffer's bytes as last peeked, and the offset in it
 	// of the next record (see window).
@@ -89,86 +86,13 @@ type recordReader struct {
 	wpos int
 
 	ifaces      []Interface
-	sectionBase int      // index in ifaces of the current pcapng section's first interface
-	ngSnaplen   []uint32 // snaplen pcapgo sees for each of ifaces (pcapng)
+	sectionBase int       // index in ifaces of the current pcapng section's first interface
+	ngSnaplen   []uint32  // each of ifaces' snaplen, at most MaxCaptureLength (pcapng)
+	ngClocks    []ngClock // each of ifaces' timestamp resolution and offset (pcapng)
+	big         []byte    // header and packet of a block longer than the read buffer
 
 	onSecrets func(*Secrets) error // see File.OnSecrets (secrets.go)
 	secrets   *secretsBlock        // a Decryption Secrets Block being collected
-}
-
-// Read hands pcapgo the bytes of the current pcapng block, moving to the
-// next block (and checking it) when the current one is done.
-func (r *recordReader) Read(p []byte) (int, error) {
-	if r.err != nil {
-		return 0, r.err
-	}
-	if len(p) == 0 {
-		return 0, nil
-	}
-	if r.pos == r.size {
-		if err := r.next(); err != nil {
-			r.err = err
-			return 0, err
-		}
-	}
-	want := r.size - r.pos
-	if r.ng && !r.trailerChecked {
-		// A block too long to check whole: hand on the body, then the
-		// trailing length once it matches.
-		if trailerPos := r.size - 4; r.pos < trailerPos {
-			want = trailerPos - r.pos
-		} else {
-			b, err := r.peek(4, false)
-			if err != nil {
-				r.err = err
-				return 0, err
-			}
-			if err := r.checkTrailer(b); err != nil {
-				r.err = err
-				return 0, err
-			}
-			r.trailerChecked = true
-		}
-	}
-	if int64(len(p)) < want {
-		want = int64(len(p))
-	}
-	n, err := r.src.Read(p[:want])
-	if r.patchPos >= 0 {
-		for i := range r.patch {
-			if j := r.patchPos + int64(i) - r.pos; j >= 0 && j < int64(n) {
-				p[j] = r.patch[i]
-			}
-		}
-	}
-	r.pos += int64(n)
-	if r.secrets != nil && n > 0 {
-		if err := r.collectSecrets(p[:n]); err != nil {
-			r.err = err
-			return 0, err
-		}
-	}
-	if err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF // the record promised more
-		}
-		r.err = r.errorf(err)
-		if n > 0 {
-			return n, nil
-		}
-		return 0, r.err
-	}
-	return n, nil
-}
-
-// next moves to the pcapng block after the current one and checks its
-// header (pcap records move on in nextPcapRecord).
-func (r *recordReader) next() error {
-	r.off += r.size
-	r.size, r.pos = 0, 0
-	r.patchPos = -1
-	r.trailerChecked = false
-	return r.nextBlock()
 }
 
 // errorf reports a problem with the current record.
@@ -208,12 +132,11 @@ func (r *recordReader) u32(b []byte) uint32 {
 	return binary.LittleEndian.Uint32(b)
 }
 
-func (r *recordReader) put32(b []byte, v uint32) {
+func (r *recordReader) u64(b []byte) uint64 {
 	if r.bigEndian {
-		binary.BigEndian.PutUint32(b, v)
-	} else {
-		binary.LittleEndian.PutUint32(b, v)
+		return binary.BigEndian.Uint64(b)
 	}
+	return binary.LittleEndian.Uint64(b)
 }
 
 func leUint32(b []byte) uint32 { return binary.LittleEndian.Uint32(b) }
@@ -315,13 +238,15 @@ func (r *recordReader) window(n int, atStart bool) ([]byte, error) {
 }
 
 // nextBlock checks the next pcapng block header (§3.1) and, for the blocks
-// pcapgo parses field by field, the whole block.
+// whose fields are used (section headers, interface descriptions and
+// statistics), the whole block; for a packet block it sets caplen.
 func (r *recordReader) nextBlock() error {
 	h, err := r.peek(8, true)
 	if err != nil {
 		return err
 	}
 	typ := r.u32(h)
+	r.typ = typ
 	if typ == ngBlockSHB {
 		// §4.1: the byte order of the section, and of this block's
 		// length, comes from the magic after the length.
@@ -342,7 +267,7 @@ func (r *recordReader) nextBlock() error {
 		return r.errorf(fmt.Errorf("block type %#x: bad length %d", typ, length))
 	}
 	r.size = int64(length)
-	// pcapgo parses these blocks field by field: check them whole.
+	// These blocks' fields are used: check them whole.
 	whole := typ == ngBlockSHB || typ == ngBlockIDB || typ == ngBlockISB
 	if whole && r.size > bufSize {
 		return r.errorf(fmt.Errorf("%s: length %d exceeds %d", ngBlockName(typ), length, bufSize))
@@ -373,7 +298,7 @@ func (r *recordReader) nextBlock() error {
 		if major != ngVersionMajor || minor != ngVersionMinor {
 			return r.errorf(fmt.Errorf("section header block: unsupported version %d.%d", major, minor))
 		}
-		if err := r.checkOptions("section header block", b[ngSHBOptionsOff:length-4], nil); err != nil {
+		if err := r.checkOptions("section header block", b[ngSHBOptionsOff:length-4], nil, nil); err != nil {
 			return err
 		}
 		r.sectionBase = len(r.ifaces)
@@ -383,19 +308,16 @@ func (r *recordReader) nextBlock() error {
 		}
 		link := uint32(r.u16(b[8:]))
 		iface := Interface{LinkType: linkTypeFromNumber(link), LinkTypeNumber: link, Snaplen: r.u32(b[ngIDBSnaplenOff:])}
-		if err := r.checkOptions("interface description block", b[ngIDBOptionsOff:length-4], &iface); err != nil {
+		var clock ngClock
+		if err := r.checkOptions("interface description block", b[ngIDBOptionsOff:length-4], &iface, &clock); err != nil {
 			return err
 		}
-		// pcapgo allocates max(snaplen, captured length) for a packet:
-		// show it a bounded snaplen. Interfaces keeps the real one.
-		snap := iface.Snaplen
-		if snap > MaxCaptureLength {
-			snap = MaxCaptureLength
-			r.patchPos = ngIDBSnaplenOff
-			r.put32(r.patch[:], snap)
-		}
+		// A simple packet block's captured length is cut to the
+		// snaplen, bounded here as it was when pcapgo read the blocks
+		// (so that it allocated no more). Interfaces keeps the real one.
 		r.ifaces = append(r.ifaces, iface)
-		r.ngSnaplen = append(r.ngSnaplen, snap)
+		r.ngSnaplen = append(r.ngSnaplen, min(iface.Snaplen, MaxCaptureLength))
+		r.ngClocks = append(r.ngClocks, clock.init())
 	case ngBlockEPB, ngBlockPB:
 		name := ngBlockName(typ)
 		iface := r.u32(b[8:])
@@ -415,6 +337,7 @@ func (r *recordReader) nextBlock() error {
 		if caplen > length-ngMinEPBLen {
 			return r.errorf(fmt.Errorf("%s: captured length %d exceeds the block length %d", name, caplen, length))
 		}
+		r.caplen = caplen
 	case ngBlockSPB:
 		if err := minLen("simple packet block", ngMinSPBLen); err != nil {
 			return err
@@ -423,7 +346,7 @@ func (r *recordReader) nextBlock() error {
 			return r.errorf(errors.New("simple packet block: no interface described"))
 		}
 		// §4.4: the captured length is the original length cut to the
-		// first interface's snaplen, as pcapgo computes it.
+		// first interface's snaplen.
 		caplen := r.u32(b[8:])
 		if snap := r.ngSnaplen[r.sectionBase]; snap != 0 && caplen > snap {
 			caplen = snap
@@ -434,6 +357,7 @@ func (r *recordReader) nextBlock() error {
 		if caplen > length-ngMinSPBLen {
 			return r.errorf(fmt.Errorf("simple packet block: captured length %d exceeds the block length %d", caplen, length))
 		}
+		r.caplen = caplen
 	case ngBlockDSB:
 		if err := r.startSecrets(length); err != nil {
 			return err
@@ -445,7 +369,7 @@ func (r *recordReader) nextBlock() error {
 		if iface := r.u32(b[8:]); iface >= sectionIfaces {
 			return r.errorf(fmt.Errorf("interface statistics block: interface %d not described (the section has %d)", iface, sectionIfaces))
 		}
-		if err := r.checkOptions("interface statistics block", b[ngISBOptionsOff:length-4], nil); err != nil {
+		if err := r.checkOptions("interface statistics block", b[ngISBOptionsOff:length-4], nil, nil); err != nil {
 			return err
 		}
 	}
@@ -481,11 +405,12 @@ func (r *recordReader) checkTrailer(b []byte) error {
 	return nil
 }
 
-// checkOptions checks the layout of a block's options (§3.5) the way pcapgo
-// reads them: each option fits in the block, opt_endofopt has length 0, and
-// the interface options pcapgo uses have their fixed sizes and sane values.
-// For an interface description block it fills in iface.Name.
-func (r *recordReader) checkOptions(block string, opts []byte, iface *Interface) error {
+// checkOptions checks the layout of a block's options (§3.5): each option
+// fits in the block, opt_endofopt has length 0, and the interface options
+// used have their fixed sizes and sane values. For an interface description
+// block it fills in iface.Name and the clock's if_tsresol and if_tsoffset
+// (the last of each, when an option is repeated).
+func (r *recordReader) checkOptions(block string, opts []byte, iface *Interface, clock *ngClock) error {
 	for len(opts) > 0 {
 		if len(opts) < 4 {
 			return r.errorf(fmt.Errorf("%s: option header cut short", block))
@@ -521,10 +446,12 @@ func (r *recordReader) checkOptions(block string, opts []byte, iface *Interface)
 			if e > limit {
 				return r.errorf(fmt.Errorf("%s: unsupported if_tsresol %#x", block, value[0]))
 			}
+			clock.resol = value[0]
 		case ngOptTSOffset:
 			if n != 8 {
 				return r.errorf(fmt.Errorf("%s: if_tsoffset of length %d, want 8", block, n))
 			}
+			clock.offset = r.u64(value)
 		}
 	}
 	return nil

@@ -56,8 +56,8 @@ func (f *File) OnSecrets(fn func(*Secrets) error) {
 	}
 }
 
-// secretsBlock collects a Decryption Secrets Block as its bytes pass to
-// pcapgo (which skips the block type), and hands it over when complete.
+// secretsBlock collects a Decryption Secrets Block as the walker passes
+// over it (skipBlock), and hands it over when complete.
 type secretsBlock struct {
 	buf []byte
 }
@@ -77,7 +77,7 @@ func (r *recordReader) startSecrets(length uint32) error {
 	return nil
 }
 
-// collectSecrets keeps bytes of the current block handed on to pcapgo
+// collectSecrets keeps bytes of the current block as the walker passes them
 // and, once the whole block passed, decodes it and calls onSecrets.
 func (r *recordReader) collectSecrets(b []byte) error {
 	s := r.secrets

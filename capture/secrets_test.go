@@ -103,3 +103,63 @@ func TestSecretsBlockErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestLargeSecretsBlocks reads secrets blocks longer than the walker's peek
+// and than the read buffer, between packets, whole and in order, with the
+// packets around them; a large block cut short or with a wrong trailing
+// length stops the file at its offset.
+func TestLargeSecretsBlocks(t *testing.T) {
+	keys := func(n int, c byte) []byte { return bytes.Repeat([]byte{c}, n) }
+	big, huge := keys(100_001, 'a'), keys(3<<20, 'b')
+	file := ngFile(shb(), idb(1, 0), epb(0, 60), dsb(uint32(len(big)), big), epb(0, 61), dsb(uint32(len(huge)), huge), dsb(1, []byte("c")), epb(0, 62))
+	for _, gz := range []bool{false, true} {
+		data := file
+		if gz {
+			data = gzipped(file)
+		}
+		f := open(t, data, "secrets.pcapng")
+		var got []*capture.Secrets
+		f.OnSecrets(func(s *capture.Secrets) error {
+			got = append(got, s)
+			return nil
+		})
+		packets, err := readAllPackets(f)
+		if err != io.EOF || len(packets) != 3 || len(packets[2].Data) != 62 {
+			t.Fatalf("gzip %v: read %d packets then %v, want 3 then io.EOF", gz, len(packets), err)
+		}
+		want := []struct {
+			data   []byte
+			packet int64
+		}{{big, 2}, {huge, 3}, {[]byte("c"), 3}}
+		if len(got) != len(want) {
+			t.Fatalf("gzip %v: %d secrets blocks, want %d", gz, len(got), len(want))
+		}
+		for i, w := range want {
+			if !bytes.Equal(got[i].Data, w.data) || got[i].Packet != w.packet {
+				t.Errorf("gzip %v: block %d: %d bytes before packet %d, want %d before %d", gz, i, len(got[i].Data), got[i].Packet, len(w.data), w.packet)
+			}
+		}
+	}
+	at := len(ngFile(shb(), idb(1, 0), epb(0, 60)))
+	block := dsb(uint32(len(huge)), huge)
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"cut short", ngFile(shb(), idb(1, 0), epb(0, 60), block[:len(block)-100]), "unexpected EOF"},
+		{"trailer mismatch", ngFile(shb(), idb(1, 0), epb(0, 60), block[:len(block)-4], le32(8)), "at the end"},
+	} {
+		for _, collect := range []bool{false, true} {
+			f := open(t, tc.data, "secrets.pcapng")
+			if collect {
+				f.OnSecrets(func(*capture.Secrets) error { return nil })
+			}
+			packets, err := readAllPackets(f)
+			var fe *capture.FormatError
+			if len(packets) != 1 || !errors.As(err, &fe) || fe.Offset != int64(at) || fe.Packet != 2 || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s (collected %v): %d packets then %v, want 1 then an error at offset %d saying %q", tc.name, collect, len(packets), err, at, tc.want)
+			}
+		}
+	}
+}
