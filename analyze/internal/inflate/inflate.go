@@ -4,6 +4,7 @@ import (
 	"compress/flate"
 	"encoding/binary"
 	"io"
+	"math/bits"
 )
 
 // WindowSize is the LZ77 window of deflate, RFC 1951 §2: a distance
@@ -336,8 +337,54 @@ func (d *Decoder) dynamicHeader() bool {
 // eight bytes of input are left, each code and its extra bits after one
 // refill, and returns how many it decoded. It stops before a code that is
 // not valid there (no code, a repeat of nothing or past the end) without
-// consuming it: the careful loop reports it as flate does.
+// consuming it: the careful loop reports it as flate does. On amd64 with
+// BMI2 lengthsAsm decodes (unless d.pureGo), elsewhere fastLengthsGo.
 func (d *Decoder) fastLengths(lens []uint8, pmask uint64) int {
+	if haveRoundAsm && !d.pureGo {
+		if len(d.in) < 8 {
+			return 0
+		}
+		a := lengthsArgs{
+			in:    &d.in[0],
+			inEnd: len(d.in) - 8,
+			table: &d.precodeTable,
+			// At most precodeRootBits: the lookups stay inside the table.
+			pbits: uint(bits.Len64(pmask & (precodeTableSize - 1))),
+			lens:  &lens[0], // at least 258 lengths: nlit+ndist
+			n:     len(lens),
+			bb:    d.bb,
+			nb:    d.nb,
+			i:     d.i,
+		}
+		lengthsAsm(&a)
+		d.bb, d.nb, d.i = a.bb, a.nb, a.i
+		d.toCareful()
+		return a.k
+	}
+	return d.fastLengthsGo(lens, pmask)
+}
+
+// lengthsArgs is what lengthsAsm (lengths_amd64.s) reads (in[:inEnd+8],
+// the code length code's table and its bits, lens[:n] to decode into and
+// the bit reader's state) and writes (the state, and k, how many lengths
+// it decoded). lengths_amd64.s has the offsets of its fields.
+type lengthsArgs struct {
+	in    *byte
+	inEnd int
+	table *[precodeTableSize]uint32
+	pbits uint
+	lens  *uint8
+	n     int
+	bb    uint64
+	nb    uint
+	i     int
+	k     int
+}
+
+// fastLengthsGo is fastLengths in Go: lengthsAsm (lengths_amd64.s) is the
+// same loop, for the same CPUs as decodeAsm; this one decodes elsewhere
+// and is the reference the tests hold it to.
+func (d *Decoder) fastLengthsGo(lens []uint8, pmask uint64) int {
 	in := d.in
 	bb, nb, ii := d.bb, d.nb, d.i
 	table := &d.precodeTable

@@ -25,3 +25,12 @@ var haveRoundAsm = cpu.X86.HasBMI2
 //
 //go:noescape
 func decodeAsm(r *roundArgs)
+
+// lengthsAsm is fastLengthsGo's loop (lengths_amd64.s): it decodes code
+// lengths into a.lens[a.k:a.n] with a.table while eight bytes of input are
+// left, as fastLengthsGo does, and stops where it stops, with the same
+// state. It reads in[i:i+8] only while i <= inEnd, writes lens only below
+// n, and looks up the table only with at most its bits.
+//
+//go:noescape
+func lengthsAsm(a *lengthsArgs)

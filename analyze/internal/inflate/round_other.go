@@ -7,3 +7,5 @@ package inflate
 const haveRoundAsm = false
 
 func decodeAsm(r *roundArgs) { panic("inflate: no assembly decodeAsm") }
+
+func lengthsAsm(a *lengthsArgs) { panic("inflate: no assembly lengthsAsm") }
