@@ -84,6 +84,12 @@ type symScratch struct {
 // symbols past the alphabet's are never read.
 type meanings [len(symScratch{}.sorted)]uint32
 
+// maxRootBits is the widest main table (litRootBits); reversed11 holds
+// every number of that many bits bit-reversed.
+const maxRootBits = litRootBits
+
+var reversed11 [1 << maxRootBits]uint16
+
 // litMeaning and distMeaning: the literal/length and distance symbols;
 // precodeMeaning: a code length symbol is just its value.
 var litMeaning, distMeaning, precodeMeaning meanings
@@ -95,6 +101,9 @@ var (
 )
 
 func init() {
+	for v := range reversed11 {
+		reversed11[v] = uint16(bits.Reverse16(uint16(v)) >> (16 - maxRootBits))
+	}
 	for v := range 256 {
 		litMeaning[v] = litFlag | uint32(v)<<16
 	}
@@ -248,41 +257,44 @@ func buildTable(table []uint32, lens []uint8, meaning *meanings, rootBits uint, 
 
 	// Codes of at most tableBits bits: one entry per code in a table of
 	// 2^len entries, doubled (by copying) as len grows, so that each code
-	// fills every slot whose low bits it is. The codes are bit-reversed
-	// (Huffman codes are packed most significant bit first), so the next
-	// code is found by a bit-reversed increment (libdeflate's
-	// build_decode_table).
-	codeword := uint32(0)
+	// fills every slot whose low bits it is (libdeflate's
+	// build_decode_table). The codes of one length are consecutive numbers
+	// (RFC 1951 §3.2.2), packed most significant bit first, so a code's
+	// slot is the number bit-reversed: reversed11 has them all.
+	c := uint32(0) // the next code, of length l
 	l := minLen
-	n := count[l]
 	end := uint32(1) << l
-	for l <= tableBits {
+	for {
 		codeLen := uint32(l)<<8 + uint32(l)
-		for ; n > 0; n-- {
-			table[codeword] = meaning[int(sc.sorted[next&sortMask])&sortMask] + codeLen
+		shift := maxRootBits - l
+		last := c + uint32(count[l])
+		for ; c < last; c++ {
+			table[reversed11[c<<shift&(1<<maxRootBits-1)]] = meaning[int(sc.sorted[next&sortMask])&sortMask] + codeLen
 			next++
-			if codeword == end-1 {
-				// The last code (all ones): fill the rest by doubling.
-				for ; l < tableBits; l++ {
-					copy(table[end:2*end], table[:end])
-					end <<= 1
-				}
-				return minLen, tableBits, true
-			}
-			bit := uint32(1) << (31 - bits.LeadingZeros32(codeword^(end-1)))
-			codeword &= bit - 1
-			codeword |= bit
 		}
-		for {
-			l++
-			if l <= tableBits {
+		if c == end {
+			// The last code (all ones): fill the rest by doubling.
+			for ; l < tableBits; l++ {
 				copy(table[end:2*end], table[:end])
 				end <<= 1
 			}
-			if n = count[l]; n != 0 {
-				break
-			}
+			return minLen, tableBits, true
 		}
+		if l == tableBits {
+			break
+		}
+		copy(table[end:2*end], table[:end])
+		end <<= 1
+		c <<= 1
+		l++
+	}
+	// The next code, bit-reversed as the subtables' loop wants it; a
+	// longer code adds zeros after it, which leaves its reversal as is.
+	codeword := uint32(reversed11[c<<(maxRootBits-tableBits)&(1<<maxRootBits-1)])
+	n := uint16(0)
+	for n == 0 {
+		l++
+		n = count[l]
 	}
 
 	// Longer codes: subtables after the main table, each as wide as the
