@@ -144,3 +144,25 @@ func TestHistoryWindowsReused(t *testing.T) {
 		t.Errorf("%d mappings of windows for one window in use at a time, want at most 1", n)
 	}
 }
+
+// TestCompressedBuffersShared: Streams that take turns with compressed
+// messages hold no buffer of compressed bytes between messages; the
+// Shared's few spare buffers serve them all (releaseCompressed).
+func TestCompressedBuffersShared(t *testing.T) {
+	wire := compressedTraffic(t, 5)
+	sh := NewShared(0)
+	for i := range 100 {
+		h := &nopHandler{}
+		s := NewStream(Config{Deflate: true, MaxPayload: 1024, Shared: sh}, h)
+		writePackets(s, wire)
+		if h.msgs != 5 {
+			t.Fatalf("stream %d: %d messages, want 5", i, h.msgs)
+		}
+		if s.zbuf != nil {
+			t.Fatalf("stream %d: holds a buffer of %d bytes for compressed messages between messages", i, cap(s.zbuf))
+		}
+	}
+	if n := len(sh.spare); n > 2 {
+		t.Errorf("%d spare buffers for 100 Streams taking turns, want at most 2 (a message's payload and its compressed bytes)", n)
+	}
+}

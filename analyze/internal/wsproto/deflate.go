@@ -57,6 +57,7 @@ func (s *Stream) inflate(m *message, complete bool) {
 	if m.noInflate {
 		// Bytes are missing: don't guess. The sender's history now holds
 		// bytes we never saw.
+		s.releaseCompressed()
 		m.Truncated = true
 		m.Undecodable = true
 		s.loseHistory()
@@ -96,6 +97,7 @@ func (s *Stream) inflate(m *message, complete bool) {
 			break
 		}
 	}
+	s.releaseCompressed()
 	s.keepWindow(d.Window(), m.Len > 0)
 	switch {
 	case limit || m.zOver:
@@ -130,6 +132,16 @@ func (s *Stream) inflate(m *message, complete bool) {
 		m.Truncated = true
 		s.loseHistory()
 	}
+}
+
+// releaseCompressed gives the compressed message's buffer back to the
+// Shared once it is inflated: the next message of any direction takes it
+// (startMessage), so that a few buffers, warm in the caches, serve all
+// directions, instead of one per direction that the caches have long
+// dropped when its next message comes (and, the first time, page faults).
+func (s *Stream) releaseCompressed() {
+	s.shared.putBuf(s.zbuf)
+	s.zbuf = nil
 }
 
 // keepWindow makes win, the decoder's window after a message, the
