@@ -1,6 +1,7 @@
 // Package save writes captured packets to a pcapng file as they are read,
 // so that a live session can be replayed later ("wsviz ui -r FILE.pcapng")
-// and opened in Wireshark.
+// and opened in Wireshark. NgWriter, beneath Writer, writes the blocks (for
+// files of several interfaces too).
 //
 // The file starts with an Interface Description Block naming the interface,
 // its link type, snap length and capture filter; packets follow as

@@ -8,10 +8,6 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
-	"github.com/google/gopacket/pcapgo"
-
 	"github.com/wsviz/wsviz/capture"
 )
 
@@ -23,14 +19,22 @@ type Interface struct {
 	Filter      string           // if_filter, the capture filter expression
 	LinkType    capture.LinkType // how each packet's data begins
 	SnapLen     int              // most bytes kept of a packet; 0 for no limit
+	// OS is if_os, the capturing host's operating system. Create and
+	// NewWriter write runtime.GOOS when it is empty; NgWriter.AddInterface
+	// leaves an empty one out.
+	OS string
 }
 
-// Writer writes packets to a pcapng file. It is not safe for concurrent
-// use.
+// WsvizSection is the section header wsviz writes: the application, the
+// machine's architecture and operating system.
+var WsvizSection = Section{Application: "wsviz", Hardware: runtime.GOARCH, OS: runtime.GOOS}
+
+// Writer writes packets to a pcapng file of one interface. It is not safe
+// for concurrent use.
 type Writer struct {
 	name    string // file name, for errors
 	file    io.Closer
-	ng      *pcapgo.NgWriter
+	ng      *NgWriter
 	packets int64
 	first   time.Time
 	last    time.Time
@@ -68,25 +72,13 @@ func NewWriter(out io.Writer, iface Interface) (*Writer, error) {
 }
 
 func newWriter(out io.Writer, name string, iface Interface) (*Writer, error) {
-	snap := iface.SnapLen
-	if snap < 0 {
-		snap = 0
+	if iface.OS == "" {
+		iface.OS = runtime.GOOS
 	}
-	intf := pcapgo.NgInterface{
-		Name:                iface.Name,
-		Description:         iface.Description,
-		Filter:              iface.Filter,
-		OS:                  runtime.GOOS,
-		LinkType:            layers.LinkType(iface.LinkType),
-		SnapLength:          uint32(snap),
-		TimestampResolution: 9, // the writer always stores nanoseconds
+	ng, err := NewNgWriter(out, WsvizSection)
+	if err == nil {
+		_, err = ng.AddInterface(iface)
 	}
-	opts := pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{
-		Hardware:    runtime.GOARCH,
-		OS:          runtime.GOOS,
-		Application: "wsviz",
-	}}
-	ng, err := pcapgo.NewNgWriterInterface(out, intf, opts)
 	if err != nil {
 		return nil, fmt.Errorf("save: write %s: %w", name, err)
 	}
@@ -99,13 +91,7 @@ func (w *Writer) WritePacket(p *capture.Packet) error {
 	if w.closed {
 		return fmt.Errorf("save: write %s: %w", w.name, os.ErrClosed)
 	}
-	length := max(p.Length, len(p.Data))
-	ci := gopacket.CaptureInfo{
-		Timestamp:     p.Timestamp,
-		CaptureLength: len(p.Data),
-		Length:        length,
-	}
-	if err := w.ng.WritePacket(ci, p.Data); err != nil {
+	if err := w.ng.WritePacket(0, p); err != nil {
 		return fmt.Errorf("save: write %s: %w", w.name, err)
 	}
 	if w.packets == 0 {
@@ -142,14 +128,14 @@ func (w *Writer) Close() error {
 	}
 	var errs []error
 	if w.stats != nil {
-		st := pcapgo.NgInterfaceStatistics{
-			LastUpdate:      w.last,
-			StartTime:       w.first,
-			EndTime:         w.last,
-			PacketsReceived: w.stats.Received,
-			PacketsDropped:  w.stats.Dropped,
+		st := IfaceStats{
+			LastUpdate: w.last,
+			Start:      w.first,
+			End:        w.last,
+			Received:   w.stats.Received,
+			Dropped:    w.stats.Dropped,
 		}
-		errs = append(errs, w.ng.WriteInterfaceStats(0, st))
+		errs = append(errs, w.ng.WriteStats(0, st))
 	}
 	errs = append(errs, w.ng.Flush())
 	w.closed = true

@@ -11,14 +11,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
-
-	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
-	"github.com/google/gopacket/pcapgo"
 
 	"github.com/wsviz/wsviz/analyze"
 	"github.com/wsviz/wsviz/capture"
+	"github.com/wsviz/wsviz/capture/save"
 )
 
 // cutPackets writes the packets of df's input that pass the packet filter
@@ -109,15 +105,11 @@ func cutPackets(df *decodeFlags, stderr io.Writer) error {
 // timestamps are kept to the nanosecond.
 type pcapngCut struct {
 	f       *os.File
-	ng      *pcapgo.NgWriter
+	ng      *save.NgWriter
 	in      *capture.File
 	ids     map[int]int // input interface index → output interface id
 	packets int64
 }
-
-var ngOptions = pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{
-	Hardware: runtime.GOARCH, OS: runtime.GOOS, Application: "wsviz",
-}}
 
 func newPcapngCut(path string, in *capture.File) (*pcapngCut, error) {
 	f, err := os.Create(path)
@@ -128,16 +120,25 @@ func newPcapngCut(path string, in *capture.File) (*pcapngCut, error) {
 }
 
 // ngInterface describes input interface i for the output.
-func (c *pcapngCut) ngInterface(i int) (pcapgo.NgInterface, error) {
+func (c *pcapngCut) ngInterface(i int) (save.Interface, error) {
 	ifaces := c.in.Interfaces()
 	if i < 0 || i >= len(ifaces) {
-		return pcapgo.NgInterface{}, fmt.Errorf("packet on interface %d, which the file did not describe", i)
+		return save.Interface{}, fmt.Errorf("packet on interface %d, which the file did not describe", i)
 	}
 	in := ifaces[i]
 	if in.LinkTypeNumber > 255 {
-		return pcapgo.NgInterface{}, fmt.Errorf("cannot save packets of link type %d yet", in.LinkTypeNumber)
+		return save.Interface{}, fmt.Errorf("cannot save packets of link type %d yet", in.LinkTypeNumber)
 	}
-	return pcapgo.NgInterface{Name: in.Name, LinkType: layers.LinkType(in.LinkType), SnapLength: in.Snaplen, TimestampResolution: 9}, nil
+	return save.Interface{Name: in.Name, LinkType: in.LinkType, SnapLen: int(in.Snaplen)}, nil
+}
+
+// startNg starts the output with the section header and its first
+// interface.
+func (c *pcapngCut) startNg(intf save.Interface) (err error) {
+	if c.ng, err = save.NewNgWriter(c.f, save.WsvizSection); err == nil {
+		_, err = c.ng.AddInterface(intf)
+	}
+	return err
 }
 
 func (c *pcapngCut) write(p *capture.Packet) error {
@@ -148,7 +149,7 @@ func (c *pcapngCut) write(p *capture.Packet) error {
 			return err
 		}
 		if c.ng == nil {
-			if c.ng, err = pcapgo.NewNgWriterInterface(c.f, intf, ngOptions); err != nil {
+			if err := c.startNg(intf); err != nil {
 				return err
 			}
 			id = 0
@@ -157,9 +158,7 @@ func (c *pcapngCut) write(p *capture.Packet) error {
 		}
 		c.ids[p.Interface] = id
 	}
-	ci := gopacket.CaptureInfo{Timestamp: p.Timestamp, CaptureLength: len(p.Data),
-		Length: max(p.Length, len(p.Data)), InterfaceIndex: id}
-	if err := c.ng.WritePacket(ci, p.Data); err != nil {
+	if err := c.ng.WritePacket(id, p); err != nil {
 		return fmt.Errorf("write %s: %w", c.f.Name(), err)
 	}
 	c.packets++
@@ -173,9 +172,9 @@ func (c *pcapngCut) close() error {
 	if c.ng == nil {
 		intf, ierr := c.ngInterface(0)
 		if ierr != nil {
-			intf = pcapgo.NgInterface{LinkType: 1, TimestampResolution: 9}
+			intf = save.Interface{LinkType: capture.LinkTypeEthernet}
 		}
-		c.ng, err = pcapgo.NewNgWriterInterface(c.f, intf, ngOptions)
+		err = c.startNg(intf)
 	}
 	if err == nil {
 		err = c.ng.Flush()
