@@ -179,7 +179,9 @@ func TestEscapeMask(t *testing.T) {
 }
 
 // TestAppendUint checks the decimal encoders against strconv around every
-// power of ten and at the extremes.
+// power of ten, at the extremes, for every number below 200,000 and for a
+// sequence of larger ones up to a billion (the eight-digit word and the
+// array).
 func TestAppendUint(t *testing.T) {
 	vals := []uint64{0, ^uint64(0), 1<<63 - 1, 1 << 63}
 	for p := uint64(1); p <= 1e19; p *= 10 {
@@ -187,6 +189,12 @@ func TestAppendUint(t *testing.T) {
 		if p == 1e19 {
 			break
 		}
+	}
+	for v := range uint64(200_000) {
+		vals = append(vals, v)
+	}
+	for v := uint64(200_000); v < 1e9; v = v*5/4 + 7 {
+		vals = append(vals, v)
 	}
 	for _, v := range vals {
 		if got, want := string(AppendUint([]byte("x"), v)), "x"+strconv.FormatUint(v, 10); got != want {
