@@ -141,9 +141,13 @@ type workerProgress struct {
 // the same for any number of workers, it waits until every other worker
 // has processed all its packets before this one. No wait can be circular:
 // a worker waits only for packets before its own, and reports its own
-// progress before it waits.
+// progress before it waits: every packet before the one it is processing
+// is done (a worker reports it only here and at the end of each batch, so
+// a waiting worker may wait for the end of the other's batch; the
+// barrier is rare, and a store per packet cost more).
 func (p *pipeline) tlsBarrier(w int) func(packet int64) {
 	return func(packet int64) {
+		p.progress[w].done.Store(p.shards[w].pktNum - 1)
 		for v := range p.progress {
 			if v == w {
 				continue
