@@ -206,6 +206,29 @@ func TestAppendUint(t *testing.T) {
 	}
 }
 
+// TestDigits8 checks the eight-digit word for every number below 10^8
+// against a decimal odometer (checked itself against strconv now and
+// then).
+func TestDigits8(t *testing.T) {
+	want := []byte("00000000")
+	for v := range uint64(1e8) {
+		if got := digits8(v); got != binary.LittleEndian.Uint64(want) {
+			var b [8]byte
+			binary.LittleEndian.PutUint64(b[:], got)
+			t.Fatalf("digits8(%d) = %q, want %q", v, b[:], want)
+		}
+		if v%999_983 == 0 && string(want) != fmt.Sprintf("%08d", v) {
+			t.Fatalf("odometer at %d reads %q", v, want)
+		}
+		for i := 7; i >= 0; i-- { // the next number
+			if want[i]++; want[i] <= '9' {
+				break
+			}
+			want[i] = '0'
+		}
+	}
+}
+
 // appendStringSimple is the byte-at-a-time form AppendString must
 // equal.
 func appendStringSimple(b []byte, s string) []byte {

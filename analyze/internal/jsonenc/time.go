@@ -1,6 +1,10 @@
 package jsonenc
 
-import "time"
+import (
+	"encoding/binary"
+	"slices"
+	"time"
+)
 
 // TimeLayout is RFC 3339 with a fixed nine-digit fraction, so that lines
 // sort and diff well: the form of an event's "t".
@@ -18,11 +22,10 @@ func AppendTime(b []byte, t time.Time, cache *TimeCache) []byte {
 	if sec < 0 || sec >= maxUnix {
 		return t.UTC().AppendFormat(b, TimeLayout)
 	}
-	ns := t.Nanosecond()
-	var d [30]byte // 2006-01-02T15:04:05.000000000Z
 	if cache != nil && cache.valid && cache.sec == sec {
-		copy(d[:20], cache.prefix[:])
+		b = append(b, cache.prefix[:]...)
 	} else {
+		var d [20]byte // 2006-01-02T15:04:05.
 		year, month, day := civilDate(sec / 86400)
 		daySec := int(sec % 86400)
 		put2(&d, 0, year/100)
@@ -39,17 +42,19 @@ func AppendTime(b []byte, t time.Time, cache *TimeCache) []byte {
 		put2(&d, 17, daySec%60)
 		d[19] = '.'
 		if cache != nil {
-			cache.sec, cache.valid = sec, true
-			copy(cache.prefix[:], d[:20])
+			cache.sec, cache.valid, cache.prefix = sec, true, d
 		}
+		b = append(b, d[:]...)
 	}
-	d[20] = byte('0' + ns/1e8)
-	put2(&d, 21, ns/1e6%100)
-	put2(&d, 23, ns/1e4%100)
-	put2(&d, 25, ns/100%100)
-	put2(&d, 27, ns%100)
-	d[29] = 'Z'
-	return append(b, d[:]...)
+	// The fraction's first eight digits leave as one word (digits8), not
+	// written byte by byte into an array and then copied: the copy read
+	// them back before the stores had left the store buffer, and waited.
+	ns := uint64(t.Nanosecond())
+	at := len(b)
+	b = slices.Grow(b, 10)[:at+10]
+	binary.LittleEndian.PutUint64(b[at:at+8], digits8(ns/10))
+	b[at+8], b[at+9] = byte('0'+ns%10), 'Z'
+	return b
 }
 
 // TimeCache is AppendTime's memory of the last second it formatted, for an
@@ -61,7 +66,7 @@ type TimeCache struct {
 }
 
 // put2 writes v, 0..99, as two digits at d[i:i+2].
-func put2(d *[30]byte, i, v int) {
+func put2(d *[20]byte, i, v int) {
 	d[i], d[i+1] = twoDigits[2*v], twoDigits[2*v+1]
 }
 
