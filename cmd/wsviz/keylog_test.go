@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -143,14 +144,20 @@ func TestLiveKeysWhileQuiet(t *testing.T) {
 	}
 	f.Close()
 
-	waitUntil(t, "the messages after the keys", func() bool {
-		n := messageCounts(log.snapshot())
+	// The messages, and the short conversation's tcp.close after them:
+	// the decoder emits them one by one once the keys are read, so a
+	// snapshot can fall between the last message and the close.
+	waitUntil(t, "the messages and the short connection's close after the keys", func() bool {
+		events := log.snapshot()
+		n := messageCounts(events)
 		for _, m := range sent {
 			if n["client:"+m] == 0 || n["server:re:"+m] == 0 {
 				return false
 			}
 		}
-		return true
+		return slices.ContainsFunc(events, func(ev analyze.Event) bool {
+			return ev.Type == analyze.TypeTCPClose && ev.Conn == 2
+		})
 	})
 	if now := lc.Stats().Packets; now != packets {
 		t.Errorf("the capture read %d packets after the keys were written: the messages came with a packet, not while it was quiet", now-packets)
