@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
@@ -24,6 +25,7 @@ import (
 	"github.com/wsviz/wsviz/analyze"
 	"github.com/wsviz/wsviz/analyze/display"
 	"github.com/wsviz/wsviz/capture"
+	"github.com/wsviz/wsviz/capture/capturetest"
 )
 
 const demoCapture = "../../testdata/demo.pcapng"
@@ -611,6 +613,64 @@ func TestCutMatchesTshark(t *testing.T) {
 	code, _, _ = runWsviz("events", "-r", demoCapture, "-w", ours, "-c", "30", "tcp", "port", "36065")
 	if got := readPackets(t, ours); code != 0 || len(got) != 30 {
 		t.Errorf("-w -c 30: %d packets, want 30", len(got))
+	}
+}
+
+// TestCutLinkTypes cuts a connection out of captures of link types whose
+// numbers differ from their low 8 bits' meaning: Linux cooked capture v2
+// (LINKTYPE 276, what tcpdump -i any writes with libpcap 1.10) is saved
+// with its own number and packets, as tshark reads them; a number wsviz
+// cannot represent is refused with a clear error, not saved as another
+// link type.
+func TestCutLinkTypes(t *testing.T) {
+	dir := t.TempDir()
+	c := capturetest.NewCapture(capturetest.Options{LinkType: capture.LinkTypeLinuxSLL2})
+	k := c.Conn("10.0.0.1:40000", "10.0.0.2:80")
+	k.Handshake()
+	k.Client([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+	k.Server([]byte("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
+	k.CloseFIN(true)
+	in, out := filepath.Join(dir, "sll2.pcap"), filepath.Join(dir, "sll2-cut.pcapng")
+	if err := c.WriteFile(in); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runWsviz("events", "-r", in, "-w", out, "--conn", "1", "-q")
+	if code != 0 {
+		t.Fatalf("events -w --conn 1 on SLL2: exit %d: %s", code, stderr)
+	}
+	want, got := readPackets(t, in), readPackets(t, out)
+	if len(want) == 0 || !slices.Equal(got, want) {
+		t.Errorf("saved %v, want the capture's %d packets of link type 276 unchanged", got, len(want))
+	}
+	if tshark, err := exec.LookPath("tshark"); err == nil {
+		fields, err := exec.Command(tshark, "-r", out, "-T", "fields", "-e", "sll.ifindex", "-e", "tcp.srcport").Output()
+		if err != nil {
+			t.Fatalf("tshark: %v", err)
+		}
+		if lines := strings.Split(strings.TrimSpace(string(fields)), "\n"); len(lines) != len(want) || !strings.Contains(lines[0], "\t40000") {
+			t.Errorf("tshark reads the cut as %q, want %d SLL2 packets of TCP from port 40000", fields, len(want))
+		}
+	}
+
+	// LINKTYPE 257: its low 8 bits are Ethernet's 1.
+	ng := capturetest.NewCapture(capturetest.Options{NG: true})
+	ng.Conn("10.0.0.1:40000", "10.0.0.2:80").Handshake()
+	data := ng.Bytes()
+	// The first interface description block follows the section header
+	// block (its length at offset 4): its link type is the 16 bits after
+	// its type and length.
+	idb := int(binary.LittleEndian.Uint32(data[4:]))
+	if binary.LittleEndian.Uint32(data[idb:]) != 1 || binary.LittleEndian.Uint16(data[idb+8:]) != 1 {
+		t.Fatalf("capturetest's pcapng does not start with an Ethernet interface block")
+	}
+	binary.LittleEndian.PutUint16(data[idb+8:], 257)
+	in = filepath.Join(dir, "257.pcapng")
+	if err := os.WriteFile(in, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runWsviz("events", "-r", in, "-w", filepath.Join(dir, "257-cut.pcapng"), "-q")
+	if code == 0 || !strings.Contains(stderr, "cannot save packets of link type 257") {
+		t.Errorf("events -w on LINKTYPE 257: exit %d, %q; want an error naming the link type", code, stderr)
 	}
 }
 

@@ -126,7 +126,9 @@ func (c *pcapngCut) ngInterface(i int) (save.Interface, error) {
 		return save.Interface{}, fmt.Errorf("packet on interface %d, which the file did not describe", i)
 	}
 	in := ifaces[i]
-	if in.LinkTypeNumber > 255 {
+	// A link type number capture.LinkType cannot hold (above 255, but
+	// for SLL2's 276) would be written as another one.
+	if capture.LinkTypeNumber(in.LinkType) != in.LinkTypeNumber {
 		return save.Interface{}, fmt.Errorf("cannot save packets of link type %d yet", in.LinkTypeNumber)
 	}
 	return save.Interface{Name: in.Name, LinkType: in.LinkType, SnapLen: int(in.Snaplen)}, nil
