@@ -28,13 +28,17 @@
 // On amd64 the fast loop is in assembly (round_amd64.s, decodeAsm): its
 // rounds, both passes of each, in one call; so is the loop that decodes a
 // dynamic block's code lengths (lengths_amd64.s, lengthsAsm), about 320
-// per block, where Go's code took twice the instructions. Go's register allocation
+// per block, two at a time where their codes fit in the code length
+// code's table together (pairCodes), and the counting, sorting and main
+// table filling of buildTable (huffman_amd64.s), where Go's code took twice
+// the instructions and waited on its spilled counters. Go's register allocation
 // spilled and reloaded the loop's state around every symbol, and Go has no
 // prefetch instruction but a call. It uses BMI2 (SHRX, SHLX, BZHI: shifts
 // by any register, a mask of the low bits in one instruction); on CPUs
 // without it, on other architectures and with the purego build tag the Go
-// passes (decodeRoundGo, copyRoundGo) and fastLengthsGo decode, and the
-// tests and FuzzDecoder run both against compress/flate on every input.
+// passes (decodeRoundGo, copyRoundGo), fastLengthsGo, sortSymbolsGo and
+// placeMainGo decode, and the tests and FuzzDecoder run both against
+// compress/flate on every input.
 //
 // compress/flate is the reference: for every input, Decoder gives the same
 // output and the same error (io.EOF after the final block,

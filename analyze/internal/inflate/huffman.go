@@ -76,6 +76,12 @@ const (
 // check.
 type symScratch struct {
 	sorted [512]uint16
+	// pureGo makes buildTable sort and place with its Go loops even where
+	// the assembly ones are there (Decoder.pureGo).
+	pureGo bool
+	// pairs is the code length code's table as fastLengths reads it
+	// (pairCodes).
+	pairs [precodeTableSize]uint32
 }
 
 // meanings gives each symbol's entry without its code length: what the
@@ -168,30 +174,21 @@ func init() {
 // compress/flate would reject the code: over- or under-subscribed, except
 // for the empty code and a single code of length 1, which flate accepts
 // (their missing codes are corrupt input when met). sc is scratch space.
+// table holds at least 2^rootBits entries. On amd64 with BMI2 (haveRoundAsm)
+// the symbols are sorted and the main table filled in assembly
+// (huffman_amd64.s: sortSymbolsAsm, placeMainAsm), unless sc.pureGo; the
+// Go loops (sortSymbolsGo, placeMainGo) are the reference the tests hold
+// them to.
 func buildTable(table []uint32, lens []uint8, meaning *meanings, rootBits uint, sub, bad uint32, sc *symScratch) (minLen, tableBits uint, ok bool) {
-	// Count the codes of each length (count[0]: the symbols with none),
-	// skipping runs of unused symbols eight at a time (a block uses few of
-	// the 286 literal/length symbols, and codes them in runs). Lengths
-	// are at most maxCodeLen: masking with it only drops a bounds check.
+	// Count the codes of each length (count[0]: the symbols with none) and
+	// sort the symbols by code length, then by value: the canonical order,
+	// after the unused ones (nothing reads those).
 	var count [maxCodeLen + 2]uint16
-	s := 0
-	for ; s+8 <= len(lens); s += 8 {
-		w := binary.LittleEndian.Uint64(lens[s:])
-		if w == 0 {
-			count[0] += 8
-			continue
-		}
-		count[w&maxCodeLen]++
-		count[w>>8&maxCodeLen]++
-		count[w>>16&maxCodeLen]++
-		count[w>>24&maxCodeLen]++
-		count[w>>32&maxCodeLen]++
-		count[w>>40&maxCodeLen]++
-		count[w>>48&maxCodeLen]++
-		count[w>>56&maxCodeLen]++
-	}
-	for _, l := range lens[s:] {
-		count[l&maxCodeLen]++
+	asm := haveRoundAsm && !sc.pureGo
+	if asm {
+		sortSymbolsAsm(&lens[0], len(lens), &count, &sc.sorted)
+	} else {
+		sortSymbolsGo(lens, &count, &sc.sorted)
 	}
 	maxLen := uint(maxCodeLen)
 	for maxLen > 0 && count[maxLen] == 0 {
@@ -225,69 +222,29 @@ func buildTable(table []uint32, lens []uint8, meaning *meanings, rootBits uint, 
 		return 1, 1, true
 	}
 	tableBits = min(rootBits, maxLen)
-
-	// Symbols sorted by code length, then by value: the canonical order,
-	// after the unused ones (nothing reads those; runs of eight unused
-	// symbols are not even written).
-	var offs [maxCodeLen + 1]uint16
-	for l := range maxCodeLen {
-		offs[l+1] = offs[l] + count[l]
+	if minLen > tableBits {
+		// Cannot happen for a complete code of the alphabets' sizes (it
+		// would need more than 2^rootBits symbols); refuse rather than
+		// place codes past the main table.
+		return 0, 0, false
 	}
+
+	// The codes of at most tableBits bits, in the main table.
 	const sortMask = len(sc.sorted) - 1
-	for s = 0; s+8 <= len(lens); s += 8 {
-		w := binary.LittleEndian.Uint64(lens[s:])
-		if w == 0 {
-			continue
-		}
-		for k := 0; k < 8; k, w = k+2, w>>16 {
-			l0, l1 := w&maxCodeLen, w>>8&maxCodeLen
-			sc.sorted[int(offs[l0])&sortMask] = uint16(s + k)
-			offs[l0]++
-			sc.sorted[int(offs[l1])&sortMask] = uint16(s + k + 1)
-			offs[l1]++
-		}
+	next := int(count[0]) // the used symbols: sc.sorted[next:]
+	var c uint32
+	var placed int
+	if asm {
+		c, placed = placeMainAsm(&table[0], &sc.sorted[next&sortMask], &count, meaning, minLen, tableBits)
+	} else {
+		c, placed = placeMainGo(table, sc.sorted[next&sortMask:], &count, meaning, minLen, tableBits)
 	}
-	for ; s < len(lens); s++ {
-		l := lens[s] & maxCodeLen
-		sc.sorted[int(offs[l])&sortMask] = uint16(s)
-		offs[l]++
+	if c == 1<<tableBits {
+		return minLen, tableBits, true
 	}
-	// The used symbols, in canonical order: sc.sorted[next&sortMask:].
-	next := int(count[0])
+	next += placed
+	l := tableBits
 
-	// Codes of at most tableBits bits: one entry per code in a table of
-	// 2^len entries, doubled (by copying) as len grows, so that each code
-	// fills every slot whose low bits it is (libdeflate's
-	// build_decode_table). The codes of one length are consecutive numbers
-	// (RFC 1951 §3.2.2), packed most significant bit first, so a code's
-	// slot is the number bit-reversed: reversed11 has them all.
-	c := uint32(0) // the next code, of length l
-	l := minLen
-	end := uint32(1) << l
-	for {
-		codeLen := uint32(l)<<8 + uint32(l)
-		shift := maxRootBits - l
-		last := c + uint32(count[l])
-		for ; c < last; c++ {
-			table[reversed11[c<<shift&(1<<maxRootBits-1)]] = meaning[int(sc.sorted[next&sortMask])&sortMask] + codeLen
-			next++
-		}
-		if c == end {
-			// The last code (all ones): fill the rest by doubling.
-			for ; l < tableBits; l++ {
-				copy(table[end:2*end], table[:end])
-				end <<= 1
-			}
-			return minLen, tableBits, true
-		}
-		if l == tableBits {
-			break
-		}
-		copy(table[end:2*end], table[:end])
-		end <<= 1
-		c <<= 1
-		l++
-	}
 	// The next code, bit-reversed as the subtables' loop wants it; a
 	// longer code adds zeros after it, which leaves its reversal as is.
 	codeword := uint32(reversed11[c<<(maxRootBits-tableBits)&(1<<maxRootBits-1)])
@@ -299,7 +256,7 @@ func buildTable(table []uint32, lens []uint8, meaning *meanings, rootBits uint, 
 
 	// Longer codes: subtables after the main table, each as wide as the
 	// codes sharing its prefix need.
-	end = 1 << tableBits
+	end := uint32(1) << tableBits
 	mask := end - 1
 	prefix := ^uint32(0)
 	var start, subBits uint32
@@ -338,5 +295,137 @@ func buildTable(table []uint32, lens []uint8, meaning *meanings, rootBits uint, 
 			l++
 			n = count[l]
 		}
+	}
+}
+
+// sortSymbolsGo counts the codes of each length of lens in count (count[0]:
+// the symbols with none) and sorts the symbols with a code in sorted, by
+// code length, then by value, after the count[0] symbols with none (which
+// are not all written: words of eight unused symbols are skipped).
+// sortSymbolsAsm (huffman_amd64.s) is the same loop; this one sorts
+// elsewhere and is the reference the tests hold it to. Lengths are at most
+// maxCodeLen: masking with it only drops a bounds check.
+func sortSymbolsGo(lens []uint8, count *[maxCodeLen + 2]uint16, sorted *[512]uint16) {
+	*count = [maxCodeLen + 2]uint16{}
+	s := 0
+	for ; s+8 <= len(lens); s += 8 {
+		w := binary.LittleEndian.Uint64(lens[s:])
+		if w == 0 {
+			count[0] += 8
+			continue
+		}
+		count[w&maxCodeLen]++
+		count[w>>8&maxCodeLen]++
+		count[w>>16&maxCodeLen]++
+		count[w>>24&maxCodeLen]++
+		count[w>>32&maxCodeLen]++
+		count[w>>40&maxCodeLen]++
+		count[w>>48&maxCodeLen]++
+		count[w>>56&maxCodeLen]++
+	}
+	for _, l := range lens[s:] {
+		count[l&maxCodeLen]++
+	}
+	var offs [maxCodeLen + 1]uint16
+	for l := range maxCodeLen {
+		offs[l+1] = offs[l] + count[l]
+	}
+	const sortMask = len(sorted) - 1
+	for s = 0; s+8 <= len(lens); s += 8 {
+		w := binary.LittleEndian.Uint64(lens[s:])
+		if w == 0 {
+			continue
+		}
+		for k := 0; k < 8; k, w = k+1, w>>8 {
+			l := w & maxCodeLen
+			sorted[int(offs[l])&sortMask] = uint16(s + k)
+			offs[l]++
+		}
+	}
+	for ; s < len(lens); s++ {
+		l := lens[s] & maxCodeLen
+		sorted[int(offs[l])&sortMask] = uint16(s)
+		offs[l]++
+	}
+}
+
+// placeMainGo fills the main table (tableBits bits) with the codes of
+// minLen to tableBits bits, whose symbols are syms in canonical order and
+// how many of each length count says: one entry per code in a table of
+// 2^len entries, doubled (by copying) as len grows, so that each code
+// fills every slot whose low bits it is (libdeflate's build_decode_table).
+// The codes of one length are consecutive numbers (RFC 1951 §3.2.2),
+// packed most significant bit first, so a code's slot is the number
+// bit-reversed: reversed11 has them all. When the codes are complete
+// within tableBits bits it returns 1<<tableBits; else the next code (of
+// tableBits bits) and how many symbols it placed. placeMainAsm
+// (huffman_amd64.s) is the same loop; this one places elsewhere and is the
+// reference the tests hold it to. The code must be complete (Kraft's sum
+// checked).
+func placeMainGo(table []uint32, syms []uint16, count *[maxCodeLen + 2]uint16, meaning *meanings, minLen, tableBits uint) (c uint32, placed int) {
+	l := minLen
+	end := uint32(1) << l
+	for {
+		codeLen := uint32(l)<<8 + uint32(l)
+		shift := maxRootBits - l
+		n := int(count[l&maxCodeLen])
+		// The codes of length l, as maxRootBits-bit numbers (the code
+		// followed by zeros), one step apart.
+		rc, step := c<<shift, uint32(1)<<shift
+		for _, sym := range syms[placed : placed+n] {
+			table[reversed11[rc&(1<<maxRootBits-1)]] = meaning[int(sym)&(len(meaning)-1)] + codeLen
+			rc += step
+		}
+		placed += n
+		c += uint32(n)
+		if c == end {
+			// The last code (all ones): fill the rest by doubling.
+			for ; l < tableBits; l++ {
+				copy(table[end:2*end], table[:end])
+				end <<= 1
+			}
+			return end, placed
+		}
+		if l == tableBits {
+			return c, placed
+		}
+		copy(table[end:2*end], table[:end])
+		end <<= 1
+		c <<= 1
+		l++
+	}
+}
+
+// The entries of the code length code's pair table (pairCodes): pairFlag
+// marks two lengths in one entry; an entry with none of plainMask's bits
+// is one length 0-15 or two (its values in bits 16-23 and 24-31), else a
+// repeat (16, 17, 18: bit 20) or no code (excFlag).
+const (
+	pairFlag  = 1 << 15
+	plainMask = excFlag | 0xf0<<16
+)
+
+// pairCodes fills pairs with the entries of the code length code's table
+// t (its main table, pmask+1 entries): each as t has it, and where its
+// code is a length 0-15 and the rest of the index holds the whole code of
+// another length 0-15, both in one (pairFlag; their codes' lengths
+// summed): the lengths of a block's common literals have codes of one to
+// three bits, so fastLengths decodes most of them two at a time, with
+// half the lookups in the chain of lookups and shifts that decoding them
+// is.
+func pairCodes(pairs, t *[precodeTableSize]uint32, pmask uint64) {
+	pbits := uint32(bits.Len64(pmask & (precodeTableSize - 1)))
+	for i := range uint32(pmask&(precodeTableSize-1)) + 1 {
+		// Without branches, which the codes would make unpredictable:
+		// the pair, unless one entry is not a length or the codes do not
+		// fit (pbits less their lengths wraps around).
+		e := t[i]
+		e2 := t[i>>(e&31)&(precodeTableSize-1)]
+		l := e&0xff + e2&0xff
+		p := e + e2&0xff + e2>>16<<24 | pairFlag
+		if (e|e2)&plainMask|(pbits-l)>>31 != 0 {
+			p = e
+		}
+		pairs[i] = p
 	}
 }

@@ -260,6 +260,7 @@ func (d *Decoder) dynamicHeader() bool {
 		return false
 	}
 	d.consume(5 + 5 + 4)
+	d.scratch.pureGo = d.pureGo
 	var clens [numPrecode]uint8
 	for k := range nclen {
 		if !d.need(3) {
@@ -335,11 +336,14 @@ func (d *Decoder) dynamicHeader() bool {
 
 // fastLengths decodes code lengths into lens with the precode table while
 // eight bytes of input are left, each code and its extra bits after one
-// refill, and returns how many it decoded. It stops before a code that is
-// not valid there (no code, a repeat of nothing or past the end) without
-// consuming it: the careful loop reports it as flate does. On amd64 with
-// BMI2 lengthsAsm decodes (unless d.pureGo), elsewhere fastLengthsGo.
+// refill, two lengths at a time where their codes fit in the table's bits
+// together (pairCodes), and returns how many it decoded: all but the last
+// at most. It stops before a code that is not valid there (no code, a
+// repeat of nothing or past the end) without consuming it: the careful
+// loop reports it as flate does. On amd64 with BMI2 lengthsAsm decodes
+// (unless d.pureGo), elsewhere fastLengthsGo.
 func (d *Decoder) fastLengths(lens []uint8, pmask uint64) int {
+	pairCodes(&d.scratch.pairs, &d.precodeTable, pmask)
 	if haveRoundAsm && !d.pureGo {
 		if len(d.in) < 8 {
 			return 0
@@ -347,7 +351,7 @@ func (d *Decoder) fastLengths(lens []uint8, pmask uint64) int {
 		a := lengthsArgs{
 			in:    &d.in[0],
 			inEnd: len(d.in) - 8,
-			table: &d.precodeTable,
+			table: &d.scratch.pairs,
 			// At most precodeRootBits: the lookups stay inside the table.
 			pbits: uint(bits.Len64(pmask & (precodeTableSize - 1))),
 			lens:  &lens[0], // at least 258 lengths: nlit+ndist
@@ -365,9 +369,9 @@ func (d *Decoder) fastLengths(lens []uint8, pmask uint64) int {
 }
 
 // lengthsArgs is what lengthsAsm (lengths_amd64.s) reads (in[:inEnd+8],
-// the code length code's table and its bits, lens[:n] to decode into and
-// the bit reader's state) and writes (the state, and k, how many lengths
-// it decoded). lengths_amd64.s has the offsets of its fields.
+// the code length code's pair table and its bits, lens[:n] to decode into
+// and the bit reader's state) and writes (the state, and k, how many
+// lengths it decoded). lengths_amd64.s has the offsets of its fields.
 type lengthsArgs struct {
 	in    *byte
 	inEnd int
@@ -387,44 +391,44 @@ type lengthsArgs struct {
 func (d *Decoder) fastLengthsGo(lens []uint8, pmask uint64) int {
 	in := d.in
 	bb, nb, ii := d.bb, d.nb, d.i
-	table := &d.precodeTable
+	table := &d.scratch.pairs
 	i := 0
-	for i < len(lens) && ii+8 <= len(in) {
+	for i+1 < len(lens) && ii+8 <= len(in) {
 		bb |= binary.LittleEndian.Uint64(in[ii:]) << (nb & 63)
 		ii += int((63 - nb) >> 3)
 		nb |= 56
 		e := table[bb&pmask&(precodeTableSize-1)]
+		if e&plainMask == 0 {
+			for {
+				// One length, or two (pairFlag); the second byte is 0
+				// for one.
+				lens[i] = uint8(e >> 16)
+				lens[i+1] = uint8(e >> 24)
+				i += 1 + int(e>>15&1)
+				l := uint(e & 0xff)
+				bb >>= l
+				nb -= l
+				// More lengths without a refill while the bits left hold
+				// a code (at most 7 bits); a repeat, with its extra bits,
+				// waits for the refill.
+				if i+1 >= len(lens) || nb < precodeRootBits {
+					break
+				}
+				e = table[bb&pmask&(precodeTableSize-1)]
+				if e&plainMask != 0 {
+					break
+				}
+			}
+			continue
+		}
 		l := uint(e >> 8 & 15)
 		if l == 0 {
 			break
 		}
-		x := uint8(e >> 16)
-		if x < 16 {
-			lens[i] = x
-			i++
-			bb >>= l
-			nb -= l
-			// More lengths without a refill while the bits left hold a
-			// code (at most 7 bits); a repeat, with its extra bits, waits
-			// for the refill.
-			for nb >= precodeRootBits && i < len(lens) {
-				e = table[bb&pmask&(precodeTableSize-1)]
-				l = uint(e >> 8 & 15)
-				x = uint8(e >> 16)
-				if l == 0 || x >= 16 {
-					break
-				}
-				lens[i] = x
-				i++
-				bb >>= l
-				nb -= l
-			}
-			continue
-		}
 		var rep int
 		var v uint8
 		var xb uint
-		switch x {
+		switch uint8(e >> 16) {
 		case 16:
 			if i == 0 {
 				goto out
@@ -440,10 +444,19 @@ func (d *Decoder) fastLengthsGo(lens []uint8, pmask uint64) int {
 		}
 		bb >>= l + xb
 		nb -= l + xb
-		for range rep {
-			lens[i] = v
-			i++
+		// Eight at a time while eight are below len(lens) (the bytes
+		// written past i+rep are the next lengths'), then one at a time.
+		end := i + rep
+		for i+8 <= len(lens) {
+			binary.LittleEndian.PutUint64(lens[i:], uint64(v)*0x0101010101010101)
+			if i += 8; i >= end {
+				break
+			}
 		}
+		for ; i < end; i++ {
+			lens[i] = v
+		}
+		i = end
 	}
 out:
 	d.bb, d.nb, d.i = bb, nb, ii

@@ -15,16 +15,18 @@
 #define L_I 64
 #define L_K 72
 
-// An entry of the code length code below this is a length 0-15 with a
-// code: its value in bits 16-23, its code length in bits 0-7 (and 8-11).
-// At or above it: a repeat (16, 17, 18) or no code (excFlag, length 0).
-#define LENGTHLIMIT 0x100000
+// An entry of the code length code's pair table (pairCodes) with none of
+// these bits is one length 0-15 with a code, or two (pairFlag): the
+// values in bits 16-23 and 24-31, the codes' lengths in bits 0-7. With
+// one of them: a repeat (16, 17, 18: bit 20) or no code (excFlag, no
+// length in bits 8-11).
+#define PLAINMASK 0x40f00000
 
 // func lengthsAsm(a *lengthsArgs)
 //
 // Registers: R8 the lengthsArgs, SI in, R15 inEnd, R9 the table, CX its
-// bits (BZHI's index), DI lens, R10 n, R11 bb, R12 nb, R13 i, BX k; AX the
-// entry, DX R14 scratch.
+// bits (BZHI's index), DI lens, R10 n-1, R11 bb, R12 nb, R13 i, BX k; AX
+// the entry, DX R14 scratch.
 TEXT ·lengthsAsm(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), R8
 	MOVQ L_IN(R8), SI
@@ -33,13 +35,14 @@ TEXT ·lengthsAsm(SB), NOSPLIT, $0-8
 	MOVQ L_PBITS(R8), CX
 	MOVQ L_LENS(R8), DI
 	MOVQ L_N(R8), R10
+	DECQ R10
 	MOVQ L_BB(R8), R11
 	MOVQ L_NB(R8), R12
 	MOVQ L_I(R8), R13
 	MOVQ L_K(R8), BX
 
 top:
-	// for k < n && i+8 <= len(in): refill as fastLengths does.
+	// for k+1 < n && i+8 <= len(in): refill as fastLengths does.
 	CMPQ BX, R10
 	JGE out
 	CMPQ R13, R15
@@ -54,17 +57,21 @@ top:
 	ORQ $56, R12
 	BZHIQ CX, R11, AX
 	MOVL (R9)(AX*4), AX
-	CMPL AX, $LENGTHLIMIT
-	JAE special
+	TESTL $PLAINMASK, AX
+	JNZ special
 
 length:
-	// A length: its code consumed (SHRX takes the count's low 6 bits:
-	// the code length, at most 7), its value stored.
+	// One length or two (pairFlag): their codes consumed (SHRX takes
+	// the count's low 6 bits: the codes' lengths, at most 7), their
+	// values stored (the second byte is 0 for one: k+1 < n).
 	SHRXQ AX, R11, R11
 	SUBB AX, R12
-	SHRL $16, AX
-	MOVB AX, (DI)(BX*1)
-	INCQ BX
+	MOVL AX, DX
+	SHRL $16, DX
+	MOVW DX, (DI)(BX*1)
+	SHRL $15, AX
+	ANDL $1, AX
+	LEAQ 1(BX)(AX*1), BX
 	// More without a refill while the bits left hold a code (at most 7
 	// bits); a repeat, with its extra bits, waits for the refill.
 	CMPQ BX, R10
@@ -73,8 +80,8 @@ length:
 	JLT top
 	BZHIQ CX, R11, AX
 	MOVL (R9)(AX*4), AX
-	CMPL AX, $LENGTHLIMIT
-	JB length
+	TESTL $PLAINMASK, AX
+	JZ length
 	JMP top
 
 special:
@@ -116,17 +123,35 @@ repeat:
 	// R14 times the length in DX, not past n (else stop without
 	// consuming the code: the careful loop reports it); AX's low byte is
 	// now the code's length and its extra bits.
-	LEAQ (BX)(R14*1), R15
+	LEAQ -1(BX)(R14*1), R15
 	CMPQ R15, R10
 	JGT out
+	INCQ R15
 	SHRXQ AX, R11, R11
 	SUBB AX, R12
+	// Eight at a time while eight are below n (the bytes written past
+	// k+R14 are the next lengths'), then one at a time.
+	MOVQ $0x0101010101010101, AX
+	IMULQ AX, DX
+
+fill8:
+	LEAQ 7(BX), AX
+	CMPQ AX, R10
+	JGT fill
+	MOVQ DX, (DI)(BX*1)
+	ADDQ $8, BX
+	CMPQ BX, R15
+	JLT fill8
+	MOVQ R15, BX
+	JMP filled
 
 fill:
 	MOVB DX, (DI)(BX*1)
 	INCQ BX
 	CMPQ BX, R15
 	JLT fill
+
+filled:
 	MOVQ L_INEND(R8), R15
 	JMP top
 
