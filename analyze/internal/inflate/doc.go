@@ -16,9 +16,10 @@
 // what its symbol means (a literal, or a length's base and extra bits, or a
 // distance's), so that a symbol and its extra bits are consumed in one
 // step; matches copied eight bytes at a time, the last word running past
-// the match's end. One thing is not libdeflate's: the fast loop decodes up
-// to 32 matches before copying them, and prefetches those that reach into
-// earlier messages, because with many connections their windows are not
+// the match's end; the entry after a match looked up before the refill,
+// with the bits left. One thing is not libdeflate's: the fast loop decodes
+// up to 32 matches before copying them, and prefetches their sources,
+// because with many connections the windows of earlier messages are not
 // in the caches (see seqMax). The tables are built from the code lengths
 // by filling one entry per code and doubling the filled part, and only as
 // wide as the block's longest code needs, which matters for the small

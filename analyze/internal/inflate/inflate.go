@@ -588,10 +588,11 @@ func copyMatch(win []byte, o, dist, length int) {
 
 // The fast loop decodes in rounds of two passes. The first decodes up to
 // seqMax matches, writing the literals between them into the window and
-// noting each match in the Decoder's seqs; for a match that reaches into
-// the output of earlier messages it asks the CPU to fetch the match's
-// first byte (prefetch; on amd64, where the loop is in assembly). The
-// second pass copies the matches. With context
+// noting each match in the Decoder's seqs; it asks the CPU to fetch each
+// match's first byte (prefetch; on amd64, where the loop is in assembly,
+// for every match: those from this message are in the caches already, but
+// a branch to skip them cost more than the prefetch). The second pass
+// copies the matches. With context
 // takeover a match mostly reaches into the direction's earlier messages
 // (on the compressed bench capture, of the bytes matched from before the
 // message, 80% lie 4-32 KiB back), and with hundreds of connections
@@ -661,8 +662,8 @@ const (
 // assembly loop (round_amd64.s), until one stops for another reason than
 // its seqMax matches: the end of the block, a symbol that is not valid
 // there, or the end of the input or window the fast loop may use. Each
-// round is decodeRoundGo's first pass, which also prefetches the matches
-// that reach into earlier messages, and copyRoundGo's second. It returns
+// round is decodeRoundGo's first pass, which also prefetches the source of
+// every match, and copyRoundGo's second. It returns
 // why it stopped and, for stopBadDistance, how many bits the length and
 // distance codes took, as decodeRoundGo does.
 func (d *Decoder) decodeRounds() (stop, back int) {
@@ -676,7 +677,6 @@ func (d *Decoder) decodeRounds() (stop, back int) {
 		// tables.
 		litBits:  min(d.litBits, litRootBits),
 		distBits: min(d.distBit, distRootBits),
-		start:    d.start,
 		bb:       d.bb,
 		nb:       d.nb,
 		i:        d.i,
@@ -694,8 +694,8 @@ func (d *Decoder) decodeRounds() (stop, back int) {
 }
 
 // roundArgs is what decodeAsm reads (in[:inEnd+8], the window, the tables
-// and the bits of their main tables, at most the largest, start and the
-// bit reader's and the output's state) and writes (the state, why it
+// and the bits of their main tables, at most the largest, and the bit
+// reader's and the output's state) and writes (the state, why it
 // stopped and back, as decodeRounds returns them). round_amd64.s has the
 // offsets of its fields.
 type roundArgs struct {
@@ -706,7 +706,6 @@ type roundArgs struct {
 	dist     *distTable
 	litBits  uint
 	distBits uint
-	start    int
 	bb       uint64
 	nb       uint
 	i        int
@@ -720,8 +719,8 @@ type roundArgs struct {
 // seqMax, moving d.o past them as if they were copied. It returns how many
 // matches it noted, why it stopped, and for stopBadDistance how many bits
 // the length and distance codes took. decodeAsm (round_amd64.s) is the
-// same loop with the second pass after each round and a prefetch of the
-// matches that reach into earlier messages; decodeRoundGo decodes on the
+// same loop with the second pass after each round and a prefetch of each
+// match's source; decodeRoundGo decodes on the
 // other architectures, with the purego tag and on CPUs without BMI2, and
 // is the reference the tests hold the assembly to.
 func (d *Decoder) decodeRoundGo() (ns, stop, back int) {

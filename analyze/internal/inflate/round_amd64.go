@@ -10,10 +10,9 @@ import "golang.org/x/sys/cpu"
 var haveRoundAsm = cpu.X86.HasBMI2
 
 // decodeAsm is decodeRounds's loop: rounds of decodeRoundGo's first pass,
-// with a prefetch of each match that reaches before r.start (the first
-// byte of the window that this Next call wrote, see seqMax), each followed
-// by copyRoundGo's second pass, until a round stops for another reason
-// than its seqMax matches. r says where to decode from and takes back the
+// with a prefetch of each match's source (see seqMax), each followed by
+// copyRoundGo's second pass, until a round stops for another reason than
+// its seqMax matches. r says where to decode from and takes back the
 // state, as roundArgs says. It reads in[i:i+8] only while i <= inEnd,
 // writes the window only below WindowCap-outMargin+3 in the first pass and
 // below WindowCap in the second, keeps the matches of a round in its own

@@ -23,13 +23,12 @@ func TestRoundArgsLayout(t *testing.T) {
 		{"dist", unsafe.Offsetof(r.dist), 32},
 		{"litBits", unsafe.Offsetof(r.litBits), 40},
 		{"distBits", unsafe.Offsetof(r.distBits), 48},
-		{"start", unsafe.Offsetof(r.start), 56},
-		{"bb", unsafe.Offsetof(r.bb), 64},
-		{"nb", unsafe.Offsetof(r.nb), 72},
-		{"i", unsafe.Offsetof(r.i), 80},
-		{"o", unsafe.Offsetof(r.o), 88},
-		{"stop", unsafe.Offsetof(r.stop), 96},
-		{"back", unsafe.Offsetof(r.back), 104},
+		{"bb", unsafe.Offsetof(r.bb), 56},
+		{"nb", unsafe.Offsetof(r.nb), 64},
+		{"i", unsafe.Offsetof(r.i), 72},
+		{"o", unsafe.Offsetof(r.o), 80},
+		{"stop", unsafe.Offsetof(r.stop), 88},
+		{"back", unsafe.Offsetof(r.back), 96},
 	}
 	for _, o := range offsets {
 		if o.got != o.want {
