@@ -814,7 +814,9 @@ func (d *Decoder) decodeRoundGo() (ns, stop, back int) {
 // literals that follow the match, already written by the first pass, or
 // output still to come. A match ends at most WindowCap-8 bytes into the
 // window (a round starts a symbol only with outMargin bytes left), so
-// that word is inside the window. decodeAsm copies its rounds the same way.
+// that word is inside the window. decodeAsm copies its rounds the same way,
+// but a match of at most 16 bytes as two words whatever its length, with
+// the 16 bytes after its end put back: no branch on the length.
 func (d *Decoder) copyRoundGo(ns int) {
 	w := (*[WindowCap]byte)(d.win)
 	for k := range ns {

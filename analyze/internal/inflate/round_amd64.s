@@ -37,8 +37,10 @@
 #define STOPBADMATCH 5
 
 // The frame: the round's matches (as decodeRoundGo notes them in seqs) at
-// 0(SP), SEQMAX of them, and how many at NS(SP).
+// 0(SP), SEQMAX of them, how many at NS(SP), and in the second pass the
+// end of them at CEND(SP).
 #define NS 256
+#define CEND 264
 
 // Registers: R8 the roundArgs, SI in, DI the window, R9 the literal/length
 // table, R10 the distance table, CX and BP the bits of their main tables
@@ -73,7 +75,7 @@
 	MOVL (R9)(AX*4), AX
 
 // func decodeAsm(r *roundArgs)
-TEXT ·decodeAsm(SB), NOSPLIT, $264-8
+TEXT ·decodeAsm(SB), NOSPLIT, $272-8
 	MOVQ r+0(FP), R8
 	MOVQ R_IN(R8), SI
 	MOVQ R_W(R8), DI
@@ -250,13 +252,14 @@ badtable:
 copy:
 	// The round's second pass, as copyRoundGo: the matches in order,
 	// those of distance 8 or more eight bytes at a time past their end,
-	// the eight bytes after it put back. R9, R10 and CX are free until
-	// reloaded.
+	// the bytes after it put back (8, or 16 for the two words of a match
+	// of at most 16 bytes). R9, R10 and CX are free until reloaded.
 	MOVQ NS(SP), AX
 	TESTQ AX, AX
 	JEQ copied
-	MOVQ AX, R9
 	LEAQ 0(SP), R10
+	LEAQ 0(SP)(AX*8), AX
+	MOVQ AX, CEND(SP)
 
 copyloop:
 	MOVQ (R10), AX
@@ -274,6 +277,24 @@ copyloop:
 	SUBQ AX, R15 // source
 	CMPQ AX, $8
 	JB copybytes
+	CMPQ CX, $16
+	JA copylong
+	CMPQ DX, $(65536-16)
+	JA copylong
+	// At most 16 bytes (98% of the matches on the bench's capture, 66% at
+	// most 8): two words whatever the length, and the 16 bytes after the
+	// end put back, so that no branch depends on the length.
+	MOVQ (DI)(DX*1), CX
+	MOVQ 8(DI)(DX*1), AX
+	MOVQ (DI)(R15*1), R9
+	MOVQ R9, (DI)(R14*1)
+	MOVQ 8(DI)(R15*1), R9
+	MOVQ R9, 8(DI)(R14*1)
+	MOVQ CX, (DI)(DX*1)
+	MOVQ AX, 8(DI)(DX*1)
+	JMP copynext
+
+copylong:
 	MOVQ (DI)(DX*1), CX // the eight bytes after the end
 
 copywords:
@@ -297,8 +318,8 @@ copybytes:
 
 copynext:
 	ADDQ $8, R10
-	DECQ R9
-	JNZ copyloop
+	CMPQ R10, CEND(SP)
+	JLT copyloop
 	MOVQ R_LIT(R8), R9
 	MOVQ R_DIST(R8), R10
 	MOVQ R_LITBITS(R8), CX
