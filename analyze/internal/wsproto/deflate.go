@@ -36,9 +36,11 @@ func (s *Stream) appendCompressed(m *message, p []byte) {
 		copy(z, s.zbuf)
 		s.zbuf = z
 	}
-	s.zbuf = append(s.zbuf, p...)
 	if s.frame.Masked {
-		s.maskPos = maskBytes(s.frame.Mask, s.maskPos, s.zbuf[old:])
+		s.zbuf = s.zbuf[:old+len(p)]
+		s.maskPos = maskCopy(s.zbuf[old:], p, s.frame.Mask, s.maskPos)
+	} else {
+		s.zbuf = append(s.zbuf, p...)
 	}
 }
 
@@ -90,7 +92,13 @@ func (s *Stream) inflate(m *message, complete bool) {
 				limit = true
 				break
 			}
-			s.sink(m, out)
+			if rerr != nil && m.Len == 0 {
+				// The whole message in one piece, as most are: its
+				// payload is the window's bytes, not a copy of them.
+				s.sinkWindow(m, out)
+			} else {
+				s.sink(m, out)
+			}
 		}
 		if rerr != nil {
 			err = rerr
@@ -121,7 +129,7 @@ func (s *Stream) inflate(m *message, complete bool) {
 		} else {
 			m.problem(CodeDeflateMissingHistory, "compressed message refers to data from before the capture or from lost bytes; RFC 7692 §7.2.2")
 		}
-		m.buf = m.buf[:0]
+		m.buf, m.inflated = m.buf[:0], nil
 		m.Len = 0
 		m.utf8 = utf8Checker{}
 		m.Truncated = true

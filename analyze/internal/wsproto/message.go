@@ -26,9 +26,11 @@ type Message struct {
 	// header or payload, in the order they were seen.
 	Packets []int64
 	// Payload holds the first MaxPayload bytes of the unmasked, inflated
-	// payload. It aliases a buffer of the Stream and is valid only during
-	// the Message callback: copy to keep. One longer than OwnedPayload
-	// bytes is the exception: the Stream never touches its buffer again.
+	// payload. It aliases a buffer of the Stream (for a compressed message
+	// inflated in one piece, the inflater's window) and is valid only
+	// during the Message callback: copy to keep. One longer than
+	// OwnedPayload bytes is the exception: the Stream never touches its
+	// buffer again (a window is never longer).
 	Payload []byte
 	// Truncated is true when Payload is shorter than Len, or bytes of the
 	// message were lost (a gap, a limit, an inflate failure).
@@ -58,6 +60,7 @@ type message struct {
 	Message
 	active    bool
 	buf       []byte // kept payload bytes, unmasked and inflated
+	inflated  []byte // kept payload bytes in the inflater's window (sinkWindow), instead of buf; nil when in buf
 	keep      int    // how many bytes to keep in buf
 	utf8      utf8Checker
 	lost      int64 // payload bytes lost in gaps
@@ -104,7 +107,7 @@ func (s *Stream) startMessage(m *message, op uint8, compressed bool) {
 	if m.buf == nil {
 		m.buf = s.shared.getBuf()
 	}
-	m.buf = m.buf[:0]
+	m.buf, m.inflated = m.buf[:0], nil
 	m.keep = s.keep
 	m.utf8 = utf8Checker{}
 	m.lost = 0
@@ -136,10 +139,10 @@ func (s *Stream) plain(m *message, p []byte) {
 		return
 	}
 	for len(p) > 0 {
-		scratch := s.shared.scratch[:]
-		n := copy(scratch, p)
-		s.maskPos = maskBytes(s.frame.Mask, s.maskPos, scratch[:n])
-		s.sink(m, scratch[:n])
+		n := min(len(p), len(s.shared.scratch))
+		scratch := s.shared.scratch[:n]
+		s.maskPos = maskCopy(scratch, p[:n], s.frame.Mask, s.maskPos)
+		s.sink(m, scratch)
 		p = p[n:]
 	}
 }
@@ -174,6 +177,18 @@ func (s *Stream) sink(m *message, b []byte) {
 		}
 		m.buf = append(m.buf, b...)
 	}
+	m.Len += int64(len(b))
+}
+
+// sinkWindow is sink for the whole inflated output b of a compressed
+// message, in the inflater's window: the kept bytes stay there, to be
+// delivered as they are, rather than copied into m.buf. The window is
+// written again only by the next message's inflate, after deliver.
+func (s *Stream) sinkWindow(m *message, b []byte) {
+	if checksUTF8(m) {
+		m.utf8.write(b)
+	}
+	m.inflated = b[:min(len(b), m.keep)]
 	m.Len += int64(len(b))
 }
 
@@ -219,8 +234,12 @@ func (s *Stream) deliver(m *message) {
 	if m.Opcode == OpClose {
 		s.parseClose(m)
 	}
-	n := min(len(m.buf), s.keep)
-	m.Payload = m.buf[:n]
+	kept := m.buf
+	if m.inflated != nil {
+		kept = m.inflated
+	}
+	n := min(len(kept), s.keep)
+	m.Payload = kept[:n]
 	if int64(n) < m.Len {
 		m.Truncated = true
 	}
@@ -228,7 +247,7 @@ func (s *Stream) deliver(m *message) {
 	s.h.Message(&m.Message)
 	// The Handler is done with the payload.
 	s.shared.putBuf(m.buf)
-	m.buf = nil
+	m.buf, m.inflated = nil, nil
 }
 
 // parseClose reads a close message's status code and reason, RFC 6455

@@ -195,8 +195,8 @@ func TestControlKeepsCloseBody(t *testing.T) {
 	}
 }
 
-// TestMaskOffsets checks unmasking from every key offset and length against
-// a byte-at-a-time reference.
+// TestMaskOffsets checks unmasking, in place and into another buffer, from
+// every key offset and length against a byte-at-a-time reference.
 func TestMaskOffsets(t *testing.T) {
 	key := [4]byte{1, 2, 4, 8}
 	for n := range 70 {
@@ -208,6 +208,10 @@ func TestMaskOffsets(t *testing.T) {
 			want := bytes.Clone(b)
 			for i := range want {
 				want[i] ^= key[(pos+i)%4]
+			}
+			dst := bytes.Repeat([]byte{0xee}, n+3)
+			if next := maskCopy(dst, b, key, pos); next != (pos+n)%4 || !bytes.Equal(dst[:n], want) || !bytes.Equal(dst[n:], []byte{0xee, 0xee, 0xee}) {
+				t.Errorf("maskCopy(len %d, pos %d) = %x next %d, want %x next %d", n, pos, dst, next, want, (pos+n)%4)
 			}
 			if next := maskBytes(key, pos, b); next != (pos+n)%4 || !bytes.Equal(b, want) {
 				t.Errorf("maskBytes(len %d, pos %d) = %x next %d, want %x next %d", n, pos, b, next, want, (pos+n)%4)

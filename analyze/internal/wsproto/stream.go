@@ -223,6 +223,16 @@ func (s *Stream) readHeader(data []byte, packet int64) int {
 		s.hdrPkts[s.hdrPktN] = packet
 		s.hdrPktN++
 	}
+	if s.hdrN == 0 && len(data) >= maxHeaderLen {
+		// The whole header is here, as it usually is: taken as one
+		// array, without a copy call per piece (the bytes after it are
+		// ignored).
+		n := headerLen(data[1])
+		s.hdr = [maxHeaderLen]byte(data)
+		s.hdrN = n
+		s.headerDone()
+		return n
+	}
 	need := 2
 	if s.hdrN >= 2 {
 		need = headerLen(s.hdr[1])
