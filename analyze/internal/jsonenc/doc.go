@@ -13,6 +13,7 @@
 // built, copies it without looking at it.
 //
 // On amd64 base64 is encoded with AVX2 or SSSE3 where the CPU has them
-// (base64_amd64.s); the portable loop does the rest and runs elsewhere
-// (or with the purego build tag).
+// (base64_amd64.s), and strings are escaped 32 bytes at a time with AVX2
+// (escape_amd64.s); the portable loops do the rest and run elsewhere (or
+// with the purego build tag).
 package jsonenc

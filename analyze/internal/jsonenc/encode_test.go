@@ -16,20 +16,63 @@ import (
 func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 	tests := []string{"", "plain", "quote\" back\\ slash", "\x00\x01\x1f\x7f", "tab\tnl\ncr\r",
 		"é日本語🎉", "bad \xff utf8 \xc3", "line\u2028sep\u2029", "<script>&</script>"}
-	for _, s := range tests {
-		got := AppendString(nil, s)
-		var back string
-		if err := json.Unmarshal(got, &back); err != nil {
-			t.Errorf("AppendString(%q) = %s: not valid JSON: %v", s, got, err)
-			continue
-		}
-		want, _ := json.Marshal(s)
-		var wantBack string
-		_ = json.Unmarshal(want, &wantBack)
-		if back != wantBack {
-			t.Errorf("AppendString(%q) decodes to %q, want %q", s, back, wantBack)
+	for _, form := range stringEncoders(t) {
+		form.use()
+		for _, s := range tests {
+			checkMatchesEncodingJSON(t, form.name, s)
 		}
 	}
+}
+
+// checkMatchesEncodingJSON checks that AppendString(s) decodes to what
+// encoding/json's encoding of s decodes to and, where both escape alike
+// (encoding/json writes \b and \f, AppendString \u0008 and \u000c), that
+// it is the same bytes as encoding/json's without HTML escapes.
+func checkMatchesEncodingJSON(t *testing.T, form, s string) {
+	t.Helper()
+	got := AppendString(nil, s)
+	var back string
+	if err := json.Unmarshal(got, &back); err != nil {
+		t.Errorf("%s: AppendString(%q) = %s: not valid JSON: %v", form, s, got, err)
+		return
+	}
+	want, _ := json.Marshal(s)
+	var wantBack string
+	_ = json.Unmarshal(want, &wantBack)
+	if back != wantBack {
+		t.Errorf("%s: AppendString(%q) decodes to %q, want %q", form, s, back, wantBack)
+	}
+	if strings.ContainsAny(s, "\b\f") {
+		return
+	}
+	var enc bytes.Buffer
+	e := json.NewEncoder(&enc)
+	e.SetEscapeHTML(false)
+	_ = e.Encode(s)
+	if want := bytes.TrimSuffix(enc.Bytes(), []byte("\n")); !bytes.Equal(got, want) {
+		t.Errorf("%s: AppendString(%q) = %s, want %s as encoding/json writes it", form, s, got, want)
+	}
+}
+
+// stringEncoder is one setting of useEscapeAVX2.
+type stringEncoder struct {
+	name string
+	avx2 bool
+}
+
+func (e stringEncoder) use() { useEscapeAVX2 = e.avx2 }
+
+// stringEncoders returns the forms of AppendString to test on this
+// machine: the portable one, and AVX2 where the CPU has it. The setting
+// is restored when t ends.
+func stringEncoders(t testing.TB) []stringEncoder {
+	avx2 := useEscapeAVX2
+	t.Cleanup(func() { useEscapeAVX2 = avx2 })
+	encs := []stringEncoder{{name: "portable"}}
+	if avx2 {
+		encs = append(encs, stringEncoder{name: "AVX2", avx2: true})
+	}
+	return encs
 }
 
 // TestAppendBase64 checks the fast encoder against encoding/base64 at every
@@ -106,16 +149,25 @@ func FuzzAppendBase64(f *testing.F) {
 // escaping at every offset of a 20-byte string, so the eight-byte fast path
 // meets it at every position of its words.
 func TestAppendStringEscapesEveryPosition(t *testing.T) {
-	for _, special := range []string{"\"", "\\", "\x00", "\x1f", "\n", "\u00e9", "\u2028", "\xff", "\x7f", " "} {
-		for pos := range 20 {
-			s := strings.Repeat("a", pos) + special + strings.Repeat("b", 20-pos)
+	for _, form := range stringEncoders(t) {
+		form.use()
+		for _, n := range []int{20, 40, 70} {
+			testEscapesEveryPosition(t, form.name, n)
+		}
+	}
+}
+
+func testEscapesEveryPosition(t *testing.T, form string, n int) {
+	for _, special := range []string{"\"", "\\", "\x00", "\x1f", "\n", "\u00e9", "\u2028", "\xff", "\x7f", " ", "\"\"", "\x01\"", "\"\xe2\x80\xa8\\"} {
+		for pos := range n {
+			s := strings.Repeat("a", pos) + special + strings.Repeat("b", n-pos)
 			got := AppendString(nil, s)
 			var back string
 			if err := json.Unmarshal(got, &back); err != nil {
 				t.Fatalf("AppendString(%q) = %s: not valid JSON: %v", s, got, err)
 			}
 			if want := appendStringSimple(nil, s); string(got) != string(want) {
-				t.Errorf("AppendString(%q) = %s, want %s", s, got, want)
+				t.Errorf("%s: AppendString(%q) = %s, want %s", form, s, got, want)
 			}
 			if bytesGot := AppendBytes(nil, []byte(s)); string(bytesGot) != string(got) {
 				t.Errorf("AppendString([]byte(%q)) = %s, want %s as for the string", s, bytesGot, got)
@@ -271,8 +323,16 @@ func appendStringSimple(b []byte, s string) []byte {
 // the simple one on long random strings whose escapes and multi-byte runes
 // fall across its chunk and word boundaries.
 func TestAppendStringLong(t *testing.T) {
+	for _, form := range stringEncoders(t) {
+		form.use()
+		testAppendStringLong(t, form.name)
+	}
+}
+
+func testAppendStringLong(t *testing.T, form string) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	pieces := []string{"a", "bcdefgh", `"`, `\`, "\n", "\x01", "\x7f", "é", "日本", "🎉", "\u2028", "\xff", "\xe6\x97", " ", "{\"k\":1}"}
+	pieces := []string{"a", "bcdefgh", `"`, `\`, "\n", "\x01", "\x7f", "é", "日本", "🎉", "\u2028", "\xff", "\xe6\x97", " ", "{\"k\":1}",
+		"abcdefghijklmnopqrstuvwxyz0123456789", `"""""""""""""""""""""""""""""""""""""""`}
 	for range 300 {
 		var sb strings.Builder
 		n := rng.IntN(5000)
@@ -284,7 +344,7 @@ func TestAppendStringLong(t *testing.T) {
 		got := AppendString(prefix, s)
 		want := appendStringSimple([]byte("["), s)
 		if string(got) != string(want) {
-			t.Fatalf("AppendString(%q) =\n%s\nwant\n%s", s, got, want)
+			t.Fatalf("%s: AppendString(%q) =\n%s\nwant\n%s", form, s, got, want)
 		}
 		if !json.Valid(got[1:]) {
 			t.Fatalf("AppendString(%q) = %s: not valid JSON", s, got)
@@ -292,15 +352,27 @@ func TestAppendStringLong(t *testing.T) {
 	}
 }
 
-// FuzzAppendString checks the word-at-a-time encoder against the
-// byte-at-a-time reference on any string.
+// FuzzAppendString checks every form of AppendString (the AVX2 one, the
+// word-at-a-time one) against the byte-at-a-time reference and
+// encoding/json on any string, appended to a buffer of any spare room
+// (escapeAVX2 writes past what it reports, and stops when the room runs
+// short).
 func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "plain", `{"type":"tick","bids":[1.5,2]}`, "server → client", "\x00\x1f\"\\", "bad \xff \xe6\x97", "\u2028\u2029é日本🎉"} {
-		f.Add(s)
+	for _, s := range []string{"", "plain", `{"type":"tick","bids":[1.5,2]}`, "server → client", "\x00\x1f\"\\", "bad \xff \xe6\x97", "\u2028\u2029é日本🎉",
+		`{"type":"tick","conn":0,"seq":0,"symbol":"WSVZ","price":902.73,"volume":801474,"bids":[191.75,162.51,140.90,184.86]}`,
+		strings.Repeat(`"\`, 40), strings.Repeat("x", 70) + "\n" + strings.Repeat("é", 20)} {
+		f.Add(s, uint16(0))
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := AppendString(nil, s), appendStringSimple(nil, s); string(got) != string(want) {
-			t.Fatalf("AppendString(%q) = %s, want %s", s, got, want)
+	f.Fuzz(func(t *testing.T, s string, room uint16) {
+		want := appendStringSimple([]byte("["), s)
+		for _, form := range stringEncoders(t) {
+			form.use()
+			b := make([]byte, 1, 1+int(room)%200)
+			b[0] = '['
+			if got := AppendString(b, s); string(got) != string(want) {
+				t.Fatalf("%s: AppendString(%q) = %s, want %s", form.name, s, got, want)
+			}
+			checkMatchesEncodingJSON(t, form.name, s)
 		}
 	})
 }
