@@ -119,17 +119,29 @@ func (e *Event) appendJSONAt(b []byte, times *jsonenc.TimeCache, notes *jsonenc.
 		b = appendField(b, "accept", o.Accept)
 		b = appendBool(b, "midstream", o.Midstream)
 	case TypeWSFrame:
+		// The fields of frames and messages, which come by the
+		// thousand, are named in constants of at most 16 bytes, which
+		// are appended without a call (appendInt's name is copied by
+		// one, and so is a longer constant).
 		f := &e.Frame
-		b = appendBool(b, "fin", f.Fin)
-		b = appendInt(b, "rsv", int64(f.RSV))
-		b = appendInt(b, "opcode", int64(f.Opcode))
-		b = appendBool(b, "masked", f.Masked)
+		if f.Fin {
+			b = append(b, `,"fin":true`...)
+		} else {
+			b = append(b, `,"fin":false`...)
+		}
+		b = append(b, `,"rsv":`...)
+		b = jsonenc.AppendUint(b, uint64(f.RSV))
+		b = append(b, `,"opcode":`...)
+		b = jsonenc.AppendUint(b, uint64(f.Opcode))
 		if f.Masked {
+			b = append(b, `,"masked":true`...)
 			b = append(b, `,"mask":"`...)
 			b = hex.AppendEncode(b, f.Mask[:])
-			b = append(b, '"')
+			b = append(b, `","len":`...)
+		} else {
+			b = append(b, `,"masked":false`...)
+			b = append(b, `,"len":`...)
 		}
-		b = append(b, `,"len":`...)
 		b = jsonenc.AppendUint(b, f.Len)
 		b = append(b, `,"header":"`...)
 		for _, c := range f.Header {
@@ -139,13 +151,21 @@ func (e *Event) appendJSONAt(b []byte, times *jsonenc.TimeCache, notes *jsonenc.
 		b = append(b, '"')
 	case TypeWSMessage:
 		m := &e.Message
-		b = appendField(b, "opcode", m.Opcode)
+		b = append(b, `,"opcode":`...)
+		b = jsonenc.AppendString(b, m.Opcode)
 		if !m.Undecodable {
-			b = appendInt(b, "len", m.Len)
+			b = append(b, `,"len":`...)
+			b = jsonenc.AppendInt(b, m.Len)
 		}
-		b = appendInt(b, "wire_len", m.WireLen)
-		b = appendBool(b, "compressed", m.Compressed)
-		b = appendInt(b, "frames", int64(m.Frames))
+		b = append(b, `,"wire_len":`...)
+		b = jsonenc.AppendInt(b, m.WireLen)
+		b = append(b, `,"compressed":`...)
+		if m.Compressed {
+			b = append(b, `true,"frames":`...)
+		} else {
+			b = append(b, `false,"frames":`...)
+		}
+		b = jsonenc.AppendInt(b, int64(m.Frames))
 		b = append(b, `,"packets":[`...)
 		for i, p := range m.Packets {
 			if i > 0 {

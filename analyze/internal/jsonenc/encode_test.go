@@ -146,12 +146,13 @@ func FuzzAppendBase64(f *testing.F) {
 }
 
 // TestAppendStringEscapesEveryPosition puts each byte that needs
-// escaping at every offset of a 20-byte string, so the eight-byte fast path
-// meets it at every position of its words.
+// escaping at every offset of strings of 1 to 71 bytes, so the short
+// strings' words, the eight-byte loop and the 32-byte blocks meet it at
+// every position.
 func TestAppendStringEscapesEveryPosition(t *testing.T) {
 	for _, form := range stringEncoders(t) {
 		form.use()
-		for _, n := range []int{20, 40, 70} {
+		for _, n := range []int{0, 3, 6, 7, 8, 12, 15, 20, 40, 70} {
 			testEscapesEveryPosition(t, form.name, n)
 		}
 	}
@@ -159,7 +160,7 @@ func TestAppendStringEscapesEveryPosition(t *testing.T) {
 
 func testEscapesEveryPosition(t *testing.T, form string, n int) {
 	for _, special := range []string{"\"", "\\", "\x00", "\x1f", "\n", "\u00e9", "\u2028", "\xff", "\x7f", " ", "\"\"", "\x01\"", "\"\xe2\x80\xa8\\"} {
-		for pos := range n {
+		for pos := range n + 1 {
 			s := strings.Repeat("a", pos) + special + strings.Repeat("b", n-pos)
 			got := AppendString(nil, s)
 			var back string
@@ -185,7 +186,7 @@ func BenchmarkAppend(b *testing.B) {
 	var buf []byte
 	text := `{"type":"tick","conn":99,"seq":0,"symbol":"WSVZ","price":798.24,"volume":902434,"bids":[118.26,149.40,189.11,133.80,103.45,118.53,122.85]}`
 	frameNote := "server → client: text frame, 147 bytes of payload"
-	for _, s := range []struct{ name, s string }{{"note", note}, {"frame-note", frameNote}, {"json-text", text}} {
+	for _, s := range []struct{ name, s string }{{"note", note}, {"frame-note", frameNote}, {"json-text", text}, {"from", "server"}, {"type", "ws.message"}} {
 		b.Run("string/"+s.name, func(b *testing.B) {
 			b.SetBytes(int64(len(s.s)))
 			for b.Loop() {

@@ -32,21 +32,37 @@ func escapeMask(x uint64) uint64 {
 // (as encoding/json does); U+2028 and U+2029 are escaped so the output is
 // also valid JavaScript.
 func AppendString(b []byte, s string) []byte {
-	if len(s) <= 8 {
-		// Short strings (types, directions, opcodes) in one word, when
-		// nothing in them needs a look.
-		var w uint64
-		if len(s) == 8 {
+	// Short strings (types, directions, opcodes, names) in one or two
+	// words, when nothing in them needs a look: loads that overlap,
+	// stored as they were loaded.
+	switch n := len(s); {
+	case n <= 8:
+		var w uint64 = ' ' * swarOnes // spaces past s: no escape
+		switch {
+		case n == 8:
 			w = load64(s)
-		} else {
-			w = loadTail(s)
+		case n >= 4:
+			w = load32(s) | load32(s[n-4:])<<(8*(n-4)) | w<<(8*n)
+		case n > 0:
+			w = uint64(s[0]) | uint64(s[n/2])<<(8*(n/2)) | uint64(s[n-1])<<(8*(n-1)) | w<<(8*n)
 		}
 		if escapeMask(w) == 0 {
-			n := len(b)
-			b = slices.Grow(b, 10)[:n+len(s)+2]
-			b[n] = '"'
-			binary.LittleEndian.PutUint64(b[n+1:n+9], w) // spaces past s are overwritten or left past len
-			b[n+1+len(s)] = '"'
+			at := len(b)
+			b = slices.Grow(b, 10)[:at+n+2]
+			b[at] = '"'
+			binary.LittleEndian.PutUint64(b[at+1:at+9], w) // past s: overwritten or left past len
+			b[at+n+1] = '"'
+			return b
+		}
+	case n <= 16:
+		lo, hi := load64(s), load64(s[n-8:])
+		if escapeMask(lo)|escapeMask(hi) == 0 {
+			at := len(b)
+			b = slices.Grow(b, 18)[:at+n+2]
+			b[at] = '"'
+			binary.LittleEndian.PutUint64(b[at+1:at+9], lo)
+			binary.LittleEndian.PutUint64(b[at+n-7:at+n+1], hi)
+			b[at+n+1] = '"'
 			return b
 		}
 	}
@@ -183,6 +199,13 @@ func load64(s string) uint64 {
 	_ = s[7]
 	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// load32 returns the first four bytes of s as a little-endian word: one
+// load.
+func load32(s string) uint64 {
+	_ = s[3]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24
 }
 
 // loadTail returns the bytes of s, shorter than eight, as load64 would,
