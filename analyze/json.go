@@ -136,7 +136,7 @@ func (e *Event) appendJSONAt(b []byte, times *jsonenc.TimeCache, notes *jsonenc.
 		if f.Masked {
 			b = append(b, `,"masked":true`...)
 			b = append(b, `,"mask":"`...)
-			b = hex.AppendEncode(b, f.Mask[:])
+			b = jsonenc.AppendHex4(b, f.Mask)
 			b = append(b, `","len":`...)
 		} else {
 			b = append(b, `,"masked":false`...)
@@ -144,10 +144,7 @@ func (e *Event) appendJSONAt(b []byte, times *jsonenc.TimeCache, notes *jsonenc.
 		}
 		b = jsonenc.AppendUint(b, f.Len)
 		b = append(b, `,"header":"`...)
-		for _, c := range f.Header {
-			// 2-14 bytes: a loop costs less than hex.AppendEncode's growing.
-			b = append(b, hexDigits[c>>4], hexDigits[c&15])
-		}
+		b = jsonenc.AppendHex(b, f.Header)
 		b = append(b, '"')
 	case TypeWSMessage:
 		m := &e.Message
@@ -494,8 +491,6 @@ type jsonEvent struct {
 	TLSRecordsMore    int             `json:"tls_records_more"`
 	TLSRecordsMoreLen int64           `json:"tls_records_more_len"`
 }
-
-const hexDigits = "0123456789abcdef"
 
 type jsonTLSRecord struct {
 	Type   string `json:"type"`

@@ -1,7 +1,6 @@
 package jsonenc
 
 import (
-	"encoding/hex"
 	"unsafe"
 
 	"github.com/wsviz/wsviz/analyze/internal/wsproto"
@@ -129,7 +128,7 @@ func (n *Notes) Frame(from, to, opcode string, f *wsproto.Frame) string {
 	}
 	if f.Masked {
 		b = append(b, ", masked with key "...)
-		b = hex.AppendEncode(b, f.Mask[:])
+		b = AppendHex4(b, f.Mask)
 	}
 	return n.finish(b)
 }

@@ -22,10 +22,12 @@ func AppendTime(b []byte, t time.Time, cache *TimeCache) []byte {
 	if sec < 0 || sec >= maxUnix {
 		return t.UTC().AppendFormat(b, TimeLayout)
 	}
+	var p0, p1 uint64 // 2006-01-02T15:04:05. as stored: two words ...
+	var p2 uint32     // ... and four bytes
 	if cache != nil && cache.valid && cache.sec == sec {
-		b = append(b, cache.prefix[:]...)
+		p0, p1, p2 = cache.p0, cache.p1, cache.p2
 	} else {
-		var d [20]byte // 2006-01-02T15:04:05.
+		var d [20]byte
 		year, month, day := civilDate(sec / 86400)
 		daySec := int(sec % 86400)
 		put2(&d, 0, year/100)
@@ -41,19 +43,28 @@ func AppendTime(b []byte, t time.Time, cache *TimeCache) []byte {
 		d[16] = ':'
 		put2(&d, 17, daySec%60)
 		d[19] = '.'
+		p0 = binary.LittleEndian.Uint64(d[0:8])
+		p1 = binary.LittleEndian.Uint64(d[8:16])
+		p2 = binary.LittleEndian.Uint32(d[16:20])
 		if cache != nil {
-			cache.sec, cache.valid, cache.prefix = sec, true, d
+			cache.sec, cache.valid = sec, true
+			cache.p0, cache.p1, cache.p2 = p0, p1, p2
 		}
-		b = append(b, d[:]...)
 	}
-	// The fraction's first eight digits leave as one word (digits8), not
-	// written byte by byte into an array and then copied: the copy read
-	// them back before the stores had left the store buffer, and waited.
+	// All 30 bytes leave as stores of words made in registers (the
+	// fraction's first eight digits by digits8), not written byte by
+	// byte into an array and then copied: the copy read them back before
+	// the stores had left the store buffer, and waited; and 20 bytes
+	// appended from the cache took a call to memmove.
 	ns := uint64(t.Nanosecond())
 	at := len(b)
-	b = slices.Grow(b, 10)[:at+10]
-	binary.LittleEndian.PutUint64(b[at:at+8], digits8(ns/10))
-	b[at+8], b[at+9] = byte('0'+ns%10), 'Z'
+	b = slices.Grow(b, 30)[:at+30]
+	d := b[at : at+30]
+	binary.LittleEndian.PutUint64(d[0:8], p0)
+	binary.LittleEndian.PutUint64(d[8:16], p1)
+	binary.LittleEndian.PutUint32(d[16:20], p2)
+	binary.LittleEndian.PutUint64(d[20:28], digits8(ns/10))
+	d[28], d[29] = byte('0'+ns%10), 'Z'
 	return b
 }
 
@@ -62,7 +73,8 @@ func AppendTime(b []byte, t time.Time, cache *TimeCache) []byte {
 type TimeCache struct {
 	sec    int64
 	valid  bool
-	prefix [20]byte // 2006-01-02T15:04:05.
+	p0, p1 uint64 // 2006-01-02T15:04:05. as AppendTime stores it
+	p2     uint32
 }
 
 // put2 writes v, 0..99, as two digits at d[i:i+2].
