@@ -41,16 +41,35 @@ func (e *Event) appendJSON(b []byte, times *jsonenc.TimeCache, notes *jsonenc.No
 // left out.
 func (e *Event) appendJSONAt(b []byte, times *jsonenc.TimeCache, notes *jsonenc.Notes, omit bool) (_ []byte, at int) {
 	at = -1
+	// The words of the events that come by the thousand (the types of
+	// frames and messages, the two directions, the data opcodes) are
+	// written as constants: a switch on a string costs less than
+	// AppendString's look at its bytes. Constants of at most 16 bytes
+	// are appended without a call.
 	b = append(b, `{"type":`...)
-	b = jsonenc.AppendString(b, e.Type)
-	b = append(b, `,"t":"`...)
+	switch e.Type {
+	case TypeWSFrame:
+		b = append(b, `"ws.frame","t":"`...)
+	case TypeWSMessage:
+		b = append(b, `"ws.message"`...)
+		b = append(b, `,"t":"`...)
+	default:
+		b = jsonenc.AppendString(b, e.Type)
+		b = append(b, `,"t":"`...)
+	}
 	b = jsonenc.AppendTime(b, e.Time, times)
 	b = append(b, '"')
 	if e.Conn != 0 {
 		b = append(b, `,"conn":`...)
 		b = jsonenc.AppendInt(b, int64(e.Conn))
 	}
-	if e.From != "" {
+	switch e.From {
+	case "":
+	case FromServer:
+		b = append(b, `,"from":"server"`...)
+	case FromClient:
+		b = append(b, `,"from":"client"`...)
+	default:
 		b = append(b, `,"from":`...)
 		b = jsonenc.AppendString(b, e.From)
 	}
@@ -148,8 +167,16 @@ func (e *Event) appendJSONAt(b []byte, times *jsonenc.TimeCache, notes *jsonenc.
 		b = append(b, '"')
 	case TypeWSMessage:
 		m := &e.Message
-		b = append(b, `,"opcode":`...)
-		b = jsonenc.AppendString(b, m.Opcode)
+		switch m.Opcode {
+		case "text":
+			b = append(b, `,"opcode":"text"`...)
+		case "binary":
+			b = append(b, `,"opcode":`...)
+			b = append(b, `"binary"`...)
+		default:
+			b = append(b, `,"opcode":`...)
+			b = jsonenc.AppendString(b, m.Opcode)
+		}
 		if !m.Undecodable {
 			b = append(b, `,"len":`...)
 			b = jsonenc.AppendInt(b, m.Len)

@@ -69,6 +69,15 @@ func TestEventJSONRoundTrip(t *testing.T) {
 		{"ws.message close", Event{Type: TypeWSMessage, Time: jsonTime, Conn: 1, From: FromClient, Packet: 8, Note: "n",
 			Message: Message{Opcode: "close", Len: 5, WireLen: 5, Frames: 1, Packets: []int64{8}, Payload: []byte{3, 232, 'b', 'y', 'e'}, Code: 1000, Reason: "bye"}},
 			`"code":1000,"reason":"bye"`},
+		// Words outside the constants appendJSONAt writes for the
+		// common ones (ws.frame, ws.message, client, server, text,
+		// binary) are escaped as any string.
+		{"ws.message from elsewhere", Event{Type: TypeWSMessage, Time: jsonTime, Conn: 1, From: `a "side"`, Packet: 8, Note: "n",
+			Message: Message{Opcode: `pong"`, Len: 1, WireLen: 1, Frames: 1, Packets: []int64{8}, Payload: []byte{1}}},
+			`"from":"a \"side\"","packet":8,"opcode":"pong\"","len":1`},
+		{"ws.frame from nowhere", Event{Type: TypeWSFrame, Time: jsonTime, Conn: 1, Packet: 7, Note: "n",
+			Frame: Frame{Fin: true, Opcode: 9, Len: 0, Header: []byte{0x89, 0}}},
+			`"conn":1,"packet":7,"fin":true,"rsv":0,"opcode":9`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
