@@ -104,6 +104,25 @@ loop:
 done:
 	RET
 
+// B64STEP encodes the 24 bytes at off(SI) into the 32 at doff(DI): the
+// three steps above, with 256-bit registers.
+#define B64STEP(off, doff) \
+	VMOVDQU     off(SI), X0 \
+	VINSERTI128 $1, off+12(SI), Y0, Y0 \
+	VPSHUFB     Y8, Y0, Y0 \
+	VPAND       Y9, Y0, Y1 \
+	VPMULHUW    Y10, Y1, Y1 \
+	VPAND       Y11, Y0, Y0 \
+	VPMULLW     Y12, Y0, Y0 \
+	VPOR        Y1, Y0, Y0 \
+	VPSUBUSB    Y13, Y0, Y2 \
+	VPCMPGTB    Y0, Y14, Y3 \
+	VPAND       Y6, Y3, Y3 \
+	VPOR        Y3, Y2, Y2 \
+	VPSHUFB     Y2, Y7, Y4 \
+	VPADDB      Y4, Y0, Y0 \
+	VMOVDQU     Y0, doff(DI)
+
 // func encodeBase64AVX2(dst, src []byte, blocks int)
 //
 // The same steps on 256-bit registers, 24 bytes to 32 characters per
@@ -126,33 +145,26 @@ TEXT ·encodeBase64AVX2(SB), NOSPLIT, $0-56
 	VBROADCASTI128 b64c13<>(SB), Y6
 	VBROADCASTI128 b64offsets<>(SB), Y7
 
-avx2loop:
-	VMOVDQU    (SI), X0
-	VINSERTI128 $1, 12(SI), Y0, Y0
+	// Two steps a round while two are left (fewer loop instructions),
+	// then the last one.
+	CMPQ CX, $2
+	JB   avx2last
 
-	// Step 1.
-	VPSHUFB Y8, Y0, Y0
+avx2pairs:
+	B64STEP(0, 0)
+	B64STEP(24, 32)
+	ADDQ $48, SI
+	ADDQ $64, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JAE  avx2pairs
 
-	// Step 2: Y0 = the indices.
-	VPAND    Y9, Y0, Y1
-	VPMULHUW Y10, Y1, Y1
-	VPAND    Y11, Y0, Y0
-	VPMULLW  Y12, Y0, Y0
-	VPOR     Y1, Y0, Y0
+avx2last:
+	TESTQ CX, CX
+	JZ    avx2end
+	B64STEP(0, 0)
 
-	// Step 3.
-	VPSUBUSB Y13, Y0, Y2
-	VPCMPGTB Y0, Y14, Y3
-	VPAND    Y6, Y3, Y3
-	VPOR     Y3, Y2, Y2
-	VPSHUFB  Y2, Y7, Y4
-	VPADDB   Y4, Y0, Y0
-
-	VMOVDQU Y0, (DI)
-	ADDQ    $24, SI
-	ADDQ    $32, DI
-	DECQ    CX
-	JNZ     avx2loop
+avx2end:
 	VZEROUPPER
 
 avx2done:

@@ -118,13 +118,16 @@ func (n *Notes) Frame(from, to, opcode string, f *wsproto.Frame) string {
 	}
 	b = append(b, ", "...)
 	b = AppendUint(b, f.Len)
-	if f.Len == 1 {
+	// One append of a constant: each is a call to memmove.
+	switch compressed := f.RSV&4 != 0 && f.Opcode != wsproto.OpContinuation; {
+	case f.Len == 1 && compressed:
+		b = append(b, " byte of payload, compressed (RSV1)"...)
+	case f.Len == 1:
 		b = append(b, " byte of payload"...)
-	} else {
+	case compressed:
+		b = append(b, " bytes of payload, compressed (RSV1)"...)
+	default:
 		b = append(b, " bytes of payload"...)
-	}
-	if f.RSV&4 != 0 && f.Opcode != wsproto.OpContinuation {
-		b = append(b, ", compressed (RSV1)"...)
 	}
 	if f.Masked {
 		b = append(b, ", masked with key "...)
