@@ -97,12 +97,19 @@ func (m *message) problem(code, msg string) {
 
 // startMessage begins m.
 func (s *Stream) startMessage(m *message, op uint8, compressed bool) {
-	m.Message = Message{
-		Opcode:     op,
-		Compressed: compressed,
-		Packets:    m.Packets[:0],
-		Problems:   m.Problems[:0],
-	}
+	// Field by field, as Message{Opcode: op, ...} would set them
+	// (TestStartMessageResets): Go built that literal on the stack and
+	// copied it 16 bytes at a time, loads that wait for the narrower
+	// stores they span (no store-to-load forwarding).
+	m.Opcode = op
+	m.Len, m.WireLen = 0, 0
+	m.Compressed = compressed
+	m.Frames = 0
+	m.Packets = m.Packets[:0]
+	m.Payload = nil
+	m.Truncated, m.Undecodable = false, false
+	m.CloseCode, m.CloseReason = 0, ""
+	m.Problems = m.Problems[:0]
 	m.active = true
 	if m.buf == nil {
 		m.buf = s.shared.getBuf()

@@ -2,6 +2,7 @@ package wsproto
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/wsviz/wsviz/analyze/internal/lru"
 )
@@ -75,10 +76,10 @@ type Stream struct {
 	window     int64 // sender's window size in bytes
 
 	state        int
-	framePending bool // s.frame is decoded and not yet reported (reportFrame)
-	hdr          [maxHeaderLen]byte
+	framePending bool               // s.frame is decoded and not yet reported (reportFrame)
+	hdr          [maxHeaderLen]byte // a header arriving in pieces (readHeader's slow path)
 	hdrN         int
-	frameHdr     [maxHeaderLen]byte  // s.frame.Header's bytes
+	frameHdr     [maxHeaderLen]byte  // the complete header: s.frame.Header's bytes
 	hdrPkts      [maxHeaderLen]int64 // packets that carried the header bytes
 	hdrPktN      int
 	frame        Frame
@@ -190,6 +191,12 @@ func (s *Stream) Stopped() bool { return s.state == stateStopped }
 // aliases the caller's packet buffer: Write copies what it keeps and never
 // modifies it. The Handler is called synchronously.
 func (s *Stream) Write(data []byte, packet int64) {
+	// The direction's state has long left the caches when its next
+	// segment comes (hundreds of directions take turns): its lines are
+	// fetched together here rather than one miss after the other as the
+	// header, the message and the inflater's state are reached.
+	prefetch(unsafe.Pointer(s), unsafe.Sizeof(*s))
+	prefetch(unsafe.Pointer(unsafe.SliceData(data)), uintptr(min(len(data), 2048)))
 	if len(data) == 0 || s.state == stateStopped {
 		return
 	}
@@ -227,8 +234,11 @@ func (s *Stream) readHeader(data []byte, packet int64) int {
 		// The whole header is here, as it usually is: taken as one
 		// array, without a copy call per piece (the bytes after it are
 		// ignored).
+		// Straight into frameHdr, which headerDone decodes: copied
+		// there from hdr, it was loaded back across the two overlapping
+		// 8-byte stores that wrote hdr (no store-to-load forwarding).
 		n := headerLen(data[1])
-		s.hdr = [maxHeaderLen]byte(data)
+		s.frameHdr = [maxHeaderLen]byte(data)
 		s.hdrN = n
 		s.headerDone()
 		return n
@@ -247,19 +257,19 @@ func (s *Stream) readHeader(data []byte, packet int64) int {
 		}
 	}
 	if s.hdrN == need {
+		s.frameHdr = s.hdr
 		s.headerDone()
 	}
 	return n
 }
 
-// headerDone handles a complete frame header, in the style of gorilla's
-// advanceFrame: decode, check against the messages in progress, report,
-// then route the payload.
+// headerDone handles a complete frame header, s.frameHdr[:s.hdrN], in
+// the style of gorilla's advanceFrame: decode, check against the messages
+// in progress, report, then route the payload.
 func (s *Stream) headerDone() {
 	f := &s.frame
 	// 1-4. Decode the header and its stateless flaws.
-	fl := decodeHeader(f, s.hdr[:s.hdrN], s.cfg.Client, s.cfg.Deflate)
-	s.frameHdr = s.hdr
+	fl := decodeHeader(f, s.frameHdr[:s.hdrN], s.cfg.Client, s.cfg.Deflate)
 	f.Header = s.frameHdr[:s.hdrN]
 	s.hdrN = 0
 

@@ -1,0 +1,16 @@
+//go:build !purego
+
+package wsproto
+
+import "unsafe"
+
+// prefetch asks the CPU to fetch the cache lines of p[:n] (PREFETCHT0):
+// it reads nothing, never faults, and returns at once.
+//
+//go:noescape
+func prefetch(p unsafe.Pointer, n uintptr)
+
+// prefetchw is prefetch for lines about to be written (PREFETCHW).
+//
+//go:noescape
+func prefetchw(p unsafe.Pointer, n uintptr)
