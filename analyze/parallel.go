@@ -148,15 +148,32 @@ func decodeSharded(src capture.Source, opts Options, out sink) error {
 		recent: new([recentRoutes]recentRoute),
 		dec:    capture.NewDecoder(capture.DecoderOptions{Filter: opts.PacketFilter}),
 	}
+	// The batches' payload buffers and JSON lines are mapped in huge
+	// pages (batchmem_linux.go), a batch's buffers together, so a small
+	// capture touches one or two. The mapping is unmapped only when every
+	// worker is done: not when emit panics on this goroutine while they
+	// run. Without it (off Linux, or mmap failed), data and the JSON
+	// lines are allocated when first needed, whole (add, jsonBatchCap).
+	// items grow as they fill, up to batchItems.
+	per := batchData
+	if out.json {
+		per += nw * jsonBatchCap
+	}
+	mapping, mem := mapBatchMemory(cap(p.free) * per)
 	for range cap(p.free) {
-		// items grow as they fill, up to batchItems; data and the
-		// JSON lines are allocated when first needed, whole (add,
-		// jsonBatchCap), and their pages are touched as they fill, so
-		// a small capture costs little memory.
-		p.free <- &batch{
+		b := &batch{
 			mine: make([][]int32, nw),
 			out:  make([]shardOut, nw),
 		}
+		if mem != nil {
+			b.data, mem = mem[:0:batchData], mem[batchData:]
+			for w := range b.out {
+				if out.json {
+					b.out[w].json, mem = mem[:0:jsonBatchCap], mem[jsonBatchCap:]
+				}
+			}
+		}
+		p.free <- b
 	}
 	p.progress = make([]workerProgress, nw)
 	for w := range nw {
@@ -190,7 +207,9 @@ func decodeSharded(src capture.Source, opts Options, out sink) error {
 		}
 		p.recycle(b)
 	}
-	// p.merge is closed after dispatch returned: srcErr is set.
+	// p.merge is closed after dispatch returned: srcErr is set, and
+	// every batch was merged: the workers are done with the batches.
+	unmapBatchMemory(mapping)
 	if emitErr != nil {
 		return emitErr
 	}

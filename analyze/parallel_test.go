@@ -209,3 +209,101 @@ func genBytes(t testing.TB, cfg bench.Config) []byte {
 	}
 	return buf.Bytes()
 }
+
+// TestWorkersHandOff checks the hand-offs of the sharded decoder (which
+// worker dispatches, which one writes a batch, which waits) with many
+// batches, several workers and a capture that ends part-way through a
+// batch: every size and worker count gives the output of one worker.
+func TestWorkersHandOff(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  bench.Config
+	}{
+		{"one connection", bench.Config{Conns: 1, Messages: 3, Seed: 11}},
+		{"under a batch", bench.Config{Conns: 5, Messages: 30, Seed: 12}},
+		{"many batches", bench.Config{Conns: 60, Messages: 150, Seed: 13}},
+		{"many batches, deflate", bench.Config{Conns: 33, Messages: 120, Deflate: true, Seed: 14}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			compareWorkers(t, genBytes(t, tc.cfg), analyze.Options{})
+		})
+	}
+}
+
+// TestWorkersCaptureCut checks the sharded decoder on a capture cut short
+// at several places: the events before the cut, the connections closed
+// at the end, and the source's error, all as with one worker.
+func TestWorkersCaptureCut(t *testing.T) {
+	data := genBytes(t, bench.Config{Conns: 20, Messages: 80, Seed: 15})
+	for _, frac := range []int{3, 10, 50, 77, 99} {
+		cut := data[:len(data)*frac/100]
+		t.Run(fmt.Sprint(frac, "%"), func(t *testing.T) {
+			opts := analyze.Options{Workers: 1}
+			_, err := decodeLines(t, cut, opts, true)
+			if err == nil {
+				t.Fatalf("Decode of the capture cut at %d%% = nil, want an error", frac)
+			}
+			compareWorkers(t, cut, analyze.Options{})
+		})
+	}
+}
+
+// failingWriter accepts limit bytes, then fails; panics instead when
+// panicking is set.
+type failingWriter struct {
+	bytes.Buffer
+	limit    int
+	panicked bool
+}
+
+var errWriterFull = fmt.Errorf("writer full")
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if w.Len()+len(p) > w.limit {
+		if w.panicked {
+			panic(errWriterFull)
+		}
+		return 0, errWriterFull
+	}
+	return w.Buffer.Write(p)
+}
+
+// TestWorkersStopAtWriteError checks that an error from DecodeJSON's
+// writer part-way through stops the sharded decoder and is returned,
+// after a prefix of the output, and that a writer's panic reaches the
+// caller's goroutine.
+func TestWorkersStopAtWriteError(t *testing.T) {
+	data := genBytes(t, bench.Config{Conns: 30, Messages: 120, Seed: 16})
+	full, err := decodeLines(t, data, analyze.Options{Workers: 1}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, workers := range []int{2, 3, 4} {
+		for _, limit := range []int{0, 1000, len(full) / 3, len(full) - 1} {
+			src, err := capture.NewReader(bytes.NewReader(data), "test.pcap")
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := &failingWriter{limit: limit}
+			err = analyze.DecodeJSON(src, analyze.Options{Workers: workers}, w)
+			if err != errWriterFull {
+				t.Errorf("DecodeJSON(Workers=%d) with a writer full after %d bytes = %v, want %v", workers, limit, err, errWriterFull)
+			}
+			if !bytes.HasPrefix(full, w.Bytes()) {
+				t.Errorf("DecodeJSON(Workers=%d) with a writer full after %d bytes wrote what one worker does not:\n%s", workers, limit, firstDiff(w.Bytes(), full))
+			}
+		}
+		t.Run(fmt.Sprint("panic, workers ", workers), func(t *testing.T) {
+			src, err := capture.NewReader(bytes.NewReader(data), "test.pcap")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				if r := recover(); r != errWriterFull {
+					t.Errorf("DecodeJSON(Workers=%d) with a panicking writer: recovered %v, want %v", workers, r, errWriterFull)
+				}
+			}()
+			analyze.DecodeJSON(src, analyze.Options{Workers: workers}, &failingWriter{limit: len(full) / 2, panicked: true})
+		})
+	}
+}
