@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wsviz/wsviz/analyze/internal/jsonenc"
@@ -13,20 +14,36 @@ import (
 	"github.com/wsviz/wsviz/capture"
 )
 
-// The sharded decoder. One dispatcher goroutine reads packets, decodes
-// their TCP headers and keeps the connection table: it numbers connections
-// in order of first packet, keeps the recency list and evicts, exactly as
-// a single Analyzer does. Each connection belongs to one shard (its number
+// The sharded decoder. A dispatcher reads packets, decodes their TCP
+// headers and keeps the connection table: it numbers connections in order
+// of first packet, keeps the recency list and evicts, exactly as a single
+// Analyzer does. Each connection belongs to one shard (its number
 // modulo the number of workers); each worker is an Analyzer that sees only
 // its shard's packets. Packets travel in batches; every worker runs through
 // every batch, handling its own items, and writes the events into the
-// batch. The caller's goroutine then merges the batch: for each item in
-// order, the events of the worker that handled it. So the events and their
-// order are those of one Analyzer, whatever the number of workers.
+// batch. The batch is then merged: for each item in order, the events of
+// the worker that handled it. So the events and their order are those of
+// one Analyzer, whatever the number of workers.
+//
+// The worker that finishes a batch last queues it (complete): for Decode
+// to the caller's goroutine, which merges it and calls emit; for
+// DecodeJSON to whichever worker next holds dispatching, which writes the
+// lines (help). Batches complete in the order they were sent, without a
+// sequence number to check: every worker runs through the batches in that
+// order and queues a batch it completes before it starts the next one, so
+// when the last worker finishes batch k, batch k-1 is queued.
+//
+// The dispatcher is not a goroutine either but a state that the workers
+// (and Decode's caller, after it merged a batch) run in turn, under
+// dispatching, whenever a batch may be free (help). A worker ahead of
+// another writes and dispatches while the other catches up, so the
+// goroutines are as many as the Ps and none waits for a P the others
+// hold: a merger goroutine and a dispatcher goroutine, woken on a worker's
+// P, waited there for it (docs/performance.md).
 //
 // Memory is bounded by the number of batches in flight (batchesPerWorker
-// per worker, plus two) times a batch: at most batchItems packets and
-// batchData bytes of payload, and the events they produce.
+// per worker, plus three; see dispatch) times a batch: at most batchItems
+// packets and batchData bytes of payload, and the events they produce.
 //
 // One difference is unavoidable: the caps over all connections,
 // MaxBufferTotal (out-of-order bytes) and MaxDeflateHistory (compression
@@ -75,7 +92,8 @@ type batch struct {
 	mine  [][]int32 // per worker: the indexes of its items, in order
 	data  []byte
 	out   []shardOut // one per worker
-	wg    sync.WaitGroup
+
+	pending atomic.Int32 // workers yet to run through it; the last merges it
 }
 
 // shardOut holds what one worker produced for one batch: events (or their
@@ -111,11 +129,28 @@ type pipeline struct {
 	nw      int
 	shards  []*Analyzer
 	states  []*shardState
+	out     sink
 	work    []chan *batch // to each worker
-	merge   chan *batch   // to the merger, in order
+	merge   chan *batch   // Decode: completed batches, in order, to the caller's goroutine; closed when the workers are done
 	free    chan *batch
-	quit    chan struct{} // closed when the merger stops consuming
-	stopped bool          // dispatcher: quit was seen
+	quit    chan struct{} // closed when the merge stops at an error
+	written chan *batch   // DecodeJSON: completed batches, in order, to write (help)
+	running atomic.Int32  // workers not done yet; the last closes merge
+	idle    atomic.Int32  // workers waiting for a batch (next)
+
+	// The dispatcher: run by whoever holds dispatching (help).
+	dispatching sync.Mutex
+	wanted      atomic.Bool // a batch may have become free since the dispatcher last ran
+	src         capture.Source
+	srcErr      error   // what stopped src (io.EOF at its end)
+	ending      []*flow // the connections to close at the end, in order
+	phase       uint8   // dispatchReading, dispatchEnding, dispatchDone
+	stopped     bool    // quit was seen
+
+	// Set by the merge of one batch, read by the next and, after merge is
+	// closed, by decodeSharded: merges are ordered (complete).
+	emitErr  error
+	panicked any // DecodeJSON: what a Write panicked with, panicked again on the caller's goroutine
 
 	progress []workerProgress // per worker: see tlsBarrier (tls.go)
 
@@ -138,33 +173,30 @@ func decodeSharded(src capture.Source, opts Options, out sink) error {
 	opts = opts.withDefaults()
 	nw := opts.workers()
 	p := &pipeline{
-		opts:   opts,
-		nw:     nw,
-		work:   make([]chan *batch, nw),
-		merge:  make(chan *batch, batchesPerWorker*nw+2),
-		free:   make(chan *batch, batchesPerWorker*nw+2),
-		quit:   make(chan struct{}),
-		table:  newTable(opts.MaxConns),
-		recent: new([recentRoutes]recentRoute),
-		dec:    capture.NewDecoder(capture.DecoderOptions{Filter: opts.PacketFilter}),
+		opts:    opts,
+		nw:      nw,
+		out:     out,
+		src:     src,
+		work:    make([]chan *batch, nw),
+		merge:   make(chan *batch, batchesPerWorker*nw+3),
+		free:    make(chan *batch, batchesPerWorker*nw+3),
+		written: make(chan *batch, batchesPerWorker*nw+3),
+		quit:    make(chan struct{}),
+		table:   newTable(opts.MaxConns),
+		recent:  new([recentRoutes]recentRoute),
+		dec:     capture.NewDecoder(capture.DecoderOptions{Filter: opts.PacketFilter}),
 	}
-	// The batches' payload buffers and JSON lines are mapped in huge
-	// pages (batchmem_linux.go), a batch's buffers together, so a small
-	// capture touches one or two. The mapping is unmapped only when every
-	// worker is done: not when emit panics on this goroutine while they
-	// run. Without it (off Linux, or mmap failed), data and the JSON
-	// lines are allocated when first needed, whole (add, jsonBatchCap).
-	// items grow as they fill, up to batchItems.
+	// The batches' payload buffers and JSON lines, mapped in huge pages
+	// (batchmem_linux.go), a batch's buffers together: a small capture
+	// touches one or two huge pages. Unmapped only when every worker is
+	// done: not when emit panics on this goroutine while they run.
 	per := batchData
 	if out.json {
 		per += nw * jsonBatchCap
 	}
 	mapping, mem := mapBatchMemory(cap(p.free) * per)
 	for range cap(p.free) {
-		b := &batch{
-			mine: make([][]int32, nw),
-			out:  make([]shardOut, nw),
-		}
+		b := p.newBatch()
 		if mem != nil {
 			b.data, mem = mem[:0:batchData], mem[batchData:]
 			for w := range b.out {
@@ -184,39 +216,40 @@ func decodeSharded(src capture.Source, opts Options, out sink) error {
 		a.ws = wsproto.NewShared(opts.MaxDeflateHistory / int64(nw))
 		p.shards = append(p.shards, a)
 	}
+	p.running.Store(int32(nw))
 	for w := range nw {
 		go p.worker(w)
 	}
-	var srcErr error
-	go func() {
-		srcErr = p.dispatch(src)
-		for _, c := range p.work {
-			close(c)
-		}
-		close(p.merge)
-	}()
 
-	var emitErr error
+	// DecodeJSON: nothing comes; the workers write the batches.
 	for b := range p.merge {
-		b.wg.Wait()
-		if emitErr == nil {
-			emitErr = p.mergeBatch(b, out)
-			if emitErr != nil {
-				close(p.quit)
-			}
-		}
-		p.recycle(b)
+		p.mergeAndRecycle(b, p.mergeEvents)
+		p.help()
 	}
-	// p.merge is closed after dispatch returned: srcErr is set, and
-	// every batch was merged: the workers are done with the batches.
+	// p.merge is closed after the workers are done, and they after the
+	// dispatcher closed their work: srcErr is set, every batch merged.
 	unmapBatchMemory(mapping)
-	if emitErr != nil {
-		return emitErr
+	if p.panicked != nil {
+		panic(p.panicked)
 	}
-	if errors.Is(srcErr, io.EOF) {
+	if p.emitErr != nil {
+		return p.emitErr
+	}
+	if errors.Is(p.srcErr, io.EOF) {
 		return nil
 	}
-	return srcErr
+	return p.srcErr
+}
+
+// newBatch returns an empty batch. Its items grow as they fill, up to
+// batchItems; data and the JSON lines, unless given (decodeSharded), are
+// allocated when first needed, whole (add, jsonBatchCap), and their pages
+// are touched as they fill.
+func (p *pipeline) newBatch() *batch {
+	return &batch{
+		mine: make([][]int32, p.nw),
+		out:  make([]shardOut, p.nw),
+	}
 }
 
 // shardState is where a shard's Analyzer puts its events: the output of
@@ -268,7 +301,11 @@ func (p *pipeline) newShard(opts Options, json bool) *Analyzer {
 // worker runs the Analyzer of shard w over every batch.
 func (p *pipeline) worker(w int) {
 	a, st := p.shards[w], p.states[w]
-	for b := range p.work[w] {
+	for {
+		b := p.next(w)
+		if b == nil {
+			break
+		}
 		st.out = &b.out[w]
 		for _, i := range b.mine[w] {
 			it := &b.items[i]
@@ -294,9 +331,119 @@ func (p *pipeline) worker(w int) {
 		if n := len(b.items); n > 0 {
 			p.progress[w].done.Store(b.items[n-1].num)
 		}
-		b.wg.Done()
+		if b.pending.Add(-1) > 0 {
+			// Ahead of another worker: write what is complete and
+			// dispatch while that one catches up.
+			p.help()
+		} else {
+			p.complete(b)
+		}
+	}
+	// The last batches: a worker that holds dispatching now looks again
+	// (wanted) before it lowers running and leaves.
+	p.help()
+	if p.running.Add(-1) == 0 {
+		close(p.merge)
 	}
 }
+
+// next returns worker w's next batch, nil at the end. When none is ready
+// it writes and dispatches first, then waits for a batch from whoever
+// does.
+func (p *pipeline) next(w int) *batch {
+	select {
+	case b := <-p.work[w]:
+		return b
+	default:
+	}
+	p.idle.Add(1)
+	p.help()
+	// Every batch comes, or the channel is closed: a batch not free now
+	// is with a worker or the merge, whose help dispatches when it is
+	// recycled; a free one was used by the help above, or by the one
+	// dispatching, which looks again (help).
+	b := <-p.work[w]
+	p.idle.Add(-1)
+	return b
+}
+
+// help writes the complete batches and runs the dispatcher, unless
+// another goroutine does; then that one looks again (wanted).
+func (p *pipeline) help() {
+	p.wanted.Store(true)
+	for p.wanted.Load() && p.dispatching.TryLock() {
+		p.wanted.Store(false)
+		p.writeQueued()
+		p.dispatch()
+		p.dispatching.Unlock()
+	}
+}
+
+// complete queues b, which every worker has run through, for its merge,
+// on the goroutine of the worker that finished it last. The batches before
+// b are queued: see the comment at the top of the file.
+func (p *pipeline) complete(b *batch) {
+	if !p.out.json {
+		// emit is called on the caller's goroutine (Decode's contract).
+		p.merge <- b // room for every batch: never blocks
+		return
+	}
+	select {
+	case p.written <- b:
+	default:
+		// Full (add made batches beyond the ring): write the queue.
+		p.dispatching.Lock()
+		p.writeQueued()
+		p.dispatching.Unlock()
+		p.written <- b
+	}
+	p.wanted.Store(true)
+	if p.idle.Load() > 0 {
+		// The others wait: write it and dispatch now.
+		p.help()
+	}
+}
+
+// writeQueued writes the batches queued for it, in order, and recycles
+// them. Its caller holds dispatching.
+func (p *pipeline) writeQueued() {
+	for {
+		select {
+		case b := <-p.written:
+			p.mergeAndRecycle(b, p.mergeJSON)
+		default:
+			return
+		}
+	}
+}
+
+// mergeAndRecycle merges b with merge, unless an earlier batch's merge
+// failed, and returns b to the free list.
+func (p *pipeline) mergeAndRecycle(b *batch, merge func(*batch) error) {
+	if p.emitErr == nil {
+		p.emitErr = merge(b)
+		if p.emitErr != nil {
+			close(p.quit)
+		}
+	}
+	p.recycle(b)
+}
+
+// mergeJSON is mergeBatch on a worker's goroutine: a Write that panics is
+// recovered from, and the caller's goroutine panics with it once the
+// workers are done (decodeSharded).
+func (p *pipeline) mergeJSON(b *batch) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.panicked = r
+			err = errPanicked
+		}
+	}()
+	return p.mergeBatch(b, p.out)
+}
+
+// errPanicked stops the pipeline when a Write panicked (pipeline.panicked).
+var errPanicked = errors.New("analyze: write panicked")
 
 // copyEvent deep-copies src into dst, reusing dst's slices.
 func copyEvent(dst, src *Event) {
@@ -319,6 +466,11 @@ func copyEvent(dst, src *Event) {
 	if src.HTTP.Header != nil {
 		dst.HTTP.Header = src.HTTP.Header.Clone()
 	}
+}
+
+// mergeEvents is mergeBatch for Decode, on the caller's goroutine.
+func (p *pipeline) mergeEvents(b *batch) error {
+	return p.mergeBatch(b, p.out)
 }
 
 // mergeBatch hands b's events to out in item order.
@@ -405,18 +557,52 @@ func (p *pipeline) recycle(b *batch) {
 			o.json = nil // a burst of big events: do not keep the memory
 		}
 	}
-	p.free <- b
+	select {
+	case p.free <- b:
+	default: // one of add's extra batches
+	}
 }
 
-// dispatch reads every packet of src into batches and returns the error
-// that stopped it (io.EOF at the end of the source).
-func (p *pipeline) dispatch(src capture.Source) error {
-	var err error
-	for !p.stopped {
-		var pkt capture.Packet
-		pkt, err = src.ReadPacket()
+// The dispatcher's phases.
+const (
+	dispatchReading = iota // packets from src
+	dispatchEnding         // the ends of the connections open at the end
+	dispatchDone           // the work channels are closed
+)
+
+// dispatch reads packets of src into batches while a batch is free for
+// them, and at the end of src closes the connections and the work
+// channels. Its caller holds dispatching.
+//
+// It never waits for a batch: the batch it would wait for may be one the
+// calling worker has still to run through. A packet (or an end) starts only
+// when a batch is free besides the current one, for a flush halfway
+// through it (add).
+func (p *pipeline) dispatch() {
+	for p.phase != dispatchDone && len(p.free) > 0 {
+		if p.stopped {
+			p.finish()
+			return
+		}
+		if p.phase == dispatchEnding {
+			if len(p.ending) == 0 {
+				p.finish()
+				return
+			}
+			f := p.ending[0]
+			p.ending = p.ending[1:]
+			it := p.add(itemEnd, int(f.shard), nil)
+			it.flow, it.num, it.time = f, p.last.num, p.last.time
+			continue
+		}
+		pkt, err := p.src.ReadPacket()
 		if err != nil {
-			break
+			p.srcErr = err
+			p.dec.Flush()
+			p.ipReports(p.dec.Reports())
+			// Close: the open connections end in the order of their numbers.
+			p.ending, p.phase = p.table.byNumber(), dispatchEnding
+			continue
 		}
 		p.last.num, p.last.time = pkt.Number, pkt.Timestamp
 		ok := p.dec.Decode(&pkt, &p.seg)
@@ -427,17 +613,15 @@ func (p *pipeline) dispatch(src capture.Source) error {
 			p.packet(&pkt)
 		}
 	}
-	if !p.stopped {
-		p.dec.Flush()
-		p.ipReports(p.dec.Reports())
-		// Close: the open connections end in the order of their numbers.
-		for _, f := range p.table.byNumber() {
-			it := p.add(itemEnd, int(f.shard), nil)
-			it.flow, it.num, it.time = f, p.last.num, p.last.time
-		}
-	}
+}
+
+// finish sends the last batch and closes the work channels.
+func (p *pipeline) finish() {
 	p.flush()
-	return err
+	for _, c := range p.work {
+		close(c)
+	}
+	p.ending, p.phase = nil, dispatchDone
 }
 
 // packet routes one TCP segment through the connection table, as
@@ -519,7 +703,13 @@ func (p *pipeline) add(kind uint8, shard int, payload []byte) *item {
 		p.flush()
 	}
 	if p.cur == nil {
-		p.cur = <-p.free
+		select {
+		case p.cur = <-p.free:
+		default:
+			// A packet whose IP reports fill more than a batch:
+			// one more, dropped when recycled if the ring is full.
+			p.cur = p.newBatch()
+		}
 	}
 	b := p.cur
 	b.mine[shard] = append(b.mine[shard], int32(len(b.items)))
@@ -548,18 +738,17 @@ func (p *pipeline) add(kind uint8, shard int, payload []byte) *item {
 	return it
 }
 
-// flush sends the current batch to the workers and the merger.
+// flush sends the current batch to the workers.
 func (p *pipeline) flush() {
 	b := p.cur
 	if b == nil {
 		return
 	}
 	p.cur = nil
-	b.wg.Add(p.nw)
+	b.pending.Store(int32(p.nw))
 	for _, c := range p.work {
 		c <- b
 	}
-	p.merge <- b
 	select {
 	case <-p.quit:
 		p.stopped = true
