@@ -9,8 +9,3 @@ import "unsafe"
 //
 //go:noescape
 func prefetch(p unsafe.Pointer, n uintptr)
-
-// prefetchw is prefetch for lines about to be written (PREFETCHW).
-//
-//go:noescape
-func prefetchw(p unsafe.Pointer, n uintptr)

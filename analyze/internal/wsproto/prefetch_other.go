@@ -6,6 +6,3 @@ import "unsafe"
 
 // prefetch does nothing where there is no assembly for it.
 func prefetch(p unsafe.Pointer, n uintptr) {}
-
-// prefetchw does nothing where there is no assembly for it.
-func prefetchw(p unsafe.Pointer, n uintptr) {}

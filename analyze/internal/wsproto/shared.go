@@ -3,6 +3,7 @@ package wsproto
 import (
 	"runtime"
 
+	"github.com/wsviz/wsviz/analyze/internal/hugepage"
 	"github.com/wsviz/wsviz/analyze/internal/inflate"
 	"github.com/wsviz/wsviz/analyze/internal/lru"
 )
@@ -39,8 +40,10 @@ type Shared struct {
 }
 
 // windowPool holds the history buffers (windows of 2*histSize bytes) of a
-// Shared in memory mapped by mapWindows, in huge pages where the kernel
-// gives them: a buffer given back by releaseHistory is reused, and the
+// Shared in memory mapped by hugepage.Map a huge page at a time, where the
+// kernel gives them (with hundreds of connections the windows are touched
+// at scattered lines for each message, and in 4 KiB pages that is one TLB
+// entry per 4 KiB: see docs/performance.md): a buffer given back by releaseHistory is reused, and the
 // mappings are unmapped when the Shared is collected (nothing else refers
 // to them: a Stream refers to its Shared, and Streams and the decoder are
 // the only users of the buffers).
@@ -54,7 +57,11 @@ type windowPool struct {
 // bound.
 func NewShared(maxHistory int64) *Shared {
 	sh := &Shared{maxHistory: maxHistory, windows: new(windowPool)}
-	runtime.AddCleanup(sh, func(p *windowPool) { unmapWindows(p.mappings) }, sh.windows)
+	runtime.AddCleanup(sh, func(p *windowPool) {
+		for _, m := range p.mappings {
+			hugepage.Unmap(m)
+		}
+	}, sh.windows)
 	return sh
 }
 
@@ -67,7 +74,7 @@ func (sh *Shared) newWindow(n int) []byte {
 		return make([]byte, 0, n)
 	}
 	if len(p.free) == 0 {
-		m, w := mapWindows()
+		m, w := hugepage.Map(hugepage.Size)
 		if m == nil {
 			return make([]byte, 0, n)
 		}
