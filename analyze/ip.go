@@ -99,25 +99,22 @@ func keepOuter(o *capture.Outer, open bool) *capture.Outer {
 	return k
 }
 
-// ipReports routes the reports of the dispatcher's Decoder to the shards:
+// ipReport routes a report of the dispatcher's Decoder to the shards:
 // a report about a tracked connection to its shard, any other to shard 0,
 // stamped with the packet being read (or the last one, at the end).
-func (p *pipeline) ipReports(reports []capture.Report) {
-	for i := range reports {
-		rep := &reports[i]
-		var f *flow
-		if rep.Src.IsValid() {
-			f = p.table.flows[makeFlowKey(rep.Src, rep.Dst)]
-		}
-		shard := 0
-		if f != nil {
-			shard = int(f.shard)
-		}
-		it := p.add(itemReport, shard, nil)
-		it.flow, it.num, it.time = f, p.last.num, p.last.time
-		it.seg.Src, it.seg.Dst = rep.Src, rep.Dst
-		it.seg.Outer = &capture.Outer{Problems: slices.Clone(rep.Problems)}
+func (p *pipeline) ipReport(rep *capture.Report) {
+	var f *flow
+	if rep.Src.IsValid() {
+		f = p.table.flows[makeFlowKey(rep.Src, rep.Dst)]
 	}
+	shard := 0
+	if f != nil {
+		shard = int(f.shard)
+	}
+	it := p.add(itemReport, shard, nil)
+	it.flow, it.num, it.time = f, p.last.num, p.last.time
+	it.seg.Src, it.seg.Dst = rep.Src, rep.Dst
+	it.seg.Outer = &capture.Outer{Problems: slices.Clone(rep.Problems)}
 }
 
 // reportItem emits the report an itemReport carries.

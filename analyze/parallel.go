@@ -143,10 +143,13 @@ type pipeline struct {
 	dispatching sync.Mutex
 	wanted      atomic.Bool // a batch may have become free since the dispatcher last ran
 	src         capture.Source
-	srcErr      error   // what stopped src (io.EOF at its end)
-	ending      []*flow // the connections to close at the end, in order
-	phase       uint8   // dispatchReading, dispatchEnding, dispatchDone
-	stopped     bool    // quit was seen
+	srcErr      error            // what stopped src (io.EOF at its end)
+	ending      []*flow          // the connections to close at the end, in order
+	reports     []capture.Report // the decoder's reports not yet added, before held
+	held        bool             // heldPkt waits for its reports to be added
+	heldPkt     capture.Packet
+	phase       uint8 // dispatchReading, dispatchEnding, dispatchDone
+	stopped     bool  // quit was seen
 
 	// Set by the merge of one batch, read by the next and, after merge is
 	// closed, by decodeSharded: merges are ordered (complete).
@@ -587,6 +590,16 @@ func (p *pipeline) dispatch() {
 			p.finish()
 			return
 		}
+		if len(p.reports) > 0 {
+			p.ipReport(&p.reports[0])
+			p.reports = p.reports[1:]
+			continue
+		}
+		if p.held {
+			p.held = false
+			p.packet(&p.heldPkt)
+			continue
+		}
 		if p.phase == dispatchEnding {
 			if len(p.ending) == 0 {
 				p.finish()
@@ -602,15 +615,23 @@ func (p *pipeline) dispatch() {
 		if err != nil {
 			p.srcErr = err
 			p.dec.Flush()
-			p.ipReports(p.dec.Reports())
-			// Close: the open connections end in the order of their numbers.
+			// Reports first (above), one a turn: the end of a capture can
+			// give up thousands of datagrams (MaxFragments), more than
+			// the ring of batches holds. Then the open connections end
+			// in the order of their numbers.
+			p.reports = p.dec.Reports()
 			p.ending, p.phase = p.table.byNumber(), dispatchEnding
 			continue
 		}
 		p.last.num, p.last.time = pkt.Number, pkt.Timestamp
 		ok := p.dec.Decode(&pkt, &p.seg)
 		if reports := p.dec.Reports(); len(reports) > 0 {
-			p.ipReports(reports)
+			// The reports, then the packet, each in its own turn. They
+			// alias the decoder's memory, and pkt the source's, until
+			// the next ReadPacket: that comes after them.
+			p.reports = reports
+			p.held, p.heldPkt = ok, pkt
+			continue
 		}
 		if ok {
 			p.packet(&pkt)
@@ -709,7 +730,8 @@ func (p *pipeline) add(kind uint8, shard int, payload []byte) *item {
 		select {
 		case p.cur = <-p.free:
 		default:
-			// A packet whose IP reports fill more than a batch:
+			// A packet whose items (an eviction, a replaced
+			// connection, the packet) cross into a third batch:
 			// one more, dropped when recycled if the ring is full.
 			p.cur = p.newBatch()
 		}

@@ -2,11 +2,13 @@ package analyze_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wsviz/wsviz/analyze"
 	"github.com/wsviz/wsviz/analyze/analyzetest"
@@ -304,6 +306,72 @@ func TestWorkersStopAtWriteError(t *testing.T) {
 				}
 			}()
 			analyze.DecodeJSON(src, analyze.Options{Workers: workers}, &failingWriter{limit: len(full) / 2, panicked: true})
+		})
+	}
+}
+
+// fragmentFlood returns a pcap of n IPv4 first fragments, each of its own
+// datagram, each carrying a TCP header: at the end of the capture every
+// datagram still waiting (up to capture.DefaultMaxFragments) is given up
+// with a report of its own.
+func fragmentFlood(n int) []byte {
+	var b bytes.Buffer
+	le := binary.LittleEndian
+	hdr := make([]byte, 24)
+	le.PutUint32(hdr[0:], 0xa1b2c3d4)
+	le.PutUint16(hdr[4:], 2)
+	le.PutUint16(hdr[6:], 4)
+	le.PutUint32(hdr[16:], 65535)
+	le.PutUint32(hdr[20:], 1) // Ethernet
+	b.Write(hdr)
+	for k := range n {
+		tcp := make([]byte, 24) // a TCP header and 4 bytes: a multiple of 8
+		binary.BigEndian.PutUint16(tcp[0:], uint16(40000+k%1000))
+		binary.BigEndian.PutUint16(tcp[2:], 80)
+		tcp[12], tcp[13] = 0x50, 0x18
+		ip := make([]byte, 20)
+		ip[0], ip[8], ip[9] = 0x45, 64, 6
+		binary.BigEndian.PutUint16(ip[2:], uint16(20+len(tcp)))
+		binary.BigEndian.PutUint16(ip[4:], uint16(k))
+		binary.BigEndian.PutUint16(ip[6:], 0x2000) // more fragments, offset 0
+		copy(ip[12:], []byte{10, 0, byte(k >> 8), byte(k)})
+		copy(ip[16:], []byte{10, 1, 0, 1})
+		var sum uint32
+		for i := 0; i < 20; i += 2 {
+			sum += uint32(binary.BigEndian.Uint16(ip[i:]))
+		}
+		for sum > 0xffff {
+			sum = sum&0xffff + sum>>16
+		}
+		binary.BigEndian.PutUint16(ip[10:], ^uint16(sum))
+		frame := append(append([]byte{0, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 8, 0}, ip...), tcp...)
+		rec := make([]byte, 16)
+		le.PutUint32(rec[0:], uint32(1000+k/1000))
+		le.PutUint32(rec[4:], uint32(k%1000*1000))
+		le.PutUint32(rec[8:], uint32(len(frame)))
+		le.PutUint32(rec[12:], uint32(len(frame)))
+		b.Write(rec)
+		b.Write(frame)
+	}
+	return b.Bytes()
+}
+
+// TestWorkersFragmentReportFlood: the reports of datagrams given up at the
+// end of a capture (thousands, more than the ring of batches holds) and
+// along the way (past the fragment limits) go through the workers like one
+// Analyzer's. The sharded decoder once deadlocked here: its dispatcher, run
+// by a worker, made batches beyond the ring for the reports and blocked on
+// a full work channel while the worker that would empty it waited to
+// write. A deadlock panics with every goroutine's stack instead of hanging
+// until the test binary's timeout.
+func TestWorkersFragmentReportFlood(t *testing.T) {
+	for _, n := range []int{600, 8000, 12000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			deadline := time.AfterFunc(2*time.Minute, func() {
+				panic(fmt.Sprintf("TestWorkersFragmentReportFlood/%d: no end after 2 minutes: deadlock", n))
+			})
+			defer deadline.Stop()
+			compareWorkers(t, fragmentFlood(n), analyze.Options{})
 		})
 	}
 }
