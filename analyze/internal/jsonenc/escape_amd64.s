@@ -20,17 +20,22 @@
 // when those 32 bytes lie in one page (bytes past the string are read,
 // never used); otherwise the bytes are copied to the stack first.
 
-// PART escapes group n (8 bytes, as unpacked from src) of a block of R12
-// bytes left, with the escape mask's next eight bits in BL: the last
-// group (R12 ≤ 8) moves the output on by R12 and its escapes only.
-#define PART(unpack, src) \
+// SPREAD escapes a group (8 bytes, as unpacked from src) with the escape
+// mask's next eight bits in BL: the group and a backslash before each
+// byte to escape, stored at DI (16 bytes written), its length in R14.
+#define SPREAD(unpack, src) \
 	unpack X11, src, X4 \
 	MOVBLZX BL, AX \
 	SHRL $8, BX \
 	MOVBQZX (R13)(AX*1), R14 \
 	SHLQ $4, AX \
 	VPSHUFB (R11)(AX*1), X4, X4 \
-	VMOVDQU X4, (DI) \
+	VMOVDQU X4, (DI)
+
+// PART escapes a group of a block of R12 bytes left: the last group
+// (R12 ≤ 8) moves the output on by R12 and its escapes only.
+#define PART(unpack, src) \
+	SPREAD(unpack, src) \
 	CMPQ R12, $8 \
 	JBE partlast \
 	ADDQ R14, DI \
@@ -38,13 +43,7 @@
 
 // GROUP escapes a whole group of a block.
 #define GROUP(unpack, src) \
-	unpack X11, src, X4 \
-	MOVBLZX BL, AX \
-	SHRL $8, BX \
-	MOVBQZX (R13)(AX*1), R14 \
-	SHLQ $4, AX \
-	VPSHUFB (R11)(AX*1), X4, X4 \
-	VMOVDQU X4, (DI) \
+	SPREAD(unpack, src) \
 	ADDQ R14, DI
 
 // MASKS sets DX to the mask of Y0's bytes left to the caller and BX to

@@ -98,15 +98,9 @@ func appendStringAVX2(b []byte, s string) []byte {
 		i := 0
 		for i < len(s) && s[i] >= utf8.RuneSelf {
 			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
+			if esc := runeEscape(r, size); esc != "" {
 				b = append(b, s[:i]...)
-				b = append(b, `\ufffd`...)
-				s, i = s[i+1:], 0
-				continue
-			}
-			if r == '\u2028' || r == '\u2029' {
-				b = append(b, s[:i]...)
-				b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+				b = append(b, esc...)
 				s, i = s[i+size:], 0
 				continue
 			}
@@ -151,16 +145,9 @@ func appendStringWords(b []byte, s string) []byte {
 		}
 		i += bits.TrailingZeros64(m) >> 3
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
+		if esc := runeEscape(r, size); esc != "" {
 			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			b = append(b, esc...)
 			i += size
 			start = i
 			continue
@@ -169,6 +156,22 @@ func appendStringWords(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// runeEscape returns the escape of r, decoded from size bytes of a
+// string, or "" when it is written as it is: invalid UTF-8 as U+FFFD (as
+// encoding/json does), U+2028 and U+2029 escaped so the output is also
+// valid JavaScript.
+func runeEscape(r rune, size int) string {
+	switch {
+	case r == utf8.RuneError && size == 1:
+		return `\ufffd`
+	case r == '\u2028':
+		return `\u2028`
+	case r == '\u2029':
+		return `\u2029`
+	}
+	return ""
 }
 
 // appendEscapedASCII appends the JSON escape of c, an ASCII byte that
