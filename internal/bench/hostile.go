@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bytes"
-	"compress/flate"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"github.com/wsviz/wsviz/analyze/analyzetest"
 	"github.com/wsviz/wsviz/capture"
 	"github.com/wsviz/wsviz/capture/capturetest"
+	"github.com/wsviz/wsviz/internal/bomb"
 )
 
 // Hostile is a capture built to hit one of the analyzer's limits.
@@ -51,17 +51,10 @@ func deflateConn(c *capturetest.Capture, client string) *capturetest.Conn {
 }
 
 // writeDeflateBomb: one server message of 1 GiB of zeros compressed to
-// about 1.3 MB (RFC 7692 §7.2.1), then an ordinary message that must still
-// be decoded.
+// about 1 MB (RFC 7692 §7.2.1; package bomb), then an ordinary message
+// that must still be decoded.
 func writeDeflateBomb(w io.Writer) error {
-	var z bytes.Buffer
-	fw, _ := flate.NewWriter(&z, flate.BestSpeed)
-	zeros := make([]byte, 1<<20)
-	for range 1 << 10 {
-		fw.Write(zeros)
-	}
-	fw.Flush()
-	payload := bytes.TrimSuffix(z.Bytes(), []byte{0, 0, 0xff, 0xff})
+	payload := bomb.Zeros(1 << 30)
 	c := capturetest.NewCapture(capturetest.Options{})
 	k := deflateConn(c, "10.0.0.1:40000")
 	k.Server(analyzetest.Frame{Fin: true, RSV: 4, Opcode: analyzetest.OpBinary, Payload: payload}.Bytes())
