@@ -42,8 +42,8 @@ func Zeros(n int64) []byte {
 	w.bits(0b01, 2)    // the first zero, a literal
 	const match = 0b00 // 285 then distance 1, no extra bits
 	left := n - 1
-	for ; left >= 258*32; left -= 258 * 32 {
-		w.bits(0, 64) // 32 matches
+	for ; left >= 258*16; left -= 258 * 16 {
+		w.bits(0, 32) // 16 matches
 	}
 	for ; left >= 258; left -= 258 {
 		w.bits(match, 2)
@@ -70,30 +70,18 @@ var precodeLen = [19]uint8{1: 2, 2: 2, 18: 1}
 type bitWriter struct {
 	buf []byte
 	acc uint64 // bits not yet in buf, the first lowest
-	n   uint   // how many
+	n   uint   // how many: under 8 between calls
 }
 
-// bits writes the low k bits of v (k at most 64).
+// bits writes the low k bits of v, k at most 32: fewer than 8 bits are
+// pending between calls, so they all fit in acc.
 func (w *bitWriter) bits(v uint64, k uint) {
-	for k > 0 {
-		take := min(k, 64-w.n)
-		if take < 64 {
-			w.acc |= (v & (1<<take - 1)) << w.n
-		} else {
-			w.acc = v
-		}
-		w.n += take
-		if take < 64 {
-			v >>= take
-		} else {
-			v = 0
-		}
-		k -= take
-		for w.n >= 8 {
-			w.buf = append(w.buf, byte(w.acc))
-			w.acc >>= 8
-			w.n -= 8
-		}
+	w.acc |= (v & (1<<k - 1)) << w.n
+	w.n += k
+	for w.n >= 8 {
+		w.buf = append(w.buf, byte(w.acc))
+		w.acc >>= 8
+		w.n -= 8
 	}
 }
 
