@@ -39,8 +39,12 @@ func Zeros(n int64) []byte {
 	// Canonical codes (RFC 1951 §3.2.2): 285 is 0, literal 0 is 10, end
 	// of block 11; distance 1 is 0. Huffman codes go most significant bit
 	// first: reversed, 10 is written as the two bits 0 then 1.
-	w.bits(0b01, 2)    // the first zero, a literal
-	const match = 0b00 // 285 then distance 1, no extra bits
+	const (
+		zero  = 0b01 // the literal 0
+		match = 0b00 // 285 then distance 1, neither with extra bits
+		end   = 0b11 // end of block
+	)
+	w.bits(zero, 2)
 	left := n - 1
 	for ; left >= 258*16; left -= 258 * 16 {
 		w.bits(0, 32) // 16 matches
@@ -49,9 +53,9 @@ func Zeros(n int64) []byte {
 		w.bits(match, 2)
 	}
 	for ; left > 0; left-- {
-		w.bits(0b01, 2)
+		w.bits(zero, 2)
 	}
-	w.bits(0b11, 2) // end of block
+	w.bits(end, 2)
 	// The sync flush's empty stored block: BFINAL 0, BTYPE 00, then to
 	// the byte boundary; LEN and NLEN (00 00 ff ff) are left out.
 	w.bits(0, 3)

@@ -13,7 +13,7 @@ import (
 // each payload inflates to exactly n zeros and then needs more input
 // (the stream is not final).
 func TestZerosInflate(t *testing.T) {
-	for _, n := range []int64{1, 2, 257, 258, 259, 260, 258*32 + 1, 258*32 + 2, 258 * 33, 1 << 20, 1<<20 + 12345, 5 << 20} {
+	for _, n := range []int64{1, 2, 257, 258, 259, 260, 258 * 16, 258*16 + 1, 258*16 + 2, 258*32 + 1, 258 * 33, 1 << 20, 1<<20 + 12345, 5 << 20} {
 		z := append(Zeros(n), 0, 0, 0xff, 0xff)
 		r := flate.NewReader(bytes.NewReader(z))
 		got, err := io.ReadAll(r)
