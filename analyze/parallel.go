@@ -229,7 +229,7 @@ func decodeSharded(src capture.Source, opts Options, out sink) error {
 
 	// DecodeJSON: nothing comes; the workers write the batches.
 	for b := range p.merge {
-		p.mergeAndRecycle(b, p.mergeEvents)
+		p.mergeAndRecycle(b, p.mergeBatch)
 		p.help()
 	}
 	// p.merge is closed after the workers are done, and they after the
@@ -445,7 +445,7 @@ func (p *pipeline) mergeJSON(b *batch) (err error) {
 			err = errPanicked
 		}
 	}()
-	return p.mergeBatch(b, p.out)
+	return p.mergeBatch(b)
 }
 
 // errPanicked stops the pipeline when a Write panicked (pipeline.panicked).
@@ -474,13 +474,10 @@ func copyEvent(dst, src *Event) {
 	}
 }
 
-// mergeEvents is mergeBatch for Decode, on the caller's goroutine.
-func (p *pipeline) mergeEvents(b *batch) error {
-	return p.mergeBatch(b, p.out)
-}
-
-// mergeBatch hands b's events to out in item order.
-func (p *pipeline) mergeBatch(b *batch, out sink) error {
+// mergeBatch hands b's events to p.out in item order: for Decode on the
+// caller's goroutine, for DecodeJSON through mergeJSON.
+func (p *pipeline) mergeBatch(b *batch) error {
+	out := p.out
 	var next, start [maxWorkers]int
 	chunks := p.chunks[:0]
 	lastShard := -1 // shard of the last chunk
