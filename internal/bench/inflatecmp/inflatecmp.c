@@ -1,7 +1,8 @@
 // inflatecmp inflates one raw DEFLATE stream with libdeflate, ISA-L and
-// zlib, checks each output against the expected bytes, and prints MB/s of
-// output for each, rounds times. run.sh builds it and makes the stream;
-// see docs/performance.md, "The inflater against libdeflate and ISA-L".
+// zlib, checks each output against the expected bytes, then times
+// ITERATIONS inflations with each and prints MB/s of output. run.sh builds
+// it, makes the stream and runs it in rounds; see docs/performance.md,
+// "The inflater against libdeflate and ISA-L".
 #include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
 #include <zlib.h>
