@@ -86,7 +86,7 @@ func TestOneStream(t *testing.T) {
 
 // BenchmarkOneStream inflates the joined stream with the Decoder in one
 // Reset (as libdeflate, ISA-L and zlib do in inflatecmp), with the Decoder
-// message by message (as wsviz does: benchHot through Reset per message),
+// message by message (as wsviz does, and as BenchmarkStreams/hot),
 // and with compress/flate and klauspost/compress's inflaters (one Reset a
 // stream, output to io.Discard). MB/s are of inflated output.
 func BenchmarkOneStream(b *testing.B) {
@@ -106,16 +106,12 @@ func BenchmarkOneStream(b *testing.B) {
 		}
 	})
 	b.Run("wsviz-messages", func(b *testing.B) {
+		// BenchmarkStreams/hot, here to run beside the others.
 		var d Decoder
-		wins := [][]byte{win}
-		one := &benchStreams{dirs: 1}
-		for _, m := range benchHot.msgs {
-			m.dir = 0
-			one.msgs = append(one.msgs, m)
-		}
+		wins := benchWindows(benchHot.dirs)
 		b.SetBytes(benchHot.out)
 		for b.Loop() {
-			one.decode(&d, wins, nil)
+			benchHot.decode(&d, wins, nil)
 		}
 	})
 	r := bytes.NewReader(z)
