@@ -62,9 +62,10 @@ func decodeSerial(src capture.Source, opts Options, emit func(*Event) error, not
 		})
 		defer is.SetIdle(nil)
 	}
+	read := capture.ReadTo(src)
+	var p capture.Packet
 	for emitErr == nil {
-		p, err := src.ReadPacket()
-		if err != nil {
+		if err := read(&p); err != nil {
 			a.Close()
 			if emitErr != nil {
 				return emitErr

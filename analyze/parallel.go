@@ -141,12 +141,13 @@ type pipeline struct {
 
 	// The dispatcher: run by whoever holds dispatching (help).
 	dispatching sync.Mutex
-	wanted      atomic.Bool // a batch may have become free since the dispatcher last ran
-	src         capture.Source
-	srcErr      error            // what stopped src (io.EOF at its end)
-	ending      []*flow          // the connections to close at the end, in order
-	reports     []capture.Report // the decoder's reports not yet added, before held
-	held        bool             // heldPkt waits for its reports to be added
+	wanted      atomic.Bool                 // a batch may have become free since the dispatcher last ran
+	read        func(*capture.Packet) error // the source's next packet (capture.ReadTo)
+	pkt         capture.Packet              // the packet read
+	srcErr      error                       // what stopped the source (io.EOF at its end)
+	ending      []*flow                     // the connections to close at the end, in order
+	reports     []capture.Report            // the decoder's reports not yet added, before held
+	held        bool                        // heldPkt waits for its reports to be added
 	heldPkt     capture.Packet
 	phase       uint8 // dispatchReading, dispatchEnding, dispatchDone
 	stopped     bool  // quit was seen
@@ -180,7 +181,7 @@ func decodeSharded(src capture.Source, opts Options, out sink) error {
 		opts:    opts,
 		nw:      nw,
 		out:     out,
-		src:     src,
+		read:    capture.ReadTo(src),
 		work:    make([]chan *batch, nw),
 		merge:   make(chan *batch, batchesPerWorker*nw+3),
 		free:    make(chan *batch, batchesPerWorker*nw+3),
@@ -608,8 +609,8 @@ func (p *pipeline) dispatch() {
 			it.flow, it.num, it.time = f, p.last.num, p.last.time
 			continue
 		}
-		pkt, err := p.src.ReadPacket()
-		if err != nil {
+		pkt := &p.pkt
+		if err := p.read(pkt); err != nil {
 			p.srcErr = err
 			p.dec.Flush()
 			// Reports first (above), one a turn: the end of a capture can
@@ -621,17 +622,17 @@ func (p *pipeline) dispatch() {
 			continue
 		}
 		p.last.num, p.last.time = pkt.Number, pkt.Timestamp
-		ok := p.dec.Decode(&pkt, &p.seg)
+		ok := p.dec.Decode(pkt, &p.seg)
 		if reports := p.dec.Reports(); len(reports) > 0 {
 			// The reports, then the packet, each in its own turn. They
 			// alias the decoder's memory, and pkt the source's, until
 			// the next ReadPacket: that comes after them.
 			p.reports = reports
-			p.held, p.heldPkt = ok, pkt
+			p.held, p.heldPkt = ok, *pkt
 			continue
 		}
 		if ok {
-			p.packet(&pkt)
+			p.packet(pkt)
 		}
 	}
 }

@@ -40,6 +40,29 @@ type Source interface {
 	ReadPacket() (Packet, error)
 }
 
+// SourceTo is a Source that can also read its next packet into a Packet
+// the caller holds (File does): a Packet is too large to come back in
+// registers, and a loop over millions of them notices the copy through
+// memory that ReadPacket's result takes (BenchmarkReadFile).
+type SourceTo interface {
+	Source
+	// ReadPacketTo is ReadPacket into *p: the same packet, the same
+	// errors; on an error *p is the zero Packet.
+	ReadPacketTo(p *Packet) error
+}
+
+// ReadTo returns the function that reads src's next packet into *p: its
+// ReadPacketTo when src is a SourceTo, otherwise ReadPacket.
+func ReadTo(src Source) func(p *Packet) error {
+	if s, ok := src.(SourceTo); ok {
+		return s.ReadPacketTo
+	}
+	return func(p *Packet) (err error) {
+		*p, err = src.ReadPacket()
+		return err
+	}
+}
+
 // IdleSource is a Source whose packets have not all happened yet: a live
 // capture. SetIdle gives it a function to call whenever it has handed out
 // every packet it has and waits for more, and again every little while

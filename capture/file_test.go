@@ -681,24 +681,33 @@ func TestReadPacketDoesNotAllocate(t *testing.T) {
 func BenchmarkReadFile(b *testing.B) {
 	for _, ng := range []bool{false, true} {
 		data := bigCapture(ng, 20000)
-		b.Run(fmt.Sprintf("ng=%v", ng), func(b *testing.B) {
-			b.SetBytes(int64(len(data)))
-			b.ReportAllocs()
-			var n int
-			for b.Loop() {
-				f, err := capture.NewReader(bytes.NewReader(data), "bench")
-				if err != nil {
-					b.Fatal(err)
-				}
-				for n = 0; ; n++ {
-					if _, err := f.ReadPacket(); err == io.EOF {
-						break
-					} else if err != nil {
+		for _, to := range []bool{false, true} {
+			b.Run(fmt.Sprintf("ng=%v/to=%v", ng, to), func(b *testing.B) {
+				b.SetBytes(int64(len(data)))
+				b.ReportAllocs()
+				var n int
+				for b.Loop() {
+					f, err := capture.NewReader(bytes.NewReader(data), "bench")
+					if err != nil {
 						b.Fatal(err)
 					}
+					var p capture.Packet
+					for n = 0; ; n++ {
+						var err error
+						if to {
+							err = f.ReadPacketTo(&p)
+						} else {
+							p, err = f.ReadPacket()
+						}
+						if err == io.EOF {
+							break
+						} else if err != nil {
+							b.Fatal(err)
+						}
+					}
 				}
-			}
-			b.ReportMetric(float64(n), "packets/op")
-		})
+				b.ReportMetric(float64(n), "packets/op")
+			})
+		}
 	}
 }

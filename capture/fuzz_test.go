@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/wsviz/wsviz/capture"
@@ -34,9 +35,21 @@ func FuzzReader(f *testing.F) {
 			}
 			return
 		}
+		// The same bytes through ReadPacketTo, into a Packet left dirty by
+		// the one before: the same packets and errors.
+		twin, err := capture.NewReader(bytes.NewReader(data), "fuzz")
+		if err != nil {
+			t.Fatalf("NewReader() the second time = %v, the first time nil", err)
+		}
+		dirty := capture.Packet{Number: -1, Timestamp: time.Unix(1, 2), LinkType: 99, Data: []byte("stale"), Length: 7, Interface: 3}
 		gzipped := len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b
 		for n := int64(1); ; n++ {
 			p, err := file.ReadPacket()
+			q := dirty
+			qerr := twin.ReadPacketTo(&q)
+			if fmt.Sprint(qerr) != fmt.Sprint(err) || !samePacket(p, q) {
+				t.Fatalf("packet %d: ReadPacketTo() = %+v, %v; ReadPacket() = %+v, %v", n, q, qerr, p, err)
+			}
 			if err == io.EOF {
 				return
 			}
@@ -57,6 +70,13 @@ func FuzzReader(f *testing.F) {
 			capture.DecodeTCP(&p, &seg)
 		}
 	})
+}
+
+// samePacket reports whether p and q are the same packet, Data compared by
+// content (nil and empty alike).
+func samePacket(p, q capture.Packet) bool {
+	return p.Number == q.Number && p.Timestamp.Equal(q.Timestamp) && p.Timestamp.Location() == q.Timestamp.Location() &&
+		p.LinkType == q.LinkType && bytes.Equal(p.Data, q.Data) && p.Length == q.Length && p.Interface == q.Interface
 }
 
 // FuzzPcapngPcapgo reads arbitrary bytes as a pcapng file with File and
