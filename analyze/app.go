@@ -352,7 +352,11 @@ func (h wsHandler) Frame(f *wsproto.Frame) {
 	a, c, d := h.a, h.c, h.d
 	ev := a.newEvent(TypeWSFrame, c, fromName[d])
 	// Header aliases the stream's buffer, valid until emit returns.
-	ev.Frame = Frame{Fin: f.Fin, RSV: f.RSV, Opcode: f.Opcode, Masked: f.Masked, Mask: f.Mask, Len: f.Len, Header: f.Header}
+	// Field by field into the Frame newEvent zeroed: a composite literal
+	// is built on the stack and copied 16 bytes a load, each load waiting
+	// for the 8-byte stores before it (as in capture's readPcap).
+	fr := &ev.Frame
+	fr.Fin, fr.RSV, fr.Opcode, fr.Masked, fr.Mask, fr.Len, fr.Header = f.Fin, f.RSV, f.Opcode, f.Masked, f.Mask, f.Len, f.Header
 	ev.Note = a.notes.Frame(fromName[d], fromName[1-d], opcodeName(f.Opcode), f)
 	addProblems(ev, f.Problems)
 	a.send(ev)
@@ -363,9 +367,11 @@ func (h wsHandler) Message(m *wsproto.Message) {
 	p := &c.app
 	ev := a.newEvent(TypeWSMessage, c, fromName[d])
 	// Packets and Payload alias the stream's buffers, valid until emit
-	// returns, as the Event's own would be.
-	ev.Message = Message{Opcode: opcodeName(m.Opcode), Len: m.Len, WireLen: m.WireLen, Compressed: m.Compressed,
-		Frames: m.Frames, Packets: m.Packets, Payload: m.Payload, Truncated: m.Truncated, Undecodable: m.Undecodable}
+	// returns, as the Event's own would be. Field by field into the
+	// Message newEvent zeroed, as in Frame.
+	em := &ev.Message
+	em.Opcode, em.Len, em.WireLen, em.Compressed = opcodeName(m.Opcode), m.Len, m.WireLen, m.Compressed
+	em.Frames, em.Packets, em.Payload, em.Truncated, em.Undecodable = m.Frames, m.Packets, m.Payload, m.Truncated, m.Undecodable
 	who, peer := fromName[d], fromName[1-d]
 	switch {
 	case m.Undecodable:
