@@ -156,13 +156,13 @@ func (r *recordReader) ngPacket(p *Packet) error {
 	}
 	// nextBlock checked the interface against the section's.
 	ts := uint64(r.u32(b[12:]))<<32 | uint64(r.u32(b[16:]))
-	*p = Packet{
-		Timestamp: r.ngClocks[i].time(ts),
-		LinkType:  r.ifaces[i].LinkType,
-		Data:      data,
-		Length:    int(r.u32(b[24:])),
-		Interface: i,
-	}
+	// Field by field, as readPcap does (a literal is copied into *p with
+	// loads that stall on the stores before them).
+	p.Timestamp = r.ngClocks[i].time(ts)
+	p.LinkType = r.ifaces[i].LinkType
+	p.Data = data
+	p.Length = int(r.u32(b[24:]))
+	p.Interface = i
 	return nil
 }
 
