@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/wsviz/wsviz/analyze/analyzetest"
@@ -128,5 +129,76 @@ func TestBufferLimit(t *testing.T) {
 	}
 	if messages < 35 {
 		t.Errorf("%d intact messages after the limit, want at least 35 of 40", messages)
+	}
+}
+
+// TestSnapCutCoveredByBufferedBytes is the family of FuzzPipeline's
+// crasher 13d6b3e1504296a4: a packet the capture's snap length cut short,
+// whose missing bytes are partly or wholly carried by a later segment of
+// the stream that came first and waits in the out-of-order buffer. Only
+// the missing bytes no segment carried are a gap: none when the buffered
+// segment starts at the cut (the crasher reported a gap of 0 bytes there),
+// the bytes between the cut and the buffered segment otherwise; and the
+// message is decoded whole when nothing is missing.
+func TestSnapCutCoveredByBufferedBytes(t *testing.T) {
+	payload := bytes.Repeat([]byte("0123456789"), 6)
+	frame := analyzetest.Binary(false, payload) // 62 bytes: 2 of header
+	resp := int64(len(analyzetest.Response()))
+	chunks := []chunk{
+		{client, analyzetest.Request("/feed")},
+		{server, analyzetest.Response()},
+		{server, frame},
+	}
+	base := fixedSegments(chunks, 1000) // the frame in one segment
+	at := -1
+	for i, s := range base {
+		if s.Src.Port() == 80 && int64(s.Seq-5001) == resp {
+			at = i
+		}
+	}
+	if at < 0 || len(base[at].Payload) != len(frame) {
+		t.Fatal("no segment holding the whole frame")
+	}
+	for _, tc := range []struct {
+		name       string
+		cut, end   int // the cut packet: the frame's bytes up to end, those up to cut captured
+		from, upto int // the frame's bytes the earlier segment carries
+		gap        int64
+	}{
+		{"covered exactly", 20, 62, 20, 62, 0},
+		{"buffered bytes past the cut packet", 20, 40, 20, 62, 0},
+		{"cut after the header", 2, 62, 2, 62, 0},
+		{"a hole before the buffered bytes", 20, 62, 30, 62, 10},
+		{"one byte uncovered", 20, 62, 21, 62, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cut, ahead := base[at], base[at]
+			cut.Payload, cut.Missing = frame[:tc.cut], tc.end-tc.cut
+			ahead.Seq += uint32(tc.from)
+			ahead.Payload = frame[tc.from:tc.upto]
+			segs := append(slices.Clone(base[:at:at]), ahead, cut)
+			segs = append(segs, base[at+1:]...)
+			var gaps int64
+			var whole bool
+			for _, ev := range runSegments(Options{}, segs) {
+				switch {
+				case ev.Type == TypeTCPGap && ev.TCPGap.Size <= 0:
+					t.Errorf("a gap of %d bytes at offset %d: %s", ev.TCPGap.Size, ev.TCPGap.Offset, ev.Note)
+				case ev.Type == TypeTCPGap:
+					if ev.From != FromServer || ev.TCPGap.Offset != resp+int64(tc.cut) {
+						t.Errorf("gap from the %s at offset %d, want the server's at %d", ev.From, ev.TCPGap.Offset, resp+int64(tc.cut))
+					}
+					gaps += ev.TCPGap.Size
+				case ev.Type == TypeWSMessage && ev.From == FromServer:
+					whole = bytes.Equal(ev.Message.Payload, payload) && !ev.Message.Truncated
+				}
+			}
+			if gaps != tc.gap {
+				t.Errorf("gaps of %d bytes in all, want %d", gaps, tc.gap)
+			}
+			if want := tc.gap == 0; whole != want {
+				t.Errorf("server message decoded whole: %v, want %v", whole, want)
+			}
+		})
 	}
 }

@@ -473,11 +473,15 @@ func (a *Analyzer) data(c *conn, d int, seq uint32, payload []byte, missing int,
 		} else if len(b) > 0 {
 			a.deliver(c, d, b, at.packet)
 		}
-		if gapEnd := end; missing > 0 && h.off < gapEnd && !c.done {
+		if gapEnd := end; missing > 0 && !c.done {
 			if len(h.ooo) > 0 {
 				gapEnd = min(gapEnd, h.ooo[0].off) // buffered bytes are not missing
 			}
-			a.gap(c, d, gapEnd-h.off, "the capture's snap length cut this packet short")
+			if gapEnd > h.off {
+				// Not when the buffered bytes start where the captured
+				// ones end: nothing is missing before them.
+				a.gap(c, d, gapEnd-h.off, "the capture's snap length cut this packet short")
+			}
 		}
 		a.drain(c, d)
 	default:
