@@ -3,7 +3,6 @@ package browsertests
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/tls"
 	"encoding/base64"
 	"fmt"
@@ -178,11 +177,7 @@ func TestChromiumWSS(t *testing.T) {
 	}
 
 	// Chromium, with its key log and the self-signed certificate accepted.
-	opts := append(AllocatorOptions(browser, t.TempDir()), chromedp.Flag("ssl-key-log-file", keys), chromedp.Flag("ignore-certificate-errors", true))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 120*time.Second)
-	stopBrowser := func() { cancelT(); cancel(); cancelA() }
+	ctx, stopBrowser := launchBrowser(t, browser, 120*time.Second, chromedp.Flag("ssl-key-log-file", keys), chromedp.Flag("ignore-certificate-errors", true))
 	defer stopBrowser()
 	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/")); err != nil {
 		t.Fatalf("Navigate = %v", err)

@@ -44,17 +44,48 @@ func newBrowser(t testing.TB) context.Context {
 // newBrowserTimeout is newBrowser whose context ends after d.
 func newBrowserTimeout(t testing.TB, d time.Duration) context.Context {
 	t.Helper()
-	path := browserPath(t)
-	opts := AllocatorOptions(path, t.TempDir())
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, d)
-	t.Cleanup(func() {
-		cancelT()
-		cancel()
-		cancelA()
-	})
+	ctx, stop := launchBrowser(t, browserPath(t), d)
+	t.Cleanup(stop)
 	return ctx
+}
+
+// launchAttempts is how many times launchBrowser starts Chromium before it
+// gives up.
+const launchAttempts = 3
+
+// launchBrowser starts the Chromium at path with a fresh profile and the flags of
+// AllocatorOptions plus extra, opens one tab, and returns its context, which
+// ends after d, and the func that stops the browser.
+//
+// Chromium now and then exits before it prints its DevTools address: CI saw
+// it once, 0.5 s after the start, with nothing but the usual D-Bus lines on
+// its output, in one test of a run whose other tests started it fine. That
+// exit is no behaviour of wsviz's page, so it is logged and Chromium is
+// started again with a new profile, up to launchAttempts times; any other
+// error, or the last attempt's, fails the test.
+func launchBrowser(t testing.TB, path string, d time.Duration, extra ...chromedp.ExecAllocatorOption) (context.Context, func()) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		opts := append(AllocatorOptions(path, t.TempDir()), extra...)
+		actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancel := chromedp.NewContext(actx)
+		ctx, cancelT := context.WithTimeout(ctx, d)
+		stop := func() {
+			cancelT()
+			cancel()
+			cancelA()
+		}
+		err := chromedp.Do(ctx) // the first call starts the browser
+		if err == nil {
+			return ctx, stop
+		}
+		stop()
+		if attempt == launchAttempts || !strings.HasPrefix(err.Error(), "chrome failed to start") {
+			t.Fatalf("starting Chromium (attempt %d of %d): %v", attempt, launchAttempts, err)
+		}
+		t.Logf("Chromium exited before it was ready (attempt %d of %d); starting it again: %v", attempt, launchAttempts, err)
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 // The test capture, made once per run with gorilla/websocket as the
@@ -291,5 +322,31 @@ func consoleErrors(ctx context.Context) func() []string {
 		mu.Lock()
 		defer mu.Unlock()
 		return append([]string(nil), out...)
+	}
+}
+
+// TestLaunchRetriesAnEarlyExit: a Chromium that exits before it prints its
+// DevTools address the first two times it starts is started again, and the
+// third start gives a page that works.
+func TestLaunchRetriesAnEarlyExit(t *testing.T) {
+	real := browserPath(t)
+	dir := t.TempDir()
+	flaky := filepath.Join(dir, "flaky-chromium")
+	script := fmt.Sprintf(`#!/bin/sh
+n=$(cat %[1]s/starts 2>/dev/null || echo 0)
+echo $((n+1)) > %[1]s/starts
+if [ "$n" -lt 2 ]; then echo "exiting early, as Chromium now and then does" >&2; exit 1; fi
+exec %[2]s "$@"
+`, dir, real)
+	if err := os.WriteFile(flaky, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := launchBrowser(t, flaky, 60*time.Second)
+	defer stop()
+	if got := eval[int](t, ctx, `6 * 7`); got != 42 {
+		t.Errorf("the page evaluated 6 * 7 = %d", got)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "starts")); strings.TrimSpace(string(b)) != "3" {
+		t.Errorf("Chromium started %q times, want 3", b)
 	}
 }
