@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"time"
 
 	"github.com/wsviz/wsviz/analyze"
 )
@@ -107,6 +108,7 @@ Flags:`)
 		return write(ev)
 	}
 	if in.live != nil {
+		in.live.Started(stderr)
 		err = eventsLive(in.live, opts, w, emit)
 	} else {
 		stop := startProgress(in.file, stderr, df.quiet || isTerminal(stdout))
@@ -132,7 +134,11 @@ func eventsLive(lc *liveCapture, opts analyze.Options, w *bufio.Writer, emit fun
 			return nil
 		}
 		reported = st.Drops
-		ev := analyze.Event{Type: analyze.TypeCaptureStats, Time: last.Time, Packet: int64(st.Packets),
+		at := last.Time
+		if at.IsZero() {
+			at = time.Now() // no event yet: when it is said, not the year 1
+		}
+		ev := analyze.Event{Type: analyze.TypeCaptureStats, Time: at, Packet: int64(st.Packets),
 			Capture: analyze.Capture{Packets: int64(st.Packets), Drops: int64(st.Drops)}}
 		ev.Note = fmt.Sprintf("%d packets captured so far; the kernel dropped %d because the capture could not keep up", st.Packets, st.Drops)
 		if final {

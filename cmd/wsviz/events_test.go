@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -185,7 +187,8 @@ func TestFileShortcut(t *testing.T) {
 // TestEventsLive runs the command a user types, `wsviz events -i lo
 // --duration D tcp port P`, while a gorilla client talks to an echo server
 // on port P: every message appears exactly once, nothing from another
-// port, and the stream ends with capture.stats.
+// port, and the stream ends with capture.stats. Standard error says when
+// the capture is open, and at the end what it captured.
 func TestEventsLive(t *testing.T) {
 	// Probe the permission the way the command will, skipping without it
 	// (outside CI).
@@ -199,7 +202,13 @@ func TestEventsLive(t *testing.T) {
 	go func() {
 		done <- run([]string{"events", "-i", "lo", "--duration", "3s", "tcp", "port", strconv.Itoa(port)}, &stdout, &stderr)
 	}()
-	time.Sleep(500 * time.Millisecond) // the capture is open well before the traffic
+	// The capture says when it is open, as tcpdump's "listening on" does:
+	// the traffic starts after that line, not after a guessed delay.
+	waitUntil(t, "the line that says the capture is open", func() bool { return strings.Contains(stderr.String(), "\n") })
+	first, _, _ := strings.Cut(stderr.String(), "\n")
+	if want := fmt.Sprintf("wsviz: capturing on lo (tcp port %d), link-type Ethernet, snapshot length 262144 bytes; stops after 3s or at Ctrl-C", port); first != want {
+		t.Errorf("stderr's first line = %q, want %q", first, want)
+	}
 	conn := echotest.Dial(t, url, true)
 	sent := converse(t, conn, "live", 20)
 	converse(t, echotest.Dial(t, other, false), "elsewhere", 5)
@@ -232,5 +241,46 @@ func TestEventsLive(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "0 dropped by the kernel") {
 		t.Errorf("stderr = %q, want the summary", stderr.String())
+	}
+}
+
+// TestEventsLiveNothingCaptured: a live capture that sees no packet still
+// says when it opened and ends with one capture.stats, dated when the
+// capture stopped (not the zero time: there was no packet to take one
+// from); -q leaves standard error empty.
+func TestEventsLiveNothingCaptured(t *testing.T) {
+	probe := openLiveOrSkip(t, []string{"-i", "lo"}, liveOptions{}, io.Discard)
+	probe.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // a port nothing talks to
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	for _, quiet := range []bool{false, true} {
+		args := []string{"events", "-i", "lo", "--duration", "300ms", "tcp", "port", strconv.Itoa(port)}
+		if quiet {
+			args = append(args, "-q")
+		}
+		var stdout, stderr syncBuffer
+		start := time.Now()
+		if code := run(args, &stdout, &stderr); code != 0 {
+			t.Fatalf("wsviz %s: exit %d: %s", strings.Join(args, " "), code, stderr.String())
+		}
+		end := time.Now()
+		var ev analyze.Event
+		if err := json.Unmarshal([]byte(strings.TrimSpace(stdout.String())), &ev); err != nil {
+			t.Fatalf("stdout = %q, want one event: %v", stdout.String(), err)
+		}
+		if ev.Type != analyze.TypeCaptureStats || ev.Capture.Packets != 0 || ev.Time.Before(start.Add(-time.Second)) || ev.Time.After(end.Add(time.Second)) {
+			t.Errorf("quiet=%v: the one event = %s at %v, want capture.stats of 0 packets between %v and %v", quiet, ev.Type, ev.Time, start, end)
+		}
+		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+		switch {
+		case quiet && stderr.String() != "":
+			t.Errorf("with -q, stderr = %q, want nothing", stderr.String())
+		case !quiet && (len(lines) != 2 || !strings.HasPrefix(lines[0], "wsviz: capturing on lo (tcp port ") || !strings.HasSuffix(lines[0], "; stops after 300ms or at Ctrl-C") || !strings.HasPrefix(lines[1], "wsviz: captured 0 packets")):
+			t.Errorf("stderr = %q, want the line that says the capture opened, then the summary", stderr.String())
+		}
 	}
 }

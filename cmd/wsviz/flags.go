@@ -120,7 +120,7 @@ func addDecodeFlags(fs *flag.FlagSet, spec decodeSpec) *decodeFlags {
 	fs.Int64Var(&df.live.count, "c", 0, "stop after this many packets that pass the packet filter")
 	fs.StringVar(&df.display, "Y", "", "display filter: keep the events that match this `expression` (docs/filters.md), e.g. 'type == \"ws.message\" && len > 1000'")
 	fs.Var(&df.conns, "conn", "keep the events of these connections only: a `list` such as 3 or 2,5-7 (numbers as in the events' conn)")
-	fs.BoolVar(&df.quiet, "q", false, "quiet: no progress line and no closing summary on standard error (errors and warnings are still printed)")
+	fs.BoolVar(&df.quiet, "q", false, "quiet: no progress line, no line when a live capture starts and no closing summary on standard error (errors and warnings are still printed)")
 	df.analyze = analyzeFlags(fs)
 	return df
 }

@@ -113,6 +113,7 @@ func (lf *liveFlags) Open(filterArgs []string, opts liveOptions, stderr io.Write
 	}
 	lc := &liveCapture{
 		limit:       lf.count,
+		duration:    lf.duration,
 		path:        lf.write,
 		stderr:      stderr,
 		interrupted: make(chan struct{}),
@@ -162,6 +163,7 @@ type liveCapture struct {
 	path       string
 	userFilter *filter.Filter
 	limit      int64
+	duration   time.Duration // --duration, 0 without
 	read       int64
 	stderr     io.Writer
 	onIdle     []func()
@@ -308,6 +310,30 @@ func (lc *liveCapture) Describe() string {
 		return lc.src.Name()
 	}
 	return fmt.Sprintf("%s (%s)", lc.src.Name(), lc.userFilter)
+}
+
+// Started says on w that the capture is open and reading, as tcpdump's
+// "listening on" and tshark's "Capturing on" lines do: the interface and
+// filter, the link type, the snap length, and the file packets are saved
+// to. Packets sent from now on are captured. Not with -q.
+func (lc *liveCapture) Started(w io.Writer) {
+	if lc.quiet {
+		return
+	}
+	fmt.Fprintf(w, "wsviz: capturing on %s, link-type %s, snapshot length %d bytes", lc.Describe(), lc.src.LinkType(), lc.src.SnapLen())
+	if lc.out != nil {
+		fmt.Fprintf(w, ", saving to %s", lc.path)
+	}
+	switch {
+	case lc.limit > 0 && lc.duration > 0:
+		fmt.Fprintf(w, "; stops after %d %s, after %v or at Ctrl-C\n", lc.limit, countNoun(lc.limit, "packet", "packets"), lc.duration)
+	case lc.limit > 0:
+		fmt.Fprintf(w, "; stops after %d %s or at Ctrl-C\n", lc.limit, countNoun(lc.limit, "packet", "packets"))
+	case lc.duration > 0:
+		fmt.Fprintf(w, "; stops after %v or at Ctrl-C\n", lc.duration)
+	default:
+		fmt.Fprintln(w, "; Ctrl-C stops")
+	}
 }
 
 // Count tallies an event for the summary.
