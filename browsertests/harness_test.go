@@ -295,7 +295,10 @@ func pollQuiet(ctx context.Context, js string) {
 
 func poll(t testing.TB, ctx context.Context, js string) {
 	t.Helper()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+	// A deadline, not a measure: it ends as soon as js is true, and CI's
+	// two cores run the race-built server, Chromium and other packages'
+	// tests at once.
+	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
 		t.Fatalf("waiting for %s: %v", js, err)
 	}
 }

@@ -310,7 +310,7 @@ func TestKeyboardFiltersAndLinks(t *testing.T) {
 	}
 	file := filepath.Join(dir, "wsviz-events.jsonl")
 	var data []byte
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if b, err := os.ReadFile(file); err == nil && len(b) > 0 {
 			data = b
 			break

@@ -361,7 +361,7 @@ func TestFilteredHARKeepsHandshake(t *testing.T) {
 	click(t, ctx, `#export-har`)
 	file := filepath.Join(dir, "wsviz-events.har")
 	var data []byte
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if b, err := os.ReadFile(file); err == nil && len(b) > 0 && json.Valid(b) {
 			data = b
 			break
