@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/wsviz/wsviz/analyze"
@@ -129,9 +130,13 @@ func fuzzDecode(t *testing.T, data []byte, workers int) []byte {
 	}
 	var out []byte
 	maxPacket := int64(len(data)) // every packet takes at least a byte
+	var gaps streamGaps
 	err = analyze.Decode(src, analyze.Options{Workers: workers, MaxConns: 8, MaxBufferPerConn: 4096, MaxBufferTotal: 8192, MaxMessage: 1 << 20},
 		func(ev *analyze.Event) error {
 			if err := checkEvent(ev, maxPacket); err != nil {
+				t.Fatalf("event %s: %v", ev.AppendJSON(nil), err)
+			}
+			if err := gaps.check(ev); err != nil {
 				t.Fatalf("event %s: %v", ev.AppendJSON(nil), err)
 			}
 			line := ev.AppendJSON(nil)
@@ -185,6 +190,39 @@ func checkEvent(ev *analyze.Event, maxPacket int64) error {
 	return nil
 }
 
+// streamGaps checks the tcp.gap events of each connection's directions
+// against each other and against its tcp.close: a direction's gaps come
+// in stream order without overlapping, and end within the bytes tcp.close
+// says that side sent (gaps included).
+type streamGaps map[[2]int]int64 // conn, 0 client / 1 server → end of the last gap
+
+func (g *streamGaps) check(ev *analyze.Event) error {
+	if *g == nil {
+		*g = streamGaps{}
+	}
+	switch ev.Type {
+	case analyze.TypeTCPGap:
+		side := 0
+		if ev.From == analyze.FromServer {
+			side = 1
+		}
+		k := [2]int{ev.Conn, side}
+		if ev.TCPGap.Offset < (*g)[k] {
+			return fmt.Errorf("gap at offset %d, before the end of the %s's previous gap (%d)", ev.TCPGap.Offset, ev.From, (*g)[k])
+		}
+		(*g)[k] = ev.TCPGap.Offset + ev.TCPGap.Size
+	case analyze.TypeTCPClose:
+		for side, sent := range [2]int64{ev.TCPClose.ClientBytes, ev.TCPClose.ServerBytes} {
+			k := [2]int{ev.Conn, side}
+			if end := (*g)[k]; end > sent {
+				return fmt.Errorf("side %d's gaps end at offset %d, past the %d bytes tcp.close counts", side, end, sent)
+			}
+			delete(*g, k)
+		}
+	}
+	return nil
+}
+
 // TestFuzzPipelineSeeds keeps testdata/fuzz/FuzzPipeline in step with
 // pipelineSeeds; go test -run TestFuzzPipelineSeeds -update rewrites it.
 func TestFuzzPipelineSeeds(t *testing.T) {
@@ -211,5 +249,26 @@ func TestFuzzPipelineSeeds(t *testing.T) {
 		if err != nil || string(got) != content {
 			t.Errorf("%s is missing or stale (err %v): run go test -run TestFuzzPipelineSeeds -update", path, err)
 		}
+	}
+}
+
+// TestCapturesPassFuzzChecks holds every capture of testdata/ and of
+// ../shared/corpus (when present) to what FuzzPipeline asks of arbitrary
+// bytes: every event well formed, each direction's gaps in order and within
+// what its side sent.
+func TestCapturesPassFuzzChecks(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "*", "*.pcap*"))
+	more, _ := filepath.Glob(filepath.Join("..", "testdata", "*.pcap*"))
+	for _, f := range append(files, more...) {
+		if strings.HasSuffix(f, ".tsv") {
+			continue
+		}
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fuzzDecode(t, data, 2)
+		})
 	}
 }
