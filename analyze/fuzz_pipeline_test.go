@@ -109,8 +109,10 @@ func pipelineSeeds(t testing.TB) map[string][]byte {
 }
 
 // FuzzPipeline feeds arbitrary bytes as a capture file through the whole
-// pipeline: it must not panic, every event must be well formed, and two
-// workers must give exactly the output of one.
+// pipeline: it must not panic, every event must be well formed, each
+// connection's life must hold together (tcp.open first, one tcp.close, its
+// gaps in order within what was sent), and two workers must give exactly
+// the output of one.
 func FuzzPipeline(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		one := fuzzDecode(t, data, 1)
@@ -131,12 +133,16 @@ func fuzzDecode(t *testing.T, data []byte, workers int) []byte {
 	var out []byte
 	maxPacket := int64(len(data)) // every packet takes at least a byte
 	var gaps streamGaps
+	life := connLife{}
 	err = analyze.Decode(src, analyze.Options{Workers: workers, MaxConns: 8, MaxBufferPerConn: 4096, MaxBufferTotal: 8192, MaxMessage: 1 << 20},
 		func(ev *analyze.Event) error {
 			if err := checkEvent(ev, maxPacket); err != nil {
 				t.Fatalf("event %s: %v", ev.AppendJSON(nil), err)
 			}
 			if err := gaps.check(ev); err != nil {
+				t.Fatalf("event %s: %v", ev.AppendJSON(nil), err)
+			}
+			if err := life.check(ev); err != nil {
 				t.Fatalf("event %s: %v", ev.AppendJSON(nil), err)
 			}
 			line := ev.AppendJSON(nil)
@@ -147,7 +153,49 @@ func fuzzDecode(t *testing.T, data []byte, workers int) []byte {
 			out = append(out, '\n')
 			return nil
 		})
+	// A capture that cannot be read to its end still ends what it began
+	// (wsviz events: the error, and the events before it).
+	if open := life.open(); len(open) > 0 {
+		t.Fatalf("connections %v were never closed (Decode: %v)", open, err)
+	}
 	return append(out, fmt.Sprint(err)...)
+}
+
+// connLife checks each connection's events against its life: tcp.open
+// first, one tcp.close, nothing after it. ip.fragments is the exception:
+// it reports a packet of the connection, and may come before tcp.open (a
+// fragmented SYN) or after tcp.close (a late segment, as in the input
+// 03a69c3604a6dc4c of FuzzPipeline: the server's segment after the
+// client's RST). The value is true while the connection is open.
+type connLife map[int]bool
+
+func (l connLife) check(ev *analyze.Event) error {
+	if ev.Conn < 1 || ev.Type == analyze.TypeIPFragments {
+		return nil
+	}
+	open, seen := l[ev.Conn]
+	switch {
+	case !seen && ev.Type != analyze.TypeTCPOpen:
+		return fmt.Errorf("the first event of connection %d is %s, not tcp.open", ev.Conn, ev.Type)
+	case seen && !open:
+		return fmt.Errorf("an event of connection %d after its tcp.close", ev.Conn)
+	case seen && ev.Type == analyze.TypeTCPOpen:
+		return fmt.Errorf("a second tcp.open of connection %d", ev.Conn)
+	}
+	l[ev.Conn] = ev.Type != analyze.TypeTCPClose
+	return nil
+}
+
+// open returns the connections not closed, in order.
+func (l connLife) open() []int {
+	var out []int
+	for c, open := range l {
+		if open {
+			out = append(out, c)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // checkEvent checks the fields every event must have.
