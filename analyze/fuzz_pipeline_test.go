@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/wsviz/wsviz/analyze"
@@ -132,8 +131,7 @@ func fuzzDecode(t *testing.T, data []byte, workers int) []byte {
 	}
 	var out []byte
 	maxPacket := int64(len(data)) // every packet takes at least a byte
-	var gaps streamGaps
-	life := connLife{}
+	gaps, life := streamGaps{}, connLife{}
 	err = analyze.Decode(src, analyze.Options{Workers: workers, MaxConns: 8, MaxBufferPerConn: 4096, MaxBufferTotal: 8192, MaxMessage: 1 << 20},
 		func(ev *analyze.Event) error {
 			if err := checkEvent(ev, maxPacket); err != nil {
@@ -242,30 +240,23 @@ func checkEvent(ev *analyze.Event, maxPacket int64) error {
 // against each other and against its tcp.close: a direction's gaps come
 // in stream order without overlapping, and end within the bytes tcp.close
 // says that side sent (gaps included).
-type streamGaps map[[2]int]int64 // conn, 0 client / 1 server → end of the last gap
+type streamGaps map[dirKey]int64 // the end of the direction's last gap
 
-func (g *streamGaps) check(ev *analyze.Event) error {
-	if *g == nil {
-		*g = streamGaps{}
-	}
+func (g streamGaps) check(ev *analyze.Event) error {
 	switch ev.Type {
 	case analyze.TypeTCPGap:
-		side := 0
-		if ev.From == analyze.FromServer {
-			side = 1
+		k := dirKey{ev.Conn, ev.From}
+		if ev.TCPGap.Offset < g[k] {
+			return fmt.Errorf("gap at offset %d, before the end of the %s's previous gap (%d)", ev.TCPGap.Offset, ev.From, g[k])
 		}
-		k := [2]int{ev.Conn, side}
-		if ev.TCPGap.Offset < (*g)[k] {
-			return fmt.Errorf("gap at offset %d, before the end of the %s's previous gap (%d)", ev.TCPGap.Offset, ev.From, (*g)[k])
-		}
-		(*g)[k] = ev.TCPGap.Offset + ev.TCPGap.Size
+		g[k] = ev.TCPGap.Offset + ev.TCPGap.Size
 	case analyze.TypeTCPClose:
-		for side, sent := range [2]int64{ev.TCPClose.ClientBytes, ev.TCPClose.ServerBytes} {
-			k := [2]int{ev.Conn, side}
-			if end := (*g)[k]; end > sent {
-				return fmt.Errorf("side %d's gaps end at offset %d, past the %d bytes tcp.close counts", side, end, sent)
+		for from, sent := range map[string]int64{analyze.FromClient: ev.TCPClose.ClientBytes, analyze.FromServer: ev.TCPClose.ServerBytes} {
+			k := dirKey{ev.Conn, from}
+			if end := g[k]; end > sent {
+				return fmt.Errorf("the %s's gaps end at offset %d, past the %d bytes tcp.close counts", from, end, sent)
 			}
-			delete(*g, k)
+			delete(g, k)
 		}
 	}
 	return nil
@@ -305,12 +296,7 @@ func TestFuzzPipelineSeeds(t *testing.T) {
 // bytes: every event well formed, each direction's gaps in order and within
 // what its side sent.
 func TestCapturesPassFuzzChecks(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "*", "*.pcap*"))
-	more, _ := filepath.Glob(filepath.Join("..", "testdata", "*.pcap*"))
-	for _, f := range append(files, more...) {
-		if strings.HasSuffix(f, ".tsv") {
-			continue
-		}
+	for _, f := range captureFiles() {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			data, err := os.ReadFile(f)
 			if err != nil {

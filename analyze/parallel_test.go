@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -81,25 +82,26 @@ func firstDiff(got, want []byte) string {
 	return "same lines"
 }
 
-func TestWorkersSameOutputCorpus(t *testing.T) {
+// captureFiles returns the captures of ../shared/corpus (when present)
+// and of testdata/.
+func captureFiles() []string {
 	files, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "*", "*.pcap*"))
 	more, _ := filepath.Glob(filepath.Join("..", "testdata", "*.pcap*"))
-	files = append(files, more...)
-	n := 0
+	return slices.DeleteFunc(append(files, more...), func(f string) bool { return strings.HasSuffix(f, ".tsv") })
+}
+
+func TestWorkersSameOutputCorpus(t *testing.T) {
+	files := captureFiles()
 	for _, f := range files {
-		if strings.HasSuffix(f, ".tsv") {
-			continue
-		}
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		n++
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			compareWorkers(t, data, analyze.Options{})
 		})
 	}
-	if n == 0 {
+	if len(files) == 0 {
 		t.Skip("no captures found")
 	}
 }
