@@ -92,8 +92,9 @@ type Options struct {
 	// table's own decision: a packet before its connection's tcp.open
 	// (the handshake's SYN and SYN-ACK), a late packet after its
 	// tcp.close, and a reused port's new connection are counted where they
-	// belong. p is valid only during the call. Decode runs on one worker
-	// when OnPacket is set.
+	// belong. p is valid only during the call. Decode calls it on the
+	// caller's goroutine, with any number of workers; DecodeJSON runs on
+	// one worker when OnPacket is set.
 	OnPacket func(p *capture.Packet, conn int, from string)
 	// Workers is the number of goroutines Decode shards connections
 	// across; 0 means runtime.GOMAXPROCS(0), 1 decodes on the caller's
@@ -225,6 +226,21 @@ func (a *Analyzer) onPacket(p *capture.Packet, c *conn) {
 		a.opts.OnPacket(&a.pkt, c.id, FromServer)
 	}
 	a.pkt = capture.Packet{}
+}
+
+// sideOf returns the number of f's connection and which side sent s, for
+// Options.OnPacket, as onPacket decides them: for a sharded worker's
+// packet, whose call the merge makes (parallel.go). conn is 0 when f has
+// no connection.
+func sideOf(s *capture.Segment, f *flow) (conn int32, from uint8) {
+	c := f.conn
+	if c == nil {
+		return 0, 0
+	}
+	if s.Src == c.addr[client] {
+		return int32(c.id), client
+	}
+	return int32(c.id), server
 }
 
 // Close ends the capture: buffered data is flushed (with gaps where bytes

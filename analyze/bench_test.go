@@ -77,5 +77,30 @@ func BenchmarkDecode(b *testing.B) {
 				}
 			}
 		})
+		// As wsviz stats decodes: every event and every packet seen.
+		b.Run("onpacket/"+bc.name, func(b *testing.B) {
+			data, _ := benchCapture(b, bc.cfg)
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			var events, packets, client int
+			opts := analyze.Options{Workers: bc.workers, OnPacket: func(_ *capture.Packet, conn int, from string) {
+				packets++
+				if from == analyze.FromClient {
+					client++
+				}
+			}}
+			for b.Loop() {
+				src, err := capture.NewReader(bytes.NewReader(data), "bench.pcap")
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := analyze.Decode(src, opts, func(*analyze.Event) error { events++; return nil }); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if packets == 0 || client == 0 || events == 0 {
+				b.Fatalf("%d packets (%d from clients), %d events", packets, client, events)
+			}
+		})
 	}
 }

@@ -23,23 +23,25 @@ import (
 // worker (connections numbered in order of first packet, the events of
 // one packet together, end-of-capture closes in connection order). The one
 // exception: the caps over all connections (MaxBufferTotal and
-// MaxDeflateHistory) are divided among the workers. With
-// Options.OnPacket set, or from a capture.IdleSource (a live capture, whose
-// events must come as its packets do, not a batch at a time), it decodes
-// on one worker, and calls Analyzer.Idle whenever the source is idle.
+// MaxDeflateHistory) are divided among the workers. Options.OnPacket is
+// called on the caller's goroutine too, in packet order, each call after
+// the events of its packet, as with one worker. From a capture.IdleSource
+// (a live capture, whose events must come as its packets do, not a batch
+// at a time), it decodes on one worker, and calls Analyzer.Idle whenever
+// the source is idle.
 func Decode(src capture.Source, opts Options, emit func(*Event) error) error {
 	useSourceSecrets(src, &opts) // tls.go
-	if opts.sharded(src) {
+	if opts.sharded(src, false) {
 		return decodeSharded(src, opts, sink{emit: emit})
 	}
 	return decodeSerial(src, opts, emit, nil)
 }
 
-// sharded reports whether Decode and DecodeJSON shard src's connections
-// across workers.
-func (o Options) sharded(src capture.Source) bool {
+// sharded reports whether Decode (json false) or DecodeJSON shards src's
+// connections across workers.
+func (o Options) sharded(src capture.Source, json bool) bool {
 	_, live := src.(capture.IdleSource)
-	return o.workers() > 1 && o.OnPacket == nil && !live
+	return o.workers() > 1 && !(json && o.OnPacket != nil) && !live
 }
 
 // decodeSerial is Decode on the caller's goroutine alone. notes, when not
@@ -89,7 +91,7 @@ func decodeSerial(src capture.Source, opts Options, emit func(*Event) error, not
 // first. It returns the first error from w or from src (as Decode).
 func DecodeJSON(src capture.Source, opts Options, w io.Writer) error {
 	useSourceSecrets(src, &opts) // tls.go
-	if opts.sharded(src) {
+	if opts.sharded(src, true) {
 		return decodeSharded(src, opts, sink{json: true, w: w})
 	}
 	var buf []byte

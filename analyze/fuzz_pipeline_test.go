@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"slices"
@@ -111,20 +112,31 @@ func pipelineSeeds(t testing.TB) map[string][]byte {
 // pipeline: it must not panic, every event must be well formed, each
 // connection's life must hold together (tcp.open first, one tcp.close, its
 // gaps in order within what was sent), and two workers must give exactly
-// the output of one.
+// the output of one, with Options.OnPacket's calls in the same places
+// among the events.
 func FuzzPipeline(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		one := fuzzDecode(t, data, 1)
-		two := fuzzDecode(t, data, 2)
-		if !bytes.Equal(one, two) {
-			t.Fatalf("Workers=2 output differs from Workers=1:\n%s", firstDiff(two, one))
+		one := fuzzDecode(t, data, 1, true)
+		two := fuzzDecode(t, data, 2, false)
+		var events []byte
+		for line := range bytes.Lines(one) {
+			if !bytes.HasPrefix(line, []byte("packet ")) {
+				events = append(events, line...)
+			}
+		}
+		if !bytes.Equal(events, two) {
+			t.Fatalf("Workers=2 output differs from Workers=1:\n%s", firstDiff(two, events))
+		}
+		if twoPackets := fuzzDecode(t, data, 2, true); !bytes.Equal(one, twoPackets) {
+			t.Fatalf("Workers=2 with OnPacket: output differs from Workers=1:\n%s", firstDiff(twoPackets, one))
 		}
 	})
 }
 
 // fuzzDecode decodes data with the given number of workers, checks every
-// event and returns the JSON lines and the error's text.
-func fuzzDecode(t *testing.T, data []byte, workers int) []byte {
+// event and returns the JSON lines and the error's text; with packets, a
+// line for each call of Options.OnPacket too.
+func fuzzDecode(t *testing.T, data []byte, workers int, packets bool) []byte {
 	src, err := capture.NewReader(bytes.NewReader(data), "fuzz")
 	if err != nil {
 		return nil
@@ -132,7 +144,13 @@ func fuzzDecode(t *testing.T, data []byte, workers int) []byte {
 	var out []byte
 	maxPacket := int64(len(data)) // every packet takes at least a byte
 	gaps, life := streamGaps{}, connLife{}
-	err = analyze.Decode(src, analyze.Options{Workers: workers, MaxConns: 8, MaxBufferPerConn: 4096, MaxBufferTotal: 8192, MaxMessage: 1 << 20},
+	opts := analyze.Options{Workers: workers, MaxConns: 8, MaxBufferPerConn: 4096, MaxBufferTotal: 8192, MaxMessage: 1 << 20}
+	if packets {
+		opts.OnPacket = func(p *capture.Packet, conn int, from string) {
+			out = fmt.Appendf(out, "packet %d %d/%d %x conn=%d from=%q\n", p.Number, len(p.Data), p.Length, crc32.ChecksumIEEE(p.Data), conn, from)
+		}
+	}
+	err = analyze.Decode(src, opts,
 		func(ev *analyze.Event) error {
 			if err := checkEvent(ev, maxPacket); err != nil {
 				t.Fatalf("event %s: %v", ev.AppendJSON(nil), err)
@@ -302,7 +320,7 @@ func TestCapturesPassFuzzChecks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			fuzzDecode(t, data, 2)
+			fuzzDecode(t, data, 2, false)
 		})
 	}
 }

@@ -42,9 +42,17 @@ import (
 // hold: a merger goroutine and a dispatcher goroutine, woken on a worker's
 // P, waited there for it (docs/performance.md).
 //
+// With Options.OnPacket (Decode only) every packet read is also copied
+// into the batch, with the index of the item after which its call comes:
+// its own segment's, whose connection and side the worker records as it
+// decodes it, or for a packet of no connection the last item before it.
+// The merge calls OnPacket after that item's events, so the calls come in
+// packet order, in the same places among the events as with one worker.
+//
 // Memory is bounded by the number of batches in flight (batchesPerWorker
 // per worker, plus three; see dispatch) times a batch: at most batchItems
-// packets and batchData bytes of payload, and the events they produce.
+// packets and batchData bytes of payload (and with OnPacket as many
+// packets' bytes), and the events they produce.
 //
 // One difference is unavoidable: the caps over all connections,
 // MaxBufferTotal (out-of-order bytes) and MaxDeflateHistory (compression
@@ -79,6 +87,8 @@ const (
 // item is one unit of work for one shard.
 type item struct {
 	kind  uint8
+	from  uint8 // itemPacket with Options.OnPacket: client or server, set by the worker
+	conn  int32 // itemPacket with Options.OnPacket: the connection's number, set by the worker
 	shard int
 	id    int   // itemPacket: number of the connection it opens, 0 for none
 	flow  *flow // whose conn field the shard keeps
@@ -94,7 +104,20 @@ type batch struct {
 	data  []byte
 	out   []shardOut // one per worker
 
+	// With Options.OnPacket: every packet read into this batch, in
+	// order, its bytes copied into calls' data, for the merge to call
+	// OnPacket with after the events of its item.
+	calls     []packetCall
+	callsData []byte
+
 	pending atomic.Int32 // workers yet to run through it; the last merges it
+}
+
+// packetCall is a call of Options.OnPacket that waits for the merge.
+type packetCall struct {
+	after int32 // the index of the last item added before it (-1: none); for a TCP segment, its own
+	tcp   bool  // a TCP segment: after's item is its own, whose conn and from the worker set
+	pkt   capture.Packet
 }
 
 // shardOut holds what one worker produced for one batch: events (or their
@@ -102,8 +125,12 @@ type batch struct {
 type shardOut struct {
 	index  []int32 // item index of each event
 	events []Event // Decode: deep copies, their slices reused batch after batch
-	json   []byte  // DecodeJSON: the lines
-	ends   []int32 // DecodeJSON: end offset of each line in json
+	// Decode: the copies of the events' message payloads, one after the
+	// other; a slot's own payload slice, grown to the largest payload it
+	// ever held, made every slot of every batch hold up to MaxPayload.
+	payloads []byte
+	json     []byte  // DecodeJSON: the lines
+	ends     []int32 // DecodeJSON: end offset of each line in json
 
 	streams    []streamed // DecodeJSON: payloads left out of json (jsonpieces.go)
 	nextStream int        // the merger: the first not written yet
@@ -148,6 +175,7 @@ type pipeline struct {
 	ending      []*flow                     // the connections to close at the end, in order
 	reports     []capture.Report            // the decoder's reports not yet added, before held
 	held        bool                        // heldPkt waits for its reports to be added
+	heldTCP     bool                        // heldPkt is a TCP segment, in seg
 	heldPkt     capture.Packet
 	phase       uint8 // dispatchReading, dispatchEnding, dispatchDone
 	stopped     bool  // quit was seen
@@ -294,12 +322,7 @@ func (p *pipeline) newShard(opts Options, json bool) *Analyzer {
 			out.ends = append(out.ends, int32(len(out.json)))
 			return
 		}
-		n := len(out.index) - 1
-		if n < len(out.events) {
-			copyEvent(&out.events[n], ev)
-		} else {
-			out.events = append(out.events, ev.Clone())
-		}
+		out.keep(len(out.index)-1, ev)
 	})
 	a.notes = notes
 	return a
@@ -325,6 +348,9 @@ func (p *pipeline) worker(w int) {
 			switch it.kind {
 			case itemPacket:
 				a.shardSegment(&it.seg, it.id, it.flow)
+				if p.opts.OnPacket != nil {
+					it.conn, it.from = sideOf(&it.seg, it.flow)
+				}
 			case itemEvict:
 				a.endFlow(it.flow, CloseEvicted)
 			case itemReplaced:
@@ -452,9 +478,106 @@ func (p *pipeline) mergeJSON(b *batch) (err error) {
 // errPanicked stops the pipeline when a Write panicked (pipeline.panicked).
 var errPanicked = errors.New("analyze: write panicked")
 
-// copyEvent deep-copies src into dst, reusing dst's slices.
+// keep copies ev into o.events[n], the next event of the batch (Decode),
+// reusing the memory of the batch's earlier use.
+func (o *shardOut) keep(n int, ev *Event) {
+	if n < len(o.events) {
+		copyEvent(&o.events[n], ev)
+	} else {
+		o.events = append(o.events, ev.Clone())
+	}
+	if payload := ev.Message.Payload; len(payload) > 0 {
+		start := len(o.payloads)
+		o.payloads = append(o.payloads, payload...)
+		o.events[n].Message.Payload = o.payloads[start:len(o.payloads):len(o.payloads)]
+	}
+}
+
+// copyEvent deep-copies src into dst, reusing dst's slices, all but the
+// message payload, which the caller copies (newShard). Of the
+// type-specific groups only the one named by Type is set (newEvent), in
+// src as in dst: dst's is cleared and src's copied, rather than the whole
+// Event (904 bytes, most of them zero), which a worker copies for every
+// event it hands to Decode's emit.
 func copyEvent(dst, src *Event) {
-	warnings, packets, payload, offered := dst.Warnings[:0], dst.Message.Packets[:0], dst.Message.Payload[:0], dst.WSOpen.Offered[:0]
+	if !groupOf(src.Type) || !groupOf(dst.Type) {
+		copyWhole(dst, src)
+		return
+	}
+	switch dst.Type {
+	case TypeTCPOpen:
+		dst.TCPOpen = TCPOpen{}
+	case TypeTCPClose:
+		dst.TCPClose = TCPClose{}
+	case TypeTCPGap:
+		dst.TCPGap = TCPGap{}
+	case TypeHTTPRequest, TypeHTTPResponse:
+		dst.HTTP = HTTP{}
+	case TypeWSOpen:
+		dst.WSOpen = WSOpen{Offered: dst.WSOpen.Offered[:0]}
+	case TypeWSFrame:
+		dst.Frame = Frame{Header: dst.Frame.Header[:0]}
+	case TypeWSMessage:
+		dst.Message = Message{Packets: dst.Message.Packets[:0]}
+	case TypeTLSHandshake, TypeTLSMessage, TypeTLSAlert, TypeTLSRecord:
+		dst.TLS = TLS{}
+	}
+	dst.Type, dst.Time, dst.Conn, dst.From, dst.Packet, dst.Note = src.Type, src.Time, src.Conn, src.From, src.Packet, src.Note
+	dst.Warnings = append(dst.Warnings[:0], src.Warnings...)
+	dst.Carried = Carried{Records: append(dst.Carried.Records[:0], src.Carried.Records...), More: src.Carried.More, MoreLen: src.Carried.MoreLen}
+	switch src.Type {
+	case TypeTCPOpen:
+		dst.TCPOpen = src.TCPOpen
+		dst.TCPOpen.Handshake = append([]TCPPacket(nil), src.TCPOpen.Handshake...)
+	case TypeTCPClose:
+		dst.TCPClose = src.TCPClose
+		dst.TCPClose.Teardown = append([]TCPPacket(nil), src.TCPClose.Teardown...)
+	case TypeTCPGap:
+		dst.TCPGap = src.TCPGap
+	case TypeHTTPRequest, TypeHTTPResponse:
+		dst.HTTP = src.HTTP
+		if src.HTTP.Header != nil {
+			dst.HTTP.Header = src.HTTP.Header.Clone()
+		}
+	case TypeWSOpen:
+		offered := dst.WSOpen.Offered
+		dst.WSOpen = src.WSOpen
+		dst.WSOpen.Offered = append(offered, src.WSOpen.Offered...)
+		if src.WSOpen.Deflate != nil {
+			d := *src.WSOpen.Deflate
+			dst.WSOpen.Deflate = &d
+		}
+	case TypeWSFrame:
+		header := dst.Frame.Header
+		dst.Frame = src.Frame
+		dst.Frame.Header = append(header, src.Frame.Header...)
+	case TypeWSMessage:
+		packets := dst.Message.Packets
+		dst.Message = src.Message
+		dst.Message.Packets = append(packets, src.Message.Packets...)
+		dst.Message.Payload = nil // the caller's copy (newShard)
+	case TypeTLSHandshake, TypeTLSMessage, TypeTLSAlert, TypeTLSRecord:
+		dst.TLS = src.TLS
+		dst.TLS.ALPNOffered = append([]string(nil), src.TLS.ALPNOffered...)
+	}
+}
+
+// groupOf reports whether events of type typ set no group but the one
+// named for them (newEvent clears only that one): those copyEvent copies
+// by their group. Types without a group of their own (http.error,
+// ip.fragments) and any other are copied whole.
+func groupOf(typ string) bool {
+	switch typ {
+	case TypeTCPOpen, TypeTCPClose, TypeTCPGap, TypeHTTPRequest, TypeHTTPResponse, TypeWSOpen, TypeWSFrame, TypeWSMessage,
+		TypeTLSHandshake, TypeTLSMessage, TypeTLSAlert, TypeTLSRecord:
+		return true
+	}
+	return false
+}
+
+// copyWhole is copyEvent for any event: every group copied.
+func copyWhole(dst, src *Event) {
+	warnings, packets, offered := dst.Warnings[:0], dst.Message.Packets[:0], dst.WSOpen.Offered[:0]
 	header, records := dst.Frame.Header[:0], dst.Carried.Records[:0]
 	*dst = *src
 	dst.Frame.Header = append(header, src.Frame.Header...)
@@ -463,7 +586,7 @@ func copyEvent(dst, src *Event) {
 	dst.TCPOpen.Handshake = append([]TCPPacket(nil), src.TCPOpen.Handshake...)
 	dst.TCPClose.Teardown = append([]TCPPacket(nil), src.TCPClose.Teardown...)
 	dst.Message.Packets = append(packets, src.Message.Packets...)
-	dst.Message.Payload = append(payload, src.Message.Payload...)
+	dst.Message.Payload = nil // the caller's copy (newShard)
 	dst.WSOpen.Offered = append(offered, src.WSOpen.Offered...)
 	dst.TLS.ALPNOffered = append([]string(nil), src.TLS.ALPNOffered...)
 	if src.WSOpen.Deflate != nil {
@@ -482,6 +605,8 @@ func (p *pipeline) mergeBatch(b *batch) error {
 	var next, start [maxWorkers]int
 	chunks := p.chunks[:0]
 	lastShard := -1 // shard of the last chunk
+	calls := b.calls
+	calls = p.callOnPacket(calls, -1, nil)
 	for i := range b.items {
 		w := b.items[i].shard
 		o := &b.out[w]
@@ -493,6 +618,9 @@ func (p *pipeline) mergeBatch(b *batch) error {
 				}
 			}
 			n++
+		}
+		if len(calls) > 0 {
+			calls = p.callOnPacket(calls, int32(i), &b.items[i])
 		}
 		if out.json && n > next[w] {
 			// The lines of consecutive items of one shard are contiguous.
@@ -520,6 +648,26 @@ func (p *pipeline) mergeBatch(b *batch) error {
 		return nil
 	}
 	return writeChunks(out.w, chunks, &p.joined)
+}
+
+// callOnPacket calls Options.OnPacket for the calls that come after item
+// i (it, nil for -1: before the batch's first item) and returns the calls
+// left. A TCP segment's call is its item's; a packet of no connection's
+// has conn 0 and from "", as Analyzer.Packet calls it.
+func (p *pipeline) callOnPacket(calls []packetCall, i int32, it *item) []packetCall {
+	for len(calls) > 0 && calls[0].after == i {
+		c := &calls[0]
+		switch {
+		case !c.tcp || it.conn == 0:
+			p.opts.OnPacket(&c.pkt, 0, "")
+		case it.from == client:
+			p.opts.OnPacket(&c.pkt, int(it.conn), FromClient)
+		default:
+			p.opts.OnPacket(&c.pkt, int(it.conn), FromServer)
+		}
+		calls = calls[1:]
+	}
+	return calls
 }
 
 // writeChunks writes chunks to w in order: in one WriteBuffers call when w
@@ -552,13 +700,21 @@ func (p *pipeline) recycle(b *batch) {
 	if cap(b.data) > batchData {
 		b.data = nil // a one-off for a huge packet: do not keep it
 	}
+	clear(b.calls)
+	b.calls, b.callsData = b.calls[:0], b.callsData[:0]
+	if cap(b.callsData) > batchData {
+		b.callsData = nil
+	}
 	for w := range b.out {
 		o := &b.out[w]
-		o.index, o.json, o.ends = o.index[:0], o.json[:0], o.ends[:0]
+		o.index, o.json, o.ends, o.payloads = o.index[:0], o.json[:0], o.ends[:0], o.payloads[:0]
 		clear(o.streams)
 		o.streams, o.nextStream = o.streams[:0], 0
 		if cap(o.json) > 4*batchData {
 			o.json = nil // a burst of big events: do not keep the memory
+		}
+		if cap(o.payloads) > 4*batchData {
+			o.payloads = nil
 		}
 	}
 	select {
@@ -595,7 +751,7 @@ func (p *pipeline) dispatch() {
 		}
 		if p.held {
 			p.held = false
-			p.packet(&p.heldPkt)
+			p.route(&p.heldPkt, p.heldTCP)
 			continue
 		}
 		if p.phase == dispatchEnding {
@@ -628,13 +784,38 @@ func (p *pipeline) dispatch() {
 			// alias the decoder's memory, and pkt the source's, until
 			// the next ReadPacket: that comes after them.
 			p.reports = reports
-			p.held, p.heldPkt = ok, *pkt
+			p.held, p.heldTCP, p.heldPkt = ok || p.opts.OnPacket != nil, ok, *pkt
 			continue
 		}
-		if ok {
+		p.route(pkt, ok)
+	}
+}
+
+// route hands one packet read to the batches: its TCP segment, in p.seg,
+// when tcp, and with Options.OnPacket the packet itself, for the merge to
+// call OnPacket with after the events the packet caused.
+func (p *pipeline) route(pkt *capture.Packet, tcp bool) {
+	if p.opts.OnPacket == nil {
+		if tcp {
 			p.packet(pkt)
 		}
+		return
 	}
+	if b := p.cur; b != nil && (len(b.calls) == batchItems || len(b.callsData)+len(pkt.Data) > batchData) {
+		p.flush()
+	}
+	if tcp {
+		p.packet(pkt)
+	}
+	b := p.current()
+	start := len(b.callsData)
+	if start+len(pkt.Data) > cap(b.callsData) {
+		// Allocated whole, as add does for data.
+		b.callsData = append(make([]byte, 0, max(start+len(pkt.Data), batchData)), b.callsData...)
+	}
+	b.callsData = append(b.callsData, pkt.Data...)
+	b.calls = append(b.calls, packetCall{after: int32(len(b.items) - 1), tcp: tcp, pkt: *pkt})
+	b.calls[len(b.calls)-1].pkt.Data = b.callsData[start:len(b.callsData):len(b.callsData)]
 }
 
 // finish sends the last batch and closes the work channels.
@@ -724,17 +905,7 @@ func (p *pipeline) add(kind uint8, shard int, payload []byte) *item {
 	if p.cur != nil && (len(p.cur.items) == batchItems || len(p.cur.data)+len(payload) > batchData) {
 		p.flush()
 	}
-	if p.cur == nil {
-		select {
-		case p.cur = <-p.free:
-		default:
-			// A packet whose items (an eviction, a replaced
-			// connection, the packet) cross into a third batch:
-			// one more, dropped when recycled if the ring is full.
-			p.cur = p.newBatch()
-		}
-	}
-	b := p.cur
+	b := p.current()
 	b.mine[shard] = append(b.mine[shard], int32(len(b.items)))
 	if n := len(b.items); n < cap(b.items) {
 		b.items = b.items[:n+1]
@@ -759,6 +930,21 @@ func (p *pipeline) add(kind uint8, shard int, payload []byte) *item {
 		it.seg.Payload = b.data[start:len(b.data):len(b.data)]
 	}
 	return it
+}
+
+// current returns the batch being filled, starting one if none is.
+func (p *pipeline) current() *batch {
+	if p.cur == nil {
+		select {
+		case p.cur = <-p.free:
+		default:
+			// A packet whose items (an eviction, a replaced
+			// connection, the packet) cross into a third batch:
+			// one more, dropped when recycled if the ring is full.
+			p.cur = p.newBatch()
+		}
+	}
+	return p.cur
 }
 
 // flush sends the current batch to the workers.

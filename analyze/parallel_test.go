@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"slices"
@@ -38,14 +39,57 @@ func decodeLines(t *testing.T, data []byte, opts analyze.Options, viaEmit bool) 
 	return out.Bytes(), err
 }
 
+// decodeWithPackets decodes data with opts through Decode, with an
+// Options.OnPacket that writes a line for each packet among the events'
+// lines: its number, time, length, interface, link type, a checksum of
+// its bytes, and the connection and side it was given.
+func decodeWithPackets(t *testing.T, data []byte, opts analyze.Options) ([]byte, error) {
+	t.Helper()
+	src, err := capture.NewReader(bytes.NewReader(data), "test.pcap")
+	if err != nil {
+		t.Fatalf("capture.NewReader: %v", err)
+	}
+	var out bytes.Buffer
+	opts.OnPacket = func(p *capture.Packet, conn int, from string) {
+		fmt.Fprintf(&out, "packet %d %s len=%d/%d if=%d link=%d crc=%08x conn=%d from=%q\n", p.Number,
+			p.Timestamp.Format(time.RFC3339Nano), len(p.Data), p.Length, p.Interface, p.LinkType, crc32.ChecksumIEEE(p.Data), conn, from)
+	}
+	err = analyze.Decode(src, opts, func(ev *analyze.Event) error {
+		out.Write(ev.AppendJSON(nil))
+		out.WriteByte('\n')
+		return nil
+	})
+	return out.Bytes(), err
+}
+
 // compareWorkers checks that every worker count gives exactly the output of
-// one worker, through both Decode and DecodeJSON.
+// one worker, through both Decode and DecodeJSON, and through Decode with
+// Options.OnPacket: the same calls, in the same places among the events.
 func compareWorkers(t *testing.T, data []byte, opts analyze.Options) {
 	t.Helper()
 	opts.Workers = 1
 	want, wantErr := decodeLines(t, data, opts, true)
 	if len(want) == 0 {
 		t.Fatalf("Decode(Workers=1) produced no events")
+	}
+	wantPackets, err := decodeWithPackets(t, data, opts)
+	if fmt.Sprint(err) != fmt.Sprint(wantErr) {
+		t.Errorf("Workers=1 with OnPacket: error %v, want %v", err, wantErr)
+	}
+	var events []byte
+	packets := 0
+	for line := range bytes.Lines(wantPackets) {
+		if bytes.HasPrefix(line, []byte("packet ")) {
+			packets++
+		} else {
+			events = append(events, line...)
+		}
+	}
+	if !bytes.Equal(events, want) {
+		t.Errorf("Workers=1: OnPacket changes the events:\n%s", firstDiff(events, want))
+	}
+	if packets == 0 {
+		t.Errorf("Workers=1: OnPacket was never called")
 	}
 	for _, workers := range []int{1, 2, 3, 4} {
 		for _, viaEmit := range []bool{false, true} {
@@ -59,6 +103,15 @@ func compareWorkers(t *testing.T, data []byte, opts analyze.Options) {
 			}
 			if !bytes.Equal(got, want) {
 				t.Errorf("Workers=%d emit=%v: output differs from Workers=1:\n%s", workers, viaEmit, firstDiff(got, want))
+			}
+		}
+		if workers > 1 {
+			got, err := decodeWithPackets(t, data, opts)
+			if fmt.Sprint(err) != fmt.Sprint(wantErr) {
+				t.Errorf("Workers=%d with OnPacket: error %v, want %v", workers, err, wantErr)
+			}
+			if !bytes.Equal(got, wantPackets) {
+				t.Errorf("Workers=%d with OnPacket: output differs from Workers=1:\n%s", workers, firstDiff(got, wantPackets))
 			}
 		}
 	}
