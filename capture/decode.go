@@ -35,7 +35,7 @@ const (
 // is assigned the number 20 (https://www.tcpdump.org/linktypes.html), so
 // this package takes 20 to mean SLL2. Use LinkTypeNumber for the number a
 // file must carry.
-const LinkTypeLinuxSLL2 LinkType = linkTypeNumberSLL2 & 0xff
+const LinkTypeLinuxSLL2 LinkType = link.LinuxSLL2
 
 const (
 	linkTypeNumberSLL2 = 276
@@ -46,8 +46,8 @@ const (
 	// linkTypeRawAlias12 and linkTypeRawAlias14 are DLT_RAW as some
 	// libpcap builds (BSD/OS, OpenBSD) numbered it in files; libpcap maps
 	// both to LINKTYPE_RAW (101).
-	linkTypeRawAlias12 LinkType = 12
-	linkTypeRawAlias14 LinkType = 14
+	linkTypeRawAlias12 LinkType = link.RawAlias12
+	linkTypeRawAlias14 LinkType = link.RawAlias14
 )
 
 // LinkTypeNumber returns the LINKTYPE number a capture file records for lt:

@@ -12,6 +12,10 @@ import (
 // (DecoderOptions.Filter, analyze.Options.PacketFilter): set it too.
 // It returns src itself when f is empty.
 //
+// Packets of a link type the filter cannot be compiled for, which DecodeTCP
+// does not decode either (PPP, 802.11, USB on an interface of a pcapng
+// file), are left out: no filter matches what cannot be read.
+//
 // The source it returns hides src's other methods (a pcapng file's TLS
 // secrets, its interfaces): take them from src first.
 func FilterSource(src Source, f *filter.Filter) Source {
@@ -24,7 +28,7 @@ func FilterSource(src Source, f *filter.Filter) Source {
 type filteredSource struct {
 	src    Source
 	filter *filter.Filter
-	progs  map[LinkType]*filter.Program // compiled once per link type
+	progs  map[LinkType]*filter.Program // compiled once per link type; nil for one not supported
 }
 
 func (fs *filteredSource) ReadPacket() (Packet, error) {
@@ -35,12 +39,10 @@ func (fs *filteredSource) ReadPacket() (Packet, error) {
 		}
 		prog, ok := fs.progs[p.LinkType]
 		if !ok {
-			if prog, err = fs.filter.Compile(p.LinkType); err != nil {
-				return Packet{}, err
-			}
+			prog, _ = fs.filter.Compile(p.LinkType) // nil when not supported
 			fs.progs[p.LinkType] = prog
 		}
-		if prog.Match(p.Data) {
+		if prog != nil && prog.Match(p.Data) {
 			return p, nil
 		}
 	}

@@ -76,13 +76,14 @@ func TestOrEncapsulated(t *testing.T) {
 		{"mpls", []byte{0, 0x64, 0x1, 0x40}, true, true},
 		{"vlan tagged", []byte{0, 0x64, 0x8, 0}, true, true},
 	}
-	for _, link := range []linktype.Type{linktype.Ethernet, linktype.LinuxSLL, linktype.Raw} {
+	for _, link := range []linktype.Type{linktype.Ethernet, linktype.LinuxSLL, linktype.LinuxSLL2, linktype.Null, linktype.Loop, linktype.Raw} {
 		prog, err := f.Compile(link)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, tc := range tests {
-			if tc.mpls && link == linktype.Raw {
+			off, typed := typeOff(link)
+			if tc.mpls && !typed {
 				continue
 			}
 			data := frame(link, tc.ip)
@@ -91,7 +92,7 @@ func TestOrEncapsulated(t *testing.T) {
 				if tc.name == "vlan tagged" {
 					etherType = 0x8100
 				}
-				binary.BigEndian.PutUint16(data[map[linktype.Type]int{linktype.Ethernet: 12, linktype.LinuxSLL: 14}[link]:], etherType)
+				binary.BigEndian.PutUint16(data[off:], etherType)
 			}
 			if got := prog.Match(data); got != tc.want {
 				t.Errorf("%v %s: Match = %v, want %v", link, tc.name, got, tc.want)

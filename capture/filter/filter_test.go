@@ -91,8 +91,44 @@ func frame(link linktype.Type, ip []byte) []byte {
 		binary.BigEndian.PutUint16(hdr[2:], 772)
 		binary.BigEndian.PutUint16(hdr[4:], 6)
 		binary.BigEndian.PutUint16(hdr[14:], etherType)
+	case linktype.LinuxSLL2:
+		// LINKTYPE_LINUX_SLL2: protocol, reserved, interface index,
+		// ARPHRD type, packet type, address length, address (8).
+		hdr = make([]byte, 20)
+		binary.BigEndian.PutUint16(hdr[0:], etherType)
+		binary.BigEndian.PutUint32(hdr[4:], 1)
+		binary.BigEndian.PutUint16(hdr[8:], 772)
+		hdr[11] = 6
+	case linktype.Null:
+		// The address family in the capturing host's byte order: a
+		// little-endian host, macOS's AF_INET6.
+		hdr = make([]byte, 4)
+		binary.LittleEndian.PutUint32(hdr, map[bool]uint32{false: 2, true: 30}[v6])
+	case linktype.Loop:
+		// Big-endian, OpenBSD's AF_INET6.
+		hdr = make([]byte, 4)
+		binary.BigEndian.PutUint32(hdr, map[bool]uint32{false: 2, true: 24}[v6])
 	}
 	return append(hdr, ip...)
+}
+
+// allLinks are the link types Compile supports: every one the capture
+// package decodes.
+var allLinks = []linktype.Type{linktype.Ethernet, linktype.LinuxSLL, linktype.LinuxSLL2, linktype.Null, linktype.Loop,
+	linktype.Raw, linktype.RawAlias12, linktype.RawAlias14, linktype.IPv4, linktype.IPv6}
+
+// typeOff is where a link layer with an EtherType keeps it (Ethernet, SLL,
+// SLL2); ok is false for the others.
+func typeOff(link linktype.Type) (off int, ok bool) {
+	switch link {
+	case linktype.Ethernet:
+		return 12, true
+	case linktype.LinuxSLL:
+		return 14, true
+	case linktype.LinuxSLL2:
+		return 0, true
+	}
+	return 0, false
 }
 
 var packets = []spec{
@@ -190,9 +226,12 @@ func TestMatch(t *testing.T) {
 		{"port 80", "v4 tcp fragment", false},
 		{"tcp", "v4 tcp fragment", true},
 	}
-	for _, link := range []linktype.Type{linktype.Ethernet, linktype.LinuxSLL, linktype.Raw} {
+	for _, link := range allLinks {
+		if link == linktype.IPv4 || link == linktype.IPv6 {
+			continue // raw IP of one version only: Raw and its aliases stand for them
+		}
 		for _, tc := range tests {
-			t.Run(fmt.Sprintf("%v/%s/%s", link, tc.expr, tc.packet), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%d/%s/%s", link, tc.expr, tc.packet), func(t *testing.T) {
 				f, err := Parse(tc.expr)
 				if err != nil {
 					t.Fatalf("Parse(%q) = %v", tc.expr, err)
@@ -335,9 +374,16 @@ func TestAnd(t *testing.T) {
 }
 
 func TestUnsupportedLink(t *testing.T) {
-	_, err := MustParse("tcp").Compile(linktype.Null)
-	if err == nil || !strings.HasPrefix(err.Error(), "filter: ") {
-		t.Errorf("Compile(Null) = %v, want a filter: error", err)
+	for _, link := range []linktype.Type{linktype.PPP, 105 /* 802.11 */, 127 /* radiotap */} {
+		_, err := MustParse("tcp").Compile(link)
+		if err == nil || !strings.HasPrefix(err.Error(), "filter: ") {
+			t.Errorf("Compile(%d) = %v, want a filter: error", link, err)
+		}
+	}
+	for _, link := range allLinks {
+		if _, err := MustParse("tcp").Compile(link); err != nil {
+			t.Errorf("Compile(%d) = %v", link, err)
+		}
 	}
 }
 
@@ -350,7 +396,7 @@ func TestAgreement(t *testing.T) {
 	if testing.Short() {
 		n = 50
 	}
-	links := []linktype.Type{linktype.Ethernet, linktype.LinuxSLL, linktype.Raw}
+	links := []linktype.Type{linktype.Ethernet, linktype.LinuxSLL, linktype.LinuxSLL2, linktype.Null, linktype.Loop, linktype.Raw}
 	var frames [][][]byte // per link
 	for _, link := range links {
 		var fs [][]byte
@@ -481,37 +527,57 @@ func FuzzFilter(f *testing.F) {
 		"portrange 1-2 or 3-4", "src or dst port 1", "port 80 or 443 and not 22"} {
 		f.Add(s)
 	}
-	var frames [][]byte
-	for _, s := range packets {
-		frames = append(frames, frame(linktype.Ethernet, ipPacket(f, s)))
+	// One link type of each layout: an EtherType at 12, 14 and 0; the IP
+	// version at 4 and at 0.
+	links := []linktype.Type{linktype.Ethernet, linktype.LinuxSLL, linktype.LinuxSLL2, linktype.Null, linktype.Raw}
+	frames := make([][][]byte, len(links))
+	for li, link := range links {
+		for _, s := range packets {
+			frames[li] = append(frames[li], frame(link, ipPacket(f, s)))
+		}
 	}
 	f.Fuzz(func(t *testing.T, expr string) {
 		flt, err := Parse(expr)
 		if err != nil {
 			return
 		}
-		prog, err := flt.Compile(linktype.Ethernet)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ins, err := prog.Instructions(0)
-		if errors.Is(err, ErrTooLong) {
-			return
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		vm, err := bpf.NewVM(ins)
-		if err != nil {
-			t.Fatalf("NewVM(%q) = %v", expr, err)
-		}
-		for i, data := range frames {
-			v, _ := vm.Run(data)
-			if got := prog.Match(data); got != (v > 0) {
-				t.Fatalf("Match(%q, %s) = %v, BPF says %v", expr, packets[i].name, got, v > 0)
+		for li, link := range links {
+			prog, err := flt.Compile(link)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ins, err := prog.Instructions(0)
+			if errors.Is(err, ErrTooLong) {
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			vm, err := bpf.NewVM(ins)
+			if err != nil {
+				t.Fatalf("NewVM(%q) = %v", expr, err)
+			}
+			for i, data := range frames[li] {
+				v, _ := vm.Run(data)
+				if got := prog.Match(data); got != (v > 0) {
+					t.Fatalf("link type %d: Match(%q, %s) = %v, BPF says %v", link, expr, packets[i].name, got, v > 0)
+				}
+				// The same packet gives the same answer on every link type.
+				if want := prog0Match(t, flt, frames[0][i]); prog.Match(data) != want {
+					t.Fatalf("link type %d: Match(%q, %s) = %v, on Ethernet %v", link, expr, packets[i].name, !want, want)
+				}
 			}
 		}
 	})
+}
+
+// prog0Match is f's Match on an Ethernet frame.
+func prog0Match(t *testing.T, f *Filter, data []byte) bool {
+	prog, err := f.Compile(linktype.Ethernet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prog.Match(data)
 }
 
 func BenchmarkMatch(b *testing.B) {

@@ -18,8 +18,9 @@ type Program struct {
 }
 
 // Compile lowers the filter for packets that begin with the given link
-// layer. Supported link types are Ethernet, Linux cooked (SLL) and
-// raw IP (LinkTypeRaw, LinkTypeIPv4, LinkTypeIPv6).
+// layer. Supported link types are every one the capture package decodes:
+// Ethernet, Linux cooked (SLL and SLL2), BSD loopback (Null and Loop) and
+// raw IP (Raw, its aliases 12 and 14, IPv4, IPv6).
 func (f *Filter) Compile(lt link.Type) (*Program, error) {
 	l, ok := layoutFor(lt)
 	if !ok {
@@ -192,7 +193,14 @@ func layoutFor(lt link.Type) (layout, bool) {
 		return layout{netOff: 14, typeOff: 12}, true
 	case link.LinuxSLL: // protocol type at 14 (pcap-linktype(7))
 		return layout{netOff: 16, typeOff: 14}, true
-	case link.Raw, link.IPv4, link.IPv6:
+	case link.LinuxSLL2: // protocol type at 0, a 20-byte header
+		return layout{netOff: 20, typeOff: 0}, true
+	case link.Null, link.Loop:
+		// A 4-byte address family, in the capturing host's byte order
+		// (Null) or big-endian (Loop), and AF_INET6 differs from one
+		// system to the next: the IP version tells instead.
+		return layout{netOff: 4, rawIP: true}, true
+	case link.Raw, link.RawAlias12, link.RawAlias14, link.IPv4, link.IPv6:
 		return layout{rawIP: true}, true
 	}
 	return layout{}, false

@@ -7,6 +7,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/wsviz/wsviz/analyze/analyzetest"
+	"github.com/wsviz/wsviz/capture"
+	"github.com/wsviz/wsviz/capture/capturetest"
 )
 
 // TestFilterInsideTunnelsAndFragments runs wsviz events with a packet
@@ -56,7 +60,8 @@ func TestFilterInsideTunnelsAndFragments(t *testing.T) {
 // it should: a tunnelled one (the filter must be tested on the inner
 // packets: a port the session does not use keeps nothing) and a pcapng
 // with its TLS secrets inside (the filter wraps the file, and the secrets
-// must still reach the analyzer). Each command's output with a filter
+// must still reach the analyzer), and captures of the link types a filter
+// once refused. Each command's output with a filter
 // that keeps the whole session must equal its output without one.
 func TestEveryCommandFiltersAlike(t *testing.T) {
 	commands := []struct {
@@ -79,6 +84,11 @@ func TestEveryCommandFiltersAlike(t *testing.T) {
 		{"../../testdata/encap/gre.pcap", []string{"tcp", "port", "9001"}, []string{"tcp", "port", "9002"}},
 		{"../../testdata/encap/fragments-ipv6-last-first.pcap", []string{"port", "9001"}, []string{"port", "80"}},
 		{"../../testdata/wss-dsb.pcapng", []string{"tcp", "port", "8443"}, []string{"port", "80"}},
+		// Loopback as macOS and the BSDs capture it, and Linux's any
+		// device as tcpdump writes it since libpcap 1.10: a filter once
+		// failed the whole read on these link types.
+		{linkCapture(t, capturetest.Options{Null: true}, "null.pcap"), []string{"tcp", "port", "9001"}, []string{"port", "80"}},
+		{linkCapture(t, capturetest.Options{LinkType: capture.LinkTypeLinuxSLL2}, "sll2.pcap"), []string{"tcp", "port", "9001"}, []string{"port", "80"}},
 	}
 	for _, cmd := range commands {
 		for _, tc := range cases {
@@ -108,6 +118,25 @@ func TestEveryCommandFiltersAlike(t *testing.T) {
 			})
 		}
 	}
+}
+
+// linkCapture writes a WebSocket session on port 9001 with the link type
+// opts give into the test's directory, as name, and returns its path.
+func linkCapture(t *testing.T, opts capturetest.Options, name string) string {
+	c := capturetest.NewCapture(opts)
+	k := c.Conn("[::1]:50000", "[::1]:9001")
+	k.Handshake()
+	k.Client(analyzetest.Request("/chat"))
+	k.Server(analyzetest.Response())
+	k.Client(analyzetest.Text(true, "hello"))
+	k.Server(analyzetest.Text(false, "hi"))
+	k.CloseFIN(true)
+	k.CloseFIN(false)
+	path := filepath.Join(t.TempDir(), name)
+	if err := c.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // statsRow matches a connection's row of wsviz stats.

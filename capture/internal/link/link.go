@@ -17,6 +17,15 @@ const (
 	LinuxSLL Type = 113 // Linux cooked capture v1
 	IPv4     Type = 228 // raw IPv4
 	IPv6     Type = 229 // raw IPv6
+
+	// LinuxSLL2 is Linux cooked capture v2, LINKTYPE 276, which does not
+	// fit in 8 bits: 276 & 0xff. No link type has the number 20.
+	LinuxSLL2 Type = 276 & 0xff
+	// RawAlias12 and RawAlias14 are DLT_RAW as some libpcap builds
+	// (BSD/OS, OpenBSD) numbered it in files; libpcap maps both to
+	// LINKTYPE_RAW (101).
+	RawAlias12 Type = 12
+	RawAlias14 Type = 14
 )
 
 // String returns the name gopacket v1.1.19's layers.LinkType.String gives
