@@ -25,6 +25,12 @@ const (
 	LinkTypeLinuxSLL LinkType = link.LinuxSLL // 113, Linux cooked capture v1
 	LinkTypeIPv4     LinkType = link.IPv4     // 228, raw IPv4
 	LinkTypeIPv6     LinkType = link.IPv6     // 229, raw IPv6
+
+	LinkTypePPPHDLC      LinkType = link.PPPHDLC      // 50, PPP in HDLC-like framing, or Cisco PPP
+	LinkTypeCHDLC        LinkType = link.CHDLC        // 104, Cisco HDLC
+	LinkTypePPPWithDir   LinkType = link.PPPWithDir   // 204, a direction byte, then PPP
+	LinkTypeCHDLCWithDir LinkType = link.CHDLCWithDir // 205, a direction byte, then Cisco HDLC
+	LinkTypeNFLOG        LinkType = link.NFLOG        // 239, Linux netfilter log
 )
 
 // LinkTypeLinuxSLL2 is Linux cooked capture v2 (LINKTYPE_LINUX_SLL2, number
@@ -81,6 +87,24 @@ const (
 	sll2HeaderLen     = 20 // LINKTYPE_LINUX_SLL2: protocol type at 0
 	sll2ProtocolOff   = 0
 	nullHeaderLen     = 4 // LINKTYPE_NULL / LINKTYPE_LOOP: address family
+	chdlcHeaderLen    = 4 // Cisco HDLC: address, control, EtherType
+	pppoeHeaderLen    = 6 // RFC 2516 §4: version and type, code, session, length
+	nflogHeaderLen    = 4 // LINKTYPE_NFLOG: family, version, resource ID
+	nflogTLVLen       = 4 // each TLV: length (itself included), type
+	nflogPayloadType  = 9 // NFULA_PAYLOAD: the packet, from its IP header
+)
+
+// PPP (RFC 1661, RFC 1662) framing and the protocol numbers DecodeTCP
+// follows, with the EtherType each stands for.
+const (
+	pppAddress         = 0xff // RFC 1662 §3.1: all-stations
+	pppControl         = 0x03 // unnumbered information
+	pppIPv4            = 0x0021
+	pppIPv6            = 0x0057
+	pppMPLS            = 0x0281
+	pppMPLSMulti       = 0x0283
+	ciscoHDLCUnicast   = 0x0f
+	ciscoHDLCMulticast = 0x8f
 )
 
 // EtherTypes (IEEE 802 numbers) that DecodeTCP follows.
@@ -93,6 +117,7 @@ const (
 	etherTypeMPLS      = 0x8847 // RFC 3032 §5, unicast
 	etherTypeMPLSMulti = 0x8848 // RFC 3032 §5, multicast
 	etherTypeTEB       = 0x6558 // Transparent Ethernet Bridging: an Ethernet frame follows (GRE, Geneve)
+	etherTypePPPoE     = 0x8864 // RFC 2516: a PPPoE session, PPP inside
 )
 
 // Address families in LINKTYPE_NULL and LINKTYPE_LOOP headers. AF_INET is 2
@@ -244,6 +269,14 @@ func decode(d *Decoder, p *Packet, seg *Segment) bool {
 		etherType = etherTypeIPv4
 	case LinkTypeIPv6:
 		etherType = etherTypeIPv6
+	case LinkTypePPP, LinkTypePPPHDLC, LinkTypePPPWithDir, LinkTypeCHDLC, LinkTypeCHDLCWithDir:
+		if etherType, data = decodePPPLink(p.LinkType, data); etherType == 0 {
+			return false
+		}
+	case LinkTypeNFLOG:
+		if etherType, data = decodeNFLOG(data); etherType == 0 {
+			return false
+		}
 	default:
 		return false
 	}
@@ -300,6 +333,123 @@ func decode(d *Decoder, p *Packet, seg *Segment) bool {
 	seg.Payload = tcp[headerLen:]
 	seg.Missing = tcpLen - len(tcp)
 	return true
+}
+
+// decodesLink reports whether DecodeTCP reads packets of link type lt.
+func decodesLink(lt LinkType) bool {
+	switch lt {
+	case LinkTypeEthernet, LinkTypeLinuxSLL, LinkTypeLinuxSLL2, LinkTypeNull, LinkTypeLoop,
+		LinkTypeRaw, linkTypeRawAlias12, linkTypeRawAlias14, LinkTypeIPv4, LinkTypeIPv6,
+		LinkTypePPP, LinkTypePPPHDLC, LinkTypePPPWithDir, LinkTypeCHDLC, LinkTypeCHDLCWithDir, LinkTypeNFLOG:
+		return true
+	}
+	return false
+}
+
+// decodePPPLink reads the link header of the PPP and Cisco HDLC link types
+// (https://www.tcpdump.org/linktypes.html) and returns the EtherType of
+// what follows and where it starts; etherType 0 when it is not IP or MPLS.
+//
+// LINKTYPE_PPP starts with PPP's protocol field, after RFC 1662's address
+// and control bytes when they are there; LINKTYPE_PPP_HDLC either that or
+// Cisco's framing, told apart by the first byte; Cisco HDLC has an address,
+// a control byte and an EtherType. The _WITH_DIR forms put a direction
+// byte before it all.
+func decodePPPLink(lt LinkType, data []byte) (etherType uint16, rest []byte) {
+	if lt == LinkTypePPPWithDir || lt == LinkTypeCHDLCWithDir {
+		if len(data) < 1 {
+			return 0, nil
+		}
+		data = data[1:]
+	}
+	if len(data) < 2 {
+		return 0, nil
+	}
+	cisco := lt == LinkTypeCHDLC || lt == LinkTypeCHDLCWithDir ||
+		lt == LinkTypePPPHDLC && (data[0] == ciscoHDLCUnicast || data[0] == ciscoHDLCMulticast)
+	if cisco {
+		if len(data) < chdlcHeaderLen {
+			return 0, nil
+		}
+		return binary.BigEndian.Uint16(data[2:]), data[chdlcHeaderLen:]
+	}
+	if data[0] == pppAddress && data[1] == pppControl {
+		data = data[2:]
+	}
+	return pppProtocol(data)
+}
+
+// pppProtocol reads PPP's protocol field (RFC 1661 §2: two bytes, or one
+// when compressed, which an odd first byte says) and returns the EtherType
+// it stands for and what follows; etherType 0 for a protocol other than IP
+// and MPLS.
+func pppProtocol(data []byte) (etherType uint16, rest []byte) {
+	if len(data) < 1 {
+		return 0, nil
+	}
+	var proto uint16
+	if data[0]&1 == 1 {
+		proto, data = uint16(data[0]), data[1:]
+	} else {
+		if len(data) < 2 {
+			return 0, nil
+		}
+		proto, data = binary.BigEndian.Uint16(data), data[2:]
+	}
+	switch proto {
+	case pppIPv4:
+		return etherTypeIPv4, data
+	case pppIPv6:
+		return etherTypeIPv6, data
+	case pppMPLS:
+		return etherTypeMPLS, data
+	case pppMPLSMulti:
+		return etherTypeMPLSMulti, data
+	}
+	return 0, nil
+}
+
+// decodeNFLOG returns the packet an NFLOG record carries
+// (LINKTYPE_NFLOG: a header of family, version and resource ID, then TLVs,
+// each padded to 4 bytes; the packet is in NFULA_PAYLOAD, from its IP
+// header) and its EtherType, by its IP version; etherType 0 when there is
+// none. The TLVs' lengths and types are in the capturing host's byte
+// order, which the file does not record: little-endian, as on nearly every
+// host, unless the TLVs only hold together big-endian.
+func decodeNFLOG(data []byte) (etherType uint16, payload []byte) {
+	if len(data) < nflogHeaderLen || data[1] != 0 { // version 0
+		return 0, nil
+	}
+	tlvs := data[nflogHeaderLen:]
+	if payload, ok := nflogPayload(tlvs, binary.LittleEndian); ok {
+		return ipEtherType(payload), payload
+	}
+	if payload, ok := nflogPayload(tlvs, binary.BigEndian); ok {
+		return ipEtherType(payload), payload
+	}
+	return 0, nil
+}
+
+// nflogPayload walks NFLOG TLVs in the given byte order to NFULA_PAYLOAD;
+// ok is false when there is none or a length does not fit. The payload may
+// be cut short by the capture's snap length: what was captured of it is
+// returned (the IP header tells how much is missing).
+func nflogPayload(tlvs []byte, order binary.ByteOrder) (payload []byte, ok bool) {
+	for len(tlvs) >= nflogTLVLen {
+		n := int(order.Uint16(tlvs))
+		if n < nflogTLVLen {
+			return nil, false
+		}
+		// The two high bits of the type are netlink's flags.
+		if order.Uint16(tlvs[2:])&0x3fff == nflogPayloadType {
+			return tlvs[nflogTLVLen:min(n, len(tlvs))], true
+		}
+		if n > len(tlvs) {
+			return nil, false
+		}
+		tlvs = tlvs[min((n+3)&^3, len(tlvs)):]
+	}
+	return nil, false
 }
 
 // ipEtherType returns the EtherType of the IP packet data starts with, by
@@ -365,6 +515,16 @@ func decodeNetwork(d *Decoder, etherType uint16, data []byte, seg *Segment) bool
 			}
 			etherType = binary.BigEndian.Uint16(data[ethernetTypeOff:])
 			data = data[ethernetHeaderLen:]
+			continue
+		case etherTypePPPoE:
+			// RFC 2516 §4: version 1, type 1, code 0 in a session, then
+			// PPP's protocol field.
+			if len(data) < pppoeHeaderLen || data[0] != 0x11 || data[1] != 0 {
+				return false
+			}
+			if etherType, data = pppProtocol(data[pppoeHeaderLen:]); etherType == 0 {
+				return false
+			}
 			continue
 		default:
 			return false

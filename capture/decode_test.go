@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/wsviz/wsviz/capture"
@@ -105,6 +106,26 @@ func cat(parts ...[]byte) []byte {
 }
 
 func le32(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
+
+// pppoe is a PPPoE session header (RFC 2516 §4) and PPP's protocol field
+// before payload.
+func pppoe(proto uint16, payload []byte) []byte {
+	h := []byte{0x11, 0x00, 0x12, 0x34}
+	h = binary.BigEndian.AppendUint16(h, uint16(2+len(payload)))
+	h = binary.BigEndian.AppendUint16(h, proto)
+	return append(h, payload...)
+}
+
+// nflogTLV is an NFLOG TLV in the given byte order, padded to 4 bytes.
+func nflogTLV(order binary.AppendByteOrder, typ uint16, value []byte) []byte {
+	b := order.AppendUint16(nil, uint16(4+len(value)))
+	b = order.AppendUint16(b, typ)
+	b = append(b, value...)
+	for len(b)%4 != 0 {
+		b = append(b, 0)
+	}
+	return b
+}
 func be32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
 
 var (
@@ -124,6 +145,7 @@ func TestDecodeTCP(t *testing.T) {
 	)
 	v4 := ipv4(ipProtoTCP, 5, -1, df, tcp(5, capture.PSH|capture.ACK, "hello"))
 	v6 := ipv6(ipProtoTCP, -1, tcp(5, capture.PSH|capture.ACK, "hello"))
+	big := ipv4(ipProtoTCP, 5, -1, df, tcp(5, capture.PSH|capture.ACK, strings.Repeat("b", 3000))) // 0x0800 read the wrong way round fits
 	tests := []struct {
 		name    string
 		link    capture.LinkType
@@ -202,7 +224,38 @@ func TestDecodeTCP(t *testing.T) {
 		{name: "ipv6 link", link: capture.LinkTypeIPv6, data: v6, ok: true, v6: true, payload: "hello"},
 		{name: "ipv4 link with ipv6 packet", link: capture.LinkTypeIPv4, data: v6},
 		{name: "ipv6 link with ipv4 packet", link: capture.LinkTypeIPv6, data: v4},
-		{name: "ppp is not supported", link: capture.LinkTypePPP, data: cat([]byte{0xff, 0x03, 0x00, 0x21}, v4)},
+		{name: "ppp hdlc framing", link: capture.LinkTypePPP, data: cat([]byte{0xff, 0x03, 0x00, 0x21}, v4), ok: true, payload: "hello"},
+		{name: "ppp unframed", link: capture.LinkTypePPP, data: cat([]byte{0x00, 0x57}, v6), ok: true, v6: true, payload: "hello"},
+		{name: "ppp compressed protocol", link: capture.LinkTypePPP, data: cat([]byte{0x21}, v4), ok: true, payload: "hello"},
+		{name: "ppp framed compressed protocol", link: capture.LinkTypePPP, data: cat([]byte{0xff, 0x03, 0x57}, v6), ok: true, v6: true, payload: "hello"},
+		{name: "ppp mpls", link: capture.LinkTypePPP, data: cat([]byte{0xff, 0x03, 0x02, 0x81}, []byte{0x00, 0x01, 0x01, 0x40}, v4), ok: true, payload: "hello"},
+		{name: "ppp lcp", link: capture.LinkTypePPP, data: cat([]byte{0xff, 0x03, 0xc0, 0x21}, v4)},
+		{name: "ppp ipcp", link: capture.LinkTypePPP, data: cat([]byte{0x80, 0x21}, v4)},
+		{name: "ppp_hdlc", link: capture.LinkTypePPPHDLC, data: cat([]byte{0xff, 0x03, 0x00, 0x21}, v4), ok: true, payload: "hello"},
+		{name: "ppp_hdlc cisco", link: capture.LinkTypePPPHDLC, data: cat([]byte{0x0f, 0x00, 0x86, 0xdd}, v6), ok: true, v6: true, payload: "hello"},
+		{name: "ppp_hdlc cisco multicast", link: capture.LinkTypePPPHDLC, data: cat([]byte{0x8f, 0x00, 0x08, 0x00}, v4), ok: true, payload: "hello"},
+		{name: "ppp_with_dir", link: capture.LinkTypePPPWithDir, data: cat([]byte{0x01, 0xff, 0x03, 0x00, 0x21}, v4), ok: true, payload: "hello"},
+		{name: "ppp_with_dir unframed", link: capture.LinkTypePPPWithDir, data: cat([]byte{0x00, 0x00, 0x57}, v6), ok: true, v6: true, payload: "hello"},
+		{name: "c_hdlc", link: capture.LinkTypeCHDLC, data: cat([]byte{0x0f, 0x00, 0x08, 0x00}, v4), ok: true, payload: "hello"},
+		{name: "c_hdlc slarp", link: capture.LinkTypeCHDLC, data: cat([]byte{0x8f, 0x00, 0x80, 0x35}, make([]byte, 20))},
+		{name: "c_hdlc_with_dir", link: capture.LinkTypeCHDLCWithDir, data: cat([]byte{0x00, 0x0f, 0x00, 0x86, 0xdd}, v6), ok: true, v6: true, payload: "hello"},
+		{name: "pppoe", link: capture.LinkTypeEthernet, data: ethernet(0x8864, pppoe(0x0021, v4)), ok: true, payload: "hello"},
+		{name: "pppoe ipv6 in vlan", link: capture.LinkTypeEthernet, data: ethernet(0x8100, vlanTag(7, 0x8864), pppoe(0x0057, v6)), ok: true, v6: true, payload: "hello"},
+		{name: "pppoe in sll", link: capture.LinkTypeLinuxSLL, data: cat(make([]byte, 14), []byte{0x88, 0x64}, pppoe(0x0021, v4)), ok: true, payload: "hello"},
+		{name: "pppoe discovery", link: capture.LinkTypeEthernet, data: ethernet(0x8863, pppoe(0x0021, v4))},
+		{name: "pppoe lcp", link: capture.LinkTypeEthernet, data: ethernet(0x8864, pppoe(0xc021, v4))},
+		{name: "pppoe version 2", link: capture.LinkTypeEthernet, data: ethernet(0x8864, cat([]byte{0x21}, pppoe(0x0021, v4)[1:]))},
+		{name: "pppoe code not session", link: capture.LinkTypeEthernet, data: ethernet(0x8864, cat([]byte{0x11, 0x09}, pppoe(0x0021, v4)[2:]))},
+		{name: "nflog", link: capture.LinkTypeNFLOG, data: cat([]byte{2, 0, 0, 1}, nflogTLV(binary.LittleEndian, 1, []byte{8, 0, 3, 0}), nflogTLV(binary.LittleEndian, 10, []byte("drop\x00")), nflogTLV(binary.LittleEndian, 9, v4)), ok: true, payload: "hello", trailer: 3},
+		{name: "nflog big-endian", link: capture.LinkTypeNFLOG, data: cat([]byte{10, 0, 0, 1}, nflogTLV(binary.BigEndian, 1, []byte{0x86, 0xdd, 3, 0}), nflogTLV(binary.BigEndian, 9, v6)), ok: true, v6: true, payload: "hello", trailer: 3},
+		{name: "nflog big-endian, big payload", link: capture.LinkTypeNFLOG, data: cat([]byte{2, 0, 0, 1}, nflogTLV(binary.BigEndian, 1, []byte{8, 0, 3, 0}), nflogTLV(binary.BigEndian, 9, big)), ok: true, payload: strings.Repeat("b", 3000)},
+		{name: "nflog payload first, unpadded", link: capture.LinkTypeNFLOG, data: cat([]byte{2, 0, 0, 0}, nflogTLV(binary.LittleEndian, 9, v4)[:4+len(v4)]), ok: true, payload: "hello"},
+		{name: "nflog type with netlink flags", link: capture.LinkTypeNFLOG, data: cat([]byte{2, 0, 0, 0}, nflogTLV(binary.LittleEndian, 0x4000|9, v4)), ok: true, payload: "hello", trailer: 3},
+		{name: "nflog without payload", link: capture.LinkTypeNFLOG, data: cat([]byte{2, 0, 0, 0}, nflogTLV(binary.LittleEndian, 1, []byte{8, 0, 3, 0}))},
+		{name: "nflog version 1", link: capture.LinkTypeNFLOG, data: cat([]byte{2, 1, 0, 0}, nflogTLV(binary.LittleEndian, 9, v4))},
+		{name: "nflog payload cut by the snap length", link: capture.LinkTypeNFLOG, data: cat([]byte{2, 0, 0, 0}, nflogTLV(binary.LittleEndian, 9, v4))[:len(v4)+8-2], length: len(v4) + 8, ok: true, payload: "hel", missing: 2},
+		{name: "nflog tlv length past the end", link: capture.LinkTypeNFLOG, data: cat([]byte{2, 0, 0, 0}, nflogTLV(binary.LittleEndian, 1, []byte{8, 0, 3, 0}), []byte{0xff, 0x0f, 10, 0}, nflogTLV(binary.LittleEndian, 9, v4))},
+		{name: "nflog tlv length below 4", link: capture.LinkTypeNFLOG, data: cat([]byte{2, 0, 0, 0}, []byte{2, 0, 9, 0}, v4)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -290,6 +343,14 @@ var captureLinks = []struct {
 	{"raw14", capturetest.Options{LinkType: 14}, true, true},
 	{"ipv4", capturetest.Options{LinkType: capture.LinkTypeIPv4}, true, false},
 	{"ipv6", capturetest.Options{LinkType: capture.LinkTypeIPv6}, false, true},
+	{"ppp", capturetest.Options{LinkType: capture.LinkTypePPP}, true, true},
+	{"ppp_hdlc", capturetest.Options{LinkType: capture.LinkTypePPPHDLC}, true, true},
+	{"ppp_with_dir", capturetest.Options{LinkType: capture.LinkTypePPPWithDir}, true, true},
+	{"c_hdlc", capturetest.Options{LinkType: capture.LinkTypeCHDLC}, true, true},
+	{"c_hdlc_with_dir", capturetest.Options{LinkType: capture.LinkTypeCHDLCWithDir}, true, true},
+	{"nflog", capturetest.Options{LinkType: capture.LinkTypeNFLOG}, true, true},
+	{"pppoe", capturetest.Options{PPPoE: true}, true, true},
+	{"vlan-pppoe", capturetest.Options{PPPoE: true, VLANs: []uint16{7}}, true, true},
 }
 
 // TestDecodeTCPLinkTypes decodes a conversation on every link type, IP

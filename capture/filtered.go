@@ -12,9 +12,11 @@ import (
 // (DecoderOptions.Filter, analyze.Options.PacketFilter): set it too.
 // It returns src itself when f is empty.
 //
-// Packets of a link type the filter cannot be compiled for, which DecodeTCP
-// does not decode either (PPP, 802.11, USB on an interface of a pcapng
-// file), are left out: no filter matches what cannot be read.
+// A link type whose headers have no fixed length (PPP, Cisco HDLC, NFLOG)
+// has no compiled filter: its packets all come, for the Decoder's precise
+// test. Packets of a link type DecodeTCP does not read (802.11, USB on an
+// interface of a pcapng file) are left out: no filter matches what cannot
+// be read.
 //
 // The source it returns hides src's other methods (a pcapng file's TLS
 // secrets, its interfaces): take them from src first.
@@ -28,7 +30,7 @@ func FilterSource(src Source, f *filter.Filter) Source {
 type filteredSource struct {
 	src    Source
 	filter *filter.Filter
-	progs  map[LinkType]*filter.Program // compiled once per link type; nil for one not supported
+	progs  map[LinkType]*filter.Program // compiled once per link type; nil for one it cannot be
 }
 
 func (fs *filteredSource) ReadPacket() (Packet, error) {
@@ -42,7 +44,7 @@ func (fs *filteredSource) ReadPacket() (Packet, error) {
 			prog, _ = fs.filter.Compile(p.LinkType) // nil when not supported
 			fs.progs[p.LinkType] = prog
 		}
-		if prog != nil && prog.Match(p.Data) {
+		if prog == nil && decodesLink(p.LinkType) || prog != nil && prog.Match(p.Data) {
 			return p, nil
 		}
 	}

@@ -44,6 +44,9 @@ type Options struct {
 	LinkType capture.LinkType
 	// Null selects capture.LinkTypeNull (BSD loopback) instead of LinkType.
 	Null bool
+	// PPPoE puts every Ethernet frame's IP packet in a PPPoE session
+	// (RFC 2516), after the VLAN tags if any, as a DSL line carries it.
+	PPPoE bool
 	// VLANs are IEEE 802.1Q/802.1ad tags put in every Ethernet frame,
 	// outermost first (802.1ad for all but the innermost). Other link types
 	// ignore them.
@@ -134,7 +137,9 @@ func (c *Capture) ConnLink(link capture.LinkType, client, server string) *Conn {
 	v4 := cl.Addr().Is4()
 	switch link {
 	case capture.LinkTypeEthernet, capture.LinkTypeLinuxSLL, capture.LinkTypeLinuxSLL2,
-		capture.LinkTypeNull, capture.LinkTypeLoop, capture.LinkTypeRaw, 12, 14:
+		capture.LinkTypeNull, capture.LinkTypeLoop, capture.LinkTypeRaw, 12, 14,
+		capture.LinkTypePPP, capture.LinkTypePPPHDLC, capture.LinkTypePPPWithDir,
+		capture.LinkTypeCHDLC, capture.LinkTypeCHDLCWithDir, capture.LinkTypeNFLOG:
 	case capture.LinkTypeIPv4, capture.LinkTypeIPv6:
 		if v4 != (link == capture.LinkTypeIPv4) {
 			panic(fmt.Sprintf("capturetest: link type %v cannot carry %v", link, cl.Addr()))

@@ -9,10 +9,11 @@ import (
 
 // Header fields the frames use.
 const (
-	etherTypeIPv4 = 0x0800
-	etherTypeIPv6 = 0x86dd
-	etherTypeVLAN = 0x8100 // IEEE 802.1Q
-	etherTypeQinQ = 0x88a8 // IEEE 802.1ad
+	etherTypeIPv4  = 0x0800
+	etherTypeIPv6  = 0x86dd
+	etherTypeVLAN  = 0x8100 // IEEE 802.1Q
+	etherTypeQinQ  = 0x88a8 // IEEE 802.1ad
+	etherTypePPPoE = 0x8864 // RFC 2516, a PPPoE session
 
 	afInet        = 2
 	afInet6Darwin = 30 // LINKTYPE_NULL as macOS writes it
@@ -126,9 +127,24 @@ func (k *Conn) linkFrame(from int, etherType uint16, b []byte) []byte {
 		}
 	default:
 		switch k.link {
-		case capture.LinkTypeNull, capture.LinkTypeLoop, capture.LinkTypeRaw, 12, 14, capture.LinkTypeIPv4, capture.LinkTypeIPv6:
+		case capture.LinkTypeNull, capture.LinkTypeLoop, capture.LinkTypeRaw, 12, 14, capture.LinkTypeIPv4, capture.LinkTypeIPv6,
+			capture.LinkTypePPP, capture.LinkTypePPPHDLC, capture.LinkTypePPPWithDir, capture.LinkTypeNFLOG:
 			panic(fmt.Sprintf("capturetest: link type %v carries only IP, not EtherType %#04x", k.link, etherType))
 		}
+		if k.c.opts.PPPoE {
+			panic(fmt.Sprintf("capturetest: PPPoE carries only IP, not EtherType %#04x", etherType))
+		}
+	}
+	// PPP's protocol number for the packet (RFC 1661 §2).
+	pppProto := uint16(0x0021)
+	if etherType == etherTypeIPv6 {
+		pppProto = 0x0057
+	}
+	// The direction byte of the _WITH_DIR link types: non-zero when the
+	// capturing host sent it, as the client does here.
+	dir := byte(0)
+	if from == client_ {
+		dir = 1
 	}
 	ip := b
 	var link []byte
@@ -148,7 +164,47 @@ func (k *Conn) linkFrame(from int, etherType uint16, b []byte) []byte {
 			link = binary.BigEndian.AppendUint16(link, tpid)
 			link = binary.BigEndian.AppendUint16(link, vid&0x0fff)
 		}
+		if k.c.opts.PPPoE {
+			// RFC 2516 §4: version and type 0x11, code 0 (session data),
+			// session ID, length of the PPP payload, PPP's protocol.
+			link = binary.BigEndian.AppendUint16(link, etherTypePPPoE)
+			link = append(link, 0x11, 0)
+			link = binary.BigEndian.AppendUint16(link, 0x1234)
+			link = binary.BigEndian.AppendUint16(link, uint16(2+len(b)))
+			link = binary.BigEndian.AppendUint16(link, pppProto)
+			break
+		}
 		link = binary.BigEndian.AppendUint16(link, etherType)
+	case capture.LinkTypePPP, capture.LinkTypePPPHDLC:
+		link = binary.BigEndian.AppendUint16([]byte{0xff, 0x03}, pppProto) // RFC 1662 framing
+	case capture.LinkTypePPPWithDir:
+		link = binary.BigEndian.AppendUint16([]byte{dir, 0xff, 0x03}, pppProto)
+	case capture.LinkTypeCHDLC:
+		link = binary.BigEndian.AppendUint16([]byte{0x0f, 0x00}, etherType)
+	case capture.LinkTypeCHDLCWithDir:
+		link = binary.BigEndian.AppendUint16([]byte{dir, 0x0f, 0x00}, etherType)
+	case capture.LinkTypeNFLOG:
+		// Family, version 0, resource ID (big-endian); then TLVs in the
+		// host's byte order, little-endian here, each padded to 4 bytes:
+		// NFULA_PACKET_HDR (hardware protocol, hook), NFULA_PREFIX,
+		// NFULA_PAYLOAD (the IP packet, last).
+		family := byte(2)
+		if etherType == etherTypeIPv6 {
+			family = 10
+		}
+		link = []byte{family, 0, 0, 0}
+		tlv := func(typ uint16, value []byte) {
+			link = binary.LittleEndian.AppendUint16(link, uint16(4+len(value)))
+			link = binary.LittleEndian.AppendUint16(link, typ)
+			link = append(link, value...)
+			for len(link)%4 != 0 {
+				link = append(link, 0)
+			}
+		}
+		tlv(1, binary.BigEndian.AppendUint32(nil, uint32(etherType)<<16|3<<8)) // NF_INET_LOCAL_OUT
+		tlv(10, []byte("wsviz\x00"))
+		link = binary.LittleEndian.AppendUint16(link, uint16(4+len(b)))
+		link = binary.LittleEndian.AppendUint16(link, 9)
 	case capture.LinkTypeLinuxSLL:
 		link = make([]byte, 16)
 		binary.BigEndian.PutUint16(link[0:], sllPacketType(from))

@@ -51,7 +51,7 @@ func TestOrEncapsulated(t *testing.T) {
 	tests := []struct {
 		name string
 		ip   []byte
-		mpls bool // an MPLS or VLAN frame (Ethernet and SLL only)
+		mpls bool // an MPLS, VLAN or PPPoE frame (Ethernet and SLL only)
 		want bool
 	}{
 		{"the filter's own packet", rawIPv4(6, 5, 0, tcp), false, true},
@@ -75,6 +75,7 @@ func TestOrEncapsulated(t *testing.T) {
 		{"ipv6 the filter's own", rawIPv6(6, tcp), false, true},
 		{"mpls", []byte{0, 0x64, 0x1, 0x40}, true, true},
 		{"vlan tagged", []byte{0, 0x64, 0x8, 0}, true, true},
+		{"pppoe session", []byte{0x11, 0, 0x12, 0x34, 0, 0x30, 0, 0x21}, true, true},
 	}
 	for _, link := range []linktype.Type{linktype.Ethernet, linktype.LinuxSLL, linktype.LinuxSLL2, linktype.Null, linktype.Loop, linktype.Raw} {
 		prog, err := f.Compile(link)
@@ -88,9 +89,9 @@ func TestOrEncapsulated(t *testing.T) {
 			}
 			data := frame(link, tc.ip)
 			if tc.mpls {
-				etherType := uint16(0x8847)
-				if tc.name == "vlan tagged" {
-					etherType = 0x8100
+				etherType := map[string]uint16{"vlan tagged": 0x8100, "pppoe session": 0x8864}[tc.name]
+				if etherType == 0 {
+					etherType = 0x8847
 				}
 				binary.BigEndian.PutUint16(data[off:], etherType)
 			}

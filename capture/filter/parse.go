@@ -86,7 +86,8 @@ func (f *Filter) And(g *Filter) *Filter {
 // packet that may carry, once reassembled or unwrapped, a packet f
 // matches: IPv4 and IPv6 fragments, the tunnels capture.DecodeTCP
 // unwraps (GRE, IP-in-IP, 6in4, VXLAN, Geneve, GRE in UDP, MPLS), and
-// VLAN-tagged frames, past whose tags the filter's tests cannot see. A live
+// VLAN-tagged and PPPoE frames, past whose headers the filter's tests
+// cannot see. A live
 // capture filters with it in the kernel; the precise test of f on the
 // inner packets is the capture.Decoder's (DecoderOptions.Filter). An
 // empty f stays empty: it already matches everything.

@@ -331,6 +331,7 @@ const (
 	etherTypeVLAN    = 0x8100
 	etherTypeQinQ    = 0x88a8
 	etherTypeQinQOld = 0x9100
+	etherTypePPPoE   = 0x8864 // RFC 2516 session: PPP, IP inside
 )
 
 // tunnelPorts are the UDP destination ports of VXLAN (and Linux's older
@@ -360,10 +361,10 @@ func (l layout) encapsulated() *cond {
 		}, tunnelPorts...))
 	c := or(and(l.isIPv4(), or(frag4, or(proto4, udp4))), and(l.isIPv6(), or(next6, udp6)))
 	if !l.rawIP {
-		// MPLS, and VLAN tags, which the filter's own tests cannot see
-		// past (at fixed offsets, they find the tag's type, not IP).
+		// MPLS, VLAN tags and PPPoE, which the filter's own tests cannot
+		// see past (at fixed offsets, they find the tag's type, not IP).
 		c = or(c, anyOf(func(v uint32) *cond { return &cond{t: test{off: l.typeOff, size: 2, mask: noMask, val: v}} },
-			etherTypeMPLS, etherTypeMPLM, etherTypeVLAN, etherTypeQinQ, etherTypeQinQOld))
+			etherTypeMPLS, etherTypeMPLM, etherTypeVLAN, etherTypeQinQ, etherTypeQinQOld, etherTypePPPoE))
 	}
 	return c
 }

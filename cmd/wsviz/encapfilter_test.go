@@ -89,6 +89,11 @@ func TestEveryCommandFiltersAlike(t *testing.T) {
 		// failed the whole read on these link types.
 		{linkCapture(t, capturetest.Options{Null: true}, "null.pcap"), []string{"tcp", "port", "9001"}, []string{"port", "80"}},
 		{linkCapture(t, capturetest.Options{LinkType: capture.LinkTypeLinuxSLL2}, "sll2.pcap"), []string{"tcp", "port", "9001"}, []string{"port", "80"}},
+		// Link layers of no fixed length, which only the analyzer's
+		// filter can judge, and PPPoE in a VLAN, as on a DSL or fibre line.
+		{linkCapture(t, capturetest.Options{LinkType: capture.LinkTypeNFLOG}, "nflog.pcap"), []string{"tcp", "port", "9001"}, []string{"port", "80"}},
+		{linkCapture(t, capturetest.Options{LinkType: capture.LinkTypePPP}, "ppp.pcap"), []string{"tcp", "port", "9001"}, []string{"port", "80"}},
+		{linkCapture(t, capturetest.Options{PPPoE: true, VLANs: []uint16{7}}, "pppoe.pcap"), []string{"tcp", "port", "9001"}, []string{"port", "80"}},
 	}
 	for _, cmd := range commands {
 		for _, tc := range cases {

@@ -18,6 +18,12 @@ const (
 	IPv4     Type = 228 // raw IPv4
 	IPv6     Type = 229 // raw IPv6
 
+	PPPHDLC      Type = 50  // PPP in HDLC-like framing (RFC 1662), or Cisco PPP (RFC 1547 §4.3.1)
+	CHDLC        Type = 104 // Cisco HDLC
+	PPPWithDir   Type = 204 // a direction byte, then PPP as in LINKTYPE_PPP
+	CHDLCWithDir Type = 205 // a direction byte, then Cisco HDLC
+	NFLOG        Type = 239 // Linux netfilter NFLOG: TLVs, one of them the IP packet
+
 	// LinuxSLL2 is Linux cooked capture v2, LINKTYPE 276, which does not
 	// fit in 8 bits: 276 & 0xff. No link type has the number 20.
 	LinuxSLL2 Type = 276 & 0xff
