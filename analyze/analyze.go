@@ -228,6 +228,30 @@ func (a *Analyzer) onPacket(p *capture.Packet, c *conn) {
 	a.pkt = capture.Packet{}
 }
 
+// clearGroup zeroes the type-specific group ev.Type names, keeping the
+// capacity of WSOpen.Offered; the other groups are zero already (newEvent
+// clears each one when the next event is made).
+func (ev *Event) clearGroup() {
+	switch ev.Type {
+	case TypeTCPOpen:
+		ev.TCPOpen = TCPOpen{}
+	case TypeTCPClose:
+		ev.TCPClose = TCPClose{}
+	case TypeTCPGap:
+		ev.TCPGap = TCPGap{}
+	case TypeHTTPRequest, TypeHTTPResponse:
+		ev.HTTP = HTTP{}
+	case TypeWSOpen:
+		ev.WSOpen = WSOpen{Offered: ev.WSOpen.Offered[:0]}
+	case TypeWSFrame:
+		ev.Frame = Frame{}
+	case TypeWSMessage:
+		ev.Message = Message{}
+	case TypeTLSHandshake, TypeTLSMessage, TypeTLSAlert, TypeTLSRecord:
+		ev.TLS = TLS{}
+	}
+}
+
 // sideOf returns the number of f's connection and which side sent s, for
 // Options.OnPacket, as onPacket decides them: for a sharded worker's
 // packet, whose call the merge makes (parallel.go). conn is 0 when f has
@@ -260,24 +284,7 @@ func (a *Analyzer) Close() {
 // done for every frame and message).
 func (a *Analyzer) newEvent(typ string, c *conn, from string) *Event {
 	ev := &a.ev
-	switch ev.Type {
-	case TypeTCPOpen:
-		ev.TCPOpen = TCPOpen{}
-	case TypeTCPClose:
-		ev.TCPClose = TCPClose{}
-	case TypeTCPGap:
-		ev.TCPGap = TCPGap{}
-	case TypeHTTPRequest, TypeHTTPResponse:
-		ev.HTTP = HTTP{}
-	case TypeWSOpen:
-		ev.WSOpen = WSOpen{Offered: ev.WSOpen.Offered[:0]}
-	case TypeWSFrame:
-		ev.Frame = Frame{}
-	case TypeWSMessage:
-		ev.Message = Message{}
-	case TypeTLSHandshake, TypeTLSMessage, TypeTLSAlert, TypeTLSRecord:
-		ev.TLS = TLS{}
-	}
+	ev.clearGroup()
 	ev.Type, ev.Time, ev.Packet, ev.From = typ, a.pktTime, a.pktNum, from
 	ev.Conn = 0
 	if c != nil {

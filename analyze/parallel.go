@@ -504,24 +504,8 @@ func copyEvent(dst, src *Event) {
 		copyWhole(dst, src)
 		return
 	}
-	switch dst.Type {
-	case TypeTCPOpen:
-		dst.TCPOpen = TCPOpen{}
-	case TypeTCPClose:
-		dst.TCPClose = TCPClose{}
-	case TypeTCPGap:
-		dst.TCPGap = TCPGap{}
-	case TypeHTTPRequest, TypeHTTPResponse:
-		dst.HTTP = HTTP{}
-	case TypeWSOpen:
-		dst.WSOpen = WSOpen{Offered: dst.WSOpen.Offered[:0]}
-	case TypeWSFrame:
-		dst.Frame = Frame{Header: dst.Frame.Header[:0]}
-	case TypeWSMessage:
-		dst.Message = Message{Packets: dst.Message.Packets[:0]}
-	case TypeTLSHandshake, TypeTLSMessage, TypeTLSAlert, TypeTLSRecord:
-		dst.TLS = TLS{}
-	}
+	header, packets := dst.Frame.Header[:0], dst.Message.Packets[:0] // nil unless dst's type is theirs
+	dst.clearGroup()
 	dst.Type, dst.Time, dst.Conn, dst.From, dst.Packet, dst.Note = src.Type, src.Time, src.Conn, src.From, src.Packet, src.Note
 	dst.Warnings = append(dst.Warnings[:0], src.Warnings...)
 	dst.Carried = Carried{Records: append(dst.Carried.Records[:0], src.Carried.Records...), More: src.Carried.More, MoreLen: src.Carried.MoreLen}
@@ -540,7 +524,7 @@ func copyEvent(dst, src *Event) {
 			dst.HTTP.Header = src.HTTP.Header.Clone()
 		}
 	case TypeWSOpen:
-		offered := dst.WSOpen.Offered
+		offered := dst.WSOpen.Offered // kept by clearGroup
 		dst.WSOpen = src.WSOpen
 		dst.WSOpen.Offered = append(offered, src.WSOpen.Offered...)
 		if src.WSOpen.Deflate != nil {
@@ -548,11 +532,9 @@ func copyEvent(dst, src *Event) {
 			dst.WSOpen.Deflate = &d
 		}
 	case TypeWSFrame:
-		header := dst.Frame.Header
 		dst.Frame = src.Frame
 		dst.Frame.Header = append(header, src.Frame.Header...)
 	case TypeWSMessage:
-		packets := dst.Message.Packets
 		dst.Message = src.Message
 		dst.Message.Packets = append(packets, src.Message.Packets...)
 		dst.Message.Payload = nil // the caller's copy (newShard)
