@@ -502,51 +502,82 @@ func TestLinkTypesMatchTshark(t *testing.T) {
 
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			out, err := exec.Command(tshark, "-r", file, "-T", "fields", "-E", "separator=,",
-				"-e", "frame.interface_id", "-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.srcport", "-e", "tcp.dstport",
-				"-e", "tcp.seq_raw", "-e", "tcp.len").Output()
-			if err != nil {
-				t.Fatalf("tshark: %v", err)
+			matchTshark(t, tshark, file)
+		})
+	}
+}
+
+// matchTshark holds DecodeTCP to tshark on every packet of file: each one's
+// interface, source address, ports, raw sequence number and payload length.
+func matchTshark(t *testing.T, tshark, file string) {
+	t.Helper()
+	out, err := exec.Command(tshark, "-r", file, "-T", "fields", "-E", "separator=,",
+		"-e", "frame.interface_id", "-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.srcport", "-e", "tcp.dstport",
+		"-e", "tcp.seq_raw", "-e", "tcp.len").Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	f, err := capture.OpenFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	n := 0
+	for ; ; n++ {
+		p, err := f.ReadPacket()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seg capture.Segment
+		if !capture.DecodeTCP(&p, &seg) {
+			t.Fatalf("packet %d (link type %d): DecodeTCP = false", p.Number, p.LinkType)
+		}
+		v4src, v6src := seg.Src.Addr().String(), ""
+		if seg.Src.Addr().Is6() {
+			v4src, v6src = "", seg.Src.Addr().String()
+		}
+		iface := "" // tshark has no interface for a pcap file's packets
+		if strings.HasSuffix(file, ".pcapng") {
+			iface = fmt.Sprint(p.Interface)
+		}
+		want := fmt.Sprintf("%s,%s,%s,%d,%d,%d,%d", iface, v4src, v6src, seg.Src.Port(), seg.Dst.Port(), seg.Seq, len(seg.Payload))
+		if n >= len(lines) || lines[n] != want {
+			got := "nothing"
+			if n < len(lines) {
+				got = lines[n]
 			}
-			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-			f, err := capture.OpenFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			n := 0
-			for ; ; n++ {
-				p, err := f.ReadPacket()
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				var seg capture.Segment
-				if !capture.DecodeTCP(&p, &seg) {
-					t.Fatalf("packet %d (link type %d): DecodeTCP = false", p.Number, p.LinkType)
-				}
-				v4src, v6src := seg.Src.Addr().String(), ""
-				if seg.Src.Addr().Is6() {
-					v4src, v6src = "", seg.Src.Addr().String()
-				}
-				iface := "" // tshark has no interface for a pcap file's packets
-				if strings.HasSuffix(file, ".pcapng") {
-					iface = fmt.Sprint(p.Interface)
-				}
-				want := fmt.Sprintf("%s,%s,%s,%d,%d,%d,%d", iface, v4src, v6src, seg.Src.Port(), seg.Dst.Port(), seg.Seq, len(seg.Payload))
-				if n >= len(lines) || lines[n] != want {
-					got := "nothing"
-					if n < len(lines) {
-						got = lines[n]
-					}
-					t.Errorf("packet %d (link type %d): tshark reads %s, DecodeTCP %s", p.Number, p.LinkType, got, want)
-				}
-			}
-			if n != len(lines) || n == 0 {
-				t.Errorf("%d packets read, tshark printed %d lines", n, len(lines))
-			}
+			t.Errorf("packet %d (link type %d): tshark reads %s, DecodeTCP %s", p.Number, p.LinkType, got, want)
+		}
+	}
+	if n != len(lines) || n == 0 {
+		t.Errorf("%d packets read, tshark printed %d lines", n, len(lines))
+	}
+}
+
+// TestRealLinkCapturesMatchTshark does the same on the captures of
+// testdata/link, taken by tcpdump from the kernel, not written by
+// capturetest: nflog-demo.pcap is wsviz demo's chat sniffed through an
+// iptables NFLOG rule (tcpdump -i nflog:5), with the TLVs as a
+// little-endian host writes them.
+func TestRealLinkCapturesMatchTshark(t *testing.T) {
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("tshark is not installed (.ci/run installs it)")
+		}
+		t.Skip("tshark is not installed")
+	}
+	files, _ := filepath.Glob("../../testdata/link/*.pcap*")
+	if len(files) == 0 {
+		t.Fatal("no captures in testdata/link")
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			matchTshark(t, tshark, file)
 		})
 	}
 }
