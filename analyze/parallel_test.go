@@ -136,11 +136,13 @@ func firstDiff(got, want []byte) string {
 }
 
 // captureFiles returns the captures of ../shared/corpus (when present)
-// and of testdata/.
+// and of testdata/ and testdata/link/.
 func captureFiles() []string {
 	files, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "*", "*.pcap*"))
 	more, _ := filepath.Glob(filepath.Join("..", "testdata", "*.pcap*"))
-	return slices.DeleteFunc(append(files, more...), func(f string) bool { return strings.HasSuffix(f, ".tsv") })
+	link, _ := filepath.Glob(filepath.Join("..", "testdata", "link", "*.pcap*"))
+	files = append(append(files, more...), link...)
+	return slices.DeleteFunc(files, func(f string) bool { return strings.HasSuffix(f, ".tsv") })
 }
 
 func TestWorkersSameOutputCorpus(t *testing.T) {
