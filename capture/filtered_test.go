@@ -186,3 +186,44 @@ func TestFilterSourceSkipsUnsupportedLinks(t *testing.T) {
 		t.Errorf("packets passed = %v, want [1 2 4]", got)
 	}
 }
+
+// TestDecodesLinkMatchesDecodeTCP holds the list FilterSource consults
+// (which link types DecodeTCP reads) to DecodeTCP itself: every link type
+// capturetest writes decodes and is listed; every listed one can be
+// written, so none is listed that DecodeTCP does not read.
+func TestDecodesLinkMatchesDecodeTCP(t *testing.T) {
+	for lt := range 256 {
+		link := capture.LinkType(lt)
+		var c *capturetest.Capture
+		func() {
+			defer func() {
+				if recover() != nil {
+					c = nil
+				}
+			}()
+			opts := capturetest.Options{LinkType: link, Null: link == capture.LinkTypeNull}
+			client, server := "10.0.0.1:40000", "10.0.0.2:80"
+			if link == capture.LinkTypeIPv6 {
+				client, server = "[2001:db8::1]:40000", "[2001:db8::2]:80"
+			}
+			c = capturetest.NewCapture(opts)
+			c.Conn(client, server).Handshake()
+		}()
+		written := c != nil
+		if got := capture.DecodesLink(link); got != written {
+			t.Errorf("link type %d: decodesLink = %v, capturetest writes it: %v", lt, got, written)
+		}
+		if c == nil {
+			continue
+		}
+		f := c.Open()
+		p, err := f.ReadPacket()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seg capture.Segment
+		if !capture.DecodeTCP(&p, &seg) {
+			t.Errorf("link type %d: DecodeTCP of capturetest's SYN = false", lt)
+		}
+	}
+}
