@@ -438,18 +438,11 @@ func TestMisusePanics(t *testing.T) {
 // TestLinkTypesMatchTshark holds DecodeTCP to tshark on the frames of every
 // link type capturetest writes but one tshark does not read (the PPP
 // family, Cisco HDLC, NFLOG and PPPoE among them, which gopacket does not
-// decode): each packet's source
-// address, ports, raw sequence number and payload length. One pcapng file
-// holds every link type (an interface each); Ethernet's variants (VLAN
-// tags, PPPoE) are a pcap file each.
+// decode): each packet's source address, ports, raw sequence number and
+// payload length. One pcapng file holds every link type (an interface
+// each); Ethernet's variants (VLAN tags, PPPoE) are a pcap file each.
 func TestLinkTypesMatchTshark(t *testing.T) {
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tshark is not installed (.ci/run installs it)")
-		}
-		t.Skip("tshark is not installed")
-	}
+	tshark := requireTshark(t)
 	script := func(c *capturetest.Capture, link capture.LinkType, i int, v4, v6 bool) {
 		var pairs [][2]string
 		if v4 {
@@ -558,19 +551,27 @@ func matchTshark(t *testing.T, tshark, file string) {
 	}
 }
 
-// TestRealLinkCapturesMatchTshark does the same on the captures of
-// testdata/link, taken by tcpdump from the kernel, not written by
-// capturetest: nflog-demo.pcap is wsviz demo's chat sniffed through an
-// iptables NFLOG rule (tcpdump -i nflog:5), with the TLVs as a
-// little-endian host writes them.
-func TestRealLinkCapturesMatchTshark(t *testing.T) {
-	tshark, err := exec.LookPath("tshark")
+// requireTshark returns tshark's path, skipping without it outside CI
+// (.ci/run installs it).
+func requireTshark(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("tshark")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("tshark is not installed (.ci/run installs it)")
 		}
 		t.Skip("tshark is not installed")
 	}
+	return path
+}
+
+// TestRealLinkCapturesMatchTshark does the same on the captures of
+// testdata/link, taken by tcpdump from the kernel, not written by
+// capturetest: nflog-demo.pcap is wsviz demo's chat sniffed through an
+// iptables NFLOG rule (tcpdump -i nflog:5), with the TLVs as a
+// little-endian host writes them.
+func TestRealLinkCapturesMatchTshark(t *testing.T) {
+	tshark := requireTshark(t)
 	files, _ := filepath.Glob("../../testdata/link/*.pcap*")
 	if len(files) == 0 {
 		t.Fatal("no captures in testdata/link")
