@@ -335,8 +335,9 @@ func decode(d *Decoder, p *Packet, seg *Segment) bool {
 	return true
 }
 
-// decodesLink reports whether DecodeTCP reads packets of link type lt.
-func decodesLink(lt LinkType) bool {
+// Decodable reports whether DecodeTCP reads packets of link type lt; the
+// packets of any other link type are not TCP to it.
+func Decodable(lt LinkType) bool {
 	switch lt {
 	case LinkTypeEthernet, LinkTypeLinuxSLL, LinkTypeLinuxSLL2, LinkTypeNull, LinkTypeLoop,
 		LinkTypeRaw, linkTypeRawAlias12, linkTypeRawAlias14, LinkTypeIPv4, LinkTypeIPv6,

@@ -5,6 +5,3 @@ package capture
 func (d *Decoder) Held() (bytes, fragments, datagrams int) {
 	return d.frags.bytes, d.frags.fragments, len(d.frags.table)
 }
-
-// DecodesLink is decodesLink, for the test that holds it to DecodeTCP.
-var DecodesLink = decodesLink

@@ -44,7 +44,7 @@ func (fs *filteredSource) ReadPacket() (Packet, error) {
 			prog, _ = fs.filter.Compile(p.LinkType) // nil when not supported
 			fs.progs[p.LinkType] = prog
 		}
-		if prog == nil && decodesLink(p.LinkType) || prog != nil && prog.Match(p.Data) {
+		if prog == nil && Decodable(p.LinkType) || prog != nil && prog.Match(p.Data) {
 			return p, nil
 		}
 	}

@@ -187,11 +187,12 @@ func TestFilterSourceSkipsUnsupportedLinks(t *testing.T) {
 	}
 }
 
-// TestDecodesLinkMatchesDecodeTCP holds the list FilterSource consults
-// (which link types DecodeTCP reads) to DecodeTCP itself: every link type
+// TestDecodableMatchesDecodeTCP holds the list FilterSource and wsviz's
+// note on skipped link types consult (which link types DecodeTCP reads) to
+// DecodeTCP itself: every link type
 // capturetest writes decodes and is listed; every listed one can be
 // written, so none is listed that DecodeTCP does not read.
-func TestDecodesLinkMatchesDecodeTCP(t *testing.T) {
+func TestDecodableMatchesDecodeTCP(t *testing.T) {
 	for lt := range 256 {
 		link := capture.LinkType(lt)
 		var c *capturetest.Capture
@@ -210,8 +211,8 @@ func TestDecodesLinkMatchesDecodeTCP(t *testing.T) {
 			c.Conn(client, server).Handshake()
 		}()
 		written := c != nil
-		if got := capture.DecodesLink(link); got != written {
-			t.Errorf("link type %d: decodesLink = %v, capturetest writes it: %v", lt, got, written)
+		if got := capture.Decodable(link); got != written {
+			t.Errorf("link type %d: Decodable = %v, capturetest writes it: %v", lt, got, written)
 		}
 		if c == nil {
 			continue

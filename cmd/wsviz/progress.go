@@ -19,8 +19,51 @@ const progressInterval = 250 * time.Millisecond
 // to the same terminal, where the line would tear its output apart. The
 // returned func draws the last state (100%) and erases the line, so the
 // terminal is left as it was; it must be called before anything else is
-// printed on stderr.
+// printed on stderr. Then, whatever quiet says, it notes the file's
+// interfaces whose link type wsviz does not decode (noteSkippedLinks).
 func startProgress(f *capture.File, stderr io.Writer, quiet bool) (stop func()) {
+	erase := drawProgress(f, stderr, quiet)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			erase()
+			noteSkippedLinks(f, stderr)
+		})
+	}
+}
+
+// noteSkippedLinks says on stderr which of f's interfaces (all of them, as
+// the file was read to where decoding stopped) have a link type DecodeTCP
+// does not read: their packets were skipped, and a capture of nothing else
+// would otherwise end without a word.
+func noteSkippedLinks(f *capture.File, stderr io.Writer) {
+	if f == nil {
+		return
+	}
+	ifaces := f.Interfaces()
+	for i, iface := range ifaces {
+		if capture.Decodable(iface.LinkType) {
+			continue
+		}
+		link := fmt.Sprintf("LINKTYPE %d", iface.LinkTypeNumber)
+		if n := iface.LinkType.String(); n != "UnknownLinkType" && iface.LinkTypeNumber < 256 {
+			link = fmt.Sprintf("%s (%s)", n, link)
+		}
+		what := "the capture's link type, " + link + ", is"
+		if len(ifaces) > 1 {
+			name := ""
+			if iface.Name != "" {
+				name = " (" + iface.Name + ")"
+			}
+			what = fmt.Sprintf("interface %d%s has link type %s,", i, name, link)
+		}
+		fmt.Fprintf(stderr, "wsviz: %s not one wsviz decodes: its packets were skipped (wsviz reads Ethernet, Linux cooked, loopback, raw IP, PPP, Cisco HDLC and NFLOG)\n", what)
+	}
+}
+
+// drawProgress draws the progress line (see startProgress) and returns the
+// func that draws its last state and erases it.
+func drawProgress(f *capture.File, stderr io.Writer, quiet bool) (erase func()) {
 	if f == nil || quiet || !isTerminal(stderr) {
 		return func() {}
 	}
@@ -48,14 +91,11 @@ func startProgress(f *capture.File, stderr io.Writer, quiet bool) (stop func()) 
 			}
 		}
 	}()
-	var once sync.Once
 	return func() {
-		once.Do(func() {
-			close(done)
-			wg.Wait()
-			draw()
-			fmt.Fprint(stderr, "\r\x1b[K")
-		})
+		close(done)
+		wg.Wait()
+		draw()
+		fmt.Fprint(stderr, "\r\x1b[K")
 	}
 }
 
