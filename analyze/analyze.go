@@ -217,14 +217,8 @@ func (a *Analyzer) Packet(p *capture.Packet) {
 // caller's packet escape to the heap.
 func (a *Analyzer) onPacket(p *capture.Packet, c *conn) {
 	a.pkt = *p
-	switch {
-	case c == nil:
-		a.opts.OnPacket(&a.pkt, 0, "")
-	case a.seg.Src == c.addr[client]:
-		a.opts.OnPacket(&a.pkt, c.id, FromClient)
-	default:
-		a.opts.OnPacket(&a.pkt, c.id, FromServer)
-	}
+	id, d := sideOf(&a.seg, c)
+	a.opts.OnPacket(&a.pkt, int(id), sideName(id, d))
 	a.pkt = capture.Packet{}
 }
 
@@ -252,12 +246,10 @@ func (ev *Event) clearGroup() {
 	}
 }
 
-// sideOf returns the number of f's connection and which side sent s, for
-// Options.OnPacket, as onPacket decides them: for a sharded worker's
-// packet, whose call the merge makes (parallel.go). conn is 0 when f has
-// no connection.
-func sideOf(s *capture.Segment, f *flow) (conn int32, from uint8) {
-	c := f.conn
+// sideOf returns the number of connection c (0 for none) and which side
+// sent s, for Options.OnPacket: onPacket's call, or a sharded worker's,
+// which the merge makes (parallel.go).
+func sideOf(s *capture.Segment, c *conn) (id int32, d uint8) {
 	if c == nil {
 		return 0, 0
 	}
@@ -265,6 +257,15 @@ func sideOf(s *capture.Segment, f *flow) (conn int32, from uint8) {
 		return int32(c.id), client
 	}
 	return int32(c.id), server
+}
+
+// sideName is what Options.OnPacket is told of side d of connection id:
+// FromClient, FromServer, or "" for a packet of no connection.
+func sideName(id int32, d uint8) string {
+	if id == 0 {
+		return ""
+	}
+	return fromName[d]
 }
 
 // Close ends the capture: buffered data is flushed (with gaps where bytes

@@ -349,7 +349,7 @@ func (p *pipeline) worker(w int) {
 			case itemPacket:
 				a.shardSegment(&it.seg, it.id, it.flow)
 				if p.opts.OnPacket != nil {
-					it.conn, it.from = sideOf(&it.seg, it.flow)
+					it.conn, it.from = sideOf(&it.seg, it.flow.conn)
 				}
 			case itemEvict:
 				a.endFlow(it.flow, CloseEvicted)
@@ -639,14 +639,12 @@ func (p *pipeline) mergeBatch(b *batch) error {
 func (p *pipeline) callOnPacket(calls []packetCall, i int32, it *item) []packetCall {
 	for len(calls) > 0 && calls[0].after == i {
 		c := &calls[0]
-		switch {
-		case !c.tcp || it.conn == 0:
-			p.opts.OnPacket(&c.pkt, 0, "")
-		case it.from == client:
-			p.opts.OnPacket(&c.pkt, int(it.conn), FromClient)
-		default:
-			p.opts.OnPacket(&c.pkt, int(it.conn), FromServer)
+		var id int32
+		var d uint8
+		if c.tcp {
+			id, d = it.conn, it.from
 		}
+		p.opts.OnPacket(&c.pkt, int(id), sideName(id, d))
 		calls = calls[1:]
 	}
 	return calls
