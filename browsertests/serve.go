@@ -40,6 +40,9 @@ func Serve(path string, opts ui.Options) (string, func(), error) {
 			return nil
 		})
 		srv.Progress(f.Progress())
+		for _, note := range f.Skipped() {
+			srv.Note(note)
+		}
 		srv.Done(err)
 	}()
 	stop := func() {

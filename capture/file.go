@@ -323,6 +323,37 @@ func (f *File) Interfaces() []Interface {
 	return f.rec.ifaces[:len(f.rec.ifaces):len(f.rec.ifaces)]
 }
 
+// Skipped returns a sentence for each interface of the file read so far
+// whose link type DecodeTCP does not read (Decodable): its packets are
+// not TCP to the decoder, and a capture of nothing else would otherwise
+// decode to nothing without a word. "the capture's link type, 802.11
+// (LINKTYPE 105), is not one wsviz decodes" for a file of one interface;
+// "interface 1 (usbmon0) has link type USB (LINKTYPE 220), not one wsviz
+// decodes" when there are several.
+func (f *File) Skipped() []string {
+	ifaces := f.Interfaces()
+	var notes []string
+	for i, iface := range ifaces {
+		if Decodable(iface.LinkType) {
+			continue
+		}
+		link := fmt.Sprintf("LINKTYPE %d", iface.LinkTypeNumber)
+		if n := iface.LinkType.String(); n != "UnknownLinkType" && iface.LinkTypeNumber < 256 {
+			link = fmt.Sprintf("%s (%s)", n, link)
+		}
+		what := "the capture's link type, " + link + ", is"
+		if len(ifaces) > 1 {
+			name := ""
+			if iface.Name != "" {
+				name = " (" + iface.Name + ")"
+			}
+			what = fmt.Sprintf("interface %d%s has link type %s,", i, name, link)
+		}
+		notes = append(notes, what+" not one wsviz decodes: its packets were skipped (wsviz reads Ethernet, Linux cooked, loopback, raw IP, PPP, Cisco HDLC and NFLOG)")
+	}
+	return notes
+}
+
 // countingReader counts the bytes read through it, for Progress.
 type countingReader struct {
 	r io.Reader

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -87,17 +88,20 @@ type status struct {
 	// Bytes counts message payload bytes as on the wire (compressed);
 	// Inflated as delivered. A decompression bomb is small here and huge
 	// there.
-	Bytes     int64   `json:"bytes"`
-	Inflated  int64   `json:"inflated"`
-	Warnings  int64   `json:"warnings"`
-	Duration  float64 `json:"duration"` // microseconds from the first to the last event
-	Read      int64   `json:"read"`
-	Total     int64   `json:"total"`
-	Done      bool    `json:"done"`
-	Error     string  `json:"error,omitempty"`
-	Live      bool    `json:"live"`
-	Capturing bool    `json:"capturing"`
-	Drops     int64   `json:"drops"`
+	Bytes    int64   `json:"bytes"`
+	Inflated int64   `json:"inflated"`
+	Warnings int64   `json:"warnings"`
+	Duration float64 `json:"duration"` // microseconds from the first to the last event
+	Read     int64   `json:"read"`
+	Total    int64   `json:"total"`
+	Done     bool    `json:"done"`
+	Error    string  `json:"error,omitempty"`
+	// Notes are what the page says about the source beside its events
+	// (Server.Note): packets of link types not decoded.
+	Notes     []string `json:"notes,omitempty"`
+	Live      bool     `json:"live"`
+	Capturing bool     `json:"capturing"`
+	Drops     int64    `json:"drops"`
 }
 
 // Server holds the events of one capture and serves the timeline page and
@@ -185,6 +189,18 @@ func (s *Server) Progress(read, total int64) {
 	s.mu.Lock()
 	s.status.Read, s.status.Total = read, total
 	s.statusDirty = true
+	s.mu.Unlock()
+}
+
+// Note adds a sentence the page shows about the source (once, however
+// often it is noted): what was read but not decoded, such as a file's
+// interfaces of a link type wsviz does not read (capture.File.Skipped).
+func (s *Server) Note(msg string) {
+	s.mu.Lock()
+	if !slices.Contains(s.status.Notes, msg) {
+		s.status.Notes = append(s.status.Notes, msg)
+		s.statusDirty = true
+	}
 	s.mu.Unlock()
 }
 

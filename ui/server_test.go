@@ -733,3 +733,22 @@ func TestIndexInlinesBoot(t *testing.T) {
 		t.Errorf("Content-Type = %q", ct)
 	}
 }
+
+// TestNotesOnce: a note about the source is kept once, however often it
+// is noted, in the order first noted, and marks the status to be sent.
+func TestNotesOnce(t *testing.T) {
+	s, err := NewServer(Options{TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, n := range []string{"interface 1 skipped", "interface 2 skipped", "interface 1 skipped"} {
+		s.Note(n)
+	}
+	s.mu.Lock()
+	notes, dirty := s.status.Notes, s.statusDirty
+	s.mu.Unlock()
+	if !slices.Equal(notes, []string{"interface 1 skipped", "interface 2 skipped"}) || !dirty {
+		t.Errorf("notes %q (status to send: %v), want each once, in order, and the status to send", notes, dirty)
+	}
+}

@@ -40,24 +40,8 @@ func noteSkippedLinks(f *capture.File, stderr io.Writer) {
 	if f == nil {
 		return
 	}
-	ifaces := f.Interfaces()
-	for i, iface := range ifaces {
-		if capture.Decodable(iface.LinkType) {
-			continue
-		}
-		link := fmt.Sprintf("LINKTYPE %d", iface.LinkTypeNumber)
-		if n := iface.LinkType.String(); n != "UnknownLinkType" && iface.LinkTypeNumber < 256 {
-			link = fmt.Sprintf("%s (%s)", n, link)
-		}
-		what := "the capture's link type, " + link + ", is"
-		if len(ifaces) > 1 {
-			name := ""
-			if iface.Name != "" {
-				name = " (" + iface.Name + ")"
-			}
-			what = fmt.Sprintf("interface %d%s has link type %s,", i, name, link)
-		}
-		fmt.Fprintf(stderr, "wsviz: %s not one wsviz decodes: its packets were skipped (wsviz reads Ethernet, Linux cooked, loopback, raw IP, PPP, Cisco HDLC and NFLOG)\n", what)
+	for _, note := range f.Skipped() {
+		fmt.Fprintf(stderr, "wsviz: %s\n", note)
 	}
 }
 

@@ -230,6 +230,9 @@ func decodeFile(f *capture.File, src capture.Source, opts analyze.Options, srv *
 	err := analyze.Decode(src, opts, emit)
 	srv.Progress(f.Progress())
 	srv.SetPackets(packets.Load())
+	for _, note := range f.Skipped() {
+		srv.Note(note)
+	}
 	srv.Done(err)
 	return err
 }

@@ -328,7 +328,9 @@ class App {
     p.classList.toggle('done', !!st.done && !st.error);
     p.classList.toggle('error', !!st.error);
     this.setProgressText(text);
-    if (st.dropped > 0) this.notice(num(st.dropped) + ' events past the event limit are counted in the summary but not shown.', 0);
+    const notes = (st.notes || []).map(n => n.charAt(0).toUpperCase() + n.slice(1) + '.');
+    if (st.dropped > 0) notes.unshift(num(st.dropped) + ' events past the event limit are counted in the summary but not shown.');
+    if (notes.length) this.notice(notes.join(' '), 0);
   }
 
   setProgressText(t) { $('progress-text').textContent = t; }
