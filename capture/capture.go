@@ -18,8 +18,9 @@ type Packet struct {
 	Timestamp time.Time
 	// LinkType says how Data begins (Ethernet, Linux SLL, ...).
 	// LinkType is 8 bits wide: Linux SLL2 (LINKTYPE 276) arrives as
-	// LinkTypeLinuxSLL2, and other link types above 255 as a value
-	// DecodeTCP rejects; File.Interfaces has the number in the file.
+	// LinkTypeLinuxSLL2, Apple's PKTAP (258) as LinkTypePKTAP, and other
+	// link types above 255 as a value DecodeTCP rejects; File.Interfaces
+	// has the number in the file.
 	LinkType LinkType
 	// Data holds the captured bytes (possibly fewer than Length).
 	Data []byte

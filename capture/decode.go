@@ -43,11 +43,24 @@ const (
 // file must carry.
 const LinkTypeLinuxSLL2 LinkType = link.LinuxSLL2
 
+// LinkTypePKTAP is Apple's PKTAP (LINKTYPE_PKTAP, number 258) as a
+// LinkType: a header naming the interface, the process and the link type
+// of the packet that follows it, which macOS's tcpdump -i pktap and iOS's
+// remote virtual interfaces (rvictl, rvi0) write.
+//
+// 258 does not fit in 8 bits either: it becomes 258 & 0xff = 2, which no
+// link type is assigned (https://www.tcpdump.org/linktypes.html), as
+// LinkTypeLinuxSLL2 is 20. Use LinkTypeNumber for the number a file must
+// carry.
+const LinkTypePKTAP LinkType = link.PKTAP
+
 const (
-	linkTypeNumberSLL2 = 276
+	linkTypeNumberSLL2  = 276
+	linkTypeNumberPKTAP = 258
 	// linkTypeUnrepresentable stands in Packet.LinkType for a link type
-	// number above 255 other than SLL2, which LinkType cannot hold
-	// (LINKTYPE 255 is Bluetooth baseband: DecodeTCP rejects both).
+	// number LinkType cannot hold: above 255 other than SLL2 and PKTAP,
+	// and the 20 and 2 these stand in for (LINKTYPE 255 is Bluetooth
+	// baseband: DecodeTCP rejects both).
 	linkTypeUnrepresentable LinkType = 0xff
 	// linkTypeRawAlias12 and linkTypeRawAlias14 are DLT_RAW as some
 	// libpcap builds (BSD/OS, OpenBSD) numbered it in files; libpcap maps
@@ -57,21 +70,28 @@ const (
 )
 
 // LinkTypeNumber returns the LINKTYPE number a capture file records for lt:
-// 276 for LinkTypeLinuxSLL2, lt itself otherwise.
+// 276 for LinkTypeLinuxSLL2, 258 for LinkTypePKTAP, lt itself otherwise.
 func LinkTypeNumber(lt LinkType) uint32 {
-	if lt == LinkTypeLinuxSLL2 {
+	switch lt {
+	case LinkTypeLinuxSLL2:
 		return linkTypeNumberSLL2
+	case LinkTypePKTAP:
+		return linkTypeNumberPKTAP
 	}
 	return uint32(lt)
 }
 
-// linkTypeFromNumber maps a LINKTYPE number from a file to a
-// LinkType, the inverse of LinkTypeNumber.
+// linkTypeFromNumber maps a LINKTYPE number from a file (or from a PKTAP
+// header) to a LinkType, the inverse of LinkTypeNumber. The numbers 20
+// and 2 themselves, which no link type is assigned, are not taken for
+// SLL2 and PKTAP: like the numbers above 255 they cannot be held.
 func linkTypeFromNumber(n uint32) LinkType {
 	switch {
 	case n == linkTypeNumberSLL2:
 		return LinkTypeLinuxSLL2
-	case n > 0xff:
+	case n == linkTypeNumberPKTAP:
+		return LinkTypePKTAP
+	case n > 0xff, n == uint32(LinkTypeLinuxSLL2), n == uint32(LinkTypePKTAP):
 		return linkTypeUnrepresentable
 	}
 	return LinkType(n)
@@ -92,6 +112,13 @@ const (
 	nflogHeaderLen    = 4 // LINKTYPE_NFLOG: family, version, resource ID
 	nflogTLVLen       = 4 // each TLV: length (itself included), type
 	nflogPayloadType  = 9 // NFULA_PAYLOAD: the packet, from its IP header
+	// LINKTYPE_PKTAP: a little-endian header of pth_length (the header's
+	// length, the packet after it), pth_type_next, pth_dlt (the packet's
+	// link type), then interface, process and command names.
+	pktapMinHeaderLen = 108 // the version 1 header; version 2 is longer
+	pktapTypeOff      = 4
+	pktapDLTOff       = 8
+	pktapTypePacket   = 1 // PTH_TYPE_PACKET: a packet follows; other types carry none
 )
 
 // PPP (RFC 1661, RFC 1662) framing and the protocol numbers DecodeTCP
@@ -216,8 +243,17 @@ func decode(d *Decoder, p *Packet, seg *Segment) bool {
 	}
 
 	// 1. Link layer: find the network protocol and where it starts.
+	// Apple's PKTAP is a header before a packet of another link type,
+	// which the switch reads; decodePKTAP says PKTAP when it finds none,
+	// and a PKTAP in a PKTAP is refused, not unwrapped again.
+	linkType := p.LinkType
+	if linkType == LinkTypePKTAP {
+		if linkType, data = decodePKTAP(data); linkType == LinkTypePKTAP {
+			return false
+		}
+	}
 	var etherType uint16
-	switch p.LinkType {
+	switch linkType {
 	case LinkTypeEthernet:
 		if len(data) < ethernetHeaderLen {
 			return false
@@ -241,7 +277,7 @@ func decode(d *Decoder, p *Packet, seg *Segment) bool {
 			return false
 		}
 		var family uint32
-		if p.LinkType == LinkTypeLoop {
+		if linkType == LinkTypeLoop {
 			family = binary.BigEndian.Uint32(data) // LOOP: network byte order
 		} else {
 			// NULL: the capturing host's byte order, which the file does
@@ -270,7 +306,7 @@ func decode(d *Decoder, p *Packet, seg *Segment) bool {
 	case LinkTypeIPv6:
 		etherType = etherTypeIPv6
 	case LinkTypePPP, LinkTypePPPHDLC, LinkTypePPPWithDir, LinkTypeCHDLC, LinkTypeCHDLCWithDir:
-		if etherType, data = decodePPPLink(p.LinkType, data); etherType == 0 {
+		if etherType, data = decodePPPLink(linkType, data); etherType == 0 {
 			return false
 		}
 	case LinkTypeNFLOG:
@@ -341,10 +377,29 @@ func Decodable(lt LinkType) bool {
 	switch lt {
 	case LinkTypeEthernet, LinkTypeLinuxSLL, LinkTypeLinuxSLL2, LinkTypeNull, LinkTypeLoop,
 		LinkTypeRaw, linkTypeRawAlias12, linkTypeRawAlias14, LinkTypeIPv4, LinkTypeIPv6,
-		LinkTypePPP, LinkTypePPPHDLC, LinkTypePPPWithDir, LinkTypeCHDLC, LinkTypeCHDLCWithDir, LinkTypeNFLOG:
+		LinkTypePPP, LinkTypePPPHDLC, LinkTypePPPWithDir, LinkTypeCHDLC, LinkTypeCHDLCWithDir, LinkTypeNFLOG,
+		LinkTypePKTAP:
 		return true
 	}
 	return false
+}
+
+// decodePKTAP reads Apple's PKTAP header
+// (https://www.tcpdump.org/linktypes/LINKTYPE_PKTAP.html) and returns the
+// link type of the packet after it, by the LINKTYPE number its pth_dlt
+// holds (as Wireshark maps it: DLT_RAW is 12 on macOS), and the packet;
+// LinkTypePKTAP when there is none: a header shorter than version 1's or
+// longer than the data, or a record that carries no packet.
+func decodePKTAP(data []byte) (inner LinkType, packet []byte) {
+	if len(data) < pktapMinHeaderLen {
+		return LinkTypePKTAP, nil
+	}
+	headerLen := binary.LittleEndian.Uint32(data)
+	if headerLen < pktapMinHeaderLen || uint64(headerLen) > uint64(len(data)) ||
+		binary.LittleEndian.Uint32(data[pktapTypeOff:]) != pktapTypePacket {
+		return LinkTypePKTAP, nil
+	}
+	return linkTypeFromNumber(binary.LittleEndian.Uint32(data[pktapDLTOff:])), data[headerLen:]
 }
 
 // decodePPPLink reads the link header of the PPP and Cisco HDLC link types

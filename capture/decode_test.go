@@ -129,6 +129,22 @@ func nflogTLV(order binary.AppendByteOrder, typ uint16, value []byte) []byte {
 }
 func be32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
 
+// pktap is an Apple PKTAP header (little-endian) of record type typ and
+// link type dlt, on en0, before packet. Its length field says length, and
+// so does its size: version 1's 108 bytes cut or padded to it (but not
+// below the 12 bytes of those three fields, nor above 64 KiB).
+func pktap(length, typ, dlt uint32, packet []byte) []byte {
+	h := cat(le32(length), le32(typ), le32(dlt), []byte("en0"), make([]byte, 108-15))
+	binary.LittleEndian.PutUint32(h[52:], 4242) // pth_pid
+	copy(h[56:], "wsviz")                       // pth_comm
+	size := min(max(int(length), 12), 1<<16)
+	if size < len(h) {
+		h = h[:size]
+	}
+	h = append(h, make([]byte, size-len(h))...)
+	return cat(h, packet)
+}
+
 var (
 	src4 = netip.MustParseAddrPort("192.0.2.1:1234")
 	dst4 = netip.MustParseAddrPort("198.51.100.7:8080")
@@ -257,6 +273,32 @@ func TestDecodeTCP(t *testing.T) {
 		{name: "nflog payload cut by the snap length", link: capture.LinkTypeNFLOG, data: cat([]byte{2, 0, 0, 0}, nflogTLV(binary.LittleEndian, 9, v4))[:len(v4)+8-2], length: len(v4) + 8, ok: true, payload: "hel", missing: 2},
 		{name: "nflog tlv length past the end", link: capture.LinkTypeNFLOG, data: cat([]byte{2, 0, 0, 0}, nflogTLV(binary.LittleEndian, 1, []byte{8, 0, 3, 0}), []byte{0xff, 0x0f, 10, 0}, nflogTLV(binary.LittleEndian, 9, v4))},
 		{name: "nflog tlv length below 4", link: capture.LinkTypeNFLOG, data: cat([]byte{2, 0, 0, 0}, []byte{2, 0, 9, 0}, v4)},
+		{name: "pktap ethernet", link: capture.LinkTypePKTAP, data: pktap(108, 1, 1, ethernet(0x0800, v4)), ok: true, payload: "hello"},
+		{name: "pktap ethernet vlan", link: capture.LinkTypePKTAP, data: pktap(108, 1, 1, ethernet(0x8100, vlanTag(7, 0x86dd), v6)), ok: true, v6: true, payload: "hello"},
+		{name: "pktap null", link: capture.LinkTypePKTAP, data: pktap(108, 1, 0, cat(le32(2), v4)), ok: true, payload: "hello"},
+		{name: "pktap null ipv6", link: capture.LinkTypePKTAP, data: pktap(108, 1, 0, cat(le32(30), v6)), ok: true, v6: true, payload: "hello"},
+		{name: "pktap raw as macos numbers it", link: capture.LinkTypePKTAP, data: pktap(108, 1, 12, v4), ok: true, payload: "hello"},
+		{name: "pktap raw", link: capture.LinkTypePKTAP, data: pktap(108, 1, 101, v6), ok: true, v6: true, payload: "hello"},
+		{name: "pktap ppp", link: capture.LinkTypePKTAP, data: pktap(108, 1, 9, cat([]byte{0xff, 0x03, 0x00, 0x21}, v4)), ok: true, payload: "hello"},
+		{name: "pktap sll2", link: capture.LinkTypePKTAP, data: pktap(108, 1, 276, cat([]byte{0x86, 0xdd}, make([]byte, 18), v6)), ok: true, v6: true, payload: "hello"},
+		{name: "pktap version 2 header", link: capture.LinkTypePKTAP, data: pktap(156, 1, 1, ethernet(0x0800, v4)), ok: true, payload: "hello"},
+		{name: "pktap header cut by the snap length", link: capture.LinkTypePKTAP, data: pktap(108, 1, 1, ethernet(0x0800, v4))[:len(v4)+14+108-2], length: len(v4) + 14 + 108, ok: true, payload: "hel", missing: 2},
+		{name: "pktap ethernet padding", link: capture.LinkTypePKTAP, data: pktap(108, 1, 1, ethernet(0x0800, v4, make([]byte, 4))), ok: true, payload: "hello", trailer: 4},
+		{name: "pktap header length 0", link: capture.LinkTypePKTAP, data: pktap(0, 1, 1, ethernet(0x0800, v4))},
+		{name: "pktap header length below 108", link: capture.LinkTypePKTAP, data: pktap(104, 1, 1, ethernet(0x0800, v4))},
+		{name: "pktap header length 107", link: capture.LinkTypePKTAP, data: pktap(107, 1, 12, v4)},
+		{name: "pktap header length past the end", link: capture.LinkTypePKTAP, data: cat(le32(uint32(108+14+len(v4)+1)), pktap(108, 1, 1, ethernet(0x0800, v4))[4:])},
+		{name: "pktap header length 4 GiB", link: capture.LinkTypePKTAP, data: pktap(0xffffffff, 1, 1, ethernet(0x0800, v4))},
+		{name: "pktap header length the whole packet", link: capture.LinkTypePKTAP, data: cat(le32(uint32(108+14+len(v4))), pktap(108, 1, 1, ethernet(0x0800, v4))[4:])},
+		{name: "pktap record of no packet", link: capture.LinkTypePKTAP, data: pktap(108, 0, 1, ethernet(0x0800, v4))},
+		{name: "pktap record type 2", link: capture.LinkTypePKTAP, data: pktap(108, 2, 1, ethernet(0x0800, v4))},
+		{name: "pktap record type big-endian 1", link: capture.LinkTypePKTAP, data: pktap(108, 1<<24, 1, ethernet(0x0800, v4))},
+		{name: "pktap link type unknown", link: capture.LinkTypePKTAP, data: pktap(108, 1, 105, ethernet(0x0800, v4))},
+		{name: "pktap link type 257, ethernet's low bits", link: capture.LinkTypePKTAP, data: pktap(108, 1, 257, ethernet(0x0800, v4))},
+		{name: "pktap link type 20, sll2's stand-in", link: capture.LinkTypePKTAP, data: pktap(108, 1, 20, cat([]byte{0x86, 0xdd}, make([]byte, 18), v6))},
+		{name: "pktap in pktap", link: capture.LinkTypePKTAP, data: pktap(108, 1, 258, pktap(108, 1, 1, ethernet(0x0800, v4)))},
+		{name: "pktap in pktap by its stand-in", link: capture.LinkTypePKTAP, data: pktap(108, 1, 2, pktap(108, 1, 1, ethernet(0x0800, v4)))},
+		{name: "pktap header without its link type", link: capture.LinkTypeEthernet, data: pktap(108, 1, 1, ethernet(0x0800, v4))},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

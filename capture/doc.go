@@ -3,8 +3,9 @@
 // file and a live interface are the same thing to the analyzer.
 //
 // It also decodes the link, network and transport layers users meet
-// (Ethernet with VLAN tags, Linux cooked SLL and SLL2, BSD loopback NULL and
-// LOOP, raw IP; IPv4 and IPv6) down to TCP segments, with DecodeTCP,
+// (Ethernet with VLAN tags and PPPoE, Linux cooked SLL and SLL2, BSD
+// loopback NULL and LOOP, raw IP, PPP, Cisco HDLC, Linux NFLOG, Apple's
+// PKTAP; IPv4 and IPv6) down to TCP segments, with DecodeTCP,
 // through the tunnels of overlay networks and traffic mirroring: GRE,
 // VXLAN, Geneve, IP-in-IP, 6in4, MPLS, stacked VLAN tags. A Decoder does
 // the same with state: it reassembles IP datagrams from their fragments

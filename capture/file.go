@@ -65,7 +65,8 @@ type Interface struct {
 	// LinkType is the interface's link type as Packet.LinkType carries it.
 	LinkType LinkType
 	// LinkTypeNumber is the link type number as the file records it. It
-	// equals LinkType below 256; see LinkTypeLinuxSLL2 for why they differ.
+	// equals LinkType below 256 but for 2 and 20; see LinkTypeLinuxSLL2
+	// and LinkTypePKTAP for why they differ.
 	LinkTypeNumber uint32
 	// Snaplen is the snapshot length the file records: the most bytes of
 	// one packet the interface captures, 0 for unlimited.
@@ -349,7 +350,7 @@ func (f *File) Skipped() []string {
 			}
 			what = fmt.Sprintf("interface %d%s has link type %s,", i, name, link)
 		}
-		notes = append(notes, what+" not one wsviz decodes: its packets were skipped (wsviz reads Ethernet, Linux cooked, loopback, raw IP, PPP, Cisco HDLC and NFLOG)")
+		notes = append(notes, what+" not one wsviz decodes: its packets were skipped (wsviz reads Ethernet, Linux cooked, loopback, raw IP, PPP, Cisco HDLC, NFLOG and Apple's PKTAP)")
 	}
 	return notes
 }

@@ -615,15 +615,24 @@ func TestOpenFileAndProgress(t *testing.T) {
 }
 
 func TestInterfacesPcap(t *testing.T) {
-	c := capturetest.NewCapture(capturetest.Options{LinkType: capture.LinkTypeLinuxSLL2, Snaplen: 1000})
-	c.Conn("10.0.0.1:1", "10.0.0.2:2").Client([]byte("x"))
-	f := c.Open()
-	want := []capture.Interface{{LinkType: capture.LinkTypeLinuxSLL2, LinkTypeNumber: 276, Snaplen: 1000}}
-	if got := f.Interfaces(); fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("Interfaces() = %+v, want %+v", got, want)
-	}
-	if got := capture.LinkTypeNumber(capture.LinkTypeLinuxSLL2); got != 276 {
-		t.Errorf("LinkTypeNumber(LinkTypeLinuxSLL2) = %d, want 276", got)
+	for _, tc := range []struct {
+		link   capture.LinkType
+		number uint32
+	}{
+		{capture.LinkTypeLinuxSLL2, 276},
+		{capture.LinkTypePKTAP, 258},
+	} {
+		c := capturetest.NewCapture(capturetest.Options{LinkType: tc.link, Snaplen: 1000})
+		c.Conn("10.0.0.1:1", "10.0.0.2:2").Client([]byte("x"))
+		f := c.Open()
+		// Compared field by field: String names neither SLL2 nor PKTAP.
+		want := capture.Interface{LinkType: tc.link, LinkTypeNumber: tc.number, Snaplen: 1000}
+		if got := f.Interfaces(); len(got) != 1 || got[0] != want {
+			t.Errorf("Interfaces() = %+v, want link type %d, number %d, snap length 1000", got, tc.link, tc.number)
+		}
+		if got := capture.LinkTypeNumber(tc.link); got != tc.number {
+			t.Errorf("LinkTypeNumber(%d) = %d, want %d", tc.link, got, tc.number)
+		}
 	}
 	if got := capture.LinkTypeNumber(capture.LinkTypeEthernet); got != 1 {
 		t.Errorf("LinkTypeNumber(Ethernet) = %d, want 1", got)
@@ -631,18 +640,22 @@ func TestInterfacesPcap(t *testing.T) {
 }
 
 func TestUnrepresentableLinkType(t *testing.T) {
-	// LINKTYPE 257 must not pass for Ethernet (1), its low 8 bits.
-	f := open(t, ngFile(shb(), idb(257, 0), epb(0, 60)), "257")
-	packets, err := readAllPackets(f)
-	if err != io.EOF || len(packets) != 1 {
-		t.Fatalf("read %d packets then %v, want 1 then io.EOF", len(packets), err)
-	}
-	var seg capture.Segment
-	if packets[0].LinkType == capture.LinkTypeEthernet || capture.DecodeTCP(&packets[0], &seg) {
-		t.Errorf("packet on link type 257 decoded as %v", packets[0].LinkType)
-	}
-	if got := f.Interfaces()[0].LinkTypeNumber; got != 257 {
-		t.Errorf("Interfaces()[0].LinkTypeNumber = %d, want 257", got)
+	// LINKTYPE 257 must not pass for Ethernet (1), its low 8 bits; nor
+	// the unassigned 20 and 2 for SLL2 and PKTAP, which LinkType holds
+	// as 20 and 2.
+	for _, n := range []uint16{257, 20, 2} {
+		f := open(t, ngFile(shb(), idb(n, 0), epb(0, 60)), fmt.Sprint(n))
+		packets, err := readAllPackets(f)
+		if err != io.EOF || len(packets) != 1 {
+			t.Fatalf("read %d packets then %v, want 1 then io.EOF", len(packets), err)
+		}
+		var seg capture.Segment
+		if packets[0].LinkType == capture.LinkType(n) || capture.DecodeTCP(&packets[0], &seg) {
+			t.Errorf("packet on link type %d read as %v", n, packets[0].LinkType)
+		}
+		if got := f.Interfaces()[0].LinkTypeNumber; got != uint32(n) {
+			t.Errorf("Interfaces()[0].LinkTypeNumber = %d, want %d", got, n)
+		}
 	}
 }
 

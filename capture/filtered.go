@@ -12,9 +12,9 @@ import (
 // (DecoderOptions.Filter, analyze.Options.PacketFilter): set it too.
 // It returns src itself when f is empty.
 //
-// A link type whose headers have no fixed length (PPP, Cisco HDLC, NFLOG)
-// has no compiled filter: its packets all come, for the Decoder's precise
-// test. Packets of a link type DecodeTCP does not read (802.11, USB on an
+// A link type whose headers have no fixed length (PPP, Cisco HDLC, NFLOG,
+// PKTAP) has no compiled filter: its packets all come, for the Decoder's
+// precise test. Packets of a link type DecodeTCP does not read (802.11, USB on an
 // interface of a pcapng file) are left out: no filter matches what cannot
 // be read.
 //

@@ -40,7 +40,8 @@ type Options struct {
 	// LinkType is the link type of Conn's packets; the zero value means
 	// Ethernet. LinkTypeNull is 0 too: set Null to get it. Any link type
 	// capture.DecodeTCP supports may be used, including
-	// capture.LinkTypeLinuxSLL2.
+	// capture.LinkTypeLinuxSLL2 and capture.LinkTypePKTAP (whose packets
+	// are Ethernet frames from en0 until Conn.SetPKTAP).
 	LinkType capture.LinkType
 	// Null selects capture.LinkTypeNull (BSD loopback) instead of LinkType.
 	Null bool
@@ -134,18 +135,8 @@ func (c *Capture) ConnLink(link capture.LinkType, client, server string) *Conn {
 	if cl.Addr().Is4() != sv.Addr().Is4() {
 		panic(fmt.Sprintf("capturetest: %v and %v are of different IP versions", cl, sv))
 	}
-	v4 := cl.Addr().Is4()
-	switch link {
-	case capture.LinkTypeEthernet, capture.LinkTypeLinuxSLL, capture.LinkTypeLinuxSLL2,
-		capture.LinkTypeNull, capture.LinkTypeLoop, capture.LinkTypeRaw, 12, 14,
-		capture.LinkTypePPP, capture.LinkTypePPPHDLC, capture.LinkTypePPPWithDir,
-		capture.LinkTypeCHDLC, capture.LinkTypeCHDLCWithDir, capture.LinkTypeNFLOG:
-	case capture.LinkTypeIPv4, capture.LinkTypeIPv6:
-		if v4 != (link == capture.LinkTypeIPv4) {
-			panic(fmt.Sprintf("capturetest: link type %v cannot carry %v", link, cl.Addr()))
-		}
-	default:
-		panic(fmt.Sprintf("capturetest: link type %v is not supported", link))
+	if link != capture.LinkTypePKTAP {
+		checkLink(link, cl.Addr())
 	}
 	iface := -1
 	for i, l := range c.links {
@@ -160,11 +151,28 @@ func (c *Capture) ConnLink(link capture.LinkType, client, server string) *Conn {
 		iface = len(c.links)
 		c.links = append(c.links, link)
 	}
-	k := &Conn{c: c, link: link, iface: iface, mss: DefaultMSS}
+	k := &Conn{c: c, link: link, iface: iface, mss: DefaultMSS, pktap: pktapIface{name: "en0", link: capture.LinkTypeEthernet}}
 	k.ends[client_] = end{addr: cl, isn: ClientISN, nxt: ClientISN + 1}
 	k.ends[server_] = end{addr: sv, isn: ServerISN, nxt: ServerISN + 1}
 	c.conns = append(c.conns, k)
 	return k
+}
+
+// checkLink panics unless capturetest writes link type link and it can
+// carry addr's IP version.
+func checkLink(link capture.LinkType, addr netip.Addr) {
+	switch link {
+	case capture.LinkTypeEthernet, capture.LinkTypeLinuxSLL, capture.LinkTypeLinuxSLL2,
+		capture.LinkTypeNull, capture.LinkTypeLoop, capture.LinkTypeRaw, 12, 14,
+		capture.LinkTypePPP, capture.LinkTypePPPHDLC, capture.LinkTypePPPWithDir,
+		capture.LinkTypeCHDLC, capture.LinkTypeCHDLCWithDir, capture.LinkTypeNFLOG:
+	case capture.LinkTypeIPv4, capture.LinkTypeIPv6:
+		if addr.Is4() != (link == capture.LinkTypeIPv4) {
+			panic(fmt.Sprintf("capturetest: link type %v cannot carry %v", link, addr))
+		}
+	default:
+		panic(fmt.Sprintf("capturetest: link type %v is not supported", link))
+	}
 }
 
 // write appends one packet, stamped with the next timestamp.

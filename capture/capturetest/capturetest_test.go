@@ -190,6 +190,7 @@ var linkTypeCases = []struct {
 	{"c_hdlc", capturetest.Options{LinkType: capture.LinkTypeCHDLC}, true, true, false},
 	{"c_hdlc_with_dir", capturetest.Options{LinkType: capture.LinkTypeCHDLCWithDir}, true, true, false},
 	{"nflog", capturetest.Options{LinkType: capture.LinkTypeNFLOG}, true, true, false},
+	{"pktap", capturetest.Options{LinkType: capture.LinkTypePKTAP}, true, true, false},
 	{"ethernet pppoe", capturetest.Options{PPPoE: true}, true, true, true},
 	{"ethernet vlan pppoe", capturetest.Options{PPPoE: true, VLANs: []uint16{7}}, true, true, true},
 }
@@ -418,6 +419,21 @@ func TestMisusePanics(t *testing.T) {
 		{"unsupported link type", func() {
 			capturetest.NewCapture(capturetest.Options{LinkType: 105 /* 802.11 */}).Conn("10.0.0.1:1", "10.0.0.2:2")
 		}, "not supported"},
+		{"pktap interface on another link type", func() {
+			capturetest.NewCapture(capturetest.Options{}).Conn("10.0.0.1:1", "10.0.0.2:2").SetPKTAP("lo0", capture.LinkTypeNull)
+		}, "SetPKTAP on a connection of link type Ethernet"},
+		{"pktap in pktap", func() {
+			capturetest.NewCapture(capturetest.Options{LinkType: capture.LinkTypePKTAP}).Conn("10.0.0.1:1", "10.0.0.2:2").SetPKTAP("pktap0", capture.LinkTypePKTAP)
+		}, "inside a PKTAP"},
+		{"pktap interface of an unsupported link type", func() {
+			capturetest.NewCapture(capturetest.Options{LinkType: capture.LinkTypePKTAP}).Conn("10.0.0.1:1", "10.0.0.2:2").SetPKTAP("en0", 105)
+		}, "not supported"},
+		{"pktap interface that cannot carry the connection", func() {
+			capturetest.NewCapture(capturetest.Options{LinkType: capture.LinkTypePKTAP}).Conn("[::1]:1", "[::1]:2").SetPKTAP("utun0", capture.LinkTypeIPv4)
+		}, "cannot carry"},
+		{"pktap interface name too long", func() {
+			capturetest.NewCapture(capturetest.Options{LinkType: capture.LinkTypePKTAP}).Conn("10.0.0.1:1", "10.0.0.2:2").SetPKTAP(strings.Repeat("x", 24), capture.LinkTypeEthernet)
+		}, "longer than 23 bytes"},
 		{"cuts out of order", func() {
 			capturetest.NewCapture(capturetest.Options{}).Conn("10.0.0.1:1", "10.0.0.2:2").ClientSegments([]byte("abc"), 2, 1)
 		}, "out of order"},
@@ -435,28 +451,54 @@ func TestMisusePanics(t *testing.T) {
 	}
 }
 
+// pktapIfaces are the interfaces whose packets the tests' PKTAP captures
+// carry: Wi-Fi, the loopback and an iPhone's cellular data, as macOS's
+// tcpdump -i pktap and rvictl's rvi0 record them.
+var pktapIfaces = []struct {
+	name string
+	link capture.LinkType
+}{
+	{"en0", capture.LinkTypeEthernet},
+	{"lo0", capture.LinkTypeNull},
+	{"pdp_ip0", 12}, // DLT_RAW as macOS numbers it
+}
+
 // TestLinkTypesMatchTshark holds DecodeTCP to tshark on the frames of every
 // link type capturetest writes but one tshark does not read (the PPP
-// family, Cisco HDLC, NFLOG and PPPoE among them, which gopacket does not
-// decode): each packet's source address, ports, raw sequence number and
-// payload length. One pcapng file holds every link type (an interface
-// each); Ethernet's variants (VLAN tags, PPPoE) are a pcap file each.
+// family, Cisco HDLC, NFLOG, PKTAP and PPPoE among them, which gopacket
+// does not decode): each packet's source address, ports, raw sequence
+// number and payload length. One pcapng file holds every link type (an
+// interface each); Ethernet's variants (VLAN tags, PPPoE) are a pcap file
+// each, and so is PKTAP, as well as an interface of the pcapng: its
+// connections come from each of pktapIfaces.
 func TestLinkTypesMatchTshark(t *testing.T) {
 	tshark := requireTshark(t)
+	// script writes connections of each IP version on link, from the
+	// addresses of link type i; on PKTAP, from each of pktapIfaces (from
+	// port 40000+i+100j on the jth).
 	script := func(c *capturetest.Capture, link capture.LinkType, i int, v4, v6 bool) {
-		var pairs [][2]string
-		if v4 {
-			pairs = append(pairs, [2]string{fmt.Sprintf("192.0.2.%d:4%04d", i+1, i), "198.51.100.7:8080"})
+		rounds := 1
+		if link == capture.LinkTypePKTAP {
+			rounds = len(pktapIfaces)
 		}
-		if v6 {
-			pairs = append(pairs, [2]string{fmt.Sprintf("[2001:db8::%x]:4%04d", i+1, i), "[2001:db8::ff]:8080"})
-		}
-		for _, p := range pairs {
-			k := c.ConnLink(link, p[0], p[1])
-			k.Handshake()
-			k.Client([]byte("ping"))
-			k.Server(bytes.Repeat([]byte("x"), 3000))
-			k.CloseFIN(true)
+		for j := range rounds {
+			var pairs [][2]string
+			if v4 {
+				pairs = append(pairs, [2]string{fmt.Sprintf("192.0.2.%d:%d", i+1, 40000+i+100*j), "198.51.100.7:8080"})
+			}
+			if v6 {
+				pairs = append(pairs, [2]string{fmt.Sprintf("[2001:db8::%x]:%d", i+1, 40000+i+100*j), "[2001:db8::ff]:8080"})
+			}
+			for _, p := range pairs {
+				k := c.ConnLink(link, p[0], p[1])
+				if link == capture.LinkTypePKTAP {
+					k.SetPKTAP(pktapIfaces[j].name, pktapIfaces[j].link)
+				}
+				k.Handshake()
+				k.Client([]byte("ping"))
+				k.Server(bytes.Repeat([]byte("x"), 3000))
+				k.CloseFIN(true)
+			}
 		}
 	}
 	dir := t.TempDir()
@@ -464,26 +506,30 @@ func TestLinkTypesMatchTshark(t *testing.T) {
 	ng := capturetest.NewCapture(capturetest.Options{NG: true})
 	for i, lt := range linkTypeCases {
 		o := lt.opts
+		link := o.LinkType
 		switch {
-		case o.LinkType == capture.LinkTypeCHDLCWithDir:
+		case o.Null:
+			link = capture.LinkTypeNull
+		case link == 0:
+			link = capture.LinkTypeEthernet
+		}
+		switch {
+		case link == capture.LinkTypeCHDLCWithDir:
 			// tshark 4.0 reads no file of it ("network type 205 unknown
 			// or unsupported"); it is Cisco HDLC after a direction byte.
 			continue
-		case o.VLANs != nil || o.PPPoE:
+		case o.VLANs != nil || o.PPPoE || link == capture.LinkTypePKTAP:
 			c := capturetest.NewCapture(o)
-			script(c, capture.LinkTypeEthernet, i, lt.v4, lt.v6)
+			script(c, link, i, lt.v4, lt.v6)
 			path := filepath.Join(dir, strings.ReplaceAll(lt.name, " ", "-")+".pcap")
 			if err := c.WriteFile(path); err != nil {
 				t.Fatal(err)
 			}
 			files = append(files, path)
-		case o.Null:
-			script(ng, capture.LinkTypeNull, i, lt.v4, lt.v6)
-		default:
-			link := o.LinkType
-			if link == 0 {
-				link = capture.LinkTypeEthernet
+			if link == capture.LinkTypePKTAP {
+				script(ng, link, i, lt.v4, lt.v6)
 			}
+		default:
 			script(ng, link, i, lt.v4, lt.v6)
 		}
 	}
@@ -497,6 +543,50 @@ func TestLinkTypesMatchTshark(t *testing.T) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			matchTshark(t, tshark, file)
 		})
+	}
+}
+
+// TestPKTAPHeader checks the PKTAP headers capturetest writes as tshark
+// reads them: version 1's length, a packet record of the interface's link
+// type and name, the direction (out from the client, the capturing host),
+// the protocol family (AF_INET6 is 30 on macOS), the link header's length
+// and the process.
+func TestPKTAPHeader(t *testing.T) {
+	tshark := requireTshark(t)
+	c := capturetest.NewCapture(capturetest.Options{LinkType: capture.LinkTypePKTAP})
+	for i, iface := range pktapIfaces {
+		client, server := fmt.Sprintf("192.0.2.1:%d", 40000+i), "198.51.100.7:8080"
+		if i == 2 {
+			client, server = fmt.Sprintf("[2001:db8::1]:%d", 40000+i), "[2001:db8::ff]:8080"
+		}
+		k := c.Conn(client, server)
+		if i > 0 {
+			k.SetPKTAP(iface.name, iface.link)
+		}
+		k.Segment(true, 0, []byte("ping"), capture.PSH|capture.ACK)
+		k.Segment(false, 0, []byte("pong"), capture.PSH|capture.ACK)
+	}
+	path := filepath.Join(t.TempDir(), "pktap.pcap")
+	if err := c.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(tshark, "-r", path, "-T", "fields", "-E", "separator=,",
+		"-e", "pktap.hdrlen", "-e", "pktap.rectype", "-e", "pktap.dlt", "-e", "pktap.ifname", "-e", "pktap.flags",
+		"-e", "pktap.pfamily", "-e", "pktap.llhdrlen", "-e", "pktap.lltrlrlen", "-e", "pktap.pid", "-e", "pktap.cmdname",
+		"-e", "pktap.iftype", "-e", "pktap.ifunit", "-e", "pktap.epid", "-e", "pktap.ecmdname", "-e", "tcp.len").Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	want := strings.Join([]string{
+		"108,1,1,en0,0x00000002,2,14,0,4242,capturetest,6,0,4242,capturetest,4",
+		"108,1,1,en0,0x00000001,2,14,0,4242,capturetest,6,0,4242,capturetest,4",
+		"108,1,0,lo0,0x00000002,2,4,0,4242,capturetest,24,0,4242,capturetest,4",
+		"108,1,0,lo0,0x00000001,2,4,0,4242,capturetest,24,0,4242,capturetest,4",
+		"108,1,12,pdp_ip0,0x00000002,30,0,0,4242,capturetest,1,0,4242,capturetest,4",
+		"108,1,12,pdp_ip0,0x00000001,30,0,0,4242,capturetest,1,0,4242,capturetest,4",
+	}, "\n")
+	if got := strings.TrimSpace(string(out)); got != want {
+		t.Errorf("tshark reads the PKTAP headers as\n%s\nwant\n%s", got, want)
 	}
 }
 

@@ -38,6 +38,14 @@ type Conn struct {
 	tunnels         []Tunnel                 // SetTunnels, outermost first
 	outerFragmenter func(ip []byte) [][]byte // SetTunnels
 	outerID         uint16                   // the next outer IPv4 identification
+
+	pktap pktapIface // SetPKTAP
+}
+
+// pktapIface is the interface a PKTAP header names.
+type pktapIface struct {
+	name string
+	link capture.LinkType // the packet's, after the header
 }
 
 // SetMSS sets the largest payload Client and Server put in one segment.
@@ -46,6 +54,27 @@ func (k *Conn) SetMSS(mss int) {
 		panic(fmt.Sprintf("capturetest: SetMSS(%d)", mss))
 	}
 	k.mss = mss
+}
+
+// SetPKTAP sets the interface that the PKTAP headers of the connection's
+// later packets name, and its link type, that of the packets after the
+// headers (pth_dlt): until then "en0" and capture.LinkTypeEthernet, as
+// macOS's tcpdump -i pktap records Wi-Fi. "lo0" with capture.LinkTypeNull
+// is the loopback; "pdp_ip0" with link type 12 (DLT_RAW as macOS numbers
+// it) an iPhone's cellular data, as rvictl's rvi0 shows it. Any link type
+// Conn writes will do but PKTAP itself. SetPKTAP panics on a connection
+// of another link type than PKTAP.
+func (k *Conn) SetPKTAP(ifname string, link capture.LinkType) {
+	switch {
+	case k.link != capture.LinkTypePKTAP:
+		panic(fmt.Sprintf("capturetest: SetPKTAP on a connection of link type %v", k.link))
+	case link == capture.LinkTypePKTAP:
+		panic("capturetest: SetPKTAP: a PKTAP header inside a PKTAP header")
+	case len(ifname) >= pktapIfnameLen:
+		panic(fmt.Sprintf("capturetest: SetPKTAP: interface name %q is longer than %d bytes", ifname, pktapIfnameLen-1))
+	}
+	checkLink(link, k.ends[client_].addr.Addr())
+	k.pktap = pktapIface{name: ifname, link: link}
 }
 
 // SetISN sets the initial sequence numbers (to test wrap-around, say). Call

@@ -3,6 +3,7 @@ package capturetest
 import (
 	"encoding/binary"
 	"fmt"
+	"strconv"
 
 	"github.com/wsviz/wsviz/capture"
 )
@@ -28,6 +29,21 @@ const (
 	ipProtoTCP       = 6
 
 	tcpOptionMSS = 2 // RFC 9293 §3.2, kind 2, length 4
+
+	// Apple's PKTAP header (struct pktap_header, little-endian), version 1.
+	pktapHeaderLen  = 108
+	pktapTypePacket = 1 // PTH_TYPE_PACKET
+	pktapIfnameLen  = 24
+	pktapCommLen    = 20 // MAXCOMLEN + 1, padded to 4 bytes
+	pktapDirIn      = 1  // PTH_FLAG_DIR_IN
+	pktapDirOut     = 2  // PTH_FLAG_DIR_OUT
+	iftEther        = 0x06
+	iftLoop         = 0x18
+	iftOther        = 0x01
+	// The process the PKTAP headers name, as the owner of the client's
+	// socket.
+	pktapPID  = 4242
+	pktapComm = "capturetest"
 )
 
 // MAC addresses of the two ends (locally administered).
@@ -115,21 +131,32 @@ func (k *Conn) ipPacket(from int, seq, ack uint32, flags uint8, payload []byte, 
 }
 
 // linkFrame puts the connection's link header, for a packet of the given
-// EtherType, before b.
+// EtherType, before b: on PKTAP, a PKTAP header, then the header of the
+// link type the connection's PKTAP interface has (SetPKTAP).
 func (k *Conn) linkFrame(from int, etherType uint16, b []byte) []byte {
+	if k.link != capture.LinkTypePKTAP {
+		return k.frameOn(k.link, from, etherType, b)
+	}
+	frame := k.frameOn(k.pktap.link, from, etherType, b)
+	return append(k.pktapHeader(from, etherType, len(frame)-len(b)), frame...)
+}
+
+// frameOn puts the header of link type lt, for a packet of the given
+// EtherType, before b.
+func (k *Conn) frameOn(lt capture.LinkType, from int, etherType uint16, b []byte) []byte {
 	family := uint32(afInet)
 	switch etherType {
 	case etherTypeIPv4:
 	case etherTypeIPv6:
 		family = afInet6Darwin
-		if k.link == capture.LinkTypeLoop {
+		if lt == capture.LinkTypeLoop {
 			family = afInet6BSD
 		}
 	default:
-		switch k.link {
+		switch lt {
 		case capture.LinkTypeNull, capture.LinkTypeLoop, capture.LinkTypeRaw, 12, 14, capture.LinkTypeIPv4, capture.LinkTypeIPv6,
 			capture.LinkTypePPP, capture.LinkTypePPPHDLC, capture.LinkTypePPPWithDir, capture.LinkTypeNFLOG:
-			panic(fmt.Sprintf("capturetest: link type %v carries only IP, not EtherType %#04x", k.link, etherType))
+			panic(fmt.Sprintf("capturetest: link type %v carries only IP, not EtherType %#04x", lt, etherType))
 		}
 		if k.c.opts.PPPoE {
 			panic(fmt.Sprintf("capturetest: PPPoE carries only IP, not EtherType %#04x", etherType))
@@ -148,7 +175,7 @@ func (k *Conn) linkFrame(from int, etherType uint16, b []byte) []byte {
 	}
 	ip := b
 	var link []byte
-	switch k.link {
+	switch lt {
 	case capture.LinkTypeEthernet:
 		dstMAC, srcMAC := serverMAC, clientMAC
 		if from == server_ {
@@ -226,6 +253,56 @@ func (k *Conn) linkFrame(from int, etherType uint16, b []byte) []byte {
 		link = binary.BigEndian.AppendUint32(nil, family)
 	}
 	return append(link, ip...)
+}
+
+// pktapHeader is the PKTAP header before a frame of the connection's
+// PKTAP interface whose link header is linkLen bytes long: record type,
+// link type, interface, direction, protocol family, the process (the
+// capturing host is the client's), as macOS writes it.
+func (k *Conn) pktapHeader(from int, etherType uint16, linkLen int) []byte {
+	h := make([]byte, pktapHeaderLen)
+	le := binary.LittleEndian
+	le.PutUint32(h[0:], pktapHeaderLen)
+	le.PutUint32(h[4:], pktapTypePacket)
+	le.PutUint32(h[8:], capture.LinkTypeNumber(k.pktap.link))
+	copy(h[12:12+pktapIfnameLen-1], k.pktap.name)
+	flags := uint32(pktapDirIn)
+	if from == client_ {
+		flags = pktapDirOut
+	}
+	le.PutUint32(h[36:], flags)
+	family := uint32(afInet)
+	if etherType == etherTypeIPv6 {
+		family = afInet6Darwin
+	}
+	le.PutUint32(h[40:], family)
+	le.PutUint32(h[44:], uint32(linkLen)) // pth_frame_pre_length
+	le.PutUint32(h[48:], 0)               // pth_frame_post_length
+	le.PutUint32(h[52:], pktapPID)
+	copy(h[56:56+pktapCommLen-1], pktapComm)
+	le.PutUint32(h[76:], 0) // pth_svc: best effort
+	iftype := uint16(iftOther)
+	switch k.pktap.link {
+	case capture.LinkTypeEthernet:
+		iftype = iftEther
+	case capture.LinkTypeNull:
+		iftype = iftLoop
+	}
+	le.PutUint16(h[80:], iftype)
+	le.PutUint16(h[82:], ifunit(k.pktap.name))
+	le.PutUint32(h[84:], pktapPID) // pth_epid, pth_ecomm: the same process
+	copy(h[88:88+pktapCommLen-1], pktapComm)
+	return h
+}
+
+// ifunit is the unit number an interface name ends with: 0 for "en0".
+func ifunit(name string) uint16 {
+	i := len(name)
+	for i > 0 && name[i-1] >= '0' && name[i-1] <= '9' {
+		i--
+	}
+	n, _ := strconv.Atoi(name[i:])
+	return uint16(n)
 }
 
 func sllPacketType(from int) uint16 {

@@ -140,20 +140,29 @@ func TestNgWriterErrors(t *testing.T) {
 	}
 }
 
-// TestNgWriterSLL2 writes Linux cooked v2 with its number, 276, which
-// pcapgo's 8-bit link type could not, and File reads it back as SLL2.
+// TestNgWriterSLL2 writes Linux cooked v2 and Apple's PKTAP with their
+// numbers, 276 and 258, which pcapgo's 8-bit link type could not, and
+// File reads them back as SLL2 and PKTAP.
 func TestNgWriterSLL2(t *testing.T) {
-	var buf bytes.Buffer
-	w, _ := NewNgWriter(&buf, WsvizSection)
-	w.AddInterface(Interface{LinkType: capture.LinkTypeLinuxSLL2})
-	w.WritePacket(0, &capture.Packet{Data: make([]byte, 20), Length: 20})
-	w.Flush()
-	f, err := capture.NewReader(&buf, "sll2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := f.ReadPacket()
-	if err != nil || p.LinkType != capture.LinkTypeLinuxSLL2 || f.Interfaces()[0].LinkTypeNumber != 276 {
-		t.Errorf("read back link type %v (number %d), %v; want SLL2, 276", p.LinkType, f.Interfaces()[0].LinkTypeNumber, err)
+	for _, tc := range []struct {
+		link   capture.LinkType
+		number uint32
+	}{
+		{capture.LinkTypeLinuxSLL2, 276},
+		{capture.LinkTypePKTAP, 258},
+	} {
+		var buf bytes.Buffer
+		w, _ := NewNgWriter(&buf, WsvizSection)
+		w.AddInterface(Interface{LinkType: tc.link})
+		w.WritePacket(0, &capture.Packet{Data: make([]byte, 20), Length: 20})
+		w.Flush()
+		f, err := capture.NewReader(&buf, "ng")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := f.ReadPacket()
+		if err != nil || p.LinkType != tc.link || f.Interfaces()[0].LinkTypeNumber != tc.number {
+			t.Errorf("read back link type %d (number %d), %v; want %d, %d", p.LinkType, f.Interfaces()[0].LinkTypeNumber, err, tc.link, tc.number)
+		}
 	}
 }

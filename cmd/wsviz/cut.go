@@ -127,7 +127,8 @@ func (c *pcapngCut) ngInterface(i int) (save.Interface, error) {
 	}
 	in := ifaces[i]
 	// A link type number capture.LinkType cannot hold (above 255, but
-	// for SLL2's 276) would be written as another one.
+	// for SLL2's 276 and PKTAP's 258; 20 and 2, which stand for those)
+	// would be written as another one.
 	if capture.LinkTypeNumber(in.LinkType) != in.LinkTypeNumber {
 		return save.Interface{}, fmt.Errorf("cannot save packets of link type %d yet", in.LinkTypeNumber)
 	}

@@ -4,7 +4,7 @@ import "runtime"
 
 // Type is a link type: how a captured packet's data begins. Like gopacket's
 // layers.LinkType it is 8 bits wide; capture maps LINKTYPE numbers above 255
-// into it (see capture.LinkTypeLinuxSLL2).
+// into it (see capture.LinkTypeLinuxSLL2 and capture.LinkTypePKTAP).
 type Type uint8
 
 // Link types wsviz decodes, filters or writes, with their LINKTYPE numbers.
@@ -27,6 +27,10 @@ const (
 	// LinuxSLL2 is Linux cooked capture v2, LINKTYPE 276, which does not
 	// fit in 8 bits: 276 & 0xff. No link type has the number 20.
 	LinuxSLL2 Type = 276 & 0xff
+	// PKTAP is Apple's PKTAP, LINKTYPE 258, which does not fit in 8 bits
+	// either: 258 & 0xff. No link type has the number 2 (DLT_EN3MB, the
+	// experimental 3 Mb Ethernet, never got one).
+	PKTAP Type = 258 & 0xff
 	// RawAlias12 and RawAlias14 are DLT_RAW as some libpcap builds
 	// (BSD/OS, OpenBSD) numbered it in files; libpcap maps both to
 	// LINKTYPE_RAW (101).
