@@ -392,6 +392,7 @@ var captureLinks = []struct {
 	{"c_hdlc", capturetest.Options{LinkType: capture.LinkTypeCHDLC}, true, true},
 	{"c_hdlc_with_dir", capturetest.Options{LinkType: capture.LinkTypeCHDLCWithDir}, true, true},
 	{"nflog", capturetest.Options{LinkType: capture.LinkTypeNFLOG}, true, true},
+	{"pktap", capturetest.Options{LinkType: capture.LinkTypePKTAP}, true, true},
 	{"pppoe", capturetest.Options{PPPoE: true}, true, true},
 	{"vlan-pppoe", capturetest.Options{PPPoE: true, VLANs: []uint16{7}}, true, true},
 }

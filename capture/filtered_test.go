@@ -40,6 +40,7 @@ func TestFilterSourceEveryLinkType(t *testing.T) {
 		{capture.LinkTypeCHDLC, true, true},
 		{capture.LinkTypeCHDLCWithDir, true, true},
 		{capture.LinkTypeNFLOG, true, true},
+		{capture.LinkTypePKTAP, true, true},
 	}
 	// script writes, on the link type, a connection to port 80 and one to
 	// port 81 of each IP version it carries, and returns how many packets
@@ -91,7 +92,7 @@ func TestFilterSourceEveryLinkType(t *testing.T) {
 			}
 			if !dec.Decode(&p, &seg) {
 				// The Decoder's precise test: FilterSource lets through
-				// what it cannot judge (PPP, NFLOG, tags, PPPoE). A
+				// what it cannot judge (PPP, NFLOG, PKTAP, tags, PPPoE). A
 				// port-80 packet lost here fails the count below.
 				continue
 			}

@@ -181,6 +181,10 @@ func fuzzSeeds() map[string]map[string]string {
 	decode["ipv4-first-fragment"] = append([]byte{byte(capture.LinkTypeRaw)}, ipv4(6, 5, -1, 0x2000, tcp(5, capture.ACK, "frag"))...)
 	decode["ipv4-options-tso"] = append([]byte{byte(capture.LinkTypeRaw)}, ipv4(6, 7, 0, 0, tcp(8, capture.ACK, "tso"))...)
 	decode["ipv6-extensions"] = append([]byte{byte(capture.LinkTypeRaw)}, ipv6(0, -1, cat(ext(43, 1), ext(60, 0), ext(51, 0), ah(44), fragHeader(6, 0, true), tcp(5, capture.ACK, "ext")))...)
+	// PKTAP's other interfaces (captureLinks's is en0, Ethernet): the
+	// loopback, and DLT_RAW as macOS numbers it in a longer header.
+	decode["pktap-null"] = append([]byte{byte(capture.LinkTypePKTAP)}, pktap(108, 1, 0, cat(le32(30), ipv6(6, -1, tcp(5, capture.ACK, "lo0"))))...)
+	decode["pktap-raw12-v2"] = append([]byte{byte(capture.LinkTypePKTAP)}, pktap(156, 1, 12, ipv4(6, 5, -1, 0, tcp(5, capture.ACK, "pdp_ip0")))...)
 
 	seeds := map[string]map[string]string{"FuzzReader": {}, "FuzzDecodeTCP": {}, "FuzzDecoder": {}, "FuzzPcapngPcapgo": {}}
 	for name, data := range pcapngFiles() {

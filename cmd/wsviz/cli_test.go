@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/netip"
 	"os"
@@ -618,59 +619,72 @@ func TestCutMatchesTshark(t *testing.T) {
 
 // TestCutLinkTypes cuts a connection out of captures of link types whose
 // numbers differ from their low 8 bits' meaning: Linux cooked capture v2
-// (LINKTYPE 276, what tcpdump -i any writes with libpcap 1.10) is saved
-// with its own number and packets, as tshark reads them; a number wsviz
-// cannot represent is refused with a clear error, not saved as another
-// link type.
+// (LINKTYPE 276, what tcpdump -i any writes with libpcap 1.10) and Apple's
+// PKTAP (258, tcpdump -i pktap on macOS, rvi0) are saved with their own
+// numbers and packets, as tshark reads them; a number wsviz cannot
+// represent is refused with a clear error, not saved as another link type.
 func TestCutLinkTypes(t *testing.T) {
 	dir := t.TempDir()
-	c := capturetest.NewCapture(capturetest.Options{LinkType: capture.LinkTypeLinuxSLL2})
-	k := c.Conn("10.0.0.1:40000", "10.0.0.2:80")
-	k.Handshake()
-	k.Client([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
-	k.Server([]byte("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
-	k.CloseFIN(true)
-	in, out := filepath.Join(dir, "sll2.pcap"), filepath.Join(dir, "sll2-cut.pcapng")
-	if err := c.WriteFile(in); err != nil {
-		t.Fatal(err)
-	}
-	code, _, stderr := runWsviz("events", "-r", in, "-w", out, "--conn", "1", "-q")
-	if code != 0 {
-		t.Fatalf("events -w --conn 1 on SLL2: exit %d: %s", code, stderr)
-	}
-	want, got := readPackets(t, in), readPackets(t, out)
-	if len(want) == 0 || !slices.Equal(got, want) {
-		t.Errorf("saved %v, want the capture's %d packets of link type 276 unchanged", got, len(want))
-	}
-	if tshark, err := exec.LookPath("tshark"); err == nil {
-		fields, err := exec.Command(tshark, "-r", out, "-T", "fields", "-e", "sll.ifindex", "-e", "tcp.srcport").Output()
-		if err != nil {
-			t.Fatalf("tshark: %v", err)
+	for _, tc := range []struct {
+		name   string
+		link   capture.LinkType
+		number uint32
+		field  string // one tshark reads from the link header
+	}{
+		{"sll2", capture.LinkTypeLinuxSLL2, 276, "sll.ifindex"},
+		{"pktap", capture.LinkTypePKTAP, 258, "pktap.ifname"},
+	} {
+		c := capturetest.NewCapture(capturetest.Options{LinkType: tc.link})
+		k := c.Conn("10.0.0.1:40000", "10.0.0.2:80")
+		k.Handshake()
+		k.Client([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+		k.Server([]byte("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
+		k.CloseFIN(true)
+		in, out := filepath.Join(dir, tc.name+".pcap"), filepath.Join(dir, tc.name+"-cut.pcapng")
+		if err := c.WriteFile(in); err != nil {
+			t.Fatal(err)
 		}
-		if lines := strings.Split(strings.TrimSpace(string(fields)), "\n"); len(lines) != len(want) || !strings.Contains(lines[0], "\t40000") {
-			t.Errorf("tshark reads the cut as %q, want %d SLL2 packets of TCP from port 40000", fields, len(want))
+		code, _, stderr := runWsviz("events", "-r", in, "-w", out, "--conn", "1", "-q")
+		if code != 0 {
+			t.Fatalf("events -w --conn 1 on %s: exit %d: %s", tc.name, code, stderr)
+		}
+		want, got := readPackets(t, in), readPackets(t, out)
+		if len(want) == 0 || want[0].LinkType != tc.number || !slices.Equal(got, want) {
+			t.Errorf("saved %v, want the capture's %d packets of link type %d unchanged", got, len(want), tc.number)
+		}
+		if tshark, err := exec.LookPath("tshark"); err == nil {
+			fields, err := exec.Command(tshark, "-r", out, "-T", "fields", "-e", tc.field, "-e", "tcp.srcport").Output()
+			if err != nil {
+				t.Fatalf("tshark: %v", err)
+			}
+			if lines := strings.Split(strings.TrimSpace(string(fields)), "\n"); len(lines) != len(want) || !regexp.MustCompile(`^\S+\t40000$`).MatchString(lines[0]) {
+				t.Errorf("tshark reads the cut as %q, want %d %s packets of TCP from port 40000", fields, len(want), tc.name)
+			}
 		}
 	}
 
-	// LINKTYPE 257: its low 8 bits are Ethernet's 1.
-	ng := capturetest.NewCapture(capturetest.Options{NG: true})
-	ng.Conn("10.0.0.1:40000", "10.0.0.2:80").Handshake()
-	data := ng.Bytes()
-	// The first interface description block follows the section header
-	// block (its length at offset 4): its link type is the 16 bits after
-	// its type and length.
-	idb := int(binary.LittleEndian.Uint32(data[4:]))
-	if binary.LittleEndian.Uint32(data[idb:]) != 1 || binary.LittleEndian.Uint16(data[idb+8:]) != 1 {
-		t.Fatalf("capturetest's pcapng does not start with an Ethernet interface block")
-	}
-	binary.LittleEndian.PutUint16(data[idb+8:], 257)
-	in = filepath.Join(dir, "257.pcapng")
-	if err := os.WriteFile(in, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	code, _, stderr = runWsviz("events", "-r", in, "-w", filepath.Join(dir, "257-cut.pcapng"), "-q")
-	if code == 0 || !strings.Contains(stderr, "cannot save packets of link type 257") {
-		t.Errorf("events -w on LINKTYPE 257: exit %d, %q; want an error naming the link type", code, stderr)
+	// LINKTYPE 257: its low 8 bits are Ethernet's 1; 2, unassigned, is
+	// what PKTAP's 258 is held as.
+	for _, number := range []uint16{257, 2} {
+		ng := capturetest.NewCapture(capturetest.Options{NG: true})
+		ng.Conn("10.0.0.1:40000", "10.0.0.2:80").Handshake()
+		data := ng.Bytes()
+		// The first interface description block follows the section header
+		// block (its length at offset 4): its link type is the 16 bits after
+		// its type and length.
+		idb := int(binary.LittleEndian.Uint32(data[4:]))
+		if binary.LittleEndian.Uint32(data[idb:]) != 1 || binary.LittleEndian.Uint16(data[idb+8:]) != 1 {
+			t.Fatalf("capturetest's pcapng does not start with an Ethernet interface block")
+		}
+		binary.LittleEndian.PutUint16(data[idb+8:], number)
+		in := filepath.Join(dir, fmt.Sprintf("%d.pcapng", number))
+		if err := os.WriteFile(in, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, _, stderr := runWsviz("events", "-r", in, "-w", filepath.Join(dir, fmt.Sprintf("%d-cut.pcapng", number)), "-q")
+		if code == 0 || !strings.Contains(stderr, fmt.Sprintf("cannot save packets of link type %d", number)) {
+			t.Errorf("events -w on LINKTYPE %d: exit %d, %q; want an error naming the link type", number, code, stderr)
+		}
 	}
 }
 

@@ -93,6 +93,7 @@ func TestEveryCommandFiltersAlike(t *testing.T) {
 		// filter can judge, and PPPoE in a VLAN, as on a DSL or fibre line.
 		{linkCapture(t, capturetest.Options{LinkType: capture.LinkTypeNFLOG}, "nflog.pcap"), []string{"tcp", "port", "9001"}, []string{"port", "80"}},
 		{linkCapture(t, capturetest.Options{LinkType: capture.LinkTypePPP}, "ppp.pcap"), []string{"tcp", "port", "9001"}, []string{"port", "80"}},
+		{linkCapture(t, capturetest.Options{LinkType: capture.LinkTypePKTAP}, "pktap.pcap"), []string{"tcp", "port", "9001"}, []string{"port", "80"}},
 		{linkCapture(t, capturetest.Options{PPPoE: true, VLANs: []uint16{7}}, "pppoe.pcap"), []string{"tcp", "port", "9001"}, []string{"port", "80"}},
 	}
 	for _, cmd := range commands {
