@@ -225,8 +225,11 @@ func (a *Analyzer) onPacket(p *capture.Packet, c *conn) {
 // clearGroup zeroes the type-specific group ev.Type names, keeping the
 // capacity of WSOpen.Offered; the other groups are zero already (newEvent
 // clears each one when the next event is made).
-func (ev *Event) clearGroup() {
-	switch ev.Type {
+func (ev *Event) clearGroup() { ev.clearGroupOf(ev.Type) }
+
+// clearGroupOf zeroes the group of ev that type typ sets.
+func (ev *Event) clearGroupOf(typ string) {
+	switch typ {
 	case TypeTCPOpen:
 		ev.TCPOpen = TCPOpen{}
 	case TypeTCPClose:

@@ -3,8 +3,10 @@ package analyze
 import (
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wsviz/wsviz/capture"
 )
@@ -31,19 +33,24 @@ func TestCopyEventMatchesClone(t *testing.T) {
 			t.Fatal(err)
 		}
 		var o shardOut
+		var wants [3]Event
 		n := 0
 		err = Decode(src, Options{Workers: 1}, func(ev *Event) error {
-			if n%3 == 0 {
-				o.payloads = o.payloads[:0] // recycle
+			slot := n % 3
+			if slot == 0 {
+				o.reset() // as recycle does
 			}
-			o.keep(n%3, ev)
-			dst := &o.events[n%3]
+			o.keep(slot, ev)
+			wants[slot] = ev.Clone()
 			n++
-			want := ev.Clone()
-			if got := emptyToNil(*dst); !reflect.DeepEqual(got, emptyToNil(want)) {
-				t.Fatalf("%s: event %d (%s): copyEvent gave\n%+v\nwant\n%+v", f, n, ev.Type, got, emptyToNil(want))
-			}
 			types[ev.Type] = true
+			// Every event kept since the reset is still its copy: the
+			// arenas did not hand one's memory to another.
+			for i := range slot + 1 {
+				if got := emptyToNil(o.events[i]); !reflect.DeepEqual(got, emptyToNil(wants[i])) {
+					t.Fatalf("%s: event %d (%s), slot %d after slot %d: copyEvent gave\n%+v\nwant\n%+v", f, n, ev.Type, i, slot, got, emptyToNil(wants[i]))
+				}
+			}
 			return nil
 		})
 		src.Close()
@@ -85,5 +92,94 @@ func nilEmpty(v reflect.Value) {
 		if !v.IsNil() {
 			nilEmpty(v.Elem())
 		}
+	}
+}
+
+// TestCopyEventEveryField fills every field of a frame's and a message's
+// group (and the common fields) and wants copyEvent's copy equal to Clone,
+// landing on slots that held a frame, a message and another type: a field
+// added to Frame or Message that copyEvent does not copy fails it, even
+// before a capture sets it.
+func TestCopyEventEveryField(t *testing.T) {
+	for _, typ := range []string{TypeWSFrame, TypeWSMessage} {
+		for _, prev := range []string{TypeWSFrame, TypeWSMessage, TypeTCPOpen} {
+			var src Event
+			fillEvery(reflect.ValueOf(&src).Elem(), 1)
+			group := map[string]string{TypeWSFrame: "Frame", TypeWSMessage: "Message"}
+			// Only the common fields and the type's group are set.
+			kept := src
+			src = Event{}
+			v, k := reflect.ValueOf(&src).Elem(), reflect.ValueOf(&kept).Elem()
+			for i := range v.NumField() {
+				name := v.Type().Field(i).Name
+				switch name {
+				case "TCPOpen", "TCPClose", "TCPGap", "HTTP", "WSOpen", "Frame", "Message", "Capture", "TLS":
+					if name != group[typ] {
+						continue
+					}
+				}
+				v.Field(i).Set(k.Field(i))
+			}
+			src.Type = typ
+
+			var o shardOut
+			var before Event
+			fillEvery(reflect.ValueOf(&before).Elem(), 7)
+			before.Type = prev
+			o.keep(0, &before)
+			o.reset()
+			o.keep(0, &src)
+			if got, want := emptyToNil(o.events[0]), emptyToNil(src.Clone()); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s over %s: copyEvent gave\n%+v\nwant\n%+v", typ, prev, got, want)
+			}
+		}
+	}
+}
+
+// fillEvery sets every settable field under v to a non-zero value derived
+// from seed, slices to two elements, pointers to a new value.
+func fillEvery(v reflect.Value, seed int) {
+	switch v.Kind() {
+	case reflect.Struct:
+		if v.Type() == reflect.TypeOf(time.Time{}) {
+			v.Set(reflect.ValueOf(time.Unix(int64(seed), int64(seed)).UTC()))
+			return
+		}
+		for i := range v.NumField() {
+			if f := v.Field(i); f.CanSet() {
+				fillEvery(f, seed+i)
+			}
+		}
+	case reflect.Slice:
+		s := reflect.MakeSlice(v.Type(), 2, 2)
+		for i := range 2 {
+			fillEvery(s.Index(i), seed+i)
+		}
+		v.Set(s)
+	case reflect.Array:
+		for i := range v.Len() {
+			fillEvery(v.Index(i), seed+i)
+		}
+	case reflect.Pointer:
+		p := reflect.New(v.Type().Elem())
+		fillEvery(p.Elem(), seed)
+		v.Set(p)
+	case reflect.Map:
+		m := reflect.MakeMap(v.Type())
+		key, val := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+		fillEvery(key, seed)
+		fillEvery(val, seed)
+		m.SetMapIndex(key, val)
+		v.Set(m)
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(int64(seed%100 + 1))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		v.SetUint(uint64(seed%100 + 1))
+	case reflect.Float32, reflect.Float64:
+		v.SetFloat(float64(seed) + 0.5)
+	case reflect.String:
+		v.SetString("s" + strconv.Itoa(seed))
 	}
 }

@@ -75,6 +75,10 @@ const (
 // A page of the capacity is touched only when lines are written into it.
 const jsonBatchCap = 2 * batchData
 
+// payloadBatchCap is the capacity a worker's message payloads for a batch
+// start with (Decode).
+const payloadBatchCap = batchData
+
 // Kinds of batch items.
 const (
 	itemPacket   = iota // a TCP segment
@@ -123,12 +127,18 @@ type packetCall struct {
 // shardOut holds what one worker produced for one batch: events (or their
 // JSON lines) in item order, each tagged with its item's index.
 type shardOut struct {
-	index  []int32 // item index of each event
-	events []Event // Decode: deep copies, their slices reused batch after batch
-	// Decode: the copies of the events' message payloads, one after the
-	// other; a slot's own payload slice, grown to the largest payload it
-	// ever held, made every slot of every batch hold up to MaxPayload.
+	index  []int32  // item index of each event
+	events []Event  // Decode: deep copies (keep)
+	types  []string // Decode: the type each slot of events holds
+	// Decode: the arenas of the events' slices, each copy after the
+	// other (keep); a slot's own payload slice, grown to the largest
+	// payload it ever held, made every slot of every batch hold up to
+	// MaxPayload.
 	payloads []byte
+	headers  []byte
+	packets  []int64
+	warnings []Warning
+	records  []TLSRecord
 	json     []byte  // DecodeJSON: the lines
 	ends     []int32 // DecodeJSON: end offset of each line in json
 
@@ -228,6 +238,8 @@ func decodeSharded(src capture.Source, opts Options, out sink) error {
 	per := batchData
 	if out.json {
 		per += nw * jsonBatchCap
+	} else {
+		per += nw * payloadBatchCap
 	}
 	mapping, mem := hugepage.Map(cap(p.free) * per)
 	for range cap(p.free) {
@@ -237,6 +249,8 @@ func decodeSharded(src capture.Source, opts Options, out sink) error {
 			for w := range b.out {
 				if out.json {
 					b.out[w].json, mem = mem[:0:jsonBatchCap], mem[jsonBatchCap:]
+				} else {
+					b.out[w].payloads, mem = mem[:0:payloadBatchCap], mem[payloadBatchCap:]
 				}
 			}
 		}
@@ -478,106 +492,71 @@ func (p *pipeline) mergeJSON(b *batch) (err error) {
 // errPanicked stops the pipeline when a Write panicked (pipeline.panicked).
 var errPanicked = errors.New("analyze: write panicked")
 
-// keep copies ev into o.events[n], the next event of the batch (Decode),
-// reusing the memory of the batch's earlier use.
+// keep copies ev into o.events[n], the next event of the batch (Decode).
+// The copy's slices (message payload, frame header, packets, warnings,
+// records) go one after the other into the batch's arenas (o.payloads and
+// the others, reset by recycle), and the slot is only written, never read:
+// the merger read it last, on the other core, and every load of it waited
+// for its cache line to come back (docs/performance.md).
 func (o *shardOut) keep(n int, ev *Event) {
-	if n < len(o.events) {
-		copyEvent(&o.events[n], ev)
-	} else {
-		o.events = append(o.events, ev.Clone())
+	if n == len(o.events) {
+		o.events = append(o.events, Event{})
+		o.types = append(o.types, "")
 	}
-	if payload := ev.Message.Payload; len(payload) > 0 {
-		start := len(o.payloads)
-		o.payloads = append(o.payloads, payload...)
-		o.events[n].Message.Payload = o.payloads[start:len(o.payloads):len(o.payloads)]
-	}
+	dst := &o.events[n]
+	o.copyEvent(dst, o.types[n], ev)
+	o.types[n] = ev.Type
+	dst.Message.Payload = arena(&o.payloads, ev.Message.Payload)
 }
 
-// copyEvent deep-copies src into dst, reusing dst's slices, all but the
-// message payload, which the caller copies (newShard). Of the
-// type-specific groups only the one named by Type is set (newEvent), in
-// src as in dst: dst's is cleared and src's copied, rather than the whole
-// Event (904 bytes, most of them zero), which a worker copies for every
-// event it hands to Decode's emit.
-func copyEvent(dst, src *Event) {
-	if !groupOf(src.Type) || !groupOf(dst.Type) {
-		copyWhole(dst, src)
+// copyEvent deep-copies src into dst, whose type was prev, all but the
+// message payload, which keep copies. A frame or a message (nearly every
+// event) is copied field by field, its slices into o's arenas, after the
+// group prev set is cleared: not the whole Event (904 bytes, most of them
+// zero), and without reading dst. Any other event is cloned whole.
+func (o *shardOut) copyEvent(dst *Event, prev string, src *Event) {
+	if !byFields(src.Type) {
+		*dst = src.Clone()
 		return
 	}
-	header, packets := dst.Frame.Header[:0], dst.Message.Packets[:0] // nil unless dst's type is theirs
-	dst.clearGroup()
+	if byFields(prev) {
+		dst.clearGroupOf(prev)
+	} else {
+		*dst = Event{}
+	}
 	dst.Type, dst.Time, dst.Conn, dst.From, dst.Packet, dst.Note = src.Type, src.Time, src.Conn, src.From, src.Packet, src.Note
-	dst.Warnings = append(dst.Warnings[:0], src.Warnings...)
-	dst.Carried = Carried{Records: append(dst.Carried.Records[:0], src.Carried.Records...), More: src.Carried.More, MoreLen: src.Carried.MoreLen}
-	switch src.Type {
-	case TypeTCPOpen:
-		dst.TCPOpen = src.TCPOpen
-		dst.TCPOpen.Handshake = append([]TCPPacket(nil), src.TCPOpen.Handshake...)
-	case TypeTCPClose:
-		dst.TCPClose = src.TCPClose
-		dst.TCPClose.Teardown = append([]TCPPacket(nil), src.TCPClose.Teardown...)
-	case TypeTCPGap:
-		dst.TCPGap = src.TCPGap
-	case TypeHTTPRequest, TypeHTTPResponse:
-		dst.HTTP = src.HTTP
-		if src.HTTP.Header != nil {
-			dst.HTTP.Header = src.HTTP.Header.Clone()
-		}
-	case TypeWSOpen:
-		offered := dst.WSOpen.Offered // kept by clearGroup
-		dst.WSOpen = src.WSOpen
-		dst.WSOpen.Offered = append(offered, src.WSOpen.Offered...)
-		if src.WSOpen.Deflate != nil {
-			d := *src.WSOpen.Deflate
-			dst.WSOpen.Deflate = &d
-		}
-	case TypeWSFrame:
-		dst.Frame = src.Frame
-		dst.Frame.Header = append(header, src.Frame.Header...)
-	case TypeWSMessage:
-		dst.Message = src.Message
-		dst.Message.Packets = append(packets, src.Message.Packets...)
-		dst.Message.Payload = nil // the caller's copy (newShard)
-	case TypeTLSHandshake, TypeTLSMessage, TypeTLSAlert, TypeTLSRecord:
-		dst.TLS = src.TLS
-		dst.TLS.ALPNOffered = append([]string(nil), src.TLS.ALPNOffered...)
+	dst.Warnings = arena(&o.warnings, src.Warnings)
+	// Field by field: a composite literal is built on the stack and
+	// copied 16 bytes a load, each load waiting for the 8-byte stores
+	// before it (as in wsHandler.Frame).
+	dst.Carried.Records = arena(&o.records, src.Carried.Records)
+	dst.Carried.More, dst.Carried.MoreLen = src.Carried.More, src.Carried.MoreLen
+	if src.Type == TypeWSFrame {
+		f, g := &dst.Frame, &src.Frame
+		f.Fin, f.RSV, f.Opcode, f.Masked, f.Mask, f.Len = g.Fin, g.RSV, g.Opcode, g.Masked, g.Mask, g.Len
+		f.Header = arena(&o.headers, g.Header)
+		return
 	}
+	m, g := &dst.Message, &src.Message
+	m.Opcode, m.Len, m.WireLen, m.Compressed, m.Frames = g.Opcode, g.Len, g.WireLen, g.Compressed, g.Frames
+	m.Truncated, m.Undecodable, m.Code, m.Reason = g.Truncated, g.Undecodable, g.Code, g.Reason
+	m.Packets = arena(&o.packets, g.Packets)
 }
 
-// groupOf reports whether events of type typ set no group but the one
-// named for them (newEvent clears only that one): those copyEvent copies
-// by their group. Types without a group of their own (http.error,
-// ip.fragments) and any other are copied whole.
-func groupOf(typ string) bool {
-	switch typ {
-	case TypeTCPOpen, TypeTCPClose, TypeTCPGap, TypeHTTPRequest, TypeHTTPResponse, TypeWSOpen, TypeWSFrame, TypeWSMessage,
-		TypeTLSHandshake, TypeTLSMessage, TypeTLSAlert, TypeTLSRecord:
-		return true
-	}
-	return false
-}
+// byFields reports whether copyEvent copies events of type typ field by
+// field: frames and messages, which set no group but their own (newEvent).
+func byFields(typ string) bool { return typ == TypeWSFrame || typ == TypeWSMessage }
 
-// copyWhole is copyEvent for any event: every group copied.
-func copyWhole(dst, src *Event) {
-	warnings, packets, offered := dst.Warnings[:0], dst.Message.Packets[:0], dst.WSOpen.Offered[:0]
-	header, records := dst.Frame.Header[:0], dst.Carried.Records[:0]
-	*dst = *src
-	dst.Frame.Header = append(header, src.Frame.Header...)
-	dst.Carried.Records = append(records, src.Carried.Records...)
-	dst.Warnings = append(warnings, src.Warnings...)
-	dst.TCPOpen.Handshake = append([]TCPPacket(nil), src.TCPOpen.Handshake...)
-	dst.TCPClose.Teardown = append([]TCPPacket(nil), src.TCPClose.Teardown...)
-	dst.Message.Packets = append(packets, src.Message.Packets...)
-	dst.Message.Payload = nil // the caller's copy (newShard)
-	dst.WSOpen.Offered = append(offered, src.WSOpen.Offered...)
-	dst.TLS.ALPNOffered = append([]string(nil), src.TLS.ALPNOffered...)
-	if src.WSOpen.Deflate != nil {
-		d := *src.WSOpen.Deflate
-		dst.WSOpen.Deflate = &d
+// arena appends s to *a and returns the copy (nil when s is empty, as Clone
+// leaves it). When *a grows, the copies made before keep the old array,
+// which nothing writes any more.
+func arena[T any](a *[]T, s []T) []T {
+	if len(s) == 0 {
+		return nil
 	}
-	if src.HTTP.Header != nil {
-		dst.HTTP.Header = src.HTTP.Header.Clone()
-	}
+	start := len(*a)
+	*a = append(*a, s...)
+	return (*a)[start:len(*a):len(*a)]
 }
 
 // mergeBatch hands b's events to p.out in item order: for Decode on the
@@ -686,20 +665,31 @@ func (p *pipeline) recycle(b *batch) {
 		b.callsData = nil
 	}
 	for w := range b.out {
-		o := &b.out[w]
-		o.index, o.json, o.ends, o.payloads = o.index[:0], o.json[:0], o.ends[:0], o.payloads[:0]
-		clear(o.streams)
-		o.streams, o.nextStream = o.streams[:0], 0
-		if cap(o.json) > 4*batchData {
-			o.json = nil // a burst of big events: do not keep the memory
-		}
-		if cap(o.payloads) > 4*batchData {
-			o.payloads = nil
-		}
+		b.out[w].reset()
 	}
 	select {
 	case p.free <- b:
 	default: // one of add's extra batches
+	}
+}
+
+// reset empties o for the batch's next use. The events and their slots'
+// types stay, for keep to overwrite.
+func (o *shardOut) reset() {
+	o.index, o.json, o.ends, o.payloads = o.index[:0], o.json[:0], o.ends[:0], o.payloads[:0]
+	clear(o.warnings) // their strings
+	clear(o.records)
+	o.headers, o.packets, o.warnings, o.records = o.headers[:0], o.packets[:0], o.warnings[:0], o.records[:0]
+	clear(o.streams)
+	o.streams, o.nextStream = o.streams[:0], 0
+	if cap(o.json) > 4*batchData {
+		o.json = nil // a burst of big events: do not keep the memory
+	}
+	if cap(o.payloads) > 4*batchData {
+		o.payloads = nil
+	}
+	if cap(o.packets) > batchData {
+		o.packets = nil // a message of a great many packets
 	}
 }
 
