@@ -34,6 +34,8 @@ type app struct {
 	closeFrom int // direction+1 of the first close message, 0 before any
 	pingFrom  int // direction+1 of the last unanswered ping
 
+	h2Matched int8 // how many of the client's first bytes match HTTP/2's preface; -1 once they do not (matchH2)
+
 	tls     *tlsdec.Conn // the TLS layer beneath, when the connection is TLS (tls.go)
 	tlsLost int64        // bytes of the last TCP gap, for a plaintext loss of unknown size
 	carried [2]Carried   // by direction: records read since the last event they were listed on (tls.go)
@@ -63,6 +65,10 @@ func (a *Analyzer) appData(c *conn, d int, b []byte, packet int64) {
 // carried them, or as a TLS layer decrypted them.
 func (a *Analyzer) plainData(c *conn, d int, b []byte, packet int64) {
 	p := &c.app
+	if d == client && p.h2Matched >= 0 && p.tls == nil && matchH2(&p.h2Matched, b) {
+		a.h2Preface(c)
+		return
+	}
 	for len(b) > 0 && !c.done {
 		switch p.phase {
 		case phaseHTTP:
@@ -112,6 +118,50 @@ func (a *Analyzer) plainData(c *conn, d int, b []byte, packet int64) {
 	}
 }
 
+// h2Preface is the connection preface an HTTP/2 client opens with (RFC
+// 9113 §3.4), and h2PrefaceLine its first line, as much of it as a
+// connection's first client bytes must hold to be taken for it.
+const (
+	h2Preface     = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+	h2PrefaceLine = "PRI * HTTP/2.0\r\n"
+)
+
+// matchH2 compares b, the client's next bytes, with HTTP/2's preface after
+// the *matched bytes before them, and reports whether the client's bytes
+// now hold its first line. *matched becomes -1 when they differ, and stays
+// so: only a connection's first bytes are compared, in as many segments
+// as they came in.
+func matchH2(matched *int8, b []byte) bool {
+	m := int(*matched)
+	n := min(len(b), len(h2Preface)-m)
+	if string(b[:n]) != h2Preface[m:m+n] {
+		*matched = -1
+		return false
+	}
+	m += n
+	*matched = int8(m)
+	if m >= len(h2PrefaceLine) {
+		*matched = -1 // said once
+		return true
+	}
+	return false
+}
+
+// h2Preface emits http.error for a cleartext connection whose client
+// opened it with HTTP/2's preface (prior knowledge: h2c clients, gRPC),
+// and stops decoding it. Over TLS, the handshake's ALPN says it instead
+// (tls.alpn_h2): RFC 9113 §3.3 has HTTP/2 over TLS negotiated so.
+func (a *Analyzer) h2Preface(c *conn) {
+	c.app.phase = phaseOther
+	ev := a.newEvent(TypeHTTPError, c, fromName[client])
+	ev.Note = "the client opened the connection with HTTP/2's connection preface (prior knowledge, as h2c and gRPC clients do): the connection speaks HTTP/2, and WebSocket over HTTP/2 (RFC 8441) is not decoded yet; its later bytes are only counted"
+	ev.Warn(codeH2Preface, "the client sent HTTP/2's connection preface (RFC 9113 §3.4): WebSocket over HTTP/2 (RFC 8441) is not decoded yet")
+	a.send(ev)
+}
+
+// codeH2Preface is h2Preface's warning code.
+const codeH2Preface = "http.h2_preface"
+
 // giveUp counts a chunk that did not look like WebSocket frames.
 func (a *Analyzer) giveUp(c *conn, d int) {
 	p := &c.app
@@ -132,6 +182,9 @@ func (a *Analyzer) appGap(c *conn, d int, n int64) {
 // d were lost.
 func (a *Analyzer) plainGap(c *conn, d int, n int64) {
 	p := &c.app
+	if d == client {
+		p.h2Matched = -1 // what follows is not the client's first bytes
+	}
 	switch p.phase {
 	case phaseHTTP:
 		if p.hs != nil {

@@ -136,12 +136,13 @@ func firstDiff(got, want []byte) string {
 }
 
 // captureFiles returns the captures of ../shared/corpus (when present)
-// and of testdata/ and testdata/link/.
+// and of testdata/, testdata/link/ and testdata/h2/.
 func captureFiles() []string {
 	files, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "*", "*.pcap*"))
-	more, _ := filepath.Glob(filepath.Join("..", "testdata", "*.pcap*"))
-	link, _ := filepath.Glob(filepath.Join("..", "testdata", "link", "*.pcap*"))
-	files = append(append(files, more...), link...)
+	for _, dir := range []string{"", "link", "h2"} {
+		more, _ := filepath.Glob(filepath.Join("..", "testdata", dir, "*.pcap*"))
+		files = append(files, more...)
+	}
 	return slices.DeleteFunc(files, func(f string) bool { return strings.HasSuffix(f, ".tsv") })
 }
 

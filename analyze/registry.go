@@ -87,6 +87,7 @@ var codes = []CodeInfo{
 	{"http.pending_too_large", on(TypeHTTPError), "RFC 6455 §4.1", "the client sent more than 64 KiB while its upgrade request waited for an answer, wsviz's limit"},
 	{"http.gap", on(TypeHTTPError), "RFC 9112 §6", "bytes of the HTTP exchange were never captured, so where the next message starts is unknown"},
 	{"http.not_websocket", on(TypeHTTPError), "RFC 9110 §7.8", "the server switched the connection to a protocol other than WebSocket"},
+	{"http.h2_preface", on(TypeHTTPError), "RFC 9113 §3.4", "the client opened a cleartext connection with HTTP/2's preface (prior knowledge, h2c, gRPC): WebSocket over HTTP/2 (RFC 8441) is not decoded yet"},
 	{"http.bad_method", on(TypeHTTPRequest), "RFC 6455 §4.1", "an upgrade request that is not a GET"},
 	{"http.bad_proto", on(TypeHTTPRequest), "RFC 6455 §4.1", "an upgrade request in a version of HTTP older than 1.1"},
 	{"http.bad_host", on(TypeHTTPRequest), "RFC 6455 §4.1", "an upgrade request without a Host field"},

@@ -21,7 +21,7 @@ func goldenCaptures(t *testing.T) []string {
 	t.Helper()
 	var files []string
 	for _, pattern := range []string{"../testdata/*.pcap*", "../testdata/violations/*.pcap*",
-		"../testdata/hostile/*.pcap*", "../testdata/session/*.pcap*", "../testdata/encap/*.pcap"} {
+		"../testdata/hostile/*.pcap*", "../testdata/session/*.pcap*", "../testdata/encap/*.pcap", "../testdata/h2/*.pcap*"} {
 		m, err := filepath.Glob(pattern)
 		if err != nil {
 			t.Fatal(err)

@@ -16,14 +16,16 @@ func init() {
 }
 
 // notViolations are the warning codes (analyze.Codes) that say something
-// about the capture (bytes or a start not captured) or about wsviz's
-// limits, not about what the peers sent: wsviz check does not count them
-// unless --codes names them. TestNotViolationsAreCodes keeps the list in
-// step with the registry.
+// about the capture (bytes or a start not captured), about wsviz's limits,
+// or about a protocol the peers chose and wsviz does not decode (HTTP/2,
+// another upgrade), not about a rule the peers broke: wsviz check does not
+// count them unless --codes names them. TestNotViolationsAreCodes keeps the
+// list in step with the registry.
 var notViolations = []string{
 	"capture.drops",
 	"tcp.gap", "tcp.buffer_limit", "tcp.conn_limit",
 	"http.gap", "http.head_too_large", "http.pending_too_large",
+	"http.not_websocket", "http.h2_preface", "tls.alpn_h2",
 	"ws.midstream", "ws.lost_start", "ws.incomplete", "ws.deflate_missing_history",
 	"ws.deflate_history_limit", "ws.decompression_limit",
 }

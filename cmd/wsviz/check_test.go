@@ -32,6 +32,10 @@ func TestCheck(t *testing.T) {
 		{"unless listed", []string{"-r", v + "tcp.gap.pcap", "--codes", "tcp.gap"}, 1,
 			[]string{"connection 1 /chat, server: tcp.gap tcp.gap: ", "connection 1 /chat, server: ws.message tcp.gap: "}, "2 violations in 1 connection (2 tcp.gap)"},
 		{"handshake", []string{"-r", v + "http.bad_accept.pcap"}, 1, []string{"ws.open http.bad_accept: "}, "1 http.bad_accept"},
+		{"HTTP/2 and another upgrade are not violations", []string{"-r", "../../testdata/h2/h2c.pcap"}, 0, nil, "no protocol violations; 2 other warnings not counted"},
+		{"nor is HTTP/2 over TLS", []string{"-r", "../../testdata/h2/h2-tls.pcapng"}, 0, nil, "no protocol violations; 1 other warning not counted"},
+		{"unless listed too", []string{"-r", "../../testdata/h2/h2c.pcap", "--codes", "http.h2_preface"}, 1,
+			[]string{"packet 4, connection 1, client: http.error http.h2_preface: "}, "1 violation in 1 connection (1 http.h2_preface)"},
 		{"filter", []string{"-r", v + "ws.unmasked_client_frame.pcap", "port", "1"}, 0, nil, "no protocol violations"},
 		{"quiet", []string{"-q", "-r", v + "ws.reserved_bits.pcap"}, 1, []string{"ws.reserved_bits"}, ""},
 	}

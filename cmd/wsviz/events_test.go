@@ -28,7 +28,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 func goldenCaptures(t *testing.T) []string {
 	t.Helper()
 	var files []string
-	for _, pattern := range []string{"../../testdata/*.pcap*", "../../testdata/violations/*.pcap*", "../../testdata/encap/*.pcap"} {
+	for _, pattern := range []string{"../../testdata/*.pcap*", "../../testdata/violations/*.pcap*", "../../testdata/encap/*.pcap", "../../testdata/h2/*.pcap*"} {
 		m, err := filepath.Glob(pattern)
 		if err != nil {
 			t.Fatal(err)
