@@ -23,6 +23,7 @@ const (
 	StateUnclean   = "unclean"   // TCP FIN without the Close handshake (RFC 6455 §7.1.5)
 	StateEnded     = "ended"     // the capture ended (or the connection was evicted) while open
 	StateTLS       = "tls"       // TLS whose records could not be read (no keys): only their sizes and times are known
+	StateHTTP2     = "h2"        // HTTP/2 (ALPN h2, or a cleartext connection opened with its preface): WebSocket over HTTP/2 is not decoded
 )
 
 // connInfo sums up one connection for the connections table. It is kept for
@@ -67,6 +68,10 @@ type connInfo struct {
 	TLS     string `json:"tls,omitempty"`
 	TLSKeys bool   `json:"tls_keys,omitempty"`
 	SNI     string `json:"sni,omitempty"`
+	// HTTP2 reports that the connection speaks HTTP/2: its TLS handshake
+	// chose h2, or its client opened it with HTTP/2's preface
+	// (http.h2_preface).
+	HTTP2 bool `json:"h2,omitempty"`
 }
 
 // isUpgradeRequest reports whether h asks to switch to WebSocket.
@@ -128,6 +133,9 @@ func (c *connInfo) update(ev *analyze.Event, t0 int64) {
 		if c.TLS == "" {
 			c.TLS = "TLS"
 		}
+		c.HTTP2 = c.HTTP2 || ev.TLS.ALPN == "h2"
+	case analyze.TypeHTTPError:
+		c.HTTP2 = c.HTTP2 || ev.HasWarning("http.h2_preface")
 	case analyze.TypeWSMessage:
 		if dir >= 0 {
 			c.Messages[dir]++
@@ -148,6 +156,8 @@ func (c *connInfo) state() string {
 	switch {
 	case c.WS:
 		// The WebSocket cases below.
+	case c.HTTP2:
+		return StateHTTP2
 	case c.Upgrade && c.Status != 0 && c.Status != 101:
 		return StateRejected
 	case c.Requests > 0 && !c.Upgrade:

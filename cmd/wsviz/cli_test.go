@@ -723,6 +723,30 @@ func TestStatsGolden(t *testing.T) {
 	}
 }
 
+// TestStatsHTTP2: HTTP/2 connections are in state h2, as the timeline
+// names them: over TLS (ALPN h2, the key log in the pcapng) and cleartext
+// with prior knowledge; an Upgrade: h2c that the server accepted stays a
+// TCP connection (its HTTP/1.1 part is what wsviz decoded).
+func TestStatsHTTP2(t *testing.T) {
+	for file, want := range map[string]string{
+		"../../testdata/h2/h2-tls.pcapng": "h2",
+		"../../testdata/h2/h2c.pcap":      "h2 tcp",
+	} {
+		code, stdout, stderr := runWsviz("stats", "-r", file, "-T", "json")
+		var r statsReport
+		if err := json.Unmarshal([]byte(stdout), &r); code != 0 || err != nil {
+			t.Fatalf("wsviz stats -r %s: exit %d, %v: %s", file, code, err, stderr)
+		}
+		var got []string
+		for _, c := range r.Connections {
+			got = append(got, c.State)
+		}
+		if strings.Join(got, " ") != want {
+			t.Errorf("wsviz stats -r %s: states %v, want %s", file, got, want)
+		}
+	}
+}
+
 // TestTextColour: -T text is coloured when standard output is a terminal,
 // and not with NO_COLOR or into a file (TestEventsTextGolden).
 func TestTextColour(t *testing.T) {

@@ -135,12 +135,15 @@ type connStats struct {
 	compressed  bool
 	closeSent   [2]bool
 	selected    bool
+	h2          bool // HTTP/2: ALPN h2, or http.h2_preface
 }
 
 // state names the connection's state as the timeline's connections table
 // does (ui.State*).
 func (c *connStats) state() string {
 	switch {
+	case c.h2 && !c.ws:
+		return ui.StateHTTP2
 	case c.status != 0 && c.status != 101:
 		return ui.StateRejected
 	case c.how == analyze.CloseRST:
@@ -260,6 +263,10 @@ func (s *captureStats) event(ev *analyze.Event, keep bool) {
 		}
 	case analyze.TypeHTTPResponse:
 		c.status = ev.HTTP.Status
+	case analyze.TypeTLSHandshake:
+		c.h2 = c.h2 || ev.TLS.ALPN == "h2"
+	case analyze.TypeHTTPError:
+		c.h2 = c.h2 || ev.HasWarning("http.h2_preface")
 	case analyze.TypeWSOpen:
 		c.ws = true
 		if ev.WSOpen.Path != "" {

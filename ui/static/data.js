@@ -198,7 +198,7 @@ export function connMatches(info, id, q) {
 export const STATE_LABEL = {
   tcp: 'TCP only', handshake: 'upgrade asked', http: 'plain HTTP', rejected: 'refused', reset: 'reset',
   gap: 'damaged by a gap', midstream: 'mid-stream', open: 'upgraded, open', closed: 'closed cleanly',
-  unclean: 'closed, no Close', ended: 'capture ended', tls: 'TLS, no keys',
+  unclean: 'closed, no Close', ended: 'capture ended', tls: 'TLS, no keys', h2: 'HTTP/2',
 };
 export const STATE_TITLE = {
   tcp: 'a TCP connection that carried no HTTP and no WebSocket',
@@ -213,6 +213,7 @@ export const STATE_TITLE = {
   unclean: 'TCP closed without the Close handshake (RFC 6455 §7.1.5)',
   ended: 'the capture ended while the WebSocket was open',
   tls: 'TLS whose keys were not found (--keylog, SSLKEYLOGFILE, or secrets in the pcapng): only its records, their sizes and times, are known',
+  h2: 'HTTP/2 (ALPN h2, or a cleartext connection opened with its preface): WebSocket over HTTP/2 (RFC 8441) is not decoded yet',
 };
 
 // ServerMessageIndex lists the messages that pass the filter, in capture

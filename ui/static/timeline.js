@@ -26,6 +26,7 @@ const PLAIN_COLOR = '#0891b2';
 export const STATE_COLOR = {
   open: '#2563eb', closed: '#16a34a', unclean: '#d97706', ended: '#d97706', reset: '#dc2626', rejected: '#be123c',
   handshake: '#ca8a04', tcp: '#94a3b8', http: PLAIN_COLOR, gap: '#c2410c', midstream: '#7c3aed', tls: '#4f46e5',
+  h2: '#0f766e',
 };
 
 // LANE_H is the height of a lane: 30 px, taller when few lanes leave room.
