@@ -204,13 +204,13 @@ func TestConnectionStates(t *testing.T) {
 	poll(t, ctx, `document.querySelectorAll('#ladder .ladder-row .arrow.c-rst').length === 1`)
 
 	// HTTP/2 (testdata/h2): Go's client and server over TLS 1.3 with ALPN
-	// h2, and with prior knowledge in cleartext beside an Upgrade: h2c.
+	// h2, and in cleartext with prior knowledge and after a 101 to h2c.
 	for _, tc := range []struct {
 		file  string
 		conns []row
 	}{
 		{"../testdata/h2/h2-tls.pcapng", []row{{"1", "HTTP/2TLS 1.3", "state h2"}}},
-		{"../testdata/h2/h2c.pcap", []row{{"1", "HTTP/2", "state h2"}, {"2", "plain HTTP 101", "state http"}}},
+		{"../testdata/h2/h2c.pcap", []row{{"1", "HTTP/2", "state h2"}, {"2", "HTTP/2", "state h2"}}},
 	} {
 		openPage(t, ctx, serve(t, tc.file), len(decoded(t, tc.file)))
 		rows := eval[[]row](t, ctx, `[...document.querySelectorAll('#conn-list .conn-row')].map(r => ({Conn: r.dataset.conn, State: r.querySelector('.c-state').textContent, Class: r.querySelector('.state').className}))`)

@@ -75,10 +75,14 @@ type connInfo struct {
 }
 
 // isUpgradeRequest reports whether h asks to switch to WebSocket.
-func isUpgradeRequest(h map[string][]string) bool {
-	for _, v := range h["Upgrade"] {
+func isUpgradeRequest(h map[string][]string) bool { return hasToken(h["Upgrade"], "websocket") }
+
+// hasToken reports whether the comma-separated values hold token, in any
+// case.
+func hasToken(values []string, token string) bool {
+	for _, v := range values {
 		for _, tok := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(tok), "websocket") {
+			if strings.EqualFold(strings.TrimSpace(tok), token) {
 				return true
 			}
 		}
@@ -133,9 +137,7 @@ func (c *connInfo) update(ev *analyze.Event, t0 int64) {
 		if c.TLS == "" {
 			c.TLS = "TLS"
 		}
-		c.HTTP2 = c.HTTP2 || ev.TLS.ALPN == "h2"
-	case analyze.TypeHTTPError:
-		c.HTTP2 = c.HTTP2 || ev.HasWarning("http.h2_preface")
+
 	case analyze.TypeWSMessage:
 		if dir >= 0 {
 			c.Messages[dir]++
@@ -149,7 +151,25 @@ func (c *connInfo) update(ev *analyze.Event, t0 int64) {
 			}
 		}
 	}
+	c.HTTP2 = c.HTTP2 || SpeaksHTTP2(ev)
 	c.State = c.state()
+}
+
+// SpeaksHTTP2 reports whether ev shows its connection speaking HTTP/2: a
+// TLS handshake that chose h2 (ALPN), a client that opened the connection
+// with HTTP/2's preface (http.h2_preface), or a 101 response switching to
+// h2c (RFC 7540 §3.2). The connection is then in state StateHTTP2, here
+// and in wsviz stats.
+func SpeaksHTTP2(ev *analyze.Event) bool {
+	switch ev.Type {
+	case analyze.TypeTLSHandshake:
+		return ev.TLS.ALPN == "h2"
+	case analyze.TypeHTTPError:
+		return ev.HasWarning("http.h2_preface")
+	case analyze.TypeHTTPResponse:
+		return ev.HTTP.Status == 101 && hasToken(ev.HTTP.Header["Upgrade"], "h2c")
+	}
+	return false
 }
 
 func (c *connInfo) state() string {

@@ -651,6 +651,8 @@ func TestConnState(t *testing.T) {
 		{"http/2 over tls", []analyze.Event{{Type: analyze.TypeTCPOpen}, {Type: analyze.TypeTLSHandshake, TLS: analyze.TLS{Version: "TLS 1.3", Keys: true, ALPN: "h2"}}, {Type: analyze.TypeTCPClose, TCPClose: analyze.TCPClose{How: "rst"}}}, StateHTTP2},
 		{"http/1.1 over tls", []analyze.Event{{Type: analyze.TypeTLSHandshake, TLS: analyze.TLS{Version: "TLS 1.3", ALPN: "http/1.1"}}}, StateTLS},
 		{"http/2 preface", []analyze.Event{{Type: analyze.TypeTCPOpen}, {Type: analyze.TypeHTTPError, Warnings: []analyze.Warning{{Code: "http.h2_preface"}}}, {Type: analyze.TypeTCPClose, TCPClose: analyze.TCPClose{How: "fin"}}}, StateHTTP2},
+		{"101 to h2c", []analyze.Event{{Type: analyze.TypeHTTPRequest, HTTP: analyze.HTTP{Target: "/", Header: http.Header{"Upgrade": {"h2c"}}}}, {Type: analyze.TypeHTTPResponse, HTTP: analyze.HTTP{Status: 101, Header: http.Header{"Upgrade": {"H2C"}}}}}, StateHTTP2},
+		{"200 to an h2c upgrade", []analyze.Event{{Type: analyze.TypeHTTPRequest, HTTP: analyze.HTTP{Target: "/", Header: http.Header{"Upgrade": {"h2c"}}}}, {Type: analyze.TypeHTTPResponse, HTTP: analyze.HTTP{Status: 200, Header: http.Header{"Upgrade": {"h2c"}}}}}, StateHTTP},
 		{"another http error", []analyze.Event{{Type: analyze.TypeTCPOpen}, {Type: analyze.TypeHTTPError, Warnings: []analyze.Warning{{Code: "http.bad_request"}}}}, StateTCP},
 		{"open", []analyze.Event{{Type: analyze.TypeWSOpen}}, StateOpen},
 		{"reset", []analyze.Event{{Type: analyze.TypeWSOpen}, {Type: analyze.TypeTCPClose, TCPClose: analyze.TCPClose{How: "rst"}}}, StateReset},

@@ -724,13 +724,12 @@ func TestStatsGolden(t *testing.T) {
 }
 
 // TestStatsHTTP2: HTTP/2 connections are in state h2, as the timeline
-// names them: over TLS (ALPN h2, the key log in the pcapng) and cleartext
-// with prior knowledge; an Upgrade: h2c that the server accepted stays a
-// TCP connection (its HTTP/1.1 part is what wsviz decoded).
+// names them: over TLS (ALPN h2, the key log in the pcapng), cleartext with
+// prior knowledge, and after a 101 to h2c.
 func TestStatsHTTP2(t *testing.T) {
 	for file, want := range map[string]string{
 		"../../testdata/h2/h2-tls.pcapng": "h2",
-		"../../testdata/h2/h2c.pcap":      "h2 tcp",
+		"../../testdata/h2/h2c.pcap":      "h2 h2",
 	} {
 		code, stdout, stderr := runWsviz("stats", "-r", file, "-T", "json")
 		var r statsReport

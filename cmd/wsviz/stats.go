@@ -135,7 +135,7 @@ type connStats struct {
 	compressed  bool
 	closeSent   [2]bool
 	selected    bool
-	h2          bool // HTTP/2: ALPN h2, or http.h2_preface
+	h2          bool // HTTP/2 (ui.SpeaksHTTP2)
 }
 
 // state names the connection's state as the timeline's connections table
@@ -251,6 +251,7 @@ func (s *captureStats) event(ev *analyze.Event, keep bool) {
 		c.WarningCodes[w.Code]++
 	}
 	fromClient := ev.From == analyze.FromClient
+	c.h2 = c.h2 || ui.SpeaksHTTP2(ev)
 	switch ev.Type {
 	case analyze.TypeTCPOpen:
 		c.Client, c.Server = ev.TCPOpen.Client, ev.TCPOpen.Server
@@ -263,10 +264,6 @@ func (s *captureStats) event(ev *analyze.Event, keep bool) {
 		}
 	case analyze.TypeHTTPResponse:
 		c.status = ev.HTTP.Status
-	case analyze.TypeTLSHandshake:
-		c.h2 = c.h2 || ev.TLS.ALPN == "h2"
-	case analyze.TypeHTTPError:
-		c.h2 = c.h2 || ev.HasWarning("http.h2_preface")
 	case analyze.TypeWSOpen:
 		c.ws = true
 		if ev.WSOpen.Path != "" {
