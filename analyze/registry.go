@@ -41,7 +41,7 @@ var eventTypes = []EventTypeInfo{
 	{TypeTCPGap, "bytes one side sent were never captured; what they carried is unknown"},
 	{TypeHTTPRequest, "the client sent an HTTP request head: a plain request, or a request to switch to WebSocket"},
 	{TypeHTTPResponse, "the server answered with an HTTP response head"},
-	{TypeHTTPError, "HTTP decoding of the connection stopped: its bytes break HTTP's framing or a limit of wsviz; the rest is looked at as WebSocket frames"},
+	{TypeHTTPError, "HTTP decoding of the connection stopped: its bytes break HTTP's framing or a limit of wsviz, or are another protocol; the rest is looked at as WebSocket frames (after HTTP/2's preface, only counted)"},
 	{TypeWSOpen, "the connection became a WebSocket, after a 101 answer or recognised from its frames when no handshake was captured"},
 	{TypeWSFrame, "one WebSocket frame header as it was on the wire"},
 	{TypeWSMessage, "one WebSocket message, put together from its frames and decompressed"},

@@ -12,7 +12,7 @@ export const EVENT_TYPES = Object.freeze([
   {"type":"tcp.gap","description":"bytes one side sent were never captured; what they carried is unknown"},
   {"type":"http.request","description":"the client sent an HTTP request head: a plain request, or a request to switch to WebSocket"},
   {"type":"http.response","description":"the server answered with an HTTP response head"},
-  {"type":"http.error","description":"HTTP decoding of the connection stopped: its bytes break HTTP's framing or a limit of wsviz; the rest is looked at as WebSocket frames"},
+  {"type":"http.error","description":"HTTP decoding of the connection stopped: its bytes break HTTP's framing or a limit of wsviz, or are another protocol; the rest is looked at as WebSocket frames (after HTTP/2's preface, only counted)"},
   {"type":"ws.open","description":"the connection became a WebSocket, after a 101 answer or recognised from its frames when no handshake was captured"},
   {"type":"ws.frame","description":"one WebSocket frame header as it was on the wire"},
   {"type":"ws.message","description":"one WebSocket message, put together from its frames and decompressed"},
