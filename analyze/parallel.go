@@ -131,9 +131,9 @@ type shardOut struct {
 	events []Event  // Decode: deep copies (keep)
 	types  []string // Decode: the type each slot of events holds
 	// Decode: the arenas of the events' slices, each copy after the
-	// other (keep); a slot's own payload slice, grown to the largest
-	// payload it ever held, made every slot of every batch hold up to
-	// MaxPayload.
+	// other (keep). (A payload slice of each slot's own, grown to the
+	// largest payload it ever held, had made every slot of every batch
+	// hold up to MaxPayload.)
 	payloads []byte
 	headers  []byte
 	packets  []int64
