@@ -34,7 +34,7 @@ type app struct {
 	closeFrom int // direction+1 of the first close message, 0 before any
 	pingFrom  int // direction+1 of the last unanswered ping
 
-	h2Matched int8 // how many of the client's first bytes match HTTP/2's preface; -1 once they do not (matchH2)
+	h2Matched int8 // how many of the client's first bytes match HTTP/2's preface line; -1 once they do not, or it was said (matchH2)
 
 	tls     *tlsdec.Conn // the TLS layer beneath, when the connection is TLS (tls.go)
 	tlsLost int64        // bytes of the last TCP gap, for a plaintext loss of unknown size
@@ -118,29 +118,28 @@ func (a *Analyzer) plainData(c *conn, d int, b []byte, packet int64) {
 	}
 }
 
-// h2Preface is the connection preface an HTTP/2 client opens with (RFC
-// 9113 §3.4), and h2PrefaceLine its first line, as much of it as a
-// connection's first client bytes must hold to be taken for it.
-const (
-	h2Preface     = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-	h2PrefaceLine = "PRI * HTTP/2.0\r\n"
-)
+// h2PrefaceLine is the first line of the connection preface an HTTP/2
+// client opens with (RFC 9113 §3.4: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"):
+// a connection whose first client bytes are this line is taken for
+// HTTP/2. No HTTP/1 request line reads so.
+const h2PrefaceLine = "PRI * HTTP/2.0\r\n"
 
-// matchH2 compares b, the client's next bytes, with HTTP/2's preface after
-// the *matched bytes before them, and reports whether the client's bytes
-// now hold its first line. *matched becomes -1 when they differ, and stays
-// so: only a connection's first bytes are compared, in as many segments
-// as they came in.
+// matchH2 compares b, the client's next bytes, with the preface's first
+// line after the *matched bytes before them, and reports whether the
+// client's bytes now hold all of it. *matched becomes -1 when they differ,
+// and once it is said: only a connection's first bytes are compared, in
+// as many segments as they came in, and the answer does not depend on
+// where those were cut.
 func matchH2(matched *int8, b []byte) bool {
 	m := int(*matched)
-	n := min(len(b), len(h2Preface)-m)
-	if string(b[:n]) != h2Preface[m:m+n] {
+	n := min(len(b), len(h2PrefaceLine)-m)
+	if string(b[:n]) != h2PrefaceLine[m:m+n] {
 		*matched = -1
 		return false
 	}
 	m += n
 	*matched = int8(m)
-	if m >= len(h2PrefaceLine) {
+	if m == len(h2PrefaceLine) {
 		*matched = -1 // said once
 		return true
 	}
