@@ -9,7 +9,6 @@ import (
 	"io"
 	"log"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -22,36 +21,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/gorilla/websocket"
 	"github.com/wsviz/wsviz/analyze"
 )
-
-// chromiumPage is the page Chromium loads from the TLS server: it opens a
-// WebSocket over wss:// to the same server, sends messages of every shape
-// (text, Unicode, JSON, one spanning several TLS records, binary of the
-// sizes where the frame length changes form), logs each as it sends it,
-// waits for the server's echo of every one, and closes.
-const chromiumPage = `<!doctype html><meta charset="utf-8"><title>wss</title><script>
-window.sent = []; window.got = 0; window.done = false; window.error = '';
-const b64 = (u) => { let s = ''; for (const x of u) s += String.fromCharCode(x); return btoa(s); };
-const ws = new WebSocket('wss://' + location.host + '/ws');
-ws.binaryType = 'arraybuffer';
-const texts = ['hello from Chromium', 'ünïcödé ✓ 🚀', JSON.stringify({type: 'chat', users: ['ada', 'bob'], n: 7}), 'x'.repeat(70000) + 'end'];
-const sizes = [0, 1, 125, 126, 65535, 65536, 100000];
-let want = 0;
-ws.onopen = () => {
-  for (const t of texts) { ws.send(t); sent.push({opcode: 'text', text: t}); }
-  for (const n of sizes) {
-    const u = new Uint8Array(n);
-    for (let i = 0; i < n; i++) u[i] = (i * 7 + n) & 255;
-    ws.send(u); sent.push({opcode: 'binary', base64: b64(u)});
-  }
-  want = sent.length;
-};
-ws.onmessage = () => { if (++window.got === want) ws.close(1000, 'done'); };
-ws.onerror = () => { window.error = 'websocket error'; };
-ws.onclose = () => { window.done = true; };
-</script>`
 
 // logged is a message an endpoint logged as it sent it.
 type logged struct {
@@ -85,32 +56,12 @@ func TestChromiumWSS(t *testing.T) {
 	// The server logs what it sends: the echo of each message.
 	var mu sync.Mutex
 	var serverSent []logged
-	up := websocket.Upgrader{EnableCompression: true, CheckOrigin: func(*http.Request) bool { return true }}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Write([]byte(chromiumPage))
+	handler := WSSHandler("Chromium", func(text bool, b []byte) {
+		mu.Lock()
+		serverSent = append(serverSent, loggedOf(text, b))
+		mu.Unlock()
 	})
-	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
-		c, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		for {
-			mt, b, err := c.ReadMessage()
-			if err != nil {
-				return
-			}
-			if err := c.WriteMessage(mt, b); err != nil {
-				return
-			}
-			mu.Lock()
-			serverSent = append(serverSent, loggedOf(mt == websocket.TextMessage, b))
-			mu.Unlock()
-		}
-	})
-	srv := httptest.NewUnstartedServer(mux)
+	srv := httptest.NewUnstartedServer(handler)
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the probes below are not TLS
 	// The page over HTTP/2, as browsers load pages. Go's server does not
 	// offer RFC 8441's extended CONNECT (GODEBUG=http2xconnect=1 would),

@@ -3,11 +3,10 @@
 // what each endpoint logged it sent: testdata/firefox-wss.sent.
 //
 // A Go TLS server (a self-signed certificate; HTTP/2 and HTTP/1.1, so the
-// page comes over HTTP/2 as browsers load pages; gorilla/websocket with
-// permessage-deflate) serves a page that opens a wss:// WebSocket, sends
-// text, Unicode, JSON, a 70 KB message and binary messages of the sizes
-// where the frame length changes form, and closes once the server echoed
-// them all. Headless Firefox ESR (NSS: the TLS stack neither Go's nor
+// page comes over HTTP/2 as browsers load pages) serves TestChromiumWSS's
+// page and echoing WebSocket (browsertests.WSSHandler): text, Unicode,
+// JSON, a 70 KB message and binary messages of the sizes where the frame
+// length changes form, closed once the server echoed them all. Headless Firefox ESR (NSS: the TLS stack neither Go's nor
 // Chromium's tests exercise) loads it with SSLKEYLOGFILE set, driven by
 // firefox.mjs through puppeteer-core (WebDriver BiDi); `wsviz events -i lo
 // --keylog KEYS -w FILE` captures and saves the secrets into FILE.
@@ -31,10 +30,8 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -45,30 +42,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"github.com/wsviz/wsviz/browsertests"
 )
-
-const page = `<!doctype html><meta charset="utf-8"><title>wss</title><script>
-window.sent = []; window.done = false; window.error = '';
-const b64 = (u) => { let s = ''; for (const x of u) s += String.fromCharCode(x); return btoa(s); };
-const ws = new WebSocket('wss://' + location.host + '/ws');
-ws.binaryType = 'arraybuffer';
-const texts = ['hello from Firefox', 'ünïcödé ✓ 🚀', JSON.stringify({type: 'chat', users: ['ada', 'bob'], n: 7}), 'x'.repeat(70000) + 'end'];
-const sizes = [0, 1, 125, 126, 65535, 65536, 100000];
-let want = 0, got = 0;
-ws.onopen = () => {
-  for (const t of texts) { ws.send(t); sent.push({opcode: 'text', text: t}); }
-  for (const n of sizes) {
-    const u = new Uint8Array(n);
-    for (let i = 0; i < n; i++) u[i] = (i * 7 + n) & 255;
-    ws.send(u); sent.push({opcode: 'binary', base64: b64(u)});
-  }
-  want = sent.length;
-};
-ws.onmessage = () => { if (++got === want) ws.close(1000, 'done'); };
-ws.onerror = () => { window.error = 'websocket error'; };
-ws.onclose = () => { window.done = true; };
-</script>`
 
 // Sent is one line of the .sent file: a message an endpoint logged as it
 // sent it, by its SHA-256 (the payloads reach 100 KB).
@@ -109,32 +84,12 @@ func run(out string) error {
 
 	var mu sync.Mutex
 	var serverSent []Sent
-	up := websocket.Upgrader{EnableCompression: true, CheckOrigin: func(*http.Request) bool { return true }}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		io.WriteString(w, page)
+	handler := browsertests.WSSHandler("Firefox", func(text bool, b []byte) {
+		mu.Lock()
+		serverSent = append(serverSent, sentOf("server", text, b))
+		mu.Unlock()
 	})
-	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
-		c, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		for {
-			mt, b, err := c.ReadMessage()
-			if err != nil {
-				return
-			}
-			if err := c.WriteMessage(mt, b); err != nil {
-				return
-			}
-			mu.Lock()
-			serverSent = append(serverSent, sentOf("server", mt == websocket.TextMessage, b))
-			mu.Unlock()
-		}
-	})
-	srv := httptest.NewUnstartedServer(mux)
+	srv := httptest.NewUnstartedServer(handler)
 	srv.EnableHTTP2 = true
 	srv.TLS = &tls.Config{NextProtos: []string{"h2", "http/1.1"}}
 	srv.StartTLS()
