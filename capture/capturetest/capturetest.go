@@ -82,6 +82,19 @@ type record struct {
 	length int    // on the wire
 }
 
+// Link returns the link type o gives a Capture's packets: capture.LinkTypeNull
+// with Null, capture.LinkTypeEthernet for the zero LinkType, LinkType
+// otherwise.
+func (o Options) Link() capture.LinkType {
+	switch {
+	case o.Null:
+		return capture.LinkTypeNull
+	case o.LinkType == 0:
+		return capture.LinkTypeEthernet
+	}
+	return o.LinkType
+}
+
 // NewCapture starts an empty capture.
 func NewCapture(opts Options) *Capture {
 	if opts.Step <= 0 {
@@ -93,13 +106,7 @@ func NewCapture(opts Options) *Capture {
 	if opts.Snaplen <= 0 {
 		opts.Snaplen = DefaultSnaplen
 	}
-	link := opts.LinkType
-	switch {
-	case opts.Null:
-		link = capture.LinkTypeNull
-	case link == 0:
-		link = capture.LinkTypeEthernet
-	}
+	link := opts.Link()
 	c := &Capture{opts: opts, link: link, next: opts.Start}
 	c.links = append(c.links, link)
 	return c

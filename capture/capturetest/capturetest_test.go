@@ -506,13 +506,7 @@ func TestLinkTypesMatchTshark(t *testing.T) {
 	ng := capturetest.NewCapture(capturetest.Options{NG: true})
 	for i, lt := range linkTypeCases {
 		o := lt.opts
-		link := o.LinkType
-		switch {
-		case o.Null:
-			link = capture.LinkTypeNull
-		case link == 0:
-			link = capture.LinkTypeEthernet
-		}
+		link := o.Link()
 		switch {
 		case link == capture.LinkTypeCHDLCWithDir:
 			// tshark 4.0 reads no file of it ("network type 205 unknown
