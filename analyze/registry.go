@@ -121,6 +121,8 @@ var codes = []CodeInfo{
 	{"ws.deflate_error", on(TypeWSMessage), "RFC 7692 §7.2.2", "compressed data that does not inflate"},
 	{"ws.deflate_missing_history", on(TypeWSMessage), "RFC 7692 §7.2.2", "a compressed message refers to bytes from before the capture or lost in a gap: not decodable"},
 	{"ws.deflate_history_limit", on(TypeWSMessage), "RFC 7692 §7.2.2", "a compressed message refers to history wsviz dropped to stay within --max-deflate-history: raise the flag to decode it"},
+	{"ws.deflate_window", on(TypeWSMessage), "RFC 7692 §7.1.2", "a compressed message refers further back than the window its sender agreed to (server_max_window_bits, client_max_window_bits): receivers that keep only that window cannot inflate it; wsviz still does"},
+	{"ws.deflate_context_takeover", on(TypeWSMessage), "RFC 7692 §7.1.1", "a compressed message refers to an earlier message though its sender agreed to no context takeover: receivers that reset their context cannot inflate it, nor can wsviz"},
 }
 
 func on(types ...string) []string { return types }

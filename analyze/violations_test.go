@@ -370,6 +370,32 @@ var violations = []struct {
 		k.Server(analyzetest.Text(false, "a whole message"))
 		k.Client(analyzetest.Text(true, "a reply"))
 	}},
+	{"ws.deflate_window", TypeWSMessage, Options{}, func(c *capturetest.Capture) {
+		// The client asked the server to keep to a 1 KiB window; the
+		// server agreed and compressed with 32 KiB: its message repeats
+		// 1,500 bytes, which compress/flate refers back to.
+		ext := "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10"
+		k := upgraded(c, []string{ext}, ext)
+		z := analyzetest.Deflater{Level: flate.BestCompression}
+		half := make([]byte, 1500)
+		for i, x := 0, uint32(1); i < len(half); i++ {
+			x = x*1103515245 + 12345
+			half[i] = 'A' + byte(x>>16%26)
+		}
+		k.Server(analyzetest.Frame{Fin: true, RSV: 4, Opcode: analyzetest.OpText, Payload: z.Compress(append(half, half...))}.Bytes())
+		k.Server(analyzetest.Frame{Fin: true, RSV: 4, Opcode: analyzetest.OpText, Payload: z.Compress([]byte("the next message keeps to the window"))}.Bytes())
+		closeAll(k)
+	}},
+	{"ws.deflate_context_takeover", TypeWSMessage, Options{}, func(c *capturetest.Capture) {
+		// The server agreed to reset its compressor for every message and
+		// did not: its second quote refers to the first.
+		ext := "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover"
+		k := upgraded(c, []string{ext}, ext)
+		z := analyzetest.Deflater{Level: flate.BestCompression}
+		k.Server(analyzetest.Frame{Fin: true, RSV: 4, Opcode: analyzetest.OpText, Payload: z.Compress([]byte(`{"type":"quote","symbol":"WSVZ","price":101.5}`))}.Bytes())
+		k.Server(analyzetest.Frame{Fin: true, RSV: 4, Opcode: analyzetest.OpText, Payload: z.Compress([]byte(`{"type":"quote","symbol":"WSVZ","price":101.7}`))}.Bytes())
+		closeAll(k)
+	}},
 	{"ws.deflate_error", TypeWSMessage, Options{}, func(c *capturetest.Capture) {
 		k := upgraded(c, []string{"Sec-WebSocket-Extensions: permessage-deflate"}, "Sec-WebSocket-Extensions: permessage-deflate")
 		// Block type 3 is reserved (RFC 1951 §3.2.3): this cannot inflate.

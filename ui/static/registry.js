@@ -85,4 +85,6 @@ export const CODES = Object.freeze([
   {"code":"ws.deflate_error","events":["ws.message"],"rfc":"RFC 7692 §7.2.2","description":"compressed data that does not inflate"},
   {"code":"ws.deflate_missing_history","events":["ws.message"],"rfc":"RFC 7692 §7.2.2","description":"a compressed message refers to bytes from before the capture or lost in a gap: not decodable"},
   {"code":"ws.deflate_history_limit","events":["ws.message"],"rfc":"RFC 7692 §7.2.2","description":"a compressed message refers to history wsviz dropped to stay within --max-deflate-history: raise the flag to decode it"},
+  {"code":"ws.deflate_window","events":["ws.message"],"rfc":"RFC 7692 §7.1.2","description":"a compressed message refers further back than the window its sender agreed to (server_max_window_bits, client_max_window_bits): receivers that keep only that window cannot inflate it; wsviz still does"},
+  {"code":"ws.deflate_context_takeover","events":["ws.message"],"rfc":"RFC 7692 §7.1.1","description":"a compressed message refers to an earlier message though its sender agreed to no context takeover: receivers that reset their context cannot inflate it, nor can wsviz"},
 ]);

@@ -140,17 +140,22 @@ func FuzzDecoder(f *testing.F) {
 				dict, win = nil, win[:0]
 			}
 			want, werr := reference(z, dict[max(0, len(dict)-WindowSize):], 1<<30)
-			// The Go fast loop, where there is an assembly one, on a copy
-			// of the window: the same output and error.
+			// The Go fast loop (which the limit below selects where there
+			// is an assembly one), on a copy of the window: the same output
+			// and error. It notes the matches past the compressor's window:
+			// none from klauspost's custom window (a sender that keeps to
+			// the window it agreed to), only distances past it otherwise.
 			var gotGo []byte
 			var errGo error
-			if haveRoundAsm {
-				dg.Reset(z, append(winGo[:0], win...))
-				for errGo == nil {
-					var b []byte
-					b, errGo = dg.Next()
-					gotGo = append(gotGo, b...)
-				}
+			dg.LimitDistance(window)
+			dg.Reset(z, append(winGo[:0], win...))
+			for errGo == nil {
+				var b []byte
+				b, errGo = dg.Next()
+				gotGo = append(gotGo, b...)
+			}
+			if far := dg.Farthest(); far != 0 && (far <= window || far > WindowSize || key[1] == 2 && !corrupted) {
+				t.Fatalf("message %d of %d (window %d, compressor %v): Farthest() = %d", k, len(msgs), window, key, far)
 			}
 			d.Reset(z, win)
 			var got []byte
@@ -164,7 +169,7 @@ func FuzzDecoder(f *testing.F) {
 				t.Fatalf("message %d of %d (takeover %v, %d bytes in): %d bytes, %v; want %d bytes, %v",
 					k, len(msgs), takeover, len(z), len(got), gerr, len(want), werr)
 			}
-			if haveRoundAsm && (!bytes.Equal(gotGo, want) || (errGo != werr && !errorsEqual(errGo, werr))) {
+			if !bytes.Equal(gotGo, want) || (errGo != werr && !errorsEqual(errGo, werr)) {
 				t.Fatalf("message %d of %d (takeover %v, %d bytes in), Go loop: %d bytes, %v; want %d bytes, %v",
 					k, len(msgs), takeover, len(z), len(gotGo), errGo, len(want), werr)
 			}

@@ -69,6 +69,13 @@ type Decoder struct {
 	// pureGo makes the fast loop decode with decodeRoundGo even where the
 	// assembly one is there: the tests compare the two.
 	pureGo bool
+
+	// reach is how far back a match may reach without being noted
+	// (LimitDistance), WindowSize when there is no limit; farthest is the
+	// longest distance past it since Reset. before is how many bytes
+	// before the window's start the match that made the stream corrupt
+	// reached, 0 for other errors.
+	reach, farthest, before int
 }
 
 // Reset makes d decode in into win: win[:len(win)] is the output so far
@@ -89,7 +96,34 @@ func (d *Decoder) Reset(in, win []byte) {
 	d.final = false
 	d.slowNext = false
 	d.err = nil
+	d.farthest, d.before = 0, 0
+	if d.reach == 0 {
+		d.reach = WindowSize // the zero Decoder
+	}
 }
+
+// LimitDistance has d note matches that reach more than n bytes back, as
+// from a sender that agreed to a window smaller than deflate's (RFC 7692
+// §7.1.2: server_max_window_bits, client_max_window_bits): they are still
+// decoded, as far as the window holds, and Farthest says how far the
+// longest reached. n of WindowSize or more, or 0, removes the limit. The
+// limit holds until changed; with one, the fast loop decodes with
+// decodeRoundGo, which checks it, not with the assembly loop.
+func (d *Decoder) LimitDistance(n int) {
+	if n <= 0 || n > WindowSize {
+		n = WindowSize
+	}
+	d.reach = n
+}
+
+// Farthest returns the longest distance, since Reset, of the matches that
+// reached past the limit LimitDistance set; 0 when none did.
+func (d *Decoder) Farthest() int { return d.farthest }
+
+// BeforeWindow returns, when Next's error is flate.CorruptInputError
+// because a match reached before the window's start (before the history
+// given to Reset), how many bytes before its start; otherwise 0.
+func (d *Decoder) BeforeWindow() int { return d.before }
 
 // Window returns the window after what Next returned: the history given to
 // Reset and the output since, less what slid out. Its last 32 KiB (or all
@@ -560,7 +594,11 @@ func (d *Decoder) slowSymbol() {
 		// Before the window's start: before the stream's, or before the
 		// history the caller knows.
 		d.corrupt()
+		d.before = dist - d.o
 		return
+	}
+	if dist > d.reach {
+		d.farthest = max(d.farthest, dist)
 	}
 	copyMatch(d.win, d.o, dist, length)
 	d.o += length
@@ -620,7 +658,7 @@ const seqMax = 32 // matches per round
 func (d *Decoder) fast() {
 	for {
 		var stop, back int
-		if haveRoundAsm && !d.pureGo {
+		if haveRoundAsm && !d.pureGo && d.reach == WindowSize {
 			stop, back = d.decodeRounds()
 		} else {
 			var ns int
@@ -730,6 +768,7 @@ func (d *Decoder) decodeRoundGo() (ns, stop, back int) {
 	// is made once, not at each lookup.
 	lit, dist, seqs := d.lit[:], d.dist[:], &d.seqs
 	bb, nb, i, o := d.bb, d.nb, d.i, d.o
+	reach, farthest := d.reach, d.farthest
 	// The masks are at most the main tables' largest: indexing with them
 	// needs no bounds check.
 	litMask := (uint64(1)<<d.litBits - 1) & (1<<litRootBits - 1)
@@ -795,6 +834,9 @@ func (d *Decoder) decodeRoundGo() (ns, stop, back int) {
 			stop, back = stopBadDistance, int(e&0xff)+int(de&0xff)
 			break
 		}
+		if dst > reach {
+			farthest = max(farthest, dst)
+		}
 		seqs[ns&(seqMax-1)] = uint64(o) | uint64(length)<<16 | uint64(dst)<<32
 		o += length
 		ns++
@@ -803,6 +845,7 @@ func (d *Decoder) decodeRoundGo() (ns, stop, back int) {
 		}
 	}
 	d.bb, d.nb, d.i, d.o = bb, nb, i, o
+	d.farthest = farthest
 	return ns, stop, back
 }
 

@@ -196,6 +196,8 @@ problems:
 			why = "it is compressed and refers to compression history that was dropped to keep memory bounded (--max-deflate-history)"
 		case wsproto.CodeDeflateMissingHistory:
 			why = "it is compressed and refers to earlier data that was not captured (before the capture began, or lost in a gap)"
+		case wsproto.CodeDeflateContext:
+			why = "it is compressed and refers to an earlier message, though its sender agreed to no context takeover (a receiver that resets its context as agreed cannot inflate it either)"
 		case wsproto.CodeGap:
 			why = "it is compressed and some of its compressed bytes were never captured"
 		case wsproto.CodeLostStart:

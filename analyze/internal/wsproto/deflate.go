@@ -81,6 +81,7 @@ func (s *Stream) inflate(m *message, complete bool) {
 		win = s.shared.window()
 	}
 	d := s.shared.decoder()
+	d.LimitDistance(int(s.window)) // none at 15 bits
 	d.Reset(s.zbuf, win)
 	var err error
 	limit := false
@@ -107,6 +108,9 @@ func (s *Stream) inflate(m *message, complete bool) {
 	}
 	s.releaseCompressed()
 	s.keepWindow(d.Window(), m.Len > 0)
+	if far := d.Farthest(); far > 0 {
+		m.problem(CodeDeflateWindow, fmt.Sprintf("compressed message refers %d bytes back, past the %d-byte window the sender agreed to (%s=%d): a receiver that keeps only that window cannot inflate it; RFC 7692 §7.1.2", far, s.window, s.paramName("max_window_bits"), s.windowBits()))
+	}
 	switch {
 	case limit || m.zOver:
 		m.problem(CodeDecompressionLimit, fmt.Sprintf("message larger than the limit of %d bytes; decoding stopped there", s.maxMessage))
@@ -129,17 +133,48 @@ func (s *Stream) inflate(m *message, complete bool) {
 		} else {
 			m.problem(CodeDeflateMissingHistory, "compressed message refers to data from before the capture or from lost bytes; RFC 7692 §7.2.2")
 		}
-		m.buf, m.inflated = m.buf[:0], nil
-		m.Len = 0
-		m.utf8 = utf8Checker{}
-		m.Truncated = true
-		m.Undecodable = true
-		s.loseHistory()
+		s.undecodable(m)
+	case s.cfg.NoContextTakeover && d.BeforeWindow() > 0:
+		// The sender said it resets its compressor for every message, and
+		// did not: wsviz, like the receiver, holds nothing of what it
+		// refers to.
+		m.problem(CodeDeflateContext, fmt.Sprintf("compressed message refers back to before its start (%d bytes before it), though the sender agreed to %s: it kept its compression context from earlier messages, and a receiver that resets its own cannot inflate it; RFC 7692 §7.1.1", d.BeforeWindow(), s.paramName("no_context_takeover")))
+		s.undecodable(m)
 	default:
 		m.problem(CodeDeflateError, fmt.Sprintf("compressed message does not inflate: %v; RFC 7692 §7.2.2", err))
 		m.Truncated = true
 		s.loseHistory()
 	}
+}
+
+// undecodable drops what was inflated of m before a reference to history
+// that is not held: it is right, but the message is not, so none of it is
+// shown. The sender's history is no longer known.
+func (s *Stream) undecodable(m *message) {
+	m.buf, m.inflated = m.buf[:0], nil
+	m.Len = 0
+	m.utf8 = utf8Checker{}
+	m.Truncated = true
+	m.Undecodable = true
+	s.loseHistory()
+}
+
+// paramName is the name of the sender's permessage-deflate parameter p
+// ("max_window_bits", "no_context_takeover"): client_ or server_ before it.
+func (s *Stream) paramName(p string) string {
+	if s.cfg.Client {
+		return "client_" + p
+	}
+	return "server_" + p
+}
+
+// windowBits is the sender's agreed window bits, 8 to 15, as negotiated
+// (s.window counts 8 as 9).
+func (s *Stream) windowBits() int {
+	if b := s.cfg.WindowBits; b > 0 && b < 15 {
+		return b
+	}
+	return 15
 }
 
 // releaseCompressed gives the compressed message's buffer back to the

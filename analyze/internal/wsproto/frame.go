@@ -70,6 +70,8 @@ const (
 	CodeDeflateError           = "ws.deflate_error"
 	CodeDeflateMissingHistory  = "ws.deflate_missing_history"
 	CodeDeflateHistoryLimit    = "ws.deflate_history_limit"
+	CodeDeflateWindow          = "ws.deflate_window"
+	CodeDeflateContext         = "ws.deflate_context_takeover"
 	// CodeLostStart marks a message whose first frames were not captured:
 	// the capture began mid-stream or framing was lost and found again.
 	CodeLostStart = "ws.lost_start"

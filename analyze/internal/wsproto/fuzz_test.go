@@ -14,7 +14,10 @@ func fuzzConfig(flags uint8) Config {
 		NoContextTakeover: flags&4 != 0,
 		Midstream:         flags&8 != 0,
 		MaxPayload:        []int{-1, 0, 7, 64}[flags>>4&3],
-		MaxMessage:        1 << 16,
+		// Every window the sender may agree to (8 counting as 9), with
+		// the payload limits above: no flag bit is left.
+		WindowBits: []int{15, 9, 12, 8}[flags>>4&3],
+		MaxMessage: 1 << 16,
 	}
 }
 

@@ -24,9 +24,12 @@ type Config struct {
 	// compressor for every message (client_no_context_takeover for the
 	// client, server_no_context_takeover for the server; RFC 7692 §7.1.1).
 	NoContextTakeover bool
-	// WindowBits is the sender's max window bits, 8..15 (0 means 15). It
-	// only tells how much history must be seen before it is complete again
-	// after a loss; Go's flate always decodes with a 32 KiB window.
+	// WindowBits is the sender's max window bits, 8..15 (0 means 15; 8
+	// counts as 9, as zlib and RFC 7692 §7.1.2.1 have it). It tells how
+	// much history must be seen before it is complete again after a loss,
+	// and how far back the sender may refer: a message that refers further
+	// is still inflated (with deflate's 32 KiB window) and gets the
+	// Problem ws.deflate_window.
 	WindowBits int
 	// MaxPayload is the number of payload bytes kept per message in
 	// Message.Payload; negative keeps all of it, up to MaxMessage.
