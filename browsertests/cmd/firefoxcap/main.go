@@ -22,46 +22,20 @@
 package main
 
 import (
-	"bufio"
-	"crypto/sha256"
 	"crypto/tls"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
-	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
-	"time"
 
 	"github.com/wsviz/wsviz/browsertests"
 )
-
-// Sent is one line of the .sent file: a message an endpoint logged as it
-// sent it, by its SHA-256 (the payloads reach 100 KB).
-type Sent struct {
-	From   string `json:"from"`
-	Opcode string `json:"opcode"`
-	Len    int    `json:"len"`
-	SHA256 string `json:"sha256"`
-}
-
-func sentOf(from string, text bool, b []byte) Sent {
-	h := sha256.Sum256(b)
-	op := "binary"
-	if text {
-		op = "text"
-	}
-	return Sent{from, op, len(b), hex.EncodeToString(h[:])}
-}
 
 func main() {
 	out := flag.String("o", "../testdata/firefox-wss.pcapng", "pcapng `file` to write (FILE without .pcapng and .sent: the messages)")
@@ -83,10 +57,10 @@ func run(out string) error {
 	}
 
 	var mu sync.Mutex
-	var serverSent []Sent
+	var serverSent []browsertests.Sent
 	handler := browsertests.WSSHandler("Firefox", func(text bool, b []byte) {
 		mu.Lock()
-		serverSent = append(serverSent, sentOf("server", text, b))
+		serverSent = append(serverSent, browsertests.SentOf("server", text, b))
 		mu.Unlock()
 	})
 	srv := httptest.NewUnstartedServer(handler)
@@ -94,48 +68,14 @@ func run(out string) error {
 	srv.TLS = &tls.Config{NextProtos: []string{"h2", "http/1.1"}}
 	srv.StartTLS()
 	defer srv.Close()
-	port := srv.Listener.Addr().(*net.TCPAddr).Port
 
 	// The capture, with the wsviz of this repository.
 	if out, err = filepath.Abs(out); err != nil {
 		return err
 	}
-	wsviz := filepath.Join(dir, "wsviz")
-	build := exec.Command("go", "build", "-o", wsviz, "./cmd/wsviz")
-	build.Dir, build.Stdout, build.Stderr = "..", os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("go build ./cmd/wsviz: %w", err)
-	}
-	capture := exec.Command(wsviz, "events", "-i", "lo", "--keylog", keys, "-q", "-w", out, "tcp", "port", strconv.Itoa(port))
-	capture.Stderr = os.Stderr
-	events, err := capture.StdoutPipe()
+	stop, err := browsertests.CaptureLoopback("..", dir, out, keys, srv.Listener.Addr().String())
 	if err != nil {
 		return err
-	}
-	if err := capture.Start(); err != nil {
-		return err
-	}
-	opened := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(events)
-		sc.Buffer(nil, 16<<20)
-		once := sync.Once{}
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), `"type":"tcp.open"`) {
-				once.Do(func() { close(opened) })
-			}
-		}
-	}()
-	// The capture runs once a probe connection shows.
-	for ready := false; !ready; {
-		if c, err := net.Dial("tcp", srv.Listener.Addr().String()); err == nil {
-			c.Close()
-		}
-		select {
-		case <-opened:
-			ready = true
-		case <-time.After(300 * time.Millisecond):
-		}
 	}
 
 	browse := exec.Command("node", "firefox.mjs", srv.URL+"/", keys)
@@ -146,41 +86,18 @@ func run(out string) error {
 		return fmt.Errorf("node firefox.mjs: %w", err)
 	}
 	var r struct {
-		Sent []struct{ Opcode, Text, Base64 string }
+		Sent []browsertests.PageSent
 		UA   string
 	}
 	if err := json.Unmarshal(b, &r); err != nil {
 		return fmt.Errorf("firefox.mjs printed %q: %w", b, err)
 	}
 	fmt.Fprintln(os.Stderr, "firefoxcap:", r.UA)
-	time.Sleep(time.Second) // the last FIN/ACKs
-	capture.Process.Signal(syscall.SIGINT)
-	if err := capture.Wait(); err != nil {
-		return fmt.Errorf("wsviz events -i lo: %w", err)
-	}
-
-	var lines []Sent
-	for _, m := range r.Sent {
-		if m.Opcode == "text" {
-			lines = append(lines, sentOf("client", true, []byte(m.Text)))
-		} else {
-			p, err := base64.StdEncoding.DecodeString(m.Base64)
-			if err != nil {
-				return err
-			}
-			lines = append(lines, sentOf("client", false, p))
-		}
-	}
-	mu.Lock()
-	lines = append(lines, serverSent...)
-	mu.Unlock()
-	f, err := os.Create(strings.TrimSuffix(out, ".pcapng") + ".sent")
-	if err != nil {
+	if err := stop(); err != nil {
 		return err
 	}
-	enc := json.NewEncoder(f)
-	for _, l := range lines {
-		enc.Encode(l)
-	}
-	return f.Close()
+
+	mu.Lock()
+	defer mu.Unlock()
+	return browsertests.WriteSent(strings.TrimSuffix(out, ".pcapng")+".sent", r.Sent, serverSent)
 }

@@ -1,0 +1,177 @@
+package analyze_test
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/wsviz/wsviz/analyze"
+)
+
+// sentLine is a line of a recorder's .sent file (browsertests.Sent): a
+// message an endpoint logged as it sent it.
+type sentLine struct {
+	From   string `json:"from"`
+	Opcode string `json:"opcode"`
+	Len    int    `json:"len"`
+	SHA256 string `json:"sha256"`
+}
+
+// checkRecorded decodes a capture a recorder of browsertests/cmd made, on
+// one worker and two, and holds its one WebSocket connection to the .sent
+// file beside it: every message each endpoint logged, byte for byte (by
+// SHA-256), in order, n from each side, and no warning on the connection.
+// check is called with each decode's events and the WebSocket's
+// connection, for what is particular to the capture.
+func checkRecorded(t *testing.T, pcap string, n int, check func(t *testing.T, workers int, events []analyze.Event, wsConn int)) {
+	b, err := os.ReadFile(strings.TrimSuffix(pcap, ".pcapng") + ".sent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]sentLine{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		var s sentLine
+		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
+			t.Fatal(err)
+		}
+		want[s.From] = append(want[s.From], s)
+	}
+	if len(want[analyze.FromClient]) != n || len(want[analyze.FromServer]) != n {
+		t.Fatalf("the .sent file has %d client and %d server messages, want %d each", len(want[analyze.FromClient]), len(want[analyze.FromServer]), n)
+	}
+	for _, workers := range []int{1, 2} {
+		events, err := analyze.ReadFile(pcap, analyze.Options{MaxPayload: -1, Workers: workers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wsConn := 0
+		for _, ev := range events {
+			if ev.Type == analyze.TypeWSOpen {
+				if wsConn != 0 {
+					t.Fatalf("two WebSocket connections")
+				}
+				wsConn = ev.Conn
+			}
+		}
+		if wsConn == 0 {
+			t.Fatalf("%d workers: no WebSocket connection decoded", workers)
+		}
+		got := map[string][]sentLine{}
+		for _, ev := range events {
+			if ev.Conn != wsConn {
+				continue
+			}
+			for _, w := range ev.Warnings {
+				t.Errorf("%d workers: %s at packet %d: %s: %s", workers, ev.Type, ev.Packet, w.Code, w.Msg)
+			}
+			if ev.Type != analyze.TypeWSMessage {
+				continue
+			}
+			if op := ev.Message.Opcode; op == "text" || op == "binary" {
+				h := sha256.Sum256(ev.Message.Payload)
+				got[ev.From] = append(got[ev.From], sentLine{ev.From, op, len(ev.Message.Payload), hex.EncodeToString(h[:])})
+			}
+		}
+		for _, from := range []string{analyze.FromClient, analyze.FromServer} {
+			if len(got[from]) != len(want[from]) {
+				t.Errorf("%d workers: %d messages from the %s, want %d", workers, len(got[from]), from, len(want[from]))
+				continue
+			}
+			for i := range want[from] {
+				if got[from][i] != want[from][i] {
+					t.Errorf("%d workers: %s message %d: %+v, want %+v", workers, from, i+1, got[from][i], want[from][i])
+				}
+			}
+		}
+		check(t, workers, events, wsConn)
+	}
+}
+
+// TestFirefoxWSS: a real Firefox ESR 140 (NSS's TLS 1.3) loading a page
+// over HTTP/2 and talking wss:// over HTTP/1.1 with permessage-deflate to a
+// Go server, captured live by wsviz with the secrets Firefox logged saved
+// in the pcapng (browsertests/cmd/firefoxcap). Decoded from the file
+// alone, every message each endpoint logged comes out (checkRecorded); the
+// WebSocket's connection is TLS 1.3 with its keys found; the page's
+// connection speaks HTTP/2.
+func TestFirefoxWSS(t *testing.T) {
+	checkRecorded(t, "../testdata/firefox-wss.pcapng", 11, func(t *testing.T, workers int, events []analyze.Event, wsConn int) {
+		keys, h2 := false, 0
+		for _, ev := range events {
+			if ev.HasWarning("tls.alpn_h2") {
+				h2++
+			}
+			if ev.Conn == wsConn && ev.Type == analyze.TypeTLSHandshake {
+				keys = ev.TLS.Keys && ev.TLS.Version == "TLS 1.3" && ev.TLS.ALPN == "http/1.1"
+			}
+		}
+		if !keys || h2 != 1 {
+			t.Errorf("%d workers: the WebSocket's TLS 1.3 keys found %v, %d connections with ALPN h2 (want 1)", workers, keys, h2)
+		}
+	})
+}
+
+// TestPythonChromium: a real Chromium talking to Python's websockets
+// library, whose permessage-deflate asks for 4 KiB windows both ways
+// (browsertests/cmd/pythoncap): CPython's zlib and Chromium's compressor
+// keep to them on messages that repeat themselves further back. Every
+// message each endpoint logged comes out with no warning (checkRecorded):
+// no ws.deflate_window on senders that keep to their window. The same
+// bytes with a 512-byte window agreed in the 101 (the header rewritten in
+// place) are ws.deflate_window on both sides, the messages still whole.
+func TestPythonChromium(t *testing.T) {
+	const pcap = "../testdata/python-chromium.pcapng"
+	checkRecorded(t, pcap, 49, func(t *testing.T, workers int, events []analyze.Event, wsConn int) {
+		for _, ev := range events {
+			if ev.Type == analyze.TypeWSOpen {
+				if d := ev.WSOpen.Deflate; d == nil || d.ServerMaxWindowBits != 12 || d.ClientMaxWindowBits != 12 || d.ServerNoContextTakeover || d.ClientNoContextTakeover {
+					t.Errorf("%d workers: ws.open deflate %+v, want 12-bit windows both ways with context takeover", workers, d)
+				}
+			}
+		}
+	})
+
+	b, err := os.ReadFile(pcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agreed := []byte("server_max_window_bits=12; client_max_window_bits=12")
+	if bytes.Count(b, agreed) != 1 {
+		t.Fatalf("the 101's extension header is not in the capture once")
+	}
+	// Optional whitespace before ';' and at the end of a header value
+	// (RFC 9110 §5.6.3): the same length, so no packet changes size.
+	small := bytes.Replace(b, agreed, []byte("server_max_window_bits=9 ; client_max_window_bits=9 "), 1)
+	f, err := os.CreateTemp(t.TempDir(), "*.pcapng")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(small)
+	f.Close()
+	events, err := analyze.ReadFile(f.Name(), analyze.Options{MaxPayload: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	far := map[string]int{}
+	for _, ev := range events {
+		for _, w := range ev.Warnings {
+			if w.Code != "ws.deflate_window" {
+				t.Errorf("%s at packet %d: %s: %s", ev.Type, ev.Packet, w.Code, w.Msg)
+				continue
+			}
+			if ev.Message.Truncated || ev.Message.Undecodable {
+				t.Errorf("packet %d: a message past the window is not shown whole", ev.Packet)
+			}
+			far[ev.From]++
+		}
+	}
+	if far[analyze.FromClient] == 0 || far[analyze.FromServer] == 0 {
+		t.Errorf("ws.deflate_window on %d client and %d server messages with 512-byte windows agreed, want some from each", far[analyze.FromClient], far[analyze.FromServer])
+	}
+}
