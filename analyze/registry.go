@@ -100,7 +100,7 @@ var codes = []CodeInfo{
 
 	{"ws.subprotocol_not_selected", on(TypeWSOpen), "RFC 6455 §4.2.2", "the client offered subprotocols and the server chose none, or one that was never offered"},
 	{"ws.extension_not_offered", on(TypeWSOpen), "RFC 6455 §9.1", "the server accepted an extension the client did not offer"},
-	{"ws.bad_extension_params", on(TypeWSOpen), "RFC 7692 §7.1", "the extension answer is malformed, or its permessage-deflate parameters are not allowed"},
+	{"ws.bad_extension_params", on(TypeWSOpen), "RFC 7692 §7.1", "the extension answer is malformed, its permessage-deflate parameters are not allowed, or it does not keep to what the client's offer asked for (server_max_window_bits, server_no_context_takeover)"},
 	{"ws.midstream", on(TypeWSOpen), "RFC 6455 §4", "no handshake in the capture: the connection was recognised from its frames; subprotocol and extensions are unknown"},
 	{"ws.unmasked_client_frame", on(TypeWSFrame), "RFC 6455 §5.3", "a client frame without a mask: clients must mask every frame"},
 	{"ws.masked_server_frame", on(TypeWSFrame), "RFC 6455 §5.1", "a server frame with a mask: servers must not mask"},

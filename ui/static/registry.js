@@ -64,7 +64,7 @@ export const CODES = Object.freeze([
   {"code":"http.bad_accept","events":["ws.open"],"rfc":"RFC 6455 §4.2.2","description":"Sec-WebSocket-Accept is missing or does not match the key"},
   {"code":"ws.subprotocol_not_selected","events":["ws.open"],"rfc":"RFC 6455 §4.2.2","description":"the client offered subprotocols and the server chose none, or one that was never offered"},
   {"code":"ws.extension_not_offered","events":["ws.open"],"rfc":"RFC 6455 §9.1","description":"the server accepted an extension the client did not offer"},
-  {"code":"ws.bad_extension_params","events":["ws.open"],"rfc":"RFC 7692 §7.1","description":"the extension answer is malformed, or its permessage-deflate parameters are not allowed"},
+  {"code":"ws.bad_extension_params","events":["ws.open"],"rfc":"RFC 7692 §7.1","description":"the extension answer is malformed, its permessage-deflate parameters are not allowed, or it does not keep to what the client's offer asked for (server_max_window_bits, server_no_context_takeover)"},
   {"code":"ws.midstream","events":["ws.open"],"rfc":"RFC 6455 §4","description":"no handshake in the capture: the connection was recognised from its frames; subprotocol and extensions are unknown"},
   {"code":"ws.unmasked_client_frame","events":["ws.frame"],"rfc":"RFC 6455 §5.3","description":"a client frame without a mask: clients must mask every frame"},
   {"code":"ws.masked_server_frame","events":["ws.frame"],"rfc":"RFC 6455 §5.1","description":"a server frame with a mask: servers must not mask"},

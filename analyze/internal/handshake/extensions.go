@@ -22,6 +22,16 @@ type extensionParam struct {
 	hasValue    bool
 }
 
+// value is the value of param, "" when e does not have it or it has none.
+func (e extension) value(param string) string {
+	for _, p := range e.params {
+		if strings.EqualFold(p.name, param) {
+			return p.value
+		}
+	}
+	return ""
+}
+
 func (e extension) has(param string) bool {
 	for _, p := range e.params {
 		if strings.EqualFold(p.name, param) {

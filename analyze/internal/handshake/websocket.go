@@ -235,8 +235,52 @@ func checkUpgrade(req *Request, r *Response) *Upgrade {
 		var problems []Problem
 		u.Deflate, problems = deflateParams(e.params, askedClientBits)
 		u.Problems = append(u.Problems, problems...)
+		if req != nil {
+			if why := unaccepted(offers, e, u.Deflate); why != "" {
+				add("ws.bad_extension_params", "%s", why)
+			}
+		}
 	}
 	return u
+}
+
+// unaccepted says why answer, the server's permessage-deflate with the
+// parameters d, accepts none of the client's permessage-deflate offers,
+// or "" when it accepts one (or there is none: ws.extension_not_offered).
+// A server accepts an offer that asks for server_no_context_takeover only
+// by answering with it (RFC 7692 §7.1.1.1), and one that asks for
+// server_max_window_bits=N only by answering with N or less (§7.1.2.1):
+// the client said it cannot hold more, and must fail the connection.
+func unaccepted(offers []extension, answer extension, d *Deflate) string {
+	var whys []string
+	for _, o := range offers {
+		if !strings.EqualFold(o.name, permessageDeflate) {
+			continue
+		}
+		var why []string
+		if o.has(serverNoContextTakeover) && !d.ServerNoContextTakeover {
+			why = append(why, "asked for server_no_context_takeover and the answer does not have it: the server may keep its compression context across messages, and a server accepts the offer only by answering with it (RFC 7692 §7.1.1.1)")
+		}
+		if n, ok := windowBits(o.value(serverMaxWindowBits)); ok {
+			switch {
+			case !answer.has(serverMaxWindowBits):
+				why = append(why, fmt.Sprintf("asked for server_max_window_bits=%d and the answer has none, so the server may compress with a 32 KiB window, more than the client said it holds; a server accepts the offer only by answering with %d or less (RFC 7692 §7.1.2.1)", n, n))
+			case d.ServerMaxWindowBits > n:
+				why = append(why, fmt.Sprintf("asked for server_max_window_bits=%d and the answer has %d, a larger window than the client said it holds; a server accepts the offer only by answering with %d or less (RFC 7692 §7.1.2.1)", n, d.ServerMaxWindowBits, n))
+			}
+		}
+		if len(why) == 0 {
+			return ""
+		}
+		whys = append(whys, strings.Join(why, "; it "))
+	}
+	switch len(whys) {
+	case 0:
+		return ""
+	case 1:
+		return "the server's permessage-deflate accepts the client's offer as it was not made: the offer " + whys[0]
+	}
+	return fmt.Sprintf("the server's permessage-deflate accepts none of the client's %d offers as they were made: the first %s", len(whys), whys[0])
 }
 
 func contains(list []string, s string) bool {
