@@ -98,20 +98,24 @@ func TestFarthest(t *testing.T) {
 		if k%10 == 0 {
 			limit = 0 // none
 		}
-		d.LimitDistance(limit)
-		got, err, _ := decodeAll(&d, in, hist, WindowCap, 1<<30)
-		if err != io.EOF || !bytes.Equal(got, want) {
-			t.Fatalf("stream %d, limit %d: %d bytes, %v; want %d bytes, EOF", k, limit, len(got), err, len(want))
-		}
 		wantFar := farthest
 		if limit == 0 || farthest <= limit {
 			wantFar = 0
 		}
-		if d.Farthest() != wantFar {
-			t.Fatalf("stream %d (history %d, farthest match %d), limit %d: Farthest() = %d, want %d", k, len(hist), farthest, limit, d.Farthest(), wantFar)
-		}
-		if d.BeforeWindow() != 0 {
-			t.Fatalf("stream %d: BeforeWindow() = %d after a good stream", k, d.BeforeWindow())
+		// The assembly fast loop where there is one, and the Go one.
+		for _, pureGo := range []bool{false, true} {
+			d.pureGo = pureGo
+			d.LimitDistance(limit)
+			got, err, _ := decodeAll(&d, in, hist, WindowCap, 1<<30)
+			if err != io.EOF || !bytes.Equal(got, want) {
+				t.Fatalf("stream %d, limit %d, Go loop %v: %d bytes, %v; want %d bytes, EOF", k, limit, pureGo, len(got), err, len(want))
+			}
+			if d.Farthest() != wantFar {
+				t.Fatalf("stream %d (history %d, farthest match %d), limit %d, Go loop %v: Farthest() = %d, want %d", k, len(hist), farthest, limit, pureGo, d.Farthest(), wantFar)
+			}
+			if d.BeforeWindow() != 0 {
+				t.Fatalf("stream %d: BeforeWindow() = %d after a good stream", k, d.BeforeWindow())
+			}
 		}
 	}
 }
@@ -150,13 +154,14 @@ func TestBeforeWindow(t *testing.T) {
 		if _, ok := werr.(flate.CorruptInputError); !ok {
 			t.Fatalf("stream %d: compress/flate: %v, want a corrupt input error", k, werr)
 		}
+		d.pureGo = k%2 == 0
 		d.LimitDistance([]int{0, 512, 4096}[k%3])
 		_, err, _ := decodeAll(&d, in, hist, WindowCap, 1<<30)
 		if !errorsEqual(err, werr) {
-			t.Fatalf("stream %d: %v, want %v", k, err, werr)
+			t.Fatalf("stream %d, Go loop %v: %v, want %v", k, d.pureGo, err, werr)
 		}
 		if d.BeforeWindow() != over {
-			t.Fatalf("stream %d: BeforeWindow() = %d, want %d", k, d.BeforeWindow(), over)
+			t.Fatalf("stream %d, Go loop %v: BeforeWindow() = %d, want %d", k, d.pureGo, d.BeforeWindow(), over)
 		}
 	}
 	d.LimitDistance(0)

@@ -107,8 +107,8 @@ func (d *Decoder) Reset(in, win []byte) {
 // §7.1.2: server_max_window_bits, client_max_window_bits): they are still
 // decoded, as far as the window holds, and Farthest says how far the
 // longest reached. n of WindowSize or more, or 0, removes the limit. The
-// limit holds until changed; with one, the fast loop decodes with
-// decodeRoundGo, which checks it, not with the assembly loop.
+// limit holds until changed. The fast loops hand each such match to the
+// careful way, which notes it: one comparison a match where there is none.
 func (d *Decoder) LimitDistance(n int) {
 	if n <= 0 || n > WindowSize {
 		n = WindowSize
@@ -658,7 +658,7 @@ const seqMax = 32 // matches per round
 func (d *Decoder) fast() {
 	for {
 		var stop, back int
-		if haveRoundAsm && !d.pureGo && d.reach == WindowSize {
+		if haveRoundAsm && !d.pureGo {
 			stop, back = d.decodeRounds()
 		} else {
 			var ns int
@@ -692,7 +692,7 @@ const (
 	stopFull        = iota // seqMax matches (decodeRoundGo), or the end of the fast loop's input or window
 	stopEOB                // consumed
 	stopBadSymbol          // not consumed
-	stopBadDistance        // the length and distance codes are consumed
+	stopBadDistance        // a match past the window's start or the limit (LimitDistance); the length and distance codes are consumed
 	stopBadTable           // decodeAsm: a subtable entry out of its table (a bug)
 	stopBadMatch           // decodeAsm: a match to copy outside the window (a bug)
 )
@@ -720,6 +720,7 @@ func (d *Decoder) decodeRounds() (stop, back int) {
 	r.litBits = min(d.litBits, litRootBits)
 	r.distBits = min(d.distBit, distRootBits)
 	r.bb, r.nb, r.i, r.o = d.bb, d.nb, d.i, d.o
+	r.reach = d.reach
 	decodeAsm(&r) // sets stop and back
 	switch r.stop {
 	case stopBadTable:
@@ -732,8 +733,8 @@ func (d *Decoder) decodeRounds() (stop, back int) {
 }
 
 // roundArgs is what decodeAsm reads (in[:inEnd+8], the window, the tables
-// and the bits of their main tables, at most the largest, and the bit
-// reader's and the output's state) and writes (the state, why it
+// and the bits of their main tables, at most the largest, the bit
+// reader's and the output's state, and the limit on distances) and writes (the state, why it
 // stopped and back, as decodeRounds returns them). round_amd64.s has the
 // offsets of its fields.
 type roundArgs struct {
@@ -750,6 +751,7 @@ type roundArgs struct {
 	o        int
 	stop     int
 	back     int
+	reach    int
 }
 
 // decodeRoundGo is the fast loop's first pass: it decodes symbols, writes
@@ -768,7 +770,7 @@ func (d *Decoder) decodeRoundGo() (ns, stop, back int) {
 	// is made once, not at each lookup.
 	lit, dist, seqs := d.lit[:], d.dist[:], &d.seqs
 	bb, nb, i, o := d.bb, d.nb, d.i, d.o
-	reach, farthest := d.reach, d.farthest
+	reach := d.reach
 	// The masks are at most the main tables' largest: indexing with them
 	// needs no bounds check.
 	litMask := (uint64(1)<<d.litBits - 1) & (1<<litRootBits - 1)
@@ -830,12 +832,11 @@ func (d *Decoder) decodeRoundGo() (ns, stop, back int) {
 		bb >>= de & 63
 		nb -= uint(de & 0xff)
 		dst := int(de>>16) + int(saved&(1<<(de&63)-1)>>(de>>8&15))
-		if de&badFlag != 0 || dst > o {
+		// Past the window's start, or past the limit (never without
+		// one): the careful way reports the first, notes the second.
+		if de&badFlag != 0 || dst > o || dst > reach {
 			stop, back = stopBadDistance, int(e&0xff)+int(de&0xff)
 			break
-		}
-		if dst > reach {
-			farthest = max(farthest, dst)
 		}
 		seqs[ns&(seqMax-1)] = uint64(o) | uint64(length)<<16 | uint64(dst)<<32
 		o += length
@@ -845,7 +846,6 @@ func (d *Decoder) decodeRoundGo() (ns, stop, back int) {
 		}
 	}
 	d.bb, d.nb, d.i, d.o = bb, nb, i, o
-	d.farthest = farthest
 	return ns, stop, back
 }
 

@@ -105,6 +105,50 @@ func BenchmarkOneStream(b *testing.B) {
 			}
 		}
 	})
+	// The same output compressed by a sender that keeps to a 4 KiB window
+	// (klauspost's custom window), as with server_max_window_bits=12;
+	// decoded with and without the limit that checks it.
+	plain, err := inflateAll(&Decoder{}, win, z, nil)
+	if err != io.EOF {
+		b.Fatal(err)
+	}
+	var buf bytes.Buffer
+	kw, _ := kflate.NewWriterWindow(&buf, 4096)
+	kw.Write(plain)
+	kw.Close()
+	z4k := buf.Bytes()
+	// The Go loop, which decodes where there is no assembly one; and the
+	// cost of matches past the limit, which the fast loops hand to the
+	// careful way (the 32 KiB stream under a 4 KiB limit: a sender that
+	// does not keep to its window).
+	for _, v := range []struct {
+		name   string
+		z      []byte
+		pureGo bool
+		limit  int
+	}{
+		{"wsviz-go", z, true, 0},
+		{"wsviz-past-limit", z, false, 4096},
+		{"wsviz-4k", z4k, false, 0},
+		{"wsviz-4k-limited", z4k, false, 4096},
+	} {
+		b.Run(v.name, func(b *testing.B) {
+			d := Decoder{pureGo: v.pureGo}
+			d.LimitDistance(v.limit)
+			b.SetBytes(benchHot.out)
+			for b.Loop() {
+				d.Reset(v.z, win[:0])
+				for {
+					if _, err := d.Next(); err != nil {
+						break
+					}
+				}
+			}
+			if v.limit != 0 && (d.Farthest() == 0) != (&v.z[0] == &z4k[0]) {
+				b.Fatalf("Farthest() = %d", d.Farthest())
+			}
+		})
+	}
 	b.Run("wsviz-messages", func(b *testing.B) {
 		// BenchmarkStreams/hot, here to run beside the others.
 		var d Decoder

@@ -18,6 +18,7 @@
 #define R_O 80
 #define R_STOP 88
 #define R_BACK 96
+#define R_REACH 104
 
 #define LITFLAG 0x80000000
 #define EXCFLAG 0x40000000
@@ -181,6 +182,8 @@ distgot:
 	SHRL $16, AX
 	ADDQ AX, R15 // distance
 	CMPQ R15, BX
+	JGT baddist
+	CMPQ R15, R_REACH(R8) // past the limit (never without one): the careful way notes it
 	JGT baddist
 
 	// Note the match: seqs[ns] = o | length<<16 | distance<<32.

@@ -29,6 +29,7 @@ func TestRoundArgsLayout(t *testing.T) {
 		{"o", unsafe.Offsetof(r.o), 80},
 		{"stop", unsafe.Offsetof(r.stop), 88},
 		{"back", unsafe.Offsetof(r.back), 96},
+		{"reach", unsafe.Offsetof(r.reach), 104},
 	}
 	for _, o := range offsets {
 		if o.got != o.want {
