@@ -157,6 +157,15 @@ func FuzzDecoder(f *testing.F) {
 			if far := dg.Farthest(); far != 0 && (far <= window || far > WindowSize || key[1] == 2 && !corrupted) {
 				t.Fatalf("message %d of %d (window %d, compressor %v): Farthest() = %d", k, len(msgs), window, key, far)
 			}
+			// The assembly loop where there is one, with the same limit
+			// half the time (it must note the same farthest match as the
+			// Go loop), without one the other half.
+			limited := where&1 == 0
+			if limited {
+				d.LimitDistance(window)
+			} else {
+				d.LimitDistance(0)
+			}
 			d.Reset(z, win)
 			var got []byte
 			var gerr error
@@ -164,6 +173,9 @@ func FuzzDecoder(f *testing.F) {
 				var b []byte
 				b, gerr = d.Next()
 				got = append(got, b...)
+			}
+			if want := dg.Farthest(); !limited && d.Farthest() != 0 || limited && d.Farthest() != want {
+				t.Fatalf("message %d of %d (window %d, limited %v): Farthest() = %d, the Go loop's %d", k, len(msgs), window, limited, d.Farthest(), want)
 			}
 			if !bytes.Equal(got, want) || (gerr != werr && !errorsEqual(gerr, werr)) {
 				t.Fatalf("message %d of %d (takeover %v, %d bytes in): %d bytes, %v; want %d bytes, %v",
