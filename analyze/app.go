@@ -318,6 +318,30 @@ func (h hsHandler) Response(r *handshake.Response, req *handshake.Request) {
 	a.send(ev)
 }
 
+// windowsAgreed says which side agreed to compress within a window smaller
+// than deflate's 32 KiB (RFC 7692 §7.1.2), "" when neither did: a message
+// that refers further back is ws.deflate_window.
+func windowsAgreed(serverBits, clientBits int) string {
+	size := func(bits int) string {
+		n := 1 << max(bits, 9) // zlib takes 8 as 9 (RFC 7692 §7.1.2.1)
+		if n >= 1024 {
+			return fmt.Sprintf("%d KiB", n>>10)
+		}
+		return fmt.Sprintf("%d bytes", n)
+	}
+	switch {
+	case serverBits >= 15 && clientBits >= 15:
+		return ""
+	case serverBits == clientBits:
+		return fmt.Sprintf("each side's compressor refers at most %s back (server_max_window_bits=%d, client_max_window_bits=%d)", size(serverBits), serverBits, clientBits)
+	case clientBits >= 15:
+		return fmt.Sprintf("the server's compressor refers at most %s back (server_max_window_bits=%d)", size(serverBits), serverBits)
+	case serverBits >= 15:
+		return fmt.Sprintf("the client's compressor refers at most %s back (client_max_window_bits=%d)", size(clientBits), clientBits)
+	}
+	return fmt.Sprintf("the server's compressor refers at most %s back and the client's %s (server_max_window_bits=%d, client_max_window_bits=%d)", size(serverBits), size(clientBits), serverBits, clientBits)
+}
+
 func (h hsHandler) Upgraded(u *handshake.Upgrade) {
 	a, c := h.a, h.c
 	ev := a.newEvent(TypeWSOpen, c, "")
@@ -343,6 +367,9 @@ func (h hsHandler) Upgraded(u *handshake.Upgrade) {
 			takeover = "with context takeover from the client only"
 		}
 		what = append(what, "messages compressed with permessage-deflate "+takeover)
+		if w := windowsAgreed(d.ServerMaxWindowBits, d.ClientMaxWindowBits); w != "" {
+			what = append(what, w)
+		}
 	}
 	ev.Note = "the connection is now a WebSocket"
 	if len(what) > 0 {
