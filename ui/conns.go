@@ -155,6 +155,23 @@ func (c *connInfo) update(ev *analyze.Event, t0 int64) {
 	c.State = c.state()
 }
 
+// ConnState names a connection's state from its events as the timeline's
+// connections table does: wsviz stats uses it, so that both say the same.
+// The zero value is a connection with no event yet (StateTCP).
+type ConnState struct{ c connInfo }
+
+// Update folds in ev, the connection's next event.
+func (s *ConnState) Update(ev *analyze.Event) { s.c.update(ev, 0) }
+
+// State returns the connection's state after the events so far, one of
+// the State* constants.
+func (s *ConnState) State() string {
+	if s.c.Events == 0 {
+		return StateTCP
+	}
+	return s.c.State
+}
+
 // SpeaksHTTP2 reports whether ev shows its connection speaking HTTP/2: a
 // TLS handshake that chose h2 (ALPN), a client that opened the connection
 // with HTTP/2's preface (http.h2_preface), or a 101 response switching to

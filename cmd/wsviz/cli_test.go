@@ -723,13 +723,25 @@ func TestStatsGolden(t *testing.T) {
 	}
 }
 
-// TestStatsHTTP2: HTTP/2 connections are in state h2, as the timeline
-// names them: over TLS (ALPN h2, the key log in the pcapng), cleartext with
-// prior knowledge, and after a 101 to h2c.
-func TestStatsHTTP2(t *testing.T) {
+// TestStatsStates: wsviz stats names each connection's state as the
+// timeline's connections table does (ui.ConnState): plain HTTP page loads
+// are http (stats once called them rejected), TLS without keys tls,
+// damaged connections gap, WebSockets found mid-stream midstream, HTTP/2
+// connections h2 (over TLS with ALPN h2, cleartext with prior knowledge,
+// after a 101 to h2c), and the WebSocket endings.
+func TestStatsStates(t *testing.T) {
 	for file, want := range map[string]string{
-		"../../testdata/h2/h2-tls.pcapng": "h2",
-		"../../testdata/h2/h2c.pcap":      "h2 h2",
+		"../../testdata/python-chromium.pcapng":                "tcp http http tcp closed",
+		"../../testdata/firefox-wss.pcapng":                    "tcp h2 reset",
+		"../../testdata/wss.pcapng":                            strings.TrimSpace(strings.Repeat("tls ", 10)),
+		"../../testdata/h2/h2-tls.pcapng":                      "h2",
+		"../../testdata/h2/h2c.pcap":                           "h2 h2",
+		"../../testdata/violations/tcp.gap.pcap":               "gap",
+		"../../testdata/violations/ws.midstream.pcap":          "midstream",
+		"../../testdata/violations/http.upgrade_rejected.pcap": "rejected",
+		"../../testdata/violations/ws.incomplete.pcap":         "ended",
+		"../../testdata/violations/tcp.buffer_limit.pcap":      "unclean",
+		"../../testdata/violations/tcp.port_reused.pcap":       "open closed",
 	} {
 		code, stdout, stderr := runWsviz("stats", "-r", file, "-T", "json")
 		var r statsReport

@@ -129,44 +129,10 @@ type connStats struct {
 	WarningCodes     map[string]int64 `json:"warning_codes,omitempty"`
 
 	first, last time.Time
-	status      int
-	how         string
 	ws          bool
 	compressed  bool
-	closeSent   [2]bool
 	selected    bool
-	h2          bool // HTTP/2 (ui.SpeaksHTTP2)
-}
-
-// state names the connection's state as the timeline's connections table
-// does (ui.State*).
-func (c *connStats) state() string {
-	switch {
-	case c.h2 && !c.ws:
-		return ui.StateHTTP2
-	case c.status != 0 && c.status != 101:
-		return ui.StateRejected
-	case c.how == analyze.CloseRST:
-		return ui.StateReset
-	case c.how == analyze.CloseEnd || c.how == analyze.CloseEvicted:
-		if !c.ws {
-			return ui.StateTCP
-		}
-		return ui.StateEnded
-	case c.how == analyze.CloseFIN:
-		if !c.ws {
-			return ui.StateTCP
-		}
-		if c.closeSent[0] && c.closeSent[1] {
-			return ui.StateClosed
-		}
-		return ui.StateUnclean
-	case c.ws:
-		return ui.StateOpen
-	case c.Path != "":
-		return ui.StateHandshake
-	}
-	return ui.StateTCP
+	state       ui.ConnState // named as the timeline names it
 }
 
 // statsTotals sums up the capture.
@@ -251,19 +217,16 @@ func (s *captureStats) event(ev *analyze.Event, keep bool) {
 		c.WarningCodes[w.Code]++
 	}
 	fromClient := ev.From == analyze.FromClient
-	c.h2 = c.h2 || ui.SpeaksHTTP2(ev)
+	c.state.Update(ev)
 	switch ev.Type {
 	case analyze.TypeTCPOpen:
 		c.Client, c.Server = ev.TCPOpen.Client, ev.TCPOpen.Server
 	case analyze.TypeTCPClose:
-		c.how = ev.TCPClose.How
 		c.Bytes = dirCount{ev.TCPClose.ClientBytes, ev.TCPClose.ServerBytes}
 	case analyze.TypeHTTPRequest:
 		if c.Path == "" {
 			c.Path = ev.HTTP.Target
 		}
-	case analyze.TypeHTTPResponse:
-		c.status = ev.HTTP.Status
 	case analyze.TypeWSOpen:
 		c.ws = true
 		if ev.WSOpen.Path != "" {
@@ -275,13 +238,6 @@ func (s *captureStats) event(ev *analyze.Event, keep bool) {
 		c.MessageBytes.add(fromClient, m.Len)
 		c.WireBytes.add(fromClient, m.WireLen)
 		c.compressed = c.compressed || m.Compressed
-		if m.Opcode == "close" {
-			if fromClient {
-				c.closeSent[0] = true
-			} else {
-				c.closeSent[1] = true
-			}
-		}
 	}
 }
 
@@ -293,7 +249,7 @@ func (s *captureStats) report(selecting bool) *statsReport {
 		if selecting && !c.selected {
 			continue
 		}
-		c.State = c.state()
+		c.State = c.state.State()
 		c.First, c.Last = formatTime(c.first), formatTime(c.last)
 		c.Duration = c.last.Sub(c.first).Seconds()
 		if c.compressed && c.WireBytes.total() > 0 {
