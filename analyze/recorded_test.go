@@ -175,3 +175,53 @@ func TestPythonChromium(t *testing.T) {
 		t.Errorf("ws.deflate_window on %d client and %d server messages with 512-byte windows agreed, want some from each", far[analyze.FromClient], far[analyze.FromServer])
 	}
 }
+
+// TestTFO: WebSocket connections opened with TCP Fast Open on Linux's
+// loopback (browsertests/cmd/tfocap): the first asks for a cookie and sends
+// its upgrade request after the handshake; the second sends the request in
+// its SYN, which the SYN-ACK acknowledges. Both decode whole, with no
+// warning; the second's request is decoded at its SYN and its tcp.open says
+// the SYN carried it.
+func TestTFO(t *testing.T) {
+	events, err := analyze.ReadFile("../testdata/tfo.pcapng", analyze.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type conn struct {
+		synPacket, request int64
+		note, path         string
+		messages           int
+	}
+	conns := map[int]*conn{}
+	for _, ev := range events {
+		for _, w := range ev.Warnings {
+			t.Errorf("%s at packet %d: %s", ev.Type, ev.Packet, w.Code)
+		}
+		c := conns[ev.Conn]
+		if c == nil {
+			c = &conn{}
+			conns[ev.Conn] = c
+		}
+		switch ev.Type {
+		case analyze.TypeTCPOpen:
+			c.note = ev.Note
+			if len(ev.TCPOpen.Handshake) > 0 && ev.TCPOpen.Handshake[0].Flags == "SYN" {
+				c.synPacket = ev.TCPOpen.Handshake[0].Packet
+			}
+		case analyze.TypeHTTPRequest:
+			c.request, c.path = ev.Packet, ev.HTTP.Target
+		case analyze.TypeWSMessage:
+			c.messages++
+		}
+	}
+	first, second := conns[2], conns[3]
+	if len(conns) != 3 || first == nil || second == nil || first.path != "/tfo/1" || second.path != "/tfo/2" || first.messages != 3 || second.messages != 3 {
+		t.Fatalf("connections %d; want the capture's probe and two WebSockets of three messages each", len(conns))
+	}
+	if first.request <= first.synPacket || strings.Contains(first.note, "Fast Open") {
+		t.Errorf("without a cookie: request at packet %d, SYN %d, tcp.open %q; want the request after the handshake", first.request, first.synPacket, first.note)
+	}
+	if second.request != second.synPacket || second.synPacket == 0 || !strings.Contains(second.note, "bytes of data in its SYN (TCP Fast Open") {
+		t.Errorf("with a cookie: request at packet %d, SYN %d, tcp.open %q; want the request in the SYN, named", second.request, second.synPacket, second.note)
+	}
+}

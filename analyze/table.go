@@ -38,7 +38,14 @@ type flow struct {
 	isn    [2]uint32
 	end    [2]uint32
 	window [2]uint16
-	shard  int32 // sharded decoder: the worker that decodes it
+	// synAcked is the acknowledgment number of the endpoint's SYN-ACK,
+	// when it sent one before the peer sent anything, and first the
+	// sequence number of the endpoint's first segment, when it was not a
+	// SYN: a SYN captured after them that they follow is no new
+	// connection.
+	synAcked [2]uint32
+	first    [2]uint32
+	shard    int32 // sharded decoder: the worker that decodes it
 
 	// conn is the decoder's state of the connection, which only the
 	// goroutine that decodes it reads and writes (the shard's worker):
@@ -68,7 +75,10 @@ func newTable(maxConns int) table {
 // sequence number is outside the old connection's window: not the old
 // SYN's (a retransmission), and not within the window the receiver last
 // advertised from the next byte it expects (RFC 9293 §3.10.7.4; a SYN in
-// the window of an open connection is a stray, not a new connection).
+// the window of an open connection is a stray, not a new connection); and
+// not the SYN of what was captured before it, which capture order puts
+// late: the peer's SYN-ACK acknowledges it, or the endpoint's first
+// segment follows it.
 func (t *table) route(s *capture.Segment, key *flowKey, f *flow) (_ *flow, opened bool, replaced, evicted *flow) {
 	if f == nil {
 		f = t.flows[*key]
@@ -106,10 +116,21 @@ func (f *flow) newConnection(s *capture.Segment) bool {
 	}
 	e := f.endpointOf(s)
 	if !f.sent[e] {
+		// The peer's SYN-ACK may have been captured before this SYN
+		// (capture order is not always send order: merged interfaces,
+		// multi-queue NICs): it acknowledges the SYN, or the SYN and its
+		// data (TCP Fast Open, RFC 7413).
+		if ack := f.synAcked[1-e]; ack != 0 {
+			end := s.Seq + 1 + uint32(len(s.Payload)+s.Missing)
+			return ack != s.Seq+1 && ack != end
+		}
 		return true // its sequence numbers are unknown: nothing to be in the window of
 	}
 	if f.synned[e] && s.Seq == f.isn[e] {
 		return false // a retransmitted SYN
+	}
+	if !f.synned[e] && f.first[e]-(s.Seq+1) <= uint32(len(s.Payload)+s.Missing) {
+		return false // the SYN of the segments captured before it
 	}
 	return s.Seq-f.end[e] >= uint32(max(f.window[1-e], 1))
 }
@@ -137,12 +158,18 @@ func (f *flow) observe(s *capture.Segment) {
 		if !f.synned[e] {
 			f.synned[e], f.isn[e] = true, s.Seq
 		}
+		if s.Flags&capture.ACK != 0 && !f.sent[1-e] && s.Ack != 0 {
+			f.synAcked[e] = s.Ack
+		}
 	}
 	if s.Flags&capture.FIN != 0 {
 		end++
 	}
 	if !f.sent[e] || int32(end-f.end[e]) > 0 {
 		f.end[e] = end
+	}
+	if !f.sent[e] {
+		f.first[e] = s.Seq
 	}
 	f.sent[e] = true
 	f.window[e] = s.Window

@@ -97,6 +97,9 @@ type connRare struct {
 	// for tcp.open; nil when none.
 	tunnel []Tunnel
 	half   [2]halfRare
+	// synData is the length of the data the client's SYN carried (TCP
+	// Fast Open), for tcp.open's note; 0 after it.
+	synData int
 }
 
 // halfRare is connRare's part for one direction.
@@ -310,16 +313,63 @@ func (a *Analyzer) handshake(c *conn, d int, s *capture.Segment) {
 	case syn && ack && d == server:
 		a.record(c, flagsSYNACK, d)
 		c.synAck, c.serverISN = true, s.Seq
-	case !syn && ack && d == client && c.synAck && s.Ack == c.serverISN+1:
+	case !syn && ack && d == client && c.synAck && s.Ack == c.serverISN+1 && (c.hasSYN() || !bare):
 		a.record(c, flagsACK, d)
 		a.emitOpen(c) // complete (the ACK may carry data, decoded next)
+		return
+	case syn && !ack && d == server && c.unopenedBare():
+		// The client's SYN, on a connection whose roles were guessed
+		// from bare packets captured before it: the roles were wrong.
+		c.swapRoles()
+		a.record(c, flagsSYN, client)
+	case bare && ack && !syn && !(c.synAck && c.hasSYN()) && len(c.packets) < 2:
+		// A bare ACK before the SYN and the SYN-ACK were both captured:
+		// the handshake's last packet may have been captured before
+		// them (capture order is not always send order). tcp.open waits
+		// for them, for the next packet that is not part of the
+		// handshake, or for the end.
+		a.record(c, flagsACK, d)
 		return
 	default:
 		a.emitOpen(c)
 		return
 	}
 	if !bare {
-		a.emitOpen(c) // a SYN with data (TCP Fast Open) or with FIN or RST
+		// A SYN with data (TCP Fast Open) or with FIN or RST.
+		if syn && !ack && len(s.Payload) > 0 {
+			c.rareOf().synData = len(s.Payload)
+		}
+		a.emitOpen(c)
+	}
+}
+
+// hasSYN reports whether the client's SYN is among the handshake's packets
+// recorded.
+func (c *conn) hasSYN() bool {
+	return slices.ContainsFunc(c.packets, func(p tcpRecord) bool { return p.flags == flagsSYN })
+}
+
+// unopenedBare reports whether c, not opened yet, has seen nothing but
+// bare handshake packets: no data, FIN or RST either way.
+func (c *conn) unopenedBare() bool {
+	if c.opened {
+		return false
+	}
+	for d := range 2 {
+		if h := &c.half[d]; h.off != 0 || h.finSeen || len(c.deferred(d)) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// swapRoles makes c's client its server and its server its client, before
+// anything but bare handshake packets was decoded (unopenedBare).
+func (c *conn) swapRoles() {
+	c.addr[client], c.addr[server] = c.addr[server], c.addr[client]
+	c.half[client], c.half[server] = c.half[server], c.half[client]
+	for i := range c.packets {
+		c.packets[i].from ^= 1
 	}
 }
 
@@ -346,15 +396,23 @@ func (a *Analyzer) tcpPackets(c *conn) []TCPPacket {
 // processed.
 func (a *Analyzer) emitOpen(c *conn) {
 	c.opened = true
-	syn := len(c.packets) > 0 && c.packets[0].flags == flagsSYN
+	// The SYN, wherever the capture has it among the handshake's packets
+	// (a SYN-ACK may be captured first).
+	syn := c.hasSYN()
 	ev := a.newEvent(TypeTCPOpen, c, "")
 	ev.TCPOpen = TCPOpen{Client: c.addr[client].String(), Server: c.addr[server].String(), SYN: syn}
 	if len(c.packets) > 0 {
 		ev.TCPOpen.Handshake = a.tcpPackets(c)
 	}
-	if syn {
+	switch {
+	case syn && c.rare != nil && c.rare.synData > 0:
+		// RFC 7413: the client had a cookie from an earlier connection
+		// and sent its first bytes with the SYN, a round trip sooner.
+		ev.Note = fmt.Sprintf("client %s opened a TCP connection to server %s with %d bytes of data in its SYN (TCP Fast Open, RFC 7413: the data comes a round trip sooner; the server's SYN-ACK acknowledges it when it accepts it)", ev.TCPOpen.Client, ev.TCPOpen.Server, c.rare.synData)
+		c.rare.synData = 0
+	case syn:
 		ev.Note = fmt.Sprintf("client %s opened a TCP connection to server %s (SYN)", ev.TCPOpen.Client, ev.TCPOpen.Server)
-	} else {
+	default:
 		ev.Note = fmt.Sprintf("a TCP connection between client %s and server %s was already open when the capture started; who is the client was inferred", ev.TCPOpen.Client, ev.TCPOpen.Server)
 	}
 	if c.rare != nil && len(c.rare.tunnel) > 0 {

@@ -137,6 +137,20 @@ func TestTCPCases(t *testing.T) {
 			return c.Bytes()
 		}, decoded{client: []string{"after"}, server: []string{"one message in four segments, captured out of order and twice"}}},
 
+		// TCP Fast Open (RFC 7413), the SYN with the upgrade request
+		// retransmitted (the handshake's orders: TestHandshakeOrders).
+		tc{"Fast Open: the SYN with the request retransmitted", func(c *capturetest.Capture) []byte {
+			k := c.Conn(cl, sv)
+			k.HandshakeFastOpen(analyzetest.Request("/chat"), true)
+			data := fastOpenRest(k, c)
+			header, records := pcapRecords(t, data)
+			out := append(bytes.Clone(header), records[0]...)
+			for _, r := range records {
+				out = append(out, r...)
+			}
+			return out
+		}, decoded{client: []string{"request"}, server: []string{"response"}}},
+
 		tc{"keep-alive probes with one garbage byte", func(c *capturetest.Capture) []byte {
 			k := c.Conn(cl, sv)
 			k.Handshake()

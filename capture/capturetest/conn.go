@@ -93,6 +93,24 @@ func (k *Conn) Handshake() {
 	k.emit(client_, c.nxt, s.nxt, capture.ACK, nil, false)
 }
 
+// HandshakeFastOpen writes a TCP Fast Open handshake (RFC 7413): the
+// client's SYN carries data (at most the MSS). When the server accepts it,
+// its SYN-ACK acknowledges the data; when not (no valid cookie), only the
+// SYN, and the client sends the data again after the handshake, as Linux
+// does.
+func (k *Conn) HandshakeFastOpen(data []byte, accepted bool) {
+	c, s := &k.ends[client_], &k.ends[server_]
+	k.emit(client_, c.isn, 0, capture.SYN, data, true)
+	if accepted {
+		c.nxt += uint32(len(data))
+	}
+	k.emit(server_, s.isn, c.nxt, capture.SYN|capture.ACK, nil, true)
+	k.emit(client_, c.nxt, s.nxt, capture.ACK, nil, false)
+	if !accepted {
+		k.Segment(true, 0, data, capture.ACK|capture.PSH)
+	}
+}
+
 // Client sends data from the client in segments of at most the MSS, the
 // last one with PSH. Empty data sends nothing.
 func (k *Conn) Client(data []byte) { k.send(client_, data, nil) }
