@@ -313,22 +313,9 @@ func (a *Analyzer) handshake(c *conn, d int, s *capture.Segment) {
 	case syn && ack && d == server:
 		a.record(c, flagsSYNACK, d)
 		c.synAck, c.serverISN = true, s.Seq
-	case !syn && ack && d == client && c.synAck && s.Ack == c.serverISN+1 && (c.hasSYN() || !bare):
+	case !syn && ack && d == client && c.synAck && s.Ack == c.serverISN+1:
 		a.record(c, flagsACK, d)
 		a.emitOpen(c) // complete (the ACK may carry data, decoded next)
-		return
-	case syn && !ack && d == server && c.unopenedBare():
-		// The client's SYN, on a connection whose roles were guessed
-		// from bare packets captured before it: the roles were wrong.
-		c.swapRoles()
-		a.record(c, flagsSYN, client)
-	case bare && ack && !syn && !(c.synAck && c.hasSYN()) && len(c.packets) < 2:
-		// A bare ACK before the SYN and the SYN-ACK were both captured:
-		// the handshake's last packet may have been captured before
-		// them (capture order is not always send order). tcp.open waits
-		// for them, for the next packet that is not part of the
-		// handshake, or for the end.
-		a.record(c, flagsACK, d)
 		return
 	default:
 		a.emitOpen(c)
@@ -347,30 +334,6 @@ func (a *Analyzer) handshake(c *conn, d int, s *capture.Segment) {
 // recorded.
 func (c *conn) hasSYN() bool {
 	return slices.ContainsFunc(c.packets, func(p tcpRecord) bool { return p.flags == flagsSYN })
-}
-
-// unopenedBare reports whether c, not opened yet, has seen nothing but
-// bare handshake packets: no data, FIN or RST either way.
-func (c *conn) unopenedBare() bool {
-	if c.opened {
-		return false
-	}
-	for d := range 2 {
-		if h := &c.half[d]; h.off != 0 || h.finSeen || len(c.deferred(d)) > 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// swapRoles makes c's client its server and its server its client, before
-// anything but bare handshake packets was decoded (unopenedBare).
-func (c *conn) swapRoles() {
-	c.addr[client], c.addr[server] = c.addr[server], c.addr[client]
-	c.half[client], c.half[server] = c.half[server], c.half[client]
-	for i := range c.packets {
-		c.packets[i].from ^= 1
-	}
 }
 
 // record lists the packet being processed, of direction d, in c.packets
