@@ -187,7 +187,7 @@ func New(opts Options, emit func(*Event)) *Analyzer {
 		opts:      opts,
 		emit:      emit,
 		dec:       capture.NewDecoder(capture.DecoderOptions{Filter: opts.PacketFilter}),
-		table:     newTable(opts.MaxConns),
+		table:     newTable(opts.MaxConns, opts.ReorderPackets, opts.ReorderTime),
 		bufferCap: opts.MaxBufferTotal,
 		ws:        wsproto.NewShared(opts.MaxDeflateHistory),
 		notes:     new(jsonenc.Notes),

@@ -13,6 +13,8 @@ import (
 //
 //   - connections holding TLS records for their keys try again when the
 //     key log grew, and give up once they have waited KeyWaitTime;
+//   - a connection a RST ended closes once ReorderTime passed since the
+//     RST (segments of it recorded late are decoded until then);
 //   - a pending hole (bytes the receiver acknowledged that the capture has
 //     not shown) whose later bytes have waited longer than ReorderTime,
 //     and at least IdleReorderTime, is a tcp.gap, and what waited behind
@@ -31,6 +33,11 @@ func (a *Analyzer) Idle(now time.Time) {
 		now = a.pktTime
 	}
 	a.tlsRetryAt(now)
+	for _, f := range a.table.expiredResets(0, now) {
+		// The reorder window after its RST passed while the capture was
+		// quiet: nothing more of it is coming late.
+		a.endFlow(f, CloseRST)
+	}
 	if d := now.Sub(a.idleSwept); d >= 0 && d < idleSweepEvery {
 		return // the connections were looked at a moment ago
 	}

@@ -86,6 +86,7 @@ const (
 	itemReplaced        // a new connection took its addresses; stamped with the packet that did
 	itemEnd             // end of capture: close the connection
 	itemReport          // a report of the IP layer (ip.go): seg.Outer.Problems, about flow's connection if any
+	itemReset           // the reorder window after the connection's RST passed: close it (lingerReset)
 )
 
 // item is one unit of work for one shard.
@@ -225,7 +226,7 @@ func decodeSharded(src capture.Source, opts Options, out sink) error {
 		free:    make(chan *batch, batchesPerWorker*nw+3),
 		written: make(chan *batch, batchesPerWorker*nw+3),
 		quit:    make(chan struct{}),
-		table:   newTable(opts.MaxConns),
+		table:   newTable(opts.MaxConns, opts.ReorderPackets, opts.ReorderTime),
 		recent:  new([recentRoutes]recentRoute),
 		dec:     capture.NewDecoder(capture.DecoderOptions{Filter: opts.PacketFilter}),
 	}
@@ -371,6 +372,8 @@ func (p *pipeline) worker(w int) {
 				a.endFlow(it.flow, CloseReplaced)
 			case itemEnd:
 				a.endFlow(it.flow, CloseEnd)
+			case itemReset:
+				a.endFlow(it.flow, CloseRST)
 			case itemReport:
 				a.reportItem(it)
 			}
@@ -809,7 +812,14 @@ func (p *pipeline) packet(pkt *capture.Packet) {
 	} else {
 		key = makeFlowKey(s.Src, s.Dst)
 	}
+	for _, f := range p.table.expiredResets(pkt.Number, pkt.Timestamp) {
+		it := p.add(itemReset, int(f.shard), nil)
+		it.flow, it.num, it.time = f, pkt.Number, pkt.Timestamp
+	}
 	f, opened, replaced, evicted := p.table.route(s, &key, known)
+	if s.Flags&capture.RST != 0 {
+		p.table.lingerReset(f, s, pkt.Number, pkt.Timestamp)
+	}
 	for _, old := range [2]*flow{replaced, evicted} {
 		if old == nil {
 			continue

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"slices"
+	"time"
 
 	"github.com/wsviz/wsviz/analyze/internal/lru"
 	"github.com/wsviz/wsviz/capture"
@@ -19,6 +20,22 @@ type table struct {
 	flows    map[flowKey]*flow
 	lru      lru.List[*flow] // least recently active first
 	n        int             // connections numbered so far
+
+	// resets lists the flows a RST ended, oldest first, while the reorder
+	// window after it lasts (lingerReset): segments of theirs the capture
+	// recorded after the RST (data that crossed it in flight, or
+	// captured late) are still decoded. reorderPackets and reorderTime are
+	// the window; 0 ends a connection at its RST.
+	resets         []resetAt
+	reorderPackets int64
+	reorderTime    time.Duration
+}
+
+// resetAt is a flow a RST ended, at packet num and time t.
+type resetAt struct {
+	f   *flow
+	num int64
+	t   time.Time
 }
 
 // flow is the table's record of one connection: its number, what its
@@ -45,6 +62,7 @@ type flow struct {
 	// connection.
 	synAcked [2]uint32
 	first    [2]uint32
+	resetNum int64 // the packet of its first RST, when it lingers (lingerReset)
 	shard    int32 // sharded decoder: the worker that decodes it
 
 	// conn is the decoder's state of the connection, which only the
@@ -59,8 +77,54 @@ const (
 	rstSeen             // a RST was seen
 )
 
-func newTable(maxConns int) table {
-	return table{maxConns: maxConns, flows: make(map[flowKey]*flow)}
+func newTable(maxConns int, reorderPackets int, reorderTime time.Duration) table {
+	return table{maxConns: maxConns, flows: make(map[flowKey]*flow), reorderPackets: int64(reorderPackets), reorderTime: reorderTime}
+}
+
+// lingers reports whether a connection a RST ended is kept for the reorder
+// window (lingerReset) rather than ended at its RST.
+func (t *table) lingers() bool { return t.reorderPackets > 0 && t.reorderTime > 0 }
+
+// lingerReset notes RST s on f, at packet num and time now. The
+// connection lingers for the reorder window (expiredResets ends it) when
+// the RST acknowledges bytes of the peer the capture has not shown: they
+// were sent before it and are still to be captured (capture order is not
+// send order), as a pending hole's are. Otherwise it ends at the RST.
+func (t *table) lingerReset(f *flow, s *capture.Segment, num int64, now time.Time) {
+	if !t.lingers() || f.resetNum != 0 || s.Flags&capture.ACK == 0 {
+		return
+	}
+	e := f.endpointOf(s)
+	if !f.sent[1-e] || int32(s.Ack-f.end[1-e]) <= 0 {
+		return
+	}
+	f.resetNum = num
+	t.resets = append(t.resets, resetAt{f, num, now})
+}
+
+// expiredResets returns, oldest first, the flows a RST ended whose reorder
+// window has passed at packet num and time now: more than reorderPackets
+// packets, or more than reorderTime, since the RST. Their connections end
+// now (tcp.close stamped with the RST). num 0 looks at the time alone
+// (Idle).
+func (t *table) expiredResets(num int64, now time.Time) []*flow {
+	n := 0
+	for n < len(t.resets) {
+		r := t.resets[n]
+		if (num == 0 || num-r.num <= t.reorderPackets) && now.Sub(r.t) <= t.reorderTime {
+			break
+		}
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]*flow, n)
+	for i := range n {
+		out[i] = t.resets[i].f
+	}
+	t.resets = slices.Delete(t.resets, 0, n)
+	return out
 }
 
 // route returns the flow of segment s, whose addresses make key; f is its

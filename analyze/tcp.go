@@ -100,6 +100,9 @@ type connRare struct {
 	// synData is the length of the data the client's SYN carried (TCP
 	// Fast Open), for tcp.open's note; 0 after it.
 	synData int
+	// reset is the packet and time of the connection's first RST, while
+	// it lingers after it (segmentConn); zero before.
+	reset arrival
 }
 
 // halfRare is connRare's part for one direction.
@@ -166,13 +169,19 @@ type deferredSegment struct {
 // Analyzer's connection table, decodes it, and returns the connection.
 func (a *Analyzer) segment(s *capture.Segment) *conn {
 	key := makeFlowKey(s.Src, s.Dst)
+	for _, f := range a.table.expiredResets(a.pktNum, a.pktTime) {
+		a.endFlow(f, CloseRST)
+	}
 	f, opened, replaced, evicted := a.table.route(s, &key, nil)
 	a.endFlow(replaced, CloseReplaced)
 	a.endFlow(evicted, CloseEvicted)
 	if opened {
 		f.conn = a.newConn(f.id, s)
 	}
-	a.segmentConn(f.conn, s)
+	if s.Flags&capture.RST != 0 {
+		a.table.lingerReset(f, s, a.pktNum, a.pktTime)
+	}
+	a.segmentConn(f, s)
 	return f.conn
 }
 
@@ -194,11 +203,12 @@ func (a *Analyzer) shardSegment(s *capture.Segment, id int, f *flow) {
 	if f.conn == nil {
 		return // the dispatcher and the shard disagree: a bug, not input
 	}
-	a.segmentConn(f.conn, s)
+	a.segmentConn(f, s)
 }
 
-// segmentConn runs one segment through its connection c.
-func (a *Analyzer) segmentConn(c *conn, s *capture.Segment) {
+// segmentConn runs one segment through the connection of flow f.
+func (a *Analyzer) segmentConn(f *flow, s *capture.Segment) {
+	c := f.conn
 	a.tlsRetry()
 	fragments := s.Outer != nil && len(s.Outer.Problems) > 0
 	if c.done || a.lingering(c) {
@@ -231,7 +241,18 @@ func (a *Analyzer) segmentConn(c *conn, s *capture.Segment) {
 		a.record(c, flags, d)
 	}
 	if s.Flags&capture.RST != 0 {
-		a.finish(c, CloseRST)
+		if f.resetNum == 0 {
+			a.finish(c, CloseRST)
+			return
+		}
+		// The RST acknowledged bytes the capture has not shown yet: the
+		// connection lingers for the reorder window (the table ends it,
+		// lingerReset), and what comes of it meanwhile is decoded.
+		// tcp.close is stamped with the RST.
+		if r := c.rareOf(); r.reset.packet == 0 {
+			r.reset = arrival{a.pktNum, a.pktTime.UnixNano()}
+		}
+		a.acked(c, 1-d, s.Ack)
 		return
 	}
 	h := &c.half[d]
@@ -776,6 +797,12 @@ func (a *Analyzer) finish(c *conn, how string) {
 	}
 	if !c.opened {
 		a.emitOpen(c)
+	}
+	if c.rare != nil && c.rare.reset.packet != 0 {
+		// It lingered after a RST: it ended there, whatever ends it now
+		// (the reorder window, a FIN, the capture's end, eviction).
+		defer a.stampAt(c.rare.reset.packet, time.Unix(0, c.rare.reset.time).UTC())()
+		how = CloseRST
 	}
 	for d := range 2 {
 		// Segments waiting for the peer's bytes: those are a gap now.
