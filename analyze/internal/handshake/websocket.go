@@ -250,7 +250,9 @@ func checkUpgrade(req *Request, r *Response) *Upgrade {
 // A server accepts an offer that asks for server_no_context_takeover only
 // by answering with it (RFC 7692 §7.1.1.1), and one that asks for
 // server_max_window_bits=N only by answering with N or less (§7.1.2.1):
-// the client said it cannot hold more, and must fail the connection.
+// the client said it cannot hold more, and must fail the connection. An
+// offer's client_max_window_bits=N (the client compresses within it)
+// may be answered with N or less, or not at all (§7.1.2.2).
 func unaccepted(offers []extension, answer extension, d *Deflate) string {
 	var whys []string
 	for _, o := range offers {
@@ -268,6 +270,9 @@ func unaccepted(offers []extension, answer extension, d *Deflate) string {
 			case d.ServerMaxWindowBits > n:
 				why = append(why, fmt.Sprintf("asked for server_max_window_bits=%d and the answer has %d, a larger window than the client said it holds; a server accepts the offer only by answering with %d or less (RFC 7692 §7.1.2.1)", n, d.ServerMaxWindowBits, n))
 			}
+		}
+		if n, ok := windowBits(o.value(clientMaxWindowBits)); ok && answer.has(clientMaxWindowBits) && d.ClientMaxWindowBits > n {
+			why = append(why, fmt.Sprintf("said the client compresses within client_max_window_bits=%d and the answer has %d; a server may only answer with %d or less (RFC 7692 §7.1.2.2)", n, d.ClientMaxWindowBits, n))
 		}
 		if len(why) == 0 {
 			return ""
