@@ -92,6 +92,7 @@ const (
 // item is one unit of work for one shard.
 type item struct {
 	kind  uint8
+	reset bool  // itemPacket: a RST its connection lingers after (lingerReset), as the dispatcher decided
 	from  uint8 // itemPacket with Options.OnPacket: client or server, set by the worker
 	conn  int32 // itemPacket with Options.OnPacket: the connection's number, set by the worker
 	shard int
@@ -362,7 +363,7 @@ func (p *pipeline) worker(w int) {
 			a.pktNum, a.pktTime = it.num, it.time
 			switch it.kind {
 			case itemPacket:
-				a.shardSegment(&it.seg, it.id, it.flow)
+				a.shardSegment(&it.seg, it.id, it.flow, it.reset)
 				if p.opts.OnPacket != nil {
 					it.conn, it.from = sideOf(&it.seg, it.flow.conn)
 				}
@@ -817,9 +818,9 @@ func (p *pipeline) packet(pkt *capture.Packet) {
 		it.flow, it.num, it.time = f, pkt.Number, pkt.Timestamp
 	}
 	f, opened, replaced, evicted := p.table.route(s, &key, known)
-	if s.Flags&capture.RST != 0 {
-		p.table.lingerReset(f, s, pkt.Number, pkt.Timestamp)
-	}
+	// Decided here, for the worker: the flow's fields are the
+	// dispatcher's, which runs ahead of it.
+	linger := s.Flags&capture.RST != 0 && p.table.lingerReset(f, s, pkt.Number, pkt.Timestamp)
 	for _, old := range [2]*flow{replaced, evicted} {
 		if old == nil {
 			continue
@@ -848,6 +849,7 @@ func (p *pipeline) packet(pkt *capture.Packet) {
 		it.seg.Outer = keepOuter(s.Outer, id != 0)
 	}
 	it.id, it.flow, it.num, it.time = id, f, pkt.Number, pkt.Timestamp
+	it.reset = linger
 }
 
 // recentRoutes is the size of pipeline.recent, a power of two.

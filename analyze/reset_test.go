@@ -168,3 +168,33 @@ func TestIdleEndsReset(t *testing.T) {
 			countType(afterIdle[0], analyze.TypeTCPClose), countType(afterIdle[1], analyze.TypeTCPClose), countType(atClose, analyze.TypeTCPClose))
 	}
 }
+
+// TestResetDecidedInOrder is FuzzPipeline's 7d1b7f915e1518a3 as a family:
+// whether a connection lingers after a RST is decided at that RST, from
+// the packets before it. A RST that acknowledges nothing new (here without
+// ACK) ends the connection, and what follows it is not decoded, even when
+// a later RST of the same connection acknowledges bytes not captured; the
+// sharded decoder, whose dispatcher routes packets ahead of the workers,
+// gives the output of one worker (it read the later decision before).
+func TestResetDecidedInOrder(t *testing.T) {
+	for _, first := range []uint8{capture.RST, capture.RST | capture.ACK} {
+		c := capturetest.NewCapture(capturetest.Options{})
+		k := c.Conn("127.0.0.1:50000", "127.0.0.1:9001")
+		k.Handshake()
+		k.Client(analyzetest.Request("/chat"))
+		k.Server(analyzetest.Response())
+		k.Client(analyzetest.Text(true, "before"))
+		k.Segment(false, k.Next(false), nil, first) // acknowledges all the client sent
+		k.Segment(false, k.Next(false), analyzetest.Text(false, "after the reset"), capture.ACK|capture.PSH)
+		k.Drop(1)
+		k.Segment(false, k.Next(false), analyzetest.Text(false, "never captured"), capture.ACK|capture.PSH)
+		k.Segment(true, k.Next(true), nil, capture.RST|capture.ACK) // acknowledges it all, what was not captured too
+		data := c.Bytes()
+		compareWorkers(t, data, analyze.Options{})
+		for _, ev := range decodeEvents(t, data, 2) {
+			if ev.Type == analyze.TypeWSMessage && ev.From == analyze.FromServer {
+				t.Errorf("first RST flags %#x: a server message after it was decoded: %q", first, ev.Message.Payload)
+			}
+		}
+	}
+}

@@ -62,7 +62,7 @@ type flow struct {
 	// connection.
 	synAcked [2]uint32
 	first    [2]uint32
-	resetNum int64 // the packet of its first RST, when it lingers (lingerReset)
+	resetNum int64 // the packet of its first RST, when it lingers (lingerReset); the router's, not the worker's
 	shard    int32 // sharded decoder: the worker that decodes it
 
 	// conn is the decoder's state of the connection, which only the
@@ -85,21 +85,23 @@ func newTable(maxConns int, reorderPackets int, reorderTime time.Duration) table
 // window (lingerReset) rather than ended at its RST.
 func (t *table) lingers() bool { return t.reorderPackets > 0 && t.reorderTime > 0 }
 
-// lingerReset notes RST s on f, at packet num and time now. The
-// connection lingers for the reorder window (expiredResets ends it) when
-// the RST acknowledges bytes of the peer the capture has not shown: they
-// were sent before it and are still to be captured (capture order is not
-// send order), as a pending hole's are. Otherwise it ends at the RST.
-func (t *table) lingerReset(f *flow, s *capture.Segment, num int64, now time.Time) {
+// lingerReset notes RST s on f, at packet num and time now, and reports
+// whether the connection lingers for the reorder window (expiredResets
+// ends it): when the RST acknowledges bytes of the peer the capture has
+// not shown, sent before it and still to be captured (capture order is not
+// send order), as a pending hole's are. Otherwise, or after an earlier
+// RST, the connection ends at the RST.
+func (t *table) lingerReset(f *flow, s *capture.Segment, num int64, now time.Time) bool {
 	if !t.lingers() || f.resetNum != 0 || s.Flags&capture.ACK == 0 {
-		return
+		return false
 	}
 	e := f.endpointOf(s)
 	if !f.sent[1-e] || int32(s.Ack-f.end[1-e]) <= 0 {
-		return
+		return false
 	}
 	f.resetNum = num
 	t.resets = append(t.resets, resetAt{f, num, now})
+	return true
 }
 
 // expiredResets returns, oldest first, the flows a RST ended whose reorder

@@ -178,10 +178,8 @@ func (a *Analyzer) segment(s *capture.Segment) *conn {
 	if opened {
 		f.conn = a.newConn(f.id, s)
 	}
-	if s.Flags&capture.RST != 0 {
-		a.table.lingerReset(f, s, a.pktNum, a.pktTime)
-	}
-	a.segmentConn(f, s)
+	linger := s.Flags&capture.RST != 0 && a.table.lingerReset(f, s, a.pktNum, a.pktTime)
+	a.segmentConn(f.conn, s, linger)
 	return f.conn
 }
 
@@ -195,20 +193,20 @@ func (a *Analyzer) endFlow(f *flow, how string) {
 // shardSegment decodes one segment of a sharded Analyzer (see
 // parallel.go), whose connection table the dispatcher keeps: id is the
 // number of the connection this segment opens, 0 when f's connection is
-// already known.
-func (a *Analyzer) shardSegment(s *capture.Segment, id int, f *flow) {
+// already known; linger, the dispatcher's lingerReset for a RST.
+func (a *Analyzer) shardSegment(s *capture.Segment, id int, f *flow, linger bool) {
 	if id != 0 {
 		f.conn = a.newConn(id, s)
 	}
 	if f.conn == nil {
 		return // the dispatcher and the shard disagree: a bug, not input
 	}
-	a.segmentConn(f, s)
+	a.segmentConn(f.conn, s, linger)
 }
 
-// segmentConn runs one segment through the connection of flow f.
-func (a *Analyzer) segmentConn(f *flow, s *capture.Segment) {
-	c := f.conn
+// segmentConn runs one segment through its connection c. linger says that
+// the segment is a RST after which c lingers (lingerReset).
+func (a *Analyzer) segmentConn(c *conn, s *capture.Segment, linger bool) {
 	a.tlsRetry()
 	fragments := s.Outer != nil && len(s.Outer.Problems) > 0
 	if c.done || a.lingering(c) {
@@ -241,7 +239,7 @@ func (a *Analyzer) segmentConn(f *flow, s *capture.Segment) {
 		a.record(c, flags, d)
 	}
 	if s.Flags&capture.RST != 0 {
-		if f.resetNum == 0 {
+		if !linger && (c.rare == nil || c.rare.reset.packet == 0) {
 			a.finish(c, CloseRST)
 			return
 		}
