@@ -87,8 +87,8 @@ func TestResetReorders(t *testing.T) {
 					if !slices.Equal(got, msgs) || closed != 1 {
 						t.Errorf("%s resets, %d late by %d, %d workers: %q, %d closes; want %q", resetter, n, late, workers, got, closed, msgs)
 					}
-					if rst := rstPacket(t, data); closePacket != rst {
-						t.Errorf("%s resets, %d late by %d: tcp.close at packet %d, the RST is %d", resetter, n, late, closePacket, rst)
+					if rst := untilRST(t, data); closePacket != rst[len(rst)-1].Number {
+						t.Errorf("%s resets, %d late by %d: tcp.close at packet %d, the RST is %d", resetter, n, late, closePacket, rst[len(rst)-1].Number)
 					}
 				}
 			}
@@ -118,20 +118,25 @@ func TestResetReorders(t *testing.T) {
 	}
 }
 
-// rstPacket returns the number of the first RST packet of data.
-func rstPacket(t *testing.T, data []byte) int64 {
+// untilRST returns the packets of data up to its first RST, which is the
+// last of them.
+func untilRST(t *testing.T, data []byte) []capture.Packet {
+	t.Helper()
 	src, err := capture.NewReader(bytes.NewReader(data), "test.pcap")
 	if err != nil {
 		t.Fatal(err)
 	}
+	var packets []capture.Packet
 	for {
 		p, err := src.ReadPacket()
 		if err != nil {
 			t.Fatal("no RST")
 		}
+		p.Data = bytes.Clone(p.Data)
+		packets = append(packets, p)
 		var seg capture.Segment
 		if capture.DecodeTCP(&p, &seg) && seg.Flags&capture.RST != 0 {
-			return p.Number
+			return packets
 		}
 	}
 }
@@ -141,26 +146,9 @@ func rstPacket(t *testing.T, data []byte) int64 {
 // Idle after the reorder window (ReorderTime), not at the next packet.
 func TestIdleEndsReset(t *testing.T) {
 	data, _ := resetCapture(t, "server", 1, 1)
-	// Keep the packets up to the RST only: the late segment never comes.
-	src, err := capture.NewReader(bytes.NewReader(data), "test.pcap")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var packets []capture.Packet
-	var rstTime time.Time
-	for {
-		p, err := src.ReadPacket()
-		if err != nil {
-			break
-		}
-		p.Data = bytes.Clone(p.Data)
-		packets = append(packets, p)
-		var seg capture.Segment
-		if capture.DecodeTCP(&p, &seg) && seg.Flags&capture.RST != 0 {
-			rstTime = p.Timestamp
-			break
-		}
-	}
+	// The packets up to the RST only: the late segment never comes.
+	packets := untilRST(t, data)
+	rstTime := packets[len(packets)-1].Timestamp
 	opts := analyze.Options{ReorderTime: 200 * time.Millisecond}
 	afterIdle, atClose := idleRun(packets, opts, []time.Time{rstTime.Add(100 * time.Millisecond), rstTime.Add(300 * time.Millisecond)})
 	if countType(afterIdle[0], analyze.TypeTCPClose) != 0 || countType(afterIdle[1], analyze.TypeTCPClose) != 1 || countType(atClose, analyze.TypeTCPClose) != 0 {
