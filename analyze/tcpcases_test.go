@@ -17,21 +17,16 @@ import (
 // (1-based) moved to be packet number to, the timestamps kept in order.
 func movePacket(t *testing.T, data []byte, from, to int) []byte {
 	t.Helper()
-	header, records := pcapRecords(t, data)
+	_, records := pcapRecords(t, data)
 	if from < 1 || from > len(records) || to < 1 || to > len(records) {
 		t.Fatalf("movePacket(%d, %d) in a capture of %d packets", from, to, len(records))
 	}
-	moved := slices.Clone(records)
-	r := moved[from-1]
-	moved = slices.Delete(moved, from-1, from)
-	moved = slices.Insert(moved, to-1, r)
-	out := bytes.Clone(header)
-	for i, m := range moved {
-		m = bytes.Clone(m)
-		copy(m[:8], records[i][:8])
-		out = append(out, m...)
+	order := make([]int, len(records))
+	for i := range order {
+		order[i] = i
 	}
-	return out
+	order = slices.Insert(slices.Delete(order, from-1, from), to-1, from-1)
+	return reorderFirst(t, data, order)
 }
 
 // decoded is what a scripted capture decodes to: the text messages of
