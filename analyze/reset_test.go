@@ -62,6 +62,8 @@ func TestResetReorders(t *testing.T) {
 		for n := 1; n <= 3; n++ {
 			for late := 1; late <= 4; late++ {
 				data, msgs := resetCapture(t, resetter, n, late)
+				upTo := untilRST(t, data)
+				rst := upTo[len(upTo)-1].Number
 				for _, workers := range []int{1, 2} {
 					events := decodeEvents(t, data, workers)
 					var got []string
@@ -87,8 +89,8 @@ func TestResetReorders(t *testing.T) {
 					if !slices.Equal(got, msgs) || closed != 1 {
 						t.Errorf("%s resets, %d late by %d, %d workers: %q, %d closes; want %q", resetter, n, late, workers, got, closed, msgs)
 					}
-					if rst := untilRST(t, data); closePacket != rst[len(rst)-1].Number {
-						t.Errorf("%s resets, %d late by %d: tcp.close at packet %d, the RST is %d", resetter, n, late, closePacket, rst[len(rst)-1].Number)
+					if closePacket != rst {
+						t.Errorf("%s resets, %d late by %d: tcp.close at packet %d, the RST is %d", resetter, n, late, closePacket, rst)
 					}
 				}
 			}
