@@ -81,7 +81,10 @@ type Options struct {
 	// ReorderPackets packets of the capture and ReorderTime of capture
 	// time; then the hole is a tcp.gap. 0 means the defaults; a negative
 	// value means no wait (the hole is declared at the first packet of its
-	// connection after the later data arrived).
+	// connection after the later data arrived). ReorderTime is also how
+	// long a connection lingers after a RST, or after its last data
+	// since, for bytes sent before the RST took effect (see tcp.close);
+	// either negative ends it at the RST.
 	ReorderPackets int
 	ReorderTime    time.Duration
 	// OnPacket, when not nil, is called for every packet after the events

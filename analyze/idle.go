@@ -33,7 +33,7 @@ func (a *Analyzer) Idle(now time.Time) {
 		now = a.pktTime
 	}
 	a.tlsRetryAt(now)
-	for _, f := range a.table.expiredResets(0, now) {
+	for _, f := range a.table.expiredResets(now) {
 		// The reorder window after its RST passed while the capture was
 		// quiet: nothing more of it is coming late.
 		a.endFlow(f, CloseRST)

@@ -813,14 +813,14 @@ func (p *pipeline) packet(pkt *capture.Packet) {
 	} else {
 		key = makeFlowKey(s.Src, s.Dst)
 	}
-	for _, f := range p.table.expiredResets(pkt.Number, pkt.Timestamp) {
+	for _, f := range p.table.expiredResets(pkt.Timestamp) {
 		it := p.add(itemReset, int(f.shard), nil)
 		it.flow, it.num, it.time = f, pkt.Number, pkt.Timestamp
 	}
 	f, opened, replaced, evicted := p.table.route(s, &key, known)
 	// Decided here, for the worker: the flow's fields are the
 	// dispatcher's, which runs ahead of it.
-	linger := s.Flags&capture.RST != 0 && p.table.lingerReset(f, s, pkt.Number, pkt.Timestamp)
+	linger := (s.Flags&capture.RST != 0 || f.resetNum != 0) && p.table.lingerReset(f, s, pkt.Number, pkt.Timestamp)
 	for _, old := range [2]*flow{replaced, evicted} {
 		if old == nil {
 			continue

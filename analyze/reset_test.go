@@ -97,16 +97,16 @@ func TestResetReorders(t *testing.T) {
 		}
 	}
 
-	// Past the reorder window (4 packets here), the bytes the RST
-	// acknowledged are a gap when the window closes, and what comes after
-	// is not decoded.
+	// Past the reorder window (3 ms here; the script's packets are 1 ms
+	// apart), the bytes the RST acknowledged are a gap when the window
+	// closes, and what comes after is not decoded.
 	data, _ := resetCapture(t, "server", 1, 6)
 	src, err := capture.NewReader(bytes.NewReader(data), "test.pcap")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var gaps, late int
-	err = analyze.Decode(src, analyze.Options{ReorderPackets: 4}, func(ev *analyze.Event) error {
+	err = analyze.Decode(src, analyze.Options{ReorderTime: 3 * time.Millisecond}, func(ev *analyze.Event) error {
 		switch {
 		case ev.Type == analyze.TypeTCPGap && ev.From == analyze.FromClient:
 			gaps++
@@ -185,6 +185,233 @@ func TestResetDecidedInOrder(t *testing.T) {
 			if ev.Type == analyze.TypeWSMessage && ev.From == analyze.FromServer {
 				t.Errorf("first RST flags %#x: a server message after it was decoded: %q", first, ev.Message.Payload)
 			}
+		}
+	}
+}
+
+// crossingCapture scripts a WebSocket on which the resetter (the client or
+// the server) sends its last own messages, then a RST-ACK, while the peer
+// goes on sending: the capture records the resetter's last own segments
+// after its RST (capture order is not send order), then between packets of
+// another connection, then the peer's cross messages, sent before the RST
+// reached the peer, each answered by the resetter's host with a bare RST
+// (RFC 9293 §3.10.7.1). It returns the capture, the packet number of the
+// first RST and conn 1's messages from each side.
+func crossingCapture(resetter string, own, cross, between int) (data []byte, rst int64, msgs [2][]string) {
+	c := capturetest.NewCapture(capturetest.Options{})
+	k := c.Conn("127.0.0.1:50000", "127.0.0.1:9001")
+	other := c.Conn("127.0.0.1:50001", "127.0.0.1:9001")
+	for _, k := range []*capturetest.Conn{k, other} {
+		k.Handshake()
+		k.Client(analyzetest.Request("/chat"))
+		k.Server(analyzetest.Response())
+	}
+	r := resetter == "client" // the resetter's side, as Segment takes it
+	side := map[bool]int{true: 0, false: 1}
+	send := func(fromClient bool, m string) {
+		msgs[side[fromClient]] = append(msgs[side[fromClient]], m)
+		k.Segment(fromClient, k.Next(fromClient), analyzetest.Text(fromClient, m), capture.ACK|capture.PSH)
+	}
+	send(true, "hello")
+	send(false, "welcome")
+	k.Delay(own)
+	for i := range own {
+		send(r, fmt.Sprintf("own %d", i))
+	}
+	rst = int64(c.Packets()) + 1
+	k.Reset(r)
+	for i := range between {
+		other.Server(analyzetest.Text(false, fmt.Sprintf("elsewhere %d", i)))
+	}
+	for i := range cross {
+		send(!r, fmt.Sprintf("crossing %d", i))
+		k.Segment(r, k.Next(r), nil, capture.RST)
+	}
+	return c.Bytes(), rst, msgs
+}
+
+// TestResetCrossing: what either side sent before a RST took effect is
+// decoded, though the capture shows it after the RST: the peer's messages
+// that crossed the RST on the wire (the RST does not acknowledge them) and
+// the resetter's own last segments recorded late, whichever side resets,
+// with other traffic in between, on one worker and two. tcp.close says rst,
+// at the first RST's packet, and comes after them; nothing is a warning.
+// (Before, the connection ended at the RST and all of it was dropped
+// without a word, unless the RST acknowledged it.)
+func TestResetCrossing(t *testing.T) {
+	for _, resetter := range []string{"client", "server"} {
+		for own := range 3 {
+			for cross := range 4 {
+				for between := range 3 {
+					data, rst, want := crossingCapture(resetter, own, cross, between)
+					name := fmt.Sprintf("%s resets, %d own late, %d crossing, %d between", resetter, own, cross, between)
+					for _, workers := range []int{1, 2} {
+						var got [2][]string
+						closes, last := 0, false
+						for _, ev := range decodeEvents(t, data, workers) {
+							for _, w := range ev.Warnings {
+								t.Errorf("%s, %d workers: %s %s", name, workers, ev.Type, w.Code)
+							}
+							if ev.Conn != 1 {
+								continue
+							}
+							last = false
+							switch ev.Type {
+							case analyze.TypeWSMessage:
+								d := 0
+								if ev.From == analyze.FromServer {
+									d = 1
+								}
+								got[d] = append(got[d], string(ev.Message.Payload))
+							case analyze.TypeTCPClose:
+								closes++
+								last = true
+								if ev.TCPClose.How != analyze.CloseRST || ev.Packet != rst {
+									t.Errorf("%s, %d workers: tcp.close %s at packet %d; want rst at %d", name, workers, ev.TCPClose.How, ev.Packet, rst)
+								}
+							}
+						}
+						if !slices.Equal(got[0], want[0]) || !slices.Equal(got[1], want[1]) || closes != 1 || !last {
+							t.Errorf("%s, %d workers: client %q, server %q, %d closes (last: %v); want %q, %q, 1 last", name, workers, got[0], got[1], closes, last, want[0], want[1])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestResetEndsAtOnce: a RST after which the capture can show nothing
+// more of the connection ends it at once: tcp.close comes before the
+// events of later packets. A refused connection (a RST answering the SYN)
+// and a RST after the peer's FIN, every byte captured.
+func TestResetEndsAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		script func(k *capturetest.Conn)
+	}{
+		{"refused", func(k *capturetest.Conn) {
+			k.Segment(true, ^uint32(0), nil, capture.SYN) // rel 0 is the ISN+1: the SYN is at -1
+			k.Segment(false, 0, nil, capture.RST|capture.ACK)
+		}},
+		{"after the peer's FIN", func(k *capturetest.Conn) {
+			k.Handshake()
+			k.Client(analyzetest.Request("/chat"))
+			k.Server(analyzetest.Response())
+			k.CloseFIN(false)
+			k.Reset(true)
+		}},
+	} {
+		c := capturetest.NewCapture(capturetest.Options{})
+		tc.script(c.Conn("127.0.0.1:50000", "127.0.0.1:9001"))
+		other := c.Conn("127.0.0.1:50001", "127.0.0.1:9001")
+		other.Handshake()
+		data := c.Bytes()
+		for _, workers := range []int{1, 2} {
+			closeAt, otherAt := -1, -1
+			for i, ev := range decodeEvents(t, data, workers) {
+				if ev.Conn == 1 && ev.Type == analyze.TypeTCPClose {
+					closeAt = i
+				}
+				if ev.Conn == 2 && otherAt < 0 {
+					otherAt = i
+				}
+			}
+			if closeAt < 0 || closeAt > otherAt {
+				t.Errorf("%s, %d workers: tcp.close is event %d, the next connection's first is %d; want it before", tc.name, workers, closeAt+1, otherAt+1)
+			}
+		}
+	}
+}
+
+// TestResetBareAck: a RST without the ACK flag acknowledges nothing,
+// whatever its acknowledgment field holds: while the connection lingers
+// after a RST, a host's bare RST answering a segment the capture lost does
+// not make the lost bytes a tcp.gap (a RST-ACK would).
+func TestResetBareAck(t *testing.T) {
+	for _, flags := range []uint8{capture.RST, capture.RST | capture.ACK} {
+		c := capturetest.NewCapture(capturetest.Options{})
+		k := c.Conn("127.0.0.1:50000", "127.0.0.1:9001")
+		k.Handshake()
+		k.Client(analyzetest.Request("/chat"))
+		k.Server(analyzetest.Response())
+		k.Reset(true)
+		k.Drop(1)
+		k.Server(analyzetest.Text(false, "lost"))
+		k.Segment(true, k.Next(true), nil, flags) // its acknowledgment field covers "lost"
+		gaps := countType(decodeEvents(t, c.Bytes(), 1), analyze.TypeTCPGap)
+		if want := map[bool]int{true: 1, false: 0}[flags&capture.ACK != 0]; gaps != want {
+			t.Errorf("second RST flags %#x: %d gaps, want %d", flags, gaps, want)
+		}
+	}
+}
+
+// TestResetSentBefore: a RST's sequence number says how much its sender
+// sent: its bytes before it that the capture never showed are a tcp.gap of
+// exactly their size when the connection ends, not silently lost.
+func TestResetSentBefore(t *testing.T) {
+	for _, fromClient := range []bool{true, false} {
+		c := capturetest.NewCapture(capturetest.Options{})
+		k := c.Conn("127.0.0.1:50000", "127.0.0.1:9001")
+		k.Handshake()
+		k.Client(analyzetest.Request("/chat"))
+		k.Server(analyzetest.Response())
+		lost := analyzetest.Text(fromClient, "never captured")
+		k.Drop(1)
+		k.Segment(fromClient, k.Next(fromClient), lost, capture.ACK|capture.PSH)
+		k.Segment(fromClient, k.Next(fromClient), nil, capture.RST) // no ACK: nothing else says the bytes were sent
+		var gap int64
+		for _, ev := range decodeEvents(t, c.Bytes(), 1) {
+			if ev.Type == analyze.TypeTCPGap {
+				gap += ev.TCPGap.Size
+			}
+		}
+		if gap != int64(len(lost)) {
+			t.Errorf("from the client %v: gaps of %d bytes, want %d", fromClient, gap, len(lost))
+		}
+	}
+}
+
+// TestResetLingersWhileSending: after a RST the connection lingers for the
+// reorder time (200 ms by default) since the RST or since the last data
+// after it: a peer whose messages cross the RST one every 150 ms, for
+// longer than the window in all, has each decoded (a slow link holds what
+// it queued before the RST); data 250 ms after the last is past the window
+// and not decoded, and tcp.close comes before it.
+func TestResetLingersWhileSending(t *testing.T) {
+	c := capturetest.NewCapture(capturetest.Options{})
+	k := c.Conn("127.0.0.1:50000", "127.0.0.1:9001")
+	k.Handshake()
+	k.Client(analyzetest.Request("/ticks"))
+	k.Server(analyzetest.Response())
+	k.Reset(true)
+	var want []string
+	for i := range 5 {
+		c.Advance(150 * time.Millisecond)
+		m := fmt.Sprintf("tick %d", i)
+		want = append(want, m)
+		k.Server(analyzetest.Text(false, m))
+		k.Segment(true, k.Next(true), nil, capture.RST)
+	}
+	c.Advance(250 * time.Millisecond)
+	k.Server(analyzetest.Text(false, "too late"))
+	data := c.Bytes()
+	for _, workers := range []int{1, 2} {
+		var got []string
+		closed := false
+		for _, ev := range decodeEvents(t, data, workers) {
+			switch ev.Type {
+			case analyze.TypeWSMessage:
+				if closed {
+					t.Errorf("%d workers: %q decoded after tcp.close", workers, ev.Message.Payload)
+				}
+				got = append(got, string(ev.Message.Payload))
+			case analyze.TypeTCPClose:
+				closed = true
+			}
+		}
+		if !slices.Equal(got, want) || !closed {
+			t.Errorf("%d workers: %q (closed: %v), want %q", workers, got, closed, want)
 		}
 	}
 }

@@ -21,21 +21,22 @@ type table struct {
 	lru      lru.List[*flow] // least recently active first
 	n        int             // connections numbered so far
 
-	// resets lists the flows a RST ended, oldest first, while the reorder
-	// window after it lasts (lingerReset): segments of theirs the capture
-	// recorded after the RST (data that crossed it in flight, or
-	// captured late) are still decoded. reorderPackets and reorderTime are
-	// the window; 0 ends a connection at its RST.
+	// resets lists the flows a RST ended, oldest first, while they linger
+	// after it (lingerReset): segments of theirs the capture recorded
+	// after the RST (data that crossed it in flight, or captured late)
+	// are still decoded. reorderTime is how long a connection lingers
+	// after its RST or its last data since; reorderPackets or reorderTime
+	// 0 ends a connection at its RST.
 	resets         []resetAt
 	reorderPackets int64
 	reorderTime    time.Duration
 }
 
-// resetAt is a flow a RST ended, at packet num and time t.
+// resetAt is a flow a RST ended, lingering since time t (its RST's, or its
+// last data's after it).
 type resetAt struct {
-	f   *flow
-	num int64
-	t   time.Time
+	f *flow
+	t time.Time
 }
 
 // flow is the table's record of one connection: its number, what its
@@ -62,8 +63,9 @@ type flow struct {
 	// connection.
 	synAcked [2]uint32
 	first    [2]uint32
-	resetNum int64 // the packet of its first RST, when it lingers (lingerReset); the router's, not the worker's
-	shard    int32 // sharded decoder: the worker that decodes it
+	resetNum int64     // the packet of its first RST, when it lingers (lingerReset); the router's, not the worker's
+	sending  time.Time // while it lingers after a RST: the time of its last segment that carried data or a FIN
+	shard    int32     // sharded decoder: the worker that decodes it
 
 	// conn is the decoder's state of the connection, which only the
 	// goroutine that decodes it reads and writes (the shard's worker):
@@ -85,47 +87,56 @@ func newTable(maxConns int, reorderPackets int, reorderTime time.Duration) table
 // window (lingerReset) rather than ended at its RST.
 func (t *table) lingers() bool { return t.reorderPackets > 0 && t.reorderTime > 0 }
 
-// lingerReset notes RST s on f, at packet num and time now, and reports
-// whether the connection lingers for the reorder window (expiredResets
-// ends it): when the RST acknowledges bytes of the peer the capture has
-// not shown, sent before it and still to be captured (capture order is not
-// send order), as a pending hole's are. Otherwise, or after an earlier
-// RST, the connection ends at the RST.
+// lingerReset notes segment s on f, at packet num and time now: for a RST,
+// it reports whether the connection lingers (expiredResets ends it) rather
+// than ending at the RST, which it does when the capture may still show
+// bytes sent before the RST took effect. The peer had not sent its FIN, so
+// its data may cross the RST on the wire (sent before the RST arrived,
+// captured after it); or the RST acknowledges bytes of the peer the
+// capture has not shown yet (capture order is not send order), as a
+// pending hole's are. A RST that answers a SYN (a refused connection), one
+// on a connection whose peer sent nothing, and any after the first end it
+// at once. A segment with data or a FIN on a lingering connection keeps it
+// lingering: the peer is still sending what crossed the RST.
 func (t *table) lingerReset(f *flow, s *capture.Segment, num int64, now time.Time) bool {
-	if !t.lingers() || f.resetNum != 0 || s.Flags&capture.ACK == 0 {
+	if s.Flags&capture.RST == 0 {
+		if f.resetNum != 0 && (len(s.Payload) > 0 || s.Missing > 0 || s.Flags&capture.FIN != 0) {
+			f.sending = now
+		}
+		return false
+	}
+	if !t.lingers() || f.resetNum != 0 {
 		return false
 	}
 	e := f.endpointOf(s)
-	if !f.sent[1-e] || int32(s.Ack-f.end[1-e]) <= 0 {
+	if !f.sent[1-e] || f.synned[1-e] && !f.synned[e] {
+		return false
+	}
+	peerOpen := f.closing&(finLo<<(1-e)) == 0
+	unseen := s.Flags&capture.ACK != 0 && int32(s.Ack-f.end[1-e]) > 0
+	if !peerOpen && !unseen {
 		return false
 	}
 	f.resetNum = num
-	t.resets = append(t.resets, resetAt{f, num, now})
+	t.resets = append(t.resets, resetAt{f, now})
 	return true
 }
 
-// expiredResets returns, oldest first, the flows a RST ended whose reorder
-// window has passed at packet num and time now: more than reorderPackets
-// packets, or more than reorderTime, since the RST. Their connections end
-// now (tcp.close stamped with the RST). num 0 looks at the time alone
-// (Idle).
-func (t *table) expiredResets(num int64, now time.Time) []*flow {
-	n := 0
-	for n < len(t.resets) {
-		r := t.resets[n]
-		if (num == 0 || num-r.num <= t.reorderPackets) && now.Sub(r.t) <= t.reorderTime {
-			break
+// expiredResets returns, oldest first, the flows that lingered after a RST
+// (lingerReset) for longer than reorderTime at time now, since the RST or
+// since their last data after it. Their connections end now (tcp.close
+// stamped with the RST).
+func (t *table) expiredResets(now time.Time) []*flow {
+	var out []*flow
+	for len(t.resets) > 0 && now.Sub(t.resets[0].t) > t.reorderTime {
+		r := t.resets[0]
+		t.resets = t.resets[1:]
+		if r.f.sending.After(r.t) {
+			t.resets = append(t.resets, resetAt{r.f, r.f.sending}) // still sending since
+			continue
 		}
-		n++
+		out = append(out, r.f)
 	}
-	if n == 0 {
-		return nil
-	}
-	out := make([]*flow, n)
-	for i := range n {
-		out[i] = t.resets[i].f
-	}
-	t.resets = slices.Delete(t.resets, 0, n)
 	return out
 }
 

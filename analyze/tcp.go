@@ -101,8 +101,17 @@ type connRare struct {
 	// Fast Open), for tcp.open's note; 0 after it.
 	synData int
 	// reset is the packet and time of the connection's first RST, while
-	// it lingers after it (segmentConn); zero before.
-	reset arrival
+	// it lingers after it (segmentConn); zero before. resetFrom is the
+	// direction that sent it and resetOff the stream offset of its
+	// sequence number: that sender sent nothing past it, so its bytes
+	// there are not decoded (afterReset counts them) and its bytes before
+	// it that were never captured are a gap at the close. resetOff is -1
+	// when the RST's sequence number says nothing (behind the bytes
+	// already decoded, or the sender's first segment).
+	reset      arrival
+	resetFrom  int
+	resetOff   int64
+	afterReset int64
 }
 
 // halfRare is connRare's part for one direction.
@@ -169,7 +178,7 @@ type deferredSegment struct {
 // Analyzer's connection table, decodes it, and returns the connection.
 func (a *Analyzer) segment(s *capture.Segment) *conn {
 	key := makeFlowKey(s.Src, s.Dst)
-	for _, f := range a.table.expiredResets(a.pktNum, a.pktTime) {
+	for _, f := range a.table.expiredResets(a.pktTime) {
 		a.endFlow(f, CloseRST)
 	}
 	f, opened, replaced, evicted := a.table.route(s, &key, nil)
@@ -178,7 +187,7 @@ func (a *Analyzer) segment(s *capture.Segment) *conn {
 	if opened {
 		f.conn = a.newConn(f.id, s)
 	}
-	linger := s.Flags&capture.RST != 0 && a.table.lingerReset(f, s, a.pktNum, a.pktTime)
+	linger := (s.Flags&capture.RST != 0 || f.resetNum != 0) && a.table.lingerReset(f, s, a.pktNum, a.pktTime)
 	a.segmentConn(f.conn, s, linger)
 	return f.conn
 }
@@ -239,19 +248,26 @@ func (a *Analyzer) segmentConn(c *conn, s *capture.Segment, linger bool) {
 		a.record(c, flags, d)
 	}
 	if s.Flags&capture.RST != 0 {
-		if !linger && (c.rare == nil || c.rare.reset.packet == 0) {
+		first := c.rare == nil || c.rare.reset.packet == 0
+		if first {
+			a.noteReset(c, d, s)
+		}
+		if s.Flags&capture.ACK != 0 {
+			a.acked(c, 1-d, s.Ack)
+		}
+		if first && !linger {
 			a.finish(c, CloseRST)
+		}
+		// Otherwise the capture may still show bytes sent before the RST
+		// reached its peer: the connection lingers for the reorder window
+		// (the table ends it, lingerReset), and what comes of it
+		// meanwhile is decoded. tcp.close is stamped with the RST.
+		return
+	}
+	if r := c.rare; r != nil && r.reset.packet != 0 && r.resetFrom == d && r.resetOff >= 0 {
+		if s = a.beforeReset(c, d, s); s == nil {
 			return
 		}
-		// The RST acknowledged bytes the capture has not shown yet: the
-		// connection lingers for the reorder window (the table ends it,
-		// lingerReset), and what comes of it meanwhile is decoded.
-		// tcp.close is stamped with the RST.
-		if r := c.rareOf(); r.reset.packet == 0 {
-			r.reset = arrival{a.pktNum, a.pktTime.UnixNano()}
-		}
-		a.acked(c, 1-d, s.Ack)
-		return
 	}
 	h := &c.half[d]
 	seq := s.Seq
@@ -278,6 +294,51 @@ func (a *Analyzer) segmentConn(c *conn, s *capture.Segment, linger bool) {
 		a.acked(c, 1-d, s.Ack)
 	}
 	a.settleConn(c)
+}
+
+// noteReset notes c's first RST, s from direction d (see connRare.reset).
+func (a *Analyzer) noteReset(c *conn, d int, s *capture.Segment) {
+	r := c.rareOf()
+	r.reset = arrival{a.pktNum, a.pktTime.UnixNano()}
+	r.resetFrom, r.resetOff = d, -1
+	if h := &c.half[d]; h.started {
+		if delta := int64(int32(s.Seq - h.next)); delta >= 0 && delta < maxWindow {
+			r.resetOff = h.off + delta
+			if h.finSeen {
+				r.resetOff = min(r.resetOff, h.finOff) // the RST follows the FIN's own sequence number
+			}
+		}
+	}
+}
+
+// beforeReset returns what of segment s, from direction d of c, the
+// sender sent before its RST (see connRare.resetOff): s itself, a copy cut
+// short at the RST's sequence number, or nil when all of it lies past it.
+// What it cuts is counted (tcp.data_after_rst at the close).
+func (a *Analyzer) beforeReset(c *conn, d int, s *capture.Segment) *capture.Segment {
+	h, r := &c.half[d], c.rare
+	delta := int64(int32(s.Seq - h.next))
+	if delta >= maxWindow || delta <= -maxWindow || s.Flags&capture.SYN != 0 {
+		return s // not this stream's bytes (data counts them), or no data
+	}
+	n := int64(len(s.Payload) + s.Missing)
+	keep := r.resetOff - (h.off + delta)
+	if keep >= n && (s.Flags&capture.FIN == 0 || keep > n) {
+		return s
+	}
+	keep = max(keep, 0)
+	r.afterReset += n - keep
+	if keep == 0 {
+		return nil
+	}
+	cut := *s
+	cut.Flags &^= capture.FIN
+	if keep <= int64(len(s.Payload)) {
+		cut.Payload, cut.Missing = s.Payload[:keep], 0
+	} else {
+		cut.Missing = int(keep) - len(s.Payload)
+	}
+	return &cut
 }
 
 // settleConn settles the pending holes of both directions of c (settle),
@@ -822,8 +883,12 @@ func (a *Analyzer) finish(c *conn, how string) {
 			end = h.finOff // the FIN says where the data ended
 		}
 		// Bytes the receiver acknowledged that were never captured: a
-		// pending hole (see settle) is a gap now.
+		// pending hole (see settle) is a gap now; so are bytes the sender
+		// of a RST sent before it (its sequence number says so).
 		end = max(end, h.acked)
+		if r := c.rare; r != nil && r.reset.packet != 0 && r.resetFrom == d {
+			end = max(end, r.resetOff)
+		}
 		a.skipTo(c, d, end, "")
 	}
 	if a.tlsLinger(c, how) {
@@ -860,6 +925,9 @@ func (a *Analyzer) finish(c *conn, how string) {
 		if h.conflicts > 0 {
 			ev.Warn("tcp.overlap_conflict", fmt.Sprintf("%s from the %s overlapped bytes already captured with different bytes (the first at stream offset %d); the first copy was kept, as Linux and BSD keep it, the receiver may have kept another", plural(h.conflicts, "segment", "segments"), fromName[d], h.conflictOff))
 		}
+	}
+	if r := c.rare; r != nil && r.afterReset > 0 {
+		ev.Warn("tcp.data_after_rst", fmt.Sprintf("%s from the %s lay past the sequence number of its own RST and were not decoded: an endpoint sends nothing on a connection it reset (RFC 9293 §3.10.5: ABORT deletes the connection), so the RST came from elsewhere (a middlebox can inject one) or these bytes did", plural(r.afterReset, "byte", "bytes"), fromName[r.resetFrom]))
 	}
 	if n := outOfWindow; n > 0 {
 		ev.Warn("tcp.out_of_window", fmt.Sprintf("%s starting %d or more bytes away from the next expected sequence number, outside any TCP window (RFC 7323 §2.3), were ignored", plural(n, "segment", "segments"), maxWindow))

@@ -266,6 +266,16 @@ var violations = []struct {
 		k.Server(analyzetest.Text(false, "after"))
 		closeAll(k)
 	}},
+	{"tcp.data_after_rst", TypeTCPClose, Options{}, func(c *capturetest.Capture) {
+		k := upgraded(c, nil)
+		k.Server(analyzetest.Text(false, "before"))
+		// A RST in the server's name (a middlebox's), then the server's
+		// own next message at the same sequence number: past the RST,
+		// not decoded, counted at the close.
+		k.Segment(false, k.Next(false), nil, capture.RST|capture.ACK)
+		k.Segment(false, k.Next(false), analyzetest.Text(false, "after the reset"), capture.ACK|capture.PSH)
+		k.Segment(true, k.Next(true), nil, capture.RST)
+	}},
 	{"http.bad_request", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
 		// A keep-alive connection: the second request's head is malformed.
 		k := c.Conn(client1, server1)

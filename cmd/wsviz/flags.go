@@ -54,7 +54,7 @@ func analyzeFlags(fs *flag.FlagSet) func() analyze.Options {
 	maxHistory := fs.Int64("max-deflate-history", analyze.DefaultMaxDeflateHistory, "permessage-deflate history held for all connections, in bytes (64 KiB per direction with context takeover)")
 	keylog := addKeylogFlag(fs) // keylog.go
 	reorderPackets := fs.Int("reorder-packets", analyze.DefaultReorderPackets, "reorder window, in packets: bytes acknowledged but not captured become a tcp.gap only once later data waited longer than this and --reorder-ms (negative: no wait)")
-	reorderMS := fs.Int("reorder-ms", int(analyze.DefaultReorderTime/time.Millisecond), "reorder window, in milliseconds of capture time (see --reorder-packets; negative: no wait)")
+	reorderMS := fs.Int("reorder-ms", int(analyze.DefaultReorderTime/time.Millisecond), "reorder window, in milliseconds of capture time (see --reorder-packets; negative: no wait); also how long a reset connection lingers after its RST or its last data since")
 	return func() analyze.Options {
 		o := analyze.Options{
 			MaxPayload:        *maxPayload,

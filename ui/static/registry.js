@@ -36,6 +36,7 @@ export const CODES = Object.freeze([
   {"code":"tcp.out_of_window","events":["tcp.close"],"rfc":"RFC 7323 §2.3","description":"segments starting 2^30 bytes or more from the expected sequence number, outside any TCP window, were ignored"},
   {"code":"tcp.conn_limit","events":["tcp.close"],"rfc":"","description":"more connections were open than --max-conns: the least recently active one was dropped"},
   {"code":"tcp.port_reused","events":["tcp.close"],"rfc":"RFC 9293 §3.10.7.4","description":"a SYN outside the connection's window started a new connection on the same addresses; how the old one ended was not captured"},
+  {"code":"tcp.data_after_rst","events":["tcp.close"],"rfc":"RFC 9293 §3.10.5","description":"bytes lay past the sequence number of their sender's own RST and were not decoded: the RST came from elsewhere (a middlebox can inject one), or these bytes did"},
   {"code":"tcp.overlap_conflict","events":["tcp.close"],"rfc":"RFC 9293 §3.10.7.4","description":"segments overlapped bytes already captured with different bytes: wsviz kept the first copy, the receiver may have kept another"},
   {"code":"tls.no_keys","events":["tls.handshake"],"rfc":"RFC 9850 §2","description":"no secrets for this session in the key log (--keylog, SSLKEYLOGFILE, or the pcapng's secrets): its records stay encrypted"},
   {"code":"tls.handshake_missing","events":["tls.handshake"],"rfc":"RFC 9850 §2","description":"the TLS handshake is not in the capture: without its client random no key can be matched"},
