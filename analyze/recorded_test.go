@@ -6,11 +6,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/wsviz/wsviz/analyze"
+	"github.com/wsviz/wsviz/capture"
 )
 
 // sentLine is a line of a recorder's .sent file (browsertests.Sent): a
@@ -223,5 +225,79 @@ func TestTFO(t *testing.T) {
 	}
 	if second.request != second.synPacket || second.synPacket == 0 || !strings.Contains(second.note, "bytes of data in its SYN (TCP Fast Open") {
 		t.Errorf("with a cookie: request at packet %d, SYN %d, tcp.open %q; want the request in the SYN, named", second.request, second.synPacket, second.note)
+	}
+}
+
+// TestRSTCrossing decodes testdata/rst-crossing.pcapng (browsertests/cmd/
+// rstcap): Linux's own reset on a slow link. The client reset the
+// connection while the server streamed 10-byte ticks to it; the server
+// went on until the RST reached it, and what it had queued crossed the RST
+// on the wire: the capture shows it after the RST, each segment answered
+// by the client's kernel with a bare RST. Every tick the server's segments
+// carry is decoded, in order, on one worker and two (before, the 53 after
+// the RST were dropped without a word); tcp.close says rst, at the
+// client's RST, after them.
+func TestRSTCrossing(t *testing.T) {
+	const pcap = "../testdata/rst-crossing.pcapng"
+	f, err := os.Open(pcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	src, err := capture.NewReader(f, pcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The oracle: the server's payload after its 101, in 12-byte frames,
+	// and the packet of the client's RST.
+	var ticks, afterRST int
+	var rst int64
+	for {
+		p, err := src.ReadPacket()
+		if err != nil {
+			break
+		}
+		var s capture.Segment
+		if !capture.DecodeTCP(&p, &s) {
+			continue
+		}
+		switch {
+		case s.Flags&capture.RST != 0 && rst == 0:
+			rst = p.Number
+		case s.Src.Port() == 9001 && len(s.Payload) > 0 && !bytes.HasPrefix(s.Payload, []byte("HTTP/1.1 101")):
+			ticks += len(s.Payload) / 12
+			if rst != 0 {
+				afterRST += len(s.Payload) / 12
+			}
+		}
+	}
+	if rst == 0 || afterRST < 10 {
+		t.Fatalf("the capture has its RST at packet %d and %d ticks after it: not a crossing", rst, afterRST)
+	}
+	for _, workers := range []int{1, 2} {
+		events, err := analyze.ReadFile(pcap, analyze.Options{Workers: workers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got int
+		for _, ev := range events {
+			for _, w := range ev.Warnings {
+				t.Errorf("%d workers: %s at packet %d: %s", workers, ev.Type, ev.Packet, w.Code)
+			}
+			switch {
+			case ev.Type == analyze.TypeWSMessage && ev.From == analyze.FromServer:
+				if want := fmt.Sprintf("tick %05d", got); string(ev.Message.Payload) != want {
+					t.Fatalf("%d workers: server message %d is %q, want %q", workers, got+1, ev.Message.Payload, want)
+				}
+				got++
+			case ev.Type == analyze.TypeTCPClose && ev.TCPClose.ServerBytes > 0:
+				if ev.TCPClose.How != analyze.CloseRST || ev.Packet != rst || got != ticks {
+					t.Errorf("%d workers: tcp.close %s at packet %d after %d ticks; want rst at %d after %d", workers, ev.TCPClose.How, ev.Packet, got, rst, ticks)
+				}
+			}
+		}
+		if got != ticks {
+			t.Errorf("%d workers: %d ticks decoded, the capture has %d (%d after the RST)", workers, got, ticks, afterRST)
+		}
 	}
 }

@@ -26,6 +26,12 @@ import (
 // waits for it to write out. The recorders (cmd/firefoxcap,
 // cmd/pythoncap) use it; live capture needs root (CAP_NET_RAW).
 func CaptureLoopback(repo, dir, out, keylog, addr string) (stop func() error, err error) {
+	return CaptureInterface(repo, dir, out, keylog, "lo", addr)
+}
+
+// CaptureInterface is CaptureLoopback on interface iface, which the probe
+// connection to addr must cross (cmd/rstcap: a veth pair).
+func CaptureInterface(repo, dir, out, keylog, iface, addr string) (stop func() error, err error) {
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, err
@@ -37,7 +43,7 @@ func CaptureLoopback(repo, dir, out, keylog, addr string) (stop func() error, er
 		return nil, fmt.Errorf("go build ./cmd/wsviz: %w", err)
 	}
 	// Run the binary, not `go run`: go run does not pass SIGINT on.
-	args := []string{"events", "-i", "lo", "-q", "-w", out}
+	args := []string{"events", "-i", iface, "-q", "-w", out}
 	if keylog != "" {
 		args = append(args, "--keylog", keylog)
 	}
@@ -67,7 +73,7 @@ func CaptureLoopback(repo, dir, out, keylog, addr string) (stop func() error, er
 		if time.Now().After(deadline) {
 			capture.Process.Kill()
 			capture.Wait()
-			return nil, fmt.Errorf("wsviz events -i lo saw no connection to port %s in 30 s", port)
+			return nil, fmt.Errorf("wsviz events -i %s saw no connection to port %s in 30 s", iface, port)
 		}
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
@@ -82,7 +88,7 @@ func CaptureLoopback(repo, dir, out, keylog, addr string) (stop func() error, er
 		time.Sleep(time.Second) // the last FIN and ACK packets
 		capture.Process.Signal(syscall.SIGINT)
 		if err := capture.Wait(); err != nil {
-			return fmt.Errorf("wsviz events -i lo: %w", err)
+			return fmt.Errorf("wsviz events -i %s: %w", iface, err)
 		}
 		return nil
 	}, nil
