@@ -37,6 +37,10 @@ func pipelineSeeds(t testing.TB) map[string][]byte {
 	k.Client(analyzetest.Frame{Fin: true, Opcode: analyzetest.OpText, Len: 1 << 63, Payload: []byte("BBBB")}.Bytes())
 	seeds["lengths-near-2p63"] = c.Bytes()
 
+	// A RST with the peer's data crossing it and the resetter's own
+	// recorded late: the linger after a RST.
+	seeds["rst-crossing"], _, _ = crossingCapture("client", 1, 2, 1)
+
 	c = capturetest.NewCapture(capturetest.Options{NG: true})
 	k = c.Conn("10.0.0.1:40000", "10.1.0.1:8080")
 	k.Handshake()
