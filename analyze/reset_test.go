@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -269,6 +270,9 @@ func TestResetCrossing(t *testing.T) {
 								if ev.TCPClose.How != analyze.CloseRST || ev.Packet != rst {
 									t.Errorf("%s, %d workers: tcp.close %s at packet %d; want rst at %d", name, workers, ev.TCPClose.How, ev.Packet, rst)
 								}
+								if note := lateBytes(want, resetter); !strings.HasSuffix(ev.Note, note) {
+									t.Errorf("%s, %d workers: tcp.close says %q; want it to end %q", name, workers, ev.Note, note)
+								}
 							}
 						}
 						if !slices.Equal(got[0], want[0]) || !slices.Equal(got[1], want[1]) || closes != 1 || !last {
@@ -414,4 +418,29 @@ func TestResetLingersWhileSending(t *testing.T) {
 			t.Errorf("%d workers: %q (closed: %v), want %q", workers, got, closed, want)
 		}
 	}
+}
+
+// lateBytes is what tcp.close's note ends with for crossingCapture's
+// messages msgs: the bytes of the peer's crossing messages and of the
+// resetter's own recorded late.
+func lateBytes(msgs [2][]string, resetter string) string {
+	var note string
+	r := resetter == "client"
+	for _, fromClient := range []bool{!r, r} {
+		n := 0
+		for _, m := range msgs[map[bool]int{true: 0, false: 1}[fromClient]] {
+			if strings.HasPrefix(m, "crossing") || strings.HasPrefix(m, "own") {
+				n += len(analyzetest.Text(fromClient, m))
+			}
+		}
+		from := map[bool]string{true: "client", false: "server"}[fromClient]
+		switch {
+		case n == 0:
+		case fromClient == r:
+			note += fmt.Sprintf("; %d bytes from the %s came after its RST: sent before it, recorded late", n, from)
+		default:
+			note += fmt.Sprintf("; %d bytes from the %s came after the RST: sent before it reached the %s, they crossed it on the wire", n, from, from)
+		}
+	}
+	return note
 }

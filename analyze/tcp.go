@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/wsviz/wsviz/capture"
@@ -112,6 +113,9 @@ type connRare struct {
 	resetFrom  int
 	resetOff   int64
 	afterReset int64
+	// resetAt is each direction's stream offset at the RST: what came
+	// after it, tcp.close's note says.
+	resetAt [2]int64
 }
 
 // halfRare is connRare's part for one direction.
@@ -301,6 +305,7 @@ func (a *Analyzer) noteReset(c *conn, d int, s *capture.Segment) {
 	r := c.rareOf()
 	r.reset = arrival{a.pktNum, a.pktTime.UnixNano()}
 	r.resetFrom, r.resetOff = d, -1
+	r.resetAt = [2]int64{c.half[client].off, c.half[server].off}
 	if h := &c.half[d]; h.started {
 		if delta := int64(int32(s.Seq - h.next)); delta >= 0 && delta < maxWindow {
 			r.resetOff = h.off + delta
@@ -309,6 +314,23 @@ func (a *Analyzer) noteReset(c *conn, d int, s *capture.Segment) {
 			}
 		}
 	}
+}
+
+// lateNote says what of c came after its RST (r): the peer's bytes
+// crossed it on the wire, the resetter's were recorded late.
+func lateNote(c *conn, r *connRare) string {
+	var b strings.Builder
+	for _, d := range [2]int{1 - r.resetFrom, r.resetFrom} {
+		n := c.half[d].off - r.resetAt[d]
+		switch {
+		case n <= 0:
+		case d == r.resetFrom:
+			fmt.Fprintf(&b, "; %s from the %s came after its RST: sent before it, recorded late", plural(n, "byte", "bytes"), fromName[d])
+		default:
+			fmt.Fprintf(&b, "; %s from the %s came after the RST: sent before it reached the %s, they crossed it on the wire", plural(n, "byte", "bytes"), fromName[d], fromName[d])
+		}
+	}
+	return b.String()
 }
 
 // beforeReset returns what of segment s, from direction d of c, the
@@ -906,6 +928,9 @@ func (a *Analyzer) finish(c *conn, how string) {
 		ev.Note = "both sides closed the TCP connection (FIN): " + counts
 	case CloseRST:
 		ev.Note = "the TCP connection was reset (RST): the sender gave up on it at once; " + counts
+		if r := c.rare; r != nil && r.reset.packet != 0 {
+			ev.Note += lateNote(c, r)
+		}
 	case CloseEnd:
 		ev.Note = "the capture ended while the TCP connection was still open: " + counts
 	case CloseEvicted:
