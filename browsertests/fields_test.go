@@ -2,6 +2,7 @@ package browsertests
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -117,3 +118,35 @@ func TestInspectorDrawsAddedFields(t *testing.T) {
 }
 
 func msDur(ms int) time.Duration { return time.Duration(ms) * time.Millisecond }
+
+// TestLadderRepeatedRST: on testdata/rst-crossing.pcapng, where the
+// client's kernel answers each server segment that crossed its RST with
+// another RST, the ladder draws every teardown packet with its number, and
+// says of the first that the client aborts the connection and of the
+// others that it resets again, no longer having the connection.
+func TestLadderRepeatedRST(t *testing.T) {
+	ctx := newBrowser(t)
+	path := filepath.Join("..", "testdata", "rst-crossing.pcapng")
+	evs := decoded(t, path)
+	closeID := find(t, evs, func(ev *analyze.Event) bool { return ev.Type == analyze.TypeTCPClose && ev.Conn == 2 })
+	teardown := evs[closeID].TCPClose.Teardown
+	if len(teardown) < 3 {
+		t.Fatalf("the capture's reset has %d teardown packets, want a RST and its answers", len(teardown))
+	}
+	openPage(t, ctx, serve(t, path)+"#conn=2", len(evs))
+	poll(t, ctx, fmt.Sprintf(`wsviz.app.details.get(%d)`, closeID))
+	eval[any](t, ctx, `(() => { const l = document.getElementById('ladder'); l.scrollTop = l.scrollHeight; })()`)
+	poll(t, ctx, fmt.Sprintf(`document.querySelectorAll('#ladder .ladder-row[data-id="%d"]').length === %d`, closeID, len(teardown)))
+	type row struct{ Label, Pkt, Note string }
+	got := eval[[]row](t, ctx, fmt.Sprintf(`[...document.querySelectorAll('#ladder .ladder-row[data-id="%d"]')].sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top)).map(r => ({Label: r.querySelector('.alabel').textContent, Pkt: r.querySelector('.lr-pkt')?.textContent ?? '', Note: r.querySelector('.lr-note').title}))`, closeID))
+	for i, p := range teardown {
+		if i >= len(got) || got[i].Label != p.Flags || got[i].Pkt != fmt.Sprintf("pkt %d", p.Packet) {
+			t.Fatalf("teardown rows = %+v, want the packets %+v", got, teardown)
+		}
+		again := strings.Contains(got[i].Note, "resets again")
+		if again != (i > 0) || i == 0 && !strings.Contains(got[i].Note, "came after the RST") {
+			t.Errorf("teardown row %d (%s, pkt %d) says %q", i+1, p.Flags, p.Packet, got[i].Note)
+		}
+	}
+	screenshot(t, ctx, "ladder-repeated-rst")
+}

@@ -443,7 +443,12 @@ export class Ladder {
       const side = p.from === 'server' ? 'server' : 'client';
       const flags = String(p.flags || '');
       const rst = flags.startsWith('RST');
-      const explain = PACKET_NOTE[flags] ? PACKET_NOTE[flags](side) : 'the ' + side + ' sent ' + flags;
+      const list = type === T.tcpOpen ? ev.handshake : ev.teardown;
+      // A RST after one of the same side's: its host no longer has the
+      // connection and answers what still arrives for it (RFC 9293 §3.10.7.1).
+      const again = rst && list.slice(0, sub - 1).some((q) => q.from === p.from && String(q.flags || '').startsWith('RST'));
+      const explain = again ? 'the ' + side + ' resets again (RST): it no longer has the connection, and what still arrived for it is discarded'
+        : PACKET_NOTE[flags] ? PACKET_NOTE[flags](side) : 'the ' + side + ' sent ' + flags;
       return {
         dir: side === 'server' ? 'left' : 'right',
         color: rst ? 'c-rst' : type === T.tcpOpen ? 'c-open' : 'c-tcp',
