@@ -4,7 +4,10 @@
 // row's tooltip and the inspector). TCP packets are drawn as captured: the
 // handshake packets a tcp.open carries ("handshake") and the FIN/RST
 // packets of a tcp.close ("teardown"), each with its own time and packet
-// number; nothing is drawn that the capture did not show. The steps are
+// number; nothing is drawn that the capture did not show. A connection's
+// tcp.close is its last step, so the teardown of a reset connection comes
+// after the messages that crossed its RST on the wire, though its rows'
+// times are earlier (tcp.close's note counts those bytes). The steps are
 // the server's (/api/list?list=steps&conn=C): their count and pages of
 // them as they scroll into view, so a connection of millions of messages
 // costs the rows in view. Rows are virtual (only those in view exist) and
