@@ -21,11 +21,7 @@ import (
 // retransmitted RSTs, which come in between). It returns the capture and
 // the peer's messages.
 func resetCapture(t *testing.T, resetter string, n, late int) ([]byte, []string) {
-	c := capturetest.NewCapture(capturetest.Options{})
-	k := c.Conn("127.0.0.1:50000", "127.0.0.1:9001")
-	k.Handshake()
-	k.Client(analyzetest.Request("/chat"))
-	k.Server(analyzetest.Response())
+	c, k := upgradedConn()
 	peerIsClient := resetter == "server"
 	msgs := []string{"first"}
 	k.Segment(peerIsClient, k.Next(peerIsClient), analyzetest.Text(peerIsClient, "first"), capture.ACK|capture.PSH)
@@ -44,6 +40,17 @@ func resetCapture(t *testing.T, resetter string, n, late int) ([]byte, []string)
 		data = movePacket(t, data, p, p+n+late-1)
 	}
 	return data, msgs
+}
+
+// upgradedConn starts a capture with a WebSocket on it, from
+// 127.0.0.1:50000 to 127.0.0.1:9001, upgraded.
+func upgradedConn() (*capturetest.Capture, *capturetest.Conn) {
+	c := capturetest.NewCapture(capturetest.Options{})
+	k := c.Conn("127.0.0.1:50000", "127.0.0.1:9001")
+	k.Handshake()
+	k.Client(analyzetest.Request("/chat"))
+	k.Server(analyzetest.Response())
+	return c, k
 }
 
 // TestResetReorders: a capture may record the peer's last segments after
@@ -169,11 +176,7 @@ func TestIdleEndsReset(t *testing.T) {
 // gives the output of one worker (it read the later decision before).
 func TestResetDecidedInOrder(t *testing.T) {
 	for _, first := range []uint8{capture.RST, capture.RST | capture.ACK} {
-		c := capturetest.NewCapture(capturetest.Options{})
-		k := c.Conn("127.0.0.1:50000", "127.0.0.1:9001")
-		k.Handshake()
-		k.Client(analyzetest.Request("/chat"))
-		k.Server(analyzetest.Response())
+		c, k := upgradedConn()
 		k.Client(analyzetest.Text(true, "before"))
 		k.Segment(false, k.Next(false), nil, first) // acknowledges all the client sent
 		k.Segment(false, k.Next(false), analyzetest.Text(false, "after the reset"), capture.ACK|capture.PSH)
@@ -334,11 +337,7 @@ func TestResetEndsAtOnce(t *testing.T) {
 // not make the lost bytes a tcp.gap (a RST-ACK would).
 func TestResetBareAck(t *testing.T) {
 	for _, flags := range []uint8{capture.RST, capture.RST | capture.ACK} {
-		c := capturetest.NewCapture(capturetest.Options{})
-		k := c.Conn("127.0.0.1:50000", "127.0.0.1:9001")
-		k.Handshake()
-		k.Client(analyzetest.Request("/chat"))
-		k.Server(analyzetest.Response())
+		c, k := upgradedConn()
 		k.Reset(true)
 		k.Drop(1)
 		k.Server(analyzetest.Text(false, "lost"))
@@ -355,11 +354,7 @@ func TestResetBareAck(t *testing.T) {
 // exactly their size when the connection ends, not silently lost.
 func TestResetSentBefore(t *testing.T) {
 	for _, fromClient := range []bool{true, false} {
-		c := capturetest.NewCapture(capturetest.Options{})
-		k := c.Conn("127.0.0.1:50000", "127.0.0.1:9001")
-		k.Handshake()
-		k.Client(analyzetest.Request("/chat"))
-		k.Server(analyzetest.Response())
+		c, k := upgradedConn()
 		lost := analyzetest.Text(fromClient, "never captured")
 		k.Drop(1)
 		k.Segment(fromClient, k.Next(fromClient), lost, capture.ACK|capture.PSH)
@@ -383,11 +378,7 @@ func TestResetSentBefore(t *testing.T) {
 // it queued before the RST); data 250 ms after the last is past the window
 // and not decoded, and tcp.close comes before it.
 func TestResetLingersWhileSending(t *testing.T) {
-	c := capturetest.NewCapture(capturetest.Options{})
-	k := c.Conn("127.0.0.1:50000", "127.0.0.1:9001")
-	k.Handshake()
-	k.Client(analyzetest.Request("/ticks"))
-	k.Server(analyzetest.Response())
+	c, k := upgradedConn()
 	k.Reset(true)
 	var want []string
 	for i := range 5 {
