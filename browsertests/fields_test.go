@@ -123,7 +123,9 @@ func msDur(ms int) time.Duration { return time.Duration(ms) * time.Millisecond }
 // client's kernel answers each server segment that crossed its RST with
 // another RST, the ladder draws every teardown packet with its number, and
 // says of the first that the client aborts the connection and of the
-// others that it resets again, no longer having the connection.
+// others that it resets again, no longer having the connection; the
+// messages say their packet numbers, those that crossed the RST later
+// ones than its.
 func TestLadderRepeatedRST(t *testing.T) {
 	ctx := newBrowser(t)
 	path := filepath.Join("..", "testdata", "rst-crossing.pcapng")
@@ -148,5 +150,17 @@ func TestLadderRepeatedRST(t *testing.T) {
 			t.Errorf("teardown row %d (%s, pkt %d) says %q", i+1, p.Flags, p.Packet, got[i].Note)
 		}
 	}
+	// The messages say their packets: the last tick's comes after the RST's.
+	last := -1
+	for i, ev := range evs {
+		if ev.Type == analyze.TypeWSMessage && ev.Conn == 2 {
+			last = i
+		}
+	}
+	if evs[last].Packet <= teardown[0].Packet {
+		t.Fatalf("the last message is in packet %d, the RST %d: nothing crossed it", evs[last].Packet, teardown[0].Packet)
+	}
+	want := fmt.Sprintf("pkt %d", evs[last].Packet)
+	poll(t, ctx, fmt.Sprintf(`document.querySelector('#ladder .ladder-row[data-id="%d"] .lr-pkt')?.textContent === %q`, last, want))
 	screenshot(t, ctx, "ladder-repeated-rst")
 }

@@ -358,10 +358,13 @@ export class Ladder {
     const time = document.createElement('span');
     time.className = 'lr-time';
     time.textContent = app.fmtTime(step.t !== undefined ? step.t : ev[R.t]);
-    if (step.packet) {
+    // Every step says its packet (a message's last), to find it in
+    // Wireshark; a TCP packet row, its own.
+    const packet = step.packet || ev[R.packet];
+    if (packet > 0) {
       const pk = document.createElement('span');
       pk.className = 'lr-pkt';
-      pk.textContent = 'pkt ' + step.packet;
+      pk.textContent = 'pkt ' + packet;
       time.appendChild(pk);
     }
     row.appendChild(time);
