@@ -435,3 +435,39 @@ func lateBytes(msgs [2][]string, resetter string) string {
 	}
 	return note
 }
+
+// TestResetThenReuse: a new connection on the addresses of one that
+// lingers after its RST ends the linger: the old one closes (rst, no
+// tcp.port_reused) before the new one opens, and each decodes its own
+// messages, the data that crossed the RST included.
+func TestResetThenReuse(t *testing.T) {
+	c, k := upgradedConn()
+	k.Server(analyzetest.Text(false, "one"))
+	k.Reset(true)
+	k.Server(analyzetest.Text(false, "crossing"))
+	again := c.Conn("127.0.0.1:50000", "127.0.0.1:9001")
+	again.SetISN(5000000, 9000000)
+	again.Handshake()
+	again.Client(analyzetest.Request("/again"))
+	again.Server(analyzetest.Response())
+	again.Server(analyzetest.Text(false, "two"))
+	data := c.Bytes()
+	for _, workers := range []int{1, 2} {
+		var got []string
+		for _, ev := range decodeEvents(t, data, workers) {
+			for _, w := range ev.Warnings {
+				t.Errorf("%d workers: %s %s", workers, ev.Type, w.Code)
+			}
+			switch ev.Type {
+			case analyze.TypeWSMessage:
+				got = append(got, fmt.Sprintf("%d %s", ev.Conn, ev.Message.Payload))
+			case analyze.TypeTCPOpen, analyze.TypeTCPClose:
+				got = append(got, fmt.Sprintf("%d %s", ev.Conn, ev.Type))
+			}
+		}
+		want := []string{"1 tcp.open", "1 one", "1 crossing", "1 tcp.close", "2 tcp.open", "2 two", "2 tcp.close"}
+		if !slices.Equal(got, want) {
+			t.Errorf("%d workers: %q, want %q", workers, got, want)
+		}
+	}
+}
