@@ -69,7 +69,7 @@ var codes = []CodeInfo{
 	{"tcp.out_of_window", on(TypeTCPClose), "RFC 7323 §2.3", "segments starting 2^30 bytes or more from the expected sequence number, outside any TCP window, were ignored"},
 	{"tcp.conn_limit", on(TypeTCPClose), "", "more connections were open than --max-conns: the least recently active one was dropped"},
 	{"tcp.port_reused", on(TypeTCPClose), "RFC 9293 §3.10.7.4", "a SYN outside the connection's window started a new connection on the same addresses; how the old one ended was not captured"},
-	{"tcp.data_after_rst", on(TypeTCPClose), "RFC 9293 §3.10.5", "bytes lay past the sequence number of their sender's own RST and were not decoded: the RST came from elsewhere (a middlebox can inject one), or these bytes did"},
+	{"tcp.data_after_end", on(TypeTCPClose), "RFC 9293 §3.6, §3.10.5", "bytes lay past the sequence number of their sender's own FIN or RST and were not decoded: the FIN or RST came from elsewhere (a middlebox can inject one), or these bytes did"},
 	{"tcp.overlap_conflict", on(TypeTCPClose), "RFC 9293 §3.10.7.4", "segments overlapped bytes already captured with different bytes: wsviz kept the first copy, the receiver may have kept another"},
 
 	{"tls.no_keys", on(TypeTLSHandshake), "RFC 9850 §2", "no secrets for this session in the key log (--keylog, SSLKEYLOGFILE, or the pcapng's secrets): its records stay encrypted"},

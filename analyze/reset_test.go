@@ -471,3 +471,72 @@ func TestResetThenReuse(t *testing.T) {
 		}
 	}
 }
+
+// TestDataPastEnd: a sender's FIN or RST marks where its stream ends, and
+// bytes past it (a spoofed segment, or an injected FIN or RST before real
+// data) are not decoded but counted on tcp.close (tcp.data_after_end),
+// whatever the order the capture holds the sender's last two messages,
+// its FIN or RST and the segment past it in (every one of the 24), on one
+// worker and two. The two messages are always decoded, and nothing is a
+// gap. Before a RST whose sequence number is behind it, the segment is the
+// stream's: one captured, with what comes before it, ahead of the RST is
+// decoded (a RST may carry a sequence number behind what its sender sent).
+func TestDataPastEnd(t *testing.T) {
+	for _, mark := range []string{"FIN", "RST"} {
+		c, k := upgradedConn()
+		first := c.Packets()
+		k.Server(analyzetest.Text(false, "one"))
+		k.Server(analyzetest.Text(false, "two"))
+		at := k.Next(false)
+		if mark == "FIN" {
+			k.CloseFIN(false)
+		} else {
+			k.Segment(false, at, nil, capture.RST|capture.ACK)
+		}
+		spoof := analyzetest.Text(false, "spoofed")
+		k.Segment(false, k.Next(false), spoof, capture.ACK|capture.PSH)
+		if mark == "FIN" {
+			k.CloseFIN(true)
+		}
+		data := c.Bytes()
+		for _, perm := range permutations(4) {
+			order := make([]int, first+4)
+			for i := range order {
+				order[i] = i
+			}
+			for i, p := range perm {
+				order[first+i] = first + p
+			}
+			// Decoded when it and both messages come before the RST.
+			decoded := mark == "RST" && slices.Index(perm, 2) == 3
+			name := fmt.Sprintf("%s, captured in order %v", mark, perm)
+			reordered := reorderFirst(t, data, order)
+			for _, workers := range []int{1, 2} {
+				var got []string
+				var past int
+				for _, ev := range decodeEvents(t, reordered, workers) {
+					if ev.Type == analyze.TypeWSMessage {
+						got = append(got, string(ev.Message.Payload))
+					}
+					for _, w := range ev.Warnings {
+						if w.Code != "tcp.data_after_end" || ev.Type != analyze.TypeTCPClose {
+							t.Errorf("%s, %d workers: %s %s", name, workers, ev.Type, w.Code)
+							continue
+						}
+						past++
+						if want := fmt.Sprintf("%d bytes from the server lay past the sequence number of its own %s", len(spoof), mark); !strings.HasPrefix(w.Msg, want) {
+							t.Errorf("%s, %d workers: %q, want it to start %q", name, workers, w.Msg, want)
+						}
+					}
+				}
+				want, wantPast := []string{"one", "two"}, 1
+				if decoded {
+					want, wantPast = append(want, "spoofed"), 0
+				}
+				if !slices.Equal(got, want) || past != wantPast {
+					t.Errorf("%s, %d workers: %q and %d tcp.data_after_end, want %q and %d", name, workers, got, past, want, wantPast)
+				}
+			}
+		}
+	}
+}

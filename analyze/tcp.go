@@ -104,15 +104,16 @@ type connRare struct {
 	// reset is the packet and time of the connection's first RST, while
 	// it lingers after it (segmentConn); zero before. resetFrom is the
 	// direction that sent it and resetOff the stream offset of its
-	// sequence number: that sender sent nothing past it, so its bytes
-	// there are not decoded (afterReset counts them) and its bytes before
-	// it that were never captured are a gap at the close. resetOff is -1
-	// when the RST's sequence number says nothing (behind the bytes
-	// already decoded, or the sender's first segment).
-	reset      arrival
-	resetFrom  int
-	resetOff   int64
-	afterReset int64
+	// sequence number: that sender sent nothing past it (see endOf), and
+	// its bytes before it that were never captured are a gap at the
+	// close. resetOff is -1 when the RST's sequence number says nothing
+	// (behind the bytes already decoded, or the sender's first segment).
+	reset     arrival
+	resetFrom int
+	resetOff  int64
+	// afterEnd counts each direction's bytes past the end its sender
+	// marked (endOf), which were not decoded (tcp.data_after_end).
+	afterEnd [2]int64
 	// resetAt is each direction's stream offset at the RST: what came
 	// after it, tcp.close's note says.
 	resetAt [2]int64
@@ -268,11 +269,6 @@ func (a *Analyzer) segmentConn(c *conn, s *capture.Segment, linger bool) {
 		// meanwhile is decoded. tcp.close is stamped with the RST.
 		return
 	}
-	if r := c.rare; r != nil && r.reset.packet != 0 && r.resetFrom == d && r.resetOff >= 0 {
-		if s = a.beforeReset(c, d, s); s == nil {
-			return
-		}
-	}
 	h := &c.half[d]
 	seq := s.Seq
 	if s.Flags&capture.SYN != 0 {
@@ -314,6 +310,7 @@ func (a *Analyzer) noteReset(c *conn, d int, s *capture.Segment) {
 			}
 		}
 	}
+	a.trimPastEnd(c, d) // what was buffered past it is not the stream's
 }
 
 // lateNote says what of c came after its RST (r): the peer's bytes
@@ -333,34 +330,63 @@ func lateNote(c *conn, r *connRare) string {
 	return b.String()
 }
 
-// beforeReset returns what of segment s, from direction d of c, the
-// sender sent before its RST (see connRare.resetOff): s itself, a copy cut
-// short at the RST's sequence number, or nil when all of it lies past it.
-// What it cuts is counted (tcp.data_after_rst at the close).
-func (a *Analyzer) beforeReset(c *conn, d int, s *capture.Segment) *capture.Segment {
-	h, r := &c.half[d], c.rare
-	delta := int64(int32(s.Seq - h.next))
-	if delta >= maxWindow || delta <= -maxWindow || s.Flags&capture.SYN != 0 {
-		return s // not this stream's bytes (data counts them), or no data
+// endOf returns the stream offset past which direction d of c sent
+// nothing: its FIN's, or that of the sequence number of its RST; -1 when
+// it marked no end.
+func endOf(c *conn, d int) int64 {
+	h, end := &c.half[d], int64(-1)
+	if h.finSeen {
+		end = h.finOff
 	}
-	n := int64(len(s.Payload) + s.Missing)
-	keep := r.resetOff - (h.off + delta)
-	if keep >= n && (s.Flags&capture.FIN == 0 || keep > n) {
-		return s
+	if r := c.rare; r != nil && r.reset.packet != 0 && r.resetFrom == d && r.resetOff >= 0 && (end < 0 || r.resetOff < end) {
+		end = r.resetOff
 	}
-	keep = max(keep, 0)
-	r.afterReset += n - keep
-	if keep == 0 {
-		return nil
+	return end
+}
+
+// beforeEnd returns what of the bytes of direction d of c at stream
+// offset off (payload, then missing bytes, then a FIN) lies before the end
+// their sender marked (endOf), and false when nothing does. What it cuts
+// is counted (tcp.data_after_end at the close).
+func beforeEnd(c *conn, d int, off int64, payload []byte, missing int, fin bool) ([]byte, int, bool, bool) {
+	end := endOf(c, d)
+	n := int64(len(payload) + missing)
+	if end < 0 || off+n <= end {
+		return payload, missing, fin, true // a FIN at the end is the same FIN again
 	}
-	cut := *s
-	cut.Flags &^= capture.FIN
-	if keep <= int64(len(s.Payload)) {
-		cut.Payload, cut.Missing = s.Payload[:keep], 0
-	} else {
-		cut.Missing = int(keep) - len(s.Payload)
+	keep := max(end-off, 0)
+	c.rareOf().afterEnd[d] += n - keep
+	switch {
+	case keep == 0:
+		return nil, 0, false, false
+	case keep <= int64(len(payload)):
+		return payload[:keep], 0, false, true
 	}
-	return &cut
+	return payload, int(keep) - len(payload), false, true
+}
+
+// trimPastEnd gives up the bytes of direction d of c buffered past the end
+// their sender marked (endOf), counting them, once the end is known.
+func (a *Analyzer) trimPastEnd(c *conn, d int) {
+	h, end := &c.half[d], endOf(c, d)
+	for end >= 0 && len(h.ooo) > 0 {
+		last := &h.ooo[len(h.ooo)-1]
+		segEnd := last.off + int64(len(last.data))
+		if segEnd <= end {
+			return
+		}
+		cut := segEnd - max(last.off, end)
+		c.rareOf().afterEnd[d] += cut
+		h.oooSize -= int(cut)
+		a.buffered -= cut
+		if last.off < end {
+			last.data = last.data[:end-last.off]
+			return
+		}
+		a.pool.put(last.data)
+		*last = oooSegment{}
+		h.ooo = h.ooo[:len(h.ooo)-1]
+	}
 }
 
 // settleConn settles the pending holes of both directions of c (settle),
@@ -581,10 +607,17 @@ func (a *Analyzer) data(c *conn, d int, seq uint32, payload []byte, missing int,
 		return
 	}
 	off := h.off + delta
+	if h.finSeen || c.rare != nil && c.rare.reset.packet != 0 {
+		var ok bool
+		if payload, missing, fin, ok = beforeEnd(c, d, off, payload, missing, fin); !ok {
+			return // past its sender's FIN or RST: counted, reported at the close
+		}
+	}
 	end := off + int64(len(payload)) + int64(missing)
 	if fin && !h.finSeen {
 		h.finSeen, h.finOff = true, end
 		h.finPacket, h.finTime = at.packet, at.time
+		a.trimPastEnd(c, d) // what was buffered past it is not the stream's
 	}
 	switch {
 	case end <= h.off:
@@ -951,8 +984,15 @@ func (a *Analyzer) finish(c *conn, how string) {
 			ev.Warn("tcp.overlap_conflict", fmt.Sprintf("%s from the %s overlapped bytes already captured with different bytes (the first at stream offset %d); the first copy was kept, as Linux and BSD keep it, the receiver may have kept another", plural(h.conflicts, "segment", "segments"), fromName[d], h.conflictOff))
 		}
 	}
-	if r := c.rare; r != nil && r.afterReset > 0 {
-		ev.Warn("tcp.data_after_rst", fmt.Sprintf("%s from the %s lay past the sequence number of its own RST and were not decoded: an endpoint sends nothing on a connection it reset (RFC 9293 §3.10.5: ABORT deletes the connection), so the RST came from elsewhere (a middlebox can inject one) or these bytes did", plural(r.afterReset, "byte", "bytes"), fromName[r.resetFrom]))
+	for d := range 2 {
+		if c.rare == nil || c.rare.afterEnd[d] == 0 {
+			continue
+		}
+		mark := "RST"
+		if h := &c.half[d]; h.finSeen && h.finOff == endOf(c, d) {
+			mark = "FIN"
+		}
+		ev.Warn("tcp.data_after_end", fmt.Sprintf("%s from the %s lay past the sequence number of its own %s and were not decoded: an endpoint sends nothing after its FIN or RST (RFC 9293 §3.6, §3.10.5), so the %s came from elsewhere (a middlebox can inject one) or these bytes did", plural(c.rare.afterEnd[d], "byte", "bytes"), fromName[d], mark, mark))
 	}
 	if n := outOfWindow; n > 0 {
 		ev.Warn("tcp.out_of_window", fmt.Sprintf("%s starting %d or more bytes away from the next expected sequence number, outside any TCP window (RFC 7323 §2.3), were ignored", plural(n, "segment", "segments"), maxWindow))

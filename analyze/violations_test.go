@@ -266,7 +266,7 @@ var violations = []struct {
 		k.Server(analyzetest.Text(false, "after"))
 		closeAll(k)
 	}},
-	{"tcp.data_after_rst", TypeTCPClose, Options{}, func(c *capturetest.Capture) {
+	{"tcp.data_after_end", TypeTCPClose, Options{}, func(c *capturetest.Capture) {
 		k := upgraded(c, nil)
 		k.Server(analyzetest.Text(false, "before"))
 		// A RST in the server's name (a middlebox's), then the server's
@@ -275,6 +275,14 @@ var violations = []struct {
 		k.Segment(false, k.Next(false), nil, capture.RST|capture.ACK)
 		k.Segment(false, k.Next(false), analyzetest.Text(false, "after the reset"), capture.ACK|capture.PSH)
 		k.Segment(true, k.Next(true), nil, capture.RST)
+		// The same past a FIN, on a second connection.
+		k = c.Conn("127.0.0.1:50001", server1)
+		k.Handshake()
+		k.Client(analyzetest.Request("/chat"))
+		k.Server(analyzetest.Response())
+		k.CloseFIN(false)
+		k.Segment(false, k.Next(false), analyzetest.Text(false, "after the FIN"), capture.ACK|capture.PSH)
+		k.CloseFIN(true)
 	}},
 	{"http.bad_request", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
 		// A keep-alive connection: the second request's head is malformed.
