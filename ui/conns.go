@@ -172,6 +172,10 @@ func (s *ConnState) State() string {
 	return s.c.State
 }
 
+// WebSocket reports whether the connection's upgrade to WebSocket was
+// seen (ws.open), whatever its state now.
+func (s *ConnState) WebSocket() bool { return s.c.WS }
+
 // SpeaksHTTP2 reports whether ev shows its connection speaking HTTP/2: a
 // TLS handshake that chose h2 (ALPN), a client that opened the connection
 // with HTTP/2's preface (http.h2_preface), or a 101 response switching to

@@ -129,7 +129,6 @@ type connStats struct {
 	WarningCodes     map[string]int64 `json:"warning_codes,omitempty"`
 
 	first, last time.Time
-	ws          bool
 	compressed  bool
 	selected    bool
 	state       ui.ConnState // named as the timeline names it
@@ -228,7 +227,6 @@ func (s *captureStats) event(ev *analyze.Event, keep bool) {
 			c.Path = ev.HTTP.Target
 		}
 	case analyze.TypeWSOpen:
-		c.ws = true
 		if ev.WSOpen.Path != "" {
 			c.Path = ev.WSOpen.Path
 		}
@@ -268,7 +266,7 @@ func (s *captureStats) report(selecting bool) *statsReport {
 	t.Duration = s.last.Sub(s.first).Seconds()
 	for _, c := range r.Connections {
 		t.Connections++
-		if c.ws {
+		if c.state.WebSocket() {
 			t.WebSockets++
 		}
 		for _, pair := range []struct{ sum, c *dirCount }{
