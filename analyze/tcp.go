@@ -675,8 +675,8 @@ func (a *Analyzer) acked(c *conn, d int, ack uint32) {
 // sent its FIN and the receiver acknowledged every byte up to it. The
 // receiver has the hole's bytes and will not ask for them again, so had the
 // capture only recorded them late they would have come within the window.
-// The buffer caps, a RST and the end of the capture decide at once (buffer,
-// finish). Only the acknowledged part of a hole is declared: bytes past
+// The buffer caps and the connection's end (at a RST, or when its linger
+// after the RST ends) decide at once (buffer, finish). Only the acknowledged part of a hole is declared: bytes past
 // the acknowledgment may still be retransmitted.
 func (a *Analyzer) settle(c *conn, d int) {
 	h := &c.half[d]
