@@ -676,8 +676,9 @@ func (a *Analyzer) acked(c *conn, d int, ack uint32) {
 // receiver has the hole's bytes and will not ask for them again, so had the
 // capture only recorded them late they would have come within the window.
 // The buffer caps and the connection's end (at a RST, or when its linger
-// after the RST ends) decide at once (buffer, finish). Only the acknowledged part of a hole is declared: bytes past
-// the acknowledgment may still be retransmitted.
+// after the RST ends) decide at once (buffer, finish). Only the
+// acknowledged part of a hole is declared: bytes past the acknowledgment
+// may still be retransmitted.
 func (a *Analyzer) settle(c *conn, d int) {
 	h := &c.half[d]
 	for _, ds := range c.deferred(d) {
