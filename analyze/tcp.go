@@ -264,9 +264,9 @@ func (a *Analyzer) segmentConn(c *conn, s *capture.Segment, linger bool) {
 			a.finish(c, CloseRST)
 		}
 		// Otherwise the capture may still show bytes sent before the RST
-		// reached its peer: the connection lingers for the reorder window
-		// (the table ends it, lingerReset), and what comes of it
-		// meanwhile is decoded. tcp.close is stamped with the RST.
+		// took effect: the connection lingers, until ReorderTime passes
+		// without data (the table ends it, lingerReset), and what comes of
+		// it meanwhile is decoded. tcp.close is stamped with the RST.
 		return
 	}
 	h := &c.half[d]
