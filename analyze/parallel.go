@@ -820,7 +820,7 @@ func (p *pipeline) packet(pkt *capture.Packet) {
 	f, opened, replaced, evicted := p.table.route(s, &key, known)
 	// Decided here, for the worker: the flow's fields are the
 	// dispatcher's, which runs ahead of it.
-	linger := (s.Flags&capture.RST != 0 || f.resetNum != 0) && p.table.lingerReset(f, s, pkt.Number, pkt.Timestamp)
+	linger := (s.Flags&capture.RST != 0 || f.reset) && p.table.lingerReset(f, s, pkt.Timestamp)
 	for _, old := range [2]*flow{replaced, evicted} {
 		if old == nil {
 			continue

@@ -63,7 +63,7 @@ type flow struct {
 	// connection.
 	synAcked [2]uint32
 	first    [2]uint32
-	resetNum int64     // the packet of its first RST, when it lingers (lingerReset); the router's, not the worker's
+	reset    bool      // it lingers after its first RST (lingerReset); the router's, not the worker's
 	sending  time.Time // while it lingers after a RST: the time of its last segment that carried data or a FIN
 	shard    int32     // sharded decoder: the worker that decodes it
 
@@ -87,7 +87,7 @@ func newTable(maxConns int, reorderPackets int, reorderTime time.Duration) table
 // window (lingerReset) rather than ended at its RST.
 func (t *table) lingers() bool { return t.reorderPackets > 0 && t.reorderTime > 0 }
 
-// lingerReset notes segment s on f, at packet num and time now: for a RST,
+// lingerReset notes segment s on f, at time now: for a RST,
 // it reports whether the connection lingers (expiredResets ends it) rather
 // than ending at the RST, which it does when the capture may still show
 // bytes sent before the RST took effect. The peer had not sent its FIN, so
@@ -98,14 +98,14 @@ func (t *table) lingers() bool { return t.reorderPackets > 0 && t.reorderTime > 
 // on a connection whose peer sent nothing, and any after the first end it
 // at once. A segment with data or a FIN on a lingering connection keeps it
 // lingering: the peer is still sending what crossed the RST.
-func (t *table) lingerReset(f *flow, s *capture.Segment, num int64, now time.Time) bool {
+func (t *table) lingerReset(f *flow, s *capture.Segment, now time.Time) bool {
 	if s.Flags&capture.RST == 0 {
-		if f.resetNum != 0 && (len(s.Payload) > 0 || s.Missing > 0 || s.Flags&capture.FIN != 0) {
+		if f.reset && (len(s.Payload) > 0 || s.Missing > 0 || s.Flags&capture.FIN != 0) {
 			f.sending = now
 		}
 		return false
 	}
-	if !t.lingers() || f.resetNum != 0 {
+	if !t.lingers() || f.reset {
 		return false
 	}
 	e := f.endpointOf(s)
@@ -117,7 +117,7 @@ func (t *table) lingerReset(f *flow, s *capture.Segment, num int64, now time.Tim
 	if !peerOpen && !unseen {
 		return false
 	}
-	f.resetNum = num
+	f.reset = true
 	t.resets = append(t.resets, resetAt{f, now})
 	return true
 }

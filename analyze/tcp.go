@@ -192,7 +192,7 @@ func (a *Analyzer) segment(s *capture.Segment) *conn {
 	if opened {
 		f.conn = a.newConn(f.id, s)
 	}
-	linger := (s.Flags&capture.RST != 0 || f.resetNum != 0) && a.table.lingerReset(f, s, a.pktNum, a.pktTime)
+	linger := (s.Flags&capture.RST != 0 || f.reset) && a.table.lingerReset(f, s, a.pktTime)
 	a.segmentConn(f.conn, s, linger)
 	return f.conn
 }
