@@ -99,6 +99,13 @@ type Options struct {
 	// caller's goroutine, with any number of workers; DecodeJSON runs on
 	// one worker when OnPacket is set.
 	OnPacket func(p *capture.Packet, conn int, from string)
+	// OnNote, when not nil, is called at the end of decoding (from
+	// Decode, DecodeJSON and DecodeFile, on the caller's goroutine, with
+	// any number of workers) with each note about the capture that no
+	// event carries: data captured on connections that had already ended,
+	// which was not decoded. The commands print them on stderr, the
+	// timeline in its notice bar.
+	OnNote func(note string)
 	// Workers is the number of goroutines Decode shards connections
 	// across; 0 means runtime.GOMAXPROCS(0), 1 decodes on the caller's
 	// goroutine alone. The events and their order are the same for every
@@ -163,6 +170,7 @@ type Analyzer struct {
 	bufferCap int64 // cap on buffered: MaxBufferTotal, or a worker's share of it
 	pool      segmentPool
 	ws        *wsproto.Shared // shared by the WebSocket decoders of all connections
+	late      lateData        // data on connections already ended (Options.OnNote)
 
 	// the packet being processed
 	pktNum  int64

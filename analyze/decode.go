@@ -72,6 +72,7 @@ func decodeSerial(src capture.Source, opts Options, emit func(*Event) error, not
 			if emitErr != nil {
 				return emitErr
 			}
+			notify(opts, a.late)
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
@@ -80,6 +81,14 @@ func decodeSerial(src capture.Source, opts Options, emit func(*Event) error, not
 		a.Packet(&p)
 	}
 	return emitErr
+}
+
+// notify hands the notes on what the whole decode counted to
+// Options.OnNote.
+func notify(opts Options, late lateData) {
+	if n := late.note(); n != "" && opts.OnNote != nil {
+		opts.OnNote(n)
+	}
 }
 
 // DecodeJSON decodes src as Decode does and writes every event to w in

@@ -286,6 +286,12 @@ func decodeSharded(src capture.Source, opts Options, out sink) error {
 	if p.emitErr != nil {
 		return p.emitErr
 	}
+	var late lateData
+	for _, a := range p.shards {
+		late.segments += a.late.segments
+		late.bytes += a.late.bytes
+	}
+	notify(opts, late)
 	if errors.Is(p.srcErr, io.EOF) {
 		return nil
 	}

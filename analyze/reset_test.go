@@ -540,3 +540,49 @@ func TestDataPastEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestLateDataNoted: data captured on a connection that already ended
+// (here 300 ms after its RST, past the 200 ms linger) is not decoded, and
+// Options.OnNote says so once at the end, with its segments and bytes (its
+// retransmission is no news), on one worker and two; a retransmission
+// after both FINs gets no note.
+func TestLateDataNoted(t *testing.T) {
+	notes := func(data []byte, workers int) []string {
+		src, err := capture.NewReader(bytes.NewReader(data), "test.pcap")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		opts := analyze.Options{Workers: workers, OnNote: func(n string) { got = append(got, n) }}
+		if err := analyze.Decode(src, opts, func(*analyze.Event) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+
+	c, k := upgradedConn()
+	k.Reset(true)
+	c.Advance(300 * time.Millisecond)
+	late := analyzetest.Text(false, "too late")
+	at := k.Next(false)
+	k.Server(late)
+	k.Segment(false, at, late, capture.ACK|capture.PSH) // retransmitted: no new bytes
+	for _, workers := range []int{1, 2} {
+		want := fmt.Sprintf("1 segment with %d bytes of data came after their connection had ended", len(late))
+		if got := notes(c.Bytes(), workers); len(got) != 1 || !strings.HasPrefix(got[0], want) {
+			t.Errorf("%d workers: notes %q, want one starting %q", workers, got, want)
+		}
+	}
+
+	c, k = upgradedConn()
+	last := analyzetest.Text(false, "last")
+	k.Server(last)
+	k.CloseFIN(false)
+	k.CloseFIN(true)
+	k.Segment(false, k.Next(false)-1-uint32(len(last)), last, capture.ACK|capture.PSH) // retransmitted
+	for _, workers := range []int{1, 2} {
+		if got := notes(c.Bytes(), workers); len(got) != 0 {
+			t.Errorf("a retransmission after both FINs, %d workers: notes %q", workers, got)
+		}
+	}
+}

@@ -227,6 +227,7 @@ func (a *Analyzer) segmentConn(c *conn, s *capture.Segment, linger bool) {
 		if fragments {
 			a.fragmentProblems(c, s)
 		}
+		a.countLate(c, s)
 		return
 	}
 	d := client
@@ -294,6 +295,38 @@ func (a *Analyzer) segmentConn(c *conn, s *capture.Segment, linger bool) {
 		a.acked(c, 1-d, s.Ack)
 	}
 	a.settleConn(c)
+}
+
+// lateData counts the segments, and their bytes, that brought data to
+// connections already ended (lateNote).
+type lateData struct{ segments, bytes int64 }
+
+// countLate counts segment s, which came after its connection c ended,
+// when it brings bytes c did not have: past what was decoded, declared a
+// gap, or counted so before (not a retransmission).
+func (a *Analyzer) countLate(c *conn, s *capture.Segment) {
+	n := len(s.Payload) + s.Missing
+	if n == 0 || s.Flags&capture.SYN != 0 {
+		return
+	}
+	d := client
+	if s.Src != c.addr[client] {
+		d = server
+	}
+	h := &c.half[d]
+	if past := int64(int32(s.Seq + uint32(n) - h.next)); h.started && past > 0 && past < maxWindow {
+		a.late.segments++
+		a.late.bytes += min(past, int64(n))
+		h.next = s.Seq + uint32(n) // a copy of them again is no news
+	}
+}
+
+// note is the note (Options.OnNote) on what l counts, or "".
+func (l lateData) note() string {
+	if l.segments == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s with %s of data came after their connection had ended (both sides' FINs, or a RST and --reorder-ms without data since) and were not decoded; a longer --reorder-ms waits longer after a RST", plural(l.segments, "segment", "segments"), plural(l.bytes, "byte", "bytes"))
 }
 
 // noteReset notes c's first RST, s from direction d (see connRare.reset).

@@ -92,7 +92,7 @@ Flags:`)
 	var order []string
 	connsWith := map[int]bool{}
 	total, skipped := 0, 0
-	stop := startProgress(in.file, stderr, df.quiet || isTerminal(stdout))
+	stop := startProgress(in, stderr, df.quiet || isTerminal(stdout))
 	derr := analyze.Decode(in.src, df.options(in), func(ev *analyze.Event) error {
 		if ev.Type == analyze.TypeWSOpen || (ev.Type == analyze.TypeHTTPRequest && paths[ev.Conn] == "") {
 			paths[ev.Conn] = ev.WSOpen.Path

@@ -30,7 +30,7 @@ func cutPackets(df *decodeFlags, stderr io.Writer) error {
 			return err
 		}
 		set := map[int]bool{}
-		stop := startProgress(in.file, stderr, df.quiet)
+		stop := startProgress(in, stderr, df.quiet)
 		err = analyze.Decode(in.src, df.options(in), func(ev *analyze.Event) error {
 			if ev.Conn != 0 && df.keep(ev) {
 				set[ev.Conn] = true
@@ -55,7 +55,7 @@ func cutPackets(df *decodeFlags, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	stop := startProgress(in.file, stderr, df.quiet)
+	stop := startProgress(in, stderr, df.quiet)
 	if df.selects() {
 		var werr error // from out: stops the decoding at the next event
 		opts := df.options(in)

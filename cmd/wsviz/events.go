@@ -78,7 +78,7 @@ Flags:`)
 		// The fast path: DecodeJSON encodes the events on the workers
 		// too, so both cores work on a capture of many connections, and
 		// makes large writes itself: no bufio between.
-		stop := startProgress(in.file, stderr, df.quiet || isTerminal(stdout))
+		stop := startProgress(in, stderr, df.quiet || isTerminal(stdout))
 		widenPipe(stdout)
 		err := analyze.DecodeJSON(in.src, opts, jsonWriter(stdout))
 		stop()
@@ -110,8 +110,9 @@ Flags:`)
 	if in.live != nil {
 		in.live.Started(stderr)
 		err = eventsLive(in.live, opts, w, emit)
+		printNotes(in, stderr)
 	} else {
-		stop := startProgress(in.file, stderr, df.quiet || isTerminal(stdout))
+		stop := startProgress(in, stderr, df.quiet || isTerminal(stdout))
 		err = analyze.Decode(in.src, opts, emit)
 		stop()
 	}

@@ -239,10 +239,11 @@ func (df *decodeFlags) describe() string {
 // input is an opened source of packets: a file (or standard input) with
 // the packet filter and -c applied, or a live capture.
 type input struct {
-	src  capture.Source
-	file *capture.File // nil when live
-	live *liveCapture  // nil when reading a file
-	name string        // the file's name, "standard input", or the live description
+	src   capture.Source
+	file  *capture.File // nil when live
+	live  *liveCapture  // nil when reading a file
+	name  string        // the file's name, "standard input", or the live description
+	notes []string      // the decoder's notes on the whole capture (analyze.Options.OnNote)
 }
 
 // Close closes the file or stops the capture.
@@ -300,12 +301,14 @@ func (df *decodeFlags) options(in *input) analyze.Options {
 }
 
 // inputOptions adds to o what decoding in needs beyond the flags: the TLS
-// secrets a pcapng file carries, and the packet filter's precise test on
+// secrets a pcapng file carries, the decoder's notes (kept in in.notes),
+// and the packet filter's precise test on
 // the packets inside tunnels and fragments (filterPackets and a live
 // capture's kernel filter let every packet through that may carry a
 // match). The packet filter and -c wrap the file, which hides its secrets
 // from analyze.Decode. Every command that decodes in uses it.
 func (df *decodeFlags) inputOptions(in *input, o *analyze.Options) {
+	o.OnNote = func(note string) { in.notes = append(in.notes, note) } // printed by startProgress's stop
 	if in.file != nil {
 		useFileSecrets(in.file, o) // keylog.go
 	}

@@ -68,7 +68,7 @@ Flags:`)
 	}
 	defer h.Close()
 	h.SetCreatorVersion(versionString())
-	stop := startProgress(in.file, stderr, df.quiet || f == nil && isTerminal(stdout))
+	stop := startProgress(in, stderr, df.quiet || f == nil && isTerminal(stdout))
 	decodeErr := analyze.Decode(in.src, df.options(in), func(ev *analyze.Event) error {
 		if !df.keep(ev) {
 			return nil

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wsviz/wsviz/analyze/analyzetest"
 	"github.com/wsviz/wsviz/capture"
@@ -94,5 +95,38 @@ func TestSkippedLinkTypesNoted(t *testing.T) {
 	// A capture wsviz reads gets no note.
 	if _, _, stderr := runWsviz("events", "-r", "../../testdata/demo.pcapng"); strings.Contains(stderr, "not one wsviz decodes") {
 		t.Errorf("wsviz events on demo.pcapng notes %q", stderr)
+	}
+}
+
+// TestLateDataNotedByCommands: data captured on a connection that had
+// already ended (300 ms after its RST, past the 200 ms linger) is said on
+// stderr by every command that decodes (and decoded with a longer
+// --reorder-ms), and not by a capture without any.
+func TestLateDataNotedByCommands(t *testing.T) {
+	c := capturetest.NewCapture(capturetest.Options{})
+	k := c.Conn("127.0.0.1:50000", "127.0.0.1:9001")
+	k.Handshake()
+	k.Client(analyzetest.Request("/chat"))
+	k.Server(analyzetest.Response())
+	k.Reset(true)
+	c.Advance(300 * time.Millisecond)
+	k.Server(analyzetest.Text(false, "too late"))
+	path := filepath.Join(t.TempDir(), "late.pcap")
+	if err := c.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	const note = "wsviz: 1 segment with 10 bytes of data came after their connection had ended"
+	for _, cmd := range [][]string{{"events"}, {"events", "-T", "text"}, {"stats"}, {"check"}, {"transcript"}, {"har"}} {
+		name := strings.Join(cmd, " ")
+		if code, _, stderr := runWsviz(append(cmd, "-r", path)...); code != 0 || !strings.Contains(stderr, note) {
+			t.Errorf("wsviz %s: exit %d, stderr %q; want 0 and %q", name, code, stderr, note)
+		}
+	}
+	// As the note says, a longer linger decodes it.
+	if code, stdout, stderr := runWsviz("events", "--reorder-ms", "500", "-r", path); code != 0 || strings.Contains(stderr, "came after") || !strings.Contains(stdout, `"text":"too late"`) {
+		t.Errorf("wsviz events --reorder-ms 500: exit %d, stderr %q; want the message decoded and no note", code, stderr)
+	}
+	if _, _, stderr := runWsviz("events", "-r", "../../testdata/rst-crossing.pcapng"); strings.Contains(stderr, "came after their connection had ended") {
+		t.Errorf("wsviz events on rst-crossing.pcapng notes %q", stderr)
 	}
 }

@@ -20,14 +20,17 @@ const progressInterval = 250 * time.Millisecond
 // returned func draws the last state (100%) and erases the line, so the
 // terminal is left as it was; it must be called before anything else is
 // printed on stderr. Then, whatever quiet says, it notes the file's
-// interfaces whose link type wsviz does not decode (noteSkippedLinks).
-func startProgress(f *capture.File, stderr io.Writer, quiet bool) (stop func()) {
+// interfaces whose link type wsviz does not decode (noteSkippedLinks) and
+// prints the decoder's notes (input.notes).
+func startProgress(in *input, stderr io.Writer, quiet bool) (stop func()) {
+	f := in.file
 	erase := drawProgress(f, stderr, quiet)
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			erase()
 			noteSkippedLinks(f, stderr)
+			printNotes(in, stderr)
 		})
 	}
 }
@@ -41,6 +44,14 @@ func noteSkippedLinks(f *capture.File, stderr io.Writer) {
 		return
 	}
 	for _, note := range f.Skipped() {
+		fmt.Fprintf(stderr, "wsviz: %s\n", note)
+	}
+}
+
+// printNotes prints the decoder's notes on the whole capture (input.notes)
+// on stderr.
+func printNotes(in *input, stderr io.Writer) {
+	for _, note := range in.notes {
 		fmt.Fprintf(stderr, "wsviz: %s\n", note)
 	}
 }

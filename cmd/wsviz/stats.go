@@ -57,7 +57,7 @@ Flags:`)
 	st := newCaptureStats()
 	opts := df.options(in)
 	opts.OnPacket = st.packet
-	stop := startProgress(in.file, stderr, df.quiet)
+	stop := startProgress(in, stderr, df.quiet)
 	decodeErr := analyze.Decode(in.src, opts, func(ev *analyze.Event) error {
 		st.event(ev, df.keep(ev))
 		return nil

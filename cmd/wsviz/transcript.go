@@ -99,7 +99,7 @@ Flags:`)
 		return err
 	}
 	defer in.Close()
-	stop := startProgress(in.file, stderr, df.quiet || *out == "" && isTerminal(stdout))
+	stop := startProgress(in, stderr, df.quiet || *out == "" && isTerminal(stdout))
 	derr := analyze.Decode(in.src, transcript.DecodeOptions(df.options(in)), func(ev *analyze.Event) error {
 		b.Add(ev) // the Builder applies -Y itself, so that connections keep their names
 		return nil

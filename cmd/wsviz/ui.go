@@ -117,6 +117,11 @@ func serveUI(ctx context.Context, cfg uiConfig, stdout, stderr io.Writer, ready 
 		return err
 	}
 	defer srv.Close()
+	onNote := cfg.analyze.OnNote // on stderr too
+	cfg.analyze.OnNote = func(note string) {
+		onNote(note)
+		srv.Note(note) // the notice bar
+	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
 	defer hs.Close()
@@ -154,7 +159,7 @@ func serveUI(ctx context.Context, cfg uiConfig, stdout, stderr io.Writer, ready 
 		src := packetCounter{in.src, &packetsRead}
 		srv.SetSource(source)
 		fmt.Fprintf(stdout, "wsviz: the timeline of %s is at %s (Ctrl-C quits)\n", in.name, url)
-		stop := startProgress(in.file, stderr, cfg.in.quiet)
+		stop := startProgress(in, stderr, cfg.in.quiet)
 		go func() {
 			background() // background_linux.go
 			err := decodeFile(in.file, src, cfg.analyze, srv, emit, &packetsRead)
