@@ -138,8 +138,9 @@ func FuzzPipeline(f *testing.F) {
 }
 
 // fuzzDecode decodes data with the given number of workers, checks every
-// event and returns the JSON lines and the error's text; with packets, a
-// line for each call of Options.OnPacket too.
+// event and returns the JSON lines, the notes (Options.OnNote) and the
+// error's text; with packets, a line for each call of Options.OnPacket
+// too.
 func fuzzDecode(t *testing.T, data []byte, workers int, packets bool) []byte {
 	src, err := capture.NewReader(bytes.NewReader(data), "fuzz")
 	if err != nil {
@@ -149,6 +150,7 @@ func fuzzDecode(t *testing.T, data []byte, workers int, packets bool) []byte {
 	maxPacket := int64(len(data)) // every packet takes at least a byte
 	gaps, life := streamGaps{}, connLife{}
 	opts := analyze.Options{Workers: workers, MaxConns: 8, MaxBufferPerConn: 4096, MaxBufferTotal: 8192, MaxMessage: 1 << 20}
+	opts.OnNote = func(note string) { out = append(append(append(out, "note "...), note...), '\n') }
 	if packets {
 		opts.OnPacket = func(p *capture.Packet, conn int, from string) {
 			out = fmt.Appendf(out, "packet %d %d/%d %x conn=%d from=%q\n", p.Number, len(p.Data), p.Length, crc32.ChecksumIEEE(p.Data), conn, from)
