@@ -2,6 +2,7 @@ package analyze_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
@@ -585,4 +586,63 @@ func TestLateDataNoted(t *testing.T) {
 			t.Errorf("a retransmission after both FINs, %d workers: notes %q", workers, got)
 		}
 	}
+}
+
+// TestDataStraddlingEnd: a segment captured after its sender's FIN or RST
+// that holds the last message again and bytes past the end (a
+// retransmission with more): the message is decoded once, the bytes past
+// the end are counted exactly (tcp.data_after_end), nothing is a gap, on
+// one worker and two; so when the snap length cut the segment inside the
+// message, the bytes past the end all missing.
+func TestDataStraddlingEnd(t *testing.T) {
+	one, extra := analyzetest.Text(false, "one"), []byte("0123456")
+	for _, mark := range []string{"FIN", "RST"} {
+		c, k := upgradedConn()
+		start := k.Next(false)
+		k.Server(one)
+		if mark == "FIN" {
+			k.CloseFIN(false)
+		} else {
+			k.Segment(false, k.Next(false), nil, capture.RST|capture.ACK)
+		}
+		k.Segment(false, start, append(bytes.Clone(one), extra...), capture.ACK|capture.PSH)
+		for _, snapped := range []bool{false, true} {
+			data := c.Bytes()
+			if snapped {
+				data = cutLast(t, data, len(one)+len(extra), len(one)-1)
+			}
+			name := fmt.Sprintf("%s, snapped %v", mark, snapped)
+			for _, workers := range []int{1, 2} {
+				var got, warned []string
+				for _, ev := range decodeEvents(t, data, workers) {
+					if ev.Type == analyze.TypeWSMessage {
+						got = append(got, string(ev.Message.Payload))
+					}
+					for _, w := range ev.Warnings {
+						warned = append(warned, w.Code+": "+w.Msg)
+					}
+				}
+				want := fmt.Sprintf("tcp.data_after_end: %d bytes from the server lay past the sequence number of its own %s", len(extra), mark)
+				if !slices.Equal(got, []string{"one"}) || len(warned) != 1 || !strings.HasPrefix(warned[0], want) {
+					t.Errorf("%s, %d workers: %q, warnings %q; want [one] and %q", name, workers, got, warned, want)
+				}
+			}
+		}
+	}
+}
+
+// cutLast returns data, a pcap capture whose last packet carries a TCP
+// payload of size bytes, with that packet cut by the snap length to keep
+// of them.
+func cutLast(t *testing.T, data []byte, size, keep int) []byte {
+	t.Helper()
+	header, records := pcapRecords(t, data)
+	last := bytes.Clone(records[len(records)-1])
+	incl := len(last) - 16 - size + keep
+	binary.LittleEndian.PutUint32(last[8:], uint32(incl))
+	out := bytes.Clone(header)
+	for _, r := range records[:len(records)-1] {
+		out = append(out, r...)
+	}
+	return append(out, last[:16+incl]...)
 }
