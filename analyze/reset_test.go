@@ -631,6 +631,43 @@ func TestDataStraddlingEnd(t *testing.T) {
 	}
 }
 
+// TestDataStraddlingEndBuffered: the same straddling segment captured
+// before its sender's FIN or RST and before the message ahead of it, so it
+// waits in the out-of-order buffer when the end becomes known: cut there,
+// the two messages decoded in order, the bytes past the end counted.
+func TestDataStraddlingEndBuffered(t *testing.T) {
+	one, two, extra := analyzetest.Text(false, "one"), analyzetest.Text(false, "two"), []byte("0123456")
+	for _, mark := range []string{"FIN", "RST"} {
+		c, k := upgradedConn()
+		first := c.Packets() + 1
+		k.Server(one)
+		at := k.Next(false)
+		k.Segment(false, at, append(bytes.Clone(two), extra...), capture.ACK|capture.PSH)
+		end := at + uint32(len(two))
+		if mark == "FIN" {
+			k.Segment(false, end, nil, capture.FIN|capture.ACK)
+		} else {
+			k.Segment(false, end, nil, capture.RST|capture.ACK)
+		}
+		data := movePacket(t, c.Bytes(), first, first+2) // "one" after the FIN or RST
+		for _, workers := range []int{1, 2} {
+			var got, warned []string
+			for _, ev := range decodeEvents(t, data, workers) {
+				if ev.Type == analyze.TypeWSMessage {
+					got = append(got, string(ev.Message.Payload))
+				}
+				for _, w := range ev.Warnings {
+					warned = append(warned, w.Code+": "+w.Msg)
+				}
+			}
+			want := fmt.Sprintf("tcp.data_after_end: %d bytes from the server lay past the sequence number of its own %s", len(extra), mark)
+			if !slices.Equal(got, []string{"one", "two"}) || len(warned) != 1 || !strings.HasPrefix(warned[0], want) {
+				t.Errorf("%s, %d workers: %q, warnings %q; want [one two] and %q", mark, workers, got, warned, want)
+			}
+		}
+	}
+}
+
 // cutLast returns data, a pcap capture whose last packet carries a TCP
 // payload of size bytes, with that packet cut by the snap length to keep
 // of them.
