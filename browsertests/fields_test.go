@@ -121,45 +121,59 @@ func msDur(ms int) time.Duration { return time.Duration(ms) * time.Millisecond }
 
 // TestLadderRepeatedRST: on testdata/rst-crossing.pcapng, where the
 // client's kernel answers each server segment that crossed its RST with
-// another RST, the ladder draws every teardown packet with its number, and
-// says of the first that the client aborts the connection and of the
-// others that it resets again, no longer having the connection; the
-// messages say their packet numbers, those that crossed the RST later
-// ones than its.
+// another RST, the ladder draws every row in packet order, the RSTs among
+// the messages that crossed the first (before, the teardown came last,
+// after them, with earlier times); each row says its packet number, the
+// first RST that the client aborts the connection and the others that it
+// resets again, no longer having the connection.
 func TestLadderRepeatedRST(t *testing.T) {
 	ctx := newBrowser(t)
 	path := filepath.Join("..", "testdata", "rst-crossing.pcapng")
 	evs := decoded(t, path)
 	closeID := find(t, evs, func(ev *analyze.Event) bool { return ev.Type == analyze.TypeTCPClose && ev.Conn == 2 })
 	teardown := evs[closeID].TCPClose.Teardown
-	if len(teardown) < 3 {
-		t.Fatalf("the capture's reset has %d teardown packets, want a RST and its answers", len(teardown))
-	}
-	openPage(t, ctx, serve(t, path)+"#conn=2", len(evs))
-	poll(t, ctx, fmt.Sprintf(`wsviz.app.details.get(%d)`, closeID))
-	eval[any](t, ctx, `(() => { const l = document.getElementById('ladder'); l.scrollTop = l.scrollHeight; })()`)
-	poll(t, ctx, fmt.Sprintf(`document.querySelectorAll('#ladder .ladder-row[data-id="%d"]').length === %d`, closeID, len(teardown)))
-	type row struct{ Label, Pkt, Note string }
-	got := eval[[]row](t, ctx, fmt.Sprintf(`[...document.querySelectorAll('#ladder .ladder-row[data-id="%d"]')].sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top)).map(r => ({Label: r.querySelector('.alabel').textContent, Pkt: r.querySelector('.lr-pkt')?.textContent ?? '', Note: r.querySelector('.lr-note').title}))`, closeID))
-	for i, p := range teardown {
-		if i >= len(got) || got[i].Label != p.Flags || got[i].Pkt != fmt.Sprintf("pkt %d", p.Packet) {
-			t.Fatalf("teardown rows = %+v, want the packets %+v", got, teardown)
-		}
-		again := strings.Contains(got[i].Note, "resets again")
-		if again != (i > 0) || i == 0 && !strings.Contains(got[i].Note, "came after the RST") {
-			t.Errorf("teardown row %d (%s, pkt %d) says %q", i+1, p.Flags, p.Packet, got[i].Note)
-		}
-	}
-	// The messages say their packets: the last tick's comes after the RST's.
 	last := -1
 	for i, ev := range evs {
 		if ev.Type == analyze.TypeWSMessage && ev.Conn == 2 {
 			last = i
 		}
 	}
-	if evs[last].Packet <= teardown[0].Packet {
-		t.Fatalf("the last message is in packet %d, the RST %d: nothing crossed it", evs[last].Packet, teardown[0].Packet)
+	if len(teardown) < 3 || evs[last].Packet <= teardown[0].Packet {
+		t.Fatalf("the capture's reset has %d teardown packets and its last message in packet %d: want a RST crossed by messages and its answers", len(teardown), evs[last].Packet)
 	}
+	openPage(t, ctx, serve(t, path)+"#conn=2", len(evs))
+	poll(t, ctx, fmt.Sprintf(`wsviz.app.details.get(%d)`, closeID))
+	// Every row's packet, from the ladder's own mapping of rows to steps.
+	type mapped struct{ ID, Sub, Packet int }
+	mapping := `(() => { const L = wsviz.app.ladder; const out = []; for (let r = 0; r < L.n; r++) { const [k, sub] = L.at(r); const s = L.step(k); if (!s) return null; out.push({ID: s[0], Sub: sub, Packet: sub > 0 ? L.packets(s)[sub - 1].packet : s[3]}); } return out; })()`
+	poll(t, ctx, mapping+` !== null && wsviz.app.ladder.merged !== null`)
+	rows := eval[[]mapped](t, ctx, mapping)
+	var tear []int // rows of the teardown
+	for r, m := range rows {
+		if r > 0 && m.Packet < rows[r-1].Packet {
+			t.Errorf("row %d is packet %d, after packet %d", r, m.Packet, rows[r-1].Packet)
+		}
+		if m.ID == closeID {
+			tear = append(tear, r)
+		}
+	}
+	if len(tear) != len(teardown) {
+		t.Fatalf("%d teardown rows, want %d", len(tear), len(teardown))
+	}
+	type row struct{ Label, Pkt, Note string }
+	for i, p := range teardown {
+		r := tear[i]
+		eval[any](t, ctx, fmt.Sprintf(`(() => { const L = wsviz.app.ladder; L.list.scrollTop = L.rowTop(%d); L.render(); })()`, r))
+		sel := fmt.Sprintf(`[...document.querySelectorAll('#ladder .ladder-row[data-id="%d"]')].find(e => e.querySelector('.lr-pkt')?.textContent === 'pkt %d')`, closeID, p.Packet)
+		poll(t, ctx, sel+` !== undefined`)
+		got := eval[row](t, ctx, `(() => { const r = `+sel+`; return {Label: r.querySelector('.alabel').textContent, Pkt: r.querySelector('.lr-pkt').textContent, Note: r.querySelector('.lr-note').title}; })()`)
+		again := strings.Contains(got.Note, "resets again")
+		if got.Label != p.Flags || again != (i > 0) || i == 0 && !strings.Contains(got.Note, "came after the RST") {
+			t.Errorf("teardown row %d (%s, pkt %d): %+v", i+1, p.Flags, p.Packet, got)
+		}
+	}
+	// The messages say their packets.
+	eval[any](t, ctx, `(() => { const l = document.getElementById('ladder'); l.scrollTop = l.scrollHeight; })()`)
 	want := fmt.Sprintf("pkt %d", evs[last].Packet)
 	poll(t, ctx, fmt.Sprintf(`document.querySelector('#ladder .ladder-row[data-id="%d"] .lr-pkt')?.textContent === %q`, last, want))
 	screenshot(t, ctx, "ladder-repeated-rst")

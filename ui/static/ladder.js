@@ -5,9 +5,10 @@
 // handshake packets a tcp.open carries ("handshake") and the FIN/RST
 // packets of a tcp.close ("teardown"), each with its own time and packet
 // number; nothing is drawn that the capture did not show. A connection's
-// tcp.close is its last step, so the teardown of a reset connection comes
-// after the messages that crossed its RST on the wire, though its rows'
-// times are earlier (tcp.close's note counts those bytes). The steps are
+// tcp.close is its last step, but its packets are drawn in packet order
+// among the steps after the first of them (mergeTail): a peer's messages
+// after the other side's FIN, or that crossed a RST on the wire (tcp.close's
+// note counts those bytes). The steps are
 // the server's (/api/list?list=steps&conn=C): their count and pages of
 // them as they scroll into view, so a connection of millions of messages
 // costs the rows in view. Rows are virtual (only those in view exist) and
@@ -218,10 +219,48 @@ export class Ladder {
       for (const el of this.rows.values()) el.remove();
       this.rows.clear();
     }
+    this.mergeTail();
+  }
+
+  // mergeTail puts the teardown's packets in time order among the steps
+  // before the close that came after the first of them: a peer's messages
+  // after the other side's FIN, or that crossed a RST on the wire. Those
+  // rows (this.merged, from step this.mergedFrom's row this.mergedAt) are
+  // then in packet order;
+  // only steps whose page is at hand take part (at most a page of them).
+  mergeTail() {
+    this.merged = null;
+    const last = this.total - 1;
+    const close = last >= 1 ? this.peek(last) : null;
+    const pk = close && close[R.type] === T.tcpClose ? this.packets(close) : null;
+    if (!pk) return;
+    const steps = [];
+    for (let k = last - 1; k >= 1 && last - k <= PAGE; k--) {
+      const s = this.peek(k);
+      if (!s || !(s[R.packet] > pk[0].packet)) break;
+      steps.push({ k, sub: 0, packet: s[R.packet] });
+    }
+    if (!steps.length) return;
+    steps.reverse();
+    const entries = steps.concat(pk.map((p, i) => ({ k: last, sub: this.tail > 1 ? i + 1 : 0, packet: p.packet })));
+    // Stable: a message and the FIN that carried its last bytes share a
+    // packet, the message first.
+    entries.sort((a, b) => a.packet - b.packet);
+    this.merged = entries;
+    this.mergedFrom = steps[0].k;
+    this.mergedAt = this.head + steps[0].k - 1;
+  }
+
+  // peek returns the row of step k when its page is at hand, else null.
+  peek(k) {
+    const p = this.pages.get(Math.floor(k / PAGE));
+    return p ? p[k % PAGE] || null : null;
   }
 
   // at returns the step and packet (0: the event itself) of row r.
   at(r) {
+    const m = this.merged;
+    if (m && r >= this.mergedAt && r < this.mergedAt + m.length) return [m[r - this.mergedAt].k, m[r - this.mergedAt].sub];
     if (r < this.head) return [0, this.head > 1 ? r + 1 : 0];
     const k = r - this.head + 1;
     if (this.total > 1 && k >= this.total - 1) {
@@ -232,7 +271,14 @@ export class Ladder {
   }
 
   // rowOfStep returns the first row of step k.
-  rowOfStep(k) { return k === 0 ? 0 : this.head + k - 1; }
+  rowOfStep(k) {
+    const m = this.merged;
+    if (m && k >= this.mergedFrom) {
+      const i = m.findIndex((e) => e.k === k);
+      if (i >= 0) return this.mergedAt + i;
+    }
+    return k === 0 ? 0 : this.head + k - 1;
+  }
 
   // rowOf returns the first row of event id when its page is at hand, or -1.
   rowOf(id) {
