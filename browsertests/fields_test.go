@@ -178,3 +178,27 @@ func TestLadderRepeatedRST(t *testing.T) {
 	poll(t, ctx, fmt.Sprintf(`document.querySelector('#ladder .ladder-row[data-id="%d"] .lr-pkt')?.textContent === %q`, last, want))
 	screenshot(t, ctx, "ladder-repeated-rst")
 }
+
+// TestLadderCloseNoteOnItsPacket: on testdata/firefox-wss.pcapng the
+// server sent FIN-ACK, the client an alert, then the server a RST; in time
+// order the FIN-ACK row comes before the alert, and tcp.close's note (the
+// connection was reset) goes with the RST's row, not the FIN's.
+func TestLadderCloseNoteOnItsPacket(t *testing.T) {
+	ctx := newBrowser(t)
+	path := filepath.Join("..", "testdata", "firefox-wss.pcapng")
+	evs := decoded(t, path)
+	closeID := find(t, evs, func(ev *analyze.Event) bool {
+		return ev.Type == analyze.TypeTCPClose && ev.TCPClose.How == analyze.CloseRST && len(ev.TCPClose.Teardown) == 2 && ev.TCPClose.Teardown[0].Flags == "FIN-ACK"
+	})
+	conn, teardown := evs[closeID].Conn, evs[closeID].TCPClose.Teardown
+	openPage(t, ctx, serve(t, path)+fmt.Sprintf("#conn=%d", conn), len(evs))
+	poll(t, ctx, fmt.Sprintf(`wsviz.app.details.get(%d)`, closeID))
+	eval[any](t, ctx, `(() => { const l = document.getElementById('ladder'); l.scrollTop = l.scrollHeight; })()`)
+	poll(t, ctx, fmt.Sprintf(`document.querySelectorAll('#ladder .ladder-row[data-id="%d"]').length === 2`, closeID))
+	type row struct{ Pkt, Note string }
+	got := eval[[]row](t, ctx, fmt.Sprintf(`[...document.querySelectorAll('#ladder .ladder-row[data-id="%d"]')].sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top)).map(r => ({Pkt: r.querySelector('.lr-pkt').textContent, Note: r.querySelector('.lr-note').title}))`, closeID))
+	const reset = "the TCP connection was reset (RST)"
+	if len(got) != 2 || got[0].Pkt != fmt.Sprintf("pkt %d", teardown[0].Packet) || strings.Contains(got[0].Note, reset) || !strings.Contains(got[1].Note, reset) {
+		t.Errorf("teardown rows %+v; want the FIN-ACK's without tcp.close's note and the RST's with it", got)
+	}
+}

@@ -41,6 +41,16 @@ const PACKET_NOTE = {
   'RST-ACK': (from) => 'the ' + from + ' aborts the connection (RST)',
 };
 
+// noteSub returns the packet (1-based) of a tcp.open's handshake or a
+// tcp.close's teardown list that carries the event's note: a tcp.close's
+// first RST, else its last packet (the FIN that closed it); a tcp.open's
+// first.
+function noteSub(type, list) {
+  if (type !== T.tcpClose) return 1;
+  const rst = list.findIndex((q) => String(q.flags || '').startsWith('RST'));
+  return rst >= 0 ? rst + 1 : list.length;
+}
+
 export class Ladder {
   constructor(app, list, title, ends, clientEl, serverEl, viewEl) {
     this.app = app;
@@ -509,8 +519,10 @@ export class Ladder {
         packet: p.packet,
         t: this.app.relOf(p.t),
         // The event's own note says what the packets mean together: it
-        // goes with the first of them.
-        note: sub === 1 && note ? note + ' — ' + explain : explain,
+        // goes with the first of them, or for a tcp.close with the packet
+        // that ended the connection (its first RST; its last FIN), which
+        // the time order may put after others.
+        note: sub === noteSub(type, list) && note ? note + ' — ' + explain : explain,
       };
     }
     switch (type) {
