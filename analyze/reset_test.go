@@ -613,15 +613,7 @@ func TestDataStraddlingEnd(t *testing.T) {
 			}
 			name := fmt.Sprintf("%s, snapped %v", mark, snapped)
 			for _, workers := range []int{1, 2} {
-				var got, warned []string
-				for _, ev := range decodeEvents(t, data, workers) {
-					if ev.Type == analyze.TypeWSMessage {
-						got = append(got, string(ev.Message.Payload))
-					}
-					for _, w := range ev.Warnings {
-						warned = append(warned, w.Code+": "+w.Msg)
-					}
-				}
+				got, warned := payloadsAndWarnings(decodeEvents(t, data, workers))
 				want := fmt.Sprintf("tcp.data_after_end: %d bytes from the server lay past the sequence number of its own %s", len(extra), mark)
 				if !slices.Equal(got, []string{"one"}) || len(warned) != 1 || !strings.HasPrefix(warned[0], want) {
 					t.Errorf("%s, %d workers: %q, warnings %q; want [one] and %q", name, workers, got, warned, want)
@@ -651,21 +643,27 @@ func TestDataStraddlingEndBuffered(t *testing.T) {
 		}
 		data := movePacket(t, c.Bytes(), first, first+2) // "one" after the FIN or RST
 		for _, workers := range []int{1, 2} {
-			var got, warned []string
-			for _, ev := range decodeEvents(t, data, workers) {
-				if ev.Type == analyze.TypeWSMessage {
-					got = append(got, string(ev.Message.Payload))
-				}
-				for _, w := range ev.Warnings {
-					warned = append(warned, w.Code+": "+w.Msg)
-				}
-			}
+			got, warned := payloadsAndWarnings(decodeEvents(t, data, workers))
 			want := fmt.Sprintf("tcp.data_after_end: %d bytes from the server lay past the sequence number of its own %s", len(extra), mark)
 			if !slices.Equal(got, []string{"one", "two"}) || len(warned) != 1 || !strings.HasPrefix(warned[0], want) {
 				t.Errorf("%s, %d workers: %q, warnings %q; want [one two] and %q", mark, workers, got, warned, want)
 			}
 		}
 	}
+}
+
+// payloadsAndWarnings returns the payloads of the messages among events,
+// and their warnings as "code: message".
+func payloadsAndWarnings(events []analyze.Event) (payloads, warnings []string) {
+	for _, ev := range events {
+		if ev.Type == analyze.TypeWSMessage {
+			payloads = append(payloads, string(ev.Message.Payload))
+		}
+		for _, w := range ev.Warnings {
+			warnings = append(warnings, w.Code+": "+w.Msg)
+		}
+	}
+	return payloads, warnings
 }
 
 // cutLast returns data, a pcap capture whose last packet carries a TCP
