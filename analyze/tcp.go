@@ -114,9 +114,9 @@ type connRare struct {
 	// afterEnd counts each direction's bytes past the end its sender
 	// marked (endOf), which were not decoded (tcp.data_after_end).
 	afterEnd [2]int64
-	// resetAt is each direction's stream offset at the RST: what came
+	// offAtReset is each direction's stream offset at the RST: what came
 	// after it, tcp.close's note says.
-	resetAt [2]int64
+	offAtReset [2]int64
 }
 
 // halfRare is connRare's part for one direction.
@@ -223,16 +223,16 @@ func (a *Analyzer) shardSegment(s *capture.Segment, id int, f *flow, linger bool
 func (a *Analyzer) segmentConn(c *conn, s *capture.Segment, linger bool) {
 	a.tlsRetry()
 	fragments := s.Outer != nil && len(s.Outer.Problems) > 0
+	d := client
+	if s.Src != c.addr[client] {
+		d = server
+	}
 	if c.done || a.lingering(c) {
 		if fragments {
 			a.fragmentProblems(c, s)
 		}
-		a.countLate(c, s)
+		a.countLate(c, d, s)
 		return
-	}
-	d := client
-	if s.Src != c.addr[client] {
-		d = server
 	}
 	if !c.opened {
 		a.handshake(c, d, s)
@@ -298,20 +298,16 @@ func (a *Analyzer) segmentConn(c *conn, s *capture.Segment, linger bool) {
 }
 
 // lateData counts the segments, and their bytes, that brought data to
-// connections already ended (lateNote).
+// connections already ended (its note, for Options.OnNote).
 type lateData struct{ segments, bytes int64 }
 
-// countLate counts segment s, which came after its connection c ended,
-// when it brings bytes c did not have: past what was decoded, declared a
-// gap, or counted so before (not a retransmission).
-func (a *Analyzer) countLate(c *conn, s *capture.Segment) {
+// countLate counts segment s, from direction d, which came after its
+// connection c ended, when it brings bytes c did not have: past what was
+// decoded, declared a gap, or counted so before (not a retransmission).
+func (a *Analyzer) countLate(c *conn, d int, s *capture.Segment) {
 	n := len(s.Payload) + s.Missing
 	if n == 0 || s.Flags&capture.SYN != 0 {
 		return
-	}
-	d := client
-	if s.Src != c.addr[client] {
-		d = server
 	}
 	h := &c.half[d]
 	if past := int64(int32(s.Seq + uint32(n) - h.next)); h.started && past > 0 && past < maxWindow {
@@ -334,7 +330,7 @@ func (a *Analyzer) noteReset(c *conn, d int, s *capture.Segment) {
 	r := c.rareOf()
 	r.reset = arrival{a.pktNum, a.pktTime.UnixNano()}
 	r.resetFrom, r.resetOff = d, -1
-	r.resetAt = [2]int64{c.half[client].off, c.half[server].off}
+	r.offAtReset = [2]int64{c.half[client].off, c.half[server].off}
 	if h := &c.half[d]; h.started {
 		if delta := int64(int32(s.Seq - h.next)); delta >= 0 && delta < maxWindow {
 			r.resetOff = h.off + delta
@@ -346,12 +342,12 @@ func (a *Analyzer) noteReset(c *conn, d int, s *capture.Segment) {
 	a.trimPastEnd(c, d) // what was buffered past it is not the stream's
 }
 
-// lateNote says what of c came after its RST (r): the peer's bytes
+// afterResetNote says what of c came after its RST (r): the peer's bytes
 // crossed it on the wire, the resetter's were recorded late.
-func lateNote(c *conn, r *connRare) string {
+func afterResetNote(c *conn, r *connRare) string {
 	var b strings.Builder
 	for _, d := range [2]int{1 - r.resetFrom, r.resetFrom} {
-		n := c.half[d].off - r.resetAt[d]
+		n := c.half[d].off - r.offAtReset[d]
 		switch {
 		case n <= 0:
 		case d == r.resetFrom:
@@ -996,7 +992,7 @@ func (a *Analyzer) finish(c *conn, how string) {
 	case CloseRST:
 		ev.Note = "the TCP connection was reset (RST): the sender gave up on it at once; " + counts
 		if r := c.rare; r != nil && r.reset.packet != 0 {
-			ev.Note += lateNote(c, r)
+			ev.Note += afterResetNote(c, r)
 		}
 	case CloseEnd:
 		ev.Note = "the capture ended while the TCP connection was still open: " + counts

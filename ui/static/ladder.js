@@ -501,11 +501,11 @@ export class Ladder {
     const note = ev && ev.note ? ev.note : '';
     const type = r[R.type];
     if (sub > 0 && ev) {
-      const p = (type === T.tcpOpen ? ev.handshake : ev.teardown)[sub - 1];
+      const list = type === T.tcpOpen ? ev.handshake : ev.teardown;
+      const p = list[sub - 1];
       const side = p.from === 'server' ? 'server' : 'client';
       const flags = String(p.flags || '');
       const rst = flags.startsWith('RST');
-      const list = type === T.tcpOpen ? ev.handshake : ev.teardown;
       // A RST after one of the same side's: its host no longer has the
       // connection and answers what still arrives for it (RFC 9293 §3.10.7.1).
       const again = rst && list.slice(0, sub - 1).some((q) => q.from === p.from && String(q.flags || '').startsWith('RST'));
