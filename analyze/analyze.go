@@ -257,6 +257,8 @@ func (ev *Event) clearGroupOf(typ string) {
 		ev.Message = Message{}
 	case TypeTLSHandshake, TypeTLSMessage, TypeTLSAlert, TypeTLSRecord:
 		ev.TLS = TLS{}
+	case TypeH2StreamClose:
+		ev.H2Close = H2Close{}
 	}
 }
 
@@ -301,7 +303,7 @@ func (a *Analyzer) newEvent(typ string, c *conn, from string) *Event {
 	ev := &a.ev
 	ev.clearGroup()
 	ev.Type, ev.Time, ev.Packet, ev.From = typ, a.pktTime, a.pktNum, from
-	ev.Conn = 0
+	ev.Conn, ev.Stream = 0, 0
 	if c != nil {
 		ev.Conn = c.id
 	}

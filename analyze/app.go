@@ -15,6 +15,7 @@ const (
 	phaseProbe        // no handshake: looking for WebSocket frames mid-stream
 	phaseWS           // WebSocket frames
 	phaseOther        // some other protocol: only counted
+	phaseH2           // HTTP/2 frames (h2.go), with WebSockets on their streams
 )
 
 // probeBudget is how many chunks per direction are tried as WebSocket
@@ -31,8 +32,8 @@ type app struct {
 	synced [2]bool // the stream found a frame boundary (mid-stream start)
 	probes [2]int
 
-	closeFrom int // direction+1 of the first close message, 0 before any
-	pingFrom  int // direction+1 of the last unanswered ping
+	peers wsPeers // of the connection's WebSocket (HTTP/1.1's upgrade, or mid-stream)
+	h2    *h2Conn // the HTTP/2 layer, in phaseH2
 
 	h2Matched int8 // how many of the client's first bytes match HTTP/2's preface line; -1 once they do not, or it was said (matchH2)
 
@@ -47,11 +48,14 @@ type hsHandler struct {
 	c *conn
 }
 
-// wsHandler receives one direction's frames and messages.
+// wsHandler receives one direction's frames and messages: of the
+// connection's WebSocket, or of the one on HTTP/2 stream stream.
 type wsHandler struct {
-	a *Analyzer
-	c *conn
-	d int
+	a      *Analyzer
+	c      *conn
+	d      int
+	peers  *wsPeers
+	stream uint32
 }
 
 // appData decodes in-order bytes of direction d. packet carried them.
@@ -65,9 +69,28 @@ func (a *Analyzer) appData(c *conn, d int, b []byte, packet int64) {
 // carried them, or as a TLS layer decrypted them.
 func (a *Analyzer) plainData(c *conn, d int, b []byte, packet int64) {
 	p := &c.app
-	if d == client && p.h2Matched >= 0 && p.tls == nil && matchH2(&p.h2Matched, b) {
-		a.h2Preface(c)
+	if p.phase == phaseH2 {
+		a.h2Write(c, d, b, packet)
 		return
+	}
+	if p.h2Matched >= 0 && p.tls == nil {
+		switch m := int(p.h2Matched); {
+		case d == client && matchH2(&p.h2Matched, b):
+			// The client's first bytes are HTTP/2's preface (prior
+			// knowledge, RFC 9113 §3.3); b holds the end of its first
+			// line, whose start came before (and went to the HTTP/1
+			// decoder, which is left).
+			a.startH2(c)
+			a.h2Write(c, d, []byte(h2PrefaceLine), packet)
+			a.h2Write(c, d, b[len(h2PrefaceLine)-m:], packet)
+			return
+		case d == server && m == 0 && p.phase == phaseHTTP && p.hs == nil && h2ServerFirst(b):
+			// The server spoke first, with HTTP/2's SETTINGS: a server
+			// with prior knowledge sends its preface at once (§3.4).
+			a.startH2(c)
+			a.h2Write(c, d, b, packet)
+			return
+		}
 	}
 	for len(b) > 0 && !c.done {
 		switch p.phase {
@@ -146,20 +169,19 @@ func matchH2(matched *int8, b []byte) bool {
 	return false
 }
 
-// h2Preface emits http.error for a cleartext connection whose client
-// opened it with HTTP/2's preface (prior knowledge: h2c clients, gRPC),
-// and stops decoding it. Over TLS, the handshake's ALPN says it instead
-// (tls.alpn_h2): RFC 9113 §3.3 has HTTP/2 over TLS negotiated so.
-func (a *Analyzer) h2Preface(c *conn) {
-	c.app.phase = phaseOther
-	ev := a.newEvent(TypeHTTPError, c, fromName[client])
-	ev.Note = "the client opened the connection with HTTP/2's connection preface (prior knowledge, as h2c and gRPC clients do): the connection speaks HTTP/2, and WebSocket over HTTP/2 (RFC 8441) is not decoded yet; its later bytes are only counted"
-	ev.Warn(codeH2Preface, "the client sent HTTP/2's connection preface (RFC 9113 §3.4): WebSocket over HTTP/2 (RFC 8441) is not decoded yet")
-	a.send(ev)
+// h2ServerFirst reports whether b, a server's first bytes on a connection
+// the client has not spoken on, start with the frame an HTTP/2 server's
+// preface is (RFC 9113 §3.4): a SETTINGS frame (type 0x4, §6.5) without
+// ACK on stream 0, its length a multiple of 6. No HTTP/1 response starts
+// so ("HTTP/1."), nor the greetings of other protocols that speak first
+// (SSH, SMTP, MySQL).
+func h2ServerFirst(b []byte) bool {
+	if len(b) < 9 {
+		return false
+	}
+	n := int(b[0])<<16 | int(b[1])<<8 | int(b[2])
+	return b[3] == 0x4 && b[4] == 0 && string(b[5:9]) == "\x00\x00\x00\x00" && n%6 == 0 && n <= 16384
 }
-
-// codeH2Preface is h2Preface's warning code.
-const codeH2Preface = "http.h2_preface"
 
 // giveUp counts a chunk that did not look like WebSocket frames.
 func (a *Analyzer) giveUp(c *conn, d int) {
@@ -185,6 +207,8 @@ func (a *Analyzer) plainGap(c *conn, d int, n int64) {
 		p.h2Matched = -1 // what follows is not the client's first bytes
 	}
 	switch p.phase {
+	case phaseH2:
+		a.h2Gap(c, d, n)
 	case phaseHTTP:
 		if p.hs != nil {
 			p.hs.Gap(d == client)
@@ -209,6 +233,9 @@ func (a *Analyzer) plainGap(c *conn, d int, n int64) {
 func (a *Analyzer) appEnd(c *conn) {
 	a.tlsEnd(c)
 	p := &c.app
+	if p.h2 != nil {
+		a.h2End(c)
+	}
 	for d := range 2 {
 		if p.ws[d] == nil {
 			continue
@@ -280,7 +307,7 @@ func (a *Analyzer) newStream(c *conn, d int, cfg wsproto.Config) {
 	cfg.MaxPayload = a.opts.MaxPayload
 	cfg.MaxMessage = a.opts.MaxMessage
 	cfg.Shared = a.ws
-	c.app.ws[d] = wsproto.NewStream(cfg, wsHandler{a, c, d})
+	c.app.ws[d] = wsproto.NewStream(cfg, wsHandler{a, c, d, &c.app.peers, 0})
 }
 
 func (h hsHandler) Request(r *handshake.Request) {
@@ -344,7 +371,23 @@ func windowsAgreed(serverBits, clientBits int) string {
 
 func (h hsHandler) Upgraded(u *handshake.Upgrade) {
 	a, c := h.a, h.c
+	cfg := a.wsOpen(c, u, 0, a.pktNum)
+	for d := range 2 {
+		a.newStream(c, d, cfg[d])
+		c.app.synced[d] = true
+	}
+	c.app.phase = phaseWS
+	if pending := c.app.hs.PendingClient(); len(pending) > 0 {
+		c.app.ws[client].Write(pending, a.pktNum)
+	}
+}
+
+// wsOpen emits ws.open for the WebSocket u describes: the connection's,
+// or the one on HTTP/2 stream stream (packet: the answer's), and returns
+// the configuration of its two directions.
+func (a *Analyzer) wsOpen(c *conn, u *handshake.Upgrade, stream uint32, packet int64) [2]wsproto.Config {
 	ev := a.newEvent(TypeWSOpen, c, "")
+	ev.Packet, ev.Stream = packet, stream
 	ev.WSOpen = WSOpen{Path: u.Path, Subprotocol: u.Subprotocol, Offered: append(ev.WSOpen.Offered, u.Offered...),
 		Extensions: u.Extensions, Accept: u.Accept}
 	var what []string
@@ -372,20 +415,15 @@ func (h hsHandler) Upgraded(u *handshake.Upgrade) {
 		}
 	}
 	ev.Note = "the connection is now a WebSocket"
+	if stream != 0 {
+		ev.Note = fmt.Sprintf("HTTP/2 stream %d is now a WebSocket (RFC 8441)", stream)
+	}
 	if len(what) > 0 {
 		ev.Note += ": " + strings.Join(what, "; ")
 	}
 	addProblems(ev, u.Problems)
 	a.send(ev)
-
-	for d := range 2 {
-		a.newStream(c, d, cfg[d])
-		c.app.synced[d] = true
-	}
-	c.app.phase = phaseWS
-	if pending := c.app.hs.PendingClient(); len(pending) > 0 {
-		c.app.ws[client].Write(pending, a.pktNum)
-	}
+	return cfg
 }
 
 func addProblems[P ~struct{ Code, Msg string }](ev *Event, problems []P) {
@@ -430,6 +468,7 @@ func opcodeName(op uint8) string {
 func (h wsHandler) Frame(f *wsproto.Frame) {
 	a, c, d := h.a, h.c, h.d
 	ev := a.newEvent(TypeWSFrame, c, fromName[d])
+	ev.Stream = h.stream
 	// Header aliases the stream's buffer, valid until emit returns.
 	// Field by field into the Frame newEvent zeroed: a composite literal
 	// is built on the stack and copied 16 bytes a load, each load waiting
@@ -443,8 +482,9 @@ func (h wsHandler) Frame(f *wsproto.Frame) {
 
 func (h wsHandler) Message(m *wsproto.Message) {
 	a, c, d := h.a, h.c, h.d
-	p := &c.app
+	p := h.peers
 	ev := a.newEvent(TypeWSMessage, c, fromName[d])
+	ev.Stream = h.stream
 	// Packets and Payload alias the stream's buffers, valid until emit
 	// returns, as the Event's own would be. Field by field into the
 	// Message newEvent zeroed, as in Frame.
@@ -480,7 +520,7 @@ func (h wsHandler) Message(m *wsproto.Message) {
 			p.closeFrom = d + 1
 			ev.Note = fmt.Sprintf("the %s starts the closing handshake %s; the %s should answer with a close", who, status, peer)
 		} else if p.closeFrom == 2-d {
-			ev.Note = fmt.Sprintf("the %s answered the close %s: the WebSocket is closed and the TCP connection should end next", who, status)
+			ev.Note = fmt.Sprintf("the %s answered the close %s: the WebSocket is closed and %s should end next", who, status, closeNext[min(h.stream, 1)])
 		} else {
 			ev.Note = fmt.Sprintf("the %s sent another close %s", who, status)
 		}
@@ -497,6 +537,10 @@ func (h wsHandler) Message(m *wsproto.Message) {
 	addProblems(ev, m.Problems)
 	a.send(ev)
 }
+
+// closeNext says what ends after a closing handshake: the TCP connection,
+// or the WebSocket's HTTP/2 stream (RFC 8441 §5: END_STREAM).
+var closeNext = [2]string{"the TCP connection", "its HTTP/2 stream (END_STREAM)"}
 
 // closeCodeName names close status codes, RFC 6455 §7.4.1 and the IANA
 // registry (§11.7).

@@ -113,7 +113,7 @@ func TestCopyEventEveryField(t *testing.T) {
 			for i := range v.NumField() {
 				name := v.Type().Field(i).Name
 				switch name {
-				case "TCPOpen", "TCPClose", "TCPGap", "HTTP", "WSOpen", "Frame", "Message", "Capture", "TLS":
+				case "TCPOpen", "TCPClose", "TCPGap", "HTTP", "WSOpen", "Frame", "Message", "Capture", "TLS", "H2Close":
 					if name != group[typ] {
 						continue
 					}

@@ -33,6 +33,11 @@ const (
 	// Reassembly itself is silent: a datagram put together cleanly is
 	// just its segment.
 	TypeIPFragments = "ip.fragments"
+	// TypeH2StreamClose reports the end of an HTTP/2 stream that carried
+	// a WebSocket (RFC 8441): both sides ended it (END_STREAM), or one
+	// reset it (RST_STREAM). A WebSocket whose stream was still open when
+	// its connection ended has none: tcp.close ends it.
+	TypeH2StreamClose = "h2.stream_close"
 )
 
 // Directions, as used in Event.From.
@@ -77,6 +82,11 @@ type Event struct {
 	// Packet is the number (from 1, as in Wireshark) of the packet that
 	// completed the event. JSON "packet".
 	Packet int64
+	// Stream is the HTTP/2 stream (RFC 9113 §5.1.1) the event concerns,
+	// on a connection that speaks HTTP/2: a request's, its response's,
+	// and those of the WebSocket opened on it (RFC 8441); 0 otherwise.
+	// JSON "stream", omitted when 0.
+	Stream uint32
 	// Note says in plain words what happened and what it means. JSON "note".
 	Note string
 	// Warnings lists the protocol violations and limits seen in this
@@ -92,6 +102,7 @@ type Event struct {
 	Message  Message  // TypeWSMessage
 	Capture  Capture  // TypeCaptureStats
 	TLS      TLS      // TypeTLSHandshake, TypeTLSMessage, TypeTLSAlert, TypeTLSRecord
+	H2Close  H2Close  // TypeH2StreamClose
 
 	// Carried lists the TLS records that carried the event's bytes, on a
 	// connection whose TLS layer read them (any type; see Carried).
@@ -336,6 +347,26 @@ type Deflate struct {
 	// Window bits are 8..15; 15 when the parameter was absent.
 	ServerMaxWindowBits int `json:"server_max_window_bits"`
 	ClientMaxWindowBits int `json:"client_max_window_bits"`
+}
+
+// How an HTTP/2 stream ended, as used in H2Close.How.
+const (
+	CloseEndStream = "end_stream" // both sides sent a frame with END_STREAM (RFC 9113 §5.1)
+	CloseRSTStream = "rst_stream" // a side reset the stream (RST_STREAM, RFC 9113 §6.4)
+)
+
+// H2Close describes how an HTTP/2 stream that carried a WebSocket ended.
+type H2Close struct {
+	// How is CloseEndStream or CloseRSTStream. JSON "how".
+	How string
+	// ErrorCode names a RST_STREAM's error code (RFC 9113 §7),
+	// "CANCEL"; "" for end_stream. JSON "error_code", omitted when empty.
+	ErrorCode string
+	// ClientBytes and ServerBytes count the payload bytes of the
+	// stream's DATA frames each side sent after the request and the
+	// response: the WebSocket's bytes. JSON "client_bytes",
+	// "server_bytes".
+	ClientBytes, ServerBytes int64
 }
 
 // Frame is one RFC 6455 frame header (§5.2).

@@ -1,46 +1,54 @@
 package analyze_test
 
 import (
+	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/wsviz/wsviz/analyze"
+	"github.com/wsviz/wsviz/analyze/analyzetest"
 	"github.com/wsviz/wsviz/capture/capturetest"
 )
 
 // h2Opening is what an HTTP/2 client with prior knowledge sends first: the
-// connection preface (RFC 9113 §3.4) and an empty SETTINGS frame.
-const h2Opening = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+// connection preface (RFC 9113 §3.4) and an empty SETTINGS frame; then a
+// GET on stream 1 (its header block HPACK-encoded, RFC 7541).
+var h2Opening = analyzetest.H2Preface + "\x00\x00\x00\x04\x00\x00\x00\x00\x00" +
+	string(analyzetest.NewH2().Headers(1, true, ":method", "GET", ":scheme", "http", ":path", "/first", ":authority", "a"))
 
-// h2Notes returns the events that carry http.h2_preface, and whether any
-// event decoded WebSocket or HTTP/1 from the connection.
-func h2Notes(events []analyze.Event) (notes []analyze.Event, decoded bool) {
+// h2Decoded returns the HTTP/2 requests decoded (as "stream method
+// target"), the http.error events, and whether any event decoded HTTP/1 or
+// WebSocket from the connection.
+func h2Decoded(events []analyze.Event) (requests []string, errors []analyze.Event, other bool) {
 	for _, ev := range events {
-		if ev.HasWarning("http.h2_preface") {
-			notes = append(notes, ev)
-		}
-		switch ev.Type {
-		case analyze.TypeWSOpen, analyze.TypeWSFrame, analyze.TypeWSMessage, analyze.TypeHTTPRequest, analyze.TypeHTTPResponse:
-			decoded = true
+		switch {
+		case ev.Type == analyze.TypeHTTPError:
+			errors = append(errors, ev)
+		case ev.Type == analyze.TypeHTTPRequest && ev.HTTP.Proto == "HTTP/2":
+			requests = append(requests, fmt.Sprint(ev.Stream, " ", ev.HTTP.Method, " ", ev.HTTP.Target, " ", ev.Packet))
+		case strings.HasPrefix(ev.Type, "ws.") || strings.HasPrefix(ev.Type, "http."):
+			other = true
 		}
 	}
-	return notes, decoded
+	return requests, errors, other
 }
 
 // TestH2PrefaceEverySplit opens a cleartext connection with HTTP/2's
 // preface cut into segments at every place and every pair of places, with
 // the server's SETTINGS before or after it, on one worker and two: each
-// time one http.error says it, from the client, at the packet that holds
-// the preface's first line (16 bytes), and nothing is decoded as HTTP/1 or
-// WebSocket.
+// time the connection is decoded as HTTP/2 (prior knowledge, RFC 9113
+// §3.3) from its first byte, so the GET after the preface is a request on
+// stream 1, at the packet that ends it, and nothing is an error or HTTP/1.
 func TestH2PrefaceEverySplit(t *testing.T) {
-	const line = len("PRI * HTTP/2.0\r\n")
 	var splits [][]int
 	for i := 1; i < len(h2Opening); i++ {
 		splits = append(splits, []int{i})
 		for j := i + 1; j < len(h2Opening); j++ {
-			splits = append(splits, []int{i, j})
+			if j-i < 30 || j > len(analyzetest.H2Preface)+20 {
+				splits = append(splits, []int{i, j})
+			}
 		}
 	}
 	for _, serverFirst := range []bool{false, true} {
@@ -51,25 +59,19 @@ func TestH2PrefaceEverySplit(t *testing.T) {
 			if serverFirst {
 				k.Server([]byte("\x00\x00\x00\x04\x00\x00\x00\x00\x00"))
 			}
-			first := int64(c.Packets()) + 1 // the first segment of the preface
 			k.ClientSegments([]byte(h2Opening), cuts...)
+			last := c.Packets() // the segment that ends the GET
 			if !serverFirst {
 				k.Server([]byte("\x00\x00\x00\x04\x00\x00\x00\x00\x00"))
 			}
 			k.CloseFIN(true)
 			k.CloseFIN(false)
-			// The segment that holds byte line-1.
-			want := first
-			for _, cut := range cuts {
-				if cut < line {
-					want++
-				}
-			}
+			want := fmt.Sprint("1 GET /first ", last)
 			for _, workers := range []int{1, 2} {
-				notes, decoded := h2Notes(decodeEvents(t, c.Bytes(), workers))
-				if len(notes) != 1 || notes[0].Type != analyze.TypeHTTPError || notes[0].From != analyze.FromClient || notes[0].Packet != want || decoded {
-					t.Fatalf("server first %v, cuts %v, %d workers: %d notes (%+v), decoded %v; want one http.error from the client at packet %d",
-						serverFirst, cuts, workers, len(notes), notes, decoded, want)
+				requests, errors, other := h2Decoded(decodeEvents(t, c.Bytes(), workers))
+				if len(requests) != 1 || requests[0] != want || len(errors) > 0 || other {
+					t.Fatalf("server first %v, cuts %v, %d workers: requests %q, errors %+v, other events %v; want [%q] alone",
+						serverFirst, cuts, workers, requests, errors, other, want)
 				}
 			}
 		}
@@ -77,8 +79,9 @@ func TestH2PrefaceEverySplit(t *testing.T) {
 }
 
 // TestH2PrefaceNotElsewhere: bytes that only look like the preface, or are
-// not a connection's first client bytes, are not taken for it; nor is a
-// TLS connection's (its handshake's ALPN says HTTP/2: tls.alpn_h2).
+// not a connection's first client bytes, are not taken for it, and a
+// server's first bytes are taken for HTTP/2's SETTINGS only when they are
+// one.
 func TestH2PrefaceNotElsewhere(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -104,6 +107,16 @@ func TestH2PrefaceNotElsewhere(t *testing.T) {
 		{"from the server", func(k *capturetest.Conn) {
 			k.Server([]byte(h2Opening))
 		}},
+		{"a server's SETTINGS ACK first", func(k *capturetest.Conn) {
+			k.Server([]byte("\x00\x00\x00\x04\x01\x00\x00\x00\x00"))
+		}},
+		{"a server's SETTINGS of a bad length first", func(k *capturetest.Conn) {
+			k.Server([]byte("\x00\x00\x05\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
+		}},
+		{"a server's SETTINGS after the client spoke", func(k *capturetest.Conn) {
+			k.Client([]byte("GET / HTTP/1.1\r\n"))
+			k.Server([]byte("\x00\x00\x00\x04\x00\x00\x00\x00\x00"))
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := capturetest.NewCapture(capturetest.Options{})
@@ -112,48 +125,40 @@ func TestH2PrefaceNotElsewhere(t *testing.T) {
 			tc.script(k)
 			k.CloseFIN(true)
 			k.CloseFIN(false)
-			if notes, _ := h2Notes(decodeEvents(t, c.Bytes(), 1)); len(notes) != 0 {
-				t.Errorf("%d http.h2_preface notes (%+v), want none", len(notes), notes)
+			for _, ev := range decodeEvents(t, c.Bytes(), 1) {
+				if ev.Stream != 0 || ev.HTTP.Proto == "HTTP/2" || strings.HasPrefix(ev.Note, "wsviz stopped decoding the") {
+					t.Errorf("decoded as HTTP/2: %s", ev.AppendJSON(nil))
+				}
 			}
 		})
 	}
+}
 
-	// Go's net/http client and server over TLS 1.3 (ALPN h2), the key log
-	// in the pcapng: the preface is decrypted, and only the handshake
-	// says HTTP/2.
-	t.Run("TLS", func(t *testing.T) {
-		data, err := os.ReadFile("../testdata/h2/h2-tls.pcapng")
+// TestH2RealCaptures: Go's net/http client and server. Over TLS 1.3 (ALPN
+// h2, the key log in the pcapng), two GETs; over cleartext with prior
+// knowledge (golang.org/x/net/http2/h2c), two GETs, and an Upgrade: h2c
+// request on a connection of its own, whose switch is not decoded
+// (http.not_websocket). Taken on loopback by tcpdump.
+func TestH2RealCaptures(t *testing.T) {
+	for _, tc := range []struct {
+		file   string
+		want   []string
+		errors string
+	}{
+		{"../testdata/h2/h2-tls.pcapng", []string{"1 GET /x 10", "3 GET /x 17"}, ""},
+		{"../testdata/h2/h2c.pcap", []string{"1 GET /prior 6", "3 GET /prior 15"}, "http.not_websocket"},
+	} {
+		data, err := os.ReadFile(tc.file)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var alpn int
-		events := decodeEvents(t, data, 1)
-		for _, ev := range events {
-			if ev.HasWarning("tls.alpn_h2") {
-				alpn++
-			}
+		requests, errors, _ := h2Decoded(decodeEvents(t, data, 1))
+		var codes []string
+		for _, ev := range errors {
+			codes = append(codes, ev.Warnings[0].Code)
 		}
-		if notes, _ := h2Notes(events); len(notes) != 0 || alpn != 1 {
-			t.Errorf("%d http.h2_preface notes, %d tls.alpn_h2; want 0 and 1", len(notes), alpn)
+		if !slices.Equal(requests, tc.want) || strings.Join(codes, " ") != tc.errors {
+			t.Errorf("%s: HTTP/2 requests %q, http.error codes %v; want %q and %q", tc.file, requests, codes, tc.want, tc.errors)
 		}
-	})
-}
-
-// TestH2PrefaceRealCapture: Go's HTTP/2 client with prior knowledge and an
-// Upgrade: h2c request, against golang.org/x/net/http2/h2c, taken on
-// loopback by tcpdump.
-func TestH2PrefaceRealCapture(t *testing.T) {
-	data, err := os.ReadFile("../testdata/h2/h2c.pcap")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, ev := range decodeEvents(t, data, 1) {
-		if ev.Type == analyze.TypeHTTPError {
-			got = append(got, ev.Warnings[0].Code)
-		}
-	}
-	if strings.Join(got, " ") != "http.h2_preface http.not_websocket" {
-		t.Errorf("http.error codes %v, want the prior-knowledge connection's http.h2_preface, then the upgrade's http.not_websocket", got)
 	}
 }

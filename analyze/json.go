@@ -63,6 +63,10 @@ func (e *Event) appendJSONAt(b []byte, times *jsonenc.TimeCache, notes *jsonenc.
 		b = append(b, `,"conn":`...)
 		b = jsonenc.AppendInt(b, int64(e.Conn))
 	}
+	if e.Stream != 0 {
+		b = append(b, `,"stream":`...)
+		b = jsonenc.AppendUint(b, uint64(e.Stream))
+	}
 	switch e.From {
 	case "":
 	case FromServer:
@@ -94,6 +98,14 @@ func (e *Event) appendJSONAt(b []byte, times *jsonenc.TimeCache, notes *jsonenc.
 		b = appendTCPPackets(b, "teardown", c.Teardown, times)
 	case TypeTLSHandshake, TypeTLSMessage, TypeTLSAlert, TypeTLSRecord:
 		b = appendTLS(b, e.Type, &e.TLS)
+	case TypeH2StreamClose:
+		c := &e.H2Close
+		b = appendField(b, "how", c.How)
+		if c.ErrorCode != "" {
+			b = appendField(b, "error_code", c.ErrorCode)
+		}
+		b = appendInt(b, "client_bytes", c.ClientBytes)
+		b = appendInt(b, "server_bytes", c.ServerBytes)
 	case TypeCaptureStats:
 		b = appendInt(b, "captured", e.Capture.Packets)
 		b = appendInt(b, "dropped", e.Capture.Drops)
@@ -446,6 +458,7 @@ type jsonEvent struct {
 	Conn     int       `json:"conn"`
 	From     string    `json:"from"`
 	Packet   int64     `json:"packet"`
+	Stream   uint32    `json:"stream"`
 	Note     string    `json:"note"`
 	Warnings []Warning `json:"warnings"`
 
@@ -458,6 +471,7 @@ type jsonEvent struct {
 	How         string       `json:"how"`
 	ClientBytes int64        `json:"client_bytes"`
 	ServerBytes int64        `json:"server_bytes"`
+	ErrorCode   string       `json:"error_code"`
 	Captured    int64        `json:"captured"`
 	Dropped     int64        `json:"dropped"`
 	Offset      int64        `json:"offset"`
@@ -531,7 +545,7 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &j); err != nil {
 		return fmt.Errorf("analyze: decode event: %w", err)
 	}
-	*e = Event{Type: j.Type, Time: j.T, Conn: j.Conn, From: j.From, Packet: j.Packet, Note: j.Note, Warnings: j.Warnings}
+	*e = Event{Type: j.Type, Time: j.T, Conn: j.Conn, From: j.From, Packet: j.Packet, Stream: j.Stream, Note: j.Note, Warnings: j.Warnings}
 	if len(j.TLSRecords) > 0 || j.TLSRecordsMore > 0 {
 		e.Carried = Carried{More: j.TLSRecordsMore, MoreLen: j.TLSRecordsMoreLen}
 		for _, r := range j.TLSRecords {
@@ -553,6 +567,8 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 		}
 	case TypeTCPClose:
 		e.TCPClose = TCPClose{How: j.How, ClientBytes: j.ClientBytes, ServerBytes: j.ServerBytes, Teardown: j.Teardown}
+	case TypeH2StreamClose:
+		e.H2Close = H2Close{How: j.How, ErrorCode: j.ErrorCode, ClientBytes: j.ClientBytes, ServerBytes: j.ServerBytes}
 	case TypeCaptureStats:
 		e.Capture = Capture{Packets: j.Captured, Drops: j.Dropped}
 	case TypeTLSHandshake, TypeTLSMessage, TypeTLSAlert, TypeTLSRecord:

@@ -535,6 +535,7 @@ func (o *shardOut) copyEvent(dst *Event, prev string, src *Event) {
 		*dst = Event{}
 	}
 	dst.Type, dst.Time, dst.Conn, dst.From, dst.Packet, dst.Note = src.Type, src.Time, src.Conn, src.From, src.Packet, src.Note
+	dst.Stream = src.Stream
 	dst.Warnings = arena(&o.warnings, src.Warnings)
 	// Field by field: a composite literal is built on the stack and
 	// copied 16 bytes a load, each load waiting for the 8-byte stores

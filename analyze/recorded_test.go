@@ -106,7 +106,7 @@ func TestFirefoxWSS(t *testing.T) {
 	checkRecorded(t, "../testdata/firefox-wss.pcapng", 11, func(t *testing.T, workers int, events []analyze.Event, wsConn int) {
 		keys, h2 := false, 0
 		for _, ev := range events {
-			if ev.HasWarning("tls.alpn_h2") {
+			if ev.Type == analyze.TypeTLSHandshake && ev.TLS.ALPN == "h2" {
 				h2++
 			}
 			if ev.Conn == wsConn && ev.Type == analyze.TypeTLSHandshake {

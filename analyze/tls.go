@@ -572,9 +572,15 @@ func (h *tlsHandler) Handshake(i *tlsdec.Info, d int, packet int64) {
 	} else {
 		b.WriteString("; no keys: the records stay encrypted and only their sizes and timing are shown")
 	}
+	if i.ALPN == "h2" && i.Keys {
+		b.WriteString("; it speaks HTTP/2 (ALPN h2): its streams are decoded, and WebSockets on them (RFC 8441)")
+	}
 	ev.Note = b.String()
 	addProblems(ev, i.Problems)
 	a.send(ev)
+	if i.ALPN == "h2" && i.Keys && c.app.h2 == nil {
+		a.startH2(c) // RFC 9113 §3.2: h2 is HTTP/2 over TLS
+	}
 }
 
 func (h *tlsHandler) Message(m *tlsdec.Message) {

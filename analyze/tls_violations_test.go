@@ -139,13 +139,6 @@ var tlsViolations = []struct {
 		k.CloseFIN(true)
 		k.CloseFIN(false)
 	}},
-	{"tls.alpn_h2", TypeTLSHandshake, Options{}, func(c *capturetest.Capture) {
-		k := tlsConn(c)
-		k.Client(tlsHello(false, 0x0303, 0xC02F, "h2", false))
-		k.Server(append(tlsHello(true, 0x0303, 0xC02F, "h2", false), tlsCCS...))
-		k.CloseFIN(true)
-		k.CloseFIN(false)
-	}},
 	{"tls.unsupported", TypeTLSHandshake, Options{}, func(c *capturetest.Capture) {
 		k := tlsConn(c)
 		k.Client(tlsHello(false, 0x0302, 0x002F, "", false))

@@ -347,16 +347,6 @@ var violations = []struct {
 		k.CloseFIN(true)
 		k.CloseFIN(false)
 	}},
-	{"http.h2_preface", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
-		// A gRPC or h2c client with prior knowledge: the preface and a
-		// SETTINGS frame, the server's SETTINGS.
-		k := c.Conn(client1, server1)
-		k.Handshake()
-		k.Client([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00"))
-		k.Server([]byte("\x00\x00\x00\x04\x00\x00\x00\x00\x00"))
-		k.CloseFIN(true)
-		k.CloseFIN(false)
-	}},
 	{"http.bad_method", TypeHTTPRequest, Options{}, func(c *capturetest.Capture) {
 		refused(c, strings.Replace(string(analyzetest.Request("/chat")), "GET", "POST", 1))
 	}},

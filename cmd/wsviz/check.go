@@ -25,7 +25,7 @@ var notViolations = []string{
 	"capture.drops",
 	"tcp.gap", "tcp.buffer_limit", "tcp.conn_limit",
 	"http.gap", "http.head_too_large", "http.pending_too_large",
-	"http.not_websocket", "http.h2_preface", "tls.alpn_h2",
+	"http.not_websocket", "h2.lost_sync", "h2.header_block_too_large", "h2.stream_limit",
 	"ws.midstream", "ws.lost_start", "ws.incomplete", "ws.deflate_missing_history",
 	"ws.deflate_history_limit", "ws.decompression_limit",
 }

@@ -95,6 +95,9 @@ func (tw *textWriter) write(ev *analyze.Event) error {
 		size = strconv.FormatInt(ev.TCPGap.Size, 10)
 	}
 	b = fmt.Appendf(b, " %8s  ", size)
+	if ev.Stream != 0 {
+		b = fmt.Appendf(b, "stream %d: ", ev.Stream)
+	}
 	b = appendSummary(b, ev)
 	if len(ev.Warnings) > 0 {
 		b = append(b, "  "...)
@@ -188,6 +191,14 @@ func appendSummary(b []byte, ev *analyze.Event) []byte {
 		return fmt.Appendf(b, "%s: %d bytes from the client, %d from the server", c.How, c.ClientBytes, c.ServerBytes)
 	case analyze.TypeTCPGap:
 		return fmt.Appendf(b, "%d bytes never captured at stream offset %d", ev.TCPGap.Size, ev.TCPGap.Offset)
+	case analyze.TypeH2StreamClose:
+		c := &ev.H2Close
+		b = append(b, c.How...)
+		if c.ErrorCode != "" {
+			b = append(b, ' ')
+			b = appendEscaped(b, c.ErrorCode, 0)
+		}
+		return fmt.Appendf(b, ": %d bytes from the client, %d from the server", c.ClientBytes, c.ServerBytes)
 	case analyze.TypeHTTPRequest:
 		h := &ev.HTTP
 		b = appendEscaped(b, h.Method, 0)
@@ -198,7 +209,11 @@ func appendSummary(b []byte, ev *analyze.Event) []byte {
 	case analyze.TypeHTTPResponse:
 		h := &ev.HTTP
 		b = appendEscaped(b, h.Proto, 0)
-		b = fmt.Appendf(b, " %d ", h.Status)
+		b = fmt.Appendf(b, " %d", h.Status)
+		if h.Reason == "" {
+			return b // HTTP/2 has none (RFC 9113 §8.3.2)
+		}
+		b = append(b, ' ')
 		return appendEscaped(b, h.Reason, 0)
 	case analyze.TypeWSOpen:
 		o := &ev.WSOpen

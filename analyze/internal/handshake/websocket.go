@@ -159,10 +159,7 @@ func checkRequest(r *Request, http11 bool) (hold bool) {
 // checked.
 func checkUpgrade(req *Request, r *Response) *Upgrade {
 	h := r.Header
-	u := &Upgrade{
-		Subprotocol: joined(h, "Sec-WebSocket-Protocol"),
-		Extensions:  joined(h, "Sec-WebSocket-Extensions"),
-	}
+	u := &Upgrade{}
 	add := func(code, format string, args ...any) {
 		u.Problems = append(u.Problems, Problem{code, fmt.Sprintf(format, args...)})
 	}
@@ -181,10 +178,7 @@ func checkUpgrade(req *Request, r *Response) *Upgrade {
 			add("http.bad_connection", "the 101 response's Connection is %q, without the token Upgrade (RFC 6455 §4.1, client check 3)", conn)
 		}
 	}
-	var offers []extension
 	if req != nil {
-		u.Path = req.Target
-		u.Offered = append([]string(nil), req.Protocols...)
 		if !req.Upgrade {
 			add("http.bad_upgrade", "the server switched to WebSocket but the request did not ask for it (RFC 6455 §4.2.2)")
 		}
@@ -199,6 +193,25 @@ func checkUpgrade(req *Request, r *Response) *Upgrade {
 			u.Accept = "bad"
 			add("http.bad_accept", "Sec-WebSocket-Accept does not match the key (RFC 6455 §4.2.2): got %q, want %q", joined(h, "Sec-WebSocket-Accept"), Accept(req.Key))
 		}
+	}
+	negotiate(u, req, h)
+	return u
+}
+
+// negotiate checks what the server's answer h selected of what req
+// offered, as a client must (RFC 6455 §4.1 client checks 5 and 6, RFC
+// 7692 §7), and fills u's subprotocol, extensions and deflate parameters.
+// req is nil when the request was not captured.
+func negotiate(u *Upgrade, req *Request, h http.Header) {
+	u.Subprotocol = joined(h, "Sec-WebSocket-Protocol")
+	u.Extensions = joined(h, "Sec-WebSocket-Extensions")
+	add := func(code, format string, args ...any) {
+		u.Problems = append(u.Problems, Problem{code, fmt.Sprintf(format, args...)})
+	}
+	var offers []extension
+	if req != nil {
+		u.Path = req.Target
+		u.Offered = append([]string(nil), req.Protocols...)
 		// Item 6, and §4.2.2 /subprotocol/: the server may select none.
 		switch {
 		case u.Subprotocol == "" && len(u.Offered) > 0:
@@ -241,6 +254,53 @@ func checkUpgrade(req *Request, r *Response) *Upgrade {
 			}
 		}
 	}
+}
+
+// CheckConnect fills the WebSocket fields of r, a request for a WebSocket
+// over an HTTP/2 stream (RFC 8441 §4: the extended CONNECT method, a
+// CONNECT with :protocol websocket), and its violations. r.Header holds
+// the request's fields, names canonicalized, and its pseudo-header fields
+// under their own names (":scheme"); r.Target is its :path.
+func CheckConnect(r *Request) {
+	h := r.Header
+	r.Upgrade = true
+	r.Version = strings.TrimSpace(h.Get("Sec-WebSocket-Version"))
+	r.Protocols = listItems(h, "Sec-WebSocket-Protocol")
+	r.Extensions = joined(h, "Sec-WebSocket-Extensions")
+	add := func(code, format string, args ...any) {
+		r.Problems = append(r.Problems, Problem{code, fmt.Sprintf(format, args...)})
+	}
+	// RFC 8441 §4: ":scheme and :path pseudo-header fields MUST be
+	// included" (RFC 9113 §8.5 has a plain CONNECT omit them), and
+	// :authority as in any CONNECT.
+	var missing []string
+	for _, name := range [...]string{":scheme", ":path", ":authority"} {
+		if len(h.Values(name)) == 0 {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		add("h2.bad_connect", "the extended CONNECT lacks %s; RFC 8441 §4 requires :scheme, :path and :authority", strings.Join(missing, ", "))
+	}
+	// RFC 8441 §5: the fields of RFC 6455 §4.1 keep their meaning, but
+	// Upgrade, Connection, Sec-WebSocket-Key and Sec-WebSocket-Accept are
+	// not used: the stream itself is the upgrade.
+	switch versions := h.Values("Sec-WebSocket-Version"); {
+	case len(versions) == 0:
+		add("http.bad_version", "Sec-WebSocket-Version is missing; it must be 13 (RFC 8441 §5, RFC 6455 §4.1 item 9)")
+	case len(versions) > 1 || r.Version != "13":
+		add("http.bad_version", "Sec-WebSocket-Version is %q, not 13 (RFC 8441 §5, RFC 6455 §4.1 item 9)", joined(h, "Sec-WebSocket-Version"))
+	}
+}
+
+// ConnectUpgrade describes a 2xx answer to an extended CONNECT, which
+// opens the WebSocket on the request's stream (RFC 8441 §5), and checks
+// the subprotocol and extensions it selected as a client must (RFC 6455
+// §4.1 client checks 5 and 6, RFC 7692 §7). There is no
+// Sec-WebSocket-Accept to check: Accept is "".
+func ConnectUpgrade(req *Request, h http.Header) *Upgrade {
+	u := &Upgrade{}
+	negotiate(u, req, h)
 	return u
 }
 

@@ -50,7 +50,6 @@ const (
 	CodeHandshakeMissing = "tls.handshake_missing"
 	CodeBadRecordMAC     = "tls.bad_record_mac"
 	CodeGap              = "tls.gap_undecryptable"
-	CodeALPNH2           = "tls.alpn_h2"
 	CodeMalformed        = "tls.malformed"
 	CodeUnsupported      = "tls.unsupported"
 	CodeEarlyDataSkipped = "tls.early_data_skipped"
@@ -1208,9 +1207,6 @@ func (c *Conn) report(d int) {
 		i.Problems = append(i.Problems, Problem{CodeNoKeys, "no key log was given (--keylog FILE, SSLKEYLOGFILE, or secrets inside the pcapng): the records stay encrypted"})
 	}
 	i.Keys = c.secrets.Any() && c.suite != nil && !c.keysBad
-	if i.ALPN == "h2" {
-		i.Problems = append(i.Problems, Problem{CodeALPNH2, "the connection speaks HTTP/2 (ALPN h2): WebSocket over HTTP/2 (RFC 8441) is not decoded yet, so its frames are not shown"})
-	}
 	if i.EarlyData == "" && c.ch != nil && c.ch.EarlyData {
 		i.EarlyData = "offered"
 	}

@@ -1,0 +1,238 @@
+package analyze_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/wsviz/wsviz/analyze"
+	"github.com/wsviz/wsviz/analyze/analyzetest"
+	"github.com/wsviz/wsviz/capture/capturetest"
+)
+
+// h2Conv is an HTTP/2 conversation as each side sends it: a list of
+// (side, bytes) steps, in order.
+type h2Conv struct {
+	cli, srv *analyzetest.H2
+	steps    []h2Step
+}
+
+type h2Step struct {
+	client bool
+	b      []byte
+}
+
+func newH2Conv() *h2Conv { return &h2Conv{cli: analyzetest.NewH2(), srv: analyzetest.NewH2()} }
+
+func (v *h2Conv) client(b ...[]byte) { v.steps = append(v.steps, h2Step{true, slices.Concat(b...)}) }
+func (v *h2Conv) server(b ...[]byte) { v.steps = append(v.steps, h2Step{false, slices.Concat(b...)}) }
+
+// opening is the preface, both SETTINGS (the server's allowing extended
+// CONNECT when connect is true) and their ACKs.
+func (v *h2Conv) opening(connect bool) {
+	v.client([]byte(analyzetest.H2Preface), analyzetest.H2SettingsFrame())
+	var s []byte
+	if connect {
+		s = analyzetest.H2SettingsFrame(analyzetest.H2SettingEnableConnectProtocol, 1)
+	} else {
+		s = analyzetest.H2SettingsFrame()
+	}
+	v.server(s, analyzetest.H2Frame(analyzetest.H2Settings, 1, 0, nil))
+	v.client(analyzetest.H2Frame(analyzetest.H2Settings, 1, 0, nil))
+}
+
+// connect asks for a WebSocket on stream id, offering extensions ("" for
+// none).
+func (v *h2Conv) connect(id uint32, path, extensions string) {
+	fields := []string{":method", "CONNECT", ":protocol", "websocket", ":scheme", "https", ":path", path, ":authority", "example.com",
+		"sec-websocket-version", "13", "origin", "https://example.com"}
+	if extensions != "" {
+		fields = append(fields, "sec-websocket-extensions", extensions)
+	}
+	v.client(v.cli.Headers(id, false, fields...))
+}
+
+// accept answers stream id with status and the extensions answer.
+func (v *h2Conv) accept(id uint32, status, extensions string) {
+	fields := []string{":status", status}
+	if extensions != "" {
+		fields = append(fields, "sec-websocket-extensions", extensions)
+	}
+	v.server(v.srv.Headers(id, false, fields...))
+}
+
+// script writes the conversation on one TCP connection, each step cut into
+// segments at cuts(len) (none: one segment per step).
+func (v *h2Conv) script(c *capturetest.Capture, cuts func(n int) []int) {
+	k := c.Conn("10.0.0.1:50000", "10.0.0.2:443")
+	k.Handshake()
+	for _, s := range v.steps {
+		var at []int
+		if cuts != nil {
+			at = cuts(len(s.b))
+		}
+		if s.client {
+			k.ClientSegments(s.b, at...)
+		} else {
+			k.ServerSegments(s.b, at...)
+		}
+	}
+	k.CloseFIN(true)
+	k.CloseFIN(false)
+}
+
+// chat is a conversation with two WebSockets and a plain GET interleaved on
+// one connection: stream 1 compressed with context takeover, stream 3
+// plain, stream 5 a GET with a body; both WebSockets close cleanly and end
+// their streams.
+func chat() *h2Conv {
+	v := newH2Conv()
+	v.opening(true)
+	v.connect(1, "/chat", "permessage-deflate; client_max_window_bits")
+	v.connect(3, "/feed", "")
+	v.client(v.cli.Headers(5, true, ":method", "GET", ":scheme", "https", ":path", "/index.html", ":authority", "example.com"))
+	v.accept(1, "200", "permessage-deflate")
+	v.accept(3, "200", "")
+	var cd, sd analyzetest.Deflater
+	cd.Level, sd.Level = 6, 6
+	compressed := func(client bool, d *analyzetest.Deflater, s string) []byte {
+		f := analyzetest.Frame{Fin: true, RSV: 4, Opcode: analyzetest.OpText, Payload: d.Compress([]byte(s))}
+		if client {
+			f.Mask = &analyzetest.DefaultMask
+		}
+		return f.Bytes()
+	}
+	v.client(analyzetest.H2DataFrame(1, false, compressed(true, &cd, "hello from the chat client, hello")))
+	v.server(v.srv.Headers(5, false, ":status", "200", "content-type", "text/html"), analyzetest.H2DataFrame(5, true, []byte("<html>not a websocket</html>")))
+	v.server(analyzetest.H2DataFrame(1, false, compressed(false, &sd, "hello from the chat server, hello")))
+	v.server(analyzetest.H2DataFrame(3, false, analyzetest.Text(false, "feed item 1")))
+	// One WebSocket frame in two DATA frames, and two frames in one.
+	big := analyzetest.Binary(false, []byte(strings.Repeat("0123456789", 300)))
+	v.server(analyzetest.H2DataFrame(3, false, big[:1000]), analyzetest.H2DataFrame(3, false, big[1000:]))
+	v.client(analyzetest.H2DataFrame(1, false, slices.Concat(compressed(true, &cd, "hello again from the chat client, hello"), analyzetest.Text(true, "plain"))))
+	v.client(analyzetest.H2DataFrame(3, false, analyzetest.Close(true, 1000, "bye")))
+	v.server(analyzetest.H2DataFrame(3, true, analyzetest.Close(false, 1000, "bye")))
+	v.client(analyzetest.H2DataFrame(3, true, nil))
+	v.client(analyzetest.H2DataFrame(1, true, analyzetest.Close(true, 1001, "")))
+	v.server(analyzetest.H2DataFrame(1, true, analyzetest.Close(false, 1001, "")))
+	return v
+}
+
+// chatWant is what chat's events say, one line per event of the two
+// WebSockets and the GET, in order (tcp.* left out).
+var chatWant = []string{
+	"http.request client s1 CONNECT /chat",
+	"http.request client s3 CONNECT /feed",
+	"http.request client s5 GET /index.html",
+	"http.response server s1 200",
+	"ws.open s1 deflate",
+	"http.response server s3 200",
+	"ws.open s3",
+	"ws.frame client s1",
+	"ws.message client s1 text hello from the chat client, hello",
+	"http.response server s5 200",
+	"ws.frame server s1",
+	"ws.message server s1 text hello from the chat server, hello",
+	"ws.frame server s3",
+	"ws.message server s3 text feed item 1",
+	"ws.frame server s3",
+	"ws.message server s3 binary 3000",
+	"ws.frame client s1",
+	"ws.message client s1 text hello again from the chat client, hello",
+	"ws.frame client s1",
+	"ws.message client s1 text plain",
+	"ws.frame client s3",
+	"ws.message client s3 close 1000",
+	"ws.frame server s3",
+	"ws.message server s3 close 1000",
+	"h2.stream_close client s3 end_stream",
+	"ws.frame client s1",
+	"ws.message client s1 close 1001",
+	"ws.frame server s1",
+	"ws.message server s1 close 1001",
+	"h2.stream_close server s1 end_stream",
+}
+
+// h2Lines sums events up as chatWant does, and fails on any warning.
+func h2Lines(t *testing.T, events []analyze.Event) []string {
+	t.Helper()
+	var got []string
+	for _, ev := range events {
+		if len(ev.Warnings) > 0 {
+			t.Errorf("%s has warnings: %+v", ev.Type, ev.Warnings)
+		}
+		if strings.HasPrefix(ev.Type, "tcp.") {
+			continue
+		}
+		line := ev.Type
+		if ev.From != "" {
+			line += " " + ev.From
+		}
+		line += fmt.Sprintf(" s%d", ev.Stream)
+		switch ev.Type {
+		case analyze.TypeHTTPRequest:
+			line += " " + ev.HTTP.Method + " " + ev.HTTP.Target
+		case analyze.TypeHTTPResponse:
+			line += fmt.Sprint(" ", ev.HTTP.Status)
+		case analyze.TypeWSOpen:
+			if ev.WSOpen.Deflate != nil {
+				line += " deflate"
+			}
+		case analyze.TypeWSMessage:
+			switch m := ev.Message; m.Opcode {
+			case "text":
+				line += " text " + string(m.Payload)
+			case "close":
+				line += fmt.Sprint(" close ", m.Code)
+			default:
+				line += fmt.Sprint(" ", m.Opcode, " ", m.Len)
+			}
+		case analyze.TypeH2StreamClose:
+			line += " " + ev.H2Close.How
+		}
+		got = append(got, line)
+	}
+	return got
+}
+
+// TestH2WebSockets decodes two WebSockets and a plain request sharing one
+// HTTP/2 connection (RFC 8441), each step in one segment, then cut at
+// random places (one byte per segment included), on one worker and two:
+// every message on its stream, the same events each time.
+func TestH2WebSockets(t *testing.T) {
+	v := chat()
+	r := rand.New(rand.NewPCG(1, 2))
+	cutters := map[string]func(n int) []int{
+		"whole": nil,
+		"bytes": func(n int) []int {
+			var at []int
+			for i := 1; i < n; i++ {
+				at = append(at, i)
+			}
+			return at
+		},
+	}
+	for seed := range 20 {
+		cutters[fmt.Sprint("random ", seed)] = func(n int) []int {
+			var at []int
+			for i := 1; i < n; i++ {
+				if r.IntN(max(n/4, 2)) == 0 {
+					at = append(at, i)
+				}
+			}
+			return at
+		}
+	}
+	for name, cuts := range cutters {
+		c := capturetest.NewCapture(capturetest.Options{})
+		v.script(c, cuts)
+		for _, workers := range []int{1, 2} {
+			got := h2Lines(t, decodeEvents(t, c.Bytes(), workers))
+			if !slices.Equal(got, chatWant) {
+				t.Fatalf("%s, %d workers: events\n%s\nwant\n%s", name, workers, strings.Join(got, "\n"), strings.Join(chatWant, "\n"))
+			}
+		}
+	}
+}
