@@ -520,6 +520,7 @@ func (h wsHandler) Message(m *wsproto.Message) {
 			p.closeFrom = d + 1
 			ev.Note = fmt.Sprintf("the %s starts the closing handshake %s; the %s should answer with a close", who, status, peer)
 		} else if p.closeFrom == 2-d {
+			p.closed = true
 			ev.Note = fmt.Sprintf("the %s answered the close %s: the WebSocket is closed and %s should end next", who, status, closeNext[min(h.stream, 1)])
 		} else {
 			ev.Note = fmt.Sprintf("the %s sent another close %s", who, status)

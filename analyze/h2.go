@@ -300,6 +300,13 @@ func (h h2Handler) Reset(side int, stream uint32, code uint32, packet int64) {
 	if s == nil {
 		return
 	}
+	// RFC 9113 §8.1: a server whose response is complete may tell the
+	// client to stop sending with RST_STREAM NO_ERROR: after a closing
+	// handshake and its own END_STREAM, that ends nothing early.
+	c := uint64(code)
+	if code == 0 && s.ended[side] && s.peers.closed {
+		c = noErrorAfterEnd
+	}
 	if s.open {
 		for d := range 2 {
 			if !s.ended[d] {
@@ -308,12 +315,12 @@ func (h h2Handler) Reset(side int, stream uint32, code uint32, packet int64) {
 			}
 		}
 	}
-	h.closeStream(s, side, CloseRSTStream, code, packet)
+	h.closeStream(s, side, CloseRSTStream, c, packet)
 }
 
 // closeStream emits h2.stream_close for s, which side's frame ended, and
 // forgets it.
-func (h h2Handler) closeStream(s *h2Stream, side int, how string, code uint32, packet int64) {
+func (h h2Handler) closeStream(s *h2Stream, side int, how string, code uint64, packet int64) {
 	a, c := h.a, h.c
 	ev := a.newEvent(TypeH2StreamClose, c, fromName[side])
 	ev.Packet, ev.Stream = packet, s.id
@@ -322,11 +329,14 @@ func (h h2Handler) closeStream(s *h2Stream, side int, how string, code uint32, p
 	if !s.open {
 		what = "WebSocket request, before its answer,"
 	}
-	switch how {
-	case CloseEndStream:
+	switch {
+	case how == CloseEndStream:
 		ev.Note = fmt.Sprintf("both sides ended HTTP/2 stream %d (END_STREAM), the %s last: the %s is over; the TCP connection may go on carrying other streams", s.id, fromName[side], what)
+	case code == noErrorAfterEnd:
+		ev.H2Close.ErrorCode = h2.ErrCodeName(0)
+		ev.Note = fmt.Sprintf("the %s, after its END_STREAM, reset HTTP/2 stream %d with NO_ERROR: the WebSocket had closed, and the %s need not end its side (RFC 9113 §8.1)", fromName[side], s.id, fromName[1-side])
 	default:
-		ev.H2Close.ErrorCode = h2.ErrCodeName(code)
+		ev.H2Close.ErrorCode = h2.ErrCodeName(uint32(code))
 		ev.Note = fmt.Sprintf("the %s reset HTTP/2 stream %d (RST_STREAM %s): the %s ends at once, whatever was in flight is dropped", fromName[side], s.id, ev.H2Close.ErrorCode, what)
 	}
 	if s.open && s.peers.closeFrom == 0 && how == CloseEndStream {
@@ -361,16 +371,22 @@ func (h h2Handler) Problem(side int, p h2.Problem) {
 	a.send(ev)
 }
 
+// noErrorAfterEnd stands for RST_STREAM's NO_ERROR after a WebSocket's
+// closing handshake and its sender's END_STREAM (closeStream), beyond the
+// 32-bit error codes.
+const noErrorAfterEnd = 1 << 32
+
 // Warning codes of the HTTP/2 layer that analyze raises itself (the h2
 // package raises the others).
 const (
 	codeH2ConnectNotEnabled = "h2.connect_not_enabled"
-	codeH2StreamLimit       = "h2.stream_limit"
+	codeH2StreamLimit       = "h2.websocket_limit"
 )
 
 // wsPeers is what the two directions of one WebSocket know of each other:
 // who started the closing handshake, who pinged last.
 type wsPeers struct {
-	closeFrom int // direction+1 of the first close message, 0 before any
-	pingFrom  int // direction+1 of the last unanswered ping
+	closeFrom int  // direction+1 of the first close message, 0 before any
+	closed    bool // the other side answered it: the closing handshake is complete
+	pingFrom  int  // direction+1 of the last unanswered ping
 }

@@ -1,6 +1,8 @@
 package analyze
 
 import (
+	"bytes"
+
 	"github.com/wsviz/wsviz/analyze/analyzetest"
 	"github.com/wsviz/wsviz/capture/capturetest"
 )
@@ -62,7 +64,7 @@ var h2Violations = []struct {
 		k, cli, srv := h2Opened(c, true)
 		h2Chat(k, srv, cli.Headers(1, false, ":method", "CONNECT", ":protocol", "websocket", ":authority", "example.com", "sec-websocket-version", "13"))
 	}},
-	{"h2.stream_limit", TypeHTTPRequest, Options{}, func(c *capturetest.Capture) {
+	{"h2.websocket_limit", TypeHTTPRequest, Options{}, func(c *capturetest.Capture) {
 		// 257 WebSockets asked for at once: the last is not decoded.
 		k, cli, srv := h2Opened(c, true)
 		var reqs []byte
@@ -75,4 +77,131 @@ var h2Violations = []struct {
 		k.CloseFIN(true)
 		k.CloseFIN(false)
 	}},
+	{"h2.bad_preface", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
+		// The server's SETTINGS came first (a server with prior
+		// knowledge), but the client speaks HTTP/1.1.
+		k := c.Conn(client1, server1)
+		k.Handshake()
+		k.Server(analyzetest.H2SettingsFrame())
+		k.Client([]byte("GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+		k.CloseFIN(true)
+		k.CloseFIN(false)
+	}},
+	{"h2.lost_sync", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
+		// The segment with the server's 200 is lost: its frame header
+		// with it.
+		k, cli, srv := h2Opened(c, true)
+		k.Client(h2Connect(cli, 1))
+		k.Drop(1)
+		k.Server(srv.Headers(1, false, ":status", "200"))
+		k.Server(analyzetest.H2DataFrame(1, false, analyzetest.Text(false, "not decoded")))
+		k.CloseFIN(true)
+		k.CloseFIN(false)
+	}},
+	{"h2.frame_size", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
+		// A message in a DATA frame of 20,000 bytes, past the 16,384 the
+		// client's SETTINGS leave the server (decoded anyway).
+		k, cli, srv := h2Opened(c, true)
+		h2Big(k, cli, srv, analyzetest.H2DataFrame(1, false, analyzetest.Binary(false, bytes.Repeat([]byte{7}, 20000))))
+	}},
+	{"h2.stream_id", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
+		k, cli, srv := h2Opened(c, true)
+		h2Big(k, cli, srv, analyzetest.H2DataFrame(0, false, []byte("DATA on stream 0")))
+	}},
+	{"h2.padding", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
+		// A padded DATA frame whose pad length (9) leaves no room.
+		k, cli, srv := h2Opened(c, true)
+		h2Big(k, cli, srv, analyzetest.H2Frame(analyzetest.H2Data, analyzetest.H2Padded, 1, []byte("\x09abc")))
+	}},
+	{"h2.continuation", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
+		// The client's HEADERS without END_HEADERS, then DATA.
+		k, cli, srv := h2Opened(c, true)
+		k.Client(analyzetest.H2Frame(analyzetest.H2Headers, 0, 3, cli.Block(":method", "GET", ":scheme", "http", ":path", "/", ":authority", "a")))
+		h2Chat(k, srv, h2Connect(cli, 1))
+	}},
+	{"h2.hpack", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
+		// Index 0, which no table entry has (RFC 7541 §6.1).
+		k, _, srv := h2Opened(c, true)
+		h2Chat(k, srv, analyzetest.H2Frame(analyzetest.H2Headers, analyzetest.H2EndHeaders, 1, []byte{0x80}))
+	}},
+	{"h2.gap_in_headers", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
+		// The first segment of the client's HEADERS frame is lost, not
+		// its frame header's: the second holds the rest.
+		k, cli, srv := h2Opened(c, true)
+		req := h2Connect(cli, 1, "user-agent", "a client whose header block comes in two segments")
+		k.Client(req[:9])
+		k.Drop(1)
+		k.Client(req[9:20])
+		k.Client(req[20:])
+		h2Chat(k, srv, analyzetest.H2DataFrame(1, false, nil))
+	}},
+	{"h2.header_block_too_large", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
+		// A 300 KB block in a HEADERS frame and CONTINUATIONs: five
+		// values of "{", whose Huffman code is longer than a byte, so
+		// HPACK sends them as they are (RFC 7541 §5.2).
+		k, cli, srv := h2Opened(c, true)
+		big := string(bytes.Repeat([]byte("{"), 60000))
+		block := cli.Block(":method", "GET", ":scheme", "http", ":path", "/", ":authority", "a", "x-1", big, "x-2", big, "x-3", big, "x-4", big, "x-5", big)
+		var b []byte
+		for i := 0; i < len(block); i += 16384 {
+			typ, flags := uint8(analyzetest.H2Continuation), uint8(0)
+			if i == 0 {
+				typ = analyzetest.H2Headers
+			}
+			if i+16384 >= len(block) {
+				flags = analyzetest.H2EndHeaders
+			}
+			b = append(b, analyzetest.H2Frame(typ, flags, 3, block[i:min(i+16384, len(block))])...)
+		}
+		k.Client(b)
+		h2Chat(k, srv, h2Connect(analyzetest.NewH2(), 1))
+	}},
+	{"h2.header_list_too_large", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
+		// 300 fields of 3,900 bytes in one block, 1.2 MB, each after
+		// the first a reference to HPACK's table (a few bytes on the
+		// wire).
+		k, cli, srv := h2Opened(c, true)
+		fields := []string{":method", "GET", ":scheme", "http", ":path", "/", ":authority", "a"}
+		for range 300 {
+			fields = append(fields, "x-big", string(bytes.Repeat([]byte("b"), 3900)))
+		}
+		k.Client(cli.Headers(3, true, fields...))
+		h2Chat(k, srv, h2Connect(cli, 1))
+	}},
+	{"h2.settings_too_large", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
+		k, cli, srv := h2Opened(c, true)
+		h2Big(k, cli, srv, analyzetest.H2Frame(analyzetest.H2Settings, 0, 0, make([]byte, 6*11000)))
+	}},
+	{"h2.settings_value", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
+		k, cli, srv := h2Opened(c, true)
+		h2Big(k, cli, srv, analyzetest.H2SettingsFrame(analyzetest.H2SettingEnableConnectProtocol, 2))
+	}},
+	{"h2.window_update", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
+		k, cli, srv := h2Opened(c, true)
+		h2Big(k, cli, srv, analyzetest.H2Frame(0x8, 0, 1, make([]byte, 4)))
+	}},
+	{"h2.stream_limit", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
+		// 4,097 requests the server has not answered.
+		k, cli, srv := h2Opened(c, true)
+		var b []byte
+		for i := range 4097 {
+			b = append(b, cli.Headers(uint32(2*i+3), false, ":method", "GET", ":scheme", "http", ":path", "/", ":authority", "a")...)
+		}
+		k.Client(b)
+		h2Chat(k, srv, h2Connect(cli, 1))
+	}},
+}
+
+// h2Big opens a WebSocket on stream 1 and sends bad, a frame from the
+// server, between a message each way and the close.
+func h2Big(k *capturetest.Conn, cli, srv *analyzetest.H2, bad []byte) {
+	k.Client(h2Connect(cli, 1))
+	k.Server(srv.Headers(1, false, ":status", "200"))
+	k.Client(analyzetest.H2DataFrame(1, false, analyzetest.Text(true, "hello")))
+	k.Server(bad)
+	k.Server(analyzetest.H2DataFrame(1, false, analyzetest.Text(false, "hello")))
+	k.Client(analyzetest.H2DataFrame(1, true, analyzetest.Close(true, 1000, "")))
+	k.Server(analyzetest.H2DataFrame(1, true, analyzetest.Close(false, 1000, "")))
+	k.CloseFIN(true)
+	k.CloseFIN(false)
 }

@@ -166,35 +166,44 @@ func h2Lines(t *testing.T, events []analyze.Event) []string {
 		if strings.HasPrefix(ev.Type, "tcp.") {
 			continue
 		}
-		line := ev.Type
-		if ev.From != "" {
-			line += " " + ev.From
-		}
-		line += fmt.Sprintf(" s%d", ev.Stream)
-		switch ev.Type {
-		case analyze.TypeHTTPRequest:
-			line += " " + ev.HTTP.Method + " " + ev.HTTP.Target
-		case analyze.TypeHTTPResponse:
-			line += fmt.Sprint(" ", ev.HTTP.Status)
-		case analyze.TypeWSOpen:
-			if ev.WSOpen.Deflate != nil {
-				line += " deflate"
-			}
-		case analyze.TypeWSMessage:
-			switch m := ev.Message; m.Opcode {
-			case "text":
-				line += " text " + string(m.Payload)
-			case "close":
-				line += fmt.Sprint(" close ", m.Code)
-			default:
-				line += fmt.Sprint(" ", m.Opcode, " ", m.Len)
-			}
-		case analyze.TypeH2StreamClose:
-			line += " " + ev.H2Close.How
-		}
-		got = append(got, line)
+		got = append(got, h2Line(&ev))
 	}
 	return got
+}
+
+// h2Line sums an event up in a line: type, side, stream, and what it
+// says in a few words.
+func h2Line(ev *analyze.Event) string {
+	line := ev.Type
+	if ev.From != "" {
+		line += " " + ev.From
+	}
+	line += fmt.Sprintf(" s%d", ev.Stream)
+	switch ev.Type {
+	case analyze.TypeHTTPRequest:
+		line += " " + ev.HTTP.Method + " " + ev.HTTP.Target
+	case analyze.TypeHTTPResponse:
+		line += fmt.Sprint(" ", ev.HTTP.Status)
+	case analyze.TypeWSOpen:
+		if ev.WSOpen.Deflate != nil {
+			line += " deflate"
+		}
+	case analyze.TypeWSMessage:
+		switch m := ev.Message; m.Opcode {
+		case "text":
+			line += " text " + string(m.Payload)
+		case "close":
+			line += fmt.Sprint(" close ", m.Code)
+		default:
+			line += fmt.Sprint(" ", m.Opcode, " ", m.Len)
+		}
+	case analyze.TypeH2StreamClose:
+		line += " " + ev.H2Close.How
+		if ev.H2Close.ErrorCode != "" {
+			line += " " + ev.H2Close.ErrorCode
+		}
+	}
+	return line
 }
 
 // TestH2WebSockets decodes two WebSockets and a plain request sharing one
@@ -234,5 +243,98 @@ func TestH2WebSockets(t *testing.T) {
 				t.Fatalf("%s, %d workers: events\n%s\nwant\n%s", name, workers, strings.Join(got, "\n"), strings.Join(chatWant, "\n"))
 			}
 		}
+	}
+}
+
+// TestH2WebSocketEnds: how a WebSocket's stream ends, and what its events
+// then say, each case on one worker and two.
+func TestH2WebSocketEnds(t *testing.T) {
+	hello := func(v *h2Conv) {
+		v.opening(true)
+		v.connect(1, "/chat", "")
+		v.accept(1, "200", "")
+		v.client(analyzetest.H2DataFrame(1, false, analyzetest.Text(true, "hi")))
+	}
+	closes := func(v *h2Conv) {
+		v.client(analyzetest.H2DataFrame(1, false, analyzetest.Close(true, 1000, "")))
+		v.server(analyzetest.H2DataFrame(1, true, analyzetest.Close(false, 1000, "")))
+	}
+	for _, tc := range []struct {
+		name   string
+		script func(v *h2Conv)
+		want   []string // the events from the first message on, as h2Lines
+		codes  string   // warning codes, in order
+	}{
+		{"the client resets", func(v *h2Conv) {
+			hello(v)
+			v.client(analyzetest.H2RSTStreamFrame(1, 8))
+		}, []string{"ws.frame client s1", "ws.message client s1 text hi", "h2.stream_close client s1 rst_stream CANCEL"}, ""},
+		{"the server resets with NO_ERROR after its END_STREAM and the closing handshake", func(v *h2Conv) {
+			hello(v)
+			closes(v)
+			v.server(analyzetest.H2RSTStreamFrame(1, 0))
+		}, []string{"ws.frame client s1", "ws.message client s1 text hi", "ws.frame client s1", "ws.message client s1 close 1000",
+			"ws.frame server s1", "ws.message server s1 close 1000", "h2.stream_close server s1 rst_stream NO_ERROR after end"}, ""},
+		{"the server resets with NO_ERROR before any close", func(v *h2Conv) {
+			hello(v)
+			v.server(analyzetest.H2DataFrame(1, true, nil), analyzetest.H2RSTStreamFrame(1, 0))
+		}, []string{"ws.frame client s1", "ws.message client s1 text hi", "h2.stream_close server s1 rst_stream NO_ERROR"}, ""},
+		{"TCP ends first, a message cut", func(v *h2Conv) {
+			hello(v)
+			v.server(analyzetest.H2DataFrame(1, false, analyzetest.Text(false, "cut here")[:5]))
+		}, []string{"ws.frame client s1", "ws.message client s1 text hi", "ws.frame server s1", "ws.message server s1 text cut"}, "ws.incomplete"},
+		{"client data before the answer", func(v *h2Conv) {
+			v.opening(true)
+			v.connect(1, "/chat", "")
+			v.client(analyzetest.H2DataFrame(1, false, analyzetest.Text(true, "early")))
+			v.accept(1, "200", "")
+			v.client(analyzetest.H2DataFrame(1, false, analyzetest.Text(true, "hi")))
+		}, []string{"ws.frame client s1", "ws.message client s1 text early", "ws.frame client s1", "ws.message client s1 text hi"}, ""},
+		{"refused", func(v *h2Conv) {
+			v.opening(true)
+			v.connect(1, "/chat", "")
+			v.client(analyzetest.H2DataFrame(1, false, analyzetest.Text(true, "early")))
+			v.server(v.srv.Headers(1, true, ":status", "404"))
+			v.client(analyzetest.H2DataFrame(1, false, analyzetest.Text(true, "late")))
+		}, []string{"http.response server s1 404"}, "http.upgrade_rejected"},
+		{"an interim 103 first", func(v *h2Conv) {
+			v.opening(true)
+			v.connect(1, "/chat", "")
+			v.accept(1, "103", "")
+			v.accept(1, "200", "")
+			v.client(analyzetest.H2DataFrame(1, false, analyzetest.Text(true, "hi")))
+		}, []string{"http.response server s1 103", "http.response server s1 200", "ws.open s1", "ws.frame client s1", "ws.message client s1 text hi"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := newH2Conv()
+			tc.script(v)
+			c := capturetest.NewCapture(capturetest.Options{})
+			v.script(c, nil)
+			for _, workers := range []int{1, 2} {
+				events := decodeEvents(t, c.Bytes(), workers)
+				var got []string
+				var codes []string
+				from := -1
+				for _, ev := range events {
+					for _, w := range ev.Warnings {
+						codes = append(codes, w.Code)
+					}
+					if strings.HasPrefix(ev.Type, "tcp.") {
+						continue
+					}
+					line := h2Line(&ev)
+					if ev.Type == analyze.TypeH2StreamClose && strings.Contains(ev.Note, "after its END_STREAM") {
+						line += " after end"
+					}
+					got = append(got, line)
+					if from < 0 && (line == tc.want[0]) {
+						from = len(got) - 1
+					}
+				}
+				if from < 0 || !slices.Equal(got[from:], tc.want) || strings.Join(codes, " ") != tc.codes {
+					t.Errorf("%d workers: events\n%s\nwarnings %v; want the events to end with\n%s\nand warnings %q", workers, strings.Join(got, "\n"), codes, strings.Join(tc.want, "\n"), tc.codes)
+				}
+			}
+		})
 	}
 }

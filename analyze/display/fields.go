@@ -131,6 +131,7 @@ const (
 	tOpen    = analyze.TypeTCPOpen
 	tClose   = analyze.TypeTCPClose
 	tGap     = analyze.TypeTCPGap
+	tH2Close = analyze.TypeH2StreamClose
 	tReq     = analyze.TypeHTTPRequest
 	tResp    = analyze.TypeHTTPResponse
 	tWSOpen  = analyze.TypeWSOpen
@@ -207,6 +208,8 @@ var fields = []*field{
 		}},
 	{name: "conn", kinds: kindNumber, doc: "the connection number, from 1; absent on events of no connection",
 		get: func(ev *analyze.Event) (value, bool) { return intVal(int64(ev.Conn)), ev.Conn != 0 }},
+	{name: "stream", kinds: kindNumber, doc: "the HTTP/2 stream, on a connection that speaks HTTP/2: of a request, its response, the WebSocket opened on it (RFC 8441); absent otherwise",
+		get: func(ev *analyze.Event) (value, bool) { return intVal(int64(ev.Stream)), ev.Stream != 0 }},
 	{name: "from", kinds: kindString, doc: `"client" or "server"; absent on events without a direction`,
 		get: func(ev *analyze.Event) (value, bool) { return strVal(ev.From), ev.From != "" }},
 	{name: "packet", kinds: kindNumber, doc: "the number of the packet that completed the event, from 1",
@@ -242,9 +245,37 @@ var fields = []*field{
 	str("client", `the client's address, "ip:port"`, func(ev *analyze.Event) string { return ev.TCPOpen.Client }, tOpen),
 	str("server", `the server's address, "ip:port"`, func(ev *analyze.Event) string { return ev.TCPOpen.Server }, tOpen),
 	flag("syn", "the connection's SYN was captured", func(ev *analyze.Event) bool { return ev.TCPOpen.SYN }, tOpen),
-	str("how", "how the connection ended: fin, rst, end, evicted", func(ev *analyze.Event) string { return ev.TCPClose.How }, tClose),
-	num("client_bytes", "TCP payload bytes the client sent", func(ev *analyze.Event) int64 { return ev.TCPClose.ClientBytes }, tClose),
-	num("server_bytes", "TCP payload bytes the server sent", func(ev *analyze.Event) int64 { return ev.TCPClose.ServerBytes }, tClose),
+	{name: "how", kinds: kindString, types: tClose + ", " + tH2Close, doc: "how the connection ended: fin, rst, end, evicted, replaced; how a WebSocket's HTTP/2 stream ended: end_stream, rst_stream",
+		get: func(ev *analyze.Event) (value, bool) {
+			switch ev.Type {
+			case tClose:
+				return strVal(ev.TCPClose.How), true
+			case tH2Close:
+				return strVal(ev.H2Close.How), true
+			}
+			return value{}, false
+		}},
+	{name: "client_bytes", kinds: kindNumber, types: tClose + ", " + tH2Close, doc: "TCP payload bytes the client sent; on h2.stream_close, its DATA bytes on the stream",
+		get: func(ev *analyze.Event) (value, bool) {
+			switch ev.Type {
+			case tClose:
+				return intVal(ev.TCPClose.ClientBytes), true
+			case tH2Close:
+				return intVal(ev.H2Close.ClientBytes), true
+			}
+			return value{}, false
+		}},
+	{name: "server_bytes", kinds: kindNumber, types: tClose + ", " + tH2Close, doc: "TCP payload bytes the server sent; on h2.stream_close, its DATA bytes on the stream",
+		get: func(ev *analyze.Event) (value, bool) {
+			switch ev.Type {
+			case tClose:
+				return intVal(ev.TCPClose.ServerBytes), true
+			case tH2Close:
+				return intVal(ev.H2Close.ServerBytes), true
+			}
+			return value{}, false
+		}},
+	str("error_code", `the RST_STREAM's error code, "CANCEL"; "" after END_STREAM`, func(ev *analyze.Event) string { return ev.H2Close.ErrorCode }, tH2Close),
 	num("offset", "where the missing bytes start in the stream", func(ev *analyze.Event) int64 { return ev.TCPGap.Offset }, tGap),
 	num("size", "how many bytes are missing", func(ev *analyze.Event) int64 { return ev.TCPGap.Size }, tGap),
 	num("captured", "packets captured so far (live)", func(ev *analyze.Event) int64 { return ev.Capture.Packets }, tStats),
