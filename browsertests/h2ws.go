@@ -60,10 +60,20 @@ const (
 // Close status codes, RFC 6455 §7.4.1.
 const (
 	closeProtocolError  = 1002
-	closeNoStatus       = 1005 // RFC 6455 §7.4.1: never sent in a Close frame
 	closeInvalidPayload = 1007
 	closeTooBig         = 1009
 )
+
+// sendableCloseCode reports whether a Close frame may carry code: RFC 6455
+// §7.4.2, codes below 1000 are not used; §7.4.1, 1004 is reserved, and
+// 1005, 1006 and 1015 only say what happened, never sent in a Close frame.
+func sendableCloseCode(code uint16) bool {
+	switch code {
+	case 1004, 1005, 1006, 1015:
+		return false
+	}
+	return code >= 1000
+}
 
 const (
 	// h2wsMaxMessage bounds a message, compressed or not, and so every
@@ -318,8 +328,8 @@ func (c *h2wsConn) readMessage() (op byte, payload []byte, err error) {
 			continue // RFC 6455 §5.5.3: an unsolicited Pong needs no answer
 		case opClose:
 			// RFC 6455 §5.5.1: no body, or a 2-byte status code
-			// (not one reserved for endpoints' own use) and UTF-8.
-			if len(f.payload) == 1 || len(f.payload) >= 2 && binary.BigEndian.Uint16(f.payload) == closeNoStatus ||
+			// that may be sent (§7.4) and a UTF-8 reason.
+			if len(f.payload) == 1 || len(f.payload) >= 2 && !sendableCloseCode(binary.BigEndian.Uint16(f.payload)) ||
 				!utf8.Valid(f.payload[min(2, len(f.payload)):]) {
 				return 0, nil, &closeError{closeProtocolError, "RFC 6455 §5.5.1: a malformed Close body"}
 			}
@@ -564,7 +574,10 @@ func StartH2Server(browser string, args ...string) (*H2Server, error) {
 			s.mu.Lock()
 			switch {
 			case l.URL != "":
-				url <- l.URL
+				select {
+				case url <- l.URL:
+				default: // only the first counts
+				}
 			case l.Request != nil:
 				s.requests = append(s.requests, *l.Request)
 			case l.Sent != nil:

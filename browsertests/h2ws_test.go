@@ -328,6 +328,9 @@ func TestH2WebSocketViolations(t *testing.T) {
 		{"16-bit length of 5", analyzetest.Frame{Fin: true, Opcode: opText, Mask: mask, LenBytes: 2, Payload: []byte("hello")}.Bytes(), closeProtocolError},
 		{"not UTF-8", analyzetest.Frame{Fin: true, Opcode: opText, Mask: mask, Payload: []byte{0xff}}.Bytes(), closeInvalidPayload},
 		{"not deflate", analyzetest.Frame{Fin: true, RSV: 4, Opcode: opText, Mask: mask, Payload: []byte{0xff, 0xff}}.Bytes(), closeInvalidPayload},
+		{"Close 1005", analyzetest.Close(true, 1005, ""), closeProtocolError},
+		{"Close 999", analyzetest.Close(true, 999, ""), closeProtocolError},
+		{"Close of 1 byte", analyzetest.Frame{Fin: true, Opcode: opClose, Mask: mask, Payload: []byte{3}}.Bytes(), closeProtocolError},
 		{"2 MiB", analyzetest.Frame{Fin: true, Opcode: opBinary, Mask: mask, Len: 2 << 20}.Bytes(), closeTooBig},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
