@@ -41,6 +41,28 @@ func pipelineSeeds(t testing.TB) map[string][]byte {
 	// recorded late: the linger after a RST.
 	seeds["rst-crossing"], _, _ = crossingCapture("client", 1, 2, 1)
 
+	// WebSocket over HTTP/2 (RFC 8441): a plain request and a WebSocket
+	// sharing the connection, a DATA frame cut into segments, a lost one.
+	c = capturetest.NewCapture(capturetest.Options{})
+	k = c.Conn("10.0.0.1:40000", "10.1.0.1:8080")
+	k.Handshake()
+	cli, srv := analyzetest.NewH2(), analyzetest.NewH2()
+	k.Client(append([]byte(analyzetest.H2Preface), analyzetest.H2SettingsFrame()...))
+	k.Server(analyzetest.H2SettingsFrame(analyzetest.H2SettingEnableConnectProtocol, 1))
+	k.Client(cli.Headers(3, true, ":method", "GET", ":scheme", "http", ":path", "/", ":authority", "a"))
+	k.Client(cli.Headers(1, false, ":method", "CONNECT", ":protocol", "websocket", ":scheme", "http", ":path", "/chat", ":authority", "a",
+		"sec-websocket-version", "13", "sec-websocket-extensions", "permessage-deflate"))
+	k.Server(srv.Headers(1, false, ":status", "200", "sec-websocket-extensions", "permessage-deflate"))
+	k.ServerSegments(analyzetest.H2DataFrame(1, false, analyzetest.Text(false, "over h2")), 4, 11)
+	k.Drop(1)
+	k.Server(analyzetest.H2DataFrame(1, false, analyzetest.Text(false, "lost")))
+	k.Server(analyzetest.H2RSTStreamFrame(3, 8))
+	k.Client(analyzetest.H2DataFrame(1, true, analyzetest.Close(true, 1000, "")))
+	k.Server(analyzetest.H2DataFrame(1, true, analyzetest.Close(false, 1000, "")))
+	k.CloseFIN(true)
+	k.CloseFIN(false)
+	seeds["h2-websocket"] = c.Bytes()
+
 	c = capturetest.NewCapture(capturetest.Options{NG: true})
 	k = c.Conn("10.0.0.1:40000", "10.1.0.1:8080")
 	k.Handshake()

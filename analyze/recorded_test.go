@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -300,4 +301,47 @@ func TestRSTCrossing(t *testing.T) {
 			t.Errorf("%d workers: %d ticks decoded, the capture has %d (%d after the RST)", workers, got, ticks, afterRST)
 		}
 	}
+}
+
+// TestChromiumH2WebSocket: a real Chromium loading a page over HTTP/2 from
+// a Go server that allows extended CONNECT (GODEBUG=http2xconnect=1), and
+// opening its WebSocket on a stream of that connection (RFC 8441) with
+// permessage-deflate, the server's messages in frames of 16 KiB
+// (browsertests/cmd/h2cap). Decoded from the file alone, every message
+// each endpoint logged comes out (checkRecorded); the WebSocket shares its
+// connection with the page's GET and the favicon's, all on their own
+// streams; its stream ends as Go's server ends it, with END_STREAM and
+// RST_STREAM NO_ERROR after the closing handshake, which is no violation.
+func TestChromiumH2WebSocket(t *testing.T) {
+	checkRecorded(t, "../testdata/h2-websocket.pcapng", 11, func(t *testing.T, workers int, events []analyze.Event, wsConn int) {
+		var requests []string
+		var wsStream uint32
+		closes := 0
+		for _, ev := range events {
+			if ev.Conn != wsConn {
+				continue
+			}
+			switch ev.Type {
+			case analyze.TypeHTTPRequest:
+				requests = append(requests, fmt.Sprint(ev.Stream, " ", ev.HTTP.Method, " ", ev.HTTP.Target))
+			case analyze.TypeWSOpen:
+				wsStream = ev.Stream
+				if ev.WSOpen.Deflate == nil {
+					t.Errorf("%d workers: ws.open without permessage-deflate", workers)
+				}
+			case analyze.TypeWSFrame, analyze.TypeWSMessage:
+				if ev.Stream != wsStream || wsStream == 0 {
+					t.Fatalf("%d workers: a %s on stream %d, the WebSocket's is %d", workers, ev.Type, ev.Stream, wsStream)
+				}
+			case analyze.TypeH2StreamClose:
+				closes++
+				if ev.Stream != wsStream || ev.H2Close.How != analyze.CloseRSTStream || ev.H2Close.ErrorCode != "NO_ERROR" || !strings.Contains(ev.Note, "after its END_STREAM") {
+					t.Errorf("%d workers: %s", workers, ev.AppendJSON(nil))
+				}
+			}
+		}
+		if want := []string{"1 GET /", "3 CONNECT /ws", "5 GET /favicon.ico"}; !slices.Equal(requests, want) || wsStream != 3 || closes != 1 {
+			t.Errorf("%d workers: requests %q, WebSocket on stream %d, %d h2.stream_close; want %q, 3, 1", workers, requests, wsStream, closes, want)
+		}
+	})
 }
