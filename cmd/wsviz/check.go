@@ -121,6 +121,9 @@ Flags:`)
 					where += " " + p
 				}
 			}
+			if ev.Stream != 0 {
+				where += fmt.Sprintf(", stream %d", ev.Stream)
+			}
 			if ev.From != "" {
 				where += ", " + ev.From
 			}
