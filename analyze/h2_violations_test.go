@@ -180,16 +180,6 @@ var h2Violations = []struct {
 		k, cli, srv := h2Opened(c, true)
 		h2Big(k, cli, srv, analyzetest.H2Frame(0x8, 0, 1, make([]byte, 4)))
 	}},
-	{"h2.stream_limit", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
-		// 4,097 requests the server has not answered.
-		k, cli, srv := h2Opened(c, true)
-		var b []byte
-		for i := range 4097 {
-			b = append(b, cli.Headers(uint32(2*i+3), false, ":method", "GET", ":scheme", "http", ":path", "/", ":authority", "a")...)
-		}
-		k.Client(b)
-		h2Chat(k, srv, h2Connect(cli, 1))
-	}},
 }
 
 // h2Big opens a WebSocket on stream 1 and sends bad, a frame from the

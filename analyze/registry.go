@@ -111,7 +111,6 @@ var codes = []CodeInfo{
 	{"h2.settings_too_large", on(TypeHTTPError), "", "a SETTINGS frame longer than 64 KiB, wsviz's limit: skipped"},
 	{"h2.settings_value", on(TypeHTTPError), "RFC 9113 §6.5.2, RFC 8441 §3", "a setting with a value its definition forbids"},
 	{"h2.window_update", on(TypeHTTPError), "RFC 9113 §6.9", "a WINDOW_UPDATE with an increment of 0"},
-	{"h2.stream_limit", on(TypeHTTPError), "", "more than 4096 streams of one side open at once, wsviz's limit: later blocks on streams may be taken for first blocks"},
 	{"h2.connect_not_enabled", on(TypeHTTPRequest), "RFC 8441 §4", "the client asked for a WebSocket with extended CONNECT (:protocol) before the server announced SETTINGS_ENABLE_CONNECT_PROTOCOL = 1"},
 	{"h2.bad_connect", on(TypeHTTPRequest), "RFC 8441 §4", "an extended CONNECT for a WebSocket lacks :scheme, :path or :authority"},
 	{"h2.websocket_limit", on(TypeHTTPRequest), "", "more WebSockets at once on one HTTP/2 connection than wsviz tracks (256): this one is not decoded"},

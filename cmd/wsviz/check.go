@@ -25,7 +25,7 @@ var notViolations = []string{
 	"capture.drops",
 	"tcp.gap", "tcp.buffer_limit", "tcp.conn_limit",
 	"http.gap", "http.head_too_large", "http.pending_too_large",
-	"http.not_websocket", "h2.lost_sync", "h2.gap_in_headers", "h2.header_block_too_large", "h2.header_list_too_large", "h2.settings_too_large", "h2.stream_limit", "h2.websocket_limit",
+	"http.not_websocket", "h2.lost_sync", "h2.gap_in_headers", "h2.header_block_too_large", "h2.header_list_too_large", "h2.settings_too_large", "h2.websocket_limit",
 	"ws.midstream", "ws.lost_start", "ws.incomplete", "ws.deflate_missing_history",
 	"ws.deflate_history_limit", "ws.decompression_limit",
 }

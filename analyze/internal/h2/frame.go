@@ -192,7 +192,6 @@ const (
 	// CodeWindowUpdate: a WINDOW_UPDATE with an increment of 0 (RFC 9113
 	// §6.9).
 	CodeWindowUpdate = "h2.window_update"
-
 )
 
 // Bounds: what a Conn keeps whatever the lengths on the wire say.
