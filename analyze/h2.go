@@ -14,14 +14,16 @@ import (
 )
 
 // maxH2Streams bounds the extended CONNECT streams one HTTP/2 connection
-// tracks at once (RFC 8441 WebSockets, open or awaiting their answer):
-// servers commonly allow 100 to 250 concurrent streams
-// (SETTINGS_MAX_CONCURRENT_STREAMS). Past it, a stream's WebSocket is not
-// decoded (h2.stream_limit).
-const maxH2Streams = 256
+// tracks at once (RFC 8441 WebSockets, open or awaiting their answer): a
+// page opens a few; each costs what a WebSocket connection of its own
+// does, so a connection may not multiply --max-conns by its servers'
+// SETTINGS_MAX_CONCURRENT_STREAMS (commonly 100 to 250). Past it, a
+// stream's WebSocket is not decoded (h2.websocket_limit).
+const maxH2Streams = 64
 
-// maxH2Pending bounds the client's bytes on a stream whose extended
-// CONNECT waits for its answer, as handshake does for HTTP/1.1 (64 KiB).
+// maxH2Pending bounds the client's bytes held on a connection's streams
+// whose extended CONNECT waits for its answer, all of them together, as
+// handshake does for HTTP/1.1's one upgrade (64 KiB).
 const maxH2Pending = 64 << 10
 
 // h2Conn is the HTTP/2 layer of a connection (RFC 9113): its framing, and
@@ -32,6 +34,7 @@ type h2Conn struct {
 	// or WebSockets until their stream ends. Other streams' requests and
 	// responses are reported and forgotten.
 	streams map[uint32]*h2Stream
+	pending int // bytes held in the streams' pending, at most maxH2Pending
 }
 
 // h2Stream is an HTTP/2 stream whose client asked for a WebSocket.
@@ -179,7 +182,7 @@ func (h h2Handler) request(b *h2.Block) {
 	streams := c.app.h2.streams
 	switch {
 	case len(streams) >= maxH2Streams:
-		ev.Warn(codeH2StreamLimit, fmt.Sprintf("more than %d WebSockets on one HTTP/2 connection at once, wsviz's limit: this one is not decoded", maxH2Streams))
+		ev.Warn(codeH2StreamLimit, fmt.Sprintf("more than %d WebSockets (or requests for one) on one HTTP/2 connection at once, wsviz's limit: this one is not decoded", maxH2Streams))
 	case streams[b.Stream] != nil:
 		// A second request on a stream: HEADERS after the first are
 		// trailers (RFC 9113 §8.1); the decoder reports those without
@@ -218,6 +221,7 @@ func (h h2Handler) response(b *h2.Block) {
 		ev.Note = fmt.Sprintf("the server refused the WebSocket on stream %d and answered %s: the stream is no WebSocket (RFC 8441 §5: only a 2xx opens one)", b.Stream, status)
 		ev.Warn("http.upgrade_rejected", fmt.Sprintf("the server answered the extended CONNECT with %s, not 2xx: no WebSocket (RFC 8441 §5)", status))
 		a.send(ev)
+		c.app.h2.pending -= len(s.pending)
 		delete(c.app.h2.streams, b.Stream)
 		return
 	}
@@ -238,6 +242,7 @@ func (h h2Handler) response(b *h2.Block) {
 		if s.pendingLost > 0 {
 			s.ws[client].Gap(s.pendingLost, b.Packet)
 		}
+		c.app.h2.pending -= len(s.pending)
 		s.pending = nil
 	}
 	if s.ended[client] {
@@ -261,8 +266,10 @@ func (h h2Handler) Data(side int, stream uint32, p []byte, packet int64) {
 	case side == client:
 		// RFC 8441 §5 has the client wait for the answer; what it sent
 		// before is the WebSocket's if the server accepts.
-		n := min(len(p), maxH2Pending-len(s.pending))
+		h2c := h.c.app.h2
+		n := min(len(p), maxH2Pending-h2c.pending)
 		s.pending = append(s.pending, p[:n]...)
+		h2c.pending += n
 		s.pendingLost += int64(len(p) - n)
 	}
 }
@@ -348,6 +355,7 @@ func (h h2Handler) closeStream(s *h2Stream, side int, how string, code uint64, p
 			s.ws[d].Release()
 		}
 	}
+	c.app.h2.pending -= len(s.pending)
 	delete(c.app.h2.streams, s.id)
 }
 

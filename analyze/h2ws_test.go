@@ -290,6 +290,18 @@ func TestH2WebSocketEnds(t *testing.T) {
 			v.accept(1, "200", "")
 			v.client(analyzetest.H2DataFrame(1, false, analyzetest.Text(true, "hi")))
 		}, []string{"ws.frame client s1", "ws.message client s1 text early", "ws.frame client s1", "ws.message client s1 text hi"}, ""},
+		{"client data before the answer past 64 KiB", func(v *h2Conv) {
+			v.opening(true)
+			v.connect(1, "/chat", "")
+			v.client(analyzetest.H2DataFrame(1, false, analyzetest.Text(true, "early")))
+			big := analyzetest.Binary(true, make([]byte, 70000))
+			for i := 0; i < len(big); i += 16384 {
+				v.client(analyzetest.H2DataFrame(1, false, big[i:min(i+16384, len(big))]))
+			}
+			v.accept(1, "200", "")
+			v.client(analyzetest.H2DataFrame(1, false, analyzetest.Text(true, "hi")))
+		}, []string{"ws.open s1", "ws.frame client s1", "ws.message client s1 text early", "ws.frame client s1", "ws.message client s1 binary 70000",
+			"ws.frame client s1", "ws.message client s1 text hi"}, "http.pending_too_large tcp.gap"},
 		{"refused", func(v *h2Conv) {
 			v.opening(true)
 			v.connect(1, "/chat", "")

@@ -113,7 +113,7 @@ var codes = []CodeInfo{
 	{"h2.window_update", on(TypeHTTPError), "RFC 9113 §6.9", "a WINDOW_UPDATE with an increment of 0"},
 	{"h2.connect_not_enabled", on(TypeHTTPRequest), "RFC 8441 §4", "the client asked for a WebSocket with extended CONNECT (:protocol) before the server announced SETTINGS_ENABLE_CONNECT_PROTOCOL = 1"},
 	{"h2.bad_connect", on(TypeHTTPRequest), "RFC 8441 §4", "an extended CONNECT for a WebSocket lacks :scheme, :path or :authority"},
-	{"h2.websocket_limit", on(TypeHTTPRequest), "", "more WebSockets at once on one HTTP/2 connection than wsviz tracks (256): this one is not decoded"},
+	{"h2.websocket_limit", on(TypeHTTPRequest), "", "more WebSockets at once on one HTTP/2 connection than wsviz tracks (64): this one is not decoded"},
 
 	{"ws.subprotocol_not_selected", on(TypeWSOpen), "RFC 6455 §4.2.2", "the client offered subprotocols and the server chose none, or one that was never offered"},
 	{"ws.extension_not_offered", on(TypeWSOpen), "RFC 6455 §9.1", "the server accepted an extension the client did not offer"},
