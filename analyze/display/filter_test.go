@@ -306,3 +306,43 @@ func TestFieldsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestMatchHTTP2 names the fields of WebSocket over HTTP/2: stream on
+// every event of a stream, and how, error_code and the byte counts on
+// h2.stream_close as on tcp.close.
+func TestMatchHTTP2(t *testing.T) {
+	events := map[string]*analyze.Event{
+		"msg3": {Type: analyze.TypeWSMessage, Conn: 1, Stream: 3, From: "client", Message: analyze.Message{Opcode: "text", Len: 2, Payload: []byte("hi")}},
+		"msg5": {Type: analyze.TypeWSMessage, Conn: 1, Stream: 5, From: "server", Message: analyze.Message{Opcode: "text", Len: 2, Payload: []byte("ho")}},
+		"plain": {Type: analyze.TypeWSMessage, Conn: 2, From: "server", Message: analyze.Message{Opcode: "text", Len: 2, Payload: []byte("hu")}},
+		"end3": {Type: analyze.TypeH2StreamClose, Conn: 1, Stream: 3, From: "server",
+			H2Close: analyze.H2Close{How: analyze.CloseRSTStream, ErrorCode: "CANCEL", ClientBytes: 10, ServerBytes: 20}},
+		"tcpclose": {Type: analyze.TypeTCPClose, Conn: 1, TCPClose: analyze.TCPClose{How: "fin", ClientBytes: 100, ServerBytes: 200}},
+	}
+	for _, tc := range []struct{ expr, want string }{
+		{`stream == 3`, "end3 msg3"},
+		{`stream`, "end3 msg3 msg5"},
+		{`!stream`, "plain tcpclose"},
+		{`stream > 3 || conn == 2`, "msg5 plain"},
+		{`how == rst_stream`, "end3"},
+		{`how == fin`, "tcpclose"},
+		{`error_code == "CANCEL"`, "end3"},
+		{`server_bytes == 20`, "end3"},
+		{`client_bytes >= 10`, "end3 tcpclose"},
+	} {
+		f, err := Compile(tc.expr)
+		if err != nil {
+			t.Fatalf("Compile(%q): %v", tc.expr, err)
+		}
+		var got []string
+		for name, ev := range events {
+			if f.Match(ev) {
+				got = append(got, name)
+			}
+		}
+		slices.Sort(got)
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("Compile(%q) matches %q, want %q", tc.expr, strings.Join(got, " "), tc.want)
+		}
+	}
+}
