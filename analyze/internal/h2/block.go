@@ -1,7 +1,9 @@
 package h2
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 
 	"golang.org/x/net/http2/hpack"
 )
@@ -37,11 +39,15 @@ type blocks struct {
 	listSize    int64    // RFC 7541 §4.1 size of the fields of the block so far
 	listOver    bool     // the block's fields passed MaxHeaderList
 
-	// sent holds the streams the side sent a non-push block on and has not
-	// ended, and that no side has reset: a block on one of them is not the
-	// stream's first (Block.Trailers). At most maxTracked.
-	sent     map[uint32]struct{}
-	limitHit bool // CodeStreamLimit was reported
+	// tableAllowed is the largest dynamic table size update the side's
+	// encoder may send (allowTableSize).
+	tableAllowed uint32
+
+	// sent holds the streams the side sent a non-push block on and has
+	// neither ended nor reset: a block on one of them is not the stream's
+	// first (Block.Trailers). At most maxTracked; the oldest (lowest)
+	// half is forgotten when it is full.
+	sent map[uint32]struct{}
 }
 
 // initBlocks makes the side's HPACK decoder, with RFC 9113 §6.5.2's
@@ -49,6 +55,7 @@ type blocks struct {
 func (s *side) initBlocks() {
 	s.dec = hpack.NewDecoder(defaultHeaderTableSize, s.emit)
 	s.dec.SetMaxStringLength(MaxStringLength)
+	s.tableAllowed = defaultHeaderTableSize
 }
 
 // emit collects one decoded field, up to MaxHeaderList.
@@ -69,7 +76,50 @@ func (s *side) emit(f hpack.HeaderField) {
 // initial 4096 bytes, since a capture does not show when the encoder saw
 // the peer's SETTINGS, and at most MaxHeaderTableSize.
 func (s *side) allowTableSize(announced uint32) {
-	s.dec.SetAllowedMaxDynamicTableSize(min(max(announced, defaultHeaderTableSize), MaxHeaderTableSize))
+	s.tableAllowed = min(max(announced, defaultHeaderTableSize), MaxHeaderTableSize)
+	s.dec.SetAllowedMaxDynamicTableSize(s.tableAllowed)
+}
+
+// tableSizeUpdates applies the dynamic table size updates at the start of
+// a block (RFC 7541 §4.2, §6.3) and returns the rest of it. x/net's
+// decoder refuses a second update when the first left entries in the
+// table, though RFC 7541 §4.2 has an encoder signal "the smallest maximum
+// table size that occurs in that interval" and then the final one (x/net's
+// own encoder does).
+func (s *side) tableSizeUpdates(block []byte) ([]byte, error) {
+	for len(block) > 0 && block[0]&0xe0 == 0x20 { // RFC 7541 §6.3: 001 and a 5-bit prefix
+		size, n := hpackInt(block, 5)
+		if n == 0 {
+			return nil, errors.New("a dynamic table size update is cut short or overflows")
+		}
+		if size > uint64(s.tableAllowed) {
+			return nil, fmt.Errorf("a dynamic table size update to %d exceeds the %d allowed", size, s.tableAllowed)
+		}
+		s.dec.SetMaxDynamicTableSize(uint32(size))
+		block = block[n:]
+	}
+	return block, nil
+}
+
+// hpackInt reads an integer with an n-bit prefix (RFC 7541 §5.1) and
+// returns it and its length, or a length of 0 if p ends first or the
+// value passes 2^56.
+func hpackInt(p []byte, n uint) (uint64, int) {
+	if len(p) == 0 {
+		return 0, 0
+	}
+	max := uint64(1)<<n - 1
+	v := uint64(p[0]) & max
+	if v < max {
+		return v, 1
+	}
+	for i, shift := 1, uint(0); i < len(p) && shift <= 49; i, shift = i+1, shift+7 {
+		v += uint64(p[i]&0x7f) << shift
+		if p[i]&0x80 == 0 {
+			return v, i + 1
+		}
+	}
+	return 0, 0
 }
 
 // startBlock begins a header block with a HEADERS or PUSH_PROMISE frame.
@@ -130,7 +180,10 @@ func (c *Conn) endBlock(side int, packet int64) {
 	stream := s.out.Stream
 	if !s.headersLost {
 		s.fields, s.listSize, s.listOver = s.fields[:0], 0, false
-		_, err := s.dec.Write(s.block)
+		rest, err := s.tableSizeUpdates(s.block)
+		if err == nil {
+			_, err = s.dec.Write(rest)
+		}
 		if err == nil {
 			err = s.dec.Close()
 		}
@@ -142,7 +195,7 @@ func (c *Conn) endBlock(side int, packet int64) {
 				c.problem(side, CodeHeaderListTooLarge, stream, packet, false, fmt.Sprintf("the fields of the header block of stream %d add up to more than the %d bytes (sized as RFC 7541 §4.1 does) wsviz keeps, so only the first %d are reported", stream, MaxHeaderList, len(s.fields)))
 			}
 			if !s.out.Push {
-				s.out.Trailers = c.track(side, stream, packet)
+				s.out.Trailers = s.track(stream)
 			}
 			s.out.Fields, s.out.Packet = s.fields, packet
 			c.h.Headers(side, &s.out)
@@ -155,24 +208,28 @@ func (c *Conn) endBlock(side int, packet int64) {
 
 // track notes that side sent a block on stream and says whether it had
 // sent one before.
-func (c *Conn) track(side int, stream uint32, packet int64) bool {
-	s := &c.sides[side]
+func (s *side) track(stream uint32) bool {
 	if _, ok := s.sent[stream]; ok {
 		return true
 	}
-	switch {
-	case s.out.EndStream:
-		// The side can send no more blocks on the stream.
-	case len(s.sent) >= maxTracked:
-		if !s.limitHit {
-			s.limitHit = true
-			c.problem(side, CodeStreamLimit, stream, packet, false, fmt.Sprintf("the side has more than %d streams open at once (RFC 9113 §5.1.2 lets the peer limit them), more than wsviz follows, so later blocks on the newest may not be marked as trailers", maxTracked))
-		}
-	default:
-		if s.sent == nil {
-			s.sent = make(map[uint32]struct{})
-		}
-		s.sent[stream] = struct{}{}
+	if s.out.EndStream {
+		return false // the side can send no more blocks on the stream
 	}
+	if s.sent == nil {
+		s.sent = make(map[uint32]struct{})
+	}
+	if len(s.sent) >= maxTracked {
+		// Stream identifiers grow (RFC 9113 §5.1.1): the lowest are the
+		// oldest, likely cancelled by the peer and never ended.
+		ids := make([]uint32, 0, len(s.sent))
+		for id := range s.sent {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		for _, id := range ids[:len(ids)/2] {
+			delete(s.sent, id)
+		}
+	}
+	s.sent[stream] = struct{}{}
 	return false
 }

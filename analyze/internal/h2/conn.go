@@ -25,7 +25,9 @@ type Block struct {
 	Push bool
 	// Trailers: this side already sent a block on the stream (not counting
 	// PUSH_PROMISEs), so this is not its first: trailers, or a final
-	// response after an interim 1xx one (RFC 9113 §8.1).
+	// response after an interim 1xx one (RFC 9113 §8.1). A side's streams
+	// are forgotten when it ends or resets them, and the oldest when more
+	// than maxTracked are open at once.
 	Trailers bool
 	// Packet is the packet that completed the block.
 	Packet int64
@@ -572,8 +574,9 @@ func (c *Conn) endFrame(side int, packet int64) {
 	case framePriority:
 		s.counts.Priority++
 	case frameRSTStream:
-		delete(c.sides[0].sent, s.stream)
-		delete(c.sides[1].sent, s.stream)
+		// The side sends nothing more on the stream; the peer's frames
+		// in flight may still come (RFC 9113 §5.4.2), so it keeps its own.
+		delete(s.sent, s.stream)
 		c.h.Reset(side, s.stream, binary.BigEndian.Uint32(s.pre[:4]), packet)
 	case frameSettings:
 		if s.flags&flagAck != 0 {

@@ -192,10 +192,6 @@ const (
 	// CodeWindowUpdate: a WINDOW_UPDATE with an increment of 0 (RFC 9113
 	// §6.9).
 	CodeWindowUpdate = "h2.window_update"
-	// CodeStreamLimit: more than maxTracked streams of one side were open
-	// at once, a limit of wsviz: later streams' Block.Trailers may be
-	// false where it should be true. Reported once per side.
-	CodeStreamLimit = "h2.stream_limit"
 )
 
 // Bounds: what a Conn keeps whatever the lengths on the wire say.
@@ -218,7 +214,7 @@ const (
 	// MaxGoAwayDebug is how much of a GOAWAY's debug data is kept.
 	MaxGoAwayDebug = 256
 	// maxTracked bounds the streams per side remembered for
-	// Block.Trailers: those the side sent a header block on and has not
-	// ended, and that neither side has reset.
-	maxTracked = 1 << 14
+	// Block.Trailers: those the side sent a header block on and has
+	// neither ended nor reset.
+	maxTracked = 4096
 )

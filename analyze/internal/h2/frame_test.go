@@ -88,8 +88,10 @@ var frameTests = []frameTest{
 		"s H 1 [:status: 200] @1", `s D 1 "x" @2`, "s H 1 end trailers [grpc-status: 0] @3", "s E 1 @3"}},
 	{"no trailers after END_STREAM", false, []write{cw(fr(frameHeaders, flagEndHeaders|flagEndStream, 1, hGet)), cw(fr(frameHeaders, flagEndHeaders, 3, hGet)), cw(fr(frameHeaders, flagEndHeaders, 3, hGet))}, []string{
 		"c H 1 end [:method: GET] @1", "c E 1 @1", "c H 3 [:method: GET] @2", "c H 3 trailers [:method: GET] @3"}},
-	{"not trailers after RST_STREAM", false, []write{sw(fr(frameHeaders, flagEndHeaders, 1, hStatus)), cw(fr(frameRSTStream, 0, 1, u32(8))), sw(fr(frameHeaders, flagEndHeaders, 1, hStatus))}, []string{
-		"s H 1 [:status: 200] @1", "c R 1 CANCEL @2", "s H 1 [:status: 200] @3"}},
+	{"trailers in flight after the peer's RST_STREAM", false, []write{sw(fr(frameHeaders, flagEndHeaders, 1, hStatus)), cw(fr(frameRSTStream, 0, 1, u32(8))), sw(fr(frameHeaders, flagEndHeaders, 1, hStatus))}, []string{
+		"s H 1 [:status: 200] @1", "c R 1 CANCEL @2", "s H 1 trailers [:status: 200] @3"}},
+	{"stream forgotten after its own RST_STREAM", false, []write{sw(fr(frameHeaders, flagEndHeaders, 1, hStatus)), sw(fr(frameRSTStream, 0, 1, u32(2))), sw(fr(frameHeaders, flagEndHeaders, 1, hStatus))}, []string{
+		"s H 1 [:status: 200] @1", "s R 1 INTERNAL_ERROR @2", "s H 1 [:status: 200] @3"}},
 	{"HEADERS interrupted by DATA", false, []write{cw(fr(frameHeaders, flagEndStream, 1, hGet)), cw(fr(frameData, 0, 1, "x")), cw(fr(frameHeaders, flagEndHeaders|flagEndStream, 3, hGet))}, []string{
 		"c P h2.continuation 1 fatal @2", `c D 1 "x" @2`, "c E 3 @3"}},
 	{"CONTINUATION of another stream", false, []write{cw(fr(frameHeaders, flagEndStream, 1, hGet), fr(frameContinuation, flagEndHeaders, 3, hPath), fr(frameData, flagEndStream, 3, "y"))}, []string{
@@ -108,6 +110,14 @@ var frameTests = []frameTest{
 		"c P h2.hpack 1 fatal @1", "c E 3 @2", `c D 3 "z" @2`}},
 	{"HPACK truncated", false, []write{cw(fr(frameHeaders, flagEndHeaders, 1, "\x40\x03x-"))}, []string{"c P h2.hpack 1 fatal @1"}},
 	{"HPACK table size update past the allowed", false, []write{cw(fr(frameHeaders, flagEndHeaders, 1, "\x3f\xe1\x3f"+hGet))}, []string{"c P h2.hpack 1 fatal @1"}},
+	{"HPACK two table size updates", false, []write{cw(fr(frameHeaders, flagEndHeaders, 1, lit("x-a", "1"))), cw(fr(frameHeaders, flagEndHeaders, 3, "\x3f\x11"+"\x3f\xe1\x1f"+"\xbe"))}, []string{
+		"c H 1 [x-a: 1] @1", "c H 3 [x-a: 1] @2"}},
+	{"HPACK table size update to 0 empties the table", false, []write{cw(fr(frameHeaders, flagEndHeaders, 1, lit("x-a", "1"))), cw(fr(frameHeaders, flagEndHeaders, 3, "\x20"+"\x3f\xe1\x1f"+"\xbe"))}, []string{
+		"c H 1 [x-a: 1] @1", "c P h2.hpack 3 fatal @2"}},
+	{"HPACK table size update in the middle", false, []write{cw(fr(frameHeaders, flagEndHeaders, 1, lit("x-a", "1"))), cw(fr(frameHeaders, flagEndHeaders, 3, hGet+"\x3f\x11"))}, []string{
+		"c H 1 [x-a: 1] @1", "c P h2.hpack 3 fatal @2"}},
+	{"HPACK table size update overflows", false, []write{cw(fr(frameHeaders, flagEndHeaders, 1, "\x3f\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"))}, []string{"c P h2.hpack 1 fatal @1"}},
+	{"HPACK table size update cut short", false, []write{cw(fr(frameHeaders, flagEndHeaders, 1, "\x3f\xff"))}, []string{"c P h2.hpack 1 fatal @1"}},
 	{"HPACK table size the peer allows", false, []write{sw(fr(frameSettings, 0, 0, set(SettingHeaderTableSize, 8192))), cw(fr(frameHeaders, flagEndHeaders, 1, "\x3f\xe1\x3f"+hGet))}, []string{
 		"s S [1=8192] @1", "c H 1 [:method: GET] @2"}},
 
