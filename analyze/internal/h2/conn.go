@@ -304,8 +304,11 @@ func (c *Conn) Gap(side int, n int64, packet int64) {
 				return
 			}
 			// The fragment's bounds are unknown without Pad Length, but
-			// the frame's length still says where the frame ends.
-			c.loseHeaders(side, CodeGapInHeaders, s.stream, packet, fmt.Sprintf("bytes of a %s frame on stream %d were lost, so the side's HPACK dynamic table (RFC 7541 §2.3.2) is unknown and its header blocks are no longer decoded", frameName(s.typ), s.stream))
+			// the frame's length still says where the frame ends. Once
+			// header decoding is lost, a gap in a block says nothing more.
+			if !s.headersLost {
+				c.loseHeaders(side, CodeGapInHeaders, s.stream, packet, fmt.Sprintf("bytes of a %s frame on stream %d were lost, so the side's HPACK dynamic table (RFC 7541 §2.3.2) is unknown and its header blocks are no longer decoded", frameName(s.typ), s.stream))
+			}
 			if s.typ == framePushPromise {
 				s.report = false // the promised stream is unknown
 			}
@@ -323,6 +326,7 @@ func (c *Conn) Gap(side int, n int64, packet int64) {
 func (c *Conn) lostSync(side int, n int64, packet int64) {
 	s := &c.sides[side]
 	var where string
+	stream := uint32(0)
 	switch s.st {
 	case statePreface:
 		where = "the connection preface"
@@ -330,8 +334,9 @@ func (c *Conn) lostSync(side int, n int64, packet int64) {
 		where = "a frame header"
 	default:
 		where = fmt.Sprintf("a %s frame on stream %d", frameName(s.typ), s.stream)
+		stream = s.stream
 	}
-	c.lose(side, CodeLostSync, s.stream, packet, fmt.Sprintf("%d bytes lost in %s leave where the next frame header (RFC 9113 §4.1) starts unknown, so the rest of the side is not decoded", n, where))
+	c.lose(side, CodeLostSync, stream, packet, fmt.Sprintf("%d bytes lost in %s leave where the next frame header (RFC 9113 §4.1) starts unknown, so the rest of the side is not decoded", n, where))
 }
 
 // beginFrame starts the frame whose 9-byte header is h (RFC 9113 §4.1),

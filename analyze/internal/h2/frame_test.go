@@ -9,23 +9,37 @@ import (
 	"testing"
 )
 
-// write is one call of Conn.Write.
+// write is one call of Conn.Write, or of Conn.Gap when gap is set.
 type write struct {
 	side int
 	b    string
+	gap  int64
 }
 
-func cw(b ...string) write { return write{Client, strings.Join(b, "")} }
-func sw(b ...string) write { return write{Server, strings.Join(b, "")} }
+func cw(b ...string) write { return write{Client, strings.Join(b, ""), 0} }
+func sw(b ...string) write { return write{Server, strings.Join(b, ""), 0} }
 
-// run writes ws to a Conn, the i-th at packet i+1, and returns the calls
-// it made.
-func run(t *testing.T, opts Options, ws []write) (*Conn, *recorder) {
+// gap is a call of Conn.Gap.
+func gap(side int, n int64) write { return write{side, "", n} }
+
+// run writes ws to a Conn, the i-th at packet i+1, whole or one byte per
+// Write, and returns the calls it made.
+func run(t *testing.T, opts Options, ws []write, oneByte bool) (*Conn, *recorder) {
 	t.Helper()
 	r := newRecorder(false)
 	c := NewConnOptions(r, opts)
 	for i, w := range ws {
-		c.Write(w.side, []byte(w.b), int64(i+1))
+		pkt := int64(i + 1)
+		switch {
+		case w.gap != 0:
+			c.Gap(w.side, w.gap, pkt)
+		case oneByte:
+			for j := range len(w.b) {
+				c.Write(w.side, []byte{w.b[j]}, pkt)
+			}
+		default:
+			c.Write(w.side, []byte(w.b), pkt)
+		}
 	}
 	if r.bad != "" {
 		t.Errorf("broken invariant: %s", r.bad)
@@ -38,6 +52,9 @@ func show(ws []write) string {
 	var b strings.Builder
 	for _, w := range ws {
 		q := fmt.Sprintf("%s:%q ", sideName(w.side), w.b)
+		if w.gap != 0 {
+			q = fmt.Sprintf("%s:gap(%d) ", sideName(w.side), w.gap)
+		}
 		if len(q) > 200 {
 			q = q[:200] + "…"
 		}
@@ -173,34 +190,19 @@ var frameTests = []frameTest{
 }
 
 // TestFrames decodes each frame type, well formed and not, and checks the
-// calls it makes, packet numbers included.
-func TestFrames(t *testing.T) {
-	for _, tc := range frameTests {
+// calls it makes, packet numbers included; then again one byte per Write,
+// each byte with the packet of its write: the calls must be the same, Data
+// cut into one call per byte.
+func TestFrames(t *testing.T) { checkCases(t, frameTests) }
+
+func checkCases(t *testing.T, cases []frameTest) {
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, r := run(t, Options{SkipPreface: !tc.preface}, tc.in)
+			_, r := run(t, Options{SkipPreface: !tc.preface}, tc.in, false)
 			if !slices.Equal(r.events(), tc.want) {
 				t.Errorf("Write(%s) =\n\t%s\nwant\n\t%s", show(tc.in), strings.Join(r.events(), "\n\t"), strings.Join(tc.want, "\n\t"))
 			}
-		})
-	}
-}
-
-// TestFramesOneByte writes each case of TestFrames one byte at a time, each
-// byte with the packet of its write: the calls must be the same, Data cut
-// into one call per byte.
-func TestFramesOneByte(t *testing.T) {
-	for _, tc := range frameTests {
-		t.Run(tc.name, func(t *testing.T) {
-			r := newRecorder(false)
-			c := NewConnOptions(r, Options{SkipPreface: !tc.preface})
-			for i, w := range tc.in {
-				for j := range len(w.b) {
-					c.Write(w.side, []byte{w.b[j]}, int64(i+1))
-				}
-			}
-			if r.bad != "" {
-				t.Errorf("broken invariant: %s", r.bad)
-			}
+			_, r = run(t, Options{SkipPreface: !tc.preface}, tc.in, true)
 			if got, want := joinData(r.events()), joinData(tc.want); !slices.Equal(got, want) {
 				t.Errorf("Write(%s) one byte at a time =\n\t%s\nwant\n\t%s", show(tc.in), strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
 			}

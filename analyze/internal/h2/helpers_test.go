@@ -3,6 +3,7 @@ package h2
 import (
 	"encoding/binary"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -194,4 +195,13 @@ const (
 // 7541 §6.2.1), strings shorter than 127 bytes, not Huffman-coded.
 func lit(name, value string) string {
 	return "\x40" + string(rune(len(name))) + name + string(rune(len(value))) + value
+}
+
+// unquote undoes %q.
+func unquote(s string) string {
+	u, err := strconv.Unquote(s)
+	if err != nil {
+		return s
+	}
+	return u
 }

@@ -59,7 +59,7 @@ func (g *generator) flush(side int) {
 	if g.out[side].Len() == 0 {
 		return
 	}
-	g.conv.chunks = append(g.conv.chunks, write{side, g.out[side].String()})
+	g.conv.chunks = append(g.conv.chunks, write{side: side, b: g.out[side].String()})
 	g.conv.size += g.out[side].Len()
 	g.out[side].Reset()
 }
