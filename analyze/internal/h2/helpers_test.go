@@ -23,6 +23,11 @@ type recorder struct {
 	last [2]int
 	// dataBytes counts the Data and DataGap bytes per side.
 	dataBytes [2]int64
+	// headersDead[side]: a Fatal problem lost the side's header
+	// decoding; with checkHeaders, a Headers call after it is a failure,
+	// as is a block whose fields pass MaxHeaderList.
+	headersDead  [2]bool
+	checkHeaders bool
 }
 
 // line is one call; a merged Data line keeps its bytes in data.
@@ -73,6 +78,18 @@ func (r *recorder) fail(format string, args ...any) {
 func sideName(side int) string { return [2]string{"c", "s"}[side&1] }
 
 func (r *recorder) Headers(side int, b *Block) {
+	if r.checkHeaders {
+		if r.headersDead[side&1] {
+			r.fail("a Headers call after header decoding of side %d was lost", side)
+		}
+		size := 0
+		for _, h := range b.Fields {
+			size += len(h.Name) + len(h.Value) + 32
+		}
+		if size > MaxHeaderList {
+			r.fail("a block of %d bytes of fields", size)
+		}
+	}
 	var f []string
 	for _, h := range b.Fields {
 		f = append(f, h.Name+": "+h.Value)
@@ -160,8 +177,17 @@ func (r *recorder) Problem(side int, p Problem) {
 		fatal = " fatal"
 	}
 	r.add(side, fmt.Sprintf("%s P %s %d%s%s", sideName(side), p.Code, p.Stream, fatal, r.at(p.Packet)))
-	if p.Code == CodeBadPreface || p.Code == CodeLostSync {
+	switch {
+	case p.Code == CodeBadPreface || p.Code == CodeLostSync:
+		if !p.Fatal {
+			r.fail("%s not fatal", p.Code)
+		}
 		r.dead[side&1] = true
+	case p.Fatal:
+		if r.headersDead[side&1] {
+			r.fail("a second problem %s is fatal to header decoding", p.Code)
+		}
+		r.headersDead[side&1] = true
 	}
 }
 
