@@ -20,6 +20,8 @@ type conversation struct {
 	chunks []write
 	want   [2][]string
 	size   int
+	// made counts what the conversation holds, by kind.
+	made map[string]int
 }
 
 // generator makes a conversation.
@@ -46,6 +48,7 @@ type stream struct {
 
 func newGenerator(seed int64, small bool, newFramer func(io.Writer) framer) *generator {
 	g := &generator{rng: rand.New(rand.NewSource(seed)), small: small, nextPush: 2}
+	g.conv.made = map[string]int{}
 	for side := range 2 {
 		g.framer[side] = newFramer(&g.out[side])
 		g.enc[side] = hpack.NewEncoder(&g.hbuf[side])
@@ -83,11 +86,10 @@ var (
 // Huffman coding shortens them).
 func (g *generator) randomBytes(n int, text bool) []byte {
 	b := make([]byte, n)
-	for i := range b {
-		if text {
-			b[i] = "abcdefghijklmnopqrstuvwxyz0123456789-_"[g.rng.Intn(38)]
-		} else {
-			b[i] = byte(g.rng.Intn(256))
+	g.rng.Read(b)
+	if text {
+		for i, c := range b {
+			b[i] = "abcdefghijklmnopqrstuvwxyz0123456789-_"[int(c)%38]
 		}
 	}
 	return b
@@ -156,10 +158,21 @@ func (g *generator) block(side int, id uint32, fs []hpack.HeaderField, end bool,
 	for len(blk) > 0 {
 		f := fragment(defaultMaxFrameSize)
 		must(g.framer[side].WriteContinuation(id, len(blk) == 0, f))
+		g.conv.made["CONTINUATION"]++
+	}
+	if pad != 0 {
+		g.conv.made["padded block"]++
+	}
+	if g.hbuf[side].Len() > 100000 {
+		g.conv.made["block over 100000 bytes"]++
 	}
 	if promised != 0 {
+		g.conv.made["PUSH_PROMISE"]++
 		g.expect(side, headersLine(side, promised, false, true, false, lines))
 		return
+	}
+	if g.blockSent[side][id] {
+		g.conv.made["trailers"]++
 	}
 	g.expect(side, headersLine(side, id, end, false, g.blockSent[side][id], lines))
 	g.blockSent[side][id] = true
@@ -187,6 +200,10 @@ func (g *generator) body(side int, id uint32, n int, end bool) {
 			k = min(len(data), limit)
 		}
 		must(g.framer[side].WriteDataPadded(id, end && k == len(data), data[:k], pad))
+		g.conv.made[fmt.Sprintf("DATA padded %v", pad != nil)]++
+		if k == 0 {
+			g.conv.made["empty DATA"]++
+		}
 		data = data[k:]
 	}
 	if end {
@@ -224,6 +241,7 @@ func (g *generator) settings(side int) {
 		ss = append(ss, s)
 		parts = append(parts, fmt.Sprintf("%d=%d", s.ID, s.Value))
 		if s.ID == SettingHeaderTableSize {
+			g.conv.made["SETTINGS_HEADER_TABLE_SIZE"]++
 			// RFC 7541 §4.2: the peer's encoder may use up to this.
 			e := g.enc[1-side]
 			e.SetMaxDynamicTableSizeLimit(s.Value)
@@ -240,7 +258,9 @@ func (g *generator) settings(side int) {
 // noise writes a frame nobody reports, or a SETTINGS.
 func (g *generator) noise(side int) {
 	f := g.framer[side]
-	switch g.rng.Intn(7) {
+	k := g.rng.Intn(7)
+	g.conv.made[fmt.Sprint("noise ", k)]++
+	switch k {
 	case 0:
 		must(f.WritePing(g.rng.Intn(2) == 0, [8]byte{1, 2, 3}))
 	case 1:
@@ -262,6 +282,7 @@ func (g *generator) noise(side int) {
 func (g *generator) reset(side int, id uint32) {
 	code := uint32(g.rng.Intn(16))
 	must(g.framer[side].WriteRSTStream(id, code))
+	g.conv.made["RST_STREAM"]++
 	g.expect(side, fmt.Sprintf("%s R %d %s", sideName(side), id, ErrCodeName(code)))
 }
 
@@ -353,6 +374,7 @@ func generate(seed int64, small bool, newFramer func(io.Writer) framer) conversa
 		dbg := g.randomBytes(g.rng.Intn(300), true)
 		last, code := uint32(g.rng.Intn(100)), uint32(g.rng.Intn(14))
 		must(g.framer[side].WriteGoAway(last, code, dbg))
+		g.conv.made["GOAWAY"]++
 		g.expect(side, fmt.Sprintf("%s A %d %s %q", sideName(side), last, ErrCodeName(code), dbg[:min(len(dbg), MaxGoAwayDebug)]))
 	}
 	g.flush(Client)
@@ -390,16 +412,31 @@ func feed(c *Conn, chunks []write, rng *rand.Rand, how int) {
 // each side's headers, data bytes per stream, ends, resets, settings and
 // GOAWAYs must be exactly those sent, in order, with no problem.
 func TestRoundTrip(t *testing.T) {
+	made := map[string]int{}
 	for seed := range int64(roundTripSeeds()) {
-		checkRoundTrip(t, seed, generate(seed, seed%4 == 0, newSpecFramer))
+		conv := generate(seed, seed%4 == 0, newSpecFramer)
+		checkRoundTrip(t, seed, conv)
+		for k, n := range conv.made {
+			made[k] += n
+		}
 	}
+	// What the conversations must have held for the test to mean
+	// something.
+	for _, k := range []string{"CONTINUATION", "padded block", "block over 100000 bytes", "PUSH_PROMISE", "trailers",
+		"DATA padded true", "DATA padded false", "empty DATA", "SETTINGS_HEADER_TABLE_SIZE", "RST_STREAM", "GOAWAY",
+		"noise 0", "noise 1", "noise 2", "noise 3", "noise 4", "noise 5", "noise 6"} {
+		if made[k] == 0 {
+			t.Errorf("no conversation held %s", k)
+		}
+	}
+	t.Logf("the conversations held %v", made)
 }
 
 func roundTripSeeds() int {
 	if testing.Short() {
 		return 30
 	}
-	return 300
+	return 200
 }
 
 // checkRoundTrip decodes conv, made from seed, cut as the seed says.
