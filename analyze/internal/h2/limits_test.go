@@ -228,6 +228,17 @@ func TestSettingAndCounts(t *testing.T) {
 			t.Errorf("Setting(%d, %#x) = %d, %v, want %d, %v", tc.side, tc.id, v, ok, tc.v, tc.ok)
 		}
 	}
+	var many []string
+	for id := range 200 {
+		many = append(many, set(uint16(0x100+id), 1))
+	}
+	c.Write(Server, []byte(fr(frameSettings, 0, 0, set(SettingMaxFrameSize, 1<<14)+strings.Join(many, "")+set(SettingMaxFrameSize, 1<<15))), 9)
+	if v, ok := c.Setting(Server, SettingMaxFrameSize); v != 1<<15 || !ok {
+		t.Errorf("Setting(Server, SETTINGS_MAX_FRAME_SIZE) after 200 others = %d, %v, want %d, true", v, ok, 1<<15)
+	}
+	if n := len(c.sides[Server].values); n != maxSettingIDs {
+		t.Errorf("after 201 setting identifiers %d are remembered, want %d", n, maxSettingIDs)
+	}
 	want := Counts{Frames: 9, Priority: 1, Ping: 1, PingAck: 1, WindowUpdate: 1, SettingsAck: 1, Unknown: 1}
 	if got := c.Counts(Client); got != want {
 		t.Errorf("Counts(Client) = %+v, want %+v", got, want)
