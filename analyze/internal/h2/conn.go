@@ -178,7 +178,8 @@ func (c *Conn) DecodingHeaders(side int) bool {
 }
 
 // Setting returns the last value side announced for a setting id, and
-// whether it announced one.
+// whether it announced one. Of the identifiers no RFC defines, only those
+// among the first 64 the side used are remembered.
 func (c *Conn) Setting(side int, id uint16) (uint32, bool) {
 	if !validSide(side) {
 		return 0, false

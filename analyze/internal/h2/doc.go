@@ -40,9 +40,17 @@
 // fields at most MaxHeaderList (RFC 7541 §4.1 sizes), each string at most
 // MaxStringLength, the HPACK dynamic table at most MaxHeaderTableSize, a
 // SETTINGS payload MaxSettings, GOAWAY debug data MaxGoAwayDebug (the rest
-// is skipped, not buffered), the streams remembered for Block.Trailers
-// maxTracked per side. Buffers are reused from frame to frame and block to
-// block.
+// is skipped, not buffered), the streams remembered for Block.Trailers 4096
+// per side (the oldest half is forgotten when full). Buffers are reused
+// from frame to frame and block to block; DATA frames and header blocks of
+// indexed fields allocate nothing.
+//
+// Leniency: a capture shows each side's bytes, not when the other side
+// read them, so settings take effect as soon as they are read (RFC 9113
+// §6.5.3 makes them apply on acknowledgement), and the HPACK decoder of a
+// side allows a dynamic table of at least the initial 4096 bytes whatever
+// its peer announced. A header block on stream 0 is a violation but is
+// still decoded, unreported, so that the HPACK table stays in step.
 //
 // Ownership: slices passed to the Handler (Data's payload, Block.Fields,
 // Settings' parameters, GoAway's debug data) are valid only during the

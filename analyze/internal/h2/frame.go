@@ -217,4 +217,7 @@ const (
 	// Block.Trailers: those the side sent a header block on and has
 	// neither ended nor reset.
 	maxTracked = 4096
+	// maxSettingIDs bounds the setting identifiers remembered per side
+	// for Conn.Setting: RFC 9113 §6.5.2 defines 6, extensions a few more.
+	maxSettingIDs = 64
 )

@@ -18,7 +18,9 @@ func (c *Conn) applySettings(side int, packet int64) {
 		if s.values == nil {
 			s.values = make(map[uint16]uint32)
 		}
-		s.values[set.ID] = set.Value
+		if _, ok := s.values[set.ID]; ok || len(s.values) < maxSettingIDs {
+			s.values[set.ID] = set.Value
+		}
 		switch {
 		case set.ID == SettingHeaderTableSize:
 			// RFC 9113 §6.5.2: the size the sender's decoder allows, so
