@@ -543,7 +543,11 @@ func (b *Builder) Transcript(incomplete string) *Transcript {
 		if b.keep.Has(KeepTimes) {
 			for i := range c.conn.Lines {
 				if c.conn.Lines[i].Depth == 0 && !c.times[i].IsZero() {
-					c.conn.Lines[i].At, c.conn.Lines[i].Timed = c.times[i].Sub(c.first), true
+					// To the microsecond the text writes (formatAt), so
+					// that a capture with nanosecond times compares
+					// equal to its own transcript read back.
+					at := c.times[i].Sub(c.first).Round(time.Microsecond)
+					c.conn.Lines[i].At, c.conn.Lines[i].Timed = at, true
 				}
 			}
 		}
