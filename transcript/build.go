@@ -115,7 +115,7 @@ func (b *Builder) Add(ev *analyze.Event) {
 	}
 	c := b.conns[ev.Conn]
 	if c == nil {
-		c = &connBuilder{conn: Conn{Kind: "tcp"}, first: ev.Time, pending: map[uint32]*[2][]frameItem{}}
+		c = &connBuilder{conn: Conn{Kind: "tcp"}, first: ev.Time}
 		b.conns[ev.Conn] = c
 		b.order = append(b.order, c)
 	}
@@ -178,6 +178,7 @@ func (b *Builder) Add(ev *analyze.Event) {
 	case analyze.TypeH2StreamClose:
 		c.flushFrames(b, ev.Stream, 0)
 		c.flushFrames(b, ev.Stream, 1)
+		delete(c.pending, ev.Stream)
 		line := "end " + word(ev.H2Close.How)
 		if ev.H2Close.How == analyze.CloseRSTStream {
 			// Who reset the stream, and why (RFC 9113 §6.4); which side
@@ -415,6 +416,9 @@ func (b *Builder) message(c *connBuilder, ev *analyze.Event) {
 func (c *connBuilder) pendingOf(stream uint32) *[2][]frameItem {
 	p := c.pending[stream]
 	if p == nil {
+		if c.pending == nil {
+			c.pending = map[uint32]*[2][]frameItem{}
+		}
 		p = new([2][]frameItem)
 		c.pending[stream] = p
 	}
