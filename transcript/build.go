@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"path/filepath"
 	"slices"
@@ -41,9 +42,13 @@ type connBuilder struct {
 	times []time.Time // of each line, when kept
 	first time.Time   // earliest event time
 	port  string      // the server's port
-	// pending holds, per direction, the frames not yet claimed by a
-	// message: a message claims its last Frames ones.
-	pending [2][]frameItem
+	// wsPaths are the targets of the WebSockets opened on HTTP/2
+	// streams (RFC 8441): the connection is named by them all.
+	wsPaths []string
+	// pending holds, per HTTP/2 stream (0 on HTTP/1.1) and direction, the
+	// frames not yet claimed by a message: a message claims its last
+	// Frames ones.
+	pending map[uint32]*[2][]frameItem
 }
 
 // frameItem is a frame waiting for its message.
@@ -127,12 +132,8 @@ func (b *Builder) Add(ev *analyze.Event) {
 			if _, port, err := net.SplitHostPort(ev.TCPOpen.Server); err == nil {
 				c.port = port
 			}
-		case analyze.TypeHTTPRequest:
-			if c.conn.Kind == "tcp" {
-				c.conn.Kind, c.conn.Path = "http", ev.HTTP.Target
-			}
-		case analyze.TypeWSOpen:
-			c.conn.Kind, c.conn.Path = "websocket", ev.WSOpen.Path
+		case analyze.TypeHTTPRequest, analyze.TypeWSOpen:
+			c.name(ev)
 		}
 		return
 	}
@@ -140,9 +141,7 @@ func (b *Builder) Add(ev *analyze.Event) {
 	case analyze.TypeTCPOpen:
 		b.tcpOpen(c, ev)
 	case analyze.TypeHTTPRequest:
-		if c.conn.Kind == "tcp" {
-			c.conn.Kind, c.conn.Path = "http", ev.HTTP.Target
-		}
+		c.name(ev)
 		c.add(ev, 0, "request "+ev.HTTP.Method+" "+word(ev.HTTP.Target)+" "+word(ev.HTTP.Proto))
 		b.header(c, ev)
 		c.warnings(ev.Warnings)
@@ -157,23 +156,36 @@ func (b *Builder) Add(ev *analyze.Event) {
 	case analyze.TypeWSOpen:
 		b.wsOpen(c, ev)
 	case analyze.TypeWSFrame:
+		p := c.pendingOf(ev.Stream)
 		d := dir(ev.From)
-		c.pending[d] = append(c.pending[d], frameItem{f: ev.Frame, packet: ev.Packet, t: ev.Time,
+		p[d] = append(p[d], frameItem{f: ev.Frame, packet: ev.Packet, t: ev.Time,
 			warnings: slices.Clone(ev.Warnings)})
 	case analyze.TypeWSMessage:
 		b.message(c, ev)
 	case analyze.TypeTCPGap:
-		c.flushFrames(b, dir(ev.From))
+		c.flushAll(b, dir(ev.From))
 		c.add(ev, 0, "gap "+ev.From+" "+strconv.FormatInt(ev.TCPGap.Size, 10))
 		c.warnings(ev.Warnings)
 	case analyze.TypeTCPClose:
-		c.flushFrames(b, 0)
-		c.flushFrames(b, 1)
+		c.flushAll(b, 0)
+		c.flushAll(b, 1)
 		how := ev.TCPClose.How
 		if how == analyze.CloseEnd {
 			how = "capture" // the capture ended first
 		}
 		c.add(ev, 0, "end "+how)
+		c.warnings(ev.Warnings)
+	case analyze.TypeH2StreamClose:
+		c.flushFrames(b, ev.Stream, 0)
+		c.flushFrames(b, ev.Stream, 1)
+		delete(c.pending, ev.Stream)
+		line := "end " + word(ev.H2Close.How)
+		if ev.H2Close.How == analyze.CloseRSTStream {
+			// Who reset the stream, and why (RFC 9113 §6.4); which side
+			// ended it last with END_STREAM is a race, left out.
+			line += " " + word(ev.From) + " " + word(ev.H2Close.ErrorCode)
+		}
+		c.add(ev, 0, line)
 		c.warnings(ev.Warnings)
 	default:
 		if quietTypes[ev.Type] && len(ev.Warnings) == 0 {
@@ -205,13 +217,44 @@ func dir(from string) int {
 
 var dirName = [2]string{analyze.FromClient, analyze.FromServer}
 
-// add appends a line stamped with the event's time.
-func (c *connBuilder) add(ev *analyze.Event, depth int, text string) {
-	c.addAt(ev.Time, depth, text)
+// name names the connection after an HTTP request or a WebSocket: the
+// first request's target until a WebSocket opens, then the WebSocket's
+// (on HTTP/2, every WebSocket's).
+func (c *connBuilder) name(ev *analyze.Event) {
+	switch {
+	case ev.Type == analyze.TypeHTTPRequest:
+		if c.conn.Kind == "tcp" {
+			c.conn.Kind, c.conn.Path = "http", ev.HTTP.Target
+		}
+	case ev.Type == analyze.TypeWSOpen && ev.Stream != 0:
+		c.wsPaths = append(c.wsPaths, ev.WSOpen.Path)
+		paths := slices.Sorted(slices.Values(c.wsPaths))
+		c.conn.Kind, c.conn.Path, c.conn.MorePaths = "websocket", paths[0], paths[1:]
+		if len(c.conn.MorePaths) == 0 {
+			c.conn.MorePaths = nil
+		}
+	case ev.Type == analyze.TypeWSOpen:
+		c.conn.Kind, c.conn.Path = "websocket", ev.WSOpen.Path
+	}
 }
 
+// add appends a line stamped with the event's time, on the event's
+// stream.
+func (c *connBuilder) add(ev *analyze.Event, depth int, text string) {
+	c.addOn(ev.Time, depth, ev.Stream, text)
+}
+
+// addAt appends a line of the stream of the line before it: a detail.
 func (c *connBuilder) addAt(t time.Time, depth int, text string) {
-	c.conn.Lines = append(c.conn.Lines, Line{Depth: depth, Text: text})
+	var stream uint32
+	if n := len(c.conn.Lines); n > 0 {
+		stream = c.conn.Lines[n-1].Stream
+	}
+	c.addOn(t, depth, stream, text)
+}
+
+func (c *connBuilder) addOn(t time.Time, depth int, stream uint32, text string) {
+	c.conn.Lines = append(c.conn.Lines, Line{Depth: depth, Stream: stream, Text: text})
 	c.times = append(c.times, t)
 }
 
@@ -256,12 +299,12 @@ func (b *Builder) tcpOpen(c *connBuilder, ev *analyze.Event) {
 	c.conn.Lines, c.times = nil, nil
 	switch {
 	case b.keep.Has(KeepAddresses):
-		c.addAt(time.Time{}, 0, "endpoints client "+word(ev.TCPOpen.Client)+" server "+word(ev.TCPOpen.Server))
+		c.addOn(time.Time{}, 0, 0, "endpoints client "+word(ev.TCPOpen.Client)+" server "+word(ev.TCPOpen.Server))
 	case b.keep.Has(KeepPort) && c.port != "":
-		c.addAt(time.Time{}, 0, "server-port "+c.port)
+		c.addOn(time.Time{}, 0, 0, "server-port "+c.port)
 	}
 	if !ev.TCPOpen.SYN {
-		c.addAt(time.Time{}, 0, "begin no-syn")
+		c.addOn(time.Time{}, 0, 0, "begin no-syn")
 	}
 	c.warnings(ev.Warnings)
 	c.conn.Lines, c.times = append(c.conn.Lines, rest...), append(c.times, times...)
@@ -289,9 +332,10 @@ func (b *Builder) header(c *connBuilder, ev *analyze.Event) {
 }
 
 // stripPort takes the server's port out of the headers that name it (Host,
-// Origin) when the transcript does not keep it.
+// Origin, and HTTP/2's :authority, RFC 9113 §8.3.1) when the transcript
+// does not keep it.
 func stripPort(name, value, port string) string {
-	if port == "" || (name != "Host" && name != "Origin") {
+	if port == "" || (name != "Host" && name != "Origin" && name != ":authority") {
 		return value
 	}
 	return strings.TrimSuffix(value, ":"+port)
@@ -299,11 +343,16 @@ func stripPort(name, value, port string) string {
 
 func (b *Builder) wsOpen(c *connBuilder, ev *analyze.Event) {
 	o := &ev.WSOpen
-	c.conn.Kind, c.conn.Path = "websocket", o.Path
+	c.name(ev)
 	line := "websocket"
-	if o.Midstream {
+	switch {
+	case o.Midstream:
 		line += " midstream"
-	} else {
+	case ev.Stream != 0:
+		// An extended CONNECT answered 2xx: RFC 8441 has no
+		// Sec-WebSocket-Key, so nothing to accept (§5).
+		line += " rfc8441"
+	default:
 		line += " accept " + word(o.Accept)
 	}
 	if o.Subprotocol != "" {
@@ -333,10 +382,11 @@ func (b *Builder) wsOpen(c *connBuilder, ev *analyze.Event) {
 func (b *Builder) message(c *connBuilder, ev *analyze.Event) {
 	d := dir(ev.From)
 	m := &ev.Message
-	n := min(max(m.Frames, 0), len(c.pending[d]))
-	frames := c.pending[d][len(c.pending[d])-n:]
-	c.pending[d] = c.pending[d][:len(c.pending[d])-n]
-	c.flushFrames(b, d) // frames older than this message's belong to none
+	p := c.pendingOf(ev.Stream)
+	n := min(max(m.Frames, 0), len(p[d]))
+	frames := p[d][len(p[d])-n:]
+	p[d] = p[d][:len(p[d])-n]
+	c.flushFrames(b, ev.Stream, d) // frames older than this message's belong to none
 
 	msg := Message{From: ev.From, Opcode: m.Opcode, Size: m.Len, Truncated: m.Truncated}
 	if b.keep.Has(KeepFrames) {
@@ -362,15 +412,40 @@ func (b *Builder) message(c *connBuilder, ev *analyze.Event) {
 	c.warnings(all)
 }
 
-// flushFrames writes the frames of direction d that no message claimed
-// (a reserved opcode, a continuation without a start, a header cut by the
-// end of the stream), one line each.
-func (c *connBuilder) flushFrames(b *Builder, d int) {
-	for _, f := range c.pending[d] {
-		c.addAt(f.t, 0, dirName[d]+" "+b.frameText(&f))
+// pendingOf returns the frames waiting for a message on a stream.
+func (c *connBuilder) pendingOf(stream uint32) *[2][]frameItem {
+	p := c.pending[stream]
+	if p == nil {
+		if c.pending == nil {
+			c.pending = map[uint32]*[2][]frameItem{}
+		}
+		p = new([2][]frameItem)
+		c.pending[stream] = p
+	}
+	return p
+}
+
+// flushFrames writes the frames of a stream's direction d that no message
+// claimed (a reserved opcode, a continuation without a start, a header cut
+// by the end of the stream), one line each.
+func (c *connBuilder) flushFrames(b *Builder, stream uint32, d int) {
+	p := c.pending[stream]
+	if p == nil {
+		return
+	}
+	for _, f := range p[d] {
+		c.addOn(f.t, 0, stream, dirName[d]+" "+b.frameText(&f))
 		c.warnings(f.warnings)
 	}
-	c.pending[d] = c.pending[d][:0]
+	p[d] = p[d][:0]
+}
+
+// flushAll writes the unclaimed frames of direction d of every stream, in
+// the order of their stream ids: the connection's bytes stop for them all.
+func (c *connBuilder) flushAll(b *Builder, d int) {
+	for _, stream := range slices.Sorted(maps.Keys(c.pending)) {
+		c.flushFrames(b, stream, d)
+	}
 }
 
 // frameText describes a frame: "frame fin rsv=4 opcode=1 len=58", with the
@@ -453,8 +528,8 @@ func digest(p []byte) string {
 // flush writes the frames left without a message of every connection.
 func (b *Builder) flush() {
 	for _, c := range b.order {
-		c.flushFrames(b, 0)
-		c.flushFrames(b, 1)
+		c.flushAll(b, 0)
+		c.flushAll(b, 1)
 	}
 }
 
@@ -472,7 +547,11 @@ func (b *Builder) Transcript(incomplete string) *Transcript {
 		if b.keep.Has(KeepTimes) {
 			for i := range c.conn.Lines {
 				if c.conn.Lines[i].Depth == 0 && !c.times[i].IsZero() {
-					c.conn.Lines[i].At, c.conn.Lines[i].Timed = c.times[i].Sub(c.first), true
+					// To the microsecond the text writes (formatAt), so
+					// that a capture with nanosecond times compares
+					// equal to its own transcript read back.
+					at := c.times[i].Sub(c.first).Round(time.Microsecond)
+					c.conn.Lines[i].At, c.conn.Lines[i].Timed = at, true
 				}
 			}
 		}

@@ -42,18 +42,35 @@ type Difference struct {
 }
 
 // connPair is a connection of each side, matched, with the edit script
-// from the old one's lines to the new one's.
+// from the old one's lines to the new one's, or, when both speak HTTP/2,
+// their streams matched and compared one by one.
 type connPair struct {
-	o, n  int // indexes in old.Conns, new.Conns
-	edits []edit
-	equal bool
+	o, n    int // indexes in old.Conns, new.Conns
+	edits   []edit
+	streams *streamMatch // when both have streams
+	equal   bool
+}
+
+// streamMatch is how the streams of two HTTP/2 connections match: each
+// stream (and the connections' own lines, stream 0) is a part compared on
+// its own, as connections are, so that the order in which the streams'
+// lines interleave, and the ids the client chose, do not matter.
+type streamMatch struct {
+	old, new         []*Conn // the parts, in order of opening
+	pairs            []connPair
+	onlyOld, onlyNew []int
 }
 
 // Diff compares two transcripts made with the same options (see
 // Normalize and Resolve). Connections are matched by what they are, not
 // by number or order: first those with the same kind and path and equal
 // lines, then, among those left with the same kind and path, the most
-// alike, then any two left that share at least half their lines. The
+// alike, then any two left that share at least half their lines. Two
+// HTTP/2 connections are compared stream by stream: their streams are
+// matched the same way (a WebSocket's by its path, a request's by its
+// target; in order of opening among alike ones), so that the WebSockets
+// of one connection are told apart and the order in which their lines
+// interleave does not count. The
 // error is for transcripts that cannot be compared: one incomplete (it
 // wraps ErrIncomplete), or made with different details kept.
 func Diff(old, new *Transcript, opts DiffOptions) (*Difference, error) {
@@ -89,7 +106,9 @@ func (d *Difference) Equal() bool {
 	return true
 }
 
-// lineEqual compares two lines, times within the tolerance.
+// lineEqual compares two lines, times within the tolerance. Their HTTP/2
+// streams are not compared: a stream's id is the client's choice, as its
+// port is, and streams are matched before their lines are compared.
 func (d *Difference) lineEqual(a, b Line) bool {
 	if a.Depth != b.Depth || a.Text != b.Text || a.Timed != b.Timed {
 		return false
@@ -101,8 +120,17 @@ func (d *Difference) lineEqual(a, b Line) bool {
 	return max(diff, -diff) <= d.opts.TimeTolerance
 }
 
+// connEqual compares two connections; two HTTP/2 ones stream by stream.
 func (d *Difference) connEqual(a, b *Conn) bool {
-	if a.Kind != b.Kind || a.Path != b.Path || len(a.Lines) != len(b.Lines) {
+	if hasStreams(a) && hasStreams(b) {
+		return a.Kind == b.Kind && samePaths(a, b) && d.matchStreams(a, b).equal()
+	}
+	return d.linesEqual(a, b)
+}
+
+// linesEqual compares two connections line by line.
+func (d *Difference) linesEqual(a, b *Conn) bool {
+	if a.Kind != b.Kind || !samePaths(a, b) || len(a.Lines) != len(b.Lines) {
 		return false
 	}
 	for i := range a.Lines {
@@ -118,23 +146,45 @@ func (d *Difference) connEqual(a, b *Conn) bool {
 const maxScored = 1 << 16
 
 func (d *Difference) match() {
-	olds, news := d.old.Conns, d.new.Conns
+	d.pairs, d.onlyOld, d.onlyNew = matchConns(d.old.Conns, d.new.Conns, d.connEqual, connKey)
+	for k := range d.pairs {
+		p := &d.pairs[k]
+		a, b := d.old.Conns[p.o], d.new.Conns[p.n]
+		if hasStreams(a) && hasStreams(b) {
+			p.streams = d.matchStreams(a, b)
+			p.equal = p.streams.equal()
+			continue
+		}
+		if d.linesEqual(a, b) {
+			p.equal = true
+			continue
+		}
+		p.edits = diffLines(a.Lines, b.Lines, d.lineEqual)
+	}
+}
+
+// matchConns matches connections (or the streams of two connections) by
+// what they are: equal ones (eq; key finds the candidates), then among
+// those left of the same kind and path the most alike, then any two left
+// that share at least half their lines. Ties go to the earlier ones. The
+// pairs are in olds' order.
+func matchConns(olds, news []*Conn, eq func(a, b *Conn) bool, key func(*Conn) string) (pairs []connPair, onlyOld, onlyNew []int) {
 	usedO := make([]bool, len(olds))
 	usedN := make([]bool, len(news))
 	pair := func(i, j int) {
 		usedO[i], usedN[j] = true, true
-		d.pairs = append(d.pairs, connPair{o: i, n: j})
+		pairs = append(pairs, connPair{o: i, n: j})
 	}
-	// 1. Equal connections. Both sides are sorted by kind, path and
-	// lines, so candidates are found by their text without times.
+	// 1. Equal ones: candidates are found by their text without times
+	// (key), then compared with eq.
 	byText := map[string][]int{}
 	for j, c := range news {
-		k := connKey(c)
+		k := key(c)
 		byText[k] = append(byText[k], j)
 	}
 	for i, c := range olds {
-		for _, j := range byText[connKey(c)] {
-			if !usedN[j] && d.connEqual(c, news[j]) {
+		for _, j := range byText[key(c)] {
+			if !usedN[j] && eq(c, news[j]) {
 				pair(i, j)
 				break
 			}
@@ -149,7 +199,7 @@ func (d *Difference) match() {
 				continue
 			}
 			for j := range news {
-				if usedN[j] || (sameKey && (olds[i].Kind != news[j].Kind || olds[i].Path != news[j].Path)) {
+				if usedN[j] || (sameKey && (olds[i].Kind != news[j].Kind || !samePaths(olds[i], news[j]))) {
 					continue
 				}
 				left = append(left, [2]int{i, j})
@@ -182,34 +232,154 @@ func (d *Difference) match() {
 	group(false)
 	for i := range olds {
 		if !usedO[i] {
-			d.onlyOld = append(d.onlyOld, i)
+			onlyOld = append(onlyOld, i)
 		}
 	}
 	for j := range news {
 		if !usedN[j] {
-			d.onlyNew = append(d.onlyNew, j)
+			onlyNew = append(onlyNew, j)
 		}
 	}
-	slices.SortFunc(d.pairs, func(a, b connPair) int { return a.o - b.o })
-	for k := range d.pairs {
-		p := &d.pairs[k]
-		a, b := olds[p.o], news[p.n]
-		if d.connEqual(a, b) {
+	slices.SortFunc(pairs, func(a, b connPair) int { return a.o - b.o })
+	return pairs, onlyOld, onlyNew
+}
+
+// hasStreams reports whether a connection spoke HTTP/2: some of its lines
+// are about a stream.
+func hasStreams(c *Conn) bool {
+	for _, l := range c.Lines {
+		if l.Stream != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// streams splits a connection by HTTP/2 stream: its own lines (stream 0)
+// first, then each stream's, in order of opening (of their first line).
+// Each part is a Conn of its own: a stream that opened a WebSocket is of
+// kind "websocket" and named by its target, a request's stream "http", the
+// connection's own lines "tcp".
+func streams(c *Conn) []*Conn {
+	parts := []*Conn{{Kind: "tcp"}}
+	index := map[uint32]int{0: 0}
+	for _, l := range c.Lines {
+		k, ok := index[l.Stream]
+		if !ok {
+			k = len(parts)
+			index[l.Stream] = k
+			parts = append(parts, &Conn{Kind: "http"})
+		}
+		p := parts[k]
+		p.Lines = append(p.Lines, l)
+		if l.Depth != 0 || l.Stream == 0 {
+			continue
+		}
+		switch kind, rest, _ := strings.Cut(l.Text, " "); {
+		case kind == "request" && p.Path == "":
+			// request METHOD TARGET PROTO
+			if _, rest, err := nextToken(rest); err == nil {
+				if target, _, err := nextToken(rest); err == nil {
+					p.Path, _ = unword(target)
+				}
+			}
+		case kind == "websocket":
+			p.Kind = "websocket"
+		}
+	}
+	return parts
+}
+
+// streamID is the stream of a part made by streams.
+func streamID(p *Conn) uint32 {
+	if len(p.Lines) == 0 {
+		return 0
+	}
+	return p.Lines[0].Stream
+}
+
+// matchStreams matches the streams of two HTTP/2 connections: the
+// connections' own lines with each other, then the streams by what they
+// are, as connections are matched.
+func (d *Difference) matchStreams(a, b *Conn) *streamMatch {
+	m := &streamMatch{old: streams(a), new: streams(b)}
+	m.pairs = []connPair{{o: 0, n: 0}}
+	pairs, onlyOld, onlyNew := matchConns(m.old[1:], m.new[1:], d.linesEqual, linesKey)
+	for _, p := range pairs {
+		m.pairs = append(m.pairs, connPair{o: p.o + 1, n: p.n + 1})
+	}
+	for _, i := range onlyOld {
+		m.onlyOld = append(m.onlyOld, i+1)
+	}
+	for _, j := range onlyNew {
+		m.onlyNew = append(m.onlyNew, j+1)
+	}
+	for k := range m.pairs {
+		p := &m.pairs[k]
+		pa, pb := m.old[p.o], m.new[p.n]
+		if d.linesEqual(pa, pb) {
 			p.equal = true
 			continue
 		}
-		p.edits = diffLines(a.Lines, b.Lines, d.lineEqual)
+		p.edits = diffLines(pa.Lines, pb.Lines, d.lineEqual)
 	}
+	return m
 }
 
-// connKey is a connection's identity and lines, times left out.
+// equal reports whether every stream of one side is equal to one of the
+// other.
+func (m *streamMatch) equal() bool {
+	if len(m.onlyOld) > 0 || len(m.onlyNew) > 0 {
+		return false
+	}
+	for _, p := range m.pairs {
+		if !p.equal {
+			return false
+		}
+	}
+	return true
+}
+
+// connKey is a connection's identity and lines, times left out; on
+// HTTP/2 (connKey of a connection with streams), its own lines then each
+// stream's, the streams in sorted order: the same whatever order their
+// lines interleaved in and whatever ids they had.
 func connKey(c *Conn) string {
 	var b strings.Builder
 	b.WriteString(c.Kind + "\x00" + c.Path)
-	for _, l := range c.Lines {
-		fmt.Fprintf(&b, "\x00%d %s", l.Depth, l.Text)
+	for _, p := range c.MorePaths {
+		b.WriteString("\x00" + p)
+	}
+	if !hasStreams(c) {
+		writeLines(&b, c.Lines)
+		return b.String()
+	}
+	parts := streams(c)
+	writeLines(&b, parts[0].Lines)
+	keys := make([]string, 0, len(parts)-1)
+	for _, p := range parts[1:] {
+		keys = append(keys, linesKey(p))
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		b.WriteString("\x00\x01" + k)
 	}
 	return b.String()
+}
+
+// linesKey is a connection's (or a stream's) identity and lines, times and
+// streams left out.
+func linesKey(c *Conn) string {
+	var b strings.Builder
+	b.WriteString(c.Kind + "\x00" + c.Path)
+	writeLines(&b, c.Lines)
+	return b.String()
+}
+
+func writeLines(b *strings.Builder, lines []Line) {
+	for _, l := range lines {
+		fmt.Fprintf(b, "\x00%d %s", l.Depth, l.Text)
+	}
 }
 
 // likeness counts the lines two connections have in common, as multisets.
@@ -276,10 +446,14 @@ func (d *Difference) WriteTo(w io.Writer, oldName, newName string) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "--- %s\n+++ %s\n", oldName, newName)
 	for _, p := range d.pairs {
-		if p.equal {
-			continue
+		switch {
+		case p.equal:
+		case p.streams != nil:
+			d.writeStreams(bw, p)
+		default:
+			a, b := d.old.Conns[p.o], d.new.Conns[p.n]
+			d.writeHunks(bw, d.connName(p), a, b, p.edits)
 		}
-		d.writeHunks(bw, p)
 	}
 	for _, i := range d.onlyOld {
 		d.writeOnly(bw, d.old, i, "-", "old")
@@ -298,6 +472,12 @@ func (d *Difference) writeOnly(w io.Writer, t *Transcript, i int, sign, side str
 	c := t.Conns[i]
 	fmt.Fprintf(w, "@@ connection %d %s: only in the %s (%d %s) @@\n", i+1, c.title(), side, len(c.Lines), plural(len(c.Lines), "line", "lines"))
 	fmt.Fprintf(w, "%sconnection %d %s\n", sign, i+1, c.title())
+	writeFirstLines(w, c, sign)
+}
+
+// writeFirstLines writes the first lines of a connection or stream found
+// on one side only.
+func writeFirstLines(w io.Writer, c *Conn, sign string) {
 	for k, l := range c.Lines {
 		if k == maxOnlyLines {
 			fmt.Fprintf(w, "%s  ... %d more\n", sign, len(c.Lines)-k)
@@ -353,10 +533,52 @@ func where(c *Conn, i int) string {
 	return kind
 }
 
-func (d *Difference) writeHunks(w io.Writer, p connPair) {
-	a, b := d.old.Conns[p.o], d.new.Conns[p.n]
+// writeStreams writes how two HTTP/2 connections differ, stream by
+// stream: the hunks of each pair of streams that differ, then the streams
+// found on one side only.
+func (d *Difference) writeStreams(w io.Writer, p connPair) {
+	conn := d.connName(p)
+	m := p.streams
+	for _, sp := range m.pairs {
+		if sp.equal {
+			continue
+		}
+		a, b := m.old[sp.o], m.new[sp.n]
+		name := conn
+		if sp.o > 0 {
+			name += ", " + streamName(a)
+			if ia, ib := streamID(a), streamID(b); ia != ib {
+				name += fmt.Sprintf(" (stream %d in the new)", ib)
+			}
+		}
+		d.writeHunks(w, name, a, b, sp.edits)
+	}
+	for _, only := range []struct {
+		parts      []*Conn
+		idx        []int
+		sign, side string
+	}{{m.old, m.onlyOld, "-", "old"}, {m.new, m.onlyNew, "+", "new"}} {
+		for _, i := range only.idx {
+			c := only.parts[i]
+			fmt.Fprintf(w, "@@ %s, %s: only in the %s (%d %s) @@\n", conn, streamName(c), only.side, len(c.Lines), plural(len(c.Lines), "line", "lines"))
+			writeFirstLines(w, c, only.sign)
+		}
+	}
+}
+
+// streamName names a stream made by streams: "stream 3 /feed".
+func streamName(c *Conn) string {
+	s := fmt.Sprintf("stream %d", streamID(c))
+	if c.Path != "" {
+		s += " " + word(c.Path)
+	}
+	return s
+}
+
+// writeHunks writes the hunks of an edit script from a's lines to b's,
+// each headed by name and where the change starts.
+func (d *Difference) writeHunks(w io.Writer, name string, a, b *Conn, edits []edit) {
 	ctx := d.opts.Context
-	edits := p.edits
 	for start := 0; start < len(edits); {
 		// Find the next change, then extend the hunk while changes are
 		// within 2*ctx lines of each other.
@@ -385,7 +607,7 @@ func (d *Difference) writeHunks(w io.Writer, p connPair) {
 		if first.op == opInsert {
 			place = where(b, first.j)
 		}
-		fmt.Fprintf(w, "@@ %s, %s @@\n", d.connName(p), place)
+		fmt.Fprintf(w, "@@ %s, %s @@\n", name, place)
 		for _, e := range edits[from:to] {
 			switch e.op {
 			case opEqual:

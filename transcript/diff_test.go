@@ -260,3 +260,19 @@ func TestMyersGivesUp(t *testing.T) {
 		t.Errorf("%d edits, want %d", len(edits), 2*n)
 	}
 }
+
+// TestDiffTimesReadBack: a transcript that keeps times, read back, equals
+// the capture it was made from, whose pcapng times have nanoseconds the
+// text does not write.
+func TestDiffTimesReadBack(t *testing.T) {
+	for _, file := range []string{"../testdata/firefox-wss.pcapng", "../testdata/chromium.pcapng"} {
+		tr := transcribe(t, file, Options{Keep: KeepPort | KeepTimes})
+		back, err := Parse(strings.NewReader(tr.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := diffText(t, back, tr, DiffOptions{}); d != "" {
+			t.Errorf("%s: Diff(read back, capture):\n%s", file, d)
+		}
+	}
+}

@@ -6,7 +6,9 @@
 // connections were opened). Two recordings of one deterministic session
 // give the same transcript, so a transcript is a golden file for a
 // regression test, and Diff compares two of them the way a reviewer would:
-// connection by connection, matched by what they are, not by number.
+// connection by connection, matched by what they are, not by number (and
+// an HTTP/2 connection stream by stream, so that the WebSockets sharing it
+// are told apart).
 //
 // The text format is documented in docs/transcript.md; Parse reads it
 // back, so a transcript committed to a repository can be compared with a

@@ -283,33 +283,46 @@ func unquoteRest(s string) (string, error) {
 }
 
 // sortMessages orders a connection's messages as a multiset per
-// direction (Options.Unordered): the lines before the first message and
-// from the end on stay; the messages in between, each with the detail lines
-// under it, are sorted client first, then server, by their text.
+// direction (Options.Unordered), each HTTP/2 stream's on its own: of a
+// stream's lines, those before its first message and from its last on
+// stay; the messages in between, each with the detail lines under it (and
+// the stream's other lines there), are sorted client first, then server,
+// by their text, into the places the stream's lines held.
 func (c *Conn) sortMessages() {
-	first, last := -1, -1
-	for i, l := range c.Lines {
-		if l.Depth == 0 && isSent(l.Text) {
-			if first < 0 {
-				first = i
-			}
-			last = i
-		}
-	}
-	if first < 0 {
-		return
-	}
-	end := last + 1
-	for end < len(c.Lines) && c.Lines[end].Depth > 0 {
-		end++
-	}
 	// Items: a line of depth 0 and the detail lines under it.
 	var items [][]Line
-	for i := first; i < end; i++ {
-		if c.Lines[i].Depth == 0 || len(items) == 0 {
+	for i, l := range c.Lines {
+		if l.Depth == 0 || len(items) == 0 {
 			items = append(items, nil)
 		}
 		items[len(items)-1] = append(items[len(items)-1], c.Lines[i])
+	}
+	// The span of each stream's items from its first message to its last.
+	type span struct{ first, last int }
+	spans := map[uint32]*span{}
+	for k, it := range items {
+		if it[0].Depth != 0 || !isSent(it[0].Text) {
+			continue
+		}
+		sp := spans[it[0].Stream]
+		if sp == nil {
+			sp = &span{first: k}
+			spans[it[0].Stream] = sp
+		}
+		sp.last = k
+	}
+	if len(spans) == 0 {
+		return
+	}
+	inSpan := func(k int) bool {
+		sp := spans[items[k][0].Stream]
+		return sp != nil && sp.first <= k && k <= sp.last
+	}
+	sorted := map[uint32][][]Line{}
+	for k, it := range items {
+		if inSpan(k) {
+			sorted[it[0].Stream] = append(sorted[it[0].Stream], it)
+		}
 	}
 	rank := func(l Line) int {
 		switch {
@@ -320,22 +333,26 @@ func (c *Conn) sortMessages() {
 		}
 		return 2
 	}
-	slices.SortStableFunc(items, func(a, b []Line) int {
-		if ra, rb := rank(a[0]), rank(b[0]); ra != rb {
-			return ra - rb
-		}
-		for i := range min(len(a), len(b)) {
-			if c := strings.Compare(a[i].Text, b[i].Text); c != 0 {
-				return c
+	for _, its := range sorted {
+		slices.SortStableFunc(its, func(a, b []Line) int {
+			if ra, rb := rank(a[0]), rank(b[0]); ra != rb {
+				return ra - rb
 			}
-		}
-		return len(a) - len(b)
-	})
-	sorted := make([]Line, 0, len(c.Lines))
-	sorted = append(sorted, c.Lines[:first]...)
-	for _, it := range items {
-		sorted = append(sorted, it...)
+			for i := range min(len(a), len(b)) {
+				if c := strings.Compare(a[i].Text, b[i].Text); c != 0 {
+					return c
+				}
+			}
+			return len(a) - len(b)
+		})
 	}
-	sorted = append(sorted, c.Lines[end:]...)
-	c.Lines = sorted
+	lines := make([]Line, 0, len(c.Lines))
+	for k, it := range items {
+		if inSpan(k) {
+			s := it[0].Stream
+			it, sorted[s] = sorted[s][0], sorted[s][1:]
+		}
+		lines = append(lines, it...)
+	}
+	c.Lines = lines
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -140,6 +141,7 @@ func Parse(r io.Reader) (*Transcript, error) {
 	sawKeep := false
 	var c *Conn
 	var parent string // the kind of the last line of depth 0
+	var stream uint32 // its stream
 	for {
 		line, ok := next()
 		if !ok {
@@ -159,7 +161,7 @@ func Parse(r io.Reader) (*Transcript, error) {
 			if err != nil {
 				return nil, fail(line, err)
 			}
-			c, parent = conn, ""
+			c, parent, stream = conn, "", 0
 			t.Conns = append(t.Conns, c)
 			continue
 		}
@@ -169,6 +171,9 @@ func Parse(r io.Reader) (*Transcript, error) {
 		}
 		if l.Depth == 0 {
 			parent, _, _ = strings.Cut(l.Text, " ")
+			stream = l.Stream
+		} else {
+			l.Stream = stream
 		}
 		c.Lines = append(c.Lines, l)
 	}
@@ -252,7 +257,8 @@ func (t *Transcript) parseHeader(line string, sawKeep *bool) error {
 	return nil
 }
 
-// parseConnTitle reads "N KIND [PATH]" (after "connection ").
+// parseConnTitle reads "N KIND [PATH...]" (after "connection "): more
+// than one path names the WebSockets of an HTTP/2 connection, sorted.
 func parseConnTitle(s string, want int) (*Conn, error) {
 	num, rest, err := nextToken(s)
 	if err != nil {
@@ -279,18 +285,28 @@ func parseConnTitle(s string, want int) (*Conn, error) {
 	if rest == " (midstream)" && kind == "websocket" {
 		return c, nil
 	}
-	if rest == "" {
+	var paths []string
+	for rest != "" {
+		var p string
+		if p, rest, err = nextToken(rest); err != nil {
+			return nil, err
+		}
+		if p, err = unword(p); err != nil {
+			return nil, err
+		}
+		paths = append(paths, p)
+	}
+	switch {
+	case len(paths) == 0:
 		return c, nil
-	}
-	var p string
-	if p, rest, err = nextToken(rest); err != nil {
-		return nil, err
-	}
-	if rest != "" {
+	case len(paths) > 1 && kind != "websocket":
 		return nil, errors.New("text after the path")
+	case !slices.IsSorted(paths):
+		return nil, errors.New("the WebSockets' paths are not sorted")
 	}
-	if c.Path, err = unword(p); err != nil {
-		return nil, err
+	c.Path = paths[0]
+	if len(paths) > 1 {
+		c.MorePaths = paths[1:]
 	}
 	return c, nil
 }
@@ -330,6 +346,16 @@ func parseLine(line, parent string) (Line, error) {
 		}
 		l.At, l.Timed, text = d, true, rest
 	}
+	if l.Depth == 0 && strings.HasPrefix(text, streamPrefix) {
+		label, rest, _ := strings.Cut(text, " ")
+		id, err := strconv.ParseUint(label[len(streamPrefix):], 10, 31)
+		if err != nil || id == 0 {
+			// RFC 9113 §5.1.1: a stream id is 31 bits, 0 being the
+			// connection's own.
+			return l, fmt.Errorf("bad stream %q, want stream=N (1 to 2^31-1)", label)
+		}
+		l.Stream, text = uint32(id), rest
+	}
 	l.Text = text
 	kind, _, _ := strings.Cut(text, " ")
 	if !lineKinds[l.Depth][kind] {
@@ -347,15 +373,16 @@ func parseLine(line, parent string) (Line, error) {
 			return l, err
 		}
 	default:
-		if err := checkSimpleLine(kind, text); err != nil {
+		if err := checkSimpleLine(kind, text, l.Stream); err != nil {
 			return l, err
 		}
 	}
 	return l, nil
 }
 
-// checkSimpleLine checks the lines whose form is fixed.
-func checkSimpleLine(kind, text string) error {
+// checkSimpleLine checks the lines whose form is fixed; stream is the
+// line's HTTP/2 stream (0 for the connection's own).
+func checkSimpleLine(kind, text string, stream uint32) error {
 	fields := strings.Fields(text)
 	number := func(s string) bool {
 		n, err := strconv.ParseInt(s, 10, 64)
@@ -364,6 +391,13 @@ func checkSimpleLine(kind, text string) error {
 	ok := true
 	switch kind {
 	case "end":
+		if stream != 0 {
+			// How the stream ended (h2.stream_close): "end end_stream",
+			// "end rst_stream client CANCEL".
+			ok = text == "end end_stream" ||
+				len(fields) == 4 && fields[1] == "rst_stream" && (fields[2] == "client" || fields[2] == "server")
+			break
+		}
 		ok = len(fields) == 2 && (fields[1] == "fin" || fields[1] == "rst" || fields[1] == "capture" || fields[1] == "evicted" || fields[1] == "replaced")
 	case "gap":
 		ok = len(fields) == 3 && (fields[1] == "client" || fields[1] == "server") && number(fields[2])

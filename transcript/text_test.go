@@ -48,6 +48,14 @@ func TestParseErrors(t *testing.T) {
 		{"end how", validHead + "  end of the story\n", false, "not a line of this kind's form"},
 		{"gap size", validHead + "  gap client lots\n", false, "not a line of this kind's form"},
 		{"warning count", validHead + "  end fin\n    warning tcp.gap many\n", false, "not a line of this kind's form"},
+		{"stream label", validHead + "  stream=x end end_stream\n", false, `bad stream "stream=x"`},
+		{"stream 0", validHead + "  stream=0 end end_stream\n", false, `bad stream "stream=0"`},
+		{"stream past 31 bits", validHead + "  stream=2147483648 end end_stream\n", false, `bad stream`},
+		{"stream end on the connection", validHead + "  end end_stream\n", false, "not a line of this kind's form"},
+		{"connection end on a stream", validHead + "  stream=1 end fin\n", false, "not a line of this kind's form"},
+		{"reset by nobody", validHead + "  stream=1 end rst_stream CANCEL\n", false, "not a line of this kind's form"},
+		{"paths unsorted", "wsviz transcript 1\nkeep port\n\nconnection 1 websocket /feed /chat\n", false, "paths are not sorted"},
+		{"http with two paths", "wsviz transcript 1\nkeep port\n\nconnection 1 http /a /b\n", false, "text after the path"},
 		{"bad time", "wsviz transcript 1\nkeep times\n\nconnection 1 tcp\n  +1.5 end fin\n", false, `bad time "+1.5"`},
 	}
 	for _, tc := range tests {
@@ -147,6 +155,9 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Add([]byte(validHead + "  +0.000100 client text 3 truncated wire=4 compressed frames=2 packets=1,2 json [1]\n    frame fin rsv=4 opcode=1 len=4 mask=01020304 packet=2\n    warning ws.x x2\n  server close 5 code=1000 text \"bye\"\n  server frame rsv=0 opcode=3 len=1\n  end capture\n"))
+	if b, err := os.ReadFile("testdata/h2-chat.transcript"); err == nil {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tr, err := Parse(strings.NewReader(string(data)))
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -226,8 +227,13 @@ type Conn struct {
 	// Kind is "websocket", "http" (requests without an upgrade) or "tcp".
 	Kind string
 	// Path is the upgrade request's target ("" mid-stream), or the first
-	// HTTP request's; "" for plain TCP.
+	// HTTP request's; "" for plain TCP. On HTTP/2, where a connection may
+	// carry several WebSockets (RFC 8441), one per stream, it is the
+	// first of their targets in sorted order.
 	Path string
+	// MorePaths are the targets of the other WebSockets of an HTTP/2
+	// connection, sorted; nil when it has one or none.
+	MorePaths []string
 	// Lines are what happened, in order.
 	Lines []Line
 }
@@ -241,7 +247,12 @@ type Line struct {
 	// Timed (KeepTimes, on lines of depth 0).
 	At    time.Duration
 	Timed bool
-	// Text is the line without its indentation and time.
+	// Stream is the HTTP/2 stream (RFC 9113 §5.1.1) the line is about on
+	// a connection that speaks HTTP/2: a request's, its response's, its
+	// WebSocket's; 0 for the connection's own lines and on HTTP/1.1. A
+	// detail line has the stream of the line it belongs to.
+	Stream uint32
+	// Text is the line without its indentation, time and stream.
 	Text string
 }
 
@@ -253,9 +264,18 @@ func (l Line) String() string {
 		b.WriteString(formatAt(l.At))
 		b.WriteByte(' ')
 	}
+	if l.Stream != 0 && l.Depth == 0 {
+		b.WriteString(streamPrefix)
+		b.WriteString(strconv.FormatUint(uint64(l.Stream), 10))
+		b.WriteByte(' ')
+	}
 	b.WriteString(l.Text)
 	return b.String()
 }
+
+// streamPrefix starts the stream label of a line of depth 0 on HTTP/2:
+// "stream=3 client text 5 text \"hello\"".
+const streamPrefix = "stream="
 
 // formatAt writes a duration as seconds with microseconds, "+0.001234".
 func formatAt(d time.Duration) string {
@@ -268,15 +288,25 @@ func formatAt(d time.Duration) string {
 }
 
 // title is the connection's header line without its number: "websocket
-// /chat".
+// /chat", or "websocket /chat /feed" for an HTTP/2 connection that
+// carried two WebSockets.
 func (c *Conn) title() string {
-	if c.Path == "" {
+	if c.Path == "" && len(c.MorePaths) == 0 {
 		if c.Kind == "websocket" {
 			return c.Kind + " (midstream)"
 		}
 		return c.Kind
 	}
-	return c.Kind + " " + word(c.Path)
+	t := c.Kind + " " + word(c.Path)
+	for _, p := range c.MorePaths {
+		t += " " + word(p)
+	}
+	return t
+}
+
+// samePaths reports whether two connections have the same targets.
+func samePaths(a, b *Conn) bool {
+	return a.Path == b.Path && slices.Equal(a.MorePaths, b.MorePaths)
 }
 
 // kindRank orders connections by kind: WebSocket first.
@@ -301,6 +331,9 @@ func compareConns(a, b *Conn) int {
 		return c
 	}
 	if c := cmp.Compare(a.Path, b.Path); c != 0 {
+		return c
+	}
+	if c := slices.Compare(a.MorePaths, b.MorePaths); c != 0 {
 		return c
 	}
 	for i := range min(len(a.Lines), len(b.Lines)) {

@@ -1,7 +1,8 @@
 // Package wsviztest checks in go test that a capture still says what a
 // golden transcript says: Compare(t, "testdata/session.pcapng",
 // "testdata/session.transcript") fails the test with a short diff naming
-// the connection and the message that changed, and rewrites the golden
+// the connection (on HTTP/2, the stream: several WebSockets may share one
+// connection, RFC 8441) and the message that changed, and rewrites the golden
 // file when the test binary runs with -update, as the standard library's
 // golden tests do (go/printer, go/doc).
 //

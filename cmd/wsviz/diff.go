@@ -29,8 +29,12 @@ pcapng) or a transcript written by "wsviz transcript". Both are transcribed
 alike (a transcript's own options apply to the capture it is compared with)
 and compared connection by connection: connections are matched by what they
 are (kind, path, content), not by number, so clients that connected in
-another order are still equal. Differences are printed as a unified diff of
-the transcripts, each hunk naming the connection and the message.
+another order are still equal; two HTTP/2 connections are compared stream by
+stream, their streams matched the same way, so the WebSockets sharing one are
+told apart and neither the order their messages interleaved in nor the
+stream ids count. Differences are printed as a unified diff of the
+transcripts, each hunk naming the connection (and the stream) and the
+message.
 
 Exit status: 0 equal, 1 different, 2 error (a file that is neither, a capture
 that could not be read to the end).

@@ -182,3 +182,30 @@ func TestDiffErrors(t *testing.T) {
 		t.Errorf("timed transcript against a capture: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// TestDiffH2Streams compares captures of one HTTP/2 connection carrying two
+// WebSockets: the chat's on another stream is equal, and so is the golden
+// transcript of one against the other; a message changed on the feed's
+// stream is reported on that stream only.
+func TestDiffH2Streams(t *testing.T) {
+	a, moved, changed := h2Chat(t, 1, "feed item 2"), h2Chat(t, 7, "feed item 2"), h2Chat(t, 1, "feed item 3")
+	golden := filepath.Join(t.TempDir(), "h2.transcript")
+	if code, _, errOut := wsviz(t, "transcript", "-r", a, "-o", golden); code != 0 {
+		t.Fatalf("wsviz transcript: exit %d: %s", code, errOut)
+	}
+	for _, pair := range [][2]string{{a, moved}, {golden, moved}} {
+		if code, out, errOut := wsviz(t, "diff", pair[0], pair[1]); code != 0 || out != "" || errOut != "" {
+			t.Errorf("wsviz diff %s %s: exit %d, want 0 and no output:\n%s%s", pair[0], pair[1], code, out, errOut)
+		}
+	}
+	code, out, errOut := wsviz(t, "diff", golden, changed)
+	want := `@@ connection 1 websocket /chat /feed, stream 3 /feed, message 2 (server text) @@
+   stream=3 server text 11 text "feed item 1"
+-  stream=3 server text 11 text "feed item 2"
++  stream=3 server text 11 text "feed item 3"
+   stream=3 end rst_stream client CANCEL
+`
+	if code != 1 || !strings.HasSuffix(out, want) || strings.Count(out, "@@") != 2 || errOut != "wsviz diff: 1 connection differs (of 1 and 1 connections)\n" {
+		t.Errorf("wsviz diff golden changed: exit %d\n%s%s\nwant exit 1 and\n%s", code, out, errOut, want)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -29,10 +30,12 @@ func runStats(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, `Usage: wsviz stats -r FILE [-T table|json] [flags] [FILTER]
 
 Prints one line per TCP connection, as tshark -z conv,tcp does, with what
-WebSocket adds: client and server, path, state (as the timeline names it),
-duration, packets and TCP payload bytes each way (→ client to server,
-← server to client), messages and their bytes each way, the compression ratio
-(message bytes over bytes on the wire) and the warnings; then the totals.
+WebSocket adds: client and server, path (for an HTTP/2 connection that carried
+several WebSockets, one per stream, how many and their paths), state (as the
+timeline names it), duration, packets and TCP payload bytes each way
+(→ client to server, ← server to client), messages and their bytes each way,
+the compression ratio (message bytes over bytes on the wire) and the warnings;
+then the totals, which count every WebSocket.
 -r - reads standard input. FILTER is a tcpdump-style packet filter; --conn N
 and -Y EXPR keep the connections given, or those with an event that matches
 (docs/filters.md): -Y 'has warnings.code == "tcp.gap"' lists the connections
@@ -108,12 +111,16 @@ type connStats struct {
 	Conn     int      `json:"conn"`
 	Client   string   `json:"client"`
 	Server   string   `json:"server"`
-	Path     string   `json:"path,omitempty"`
+	Path     string   `json:"path,omitempty"` // the first request's target, then the (first) WebSocket's
 	State    string   `json:"state"`
 	First    string   `json:"first"` // the first packet's time, RFC 3339
 	Last     string   `json:"last"`
 	Duration float64  `json:"duration"` // seconds from the first packet to the last
 	Packets  dirCount `json:"packets"`
+	// H2WebSockets lists the WebSockets an HTTP/2 connection carried, one
+	// per stream (RFC 8441), in order of opening; omitted on HTTP/1.1,
+	// whose one WebSocket is Path.
+	H2WebSockets []h2WebSocket `json:"h2_websockets,omitempty"`
 	// Bytes counts TCP payload bytes, gaps included (tcp.close).
 	Bytes dirCount `json:"bytes"`
 	// Messages and MessageBytes count WebSocket messages (control
@@ -132,6 +139,25 @@ type connStats struct {
 	compressed  bool
 	selected    bool
 	state       ui.ConnState // named as the timeline names it
+}
+
+// h2WebSocket is a WebSocket on an HTTP/2 stream.
+type h2WebSocket struct {
+	Stream uint32 `json:"stream"`
+	Path   string `json:"path"`
+}
+
+// webSockets counts the WebSockets a connection carried: one per HTTP/2
+// stream that opened one, else one when its upgrade was seen. The totals'
+// WebSockets sum them.
+func (c *connStats) webSockets() int {
+	switch {
+	case len(c.H2WebSockets) > 0:
+		return len(c.H2WebSockets)
+	case c.state.WebSocket():
+		return 1
+	}
+	return 0
 }
 
 // statsTotals sums up the capture.
@@ -227,6 +253,12 @@ func (s *captureStats) event(ev *analyze.Event, keep bool) {
 			c.Path = ev.HTTP.Target
 		}
 	case analyze.TypeWSOpen:
+		if ev.Stream != 0 {
+			c.H2WebSockets = append(c.H2WebSockets, h2WebSocket{ev.Stream, ev.WSOpen.Path})
+			if len(c.H2WebSockets) > 1 {
+				break // the connection is named by its first
+			}
+		}
 		if ev.WSOpen.Path != "" {
 			c.Path = ev.WSOpen.Path
 		}
@@ -266,9 +298,7 @@ func (s *captureStats) report(selecting bool) *statsReport {
 	t.Duration = s.last.Sub(s.first).Seconds()
 	for _, c := range r.Connections {
 		t.Connections++
-		if c.state.WebSocket() {
-			t.WebSockets++
-		}
+		t.WebSockets += c.webSockets()
 		for _, pair := range []struct{ sum, c *dirCount }{
 			{&t.ConnPackets, &c.Packets}, {&t.Bytes, &c.Bytes}, {&t.Messages, &c.Messages},
 			{&t.MessageBytes, &c.MessageBytes}, {&t.WireBytes, &c.WireBytes},
@@ -295,6 +325,15 @@ func (r *statsReport) writeTable(w io.Writer) error {
 	fmt.Fprintln(tw, "conn\tclient\tserver\tpath\tstate\tduration\tpackets →\t←\tbytes →\t←\tmessages →\t←\tmsg bytes →\t←\tratio\twarnings\t")
 	for _, c := range r.Connections {
 		path := string(appendEscaped(nil, c.Path, 40))
+		if n := len(c.H2WebSockets); n > 1 {
+			// "2 WebSockets: /chat, /feed": how many first, the paths
+			// cut as one.
+			paths := make([]string, n)
+			for i, ws := range c.H2WebSockets {
+				paths[i] = ws.Path
+			}
+			path = fmt.Sprintf("%d WebSockets: %s", n, appendEscaped(nil, strings.Join(paths, ", "), 40))
+		}
 		if path == "" {
 			path = "-"
 		}
