@@ -87,7 +87,11 @@ func (v *h2Conv) script(c *capturetest.Capture, cuts func(n int) []int) {
 // one connection: stream 1 compressed with context takeover, stream 3
 // plain, stream 5 a GET with a body; both WebSockets close cleanly and end
 // their streams.
-func chat() *h2Conv {
+func chat() *h2Conv { return chatFramed(analyzetest.H2DataFrame) }
+
+// chatFramed is chat with its DATA frames made by data, which may cut a
+// payload into several frames (padded, empty) as it likes.
+func chatFramed(data func(stream uint32, endStream bool, p []byte) []byte) *h2Conv {
 	v := newH2Conv()
 	v.opening(true)
 	v.connect(1, "/chat", "permessage-deflate; client_max_window_bits")
@@ -104,19 +108,19 @@ func chat() *h2Conv {
 		}
 		return f.Bytes()
 	}
-	v.client(analyzetest.H2DataFrame(1, false, compressed(true, &cd, "hello from the chat client, hello")))
-	v.server(v.srv.Headers(5, false, ":status", "200", "content-type", "text/html"), analyzetest.H2DataFrame(5, true, []byte("<html>not a websocket</html>")))
-	v.server(analyzetest.H2DataFrame(1, false, compressed(false, &sd, "hello from the chat server, hello")))
-	v.server(analyzetest.H2DataFrame(3, false, analyzetest.Text(false, "feed item 1")))
+	v.client(data(1, false, compressed(true, &cd, "hello from the chat client, hello")))
+	v.server(v.srv.Headers(5, false, ":status", "200", "content-type", "text/html"), data(5, true, []byte("<html>not a websocket</html>")))
+	v.server(data(1, false, compressed(false, &sd, "hello from the chat server, hello")))
+	v.server(data(3, false, analyzetest.Text(false, "feed item 1")))
 	// One WebSocket frame in two DATA frames, and two frames in one.
 	big := analyzetest.Binary(false, []byte(strings.Repeat("0123456789", 300)))
-	v.server(analyzetest.H2DataFrame(3, false, big[:1000]), analyzetest.H2DataFrame(3, false, big[1000:]))
-	v.client(analyzetest.H2DataFrame(1, false, slices.Concat(compressed(true, &cd, "hello again from the chat client, hello"), analyzetest.Text(true, "plain"))))
-	v.client(analyzetest.H2DataFrame(3, false, analyzetest.Close(true, 1000, "bye")))
-	v.server(analyzetest.H2DataFrame(3, true, analyzetest.Close(false, 1000, "bye")))
-	v.client(analyzetest.H2DataFrame(3, true, nil))
-	v.client(analyzetest.H2DataFrame(1, true, analyzetest.Close(true, 1001, "")))
-	v.server(analyzetest.H2DataFrame(1, true, analyzetest.Close(false, 1001, "")))
+	v.server(data(3, false, big[:1000]), data(3, false, big[1000:]))
+	v.client(data(1, false, slices.Concat(compressed(true, &cd, "hello again from the chat client, hello"), analyzetest.Text(true, "plain"))))
+	v.client(data(3, false, analyzetest.Close(true, 1000, "bye")))
+	v.server(data(3, true, analyzetest.Close(false, 1000, "bye")))
+	v.client(data(3, true, nil))
+	v.client(data(1, true, analyzetest.Close(true, 1001, "")))
+	v.server(data(1, true, analyzetest.Close(false, 1001, "")))
 	return v
 }
 
@@ -208,8 +212,9 @@ func h2Line(ev *analyze.Event) string {
 
 // TestH2WebSockets decodes two WebSockets and a plain request sharing one
 // HTTP/2 connection (RFC 8441), each step in one segment, then cut at
-// random places (one byte per segment included), on one worker and two:
-// every message on its stream, the same events each time.
+// random places (one byte per segment included), with the WebSocket bytes
+// in DATA frames cut at random places too, on one worker and two: every
+// message on its stream, the same events each time.
 func TestH2WebSockets(t *testing.T) {
 	v := chat()
 	r := rand.New(rand.NewPCG(1, 2))
@@ -234,9 +239,43 @@ func TestH2WebSockets(t *testing.T) {
 			return at
 		}
 	}
+	convs := map[string]*h2Conv{}
+	for name := range cutters {
+		convs[name] = v
+	}
+	// DATA frames cut anywhere, not where WebSocket frames are: a frame's
+	// header in one DATA frame and its payload in the next, empty DATA
+	// frames, padding (RFC 9113 §6.1).
+	for seed := range 20 {
+		r := rand.New(rand.NewPCG(uint64(seed), 7))
+		name := fmt.Sprint("DATA frames cut, ", seed)
+		convs[name] = chatFramed(func(stream uint32, endStream bool, p []byte) []byte {
+			var b []byte
+			for {
+				n := min(len(p), r.IntN(8))
+				if r.IntN(3) == 0 {
+					pad := r.IntN(5)
+					payload := append([]byte{byte(pad)}, p[:n]...)
+					payload = append(payload, make([]byte, pad)...)
+					var flags uint8 = analyzetest.H2Padded
+					if endStream && n == len(p) {
+						flags |= analyzetest.H2EndStream
+					}
+					b = append(b, analyzetest.H2Frame(analyzetest.H2Data, flags, stream, payload)...)
+				} else {
+					b = append(b, analyzetest.H2DataFrame(stream, endStream && n == len(p), p[:n])...)
+				}
+				p = p[n:]
+				if len(p) == 0 && (n > 0 || len(b) > 0) {
+					return b
+				}
+			}
+		})
+		cutters[name] = cutters[fmt.Sprint("random ", seed)]
+	}
 	for name, cuts := range cutters {
 		c := capturetest.NewCapture(capturetest.Options{})
-		v.script(c, cuts)
+		convs[name].script(c, cuts)
 		for _, workers := range []int{1, 2} {
 			got := h2Lines(t, decodeEvents(t, c.Bytes(), workers))
 			if !slices.Equal(got, chatWant) {

@@ -312,8 +312,8 @@ func TestFieldsDocumented(t *testing.T) {
 // h2.stream_close as on tcp.close.
 func TestMatchHTTP2(t *testing.T) {
 	events := map[string]*analyze.Event{
-		"msg3": {Type: analyze.TypeWSMessage, Conn: 1, Stream: 3, From: "client", Message: analyze.Message{Opcode: "text", Len: 2, Payload: []byte("hi")}},
-		"msg5": {Type: analyze.TypeWSMessage, Conn: 1, Stream: 5, From: "server", Message: analyze.Message{Opcode: "text", Len: 2, Payload: []byte("ho")}},
+		"msg3":  {Type: analyze.TypeWSMessage, Conn: 1, Stream: 3, From: "client", Message: analyze.Message{Opcode: "text", Len: 2, Payload: []byte("hi")}},
+		"msg5":  {Type: analyze.TypeWSMessage, Conn: 1, Stream: 5, From: "server", Message: analyze.Message{Opcode: "text", Len: 2, Payload: []byte("ho")}},
 		"plain": {Type: analyze.TypeWSMessage, Conn: 2, From: "server", Message: analyze.Message{Opcode: "text", Len: 2, Payload: []byte("hu")}},
 		"end3": {Type: analyze.TypeH2StreamClose, Conn: 1, Stream: 3, From: "server",
 			H2Close: analyze.H2Close{How: analyze.CloseRSTStream, ErrorCode: "CANCEL", ClientBytes: 10, ServerBytes: 20}},
