@@ -7,8 +7,8 @@
 
 // Event type codes (ui/wire.go); the names are the registry's
 // (registry.js, from analyze/registry.go): TestPageTablesMatchRegistry.
-export const T = { unknown: 0, tcpOpen: 1, tcpClose: 2, tcpGap: 3, httpReq: 4, httpResp: 5, wsOpen: 6, wsFrame: 7, wsMessage: 8, httpError: 9, captureStats: 10, tlsHandshake: 11, tlsMessage: 12, tlsAlert: 13, tlsRecord: 14, ipFragments: 15 };
-export const TYPE_NAMES = ['unknown', 'tcp.open', 'tcp.close', 'tcp.gap', 'http.request', 'http.response', 'ws.open', 'ws.frame', 'ws.message', 'http.error', 'capture.stats', 'tls.handshake', 'tls.message', 'tls.alert', 'tls.record', 'ip.fragments'];
+export const T = { unknown: 0, tcpOpen: 1, tcpClose: 2, tcpGap: 3, httpReq: 4, httpResp: 5, wsOpen: 6, wsFrame: 7, wsMessage: 8, httpError: 9, captureStats: 10, tlsHandshake: 11, tlsMessage: 12, tlsAlert: 13, tlsRecord: 14, ipFragments: 15, h2Close: 16 };
+export const TYPE_NAMES = ['unknown', 'tcp.open', 'tcp.close', 'tcp.gap', 'http.request', 'http.response', 'ws.open', 'ws.frame', 'ws.message', 'http.error', 'capture.stats', 'tls.handshake', 'tls.message', 'tls.alert', 'tls.record', 'ip.fragments', 'h2.stream_close'];
 // Directions.
 export const FROM_CLIENT = 1, FROM_SERVER = 2;
 // Opcodes (RFC 6455 §5.2).
@@ -48,7 +48,8 @@ export function opcodeName(op) {
 // the server's stream) and a bounded cache of the rows it was sent (by the
 // tiles, lists and event answers), so that an event seen once can be drawn
 // and described without asking again. It never holds every event: rows
-// are [id, t, size, packet, conn, type, from, kind, flags] (windows.js R).
+// are [id, t, size, packet, conn, type, from, kind, flags] and the HTTP/2
+// stream of events that have one (windows.js R).
 export class Store {
   constructor() { this.reset(); }
 
