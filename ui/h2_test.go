@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -141,6 +142,146 @@ func TestH2Capture(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("h2Capture decodes as\n%q\nwant\n%q", got, want)
+	}
+}
+
+// TestConnStateHTTP2: an HTTP/2 connection that carried WebSockets (RFC
+// 8441) is a WebSocket connection whose state sums up its streams'; one
+// without is in state h2, or handshake or rejected for its extended
+// CONNECTs.
+func TestConnStateHTTP2(t *testing.T) {
+	tls := analyze.Event{Type: analyze.TypeTLSHandshake, TLS: analyze.TLS{Version: "TLS 1.3", Keys: true, ALPN: "h2"}}
+	get := func(id uint32) []analyze.Event {
+		return []analyze.Event{
+			{Type: analyze.TypeHTTPRequest, From: "client", Stream: id, HTTP: analyze.HTTP{Method: "GET", Target: "/", Proto: "HTTP/2", Header: http.Header{":method": {"GET"}, ":path": {"/"}}}},
+			{Type: analyze.TypeHTTPResponse, From: "server", Stream: id, HTTP: analyze.HTTP{Status: 200, Proto: "HTTP/2", Header: http.Header{":status": {"200"}}}},
+		}
+	}
+	connect := func(id uint32, path string) analyze.Event {
+		return analyze.Event{Type: analyze.TypeHTTPRequest, From: "client", Stream: id, HTTP: analyze.HTTP{Method: "CONNECT", Target: path, Proto: "HTTP/2",
+			Header: http.Header{":method": {"CONNECT"}, ":protocol": {"websocket"}, ":path": {path}, ":authority": {"example.com"}}}}
+	}
+	answer := func(id uint32, status int) analyze.Event {
+		return analyze.Event{Type: analyze.TypeHTTPResponse, From: "server", Stream: id, HTTP: analyze.HTTP{Status: status, Proto: "HTTP/2", Header: http.Header{":status": {fmt.Sprint(status)}}}}
+	}
+	// opened is a WebSocket asked for and accepted on stream id.
+	opened := func(id uint32, path string) []analyze.Event {
+		return []analyze.Event{connect(id, path), answer(id, 200), {Type: analyze.TypeWSOpen, Stream: id, WSOpen: analyze.WSOpen{Path: path, Subprotocol: "chat"}}}
+	}
+	closeMsg := func(id uint32, from string) analyze.Event {
+		return analyze.Event{Type: analyze.TypeWSMessage, From: from, Stream: id, Message: analyze.Message{Opcode: "close", Code: 1000}}
+	}
+	closes := func(id uint32) []analyze.Event {
+		return []analyze.Event{closeMsg(id, "client"), closeMsg(id, "server")}
+	}
+	end := func(id uint32) analyze.Event {
+		return analyze.Event{Type: analyze.TypeH2StreamClose, From: "client", Stream: id, H2Close: analyze.H2Close{How: analyze.CloseEndStream}}
+	}
+	rst := func(id uint32, code string) analyze.Event {
+		return analyze.Event{Type: analyze.TypeH2StreamClose, From: "server", Stream: id, H2Close: analyze.H2Close{How: analyze.CloseRSTStream, ErrorCode: code}}
+	}
+	tcp := func(how string) analyze.Event {
+		return analyze.Event{Type: analyze.TypeTCPClose, TCPClose: analyze.TCPClose{How: how}}
+	}
+	cat := func(parts ...any) []analyze.Event {
+		var out []analyze.Event
+		for _, p := range parts {
+			switch p := p.(type) {
+			case analyze.Event:
+				out = append(out, p)
+			case []analyze.Event:
+				out = append(out, p...)
+			}
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		evs  []analyze.Event
+		want string
+	}{
+		{"plain requests", cat(tls, get(1), get(3), tcp("fin")), StateHTTP2},
+		{"extended CONNECT unanswered", cat(tls, get(1), connect(3, "/ws")), StateHandshake},
+		{"extended CONNECT unanswered, reset", cat(tls, connect(1, "/ws"), tcp("rst")), StateReset},
+		{"extended CONNECT interim answer", cat(tls, connect(1, "/ws"), answer(1, 103)), StateHandshake},
+		{"extended CONNECT refused", cat(tls, connect(1, "/ws"), answer(1, 403), get(3), tcp("fin")), StateRejected},
+		{"extended CONNECT reset before its answer", cat(tls, connect(1, "/ws"), rst(1, "CANCEL"), get(3)), StateHTTP2},
+		{"refused, then another accepted", cat(tls, connect(1, "/ws"), answer(1, 403), opened(3, "/ws")), StateOpen},
+		{"open", cat(tls, get(1), opened(3, "/ws")), StateOpen},
+		{"closed: end_stream", cat(tls, opened(1, "/ws"), closes(1), end(1)), StateClosed},
+		{"closed: rst_stream NO_ERROR after both closes", cat(tls, opened(1, "/ws"), closes(1), rst(1, "NO_ERROR"), tcp("fin")), StateClosed},
+		{"closed: two WebSockets, then more requests", cat(tls, opened(1, "/a"), opened(3, "/b"), closes(3), end(3), closes(1), rst(1, "NO_ERROR"), get(5)), StateClosed},
+		{"closed: TCP FIN after both closes", cat(tls, opened(1, "/ws"), closes(1), tcp("fin")), StateClosed},
+		{"unclean: end_stream without close", cat(tls, opened(1, "/ws"), end(1)), StateUnclean},
+		{"unclean: rst_stream NO_ERROR after one close", cat(tls, opened(1, "/ws"), closeMsg(1, "client"), rst(1, "NO_ERROR")), StateUnclean},
+		{"unclean: TCP FIN while open", cat(tls, opened(1, "/a"), opened(3, "/b"), closes(1), tcp("fin")), StateUnclean},
+		{"unclean: one ended without close, none open", cat(tls, opened(1, "/a"), opened(3, "/b"), closes(1), end(1), end(3)), StateUnclean},
+		{"open beats an earlier unclean stream", cat(tls, opened(1, "/a"), end(1), opened(3, "/b")), StateOpen},
+		{"reset: rst_stream CANCEL", cat(tls, opened(1, "/a"), opened(3, "/b"), closes(1), end(1), rst(3, "CANCEL")), StateReset},
+		{"reset: rst_stream CANCEL after both closes", cat(tls, opened(1, "/a"), closes(1), rst(1, "CANCEL")), StateReset},
+		{"reset: TCP RST after clean streams", cat(tls, opened(1, "/a"), closes(1), end(1), tcp("rst")), StateReset},
+		{"gap", cat(tls, opened(1, "/a"), analyze.Event{Type: analyze.TypeTCPGap}, closes(1), end(1)), StateGap},
+		{"ended", cat(tls, opened(1, "/a"), closes(1), end(1), opened(3, "/b"), tcp("end")), StateEnded},
+		{"prior knowledge, no TLS", cat(opened(1, "/ws"), closes(1), end(1), tcp("fin")), StateClosed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var c connInfo
+			var s ConnState // wsviz stats names states through it
+			for i := range tc.evs {
+				tc.evs[i].Time = t0
+				c.update(&tc.evs[i], t0.UnixNano())
+				s.Update(&tc.evs[i])
+			}
+			if c.State != tc.want || s.State() != tc.want {
+				t.Errorf("state after %s = %q (ConnState %q), want %q", tc.name, c.State, s.State(), tc.want)
+			}
+			if !c.HTTP2 {
+				t.Errorf("%s: HTTP2 = false", tc.name)
+			}
+		})
+	}
+}
+
+// TestConnInfoHTTP2 checks the table's summary of each connection of
+// h2Capture: the first WebSocket names the connection, and the others are
+// counted.
+func TestConnInfoHTTP2(t *testing.T) {
+	conns := map[int]*connInfo{}
+	for _, ev := range h2Events(t) {
+		c := conns[ev.Conn]
+		if c == nil {
+			c = &connInfo{ID: ev.Conn}
+			conns[ev.Conn] = c
+		}
+		c.update(&ev, t0.UnixNano())
+	}
+	type summary struct {
+		State, Path, Subprotocol, Host string
+		WS, HTTP2                      bool
+		WSStreams                      int
+		Stream                         uint32
+		Status, Requests               int
+		Messages                       [2]int64
+	}
+	want := map[int]summary{
+		1: {StateClosed, "/chat?room=1", "chat.v2", "chat.example:8080", true, true, 2, 3, 200, 4, [2]int64{4, 4}},
+		2: {StateRejected, "/admin", "", "chat.example:8080", false, true, 0, 0, 403, 1, [2]int64{}},
+		3: {StateReset, "/live", "chat.v2", "chat.example:8080", true, true, 1, 1, 200, 1, [2]int64{0, 1}},
+	}
+	for id, w := range want {
+		c := conns[id]
+		got := summary{c.State, c.Path, c.Subprotocol, c.Host, c.WS, c.HTTP2, c.WSStreams, c.Stream, c.Status, c.Requests, c.Messages}
+		if got != w {
+			t.Errorf("connection %d = %+v, want %+v", id, got, w)
+		}
+	}
+	b, err := json.Marshal(conns[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(`"ws_streams":2`)) || !bytes.Contains(b, []byte(`"stream":3`)) || !bytes.Contains(b, []byte(`"h2":true`)) {
+		t.Errorf("connection 1 as the page gets it: %s", b)
 	}
 }
 

@@ -203,18 +203,18 @@ export const STATE_LABEL = {
 };
 export const STATE_TITLE = {
   tcp: 'a TCP connection that carried no HTTP and no WebSocket',
-  handshake: 'the client asked to upgrade to WebSocket; no answer was captured',
+  handshake: 'the client asked for a WebSocket (an upgrade request, or on HTTP/2 an extended CONNECT); no answer was captured',
   http: 'plain HTTP: requests answered by responses, no upgrade (RFC 9112)',
-  rejected: 'the server answered the upgrade request with another status than 101 (RFC 6455 §4.2.2)',
-  reset: 'the connection ended with a TCP RST',
+  rejected: 'the server answered the upgrade request with another status than 101 (RFC 6455 §4.2.2), or on HTTP/2 the extended CONNECT with another than 2xx (RFC 8441 §5)',
+  reset: 'the connection ended with a TCP RST, or a WebSocket\'s HTTP/2 stream was reset with an error code (RST_STREAM other than NO_ERROR)',
   gap: 'bytes of this connection were never captured (tcp.gap): what follows a gap may be incomplete',
   midstream: 'no handshake captured: the connection was recognised from its frames',
-  open: 'upgraded to WebSocket (101) and not closed when last seen',
-  closed: 'Close frames both ways, then TCP FIN (RFC 6455 §7.1.1)',
-  unclean: 'TCP closed without the Close handshake (RFC 6455 §7.1.5)',
+  open: 'upgraded to WebSocket (101, or a 2xx on an HTTP/2 stream) and not closed when last seen',
+  closed: 'Close frames both ways, then TCP FIN (RFC 6455 §7.1.1); on HTTP/2, every WebSocket\'s Close both ways and its stream ended (END_STREAM, or RST_STREAM NO_ERROR)',
+  unclean: 'TCP closed (on HTTP/2, a WebSocket\'s stream ended) without the Close handshake (RFC 6455 §7.1.5)',
   ended: 'the capture ended while the WebSocket was open',
   tls: 'TLS whose keys were not found (--keylog, SSLKEYLOGFILE, or secrets in the pcapng): only its records, their sizes and times, are known',
-  h2: 'HTTP/2 (ALPN h2, or a cleartext connection opened with its preface): WebSocket over HTTP/2 (RFC 8441) is not decoded yet',
+  h2: 'HTTP/2 (ALPN h2, prior knowledge, or 101 to h2c) that carried no WebSocket: its requests and responses are decoded',
 };
 
 // ServerMessageIndex lists the messages that pass the filter, in capture
