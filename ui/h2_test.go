@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -373,5 +375,75 @@ func TestH2RowsCarryTheirStream(t *testing.T) {
 		if code := getJSON(t, hs.URL+"/api/list?"+bad, nil); code != http.StatusBadRequest {
 			t.Errorf("/api/list?%s: status %d, want 400", bad, code)
 		}
+	}
+}
+
+// TestWriteHARHTTP2: each WebSocket of an HTTP/2 connection is an entry of
+// its own (RFC 8441): its extended CONNECT and answer, and its stream's
+// messages only; plain requests are not entries, a refused extended
+// CONNECT is one without messages.
+func TestWriteHARHTTP2(t *testing.T) {
+	evs := h2Events(t)
+	// Connection 3's WebSocket as a browser asks for it over TLS.
+	for i := range evs {
+		if evs[i].Conn == 3 && evs[i].Type == analyze.TypeHTTPRequest {
+			evs[i].HTTP.Header[":scheme"] = []string{"https"}
+		}
+	}
+	var buf bytes.Buffer
+	if err := WriteHAR(&buf, slices.Values(ptrs(evs))); err != nil {
+		t.Fatal(err)
+	}
+	var h harFile
+	if err := json.Unmarshal(buf.Bytes(), &h); err != nil {
+		t.Fatalf("HAR is not JSON: %v\n%s", err, buf.Bytes())
+	}
+	type msg struct{ Type, Data string }
+	type entry struct {
+		URL, Method, ReqVersion, RespVersion, StatusText string
+		Status                                           int
+		Messages                                         string
+	}
+	var got []entry
+	for _, e := range h.Log.Entries {
+		var ms []string
+		for _, m := range e.WebSocketMessages {
+			ms = append(ms, m.Type+" "+m.Data)
+		}
+		got = append(got, entry{e.Request.URL, e.Request.Method, e.Request.HTTPVersion, e.Response.HTTPVersion, e.Response.StatusText, e.Response.Status, strings.Join(ms, "|")})
+		if !slices.Contains(e.Request.Headers, struct{ Name, Value string }{":protocol", "websocket"}) {
+			t.Errorf("entry %s: request headers %v lack :protocol websocket", e.Request.URL, e.Request.Headers)
+		}
+	}
+	want := []entry{
+		{"ws://chat.example:8080/chat?room=1", "CONNECT", "HTTP/2", "HTTP/2", "", 200, "send hello on 3|receive reply on 3"},
+		{"ws://chat.example:8080/feed", "CONNECT", "HTTP/2", "HTTP/2", "", 200, "receive feed item 1|send AQID"},
+		{"ws://chat.example:8080/admin", "CONNECT", "HTTP/2", "HTTP/2", "", 403, ""},
+		{"wss://chat.example:8080/live", "CONNECT", "HTTP/2", "HTTP/2", "", 200, "receive tick"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("HAR entries =\n%+v\nwant\n%+v", got, want)
+	}
+	if e := h.Log.Entries[0]; len(e.Request.QueryString) != 1 || e.Request.QueryString[0].Name != "room" || e.ServerIPAddress != "10.0.0.2" {
+		t.Errorf("entry 0: queryString %+v, server %q", e.Request.QueryString, e.ServerIPAddress)
+	}
+
+	// A message chosen (as the page's filtered export does) brings its
+	// stream's entry, not its connection's other WebSocket.
+	s, hs := newTestServer(t, Options{})
+	publishAll(t, s, evs)
+	feed := slices.IndexFunc(evs, func(ev analyze.Event) bool { return string(ev.Message.Payload) == "feed item 1" })
+	resp, err := http.PostForm(hs.URL+"/api/export", url.Values{"format": {"har"}, "ids": {fmt.Sprint(feed)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	h = harFile{}
+	if err := json.Unmarshal(body, &h); err != nil {
+		t.Fatalf("filtered HAR: %v\n%s", err, body)
+	}
+	if len(h.Log.Entries) != 1 || h.Log.Entries[0].Request.URL != "ws://chat.example:8080/feed" || len(h.Log.Entries[0].WebSocketMessages) != 1 {
+		t.Errorf("filtered HAR = %s", body)
 	}
 }
