@@ -15,9 +15,30 @@ export const FROM_CLIENT = 1, FROM_SERVER = 2;
 export const OP = { cont: 0, text: 1, binary: 2, close: 8, ping: 9, pong: 10 };
 // How TCP connections close (kind of tcp.close).
 export const HOW = ['', 'fin', 'rst', 'end', 'evicted'];
+// How an HTTP/2 stream that carried a WebSocket ended (kind of
+// h2.stream_close): END_STREAM both ways, RST_STREAM with an error code,
+// RST_STREAM NO_ERROR.
+export const STREAM_HOW = ['', 'end_stream', 'rst_stream', 'rst_stream NO_ERROR'];
+export const STREAM_END = 1, STREAM_RESET = 2, STREAM_RESET_OK = 3;
 // Flags. Those other than warning and noDetail are per type: upgrade (on
 // http.request and http.response) shares fin's bit.
 export const F = { warning: 1, truncated: 2, compressed: 4, fin: 8, upgrade: 8, masked: 16, syn: 32, midstream: 64, noDetail: 128 };
+
+// streamOf returns the HTTP/2 stream of a row (its tenth element: ui/query.go
+// rowJSON), 0 for none.
+export function streamOf(r) { return r[9] || 0; }
+
+// answer says what an http.response row is to the page: 'accepted' (101
+// to an upgrade request, or on HTTP/2 a 2xx to an extended CONNECT, RFC
+// 8441 §5), 'refused' (any other answer to such a request), or 'plain'.
+export function answer(r) {
+  const status = r[2];
+  if (!(r[8] & F.upgrade)) return status === 101 ? 'accepted' : 'plain';
+  if (status === 101) return 'accepted';
+  if (!streamOf(r)) return 'refused';
+  // HTTP/2: an interim answer (1xx) leaves the request waiting.
+  return status >= 200 && status <= 299 ? 'accepted' : status <= 199 ? 'plain' : 'refused';
+}
 
 // knownOpcode reports whether op is one RFC 6455 §5.2 defines.
 export function knownOpcode(op) {
@@ -190,7 +211,7 @@ export function connMatches(info, id, q) {
   if (!info) return false;
   const hay = [info.client, info.server, info.host, info.path, info.subprotocol, info.extensions, info.state,
     STATE_LABEL[info.state] || '', info.midstream ? 'mid-stream' : '', info.gaps ? 'gap' : '', info.tls ? 'tls ' + info.tls : '', info.sni,
-    info.status ? String(info.status) : ''].join(' ').toLowerCase();
+    info.status ? String(info.status) : '', info.h2 ? 'http/2 h2' : ''].join(' ').toLowerCase();
   return q.split(/\s+/).every((w) => w === '' || hay.includes(w));
 }
 
