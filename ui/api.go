@@ -31,7 +31,8 @@ type eventJSON struct {
 	ID    int             `json:"id"`
 	Event json.RawMessage `json:"event"`
 	// Row is the event's row, as the window and list APIs send it:
-	// [id, t, size, packet, conn, type, from, kind, flags].
+	// [id, t, size, packet, conn, type, from, kind, flags], and its
+	// HTTP/2 stream when it has one (rowJSON).
 	Row        json.RawMessage `json:"row"`
 	PayloadLen int             `json:"payload_len"`
 	// Preview is the start of the payload as text (invalid UTF-8
@@ -59,7 +60,7 @@ func (s *Server) readEvent(id int) (eventJSON, []byte, error) {
 	}
 	j, payload, r, err := s.st.record(id)
 	t0 := s.startTime()
-	sr := spill.Row{ID: uint64(id), Time: r.time, Size: r.size, Packet: r.packet, Conn: r.conn, Type: r.typ, From: r.from, Kind: r.kind, Flags: r.flags}
+	sr := spill.Row{ID: uint64(id), Time: r.time, Size: r.size, Packet: r.packet, Conn: r.conn, Stream: r.stream, Type: r.typ, From: r.from, Kind: r.kind, Flags: r.flags}
 	if err == errNoDetail {
 		sr.Flags |= flagNoDetail
 		return eventJSON{ID: id, Event: placeholderJSON(r, t0), Row: rowJSON(nil, &sr, t0)}, nil, nil
@@ -77,6 +78,7 @@ func placeholderJSON(r row, t0 int64) json.RawMessage {
 		Time:   time.Unix(0, r.time).UTC(),
 		Conn:   int(r.conn),
 		Packet: r.packet,
+		Stream: r.stream,
 		Note:   "details not kept: the spill file reached its limit",
 	}
 	switch r.from {
@@ -89,22 +91,23 @@ func placeholderJSON(r row, t0 int64) json.RawMessage {
 }
 
 var typeNames = [...]string{
-	codeUnknown:      "unknown",
-	codeTCPOpen:      analyze.TypeTCPOpen,
-	codeTCPClose:     analyze.TypeTCPClose,
-	codeTCPGap:       analyze.TypeTCPGap,
-	codeHTTPRequest:  analyze.TypeHTTPRequest,
-	codeHTTPResponse: analyze.TypeHTTPResponse,
-	codeWSOpen:       analyze.TypeWSOpen,
-	codeWSFrame:      analyze.TypeWSFrame,
-	codeWSMessage:    analyze.TypeWSMessage,
-	codeHTTPError:    analyze.TypeHTTPError,
-	codeCaptureStats: analyze.TypeCaptureStats,
-	codeTLSHandshake: analyze.TypeTLSHandshake,
-	codeTLSMessage:   analyze.TypeTLSMessage,
-	codeTLSAlert:     analyze.TypeTLSAlert,
-	codeTLSRecord:    analyze.TypeTLSRecord,
-	codeIPFragments:  analyze.TypeIPFragments,
+	codeUnknown:       "unknown",
+	codeTCPOpen:       analyze.TypeTCPOpen,
+	codeTCPClose:      analyze.TypeTCPClose,
+	codeTCPGap:        analyze.TypeTCPGap,
+	codeHTTPRequest:   analyze.TypeHTTPRequest,
+	codeHTTPResponse:  analyze.TypeHTTPResponse,
+	codeWSOpen:        analyze.TypeWSOpen,
+	codeWSFrame:       analyze.TypeWSFrame,
+	codeWSMessage:     analyze.TypeWSMessage,
+	codeHTTPError:     analyze.TypeHTTPError,
+	codeCaptureStats:  analyze.TypeCaptureStats,
+	codeTLSHandshake:  analyze.TypeTLSHandshake,
+	codeTLSMessage:    analyze.TypeTLSMessage,
+	codeTLSAlert:      analyze.TypeTLSAlert,
+	codeTLSRecord:     analyze.TypeTLSRecord,
+	codeIPFragments:   analyze.TypeIPFragments,
+	codeH2StreamClose: analyze.TypeH2StreamClose,
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

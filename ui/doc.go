@@ -32,4 +32,9 @@
 // WriteHAR), from one pass over the spill store, each connection's
 // messages kept in a temporary file until it is written: the same code
 // serves the page's export and `wsviz har`, so both write the same bytes.
+//
+// WebSocket over HTTP/2 (RFC 8441) puts several WebSockets on one
+// connection, one per stream: rows keep each event's stream, the ladder
+// can show one stream's steps, a connection's state sums up its
+// WebSockets' (ConnState), and the HAR has an entry per WebSocket stream.
 package ui

@@ -22,6 +22,15 @@ import (
 // the form Chrome DevTools exports: "_resourceType": "websocket" and the
 // messages in "_webSocketMessages", so that other HAR tools open them.
 //
+// On HTTP/2 (RFC 8441) a connection may carry several WebSockets, one per
+// stream: each is an entry of its own, as DevTools lists them, whose
+// request is its extended CONNECT (method CONNECT, httpVersion "HTTP/2",
+// the pseudo-header fields among the headers, url wss:// or ws:// as
+// :scheme says, then :authority and :path), whose response is the answer
+// on its stream, and whose messages are those of its stream only. An
+// extended CONNECT that was refused is an entry without messages, as a
+// refused upgrade is; the connection's plain requests are not entries.
+//
 // Only text and binary messages are listed (opcodes 1 and 2), as DevTools
 // does; a binary payload is base64. A payload cut by the analyzer's
 // MaxPayload is exported as cut and the message marked "_truncated".
@@ -67,6 +76,8 @@ func (h *HAR) Close() error { return h.s.Close() }
 
 // harHead is what a HAR entry needs of a connection besides its messages.
 type harHead struct {
+	conn           uint32
+	stream         uint32 // the HTTP/2 stream of a WebSocket (RFC 8441), 0 on HTTP/1.1
 	client, server string
 	start          time.Time
 	req            *analyze.HTTP
@@ -75,13 +86,15 @@ type harHead struct {
 	respTime       time.Time
 	ws             bool
 	midstream      bool
+	tls            bool // the connection's TLS handshake was seen
 	path           string
 	any            bool // an event of the connection was selected
 }
 
-// add folds a connection's event into its head. The upgrade request (the
-// last request before the switch, after any plain requests on the same
-// keep-alive connection) and its answer are kept.
+// add folds a connection's event (or an HTTP/2 stream's) into its head.
+// The upgrade request (the last request before the switch, after any plain
+// requests on the same keep-alive connection; a stream's extended CONNECT)
+// and its answer (on a stream, its final one) are kept.
 func (c *harHead) add(ev *analyze.Event) {
 	if c.start.IsZero() {
 		c.start = ev.Time
@@ -89,6 +102,8 @@ func (c *harHead) add(ev *analyze.Event) {
 	switch ev.Type {
 	case analyze.TypeTCPOpen:
 		c.client, c.server = ev.TCPOpen.Client, ev.TCPOpen.Server
+	case analyze.TypeTLSHandshake:
+		c.tls = true
 	case analyze.TypeHTTPRequest:
 		if !c.ws {
 			r := ev.HTTP
@@ -97,6 +112,9 @@ func (c *harHead) add(ev *analyze.Event) {
 			c.resp = nil
 		}
 	case analyze.TypeHTTPResponse:
+		if c.stream != 0 && ev.HTTP.Status < 200 {
+			break // an interim answer: the final one is to come (RFC 9113 §8.1)
+		}
 		if !c.ws && c.resp == nil {
 			r := ev.HTTP
 			r.Header = ev.HTTP.Header.Clone()
@@ -167,7 +185,10 @@ func (s *Server) writeHAR(w io.Writer, sel func(int, *analyze.Event) bool) error
 		buf    []byte  // messages not yet written to tmp
 		chunks []chunk // messages in tmp, in order
 	}
-	conns := make(map[uint32]*connHAR)
+	// An entry is a connection's (key conn<<32), or on HTTP/2 a
+	// WebSocket stream's (conn<<32 | stream): made for the stream's
+	// extended CONNECT, so that plain requests cost nothing.
+	conns := make(map[uint64]*connHAR)
 	var size int64
 	buffered := 0
 	var werr error
@@ -187,10 +208,15 @@ func (s *Server) writeHAR(w io.Writer, sel func(int, *analyze.Event) bool) error
 	// selected messages are kept.
 	all := idList{{0, s.st.len()}}
 	s.eachEventOf(all.iter(), func(id int, ev *analyze.Event) bool {
-		c := conns[uint32(ev.Conn)]
+		conn := uint32(ev.Conn)
+		key := uint64(conn)<<32 | uint64(ev.Stream)
+		c := conns[key]
 		if c == nil {
-			c = &connHAR{}
-			conns[uint32(ev.Conn)] = c
+			if ev.Stream != 0 && !(ev.Type == analyze.TypeHTTPRequest && isWebSocketConnect(ev)) {
+				return true // not a WebSocket's stream
+			}
+			c = &connHAR{head: harHead{conn: conn, stream: ev.Stream}}
+			conns[key] = c
 		}
 		c.head.add(ev)
 		if sel == nil || sel(id, ev) {
@@ -218,11 +244,11 @@ func (s *Server) writeHAR(w io.Writer, sel func(int, *analyze.Event) bool) error
 	if werr != nil {
 		return werr
 	}
-	ids := make([]uint32, 0, len(conns))
+	ids := make([]uint64, 0, len(conns))
 	for id := range conns {
 		ids = append(ids, id)
 	}
-	slices.Sort(ids)
+	slices.Sort(ids) // by connection, then stream
 	version := s.opts.Version
 	if version == "" {
 		version = "1"
@@ -236,8 +262,13 @@ func (s *Server) writeHAR(w io.Writer, sel func(int, *analyze.Event) bool) error
 	for _, id := range ids {
 		c := conns[id]
 		head := &c.head
-		if id == 0 || !head.any || !head.ws && !(head.req != nil && isUpgrade(head.req.Header)) {
+		if head.conn == 0 || !head.any || !head.ws && !(head.req != nil && (isUpgrade(head.req.Header) || head.stream != 0)) {
 			continue
+		}
+		if head.stream != 0 {
+			if ch := conns[uint64(head.conn)<<32]; ch != nil {
+				head.client, head.server, head.tls = ch.head.client, ch.head.server, ch.head.tls
+			}
 		}
 		e := head.entry()
 		b, err := json.Marshal(&e)
@@ -398,6 +429,7 @@ func (c *harHead) entry() harEntry {
 		Timings: harTimings{Blocked: -1, DNS: -1, Connect: -1, SSL: -1},
 	}
 	host, target := c.server, c.path
+	scheme := "ws://"
 	if r := c.req; r != nil {
 		e.StartedDateTime = c.reqTime.UTC().Format(harTimeLayout)
 		e.Request.Method, target = r.Method, r.Target
@@ -408,11 +440,22 @@ func (c *harHead) entry() harEntry {
 		if hh := r.Header.Get("Host"); hh != "" {
 			host = hh
 		}
+		if c.stream != 0 {
+			// RFC 8441 §4: the extended CONNECT names the WebSocket's
+			// URI in its pseudo-header fields.
+			if a := r.Header[":authority"]; len(a) > 0 && a[0] != "" {
+				host = a[0]
+			}
+			sch := r.Header[":scheme"]
+			if len(sch) > 0 && sch[0] == "https" || len(sch) == 0 && c.tls {
+				scheme = "wss://"
+			}
+		}
 	}
 	if target == "" {
 		target = "/"
 	}
-	u := "ws://" + host + target
+	u := scheme + host + target
 	e.Request.URL = u
 	if pu, err := url.Parse(u); err == nil {
 		q := pu.Query()
@@ -426,6 +469,9 @@ func (c *harHead) entry() harEntry {
 				e.Request.QueryString = append(e.Request.QueryString, harPair{k, v})
 			}
 		}
+	}
+	if c.stream != 0 {
+		e.Response.HTTPVersion = "HTTP/2"
 	}
 	if r := c.resp; r != nil {
 		e.Response.Status, e.Response.StatusText = r.Status, r.Reason

@@ -34,9 +34,10 @@ type harFile struct {
 				QueryString              []struct{ Name, Value string }
 			}
 			Response struct {
-				Status     int
-				StatusText string
-				Headers    []struct{ Name, Value string }
+				Status      int
+				StatusText  string
+				HTTPVersion string
+				Headers     []struct{ Name, Value string }
 			}
 			ServerIPAddress string
 			Comment         string

@@ -23,7 +23,9 @@ import (
 //
 // Times in requests and answers are microseconds since the capture's first
 // event, as in the event batches. A row is sent as an array:
-// [id, t, size, packet, conn, type, from, kind, flags].
+// [id, t, size, packet, conn, type, from, kind, flags], with a tenth
+// element, the HTTP/2 stream, on the events of one (analyze.Event.Stream):
+// rows of connections without HTTP/2 are as they always were.
 
 // Limits of window requests.
 const (
@@ -53,6 +55,10 @@ func rowJSON(b []byte, r *spill.Row, t0 int64) []byte {
 	for _, v := range [...]uint64{uint64(r.Conn), uint64(r.Type), uint64(r.From), uint64(r.Kind), uint64(r.Flags)} {
 		b = append(b, ',')
 		b = strconv.AppendUint(b, v, 10)
+	}
+	if r.Stream != 0 {
+		b = append(b, ',')
+		b = strconv.AppendUint(b, uint64(r.Stream), 10)
 	}
 	return append(b, ']')
 }
@@ -415,7 +421,8 @@ func (a *queryAPI) serveOverview(w http.ResponseWriter, r *http.Request) {
 
 // serveList answers /api/list?list=messages|warnings|steps&offset=&limit=
 // (with code=C for the warnings of one code, conn=C for the steps of one
-// connection's ladder, and the filter and search parameters) with a page
+// connection's ladder, and stream=S for those of one of its HTTP/2 streams,
+// and the filter and search parameters) with a page
 // of the Messages or Warnings panel or of the ladder:
 // {"total":N,"offset":K,"rows":[row...],"previews":["..."]}, a preview
 // (the start of the payload as text) per message row. With id=N instead
@@ -426,6 +433,14 @@ func (a *queryAPI) serveList(w http.ResponseWriter, r *http.Request) {
 	if lq.Conn, err = connParam(r); err != nil {
 		badRequest(w, err)
 		return
+	}
+	if v := r.URL.Query().Get("stream"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 31) // RFC 9113 §5.1.1: 31 bits
+		if err != nil || lq.Kind != spill.ListSteps {
+			badRequest(w, fmt.Errorf("ui: bad stream %q (a number, for list=steps only)", v))
+			return
+		}
+		lq.Stream = uint32(n)
 	}
 	if lq.Limit, err = intParam(r, "limit", 100, 1, maxListPage); err != nil {
 		badRequest(w, err)
@@ -522,7 +537,7 @@ const (
 	tileMagic       = 0x57535654 // "WSVT"
 	tileHeaderSize  = 16         // magic, entries, search matches (or -1), search flags, level
 	tileEntrySize   = 32         // tile (f64), conn, merged, rows, buckets, more marks, count
-	tileRowSize     = 40         // t (µs, f64), size (f64), packet (f64), id, conn, type, from, kind, flags, 4 zero bytes
+	tileRowSize     = 40         // t (µs, f64), size (f64), packet (f64), id, conn, type, from, kind, flags, HTTP/2 stream (u32, 0 for none)
 	tileBucketSize  = 24         // column (u16), dir, kind, n, warnings, id (u32), size (f64)
 	tileSearchDone  = 1
 	tileSearchError = 2
@@ -615,6 +630,7 @@ func (a *queryAPI) appendTiles(b []byte, q spill.WindowQuery, level int, i0, i1 
 				le.PutUint32(b[o+24:], uint32(rw.ID))
 				le.PutUint32(b[o+28:], rw.Conn)
 				b[o+32], b[o+33], b[o+34], b[o+35] = rw.Type, rw.From, rw.Kind, rw.Flags
+				le.PutUint32(b[o+36:], rw.Stream)
 				o += tileRowSize
 			}
 			for j := range lw.Buckets {

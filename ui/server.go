@@ -282,6 +282,7 @@ func (s *Server) Publish(ev *analyze.Event) error {
 	t := float64(ev.Time.UnixNano()-s.t0) / 1e3
 	st.Duration = max(st.Duration, t)
 	var c *connInfo
+	var flags uint8
 	if ev.Conn > 0 {
 		id := uint32(ev.Conn)
 		c = s.conns[id]
@@ -290,6 +291,7 @@ func (s *Server) Publish(ev *analyze.Event) error {
 			s.conns[id] = c
 			st.Conns = len(s.conns)
 		}
+		flags = upgradeFlag(c, ev)
 		c.update(ev, s.t0)
 		s.dirty[id] = true
 	}
@@ -298,16 +300,6 @@ func (s *Server) Publish(ev *analyze.Event) error {
 		s.warn.add(ev, -1)
 		s.mu.Unlock()
 		return nil
-	}
-	var flags uint8
-	switch {
-	case ev.Type == analyze.TypeHTTPRequest && isUpgradeRequest(ev.HTTP.Header):
-		flags = flagUpgrade
-	case ev.Type == analyze.TypeHTTPResponse && c != nil && c.Upgrade:
-		// A response is drawn as a refused upgrade only when it answers
-		// an upgrade request; plain HTTP is request and response, not a
-		// failure.
-		flags = flagUpgrade
 	}
 	s.mu.Unlock()
 	// The store has its own lock (and Publish is called from one

@@ -30,7 +30,7 @@ func (s *store) len() int { return int(s.sp.Len()) }
 // add stores ev with extra row flags and returns its id.
 func (s *store) add(ev *analyze.Event, flags uint8) (int, error) {
 	w := rowOf(ev)
-	r, err := s.sp.AddRow(ev, spill.Row{Time: w.time, Size: w.size, Packet: w.packet, Conn: w.conn,
+	r, err := s.sp.AddRow(ev, spill.Row{Time: w.time, Size: w.size, Packet: w.packet, Conn: w.conn, Stream: w.stream,
 		Type: w.typ, From: w.from, Kind: w.kind, Flags: w.flags | flags})
 	return int(r.ID), err
 }
@@ -80,7 +80,7 @@ func decodeRecord(jsonForm, payload []byte) (analyze.Event, error) {
 }
 
 func rowOfSpill(r *spill.Row) row {
-	return row{time: r.Time, size: r.Size, packet: r.Packet, conn: r.Conn, typ: r.Type, from: r.From, kind: r.Kind, flags: r.Flags}
+	return row{time: r.Time, size: r.Size, packet: r.Packet, conn: r.Conn, stream: r.Stream, typ: r.Type, from: r.From, kind: r.Kind, flags: r.Flags}
 }
 
 func lowerASCII(b []byte) {

@@ -21,6 +21,7 @@ type tileEntry struct {
 	conn            uint32
 	merged          bool
 	rows            [][9]float64
+	streams         []uint32     // each row's HTTP/2 stream
 	buckets         [][7]float64 // column, dir, kind, n, warnings, id, size
 	more, count     int
 	searchMatches   int32
@@ -56,6 +57,7 @@ func getTiles(t *testing.T, u string) []tileEntry {
 		for range nr {
 			e.rows = append(e.rows, [9]float64{float64(le.Uint32(b[o+24:])), f64(o), f64(o + 8), f64(o + 16),
 				float64(le.Uint32(b[o+28:])), float64(b[o+32]), float64(b[o+33]), float64(b[o+34]), float64(b[o+35])})
+			e.streams = append(e.streams, le.Uint32(b[o+36:]))
 			o += tileRowSize
 		}
 		for range nb {

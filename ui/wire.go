@@ -11,22 +11,23 @@ import (
 
 // Event type codes of the type column.
 const (
-	codeUnknown      = spill.TypeUnknown
-	codeTCPOpen      = spill.TypeTCPOpen
-	codeTCPClose     = spill.TypeTCPClose
-	codeTCPGap       = spill.TypeTCPGap
-	codeHTTPRequest  = spill.TypeHTTPRequest
-	codeHTTPResponse = spill.TypeHTTPResponse
-	codeWSOpen       = spill.TypeWSOpen
-	codeWSFrame      = spill.TypeWSFrame
-	codeWSMessage    = spill.TypeWSMessage
-	codeHTTPError    = spill.TypeHTTPError
-	codeCaptureStats = spill.TypeCaptureStats
-	codeTLSHandshake = spill.TypeTLSHandshake
-	codeTLSMessage   = spill.TypeTLSMessage
-	codeTLSAlert     = spill.TypeTLSAlert
-	codeTLSRecord    = spill.TypeTLSRecord
-	codeIPFragments  = spill.TypeIPFragments
+	codeUnknown       = spill.TypeUnknown
+	codeTCPOpen       = spill.TypeTCPOpen
+	codeTCPClose      = spill.TypeTCPClose
+	codeTCPGap        = spill.TypeTCPGap
+	codeHTTPRequest   = spill.TypeHTTPRequest
+	codeHTTPResponse  = spill.TypeHTTPResponse
+	codeWSOpen        = spill.TypeWSOpen
+	codeWSFrame       = spill.TypeWSFrame
+	codeWSMessage     = spill.TypeWSMessage
+	codeHTTPError     = spill.TypeHTTPError
+	codeCaptureStats  = spill.TypeCaptureStats
+	codeTLSHandshake  = spill.TypeTLSHandshake
+	codeTLSMessage    = spill.TypeTLSMessage
+	codeTLSAlert      = spill.TypeTLSAlert
+	codeTLSRecord     = spill.TypeTLSRecord
+	codeIPFragments   = spill.TypeIPFragments
+	codeH2StreamClose = spill.TypeH2StreamClose
 )
 
 // Direction codes of the from column.
@@ -55,6 +56,13 @@ const (
 	howEvicted = spill.HowEvicted
 )
 
+// Kind codes of h2.stream_close events: how the HTTP/2 stream ended.
+const (
+	streamEnd     = spill.StreamEnd
+	streamReset   = spill.StreamReset
+	streamResetOK = spill.StreamResetOK
+)
+
 // Flag bits of the flags column.
 const (
 	flagWarning    = spill.FlagWarning
@@ -76,6 +84,7 @@ type row struct {
 	size   int64 // see spill.RowOf
 	packet int64
 	conn   uint32
+	stream uint32 // the HTTP/2 stream, 0 for none
 	typ    uint8
 	from   uint8
 	kind   uint8

@@ -6,7 +6,7 @@
 // inspector together. No framework and no build step. The address keeps
 // the view (see updateHash).
 
-import { Store, Filter, F, T, api, STATE_LABEL, STATE_TITLE } from './data.js';
+import { Store, Filter, F, T, api, streamOf, STATE_LABEL, STATE_TITLE } from './data.js';
 import { R } from './windows.js';
 import { Timeline, describe } from './timeline.js';
 import { Ladder } from './ladder.js';
@@ -82,7 +82,7 @@ class App {
     this.wanted = parseHash();
     this.axisCompleteAt = 0;
     this.timeline = new Timeline(this, $('timeline'), $('overview'), $('tooltip'));
-    this.ladder = new Ladder(this, $('ladder'), $('ladder-title'), $('ladder-ends'), $('ladder-client'), $('ladder-server'), $('ladder-view'));
+    this.ladder = new Ladder(this, $('ladder'), $('ladder-title'), $('ladder-ends'), $('ladder-client'), $('ladder-server'), $('ladder-view'), $('ladder-all-streams'));
     this.inspector = new Inspector(this, $('inspector'), $('insp-title'));
     this.messages = new Messages(this, $('messages'), $('messages-count'));
     this.warnings = new Warnings(this, $('warn-codes'), $('warn-list'), $('warn-occ-title'), $('warnings-count'));
@@ -420,6 +420,9 @@ class App {
       this.scrollConnIntoView(c);
     }
     if (how.from !== 'timeline') this.timeline.showEvent(row);
+    // A ladder that shows one HTTP/2 stream shows them all again for an
+    // event of another (or of the whole connection).
+    if (this.ladder.stream && streamOf(row) !== this.ladder.stream) this.ladder.setStream(0);
     if (how.from !== 'ladder') this.ladder.scrollTo(id);
     this.ladder.render();
     if (how.from !== 'messages') this.messages.reveal(id);
@@ -474,6 +477,7 @@ class App {
     if (f.regex) p.set('re', '1');
     if (this.timeMode === 'abs') p.set('time', 'abs');
     if (this.ladder.wire) p.set('wire', '1');
+    if (this.ladder.stream) p.set('stream', String(this.ladder.stream));
     if (this.panel === 'warnings' && this.warnings.code) p.set('code', this.warnings.code);
     // Only when the address changes: with nothing to keep, the page
     // replaced its own address (a same-document navigation) at every
@@ -505,6 +509,10 @@ class App {
     f.version++;
     if (w.view) this.timeline.setView(w.view[0], w.view[1]);
     this.ladder.setWire(w.wire);
+    // The ladder's stream is of the connection the address names: kept
+    // for it until it is selected.
+    if (w.conn > 0 && w.conn === this.ladder.conn) this.ladder.setStream(w.stream);
+    else this.ladder.wantStream = w.stream;
     this.setTimeMode(w.time);
     this.showPanel(w.panel);
     if (w.code) this.warnings.wantCode = w.code;
@@ -741,6 +749,7 @@ function parseHash() {
     re: p.get('re') === '1',
     time: p.get('time') === 'abs' ? 'abs' : 'rel',
     wire: p.get('wire') === '1',
+    stream: Math.max(0, int('stream', 0)),
     code: p.get('code') || '',
   };
 }
@@ -783,8 +792,10 @@ function connRow(c, info, selected) {
   const ends = span('c-ends', '');
   const addr = info && info.client ? info.client + ' → ' + info.server : 'connection ' + c;
   ends.appendChild(span('c-addr', info ? shortAddr(info) : addr, addr));
-  const path = info ? (info.path || '') + (info.subprotocol ? ' [' + info.subprotocol + ']' : '') + (info.extensions ? ' · ' + info.extensions : '') : '';
-  ends.appendChild(span('c-path', path || '\u00a0', path));
+  let path = info ? (info.path || '') + (info.subprotocol ? ' [' + info.subprotocol + ']' : '') + (info.extensions ? ' · ' + info.extensions : '') : '';
+  // HTTP/2 (RFC 8441): the first WebSocket's, and how many there were.
+  if (info && info.ws_streams > 1) path += ' · ' + info.ws_streams + ' WebSockets';
+  ends.appendChild(span('c-path', path || '\u00a0', info && info.ws_streams ? path + ' (on HTTP/2 streams, the first one\'s path; stream ' + info.stream + ')' : path));
   row.appendChild(ends);
   const st = span('c-state', '');
   if (info) {
@@ -794,6 +805,7 @@ function connRow(c, info, selected) {
     const extra = [];
     if (info.midstream && info.state !== 'midstream') extra.push(span('mid', 'mid-stream', STATE_TITLE.midstream));
     if (info.gaps && info.state !== 'gap') extra.push(span('mid gap', 'gap', STATE_TITLE.gap));
+    if (info.h2 && info.state !== 'h2') extra.push(span('mid h2', 'HTTP/2', info.ws_streams ? (info.ws_streams === 1 ? 'a WebSocket' : info.ws_streams + ' WebSockets') + ' over HTTP/2 (RFC 8441), one per stream' : 'HTTP/2'));
     if (info.tls && info.state !== 'tls') extra.push(span('mid tls', info.tls, info.tls + (info.sni ? ' to ' + info.sni : '') + (info.tls_keys ? ': decrypted with its keys' : '')));
     for (const e of extra) st.appendChild(e);
     st.title = label + ': ' + (STATE_TITLE[info.state] || '');

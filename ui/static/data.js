@@ -7,17 +7,38 @@
 
 // Event type codes (ui/wire.go); the names are the registry's
 // (registry.js, from analyze/registry.go): TestPageTablesMatchRegistry.
-export const T = { unknown: 0, tcpOpen: 1, tcpClose: 2, tcpGap: 3, httpReq: 4, httpResp: 5, wsOpen: 6, wsFrame: 7, wsMessage: 8, httpError: 9, captureStats: 10, tlsHandshake: 11, tlsMessage: 12, tlsAlert: 13, tlsRecord: 14, ipFragments: 15 };
-export const TYPE_NAMES = ['unknown', 'tcp.open', 'tcp.close', 'tcp.gap', 'http.request', 'http.response', 'ws.open', 'ws.frame', 'ws.message', 'http.error', 'capture.stats', 'tls.handshake', 'tls.message', 'tls.alert', 'tls.record', 'ip.fragments'];
+export const T = { unknown: 0, tcpOpen: 1, tcpClose: 2, tcpGap: 3, httpReq: 4, httpResp: 5, wsOpen: 6, wsFrame: 7, wsMessage: 8, httpError: 9, captureStats: 10, tlsHandshake: 11, tlsMessage: 12, tlsAlert: 13, tlsRecord: 14, ipFragments: 15, h2Close: 16 };
+export const TYPE_NAMES = ['unknown', 'tcp.open', 'tcp.close', 'tcp.gap', 'http.request', 'http.response', 'ws.open', 'ws.frame', 'ws.message', 'http.error', 'capture.stats', 'tls.handshake', 'tls.message', 'tls.alert', 'tls.record', 'ip.fragments', 'h2.stream_close'];
 // Directions.
 export const FROM_CLIENT = 1, FROM_SERVER = 2;
 // Opcodes (RFC 6455 §5.2).
 export const OP = { cont: 0, text: 1, binary: 2, close: 8, ping: 9, pong: 10 };
 // How TCP connections close (kind of tcp.close).
 export const HOW = ['', 'fin', 'rst', 'end', 'evicted'];
+// How an HTTP/2 stream that carried a WebSocket ended (kind of
+// h2.stream_close): END_STREAM both ways, RST_STREAM with an error code,
+// RST_STREAM NO_ERROR.
+export const STREAM_HOW = ['', 'end_stream', 'rst_stream', 'rst_stream NO_ERROR'];
+export const STREAM_END = 1, STREAM_RESET = 2, STREAM_RESET_OK = 3;
 // Flags. Those other than warning and noDetail are per type: upgrade (on
 // http.request and http.response) shares fin's bit.
 export const F = { warning: 1, truncated: 2, compressed: 4, fin: 8, upgrade: 8, masked: 16, syn: 32, midstream: 64, noDetail: 128 };
+
+// streamOf returns the HTTP/2 stream of a row (its tenth element: ui/query.go
+// rowJSON), 0 for none.
+export function streamOf(r) { return r[9] || 0; }
+
+// answer says what an http.response row is to the page: 'accepted' (101
+// to an upgrade request, or on HTTP/2 a 2xx to an extended CONNECT, RFC
+// 8441 §5), 'refused' (any other answer to such a request), or 'plain'.
+export function answer(r) {
+  const status = r[2];
+  if (!(r[8] & F.upgrade)) return status === 101 ? 'accepted' : 'plain';
+  if (status === 101) return 'accepted';
+  if (!streamOf(r)) return 'refused';
+  // HTTP/2: an interim answer (1xx) leaves the request waiting.
+  return status >= 200 && status <= 299 ? 'accepted' : status <= 199 ? 'plain' : 'refused';
+}
 
 // knownOpcode reports whether op is one RFC 6455 §5.2 defines.
 export function knownOpcode(op) {
@@ -48,7 +69,8 @@ export function opcodeName(op) {
 // the server's stream) and a bounded cache of the rows it was sent (by the
 // tiles, lists and event answers), so that an event seen once can be drawn
 // and described without asking again. It never holds every event: rows
-// are [id, t, size, packet, conn, type, from, kind, flags] (windows.js R).
+// are [id, t, size, packet, conn, type, from, kind, flags] and the HTTP/2
+// stream of events that have one (windows.js R).
 export class Store {
   constructor() { this.reset(); }
 
@@ -189,7 +211,7 @@ export function connMatches(info, id, q) {
   if (!info) return false;
   const hay = [info.client, info.server, info.host, info.path, info.subprotocol, info.extensions, info.state,
     STATE_LABEL[info.state] || '', info.midstream ? 'mid-stream' : '', info.gaps ? 'gap' : '', info.tls ? 'tls ' + info.tls : '', info.sni,
-    info.status ? String(info.status) : ''].join(' ').toLowerCase();
+    info.status ? String(info.status) : '', info.h2 ? 'http/2 h2' : ''].join(' ').toLowerCase();
   return q.split(/\s+/).every((w) => w === '' || hay.includes(w));
 }
 
@@ -202,18 +224,18 @@ export const STATE_LABEL = {
 };
 export const STATE_TITLE = {
   tcp: 'a TCP connection that carried no HTTP and no WebSocket',
-  handshake: 'the client asked to upgrade to WebSocket; no answer was captured',
+  handshake: 'the client asked for a WebSocket (an upgrade request, or on HTTP/2 an extended CONNECT); no answer was captured',
   http: 'plain HTTP: requests answered by responses, no upgrade (RFC 9112)',
-  rejected: 'the server answered the upgrade request with another status than 101 (RFC 6455 §4.2.2)',
-  reset: 'the connection ended with a TCP RST',
+  rejected: 'the server answered the upgrade request with another status than 101 (RFC 6455 §4.2.2), or on HTTP/2 the extended CONNECT with another than 2xx (RFC 8441 §5)',
+  reset: 'the connection ended with a TCP RST, or a WebSocket\'s HTTP/2 stream was reset with an error code (RST_STREAM other than NO_ERROR)',
   gap: 'bytes of this connection were never captured (tcp.gap): what follows a gap may be incomplete',
   midstream: 'no handshake captured: the connection was recognised from its frames',
-  open: 'upgraded to WebSocket (101) and not closed when last seen',
-  closed: 'Close frames both ways, then TCP FIN (RFC 6455 §7.1.1)',
-  unclean: 'TCP closed without the Close handshake (RFC 6455 §7.1.5)',
+  open: 'upgraded to WebSocket (101, or a 2xx on an HTTP/2 stream) and not closed when last seen',
+  closed: 'Close frames both ways, then TCP FIN (RFC 6455 §7.1.1); on HTTP/2, every WebSocket\'s Close both ways and its stream ended (END_STREAM, or RST_STREAM NO_ERROR)',
+  unclean: 'TCP closed (on HTTP/2, a WebSocket\'s stream ended) without the Close handshake (RFC 6455 §7.1.5)',
   ended: 'the capture ended while the WebSocket was open',
   tls: 'TLS whose keys were not found (--keylog, SSLKEYLOGFILE, or secrets in the pcapng): only its records, their sizes and times, are known',
-  h2: 'HTTP/2 (ALPN h2, or a cleartext connection opened with its preface): WebSocket over HTTP/2 (RFC 8441) is not decoded yet',
+  h2: 'HTTP/2 (ALPN h2, prior knowledge, or 101 to h2c) that carried no WebSocket: its requests and responses are decoded',
 };
 
 // ServerMessageIndex lists the messages that pass the filter, in capture

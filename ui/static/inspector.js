@@ -58,7 +58,7 @@ export class Inspector {
     root.replaceChildren();
     const dir = ev.from === 'client' ? 'client → server' : ev.from === 'server' ? 'server → client' : '';
     const kind = ev.type === 'ws.message' || ev.type === 'ws.frame' ? ' · ' + opcodeLabel(ev.opcode) : '';
-    this.title.textContent = '#' + ev.conn + ' ' + ev.type + kind + (dir ? ' · ' + dir : '');
+    this.title.textContent = '#' + ev.conn + (ev.stream ? ' stream ' + ev.stream : '') + ' ' + ev.type + kind + (dir ? ' · ' + dir : '');
 
     root.appendChild(el('div', 'insp-note', ev.note || ''));
     for (const w of ev.warnings || []) {
@@ -72,6 +72,7 @@ export class Inspector {
     const t = d.row ? d.row[1] : NaN;
     addField(when, 'time', (isNaN(t) ? '' : app.fmtTime(t) + ' · ') + ev.t);
     addField(when, 'packet', ev.packets && ev.packets.length ? 'packets ' + ev.packets.join(', ') : String(ev.packet));
+    if (ev.stream) addField(when, 'stream', 'HTTP/2 stream ' + ev.stream);
     root.appendChild(when);
 
     const frames = ev.type === 'ws.frame' ? [{ id, event: ev }] : (d.frames || []);

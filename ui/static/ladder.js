@@ -15,10 +15,14 @@
 // their details are fetched when they scroll in. On a TLS connection the
 // handshake is drawn message by message and every decoded step says it
 // travelled encrypted; a toggle shows instead what the network sees of it:
-// records, their sizes and times (tls.js). Captured text goes in with
-// textContent only.
+// records, their sizes and times (tls.js). On HTTP/2 (RFC 8441) a
+// connection may carry several WebSockets, one per stream, among plain
+// requests: every step of a stream says which ("stream 3", a button that
+// shows that stream's steps alone: /api/list?list=steps&stream=S), and
+// each WebSocket's stream ends with its own h2.stream_close step. Captured
+// text goes in with textContent only.
 
-import { T, OP, F, FROM_CLIENT, FROM_SERVER, HOW, opcodeName, api } from './data.js';
+import { T, OP, F, FROM_CLIENT, FROM_SERVER, HOW, STREAM_END, STREAM_RESET, opcodeName, streamOf, answer, api } from './data.js';
 import { R } from './windows.js';
 import { bytes } from './format.js';
 import { isTLSType, onWire, tlsStep, wireStep, sentNote } from './tls.js';
@@ -52,7 +56,7 @@ function noteSub(type, list) {
 }
 
 export class Ladder {
-  constructor(app, list, title, ends, clientEl, serverEl, viewEl) {
+  constructor(app, list, title, ends, clientEl, serverEl, viewEl, allStreamsEl) {
     this.app = app;
     this.list = list;
     this.spacer = list.firstElementChild;
@@ -77,6 +81,11 @@ export class Ladder {
     // sent; tls: the connection is TLS (its summary says so).
     this.wire = false;
     this.tls = false;
+    // stream: the HTTP/2 stream whose steps alone are shown, 0 for all.
+    this.stream = 0;
+    this.wantStream = 0; // the address's, for the next connection selected
+    this.allStreamsEl = allStreamsEl;
+    if (allStreamsEl) allStreamsEl.addEventListener('click', () => { this.setStream(0); app.updateHash(); });
     this.viewEl = viewEl;
     if (viewEl) {
       for (const b of viewEl.querySelectorAll('button')) {
@@ -91,6 +100,8 @@ export class Ladder {
   setConn(c) {
     if (c === this.conn) return;
     this.conn = c;
+    this.stream = this.wantStream;
+    this.wantStream = 0;
     this.key = '';
     this.list.scrollTop = 0;
     this.active = -1;
@@ -109,6 +120,17 @@ export class Ladder {
     this.refresh();
   }
 
+  // setStream shows the steps of one HTTP/2 stream of the connection (a
+  // WebSocket of several), or with 0 every step.
+  setStream(s) {
+    s = Number(s) > 0 ? Number(s) : 0;
+    if (s === this.stream) return;
+    this.stream = s;
+    this.list.scrollTop = 0;
+    this.active = -1;
+    this.update();
+  }
+
   // refresh rebuilds every row (the time format changed).
   refresh() {
     for (const el of this.rows.values()) el.remove();
@@ -118,7 +140,7 @@ export class Ladder {
 
   params() {
     const fp = this.app.filter.params();
-    return 'list=steps&conn=' + this.conn + (fp ? '&' + fp : '');
+    return 'list=steps&conn=' + this.conn + (this.stream ? '&stream=' + this.stream : '') + (fp ? '&' + fp : '');
   }
 
   // update starts over when the connection or the filter changed, asks
@@ -159,12 +181,15 @@ export class Ladder {
       this.clientEl.textContent = 'client ' + (info && info.client ? info.client : '?');
       this.serverEl.textContent = 'server ' + (info && info.server ? info.server : '?');
       const parts = ['#' + this.conn];
-      if (info && info.path) parts.push(info.path);
+      if (this.stream) parts.push('HTTP/2 stream ' + this.stream + ' only');
+      else if (info && info.path) parts.push(info.path);
+      if (!this.stream && info && info.ws_streams > 1) parts.push(info.ws_streams + ' WebSockets on HTTP/2 streams');
       if (this.tls) parts.push(this.wire ? 'TLS: what the network sees' : info && info.tls_keys ? 'TLS, decrypted' : 'TLS, no keys');
       else if (this.wire) parts.push('not encrypted: the network sees all of it');
       parts.push(this.total.toLocaleString('en-US') + ' steps');
       this.title.textContent = parts.join(' · ');
     }
+    if (this.allStreamsEl) this.allStreamsEl.hidden = !this.conn || !this.stream;
     this.render();
   }
 
@@ -451,6 +476,22 @@ export class Ladder {
 
     const note = document.createElement('span');
     note.className = 'lr-note';
+    const stream = streamOf(ev);
+    if (stream) {
+      // The HTTP/2 stream the step belongs to: a click shows its steps
+      // alone (again: every stream's).
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'lr-stream' + (this.stream === stream ? ' on' : '');
+      b.textContent = 'stream ' + stream;
+      b.title = this.stream === stream ? 'Show the steps of every stream of the connection' : 'HTTP/2 stream ' + stream + ': show its steps alone';
+      b.addEventListener('click', (e) => {
+        e.stopPropagation();
+        this.setStream(this.stream === stream ? 0 : stream);
+        app.updateHash();
+      });
+      note.appendChild(b);
+    }
     if (ev[R.flags] & F.warning && sub <= 1) {
       const w = document.createElement('span');
       w.className = 'w';
@@ -489,6 +530,12 @@ export class Ladder {
     if (this.tls && (type === T.httpReq || type === T.httpResp || type === T.wsMessage)) {
       step.lock = true;
       if (ev) step.note = (step.note ? step.note + ' — ' : '') + sentNote(ev);
+    }
+    if (this.tls && type === T.h2Close) {
+      // Its frame travelled encrypted; the record it came in is listed
+      // with the next step of the same side (analyze.Carried).
+      step.lock = true;
+      step.note = (step.note ? step.note + ' — ' : '') + 'travelled encrypted, in a record listed with the ' + (r[R.from] === FROM_CLIENT ? 'client' : 'server') + '\'s next request, response, message or alert';
     }
     return step;
   }
@@ -543,13 +590,18 @@ export class Ladder {
           label = (ev.method || 'GET') + ' ' + (ev.target || '') + ' ' + (ev.proto || '');
           const up = ev.headers && ev.headers.Upgrade;
           if (up) label += ' · Upgrade: ' + up.join(', ');
+          // RFC 8441 §4: an extended CONNECT names its protocol.
+          const protocol = ev.headers && ev.headers[':protocol'];
+          if (protocol) label += ' · :protocol ' + protocol.join(', ');
         }
         return { dir: 'right', color: 'c-http', label, note };
       }
       case T.httpResp: {
-        const label = ev ? ev.status + ' ' + (ev.reason || '') : 'HTTP ' + r[R.size];
-        const refused = (r[R.flags] & F.upgrade) && r[R.size] !== 101;
-        const color = r[R.size] === 101 ? 'c-http' : refused ? 'c-rst' : 'c-plain';
+        // HTTP/2 has no reason phrase (RFC 9113 §8.3.2).
+        let label = 'HTTP ' + r[R.size];
+        if (ev) label = streamOf(r) ? ev.status + ' ' + (ev.proto || '') : ev.status + ' ' + (ev.reason || '');
+        const a = answer(r);
+        const color = a === 'accepted' ? 'c-http' : a === 'refused' ? 'c-rst' : 'c-plain';
         return { dir: 'left', color, label, note };
       }
       case T.httpError:
@@ -561,6 +613,15 @@ export class Ladder {
           if (ev.extensions) label += ' · ' + ev.extensions;
         }
         return { dir: 'band', color: 'c-ws', label, note };
+      }
+      case T.h2Close: {
+        // The end of a WebSocket's HTTP/2 stream (RFC 9113 §5.1): both
+        // sides' END_STREAM, drawn as a connection's FIN is; or one
+        // side's RST_STREAM, red unless NO_ERROR.
+        const kind = r[R.kind];
+        if (kind === STREAM_END) return { dir: 'both', color: 'c-tcp', dashed: true, label: 'END_STREAM both ways', packet: r[R.packet], note: note || 'the stream ended' };
+        const code = ev && ev.error_code ? ev.error_code : kind === STREAM_RESET ? '' : 'NO_ERROR';
+        return { dir, color: kind === STREAM_RESET ? 'c-rst' : 'c-tcp', label: 'RST_STREAM' + (code ? ' ' + code : ''), packet: r[R.packet], note: note || 'the stream was reset' };
       }
       case T.wsFrame: {
         // Drawn on its own for its warnings (or a reserved opcode): the

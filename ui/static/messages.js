@@ -1,11 +1,11 @@
 // The Messages panel, like the WebSocket table of browser developer tools:
-// one row per message (direction, time, connection, type, size, the start
-// of the data), listing the messages that pass the filters. Rows are
+// one row per message (direction, time, connection and HTTP/2 stream, type,
+// size, the start of the data), listing the messages that pass the filters. Rows are
 // virtual over ServerMessageIndex (data.js), which pages through the
 // server's list, so every message of any capture is listed; previews are
 // fetched for the rows in view. Captured text goes in with textContent only.
 
-import { OP, F, FROM_CLIENT, opcodeName, ServerMessageIndex } from './data.js';
+import { OP, F, FROM_CLIENT, opcodeName, streamOf, ServerMessageIndex } from './data.js';
 import { bytes } from './format.js';
 import { VList } from './vlist.js';
 
@@ -95,7 +95,13 @@ export class Messages {
     const up = s.from[id] === FROM_CLIENT;
     add(row, 'm-dir ' + (up ? 'up' : 'down'), up ? '↑' : '↓', up ? 'client → server (sent)' : 'server → client (received)');
     add(row, 'm-time', app.fmtTime(s.t[id]));
-    add(row, 'm-conn', '#' + s.conn[id]);
+    const conn = add(row, 'm-conn', '#' + s.conn[id]);
+    const stream = streamOf(r);
+    if (stream) {
+      // The message's HTTP/2 stream: one WebSocket of its connection's.
+      add(conn, 'm-stream', 's' + stream);
+      conn.title = 'connection ' + s.conn[id] + ', HTTP/2 stream ' + stream;
+    }
     const name = opcodeName(op);
     add(row, 'm-type k-' + name, (s.flags[id] & F.warning ? '⚠ ' : '') + name);
     const size = d && d.event.undecodable ? 'unknown' : bytes(s.size[id]);

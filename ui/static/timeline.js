@@ -7,7 +7,7 @@
 // many events there are. Text drawn on a canvas is never markup, so
 // captured paths are safe here.
 
-import { T, OP, F, FROM_CLIENT, FROM_SERVER, opcodeName, HOW, TYPE_NAMES, STATE_LABEL } from './data.js';
+import { T, OP, F, FROM_CLIENT, FROM_SERVER, opcodeName, HOW, STREAM_HOW, STREAM_RESET, TYPE_NAMES, STATE_LABEL, streamOf, answer } from './data.js';
 import { rel, duration, niceStep, bytes, absShort } from './format.js';
 import { Tiles, R, COL_PX, TILE_COLS, levelFor, tileUs, colUs, isMessage } from './windows.js';
 // boot.js, run before the modules (index.html).
@@ -882,10 +882,12 @@ function drawOther(ctx, r, x, top, mid, laneH) {
     case T.httpResp: {
       // The answer as a labelled pill, readable at any zoom: 101 (the
       // upgrade), a refused upgrade in red, plain HTTP in its own colour.
+      // A 2xx that opens a WebSocket on an HTTP/2 stream (RFC 8441) is
+      // the upgrade too.
       const status = r[R.size];
-      const upgrade = (r[R.flags] & F.upgrade) !== 0;
-      const color = status === 101 ? UPGRADE_COLOR : upgrade ? STATE_COLOR.rejected : PLAIN_COLOR;
-      const text = status === 101 ? '101 ⇄' : String(status);
+      const a = answer(r);
+      const color = a === 'accepted' ? UPGRADE_COLOR : a === 'refused' ? STATE_COLOR.rejected : PLAIN_COLOR;
+      const text = a === 'accepted' ? status + ' ⇄' : String(status);
       ctx.font = '600 10px system-ui, sans-serif';
       const w = ctx.measureText(text).width + 8;
       const y = laneH >= 40 ? mid + 5 : mid + 2;
@@ -906,6 +908,15 @@ function drawOther(ctx, r, x, top, mid, laneH) {
     case T.httpError:
       ctx.fillStyle = WARN_COLOR;
       ctx.fillRect(x - 3, mid - 3, 7, 7);
+      break;
+    case T.h2Close:
+      // A WebSocket's HTTP/2 stream ended: a short bracket, as a TCP close
+      // but half its height (the connection goes on); red when reset with
+      // an error code.
+      ctx.fillStyle = r[R.kind] === STREAM_RESET ? WARN_COLOR : TCP_COLOR;
+      ctx.fillRect(x - 1, mid - 6, 2, 12);
+      ctx.fillRect(x - 4, mid - 6, 5, 2);
+      ctx.fillRect(x - 4, mid + 4, 5, 2);
       break;
     case T.tcpGap:
       ctx.fillStyle = STATE_COLOR.gap;
@@ -982,6 +993,7 @@ function subLabel(info) {
   if ((info.state === 'rejected' || info.state === 'http') && info.status) state += ' ' + info.status;
   parts.push(state);
   if (info.path) parts.push(info.path);
+  if (info.ws_streams > 1) parts.push(info.ws_streams + ' WebSockets');
   parts.push(info.messages[0] + '↑ ' + info.messages[1] + '↓');
   return parts.join(' · ');
 }
@@ -1001,13 +1013,23 @@ export function describe(r) {
       break;
     case T.tcpOpen: what = (flags & F.syn) ? 'TCP open (SYN seen)' : 'TCP already open when the capture started'; break;
     case T.tcpClose: what = 'TCP close (' + HOW[kind] + ')'; break;
-    case T.httpReq: what = (flags & F.upgrade) ? 'HTTP upgrade request' : 'HTTP request (plain HTTP)'; break;
-    case T.httpResp: what = 'HTTP response ' + size + (size === 101 ? ': switching to WebSocket' : (flags & F.upgrade) ? ': upgrade refused' : ' (plain HTTP)'); break;
+    case T.httpReq:
+      if (streamOf(r)) what = (flags & F.upgrade) ? 'HTTP/2 extended CONNECT (a WebSocket request)' : 'HTTP/2 request';
+      else what = (flags & F.upgrade) ? 'HTTP upgrade request' : 'HTTP request (plain HTTP)';
+      break;
+    case T.httpResp: {
+      const a = answer(r);
+      if (!streamOf(r)) what = 'HTTP response ' + size + (size === 101 ? ': switching to WebSocket' : (flags & F.upgrade) ? ': upgrade refused' : ' (plain HTTP)');
+      else what = 'HTTP/2 response ' + size + (a === 'accepted' ? ': WebSocket accepted' : a === 'refused' ? ': WebSocket refused' : '');
+      break;
+    }
+    case T.h2Close: what = 'HTTP/2 stream end (' + (STREAM_HOW[kind] || 'unknown') + ')'; break;
     case T.wsOpen: what = (flags & F.midstream) ? 'WebSocket found mid-stream' : 'WebSocket open'; break;
     case T.httpError: what = 'HTTP decoding stopped' + (dir ? ', ' + dir : ''); break;
     case T.tcpGap: what = 'TCP gap of ' + bytes(size) + (dir ? ', ' + dir : ''); break;
     default: what = TYPE_NAMES[type] || 'event';
   }
   if (flags & F.warning) what = '⚠ ' + what;
-  return '#' + r[R.conn] + ' ' + what + ' · packet ' + r[R.packet];
+  const stream = streamOf(r);
+  return '#' + r[R.conn] + (stream ? ' stream ' + stream : '') + ' ' + what + ' · packet ' + r[R.packet];
 }

@@ -15,9 +15,11 @@ import { num } from './format.js';
 const CARRIED = new Set([T.httpReq, T.httpResp, T.wsMessage, T.tlsMessage, T.tlsAlert]);
 
 // HIDDEN lists the event types that are decoded from a TLS connection's
-// plaintext but put nothing of their own on the wire: the network view of
-// a TLS connection draws them faint, as no record of their own.
-const HIDDEN = new Set([T.wsOpen, T.wsFrame, T.httpError]);
+// plaintext but list no record of their own: the network view of a TLS
+// connection draws them faint, as no record of their own. (An HTTP/2
+// stream's end is a frame, END_STREAM or RST_STREAM, but analyze.Carried
+// lists the record it came in with the next step of its side.)
+const HIDDEN = new Set([T.wsOpen, T.wsFrame, T.httpError, T.h2Close]);
 
 export function isTLSType(t) {
   return t === T.tlsHandshake || t === T.tlsMessage || t === T.tlsAlert || t === T.tlsRecord;

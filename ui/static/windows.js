@@ -22,8 +22,9 @@ import { T, F } from './data.js';
 // boot.js, run before the modules (index.html).
 const { mark } = window.wsvizBoot;
 
-// Row fields, as the server sends them (ui/query.go rowJSON).
-export const R = { id: 0, t: 1, size: 2, packet: 3, conn: 4, type: 5, from: 6, kind: 7, flags: 8 };
+// Row fields, as the server sends them (ui/query.go rowJSON); stream, the
+// HTTP/2 stream, only on the rows of events that have one.
+export const R = { id: 0, t: 1, size: 2, packet: 3, conn: 4, type: 5, from: 6, kind: 7, flags: 8, stream: 9 };
 
 // COL_PX is the width of a merged column in pixels at its own level.
 export const COL_PX = 3;
@@ -228,6 +229,8 @@ export class Tiles {
       for (let k = 0; k < nr; k++, o += ROW) {
         const row = [dv.getUint32(o + 24, true), dv.getFloat64(o, true), dv.getFloat64(o + 8, true), dv.getFloat64(o + 16, true),
           dv.getUint32(o + 28, true), dv.getUint8(o + 32), dv.getUint8(o + 33), dv.getUint8(o + 34), dv.getUint8(o + 35)];
+        const stream = dv.getUint32(o + 36, true);
+        if (stream) row.push(stream);
         rows[k] = row;
         this.remember(row);
       }

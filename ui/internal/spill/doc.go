@@ -10,7 +10,8 @@
 //     compressed with Snappy; memory keeps one offset per block (the
 //     sparse index);
 //   - the rows file: the compact rows (time, size, packet, type,
-//     direction, opcode, flags; about 15 bytes delta-encoded) of each
+//     direction, opcode, flags, HTTP/2 stream; about 16 bytes
+//     delta-encoded) of each
 //     connection, of the whole capture and of each warning code, in leaves
 //     of 128 rows, so that the rows of one connection over a time range
 //     are a few contiguous reads.

@@ -11,9 +11,12 @@ const (
 
 // ListQuery asks for a page of the Messages or Warnings panel.
 type ListQuery struct {
-	Kind   string
-	Code   string // warnings: only the events that carry this code
-	Conn   uint32 // steps: the connection
+	Kind string
+	Code string // warnings: only the events that carry this code
+	Conn uint32 // steps: the connection
+	// Stream, when not 0, keeps the steps to the events of one HTTP/2
+	// stream of Conn (one WebSocket of several, RFC 8441).
+	Stream uint32
 	Offset uint64
 	Limit  int // default 100, at most 1,000
 	// Filter applies its direction and classes to messages (with

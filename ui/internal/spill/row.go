@@ -10,22 +10,23 @@ import (
 
 // Event type codes of Row.Type. The page (ui/static) keeps the same table.
 const (
-	TypeUnknown      = 0
-	TypeTCPOpen      = 1
-	TypeTCPClose     = 2
-	TypeTCPGap       = 3
-	TypeHTTPRequest  = 4
-	TypeHTTPResponse = 5
-	TypeWSOpen       = 6
-	TypeWSFrame      = 7
-	TypeWSMessage    = 8
-	TypeHTTPError    = 9
-	TypeCaptureStats = 10
-	TypeTLSHandshake = 11
-	TypeTLSMessage   = 12
-	TypeTLSAlert     = 13
-	TypeTLSRecord    = 14
-	TypeIPFragments  = 15
+	TypeUnknown       = 0
+	TypeTCPOpen       = 1
+	TypeTCPClose      = 2
+	TypeTCPGap        = 3
+	TypeHTTPRequest   = 4
+	TypeHTTPResponse  = 5
+	TypeWSOpen        = 6
+	TypeWSFrame       = 7
+	TypeWSMessage     = 8
+	TypeHTTPError     = 9
+	TypeCaptureStats  = 10
+	TypeTLSHandshake  = 11
+	TypeTLSMessage    = 12
+	TypeTLSAlert      = 13
+	TypeTLSRecord     = 14
+	TypeIPFragments   = 15
+	TypeH2StreamClose = 16
 )
 
 // Direction codes of Row.From.
@@ -54,6 +55,14 @@ const (
 	HowEvicted = 4
 )
 
+// Row.Kind of h2.stream_close events: how the HTTP/2 stream of a
+// WebSocket ended (RFC 9113 §5.1, §6.4).
+const (
+	StreamEnd     = 1 // END_STREAM both ways
+	StreamReset   = 2 // RST_STREAM with an error code other than NO_ERROR
+	StreamResetOK = 3 // RST_STREAM NO_ERROR
+)
+
 // Flag bits of Row.Flags.
 const (
 	FlagWarning    = 1 << 0 // the event carries at least one warning
@@ -79,6 +88,10 @@ type Row struct {
 	Size   int64  // see RowOf
 	Packet int64
 	Conn   uint32
+	// Stream is the event's HTTP/2 stream (analyze.Event.Stream), 0 on a
+	// connection that does not speak HTTP/2 and for its connection-wide
+	// events.
+	Stream uint32
 	Type   uint8
 	From   uint8
 	Kind   uint8
@@ -118,6 +131,8 @@ func TypeCode(t string) uint8 {
 		return TypeTLSRecord
 	case analyze.TypeIPFragments:
 		return TypeIPFragments
+	case analyze.TypeH2StreamClose:
+		return TypeH2StreamClose
 	}
 	return TypeUnknown
 }
@@ -177,14 +192,28 @@ func howCode(how string) uint8 {
 	return 0
 }
 
+func streamHowCode(c *analyze.H2Close) uint8 {
+	switch {
+	case c.How == analyze.CloseEndStream:
+		return StreamEnd
+	case c.How != analyze.CloseRSTStream:
+		return 0
+	case c.ErrorCode == "NO_ERROR":
+		return StreamResetOK
+	}
+	return StreamReset
+}
+
 // RowOf extracts the row of ev (without its ID). Size is the message or
-// frame payload length, the gap size, the bytes of a closed connection, or
-// the status code of a response; Kind is the opcode of frames and messages
-// and how a TCP connection closed.
+// frame payload length, the gap size, the bytes of a closed connection or
+// HTTP/2 stream, or the status code of a response; Kind is the opcode of
+// frames and messages, how a TCP connection closed and how an HTTP/2
+// stream ended.
 func RowOf(ev *analyze.Event) Row {
 	r := Row{
 		Time:   ev.Time.UnixNano(),
 		Packet: ev.Packet,
+		Stream: ev.Stream,
 		Type:   TypeCode(ev.Type),
 		From:   fromCode(ev.From),
 	}
@@ -204,6 +233,9 @@ func RowOf(ev *analyze.Event) Row {
 		r.Size = ev.TCPClose.ClientBytes + ev.TCPClose.ServerBytes
 	case TypeTCPGap:
 		r.Size = ev.TCPGap.Size
+	case TypeH2StreamClose:
+		r.Kind = streamHowCode(&ev.H2Close)
+		r.Size = ev.H2Close.ClientBytes + ev.H2Close.ServerBytes
 	case TypeHTTPResponse:
 		r.Size = int64(ev.HTTP.Status)
 	case TypeWSOpen:
@@ -268,13 +300,15 @@ func (r *Row) Special() bool { return r.Type != TypeWSMessage && r.Type != TypeW
 
 // appendRow appends the delta encoding of r after prev (the previous row
 // of the same sequence, or the zero Row) to b: varints of the differences
-// of id, time and packet, the size, then conn and the four byte columns.
+// of id, time and packet, the size, then conn, stream and the four byte
+// columns.
 func appendRow(b []byte, r, prev *Row) []byte {
 	b = binary.AppendUvarint(b, r.ID-prev.ID)
 	b = binary.AppendVarint(b, r.Time-prev.Time)
 	b = binary.AppendVarint(b, r.Packet-prev.Packet)
 	b = binary.AppendVarint(b, r.Size)
 	b = binary.AppendUvarint(b, uint64(r.Conn))
+	b = binary.AppendUvarint(b, uint64(r.Stream))
 	return append(b, r.Type, r.From, r.Kind, r.Flags)
 }
 
@@ -307,10 +341,16 @@ func readRow(b []byte, prev *Row, r *Row) ([]byte, error) {
 	}
 	b = b[n:]
 	c, n := binary.Uvarint(b)
-	if n <= 0 || c > math.MaxUint32 || len(b) < n+4 {
+	if n <= 0 || c > math.MaxUint32 {
 		return nil, errCorrupt
 	}
 	r.Conn = uint32(c)
+	b = b[n:]
+	st, n := binary.Uvarint(b)
+	if n <= 0 || st > math.MaxUint32 || len(b) < n+4 {
+		return nil, errCorrupt
+	}
+	r.Stream = uint32(st)
 	b = b[n:]
 	r.Type, r.From, r.Kind, r.Flags = b[0], b[1], b[2], b[3]
 	return b[4:], nil

@@ -30,9 +30,11 @@ type stepCache struct {
 	list []*stepIndex // most recently used first
 }
 
-// stepPass reports whether r is a step of the ladder under f.
-func stepPass(f *Filter) func(*Row) bool {
-	return func(r *Row) bool { return drawn(r) && f.Pass(r) }
+// stepPass reports whether r is a step of q's ladder: drawn, passing its
+// filter, of its stream when it names one.
+func stepPass(q *ListQuery) func(*Row) bool {
+	f, stream := &q.Filter, q.Stream
+	return func(r *Row) bool { return drawn(r) && f.Pass(r) && (stream == 0 || r.Stream == stream) }
 }
 
 // stepsSource returns the sequence a steps query reads: the connection's,
@@ -101,7 +103,7 @@ func (ix *stepIndex) full() uint64 {
 }
 
 func stepKey(q *ListQuery) string {
-	k := fmt.Sprintf("%d/%d/%d/%v", q.Conn, q.Filter.Dir, q.Filter.Classes, q.Filter.WarnOnly)
+	k := fmt.Sprintf("%d/%d/%d/%v/%d", q.Conn, q.Filter.Dir, q.Filter.Classes, q.Filter.WarnOnly, q.Stream)
 	if q.Search != nil {
 		k += "/" + q.Search.Key
 	}
@@ -118,7 +120,7 @@ func (s *Store) steps(q *ListQuery) (ListPage, error) {
 	if src == nil {
 		return ListPage{}, nil
 	}
-	pass := stepPass(&q.Filter)
+	pass := stepPass(q)
 	ix, err := s.stepIndexOf(src, stepKey(q), pass)
 	if err != nil {
 		return ListPage{}, err
@@ -188,7 +190,7 @@ func (s *Store) locateStep(q *ListQuery, id uint64) (uint64, bool, error) {
 	if src == nil {
 		return 0, false, nil
 	}
-	pass := stepPass(&q.Filter)
+	pass := stepPass(q)
 	ix, err := s.stepIndexOf(src, stepKey(q), pass)
 	if err != nil {
 		return 0, false, err

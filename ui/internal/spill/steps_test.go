@@ -3,6 +3,8 @@ package spill
 import (
 	"slices"
 	"testing"
+
+	"github.com/wsviz/wsviz/analyze"
 )
 
 // TestStepsMatchEveryRow pages through the steps of each connection's
@@ -139,5 +141,73 @@ func TestStepFindsNextAndPrevious(t *testing.T) {
 				t.Fatalf("backwards: %d events, want %d", len(got), len(want))
 			}
 		})
+	}
+}
+
+// TestStepsOfOneStream: rows keep their HTTP/2 stream (in the rows file
+// and the details file alike), and the steps of one stream of a
+// connection are its rows of that stream, counted and paged as the
+// connection's are.
+func TestStepsOfOneStream(t *testing.T) {
+	evs := genEvents(13, 3, 600)
+	for i := range evs {
+		ev := &evs[i]
+		if ev.Conn == 2 && ev.Type != analyze.TypeTCPOpen && ev.Type != analyze.TypeTCPClose {
+			ev.Stream = 1 + 2*uint32(i%3) // streams 1, 3 and 5, interleaved
+		}
+		if ev.Conn == 2 && i%7 == 0 && ev.Type == analyze.TypeWSMessage {
+			ev.Stream = 1<<31 - 1 // the largest (RFC 9113 §5.1.1)
+		}
+	}
+	s := openStore(t, Options{})
+	rows := fill(t, s, evs)
+	for i, r := range rows {
+		if r.Stream != evs[i].Stream {
+			t.Fatalf("Add(event %d with stream %d): row stream %d", i, evs[i].Stream, r.Stream)
+		}
+		got, err := s.Row(uint64(i))
+		if err != nil || got != r {
+			t.Fatalf("Row(%d) = %+v, %v; want %+v", i, got, err, r)
+		}
+		rec, err := s.Record(uint64(i))
+		if err != nil || rec.Row != r {
+			t.Fatalf("Record(%d).Row = %+v, %v; want %+v", i, rec.Row, err, r)
+		}
+	}
+	for _, stream := range []uint32{0, 1, 3, 5, 1<<31 - 1, 7} {
+		for _, conn := range []uint32{1, 2} {
+			var want []Row
+			for _, r := range rows {
+				if r.Conn == conn && drawn(&r) && (stream == 0 || r.Stream == stream) {
+					want = append(want, r)
+				}
+			}
+			q := ListQuery{Kind: ListSteps, Conn: conn, Stream: stream, Filter: Filter{Classes: AllClasses}, Limit: 1000}
+			var got []Row
+			for q.Offset = 0; ; q.Offset += 100 {
+				q.Limit = 100
+				page, err := s.List(q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if page.Total != uint64(len(want)) {
+					t.Fatalf("steps of conn %d stream %d: Total = %d, want %d", conn, stream, page.Total, len(want))
+				}
+				got = append(got, page.Rows...)
+				if len(page.Rows) < q.Limit {
+					break
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("steps of conn %d stream %d: %d rows, want %d", conn, stream, len(got), len(want))
+			}
+			if len(want) > 0 {
+				k := len(want) / 2
+				at, ok, err := s.Locate(q, want[k].ID)
+				if err != nil || !ok || at != uint64(k) {
+					t.Fatalf("Locate(steps of conn %d stream %d, %d) = %d, %v, %v; want %d", conn, stream, want[k].ID, at, ok, err, k)
+				}
+			}
+		}
 	}
 }
