@@ -205,8 +205,7 @@ func (h h2Handler) response(b *h2.Block) {
 	code, _ := strconv.Atoi(status)
 	ev := a.newEvent(TypeHTTPResponse, c, FromServer)
 	ev.Packet, ev.Stream = b.Packet, b.Stream
-	ev.HTTP = HTTP{Status: code, Proto: "HTTP/2", Header: ev.HTTP.Header}
-	ev.HTTP.Header = h2Header(b.Fields)
+	ev.HTTP = HTTP{Status: code, Proto: "HTTP/2", Header: h2Header(b.Fields)}
 	s := c.app.h2.streams[b.Stream]
 	switch {
 	case s == nil || s.open:
@@ -248,10 +247,8 @@ func (h h2Handler) response(b *h2.Block) {
 	if s.ended[client] {
 		s.ws[client].End(b.Packet)
 	}
-	if b.EndStream {
-		// The answer ended the server's side: no WebSocket bytes follow
-		// from it (h2 calls EndStream next).
-	}
+	// An answer with END_STREAM ends the server's side at once: h2 calls
+	// EndStream next.
 }
 
 func (h h2Handler) Data(side int, stream uint32, p []byte, packet int64) {
