@@ -13,40 +13,41 @@ func init() {
 
 // h2Opened scripts a cleartext HTTP/2 connection with prior knowledge
 // whose prefaces are exchanged, the server's SETTINGS allowing extended
-// CONNECT when connect is true, and returns it with the two sides' HPACK
-// encoders.
-func h2Opened(c *capturetest.Capture, connect bool) (k *capturetest.Conn, cli, srv *analyzetest.H2) {
-	k = c.Conn(client1, server1)
+// CONNECT when connect is true.
+func h2Opened(c *capturetest.Capture, connect bool) *analyzetest.H2Conn {
+	k := c.Conn(client1, server1)
 	k.Handshake()
-	k.Client(append([]byte(analyzetest.H2Preface), analyzetest.H2SettingsFrame()...))
-	if connect {
-		k.Server(analyzetest.H2SettingsFrame(analyzetest.H2SettingEnableConnectProtocol, 1))
+	return analyzetest.OpenH2(k, connect)
+}
+
+// h2Chat opens a WebSocket on stream 1 with req, the client's HEADERS
+// (nil: a valid extended CONNECT), sends a message each way, closes it
+// and ends the stream and the connection.
+func h2Chat(h *analyzetest.H2Conn, req []byte) {
+	if req == nil {
+		h.Connect(1, "/chat")
 	} else {
-		k.Server(analyzetest.H2SettingsFrame())
+		h.ClientSends(req)
 	}
-	return k, analyzetest.NewH2(), analyzetest.NewH2()
+	h.Answer(1, "200")
+	h.ClientData(1, false, analyzetest.Text(true, "hello"))
+	h.ServerData(1, false, analyzetest.Text(false, "hello"))
+	h.ClientData(1, true, analyzetest.Close(true, 1000, ""))
+	h.ServerData(1, true, analyzetest.Close(false, 1000, ""))
+	h.Close()
 }
 
-// h2Connect is an extended CONNECT for a WebSocket at /chat (RFC 8441 §4),
-// with extra fields after the usual ones.
-func h2Connect(cli *analyzetest.H2, stream uint32, extra ...string) []byte {
-	fields := append([]string{":method", "CONNECT", ":protocol", "websocket", ":scheme", "http", ":path", "/chat", ":authority", "example.com",
-		"sec-websocket-version", "13"}, extra...)
-	return cli.Headers(stream, false, fields...)
-}
-
-// h2Chat opens a WebSocket on stream 1 with req (the client's HEADERS),
-// sends a message each way, closes it and ends the stream and the
-// connection.
-func h2Chat(k *capturetest.Conn, srv *analyzetest.H2, req []byte) {
-	k.Client(req)
-	k.Server(srv.Headers(1, false, ":status", "200"))
-	k.Client(analyzetest.H2DataFrame(1, false, analyzetest.Text(true, "hello")))
-	k.Server(analyzetest.H2DataFrame(1, false, analyzetest.Text(false, "hello")))
-	k.Client(analyzetest.H2DataFrame(1, true, analyzetest.Close(true, 1000, "")))
-	k.Server(analyzetest.H2DataFrame(1, true, analyzetest.Close(false, 1000, "")))
-	k.CloseFIN(true)
-	k.CloseFIN(false)
+// h2Big opens a WebSocket on stream 1 and sends bad, frames from the
+// server, between a message each way and the close.
+func h2Big(h *analyzetest.H2Conn, bad []byte) {
+	h.Connect(1, "/chat")
+	h.Answer(1, "200")
+	h.ClientData(1, false, analyzetest.Text(true, "hello"))
+	h.ServerSends(bad)
+	h.ServerData(1, false, analyzetest.Text(false, "hello"))
+	h.ClientData(1, true, analyzetest.Close(true, 1000, ""))
+	h.ServerData(1, true, analyzetest.Close(false, 1000, ""))
+	h.Close()
 }
 
 var h2Violations = []struct {
@@ -57,25 +58,23 @@ var h2Violations = []struct {
 }{
 	{"h2.connect_not_enabled", TypeHTTPRequest, Options{}, func(c *capturetest.Capture) {
 		// The server's SETTINGS do not allow extended CONNECT.
-		k, cli, srv := h2Opened(c, false)
-		h2Chat(k, srv, h2Connect(cli, 1))
+		h2Chat(h2Opened(c, false), nil)
 	}},
 	{"h2.bad_connect", TypeHTTPRequest, Options{}, func(c *capturetest.Capture) {
-		k, cli, srv := h2Opened(c, true)
-		h2Chat(k, srv, cli.Headers(1, false, ":method", "CONNECT", ":protocol", "websocket", ":authority", "example.com", "sec-websocket-version", "13"))
+		h := h2Opened(c, true)
+		h2Chat(h, h.Client.Headers(1, false, ":method", "CONNECT", ":protocol", "websocket", ":authority", "example.com", "sec-websocket-version", "13"))
 	}},
 	{"h2.websocket_limit", TypeHTTPRequest, Options{}, func(c *capturetest.Capture) {
-		// 257 WebSockets asked for at once: the last is not decoded.
-		k, cli, srv := h2Opened(c, true)
+		// 65 WebSockets asked for at once: the last is not decoded.
+		h := h2Opened(c, true)
 		var reqs []byte
 		for i := range maxH2Streams + 1 {
-			reqs = append(reqs, h2Connect(cli, uint32(2*i+1))...)
+			reqs = append(reqs, h.Client.Headers(uint32(2*i+1), false, h.ConnectFields("/chat")...)...)
 		}
-		k.Client(reqs)
-		k.Server(srv.Headers(2*maxH2Streams+1, false, ":status", "200"))
-		k.Server(analyzetest.H2DataFrame(2*maxH2Streams+1, false, analyzetest.Text(false, "not decoded")))
-		k.CloseFIN(true)
-		k.CloseFIN(false)
+		h.ClientSends(reqs)
+		h.Answer(2*maxH2Streams+1, "200")
+		h.ServerData(2*maxH2Streams+1, false, analyzetest.Text(false, "not decoded"))
+		h.Close()
 	}},
 	{"h2.bad_preface", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
 		// The server's SETTINGS came first (a server with prior
@@ -90,58 +89,53 @@ var h2Violations = []struct {
 	{"h2.lost_sync", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
 		// The segment with the server's 200 is lost: its frame header
 		// with it.
-		k, cli, srv := h2Opened(c, true)
-		k.Client(h2Connect(cli, 1))
-		k.Drop(1)
-		k.Server(srv.Headers(1, false, ":status", "200"))
-		k.Server(analyzetest.H2DataFrame(1, false, analyzetest.Text(false, "not decoded")))
-		k.CloseFIN(true)
-		k.CloseFIN(false)
+		h := h2Opened(c, true)
+		h.Connect(1, "/chat")
+		h.K.Drop(1)
+		h.Answer(1, "200")
+		h.ServerData(1, false, analyzetest.Text(false, "not decoded"))
+		h.Close()
 	}},
 	{"h2.frame_size", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
 		// A message in a DATA frame of 20,000 bytes, past the 16,384 the
 		// client's SETTINGS leave the server (decoded anyway).
-		k, cli, srv := h2Opened(c, true)
-		h2Big(k, cli, srv, analyzetest.H2DataFrame(1, false, analyzetest.Binary(false, bytes.Repeat([]byte{7}, 20000))))
+		h2Big(h2Opened(c, true), analyzetest.H2DataFrame(1, false, analyzetest.Binary(false, bytes.Repeat([]byte{7}, 20000))))
 	}},
 	{"h2.stream_id", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
-		k, cli, srv := h2Opened(c, true)
-		h2Big(k, cli, srv, analyzetest.H2DataFrame(0, false, []byte("DATA on stream 0")))
+		h2Big(h2Opened(c, true), analyzetest.H2DataFrame(0, false, []byte("DATA on stream 0")))
 	}},
 	{"h2.padding", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
 		// A padded DATA frame whose pad length (9) leaves no room.
-		k, cli, srv := h2Opened(c, true)
-		h2Big(k, cli, srv, analyzetest.H2Frame(analyzetest.H2Data, analyzetest.H2Padded, 1, []byte("\x09abc")))
+		h2Big(h2Opened(c, true), analyzetest.H2Frame(analyzetest.H2Data, analyzetest.H2Padded, 1, []byte("\x09abc")))
 	}},
 	{"h2.continuation", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
 		// The client's HEADERS without END_HEADERS, then DATA.
-		k, cli, srv := h2Opened(c, true)
-		k.Client(analyzetest.H2Frame(analyzetest.H2Headers, 0, 3, cli.Block(":method", "GET", ":scheme", "http", ":path", "/", ":authority", "a")))
-		h2Chat(k, srv, h2Connect(cli, 1))
+		h := h2Opened(c, true)
+		h.ClientSends(analyzetest.H2Frame(analyzetest.H2Headers, 0, 3, h.Client.Block(":method", "GET", ":scheme", "http", ":path", "/", ":authority", "a")))
+		h2Chat(h, nil)
 	}},
 	{"h2.hpack", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
 		// Index 0, which no table entry has (RFC 7541 §6.1).
-		k, _, srv := h2Opened(c, true)
-		h2Chat(k, srv, analyzetest.H2Frame(analyzetest.H2Headers, analyzetest.H2EndHeaders, 1, []byte{0x80}))
+		h2Chat(h2Opened(c, true), analyzetest.H2Frame(analyzetest.H2Headers, analyzetest.H2EndHeaders, 1, []byte{0x80}))
 	}},
 	{"h2.gap_in_headers", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
 		// The first segment of the client's HEADERS frame is lost, not
 		// its frame header's: the second holds the rest.
-		k, cli, srv := h2Opened(c, true)
-		req := h2Connect(cli, 1, "user-agent", "a client whose header block comes in two segments")
-		k.Client(req[:9])
-		k.Drop(1)
-		k.Client(req[9:20])
-		k.Client(req[20:])
-		h2Chat(k, srv, analyzetest.H2DataFrame(1, false, nil))
+		h := h2Opened(c, true)
+		req := h.Client.Headers(1, false, h.ConnectFields("/chat", "user-agent", "a client whose header block comes in two segments")...)
+		h.K.Client(req[:9])
+		h.K.Drop(1)
+		h.K.Client(req[9:20])
+		h.K.Client(req[20:])
+		h2Chat(h, analyzetest.H2DataFrame(1, false, nil))
 	}},
 	{"h2.header_block_too_large", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
 		// A 300 KB block in a HEADERS frame and CONTINUATIONs: five
 		// values of "{", whose Huffman code is longer than a byte, so
 		// HPACK sends them as they are (RFC 7541 §5.2).
-		k, cli, srv := h2Opened(c, true)
+		h := h2Opened(c, true)
 		big := string(bytes.Repeat([]byte("{"), 60000))
-		block := cli.Block(":method", "GET", ":scheme", "http", ":path", "/", ":authority", "a", "x-1", big, "x-2", big, "x-3", big, "x-4", big, "x-5", big)
+		block := h.Client.Block(":method", "GET", ":scheme", "http", ":path", "/", ":authority", "a", "x-1", big, "x-2", big, "x-3", big, "x-4", big, "x-5", big)
 		var b []byte
 		for i := 0; i < len(block); i += 16384 {
 			typ, flags := uint8(analyzetest.H2Continuation), uint8(0)
@@ -153,45 +147,28 @@ var h2Violations = []struct {
 			}
 			b = append(b, analyzetest.H2Frame(typ, flags, 3, block[i:min(i+16384, len(block))])...)
 		}
-		k.Client(b)
-		h2Chat(k, srv, h2Connect(analyzetest.NewH2(), 1))
+		h.ClientSends(b)
+		h2Chat(h, nil)
 	}},
 	{"h2.header_list_too_large", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
 		// 300 fields of 3,900 bytes in one block, 1.2 MB, each after
 		// the first a reference to HPACK's table (a few bytes on the
 		// wire).
-		k, cli, srv := h2Opened(c, true)
+		h := h2Opened(c, true)
 		fields := []string{":method", "GET", ":scheme", "http", ":path", "/", ":authority", "a"}
 		for range 300 {
 			fields = append(fields, "x-big", string(bytes.Repeat([]byte("b"), 3900)))
 		}
-		k.Client(cli.Headers(3, true, fields...))
-		h2Chat(k, srv, h2Connect(cli, 1))
+		h.ClientSends(h.Client.Headers(3, true, fields...))
+		h2Chat(h, nil)
 	}},
 	{"h2.settings_too_large", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
-		k, cli, srv := h2Opened(c, true)
-		h2Big(k, cli, srv, analyzetest.H2Frame(analyzetest.H2Settings, 0, 0, make([]byte, 6*11000)))
+		h2Big(h2Opened(c, true), analyzetest.H2Frame(analyzetest.H2Settings, 0, 0, make([]byte, 6*11000)))
 	}},
 	{"h2.settings_value", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
-		k, cli, srv := h2Opened(c, true)
-		h2Big(k, cli, srv, analyzetest.H2SettingsFrame(analyzetest.H2SettingEnableConnectProtocol, 2))
+		h2Big(h2Opened(c, true), analyzetest.H2SettingsFrame(analyzetest.H2SettingEnableConnectProtocol, 2))
 	}},
 	{"h2.window_update", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
-		k, cli, srv := h2Opened(c, true)
-		h2Big(k, cli, srv, analyzetest.H2Frame(0x8, 0, 1, make([]byte, 4)))
+		h2Big(h2Opened(c, true), analyzetest.H2Frame(0x8, 0, 1, make([]byte, 4)))
 	}},
-}
-
-// h2Big opens a WebSocket on stream 1 and sends bad, a frame from the
-// server, between a message each way and the close.
-func h2Big(k *capturetest.Conn, cli, srv *analyzetest.H2, bad []byte) {
-	k.Client(h2Connect(cli, 1))
-	k.Server(srv.Headers(1, false, ":status", "200"))
-	k.Client(analyzetest.H2DataFrame(1, false, analyzetest.Text(true, "hello")))
-	k.Server(bad)
-	k.Server(analyzetest.H2DataFrame(1, false, analyzetest.Text(false, "hello")))
-	k.Client(analyzetest.H2DataFrame(1, true, analyzetest.Close(true, 1000, "")))
-	k.Server(analyzetest.H2DataFrame(1, true, analyzetest.Close(false, 1000, "")))
-	k.CloseFIN(true)
-	k.CloseFIN(false)
 }

@@ -12,93 +12,39 @@ import (
 	"github.com/wsviz/wsviz/capture/capturetest"
 )
 
-// h2Conv is an HTTP/2 conversation as each side sends it: a list of
-// (side, bytes) steps, in order.
-type h2Conv struct {
-	cli, srv *analyzetest.H2
-	steps    []h2Step
-}
+// h2Script is an HTTP/2 conversation, written onto a connection opened
+// by analyzetest.OpenH2 (the prefaces exchanged, extended CONNECT
+// allowed unless it says otherwise).
+type h2Script func(h *analyzetest.H2Conn)
 
-type h2Step struct {
-	client bool
-	b      []byte
-}
-
-func newH2Conv() *h2Conv { return &h2Conv{cli: analyzetest.NewH2(), srv: analyzetest.NewH2()} }
-
-func (v *h2Conv) client(b ...[]byte) { v.steps = append(v.steps, h2Step{true, slices.Concat(b...)}) }
-func (v *h2Conv) server(b ...[]byte) { v.steps = append(v.steps, h2Step{false, slices.Concat(b...)}) }
-
-// opening is the preface, both SETTINGS (the server's allowing extended
-// CONNECT when connect is true) and their ACKs.
-func (v *h2Conv) opening(connect bool) {
-	v.client([]byte(analyzetest.H2Preface), analyzetest.H2SettingsFrame())
-	var s []byte
-	if connect {
-		s = analyzetest.H2SettingsFrame(analyzetest.H2SettingEnableConnectProtocol, 1)
-	} else {
-		s = analyzetest.H2SettingsFrame()
-	}
-	v.server(s, analyzetest.H2Frame(analyzetest.H2Settings, 1, 0, nil))
-	v.client(analyzetest.H2Frame(analyzetest.H2Settings, 1, 0, nil))
-}
-
-// connect asks for a WebSocket on stream id, offering extensions ("" for
-// none).
-func (v *h2Conv) connect(id uint32, path, extensions string) {
-	fields := []string{":method", "CONNECT", ":protocol", "websocket", ":scheme", "https", ":path", path, ":authority", "example.com",
-		"sec-websocket-version", "13", "origin", "https://example.com"}
-	if extensions != "" {
-		fields = append(fields, "sec-websocket-extensions", extensions)
-	}
-	v.client(v.cli.Headers(id, false, fields...))
-}
-
-// accept answers stream id with status and the extensions answer.
-func (v *h2Conv) accept(id uint32, status, extensions string) {
-	fields := []string{":status", status}
-	if extensions != "" {
-		fields = append(fields, "sec-websocket-extensions", extensions)
-	}
-	v.server(v.srv.Headers(id, false, fields...))
-}
-
-// script writes the conversation on one TCP connection, each step cut into
-// segments at cuts(len) (none: one segment per step).
-func (v *h2Conv) script(c *capturetest.Capture, cuts func(n int) []int) {
+// capture writes the conversation on one TCP connection, each step cut
+// into segments at cuts(len) (nil: one segment a step), the WebSocket
+// bytes in DATA frames made by data (nil: one a step).
+func (script h2Script) capture(connect bool, cuts func(n int) []int, data func(uint32, bool, []byte) []byte) []byte {
+	c := capturetest.NewCapture(capturetest.Options{})
 	k := c.Conn("10.0.0.1:50000", "10.0.0.2:443")
 	k.Handshake()
-	for _, s := range v.steps {
-		var at []int
-		if cuts != nil {
-			at = cuts(len(s.b))
-		}
-		if s.client {
-			k.ClientSegments(s.b, at...)
-		} else {
-			k.ServerSegments(s.b, at...)
-		}
-	}
-	k.CloseFIN(true)
-	k.CloseFIN(false)
+	h := analyzetest.OpenH2(k, connect)
+	h.Cut, h.Data = cuts, data
+	script(h)
+	h.Close()
+	return c.Bytes()
 }
+
+// deflate is permessage-deflate's extension offer and answer, as the
+// fields of an extended CONNECT or its answer.
+var deflate = []string{"sec-websocket-extensions", "permessage-deflate"}
 
 // chat is a conversation with two WebSockets and a plain GET interleaved on
 // one connection: stream 1 compressed with context takeover, stream 3
 // plain, stream 5 a GET with a body; both WebSockets close cleanly and end
 // their streams.
-func chat() *h2Conv { return chatFramed(analyzetest.H2DataFrame) }
-
-// chatFramed is chat with its DATA frames made by data, which may cut a
-// payload into several frames (padded, empty) as it likes.
-func chatFramed(data func(stream uint32, endStream bool, p []byte) []byte) *h2Conv {
-	v := newH2Conv()
-	v.opening(true)
-	v.connect(1, "/chat", "permessage-deflate; client_max_window_bits")
-	v.connect(3, "/feed", "")
-	v.client(v.cli.Headers(5, true, ":method", "GET", ":scheme", "https", ":path", "/index.html", ":authority", "example.com"))
-	v.accept(1, "200", "permessage-deflate")
-	v.accept(3, "200", "")
+func chat(h *analyzetest.H2Conn) {
+	h.Connect(1, "/chat", "sec-websocket-extensions", "permessage-deflate; client_max_window_bits")
+	h.Connect(3, "/feed")
+	h.ClientSends(h.Client.Headers(5, true, ":method", "GET", ":scheme", "https", ":path", "/index.html", ":authority", "example.com"))
+	h.Answer(1, "200", deflate...)
+	h.Answer(3, "200")
 	var cd, sd analyzetest.Deflater
 	cd.Level, sd.Level = 6, 6
 	compressed := func(client bool, d *analyzetest.Deflater, s string) []byte {
@@ -108,20 +54,21 @@ func chatFramed(data func(stream uint32, endStream bool, p []byte) []byte) *h2Co
 		}
 		return f.Bytes()
 	}
-	v.client(data(1, false, compressed(true, &cd, "hello from the chat client, hello")))
-	v.server(v.srv.Headers(5, false, ":status", "200", "content-type", "text/html"), data(5, true, []byte("<html>not a websocket</html>")))
-	v.server(data(1, false, compressed(false, &sd, "hello from the chat server, hello")))
-	v.server(data(3, false, analyzetest.Text(false, "feed item 1")))
+	h.ClientData(1, false, compressed(true, &cd, "hello from the chat client, hello"))
+	h.ServerSends(h.Server.Headers(5, false, ":status", "200", "content-type", "text/html"))
+	h.ServerData(5, true, []byte("<html>not a websocket</html>"))
+	h.ServerData(1, false, compressed(false, &sd, "hello from the chat server, hello"))
+	h.ServerData(3, false, analyzetest.Text(false, "feed item 1"))
 	// One WebSocket frame in two DATA frames, and two frames in one.
 	big := analyzetest.Binary(false, []byte(strings.Repeat("0123456789", 300)))
-	v.server(data(3, false, big[:1000]), data(3, false, big[1000:]))
-	v.client(data(1, false, slices.Concat(compressed(true, &cd, "hello again from the chat client, hello"), analyzetest.Text(true, "plain"))))
-	v.client(data(3, false, analyzetest.Close(true, 1000, "bye")))
-	v.server(data(3, true, analyzetest.Close(false, 1000, "bye")))
-	v.client(data(3, true, nil))
-	v.client(data(1, true, analyzetest.Close(true, 1001, "")))
-	v.server(data(1, true, analyzetest.Close(false, 1001, "")))
-	return v
+	h.ServerData(3, false, big[:1000])
+	h.ServerData(3, false, big[1000:])
+	h.ClientData(1, false, compressed(true, &cd, "hello again from the chat client, hello"), analyzetest.Text(true, "plain"))
+	h.ClientData(3, false, analyzetest.Close(true, 1000, "bye"))
+	h.ServerData(3, true, analyzetest.Close(false, 1000, "bye"))
+	h.ClientData(3, true)
+	h.ClientData(1, true, analyzetest.Close(true, 1001, ""))
+	h.ServerData(1, true, analyzetest.Close(false, 1001, ""))
 }
 
 // chatWant is what chat's events say, one line per event of the two
@@ -216,45 +163,42 @@ func h2Line(ev *analyze.Event) string {
 // in DATA frames cut at random places too, on one worker and two: every
 // message on its stream, the same events each time.
 func TestH2WebSockets(t *testing.T) {
-	v := chat()
 	r := rand.New(rand.NewPCG(1, 2))
-	cutters := map[string]func(n int) []int{
-		"whole": nil,
-		"bytes": func(n int) []int {
+	type framing struct {
+		cuts func(n int) []int
+		data func(uint32, bool, []byte) []byte
+	}
+	cases := map[string]framing{
+		"whole": {},
+		"bytes": {cuts: func(n int) []int {
 			var at []int
 			for i := 1; i < n; i++ {
 				at = append(at, i)
 			}
 			return at
-		},
+		}},
 	}
-	for seed := range 20 {
-		cutters[fmt.Sprint("random ", seed)] = func(n int) []int {
-			var at []int
-			for i := 1; i < n; i++ {
-				if r.IntN(max(n/4, 2)) == 0 {
-					at = append(at, i)
-				}
+	random := func(n int) []int {
+		var at []int
+		for i := 1; i < n; i++ {
+			if r.IntN(max(n/4, 2)) == 0 {
+				at = append(at, i)
 			}
-			return at
 		}
+		return at
 	}
-	convs := map[string]*h2Conv{}
-	for name := range cutters {
-		convs[name] = v
-	}
-	// DATA frames cut anywhere, not where WebSocket frames are: a frame's
-	// header in one DATA frame and its payload in the next, empty DATA
-	// frames, padding (RFC 9113 §6.1).
 	for seed := range 20 {
-		r := rand.New(rand.NewPCG(uint64(seed), 7))
-		name := fmt.Sprint("DATA frames cut, ", seed)
-		convs[name] = chatFramed(func(stream uint32, endStream bool, p []byte) []byte {
+		cases[fmt.Sprint("random ", seed)] = framing{cuts: random}
+		// DATA frames cut anywhere, not where WebSocket frames are: a
+		// frame's header in one DATA frame and its payload in the next,
+		// empty DATA frames, padding (RFC 9113 §6.1).
+		rd := rand.New(rand.NewPCG(uint64(seed), 7))
+		cases[fmt.Sprint("DATA frames cut, ", seed)] = framing{cuts: random, data: func(stream uint32, endStream bool, p []byte) []byte {
 			var b []byte
 			for {
-				n := min(len(p), r.IntN(8))
-				if r.IntN(3) == 0 {
-					pad := r.IntN(5)
+				n := min(len(p), rd.IntN(8))
+				if rd.IntN(3) == 0 {
+					pad := rd.IntN(5)
 					payload := append([]byte{byte(pad)}, p[:n]...)
 					payload = append(payload, make([]byte, pad)...)
 					var flags uint8 = analyzetest.H2Padded
@@ -270,14 +214,12 @@ func TestH2WebSockets(t *testing.T) {
 					return b
 				}
 			}
-		})
-		cutters[name] = cutters[fmt.Sprint("random ", seed)]
+		}}
 	}
-	for name, cuts := range cutters {
-		c := capturetest.NewCapture(capturetest.Options{})
-		convs[name].script(c, cuts)
+	for name, f := range cases {
+		data := h2Script(chat).capture(true, f.cuts, f.data)
 		for _, workers := range []int{1, 2} {
-			got := h2Lines(t, decodeEvents(t, c.Bytes(), workers))
+			got := h2Lines(t, decodeEvents(t, data, workers))
 			if !slices.Equal(got, chatWant) {
 				t.Fatalf("%s, %d workers: events\n%s\nwant\n%s", name, workers, strings.Join(got, "\n"), strings.Join(chatWant, "\n"))
 			}
@@ -288,81 +230,73 @@ func TestH2WebSockets(t *testing.T) {
 // TestH2WebSocketEnds: how a WebSocket's stream ends, and what its events
 // then say, each case on one worker and two.
 func TestH2WebSocketEnds(t *testing.T) {
-	hello := func(v *h2Conv) {
-		v.opening(true)
-		v.connect(1, "/chat", "")
-		v.accept(1, "200", "")
-		v.client(analyzetest.H2DataFrame(1, false, analyzetest.Text(true, "hi")))
+	hello := func(h *analyzetest.H2Conn) {
+		h.Connect(1, "/chat")
+		h.Answer(1, "200")
+		h.ClientData(1, false, analyzetest.Text(true, "hi"))
 	}
-	closes := func(v *h2Conv) {
-		v.client(analyzetest.H2DataFrame(1, false, analyzetest.Close(true, 1000, "")))
-		v.server(analyzetest.H2DataFrame(1, true, analyzetest.Close(false, 1000, "")))
+	closes := func(h *analyzetest.H2Conn) {
+		h.ClientData(1, false, analyzetest.Close(true, 1000, ""))
+		h.ServerData(1, true, analyzetest.Close(false, 1000, ""))
 	}
 	for _, tc := range []struct {
 		name   string
-		script func(v *h2Conv)
+		script h2Script
 		want   []string // the events from the first message on, as h2Lines
 		codes  string   // warning codes, in order
 	}{
-		{"the client resets", func(v *h2Conv) {
-			hello(v)
-			v.client(analyzetest.H2RSTStreamFrame(1, 8))
+		{"the client resets", func(h *analyzetest.H2Conn) {
+			hello(h)
+			h.ClientSends(analyzetest.H2RSTStreamFrame(1, 8))
 		}, []string{"ws.frame client s1", "ws.message client s1 text hi", "h2.stream_close client s1 rst_stream CANCEL"}, ""},
-		{"the server resets with NO_ERROR after its END_STREAM and the closing handshake", func(v *h2Conv) {
-			hello(v)
-			closes(v)
-			v.server(analyzetest.H2RSTStreamFrame(1, 0))
+		{"the server resets with NO_ERROR after its END_STREAM and the closing handshake", func(h *analyzetest.H2Conn) {
+			hello(h)
+			closes(h)
+			h.ServerSends(analyzetest.H2RSTStreamFrame(1, 0))
 		}, []string{"ws.frame client s1", "ws.message client s1 text hi", "ws.frame client s1", "ws.message client s1 close 1000",
 			"ws.frame server s1", "ws.message server s1 close 1000", "h2.stream_close server s1 rst_stream NO_ERROR after end"}, ""},
-		{"the server resets with NO_ERROR before any close", func(v *h2Conv) {
-			hello(v)
-			v.server(analyzetest.H2DataFrame(1, true, nil), analyzetest.H2RSTStreamFrame(1, 0))
+		{"the server resets with NO_ERROR before any close", func(h *analyzetest.H2Conn) {
+			hello(h)
+			h.ServerSends(analyzetest.H2DataFrame(1, true, nil), analyzetest.H2RSTStreamFrame(1, 0))
 		}, []string{"ws.frame client s1", "ws.message client s1 text hi", "h2.stream_close server s1 rst_stream NO_ERROR"}, ""},
-		{"TCP ends first, a message cut", func(v *h2Conv) {
-			hello(v)
-			v.server(analyzetest.H2DataFrame(1, false, analyzetest.Text(false, "cut here")[:5]))
+		{"TCP ends first, a message cut", func(h *analyzetest.H2Conn) {
+			hello(h)
+			h.ServerData(1, false, analyzetest.Text(false, "cut here")[:5])
 		}, []string{"ws.frame client s1", "ws.message client s1 text hi", "ws.frame server s1", "ws.message server s1 text cut"}, "ws.incomplete"},
-		{"client data before the answer", func(v *h2Conv) {
-			v.opening(true)
-			v.connect(1, "/chat", "")
-			v.client(analyzetest.H2DataFrame(1, false, analyzetest.Text(true, "early")))
-			v.accept(1, "200", "")
-			v.client(analyzetest.H2DataFrame(1, false, analyzetest.Text(true, "hi")))
+		{"client data before the answer", func(h *analyzetest.H2Conn) {
+			h.Connect(1, "/chat")
+			h.ClientData(1, false, analyzetest.Text(true, "early"))
+			h.Answer(1, "200")
+			h.ClientData(1, false, analyzetest.Text(true, "hi"))
 		}, []string{"ws.frame client s1", "ws.message client s1 text early", "ws.frame client s1", "ws.message client s1 text hi"}, ""},
-		{"client data before the answer past 64 KiB", func(v *h2Conv) {
-			v.opening(true)
-			v.connect(1, "/chat", "")
-			v.client(analyzetest.H2DataFrame(1, false, analyzetest.Text(true, "early")))
+		{"client data before the answer past 64 KiB", func(h *analyzetest.H2Conn) {
+			h.Connect(1, "/chat")
+			h.ClientData(1, false, analyzetest.Text(true, "early"))
 			big := analyzetest.Binary(true, make([]byte, 70000))
 			for i := 0; i < len(big); i += 16384 {
-				v.client(analyzetest.H2DataFrame(1, false, big[i:min(i+16384, len(big))]))
+				h.ClientData(1, false, big[i:min(i+16384, len(big))])
 			}
-			v.accept(1, "200", "")
-			v.client(analyzetest.H2DataFrame(1, false, analyzetest.Text(true, "hi")))
+			h.Answer(1, "200")
+			h.ClientData(1, false, analyzetest.Text(true, "hi"))
 		}, []string{"ws.open s1", "ws.frame client s1", "ws.message client s1 text early", "ws.frame client s1", "ws.message client s1 binary 70000",
 			"ws.frame client s1", "ws.message client s1 text hi"}, "http.pending_too_large tcp.gap"},
-		{"refused", func(v *h2Conv) {
-			v.opening(true)
-			v.connect(1, "/chat", "")
-			v.client(analyzetest.H2DataFrame(1, false, analyzetest.Text(true, "early")))
-			v.server(v.srv.Headers(1, true, ":status", "404"))
-			v.client(analyzetest.H2DataFrame(1, false, analyzetest.Text(true, "late")))
+		{"refused", func(h *analyzetest.H2Conn) {
+			h.Connect(1, "/chat")
+			h.ClientData(1, false, analyzetest.Text(true, "early"))
+			h.ServerSends(h.Server.Headers(1, true, ":status", "404"))
+			h.ClientData(1, false, analyzetest.Text(true, "late"))
 		}, []string{"http.response server s1 404"}, "http.upgrade_rejected"},
-		{"an interim 103 first", func(v *h2Conv) {
-			v.opening(true)
-			v.connect(1, "/chat", "")
-			v.accept(1, "103", "")
-			v.accept(1, "200", "")
-			v.client(analyzetest.H2DataFrame(1, false, analyzetest.Text(true, "hi")))
+		{"an interim 103 first", func(h *analyzetest.H2Conn) {
+			h.Connect(1, "/chat")
+			h.Answer(1, "103")
+			h.Answer(1, "200")
+			h.ClientData(1, false, analyzetest.Text(true, "hi"))
 		}, []string{"http.response server s1 103", "http.response server s1 200", "ws.open s1", "ws.frame client s1", "ws.message client s1 text hi"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := newH2Conv()
-			tc.script(v)
-			c := capturetest.NewCapture(capturetest.Options{})
-			v.script(c, nil)
+			data := tc.script.capture(true, nil, nil)
 			for _, workers := range []int{1, 2} {
-				events := decodeEvents(t, c.Bytes(), workers)
+				events := decodeEvents(t, data, workers)
 				var got []string
 				var codes []string
 				from := -1

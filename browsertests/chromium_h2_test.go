@@ -34,13 +34,7 @@ import (
 func TestChromiumH2WebSocket(t *testing.T) {
 	browser := browserPath(t)
 	dir := t.TempDir()
-	keys, err := filepath.Abs(filepath.Join(dir, "chromium.keys"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keys, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	keys := emptyKeyLog(t, dir)
 	srv, err := StartH2Server("Chromium", h2ServerArgs...)
 	if err != nil {
 		t.Fatal(err)

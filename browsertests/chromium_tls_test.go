@@ -31,6 +31,21 @@ type logged struct {
 	Base64 string `json:"base64,omitempty"`
 }
 
+// emptyKeyLog makes the key log file Chromium is to write into dir, empty,
+// and returns its absolute path: Chromium writes nothing to a relative
+// one or one with "..", and wsviz's --keylog wants the file to exist.
+func emptyKeyLog(t *testing.T, dir string) string {
+	t.Helper()
+	keys, err := filepath.Abs(filepath.Join(dir, "chromium.keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keys, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
 // TestChromiumWSS: Chromium as a real wss:// client. A Go TLS server
 // (gorilla/websocket over crypto/tls, a self-signed certificate, with
 // permessage-deflate) echoes what a page in headless Chromium sends it,
@@ -44,13 +59,7 @@ type logged struct {
 func TestChromiumWSS(t *testing.T) {
 	browser := browserPath(t)
 	dir := t.TempDir()
-	keys, err := filepath.Abs(filepath.Join(dir, "chromium.keys"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keys, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	keys := emptyKeyLog(t, dir)
 	wsviz := buildWSViz(t, dir)
 
 	// The server logs what it sends: the echo of each message.

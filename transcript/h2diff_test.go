@@ -11,13 +11,13 @@ import (
 // messages interleaved otherwise, is equal; a message changed on the feed's
 // stream is reported on that stream only.
 func TestDiffH2Streams(t *testing.T) {
-	a := transcribe(t, h2ChatConv(defaultChat).write(t), Options{})
+	a := transcribe(t, h2ChatPcap(t, defaultChat), Options{})
 	for _, p := range []h2Chat{
 		{chat: 1, feed: 3, feedFirst: true, item: defaultChat.item},
 		{chat: 3, feed: 1, item: defaultChat.item},
 		{chat: 7, feed: 1, feedFirst: true, item: defaultChat.item},
 	} {
-		b := transcribe(t, h2ChatConv(p).write(t), Options{})
+		b := transcribe(t, h2ChatPcap(t, p), Options{})
 		if b.String() == a.String() {
 			t.Fatalf("%+v: the same text as the default", p)
 		}
@@ -28,7 +28,7 @@ func TestDiffH2Streams(t *testing.T) {
 
 	changed := defaultChat
 	changed.item = "feed item 3"
-	b := transcribe(t, h2ChatConv(changed).write(t), Options{})
+	b := transcribe(t, h2ChatPcap(t, changed), Options{})
 	d, err := Diff(a, b, DiffOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +51,7 @@ func TestDiffH2Streams(t *testing.T) {
 
 	// On other streams, the hunk names both.
 	changed.chat, changed.feed, changed.feedFirst = 3, 1, true
-	got = diffText(t, a, transcribe(t, h2ChatConv(changed).write(t), Options{}), DiffOptions{})
+	got = diffText(t, a, transcribe(t, h2ChatPcap(t, changed), Options{}), DiffOptions{})
 	if !strings.Contains(got, "@@ connection 1 websocket /chat /feed, stream 3 /feed (stream 1 in the new), message 2 (server text) @@\n") ||
 		!strings.Contains(got, "\n+  stream=1 server text 11 text \"feed item 3\"\n") || strings.Contains(got, "/chat,") {
 		t.Errorf("diff with the streams swapped:\n%s", got)
@@ -61,10 +61,10 @@ func TestDiffH2Streams(t *testing.T) {
 // TestDiffH2OnlyOneSide: a stream found on one side only is listed under
 // its connection.
 func TestDiffH2OnlyOneSide(t *testing.T) {
-	a := transcribe(t, h2ChatConv(defaultChat).write(t), Options{})
-	v := h2ChatConv(defaultChat)
-	v.get(7, "/more.html")
-	got := diffText(t, a, transcribe(t, v.write(t), Options{}), DiffOptions{})
+	a := transcribe(t, h2ChatPcap(t, defaultChat), Options{})
+	more := defaultChat
+	more.more = "/more.html"
+	got := diffText(t, a, transcribe(t, h2ChatPcap(t, more), Options{}), DiffOptions{})
 	want := "@@ connection 1 websocket /chat /feed, stream 7 /more.html: only in the new (8 lines) @@\n+  stream=7 request GET /more.html HTTP/2\n"
 	if !strings.Contains(got, want) || strings.Count(got, "@@") != 2 {
 		t.Errorf("diff:\n%s\nwant it to hold:\n%s", got, want)
@@ -74,7 +74,7 @@ func TestDiffH2OnlyOneSide(t *testing.T) {
 // TestH2Unordered: with Unordered, each stream's messages are sorted on
 // their own, in the places the stream's lines held.
 func TestH2Unordered(t *testing.T) {
-	a := transcribe(t, h2ChatConv(defaultChat).write(t), Options{Unordered: true})
+	a := transcribe(t, h2ChatPcap(t, defaultChat), Options{Unordered: true})
 	var lines []string
 	for _, l := range a.Conns[0].Lines {
 		if l.Depth == 0 && l.Stream == 1 && isMessageLine(l.Text) {
@@ -86,7 +86,7 @@ func TestH2Unordered(t *testing.T) {
 	if !slices.Equal(lines, want) {
 		t.Errorf("stream 1's messages:\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}
-	b := transcribe(t, h2ChatConv(h2Chat{chat: 3, feed: 1, feedFirst: true, item: defaultChat.item}).write(t), Options{Unordered: true})
+	b := transcribe(t, h2ChatPcap(t, h2Chat{chat: 3, feed: 1, feedFirst: true, item: defaultChat.item}), Options{Unordered: true})
 	if d := diffText(t, a, b, DiffOptions{}); d != "" {
 		t.Errorf("Diff:\n%s", d)
 	}

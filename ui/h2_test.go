@@ -16,49 +16,19 @@ import (
 	"github.com/wsviz/wsviz/capture/capturetest"
 )
 
-// h2Side writes what one side of an HTTP/2 connection sends, its HPACK
-// state carried from block to block.
-type h2Side struct {
-	k      *capturetest.Conn
-	client bool
-	enc    *analyzetest.H2
-}
-
-func (s *h2Side) send(b ...[]byte) {
-	if s.client {
-		s.k.Client(slices.Concat(b...))
-	} else {
-		s.k.Server(slices.Concat(b...))
-	}
-}
-
-// headers sends a HEADERS frame of fields on stream id.
-func (s *h2Side) headers(id uint32, end bool, fields ...string) {
-	s.send(s.enc.Headers(id, end, fields...))
-}
-
-// data sends a DATA frame on stream id.
-func (s *h2Side) data(id uint32, end bool, p []byte) { s.send(analyzetest.H2DataFrame(id, end, p)) }
-
 // h2Open starts an HTTP/2 connection in cleartext (prior knowledge, RFC
-// 9113 §3.3) whose server allows extended CONNECT (RFC 8441 §3), and
-// returns its two sides.
-func h2Open(c *capturetest.Capture, clientAddr string) (cli, srv *h2Side) {
+// 9113 §3.3) whose server allows extended CONNECT (RFC 8441 §3), its
+// requests for chat.example:8080.
+func h2Open(c *capturetest.Capture, clientAddr string) *analyzetest.H2Conn {
 	k := c.Conn(clientAddr, "10.0.0.2:8080")
 	k.Handshake()
-	cli = &h2Side{k, true, analyzetest.NewH2()}
-	srv = &h2Side{k, false, analyzetest.NewH2()}
-	cli.send([]byte(analyzetest.H2Preface), analyzetest.H2SettingsFrame())
-	srv.send(analyzetest.H2SettingsFrame(analyzetest.H2SettingEnableConnectProtocol, 1), analyzetest.H2Frame(analyzetest.H2Settings, 1, 0, nil))
-	cli.send(analyzetest.H2Frame(analyzetest.H2Settings, 1, 0, nil))
-	return cli, srv
+	h := analyzetest.OpenH2(k, true)
+	h.Scheme, h.Authority = "http", "chat.example:8080"
+	return h
 }
 
-// connect asks for a WebSocket on stream id (RFC 8441 §4).
-func (s *h2Side) connect(id uint32, path string) {
-	s.headers(id, false, ":method", "CONNECT", ":protocol", "websocket", ":scheme", "http", ":path", path, ":authority", "chat.example:8080",
-		"sec-websocket-version", "13", "sec-websocket-protocol", "chat.v2")
-}
+// chatV2 offers and selects the subprotocol chat.v2.
+var chatV2 = []string{"sec-websocket-protocol", "chat.v2"}
 
 // h2Capture is a capture of three HTTP/2 connections in cleartext:
 //
@@ -71,42 +41,39 @@ func (s *h2Side) connect(id uint32, path string) {
 //     the middle.
 func h2Capture() *capturetest.Capture {
 	c := capturetest.NewCapture(capturetest.Options{})
-	cli, srv := h2Open(c, "10.0.0.1:50001")
-	cli.headers(1, true, ":method", "GET", ":scheme", "http", ":path", "/", ":authority", "chat.example:8080")
-	srv.headers(1, false, ":status", "200", "content-type", "text/html")
-	srv.data(1, true, []byte("<html>the page</html>"))
-	cli.connect(3, "/chat?room=1")
-	cli.connect(5, "/feed")
-	srv.headers(3, false, ":status", "200", "sec-websocket-protocol", "chat.v2")
-	srv.headers(5, false, ":status", "200", "sec-websocket-protocol", "chat.v2")
-	cli.data(3, false, analyzetest.Text(true, "hello on 3"))
-	srv.data(5, false, analyzetest.Text(false, "feed item 1"))
-	srv.data(3, false, analyzetest.Text(false, "reply on 3"))
-	cli.data(5, false, analyzetest.Binary(true, []byte{1, 2, 3}))
-	cli.headers(7, true, ":method", "GET", ":scheme", "http", ":path", "/favicon.ico", ":authority", "chat.example:8080")
-	srv.headers(7, true, ":status", "404")
-	cli.data(3, false, analyzetest.Close(true, 1000, "bye"))
-	srv.data(3, true, analyzetest.Close(false, 1000, "bye"))
-	cli.data(3, true, nil)
-	srv.data(5, false, analyzetest.Close(false, 1001, "going away"))
-	cli.data(5, false, analyzetest.Close(true, 1001, ""))
-	srv.send(analyzetest.H2RSTStreamFrame(5, 0)) // NO_ERROR
-	cli.k.CloseFIN(true)
-	cli.k.CloseFIN(false)
+	h := h2Open(c, "10.0.0.1:50001")
+	h.Request(1, "GET", "/")
+	h.ServerSends(h.Server.Headers(1, false, ":status", "200", "content-type", "text/html"))
+	h.ServerData(1, true, []byte("<html>the page</html>"))
+	h.Connect(3, "/chat?room=1", chatV2...)
+	h.Connect(5, "/feed", chatV2...)
+	h.Answer(3, "200", chatV2...)
+	h.Answer(5, "200", chatV2...)
+	h.ClientData(3, false, analyzetest.Text(true, "hello on 3"))
+	h.ServerData(5, false, analyzetest.Text(false, "feed item 1"))
+	h.ServerData(3, false, analyzetest.Text(false, "reply on 3"))
+	h.ClientData(5, false, analyzetest.Binary(true, []byte{1, 2, 3}))
+	h.Request(7, "GET", "/favicon.ico")
+	h.ServerSends(h.Server.Headers(7, true, ":status", "404"))
+	h.ClientData(3, false, analyzetest.Close(true, 1000, "bye"))
+	h.ServerData(3, true, analyzetest.Close(false, 1000, "bye"))
+	h.ClientData(3, true)
+	h.ServerData(5, false, analyzetest.Close(false, 1001, "going away"))
+	h.ClientData(5, false, analyzetest.Close(true, 1001, ""))
+	h.ServerSends(analyzetest.H2RSTStreamFrame(5, 0)) // NO_ERROR
+	h.Close()
 
-	cli, srv = h2Open(c, "10.0.0.1:50002")
-	cli.connect(1, "/admin")
-	srv.headers(1, true, ":status", "403")
-	cli.k.CloseFIN(true)
-	cli.k.CloseFIN(false)
+	h = h2Open(c, "10.0.0.1:50002")
+	h.Connect(1, "/admin", chatV2...)
+	h.ServerSends(h.Server.Headers(1, true, ":status", "403"))
+	h.Close()
 
-	cli, srv = h2Open(c, "10.0.0.1:50003")
-	cli.connect(1, "/live")
-	srv.headers(1, false, ":status", "200", "sec-websocket-protocol", "chat.v2")
-	srv.data(1, false, analyzetest.Text(false, "tick"))
-	cli.send(analyzetest.H2RSTStreamFrame(1, 0x8)) // CANCEL
-	cli.k.CloseFIN(true)
-	cli.k.CloseFIN(false)
+	h = h2Open(c, "10.0.0.1:50003")
+	h.Connect(1, "/live", chatV2...)
+	h.Answer(1, "200", chatV2...)
+	h.ServerData(1, false, analyzetest.Text(false, "tick"))
+	h.ClientSends(analyzetest.H2RSTStreamFrame(1, 0x8)) // CANCEL
+	h.Close()
 	return c
 }
 

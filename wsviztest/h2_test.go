@@ -18,13 +18,10 @@ import (
 // compares with its golden transcript.
 func h2Recording(t *testing.T, chat, feed uint32, feedFirst bool, item string) string {
 	t.Helper()
-	cli, srv := analyzetest.NewH2(), analyzetest.NewH2()
 	c := capturetest.NewCapture(capturetest.Options{})
 	k := c.Conn("10.0.0.1:50000", "10.0.0.2:443")
 	k.Handshake()
-	k.Client(slices.Concat([]byte(analyzetest.H2Preface), analyzetest.H2SettingsFrame()))
-	k.Server(slices.Concat(analyzetest.H2SettingsFrame(analyzetest.H2SettingEnableConnectProtocol, 1), analyzetest.H2Frame(analyzetest.H2Settings, 1, 0, nil)))
-	k.Client(analyzetest.H2Frame(analyzetest.H2Settings, 1, 0, nil))
+	h := analyzetest.OpenH2(k, true)
 	ids := []uint32{chat, feed}
 	paths := []string{"/chat", "/feed"}
 	if feed < chat {
@@ -33,24 +30,16 @@ func h2Recording(t *testing.T, chat, feed uint32, feedFirst bool, item string) s
 		slices.Reverse(paths)
 	}
 	for i, id := range ids {
-		k.Client(cli.Headers(id, false, ":method", "CONNECT", ":protocol", "websocket", ":scheme", "https",
-			":path", paths[i], ":authority", "example.com", "sec-websocket-version", "13"))
-		k.Server(srv.Headers(id, false, ":status", "200"))
-	}
-	send := func(id uint32, fromClient bool, frame []byte) {
-		if fromClient {
-			k.Client(analyzetest.H2DataFrame(id, false, frame))
-		} else {
-			k.Server(analyzetest.H2DataFrame(id, false, frame))
-		}
+		h.Connect(id, paths[i])
+		h.Answer(id, "200")
 	}
 	chatSays := func() {
-		send(chat, true, analyzetest.Text(true, `{"type":"hello"}`))
-		send(chat, false, analyzetest.Text(false, `{"type":"welcome"}`))
+		h.ClientData(chat, false, analyzetest.Text(true, `{"type":"hello"}`))
+		h.ServerData(chat, false, analyzetest.Text(false, `{"type":"welcome"}`))
 	}
 	feedSays := func() {
-		send(feed, false, analyzetest.Text(false, "feed item 1"))
-		send(feed, false, analyzetest.Text(false, item))
+		h.ServerData(feed, false, analyzetest.Text(false, "feed item 1"))
+		h.ServerData(feed, false, analyzetest.Text(false, item))
 	}
 	if feedFirst {
 		feedSays()
@@ -60,12 +49,11 @@ func h2Recording(t *testing.T, chat, feed uint32, feedFirst bool, item string) s
 		feedSays()
 	}
 	for _, id := range ids {
-		k.Client(analyzetest.H2DataFrame(id, false, analyzetest.Close(true, 1000, "")))
-		k.Server(analyzetest.H2DataFrame(id, true, analyzetest.Close(false, 1000, "")))
-		k.Client(analyzetest.H2DataFrame(id, true, nil))
+		h.ClientData(id, false, analyzetest.Close(true, 1000, ""))
+		h.ServerData(id, true, analyzetest.Close(false, 1000, ""))
+		h.ClientData(id, true)
 	}
-	k.CloseFIN(true)
-	k.CloseFIN(false)
+	h.Close()
 	path := filepath.Join(t.TempDir(), "h2.pcap")
 	if err := c.WriteFile(path); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 
+	"github.com/wsviz/wsviz/capture/capturetest"
 	"golang.org/x/net/http2/hpack"
 )
 
@@ -97,4 +98,113 @@ func (h *H2) Headers(stream uint32, endStream bool, fields ...string) []byte {
 		flags |= H2EndStream
 	}
 	return H2Frame(H2Headers, flags, stream, h.Block(fields...))
+}
+
+// H2Conn writes both sides of an HTTP/2 connection (RFC 9113) onto a
+// scripted TCP connection: each side's HPACK encoder, and the steps of
+// requests and of WebSockets over HTTP/2 (RFC 8441).
+type H2Conn struct {
+	K              *capturetest.Conn
+	Client, Server *H2 // each side's header blocks
+	// Scheme and Authority are the :scheme and :authority of the
+	// client's requests; OpenH2 sets "https" and "example.com".
+	Scheme, Authority string
+	// Cut, when set, says where to cut each step of n bytes into TCP
+	// segments (capturetest.Conn.ClientSegments); nil sends each step in
+	// one segment.
+	Cut func(n int) []int
+	// Data, when set, makes the DATA frames that carry a stream's bytes
+	// (several, padded, empty: as it likes); nil makes one H2DataFrame.
+	Data func(stream uint32, endStream bool, p []byte) []byte
+}
+
+// OpenH2 starts an HTTP/2 connection with prior knowledge on k, whose TCP
+// handshake is done: the client's preface and SETTINGS, the server's
+// SETTINGS (allowing extended CONNECT when connect is true, RFC 8441 §3)
+// and its ACK, the client's ACK.
+func OpenH2(k *capturetest.Conn, connect bool) *H2Conn {
+	h := &H2Conn{K: k, Client: NewH2(), Server: NewH2(), Scheme: "https", Authority: "example.com"}
+	h.ClientSends([]byte(H2Preface), H2SettingsFrame())
+	settings := H2SettingsFrame()
+	if connect {
+		settings = H2SettingsFrame(H2SettingEnableConnectProtocol, 1)
+	}
+	h.ServerSends(settings, H2Frame(H2Settings, 1, 0, nil))
+	h.ClientSends(H2Frame(H2Settings, 1, 0, nil))
+	return h
+}
+
+// ClientSends sends the bytes as one step of the client.
+func (h *H2Conn) ClientSends(b ...[]byte) { h.send(true, bytes.Join(b, nil)) }
+
+// ServerSends sends the bytes as one step of the server.
+func (h *H2Conn) ServerSends(b ...[]byte) { h.send(false, bytes.Join(b, nil)) }
+
+func (h *H2Conn) send(client bool, b []byte) {
+	var cuts []int
+	if h.Cut != nil {
+		cuts = h.Cut(len(b))
+	}
+	if client {
+		h.K.ClientSegments(b, cuts...)
+	} else {
+		h.K.ServerSegments(b, cuts...)
+	}
+}
+
+// ConnectFields are the fields of an extended CONNECT for a WebSocket at
+// path (RFC 8441 §4, §5), extra fields (name, value pairs) after those it
+// requires.
+func (h *H2Conn) ConnectFields(path string, extra ...string) []string {
+	return append([]string{":method", "CONNECT", ":protocol", "websocket", ":scheme", h.Scheme, ":path", path,
+		":authority", h.Authority, "sec-websocket-version", "13"}, extra...)
+}
+
+// Connect sends the client's extended CONNECT for a WebSocket at path on
+// stream id (ConnectFields).
+func (h *H2Conn) Connect(id uint32, path string, extra ...string) {
+	h.ClientSends(h.Client.Headers(id, false, h.ConnectFields(path, extra...)...))
+}
+
+// Answer sends the server's response on stream id, extra fields after
+// :status; a 2xx to an extended CONNECT opens its WebSocket (RFC 8441 §5).
+func (h *H2Conn) Answer(id uint32, status string, extra ...string) {
+	h.ServerSends(h.Server.Headers(id, false, append([]string{":status", status}, extra...)...))
+}
+
+// Request sends the client's request for path on stream id, ending its
+// side, extra fields after the pseudo-header fields.
+func (h *H2Conn) Request(id uint32, method, path string, extra ...string) {
+	fields := append([]string{":method", method, ":scheme", h.Scheme, ":path", path, ":authority", h.Authority}, extra...)
+	h.ClientSends(h.Client.Headers(id, true, fields...))
+}
+
+// Get sends a GET for path on stream id, and the server's page.
+func (h *H2Conn) Get(id uint32, path string) {
+	h.Request(id, "GET", path)
+	h.ServerSends(h.Server.Headers(id, false, ":status", "200", "content-type", "text/html"), h.data(id, true, []byte("<html></html>")))
+}
+
+// ClientData sends WebSocket frames (or any bytes) on stream id, in one
+// step; endStream ends the client's side.
+func (h *H2Conn) ClientData(id uint32, endStream bool, frames ...[]byte) {
+	h.ClientSends(h.data(id, endStream, bytes.Join(frames, nil)))
+}
+
+// ServerData is ClientData from the server.
+func (h *H2Conn) ServerData(id uint32, endStream bool, frames ...[]byte) {
+	h.ServerSends(h.data(id, endStream, bytes.Join(frames, nil)))
+}
+
+func (h *H2Conn) data(id uint32, endStream bool, p []byte) []byte {
+	if h.Data != nil {
+		return h.Data(id, endStream, p)
+	}
+	return H2DataFrame(id, endStream, p)
+}
+
+// Close ends the TCP connection with FINs from both sides.
+func (h *H2Conn) Close() {
+	h.K.CloseFIN(true)
+	h.K.CloseFIN(false)
 }

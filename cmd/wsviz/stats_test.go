@@ -17,31 +17,22 @@ import (
 // message. It returns the capture's path.
 func h2Chat(t *testing.T, chat uint32, item string) string {
 	t.Helper()
-	cli, srv := analyzetest.NewH2(), analyzetest.NewH2()
 	c := capturetest.NewCapture(capturetest.Options{})
 	k := c.Conn("10.0.0.1:50000", "10.0.0.2:443")
 	k.Handshake()
-	k.Client(slices.Concat([]byte(analyzetest.H2Preface), analyzetest.H2SettingsFrame()))
-	k.Server(slices.Concat(analyzetest.H2SettingsFrame(analyzetest.H2SettingEnableConnectProtocol, 1), analyzetest.H2Frame(analyzetest.H2Settings, 1, 0, nil)))
-	k.Client(analyzetest.H2Frame(analyzetest.H2Settings, 1, 0, nil))
-	connect := func(id uint32, path string) {
-		k.Client(cli.Headers(id, false, ":method", "CONNECT", ":protocol", "websocket", ":scheme", "https",
-			":path", path, ":authority", "example.com", "sec-websocket-version", "13"))
-	}
-	connect(chat, "/chat")
-	connect(3, "/feed")
-	k.Client(cli.Headers(5, true, ":method", "GET", ":scheme", "https", ":path", "/index.html", ":authority", "example.com"))
-	k.Server(srv.Headers(chat, false, ":status", "200"))
-	k.Server(srv.Headers(3, false, ":status", "200"))
-	k.Client(analyzetest.H2DataFrame(chat, false, analyzetest.Text(true, "hello")))
-	k.Server(slices.Concat(srv.Headers(5, false, ":status", "200"), analyzetest.H2DataFrame(5, true, []byte("<html></html>"))))
-	k.Server(analyzetest.H2DataFrame(3, false, analyzetest.Text(false, "feed item 1")))
-	k.Server(analyzetest.H2DataFrame(chat, false, analyzetest.Text(false, "welcome")))
-	k.Server(analyzetest.H2DataFrame(3, false, analyzetest.Text(false, item)))
-	k.Client(analyzetest.H2RSTStreamFrame(3, 0x8)) // CANCEL
-	k.Client(analyzetest.H2RSTStreamFrame(chat, 0x8))
-	k.CloseFIN(true)
-	k.CloseFIN(false)
+	h := analyzetest.OpenH2(k, true)
+	h.Connect(chat, "/chat")
+	h.Connect(3, "/feed")
+	h.Get(5, "/index.html")
+	h.Answer(chat, "200")
+	h.Answer(3, "200")
+	h.ClientData(chat, false, analyzetest.Text(true, "hello"))
+	h.ServerData(3, false, analyzetest.Text(false, "feed item 1"))
+	h.ServerData(chat, false, analyzetest.Text(false, "welcome"))
+	h.ServerData(3, false, analyzetest.Text(false, item))
+	h.ClientSends(analyzetest.H2RSTStreamFrame(3, 0x8)) // CANCEL
+	h.ClientSends(analyzetest.H2RSTStreamFrame(chat, 0x8))
+	h.Close()
 	path := filepath.Join(t.TempDir(), "h2chat.pcap")
 	if err := c.WriteFile(path); err != nil {
 		t.Fatal(err)
