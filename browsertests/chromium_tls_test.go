@@ -74,8 +74,8 @@ func TestChromiumWSS(t *testing.T) {
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the probes below are not TLS
 	// The page over HTTP/2, as browsers load pages. Go's server does not
 	// offer RFC 8441's extended CONNECT (GODEBUG=http2xconnect=1 would),
-	// so the WebSocket goes over HTTP/1.1 on a connection of its own:
-	// WebSocket over HTTP/2 is not decoded yet.
+	// so the WebSocket goes over HTTP/1.1 on a connection of its own
+	// (TestChromiumH2WebSocket has it on the page's HTTP/2 connection).
 	srv.EnableHTTP2 = true
 	srv.TLS = &tls.Config{NextProtos: []string{"h2", "http/1.1"}}
 	srv.StartTLS()

@@ -38,7 +38,7 @@ func TestCheck(t *testing.T) {
 		{"unless listed too", []string{"-r", "../../testdata/h2/h2c.pcap", "--codes", "http.not_websocket"}, 1,
 			[]string{"packet 25, connection 2 /upgrade, server: http.error http.not_websocket: "}, "1 violation in 1 connection (1 http.not_websocket)"},
 		{"an HTTP/2 violation names its stream", []string{"-r", "../../testdata/violations/h2.connect_not_enabled.pcap"}, 1,
-			[]string{"packet 6, connection 1 /chat, stream 1, client: http.request h2.connect_not_enabled: "}, "1 violation in 1 connection (1 h2.connect_not_enabled)"},
+			[]string{"packet 7, connection 1 /chat, stream 1, client: http.request h2.connect_not_enabled: "}, "1 violation in 1 connection (1 h2.connect_not_enabled)"},
 		{"filter", []string{"-r", v + "ws.unmasked_client_frame.pcap", "port", "1"}, 0, nil, "no protocol violations"},
 		{"quiet", []string{"-q", "-r", v + "ws.reserved_bits.pcap"}, 1, []string{"ws.reserved_bits"}, ""},
 	}
