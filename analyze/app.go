@@ -36,6 +36,7 @@ type app struct {
 	h2    *h2Conn // the HTTP/2 layer, in phaseH2
 
 	h2Matched int8 // how many of the client's first bytes match HTTP/2's preface line; -1 once they do not, or it was said (matchH2)
+	h2c       bool // the server answered 101 to h2c: the connection switches to HTTP/2 (RFC 7540 §3.2)
 
 	tls     *tlsdec.Conn // the TLS layer beneath, when the connection is TLS (tls.go)
 	tlsLost int64        // bytes of the last TCP gap, for a plaintext loss of unknown size
@@ -115,6 +116,15 @@ func (a *Analyzer) plainData(c *conn, d int, b []byte, packet int64) {
 				// client bytes held back; b is WebSocket.
 				p.phase = phaseWS
 			case handshake.Failed:
+				if p.h2c && p.hs.Err().Code == "http.not_websocket" {
+					// A 101 to h2c (RFC 7540 §3.2): HTTP/2 from the byte
+					// after it, the client's held bytes first (its
+					// preface).
+					a.startH2(c)
+					a.h2Write(c, client, p.hs.PendingClient(), packet)
+					a.h2Write(c, d, b, packet)
+					return
+				}
 				a.httpError(c)
 				p.phase = phaseProbe
 			default:
@@ -336,6 +346,9 @@ func (h hsHandler) Response(r *handshake.Response, req *handshake.Request) {
 	switch {
 	case r.Status == 101 && req != nil && req.Upgrade:
 		ev.Note = "the server agreed to switch to WebSocket (101 Switching Protocols): from now on either side may send a message at any time"
+	case r.Status == 101 && hasUpgradeToken(r.Header.Values("Upgrade"), "h2c"):
+		ev.Note = "the server switched the connection to HTTP/2 in cleartext (101 to h2c, RFC 7540 §3.2): its answer to this request comes on stream 1, and WebSockets may follow on other streams (RFC 8441)"
+		c.app.h2c = true
 	case req != nil && req.Upgrade:
 		ev.Note = fmt.Sprintf("the server refused to switch to WebSocket and answered %d %s: the connection stays plain HTTP", r.Status, r.Reason)
 	default:
@@ -424,6 +437,19 @@ func (a *Analyzer) wsOpen(c *conn, u *handshake.Upgrade, stream uint32, packet i
 	addProblems(ev, u.Problems)
 	a.send(ev)
 	return cfg
+}
+
+// hasUpgradeToken reports whether the Upgrade field values name token, in
+// any case (RFC 9110 §7.8).
+func hasUpgradeToken(values []string, token string) bool {
+	for _, v := range values {
+		for item := range strings.SplitSeq(v, ",") {
+			if name, _, _ := strings.Cut(strings.TrimSpace(item), "/"); strings.EqualFold(name, token) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func addProblems[P ~struct{ Code, Msg string }](ev *Event, problems []P) {

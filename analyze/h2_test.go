@@ -137,8 +137,8 @@ func TestH2PrefaceNotElsewhere(t *testing.T) {
 // TestH2RealCaptures: Go's net/http client and server. Over TLS 1.3 (ALPN
 // h2, the key log in the pcapng), two GETs; over cleartext with prior
 // knowledge (golang.org/x/net/http2/h2c), two GETs, and an Upgrade: h2c
-// request on a connection of its own, whose switch is not decoded
-// (http.not_websocket). Taken on loopback by tcpdump.
+// request on a connection of its own, answered on stream 1 after the 101.
+// Taken on loopback by tcpdump.
 func TestH2RealCaptures(t *testing.T) {
 	for _, tc := range []struct {
 		file   string
@@ -146,13 +146,21 @@ func TestH2RealCaptures(t *testing.T) {
 		errors string
 	}{
 		{"../testdata/h2/h2-tls.pcapng", []string{"1 GET /x 10", "3 GET /x 17"}, ""},
-		{"../testdata/h2/h2c.pcap", []string{"1 GET /prior 6", "3 GET /prior 15"}, "http.not_websocket"},
+		{"../testdata/h2/h2c.pcap", []string{"1 GET /prior 6", "3 GET /prior 15", "2: 200 on stream 1"}, ""},
 	} {
 		data, err := os.ReadFile(tc.file)
 		if err != nil {
 			t.Fatal(err)
 		}
-		requests, errors, _ := h2Decoded(decodeEvents(t, data, 1))
+		events := decodeEvents(t, data, 1)
+		requests, errors, _ := h2Decoded(events)
+		// h2c.pcap's second connection switched with a 101 to h2c: the
+		// upgraded request's answer comes on stream 1 (RFC 7540 §3.2).
+		for _, ev := range events {
+			if ev.Conn == 2 && ev.Type == analyze.TypeHTTPResponse && ev.Stream == 1 && ev.HTTP.Status == 200 {
+				requests = append(requests, "2: 200 on stream 1")
+			}
+		}
 		var codes []string
 		for _, ev := range errors {
 			codes = append(codes, ev.Warnings[0].Code)

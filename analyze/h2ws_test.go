@@ -323,3 +323,65 @@ func TestH2WebSocketEnds(t *testing.T) {
 		})
 	}
 }
+
+// TestH2Ways reaches HTTP/2 each way a cleartext connection can (RFC
+// 9113 §3.3 prior knowledge, the client first or the server's SETTINGS
+// first; RFC 7540 §3.2's Upgrade: h2c, the client's preface after the 101
+// or sent at once behind its request), then opens the same WebSocket on
+// stream 3: the same events each way, on one worker and two.
+func TestH2Ways(t *testing.T) {
+	const upgrade = "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n"
+	const switched = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"
+	preface := slices.Concat([]byte(analyzetest.H2Preface), analyzetest.H2SettingsFrame())
+	settings := analyzetest.H2SettingsFrame(analyzetest.H2SettingEnableConnectProtocol, 1)
+	for _, tc := range []struct {
+		name  string
+		start func(h *analyzetest.H2Conn)
+	}{
+		{"prior knowledge, the client first", func(h *analyzetest.H2Conn) {
+			h.ClientSends(preface)
+			h.ServerSends(settings)
+		}},
+		{"prior knowledge, the server's SETTINGS first", func(h *analyzetest.H2Conn) {
+			h.ServerSends(settings)
+			h.ClientSends(preface)
+		}},
+		{"h2c, the preface after the 101", func(h *analyzetest.H2Conn) {
+			h.ClientSends([]byte(upgrade))
+			h.ServerSends([]byte(switched), settings)
+			h.ClientSends(preface)
+			h.ServerSends(h.Server.Headers(1, true, ":status", "200"))
+		}},
+		{"h2c, the preface behind the request", func(h *analyzetest.H2Conn) {
+			h.ClientSends([]byte(upgrade), preface)
+			h.ServerSends([]byte(switched))
+			h.ServerSends(settings, h.Server.Headers(1, true, ":status", "200"))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := capturetest.NewCapture(capturetest.Options{})
+			k := c.Conn("10.0.0.1:50000", "10.0.0.2:80")
+			k.Handshake()
+			h := &analyzetest.H2Conn{K: k, Client: analyzetest.NewH2(), Server: analyzetest.NewH2(), Scheme: "http", Authority: "a"}
+			tc.start(h)
+			h.Connect(3, "/chat")
+			h.Answer(3, "200")
+			h.ClientData(3, false, analyzetest.Text(true, "hi"))
+			h.ServerData(3, false, analyzetest.Text(false, "ho"))
+			h.ClientData(3, true, analyzetest.Close(true, 1000, ""))
+			h.ServerData(3, true, analyzetest.Close(false, 1000, ""))
+			h.Close()
+			want := []string{"http.request client s3 CONNECT /chat", "http.response server s3 200", "ws.open s3",
+				"ws.frame client s3", "ws.message client s3 text hi", "ws.frame server s3", "ws.message server s3 text ho",
+				"ws.frame client s3", "ws.message client s3 close 1000", "ws.frame server s3", "ws.message server s3 close 1000",
+				"h2.stream_close server s3 end_stream"}
+			for _, workers := range []int{1, 2} {
+				got := h2Lines(t, decodeEvents(t, c.Bytes(), workers))
+				i := slices.Index(got, want[0])
+				if i < 0 || !slices.Equal(got[i:], want) {
+					t.Errorf("%d workers: events\n%s\nwant them to end with\n%s", workers, strings.Join(got, "\n"), strings.Join(want, "\n"))
+				}
+			}
+		})
+	}
+}

@@ -87,7 +87,7 @@ var codes = []CodeInfo{
 	{"http.head_too_large", on(TypeHTTPError), "RFC 9112 §2.1", "a request or response head is longer than 64 KiB, wsviz's limit"},
 	{"http.pending_too_large", on(TypeHTTPError, TypeWSOpen), "RFC 6455 §4.1", "the client sent more than 64 KiB while its upgrade request waited for an answer, wsviz's limit"},
 	{"http.gap", on(TypeHTTPError), "RFC 9112 §6", "bytes of the HTTP exchange were never captured, so where the next message starts is unknown"},
-	{"http.not_websocket", on(TypeHTTPError), "RFC 9110 §7.8", "the server switched the connection to a protocol other than WebSocket"},
+	{"http.not_websocket", on(TypeHTTPError), "RFC 9110 §7.8", "the server switched the connection to a protocol other than WebSocket and HTTP/2 (h2c is decoded)"},
 	{"http.bad_method", on(TypeHTTPRequest), "RFC 6455 §4.1", "an upgrade request that is not a GET"},
 	{"http.bad_proto", on(TypeHTTPRequest), "RFC 6455 §4.1", "an upgrade request in a version of HTTP older than 1.1"},
 	{"http.bad_host", on(TypeHTTPRequest), "RFC 6455 §4.1", "an upgrade request without a Host field"},

@@ -341,9 +341,11 @@ var violations = []struct {
 	{"http.not_websocket", TypeHTTPError, Options{}, func(c *capturetest.Capture) {
 		k := c.Conn(client1, server1)
 		k.Handshake()
-		k.Client([]byte("GET / HTTP/1.1\r\nHost: 127.0.0.1:9001\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n"))
-		k.Server([]byte("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"))
-		k.Server([]byte("\x00\x00\x00\x04\x00\x00\x00\x00\x00")) // an HTTP/2 SETTINGS frame
+		// RFC 2817's upgrade to TLS within HTTP/1.1 (h2c, HTTP/2, is
+		// decoded: TestH2Ways).
+		k.Client([]byte("OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1:9001\r\nConnection: Upgrade\r\nUpgrade: TLS/1.2\r\n\r\n"))
+		k.Server([]byte("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: TLS/1.2, HTTP/1.1\r\n\r\n"))
+		k.Server([]byte("\x16\x03\x01\x00\x00")) // the start of a TLS record
 		k.CloseFIN(true)
 		k.CloseFIN(false)
 	}},

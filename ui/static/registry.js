@@ -52,7 +52,7 @@ export const CODES = Object.freeze([
   {"code":"http.head_too_large","events":["http.error"],"rfc":"RFC 9112 §2.1","description":"a request or response head is longer than 64 KiB, wsviz's limit"},
   {"code":"http.pending_too_large","events":["http.error","ws.open"],"rfc":"RFC 6455 §4.1","description":"the client sent more than 64 KiB while its upgrade request waited for an answer, wsviz's limit"},
   {"code":"http.gap","events":["http.error"],"rfc":"RFC 9112 §6","description":"bytes of the HTTP exchange were never captured, so where the next message starts is unknown"},
-  {"code":"http.not_websocket","events":["http.error"],"rfc":"RFC 9110 §7.8","description":"the server switched the connection to a protocol other than WebSocket"},
+  {"code":"http.not_websocket","events":["http.error"],"rfc":"RFC 9110 §7.8","description":"the server switched the connection to a protocol other than WebSocket and HTTP/2 (h2c is decoded)"},
   {"code":"http.bad_method","events":["http.request"],"rfc":"RFC 6455 §4.1","description":"an upgrade request that is not a GET"},
   {"code":"http.bad_proto","events":["http.request"],"rfc":"RFC 6455 §4.1","description":"an upgrade request in a version of HTTP older than 1.1"},
   {"code":"http.bad_host","events":["http.request"],"rfc":"RFC 6455 §4.1","description":"an upgrade request without a Host field"},
