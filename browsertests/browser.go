@@ -1,7 +1,10 @@
 package browsertests
 
 import (
+	"context"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -26,4 +29,33 @@ func AllocatorOptions(path, profile string) []chromedp.ExecAllocatorOption {
 		}
 	}
 	return opts
+}
+
+// PageResult is what a recorder's page reports once it is done: the
+// messages it logged as it sent them (window.sent), its error
+// (window.error, "" for none) and the browser's user agent.
+type PageResult struct {
+	Sent  []PageSent
+	Error string
+	UA    string
+}
+
+// RunPage loads url in ctx's Chromium, waits (at most 60 seconds) until
+// the page is done (window.done) or failed (window.error), and returns what
+// it reports; a page that failed is an error too.
+func RunPage(ctx context.Context, url string) (PageResult, error) {
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+		return PageResult{}, fmt.Errorf("chromium: %w", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`window.done === true || window.error !== ""`, chromedp.WithPollingTimeout(60*time.Second))); err != nil {
+		return PageResult{}, fmt.Errorf("chromium: %w", err)
+	}
+	r, err := chromedp.Run(ctx, chromedp.Evaluate[PageResult](`({sent: window.sent, error: window.error, ua: navigator.userAgent})`))
+	if err != nil {
+		return r, fmt.Errorf("chromium: %w", err)
+	}
+	if r.Error != "" {
+		return r, fmt.Errorf("the page: %s", r.Error)
+	}
+	return r, nil
 }

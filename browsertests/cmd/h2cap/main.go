@@ -81,23 +81,9 @@ func run(out, chromium string) error {
 	defer cancel()
 	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	type result struct {
-		Sent  []browsertests.PageSent
-		Error string
-		UA    string
-	}
-	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/")); err != nil {
-		return fmt.Errorf("chromium: %w", err)
-	}
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`window.done === true || window.error !== ''`, chromedp.WithPollingTimeout(60*time.Second))); err != nil {
-		return fmt.Errorf("chromium: %w", err)
-	}
-	r, err := chromedp.Run(ctx, chromedp.Evaluate[result](`({sent: window.sent, error: window.error, ua: navigator.userAgent})`))
+	r, err := browsertests.RunPage(ctx, srv.URL+"/")
 	if err != nil {
-		return fmt.Errorf("chromium: %w", err)
-	}
-	if r.Error != "" {
-		return fmt.Errorf("the page: %s", r.Error)
+		return err
 	}
 	fmt.Fprintln(os.Stderr, "h2cap:", r.UA)
 	cancel()
