@@ -313,11 +313,17 @@ func (a *Analyzer) midstream(c *conn, d int) {
 	}
 }
 
+// newStream makes direction d's decoder of the connection's WebSocket.
 func (a *Analyzer) newStream(c *conn, d int, cfg wsproto.Config) {
-	cfg.MaxPayload = a.opts.MaxPayload
-	cfg.MaxMessage = a.opts.MaxMessage
-	cfg.Shared = a.ws
-	c.app.ws[d] = wsproto.NewStream(cfg, wsHandler{a, c, d, &c.app.peers, 0})
+	c.app.ws[d] = a.wsStream(c, d, cfg, &c.app.peers, 0)
+}
+
+// wsStream makes direction d's decoder of a WebSocket on c, the
+// connection's own (stream 0) or the one on HTTP/2 stream stream, whose
+// two directions share peers.
+func (a *Analyzer) wsStream(c *conn, d int, cfg wsproto.Config, peers *wsPeers, stream uint32) *wsproto.Stream {
+	cfg.MaxPayload, cfg.MaxMessage, cfg.Shared = a.opts.MaxPayload, a.opts.MaxMessage, a.ws
+	return wsproto.NewStream(cfg, wsHandler{a, c, d, peers, stream})
 }
 
 func (h hsHandler) Request(r *handshake.Request) {
@@ -346,7 +352,7 @@ func (h hsHandler) Response(r *handshake.Response, req *handshake.Request) {
 	switch {
 	case r.Status == 101 && req != nil && req.Upgrade:
 		ev.Note = "the server agreed to switch to WebSocket (101 Switching Protocols): from now on either side may send a message at any time"
-	case r.Status == 101 && hasUpgradeToken(r.Header.Values("Upgrade"), "h2c"):
+	case r.Status == 101 && handshake.HasToken(r.Header, "Upgrade", "h2c"):
 		ev.Note = "the server switched the connection to HTTP/2 in cleartext (101 to h2c, RFC 7540 §3.2): its answer to this request comes on stream 1, and WebSockets may follow on other streams (RFC 8441)"
 		c.app.h2c = true
 	case req != nil && req.Upgrade:
@@ -437,19 +443,6 @@ func (a *Analyzer) wsOpen(c *conn, u *handshake.Upgrade, stream uint32, packet i
 	addProblems(ev, u.Problems)
 	a.send(ev)
 	return cfg
-}
-
-// hasUpgradeToken reports whether the Upgrade field values name token, in
-// any case (RFC 9110 §7.8).
-func hasUpgradeToken(values []string, token string) bool {
-	for _, v := range values {
-		for item := range strings.SplitSeq(v, ",") {
-			if name, _, _ := strings.Cut(strings.TrimSpace(item), "/"); strings.EqualFold(name, token) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func addProblems[P ~struct{ Code, Msg string }](ev *Event, problems []P) {

@@ -233,8 +233,7 @@ func (h h2Handler) response(b *h2.Block) {
 	cfg := a.wsOpen(c, u, b.Stream, b.Packet)
 	s.open = true
 	for d := range 2 {
-		cfg[d].MaxPayload, cfg[d].MaxMessage, cfg[d].Shared = a.opts.MaxPayload, a.opts.MaxMessage, a.ws
-		s.ws[d] = wsproto.NewStream(cfg[d], wsHandler{a, c, d, &s.peers, s.id})
+		s.ws[d] = a.wsStream(c, d, cfg[d], &s.peers, s.id)
 	}
 	if len(s.pending) > 0 || s.pendingLost > 0 {
 		s.ws[client].Write(s.pending, b.Packet)

@@ -593,7 +593,7 @@ func (c *Conn) response(head []byte, packet int64) {
 
 // switchProtocols handles a 101 response.
 func (c *Conn) switchProtocols(r *Response, req *Request) {
-	if !(req != nil && req.Upgrade) && !hasToken(r.Header, "Upgrade", "websocket") {
+	if !(req != nil && req.Upgrade) && !HasToken(r.Header, "Upgrade", "websocket") {
 		c.fail(false, Problem{"http.not_websocket", fmt.Sprintf("the server switched to %q, not to WebSocket; the rest of the connection is not decoded (RFC 9110 §7.8)", strings.Join(r.Header.Values("Upgrade"), ", "))})
 		return
 	}

@@ -50,9 +50,11 @@ func LooksLikeResponse(data []byte) bool {
 	return string(data[:k]) == responsePrefix[:k]
 }
 
-// hasToken reports whether a comma-separated field has the token,
-// compared case-insensitively (RFC 9110 §5.6.1, §7.6.1, §7.8).
-func hasToken(h http.Header, name, token string) bool {
+// HasToken reports whether a comma-separated field has the token,
+// compared case-insensitively (RFC 9110 §5.6.1, §7.6.1, §7.8): an
+// Upgrade field that names websocket or h2c, a Connection field that
+// names upgrade.
+func HasToken(h http.Header, name, token string) bool {
 	for _, v := range h.Values(name) {
 		for item := range strings.SplitSeq(v, ",") {
 			if strings.EqualFold(strings.TrimSpace(item), token) {
@@ -101,8 +103,8 @@ func checkRequest(r *Request, http11 bool) (hold bool) {
 	r.Version = strings.TrimSpace(h.Get("Sec-WebSocket-Version"))
 	r.Protocols = listItems(h, "Sec-WebSocket-Protocol")
 	r.Extensions = joined(h, "Sec-WebSocket-Extensions")
-	r.Upgrade = hasToken(h, "Upgrade", "websocket") || len(h.Values("Sec-WebSocket-Key")) > 0
-	connUpgrade := hasToken(h, "Connection", "upgrade")
+	r.Upgrade = HasToken(h, "Upgrade", "websocket") || len(h.Values("Sec-WebSocket-Key")) > 0
+	connUpgrade := HasToken(h, "Connection", "upgrade")
 	if !r.Upgrade {
 		return connUpgrade && len(listItems(h, "Upgrade")) > 0
 	}
@@ -119,7 +121,7 @@ func checkRequest(r *Request, http11 bool) (hold bool) {
 	if len(h.Values("Host")) == 0 {
 		add("http.bad_host", "the opening handshake has no Host field (RFC 6455 §4.1 item 4)")
 	}
-	if !hasToken(h, "Upgrade", "websocket") {
+	if !HasToken(h, "Upgrade", "websocket") {
 		if up := joined(h, "Upgrade"); up == "" {
 			add("http.bad_upgrade", "the opening handshake has no Upgrade field; it must include the token websocket (RFC 6455 §4.1 item 5)")
 		} else {
@@ -164,14 +166,14 @@ func checkUpgrade(req *Request, r *Response) *Upgrade {
 		u.Problems = append(u.Problems, Problem{code, fmt.Sprintf(format, args...)})
 	}
 	// Items 2 and 3.
-	if !hasToken(h, "Upgrade", "websocket") {
+	if !HasToken(h, "Upgrade", "websocket") {
 		if up := joined(h, "Upgrade"); up == "" {
 			add("http.bad_upgrade", "the 101 response has no Upgrade field; it must be websocket (RFC 6455 §4.1, client check 2)")
 		} else {
 			add("http.bad_upgrade", "the 101 response's Upgrade is %q, not websocket (RFC 6455 §4.1, client check 2)", up)
 		}
 	}
-	if !hasToken(h, "Connection", "upgrade") {
+	if !HasToken(h, "Connection", "upgrade") {
 		if conn := joined(h, "Connection"); conn == "" {
 			add("http.bad_connection", "the 101 response has no Connection field; it must include the token Upgrade (RFC 6455 §4.1, client check 3)")
 		} else {
