@@ -364,6 +364,10 @@ func (h h2Handler) Problem(side int, p h2.Problem) {
 	ev := a.newEvent(TypeHTTPError, c, fromName[side])
 	ev.Packet, ev.Stream = p.Packet, p.Stream
 	switch {
+	case p.Code == h2.CodeBadPreface:
+		ev.Note = "the connection speaks HTTP/2, but the client's first bytes are not its connection preface: wsviz does not decode the client's side; its bytes are only counted"
+	case p.Code == h2.CodeHeaderListTooLarge || p.Code == h2.CodeSettingsTooLarge:
+		ev.Note = fmt.Sprintf("a frame from the %s passed a limit of wsviz (the warning says which); decoding goes on", fromName[side])
 	case !p.Fatal:
 		ev.Note = fmt.Sprintf("the %s broke HTTP/2's framing rules; decoding goes on", fromName[side])
 	case c.app.h2.dec.Synced(side):

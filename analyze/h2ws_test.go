@@ -3,6 +3,7 @@ package analyze_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -383,5 +384,44 @@ func TestH2Ways(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestH2ProblemNotes: the note of each HTTP/2 problem's http.error says
+// what became of decoding, on the problem's violation capture: a side not
+// decoded from its start, a limit passed, header blocks no longer decoded,
+// the framing lost, or a broken rule decoding went past.
+func TestH2ProblemNotes(t *testing.T) {
+	for code, want := range map[string]string{
+		"h2.bad_preface":            "not its connection preface",
+		"h2.header_list_too_large":  "passed a limit of wsviz",
+		"h2.settings_too_large":     "passed a limit of wsviz",
+		"h2.hpack":                  "no longer decodes the client's HTTP/2 header blocks",
+		"h2.gap_in_headers":         "no longer decodes the client's HTTP/2 header blocks",
+		"h2.continuation":           "no longer decodes the client's HTTP/2 header blocks",
+		"h2.header_block_too_large": "no longer decodes the client's HTTP/2 header blocks",
+		"h2.lost_sync":              "stopped decoding the server's HTTP/2 frames",
+		"h2.frame_size":             "broke HTTP/2's framing rules; decoding goes on",
+		"h2.stream_id":              "broke HTTP/2's framing rules; decoding goes on",
+		"h2.padding":                "broke HTTP/2's framing rules; decoding goes on",
+		"h2.settings_value":         "broke HTTP/2's framing rules; decoding goes on",
+		"h2.window_update":          "broke HTTP/2's framing rules; decoding goes on",
+	} {
+		data, err := os.ReadFile("../testdata/violations/" + code + ".pcap")
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, ev := range decodeEvents(t, data, 1) {
+			if ev.Type == analyze.TypeHTTPError && ev.HasWarning(code) {
+				found = true
+				if !strings.Contains(ev.Note, want) {
+					t.Errorf("%s: note %q, want it to say %q", code, ev.Note, want)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no http.error carries it", code)
+		}
 	}
 }
