@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -48,11 +47,7 @@ func h2ChatCapture(t testing.TB) string {
 	h.ServerData(5, false, analyzetest.Close(false, 1001, ""))
 	h.ServerSends(analyzetest.H2RSTStreamFrame(5, 0)) // NO_ERROR
 	h.Close()
-	path := filepath.Join(t.TempDir(), "h2-chat.pcapng")
-	if err := c.WriteFile(path); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return c.TempFile(t, "h2-chat.pcapng")
 }
 
 // h2LadderRow is a ladder row with the stream it says.

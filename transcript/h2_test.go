@@ -3,7 +3,6 @@ package transcript
 import (
 	"bytes"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -80,11 +79,7 @@ func h2ChatPcap(t *testing.T, p h2Chat) string {
 		h.Get(7, p.more)
 	}
 	h.Close()
-	path := filepath.Join(t.TempDir(), "h2.pcap")
-	if err := c.WriteFile(path); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return c.TempFile(t, "h2.pcap")
 }
 
 // TestH2Golden pins the transcript of h2ChatPcap (in

@@ -1,7 +1,6 @@
 package transcript
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -56,11 +55,7 @@ func writeCapture(t *testing.T, scripts ...script) string {
 		k.CloseFIN(true)
 		k.Ack(false)
 	}
-	path := filepath.Join(t.TempDir(), "test.pcap")
-	if err := c.WriteFile(path); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return c.TempFile(t, "test.pcap")
 }
 
 // transcribe makes the transcript of a capture.

@@ -54,11 +54,7 @@ func h2Recording(t *testing.T, chat, feed uint32, feedFirst bool, item string) s
 		h.ClientData(id, true)
 	}
 	h.Close()
-	path := filepath.Join(t.TempDir(), "h2.pcap")
-	if err := c.WriteFile(path); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return c.TempFile(t, "h2.pcap")
 }
 
 // TestCompareH2: a golden transcript of two WebSockets sharing an HTTP/2

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
+	"testing"
 	"time"
 
 	"github.com/google/gopacket"
@@ -210,6 +212,18 @@ func (c *Capture) Bytes() []byte {
 // WriteFile writes Bytes to a file.
 func (c *Capture) WriteFile(path string) error {
 	return os.WriteFile(path, c.Bytes(), 0o644)
+}
+
+// TempFile writes Bytes to a file named name in t's temporary directory,
+// for a test that hands a path to wsviz, and returns its path. It fails t
+// when the file cannot be written.
+func (c *Capture) TempFile(t testing.TB, name string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := c.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // Open returns a capture.File reading Bytes. It panics if capture rejects

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -33,11 +32,7 @@ func h2Chat(t *testing.T, chat uint32, item string) string {
 	h.ClientSends(analyzetest.H2RSTStreamFrame(3, 0x8)) // CANCEL
 	h.ClientSends(analyzetest.H2RSTStreamFrame(chat, 0x8))
 	h.Close()
-	path := filepath.Join(t.TempDir(), "h2chat.pcap")
-	if err := c.WriteFile(path); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return c.TempFile(t, "h2chat.pcap")
 }
 
 // TestStatsH2WebSockets: an HTTP/2 connection with two WebSockets counts

@@ -61,11 +61,7 @@ func writeRegressCapture(t *testing.T, conns ...regressConn) string {
 		k.CloseFIN(false)
 		k.Ack(true)
 	}
-	path := filepath.Join(t.TempDir(), "c.pcap")
-	if err := c.WriteFile(path); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return c.TempFile(t, "c.pcap")
 }
 
 // TestTranscriptCommand: wsviz transcript prints the golden transcript of

@@ -62,11 +62,7 @@ func uiCapture(t *testing.T) string {
 	k.Server(uiFrame(false, 0x8, []byte{0x03, 0xe8}))
 	k.CloseFIN(false)
 	k.CloseFIN(true)
-	path := filepath.Join(t.TempDir(), "one.pcapng")
-	if err := c.WriteFile(path); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return c.TempFile(t, "one.pcapng")
 }
 
 func TestUIServesTheCapture(t *testing.T) {
