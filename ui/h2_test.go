@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -400,16 +398,7 @@ func TestWriteHARHTTP2(t *testing.T) {
 	s, hs := newTestServer(t, Options{})
 	publishAll(t, s, evs)
 	feed := slices.IndexFunc(evs, func(ev analyze.Event) bool { return string(ev.Message.Payload) == "feed item 1" })
-	resp, err := http.PostForm(hs.URL+"/api/export", url.Values{"format": {"har"}, "ids": {fmt.Sprint(feed)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	h = harFile{}
-	if err := json.Unmarshal(body, &h); err != nil {
-		t.Fatalf("filtered HAR: %v\n%s", err, body)
-	}
+	h, body := exportHAR(t, hs.URL, feed)
 	if len(h.Log.Entries) != 1 || h.Log.Entries[0].Request.URL != "ws://chat.example:8080/feed" || len(h.Log.Entries[0].WebSocketMessages) != 1 {
 		t.Errorf("filtered HAR = %s", body)
 	}

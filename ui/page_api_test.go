@@ -119,16 +119,16 @@ func TestSearchRegexAndFrom(t *testing.T) {
 	}
 }
 
-// TestExportHARFilteredKeepsHandshake: a HAR of filtered events (here, one
-// message) keeps the handshake of the message's connection, and leaves out
-// the connections none of whose events were chosen.
-func TestExportHARFilteredKeepsHandshake(t *testing.T) {
-	s, hs := newTestServer(t, Options{})
-	evs := conversation(1, t0, text("one"), text("two"))
-	evs = append(evs, conversation(2, t0.Add(time.Second), text("three"))...)
-	publishAll(t, s, evs)
-	two := slices.IndexFunc(evs, func(ev analyze.Event) bool { return string(ev.Message.Payload) == "two" })
-	resp, err := http.PostForm(hs.URL+"/api/export", url.Values{"format": {"har"}, "ids": {fmt.Sprint(two)}})
+// exportHAR asks the server at base for the HAR of the events with the
+// ids given, as the page's filtered export does, and returns it decoded
+// and as sent.
+func exportHAR(t *testing.T, base string, ids ...int) (harFile, []byte) {
+	t.Helper()
+	var list []string
+	for _, id := range ids {
+		list = append(list, fmt.Sprint(id))
+	}
+	resp, err := http.PostForm(base+"/api/export", url.Values{"format": {"har"}, "ids": {strings.Join(list, ",")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,6 +138,19 @@ func TestExportHARFilteredKeepsHandshake(t *testing.T) {
 	if err := json.Unmarshal(body, &h); err != nil {
 		t.Fatalf("filtered HAR is not JSON: %v\n%s", err, body)
 	}
+	return h, body
+}
+
+// TestExportHARFilteredKeepsHandshake: a HAR of filtered events (here, one
+// message) keeps the handshake of the message's connection, and leaves out
+// the connections none of whose events were chosen.
+func TestExportHARFilteredKeepsHandshake(t *testing.T) {
+	s, hs := newTestServer(t, Options{})
+	evs := conversation(1, t0, text("one"), text("two"))
+	evs = append(evs, conversation(2, t0.Add(time.Second), text("three"))...)
+	publishAll(t, s, evs)
+	two := slices.IndexFunc(evs, func(ev analyze.Event) bool { return string(ev.Message.Payload) == "two" })
+	h, body := exportHAR(t, hs.URL, two)
 	if len(h.Log.Entries) != 1 {
 		t.Fatalf("filtered HAR has %d entries, want 1:\n%s", len(h.Log.Entries), body)
 	}
