@@ -193,6 +193,21 @@ func deflateBits(name string, get func(*analyze.Deflate) int) *field {
 		}}
 }
 
+// closing builds a field that both endings carry, tcp.close's and
+// h2.stream_close's, each from its own group.
+func closing(name string, kinds kind, doc string, tcp func(*analyze.TCPClose) value, stream func(*analyze.H2Close) value) *field {
+	return &field{name: name, kinds: kinds, types: tClose + ", " + tH2Close, doc: doc,
+		get: func(ev *analyze.Event) (value, bool) {
+			switch ev.Type {
+			case tClose:
+				return tcp(&ev.TCPClose), true
+			case tH2Close:
+				return stream(&ev.H2Close), true
+			}
+			return value{}, false
+		}}
+}
+
 // timeLayout is the event's "t" in JSON: RFC 3339, nine fraction digits,
 // UTC, so that comparing the text compares the times.
 const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
@@ -245,36 +260,12 @@ var fields = []*field{
 	str("client", `the client's address, "ip:port"`, func(ev *analyze.Event) string { return ev.TCPOpen.Client }, tOpen),
 	str("server", `the server's address, "ip:port"`, func(ev *analyze.Event) string { return ev.TCPOpen.Server }, tOpen),
 	flag("syn", "the connection's SYN was captured", func(ev *analyze.Event) bool { return ev.TCPOpen.SYN }, tOpen),
-	{name: "how", kinds: kindString, types: tClose + ", " + tH2Close, doc: "how the connection ended: fin, rst, end, evicted, replaced; how a WebSocket's HTTP/2 stream ended: end_stream, rst_stream",
-		get: func(ev *analyze.Event) (value, bool) {
-			switch ev.Type {
-			case tClose:
-				return strVal(ev.TCPClose.How), true
-			case tH2Close:
-				return strVal(ev.H2Close.How), true
-			}
-			return value{}, false
-		}},
-	{name: "client_bytes", kinds: kindNumber, types: tClose + ", " + tH2Close, doc: "TCP payload bytes the client sent; on h2.stream_close, its DATA bytes on the stream",
-		get: func(ev *analyze.Event) (value, bool) {
-			switch ev.Type {
-			case tClose:
-				return intVal(ev.TCPClose.ClientBytes), true
-			case tH2Close:
-				return intVal(ev.H2Close.ClientBytes), true
-			}
-			return value{}, false
-		}},
-	{name: "server_bytes", kinds: kindNumber, types: tClose + ", " + tH2Close, doc: "TCP payload bytes the server sent; on h2.stream_close, its DATA bytes on the stream",
-		get: func(ev *analyze.Event) (value, bool) {
-			switch ev.Type {
-			case tClose:
-				return intVal(ev.TCPClose.ServerBytes), true
-			case tH2Close:
-				return intVal(ev.H2Close.ServerBytes), true
-			}
-			return value{}, false
-		}},
+	closing("how", kindString, "how the connection ended: fin, rst, end, evicted, replaced; how a WebSocket's HTTP/2 stream ended: end_stream, rst_stream",
+		func(c *analyze.TCPClose) value { return strVal(c.How) }, func(c *analyze.H2Close) value { return strVal(c.How) }),
+	closing("client_bytes", kindNumber, "TCP payload bytes the client sent; on h2.stream_close, its DATA bytes on the stream",
+		func(c *analyze.TCPClose) value { return intVal(c.ClientBytes) }, func(c *analyze.H2Close) value { return intVal(c.ClientBytes) }),
+	closing("server_bytes", kindNumber, "TCP payload bytes the server sent; on h2.stream_close, its DATA bytes on the stream",
+		func(c *analyze.TCPClose) value { return intVal(c.ServerBytes) }, func(c *analyze.H2Close) value { return intVal(c.ServerBytes) }),
 	str("error_code", `the RST_STREAM's error code, "CANCEL"; "" after END_STREAM`, func(ev *analyze.Event) string { return ev.H2Close.ErrorCode }, tH2Close),
 	num("offset", "where the missing bytes start in the stream", func(ev *analyze.Event) int64 { return ev.TCPGap.Offset }, tGap),
 	num("size", "how many bytes are missing", func(ev *analyze.Event) int64 { return ev.TCPGap.Size }, tGap),
