@@ -100,7 +100,7 @@ type connInfo struct {
 
 // h2Conn is what connInfo keeps of an HTTP/2 connection's streams: those
 // whose WebSocket request awaits its answer or whose WebSocket is open
-// (at most maxH2Tracked of each: the analyzer decodes at most 256 at
+// (at most maxH2Tracked of each: the analyzer tracks at most 64 at
 // once), and how the ended WebSockets ended.
 type h2Conn struct {
 	connects map[uint32]bool     // extended CONNECTs for a WebSocket awaiting their final answer
