@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,24 +21,32 @@ import (
 	"github.com/wsviz/wsviz/internal/bench"
 )
 
-// decodeLines decodes data with opts through Decode (emit) or DecodeJSON.
+// decodeLines decodes data with opts through Decode (emit) or DecodeJSON
+// and returns the JSON lines.
 func decodeLines(t *testing.T, data []byte, opts analyze.Options, viaEmit bool) ([]byte, error) {
+	t.Helper()
+	var out bytes.Buffer
+	err := decodeTo(t, data, opts, viaEmit, &out)
+	return out.Bytes(), err
+}
+
+// decodeTo decodes data with opts through Decode (emit) or DecodeJSON and
+// writes the JSON lines to w.
+func decodeTo(t *testing.T, data []byte, opts analyze.Options, viaEmit bool, w io.Writer) error {
 	t.Helper()
 	src, err := capture.NewReader(bytes.NewReader(data), "test.pcap")
 	if err != nil {
 		t.Fatalf("capture.NewReader: %v", err)
 	}
-	var out bytes.Buffer
-	if viaEmit {
-		err = analyze.Decode(src, opts, func(ev *analyze.Event) error {
-			out.Write(ev.AppendJSON(nil))
-			out.WriteByte('\n')
-			return nil
-		})
-	} else {
-		err = analyze.DecodeJSON(src, opts, &out)
+	if !viaEmit {
+		return analyze.DecodeJSON(src, opts, w)
 	}
-	return out.Bytes(), err
+	var line []byte
+	return analyze.Decode(src, opts, func(ev *analyze.Event) error {
+		line = append(ev.AppendJSON(line[:0]), '\n')
+		w.Write(line)
+		return nil
+	})
 }
 
 // decodeWithPackets decodes data with opts through Decode, with an
@@ -45,26 +55,36 @@ func decodeLines(t *testing.T, data []byte, opts analyze.Options, viaEmit bool) 
 // its bytes, and the connection and side it was given.
 func decodeWithPackets(t *testing.T, data []byte, opts analyze.Options) ([]byte, error) {
 	t.Helper()
+	var out bytes.Buffer
+	err := decodePacketsTo(t, data, opts, &out)
+	return out.Bytes(), err
+}
+
+// decodePacketsTo is decodeWithPackets writing to w.
+func decodePacketsTo(t *testing.T, data []byte, opts analyze.Options, w io.Writer) error {
+	t.Helper()
 	src, err := capture.NewReader(bytes.NewReader(data), "test.pcap")
 	if err != nil {
 		t.Fatalf("capture.NewReader: %v", err)
 	}
-	var out bytes.Buffer
+	var line []byte
 	opts.OnPacket = func(p *capture.Packet, conn int, from string) {
-		fmt.Fprintf(&out, "packet %d %s len=%d/%d if=%d link=%d crc=%08x conn=%d from=%q\n", p.Number,
+		line = fmt.Appendf(line[:0], "packet %d %s len=%d/%d if=%d link=%d crc=%08x conn=%d from=%q\n", p.Number,
 			p.Timestamp.Format(time.RFC3339Nano), len(p.Data), p.Length, p.Interface, p.LinkType, crc32.ChecksumIEEE(p.Data), conn, from)
+		w.Write(line)
 	}
-	err = analyze.Decode(src, opts, func(ev *analyze.Event) error {
-		out.Write(ev.AppendJSON(nil))
-		out.WriteByte('\n')
+	return analyze.Decode(src, opts, func(ev *analyze.Event) error {
+		line = append(ev.AppendJSON(line[:0]), '\n')
+		w.Write(line)
 		return nil
 	})
-	return out.Bytes(), err
 }
 
 // compareWorkers checks that every worker count gives exactly the output of
 // one worker, through both Decode and DecodeJSON, and through Decode with
 // Options.OnPacket: the same calls, in the same places among the events.
+// Only one worker's outputs are kept; the others are checked as they are
+// written (a matcher), which under the race detector halves the test.
 func compareWorkers(t *testing.T, data []byte, opts analyze.Options) {
 	t.Helper()
 	opts.Workers = 1
@@ -97,27 +117,29 @@ func compareWorkers(t *testing.T, data []byte, opts analyze.Options) {
 				continue
 			}
 			opts.Workers = workers
-			got, err := decodeLines(t, data, opts, viaEmit)
+			m := newMatcher(want)
+			err := decodeTo(t, data, opts, viaEmit, m)
 			if fmt.Sprint(err) != fmt.Sprint(wantErr) {
 				t.Errorf("Workers=%d emit=%v: error %v, want %v", workers, viaEmit, err, wantErr)
 			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("Workers=%d emit=%v: output differs from Workers=1:\n%s", workers, viaEmit, firstDiff(got, want))
+			if diff := m.diff(); diff != "" {
+				t.Errorf("Workers=%d emit=%v: output differs from Workers=1:\n%s", workers, viaEmit, diff)
 			}
 		}
 		if workers > 1 {
-			got, err := decodeWithPackets(t, data, opts)
+			m := newMatcher(wantPackets)
+			err := decodePacketsTo(t, data, opts, m)
 			if fmt.Sprint(err) != fmt.Sprint(wantErr) {
 				t.Errorf("Workers=%d with OnPacket: error %v, want %v", workers, err, wantErr)
 			}
-			if !bytes.Equal(got, wantPackets) {
-				t.Errorf("Workers=%d with OnPacket: output differs from Workers=1:\n%s", workers, firstDiff(got, wantPackets))
+			if diff := m.diff(); diff != "" {
+				t.Errorf("Workers=%d with OnPacket: output differs from Workers=1:\n%s", workers, diff)
 			}
 		}
 	}
 }
 
-// firstDiff shows the first differing line of two outputs.
+// firstDiff describes the first line where got and want differ.
 func firstDiff(got, want []byte) string {
 	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
 	for i := 0; i < len(g) || i < len(w); i++ {
@@ -133,6 +155,71 @@ func firstDiff(got, want []byte) string {
 		}
 	}
 	return "same lines"
+}
+
+// matcher is an io.Writer that checks what is written against want as it
+// comes, keeping only the line where they first differ: a decode's output
+// can be tens of MB, and a test that buffers it spends most of its time,
+// under the race detector, faulting in the buffer and its shadow.
+type matcher struct {
+	want  []byte
+	n     int    // bytes written
+	lines int    // newlines written
+	at    int    // offset of the first difference, or -1
+	got   []byte // the line holding at as written, from its start
+	limit int    // got's bound: 2 KiB past the difference (firstDiff shows 400 characters)
+}
+
+func newMatcher(want []byte) *matcher { return &matcher{want: want, at: -1} }
+
+func (m *matcher) Write(p []byte) (int, error) {
+	written := len(p)
+	m.lines += bytes.Count(p, []byte("\n"))
+	if m.at < 0 {
+		rest := m.want[m.n:]
+		if len(p) <= len(rest) && bytes.Equal(p, rest[:len(p)]) {
+			m.n += len(p)
+			return len(p), nil
+		}
+		k := 0
+		for k < len(p) && k < len(rest) && p[k] == rest[k] {
+			k++
+		}
+		m.at = m.n + k
+		start := bytes.LastIndexByte(m.want[:m.at], '\n') + 1
+		m.got = append([]byte(nil), m.want[start:m.at]...)
+		m.limit = len(m.got) + 2048
+		p = p[k:]
+		m.n += k
+	}
+	m.got = append(m.got, p[:min(len(p), max(0, m.limit-len(m.got)))]...)
+	m.n += len(p)
+	return written, nil
+}
+
+// diff describes the first line where what was written differs from want,
+// as firstDiff does, or returns "" when they are the same.
+func (m *matcher) diff() string {
+	at, got := m.at, m.got
+	if at < 0 {
+		if m.n == len(m.want) {
+			return ""
+		}
+		at = m.n // the output ended early
+		if at < len(m.want) && m.want[at] == '\n' {
+			at++ // at the end of a whole line: the next one is missing
+		}
+		got = m.want[bytes.LastIndexByte(m.want[:at], '\n')+1 : at]
+	}
+	line := bytes.Count(m.want[:at], []byte("\n"))
+	if i := bytes.IndexByte(got, '\n'); i >= 0 {
+		got = got[:i]
+	}
+	wl := m.want[bytes.LastIndexByte(m.want[:at], '\n')+1:]
+	if i := bytes.IndexByte(wl, '\n'); i >= 0 {
+		wl = wl[:i]
+	}
+	return fmt.Sprintf("line %d (of %d, want %d):\n got  %.400s\n want %.400s", line+1, m.lines+1, bytes.Count(m.want, []byte("\n"))+1, got, wl)
 }
 
 // captureFiles returns the captures of ../shared/corpus (when present)
@@ -431,5 +518,46 @@ func TestWorkersFragmentReportFlood(t *testing.T) {
 			defer deadline.Stop()
 			compareWorkers(t, fragmentFlood(n), analyze.Options{})
 		})
+	}
+}
+
+// TestMatcher checks the matcher against firstDiff: for outputs equal to
+// want, cut short, run on, or changed at any byte, written in random
+// pieces, it reports what firstDiff reports for the whole output, and
+// nothing when they are equal.
+func TestMatcher(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := range 2000 {
+		var want []byte
+		for range rng.IntN(6) {
+			want = append(want, bytes.Repeat([]byte{byte('a' + rng.IntN(3))}, rng.IntN(600))...)
+			want = append(want, '\n')
+		}
+		got := slices.Clone(want)
+		switch rng.IntN(4) {
+		case 1:
+			got = got[:rng.IntN(len(got)+1)]
+		case 2:
+			got = append(got, "more\nlines"[:1+rng.IntN(10)]...)
+		case 3:
+			if len(got) > 0 {
+				got[rng.IntN(len(got))] ^= byte(1 + rng.IntN(255))
+			}
+		}
+		m := newMatcher(want)
+		for rest := got; len(rest) > 0; {
+			n := 1 + rng.IntN(min(len(rest), 700))
+			if k, err := m.Write(rest[:n]); k != n || err != nil {
+				t.Fatalf("case %d: Write = %d, %v, want %d, nil", i, k, err, n)
+			}
+			rest = rest[n:]
+		}
+		wantDiff := ""
+		if !bytes.Equal(got, want) {
+			wantDiff = firstDiff(got, want)
+		}
+		if d := m.diff(); d != wantDiff {
+			t.Fatalf("case %d: got %q, want %q:\n matcher  %s\n firstDiff %s", i, got, want, d, wantDiff)
+		}
 	}
 }

@@ -160,14 +160,18 @@ func (sg *segmenter) segments(chunks []chunk) []capture.Segment {
 	// ACKs: what the receiver has contiguously seen so far.
 	var seen [2]int64
 	var pending [2]rangeHeap // ranges that start beyond seen
-	var out []capture.Segment
+	out := make([]capture.Segment, 0, len(list))
 	for _, s := range list {
 		seg := capture.Segment{Src: sg.addr[s.dir], Dst: sg.addr[1-s.dir], Flags: s.flags, Payload: s.data, Window: 65535}
 		if s.off < 0 {
 			seg.Seq = sg.isn[s.dir]
 		} else {
 			seg.Seq = sg.isn[s.dir] + 1 + uint32(s.off)
-			heap.Push(&pending[s.dir], [2]int64{s.off, s.off + int64(len(s.data))})
+			if end := s.off + int64(len(s.data)); s.off <= seen[s.dir] {
+				seen[s.dir] = max(seen[s.dir], end) // in order: no need to queue it
+			} else {
+				heap.Push(&pending[s.dir], [2]int64{s.off, end})
+			}
 			for h := &pending[s.dir]; h.Len() > 0 && (*h)[0][0] <= seen[s.dir]; {
 				r := heap.Pop(h).([2]int64)
 				seen[s.dir] = max(seen[s.dir], r[1])
