@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wsviz/wsviz/analyze"
+	"github.com/wsviz/wsviz/internal/race"
 )
 
 // sampleEvents are one event of each kind, named for the tables below.
@@ -242,7 +243,7 @@ func TestNilAndEmpty(t *testing.T) {
 }
 
 func TestMatchAllocates(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector allocates")
 	}
 	events := sampleEvents()

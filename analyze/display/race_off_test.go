@@ -1,5 +1,0 @@
-//go:build !race
-
-package display
-
-const raceEnabled = false
