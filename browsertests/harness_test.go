@@ -34,19 +34,90 @@ func browserPath(t testing.TB) string {
 	return ""
 }
 
-// newBrowser starts a Chromium with a fresh profile and returns a context
-// for one tab.
+// newBrowser returns a context for a new tab, in a browser context of its
+// own (its own cookies, storage, cache and downloads, as a fresh profile
+// has), of the Chromium the tests share; the tab is closed at the end of
+// the test.
 func newBrowser(t testing.TB) context.Context {
 	t.Helper()
 	return newBrowserTimeout(t, 90*time.Second)
 }
 
 // newBrowserTimeout is newBrowser whose context ends after d.
+//
+// Starting Chromium takes two seconds of the machine's two cores; a tab in
+// a new browser context, a tenth of that. Tests that need flags of their
+// own (a key log, certificate errors ignored) start their own Chromium
+// with launchBrowser.
 func newBrowserTimeout(t testing.TB, d time.Duration) context.Context {
 	t.Helper()
-	ctx, stop := launchBrowser(t, browserPath(t), d)
-	t.Cleanup(stop)
+	for attempt := 1; ; attempt++ {
+		tab, cancelTab := chromedp.NewContext(sharedBrowser(t), chromedp.WithNewBrowserContext())
+		ctx, cancelT := context.WithTimeout(tab, d)
+		err := chromedp.Do(ctx) // the first call opens the tab
+		if err == nil {
+			t.Cleanup(func() {
+				cancelT()
+				cancelTab()
+			})
+			return ctx
+		}
+		cancelT()
+		cancelTab()
+		if attempt == 2 {
+			t.Fatalf("opening a tab in the shared Chromium: %v", err)
+		}
+		// The shared Chromium is gone (it crashed, or a test's failure took
+		// it down): the next tab gets a new one.
+		t.Logf("opening a tab in the shared Chromium: %v; starting Chromium again", err)
+		stopSharedBrowser()
+	}
+}
+
+// shared is the Chromium newBrowser's tabs open in, started by the first
+// test that asks for one and stopped by TestMain.
+var shared struct {
+	sync.Mutex
+	ctx     context.Context // the browser's first tab; nil when none runs
+	stop    func()
+	profile string
+}
+
+// sharedBrowser returns the context of the shared Chromium's first tab,
+// starting Chromium when none runs.
+func sharedBrowser(t testing.TB) context.Context {
+	t.Helper()
+	path := browserPath(t)
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.ctx != nil {
+		return shared.ctx
+	}
+	// The profile outlives the test that starts the browser: not t.TempDir.
+	profile, err := os.MkdirTemp("", "wsviz-browsertests-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop, err := startBrowser(t, path, profile, 0)
+	if err != nil {
+		os.RemoveAll(profile)
+		t.Fatal(err)
+	}
+	shared.ctx, shared.stop, shared.profile = ctx, stop, profile
 	return ctx
+}
+
+// stopSharedBrowser stops the shared Chromium, if one runs, and removes its
+// profile.
+func stopSharedBrowser() {
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.ctx == nil {
+		return
+	}
+	shared.stop()
+	os.RemoveAll(shared.profile)
+	shared.ctx, shared.stop, shared.profile = nil, nil, ""
 }
 
 // launchAttempts is how many times launchBrowser starts Chromium before it
@@ -65,23 +136,42 @@ const launchAttempts = 3
 // error, or the last attempt's, fails the test.
 func launchBrowser(t testing.TB, path string, d time.Duration, extra ...chromedp.ExecAllocatorOption) (context.Context, func()) {
 	t.Helper()
+	ctx, stop, err := startBrowser(t, path, t.TempDir(), d, extra...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx, stop
+}
+
+// startBrowser is launchBrowser with the profile directory given, a
+// context that ends after d (never for 0), and an error instead of a
+// failed test.
+func startBrowser(t testing.TB, path, profile string, d time.Duration, extra ...chromedp.ExecAllocatorOption) (context.Context, func(), error) {
+	t.Helper()
 	for attempt := 1; ; attempt++ {
-		opts := append(AllocatorOptions(path, t.TempDir()), extra...)
+		dir, err := os.MkdirTemp(profile, "profile-")
+		if err != nil {
+			return nil, nil, err
+		}
+		opts := append(AllocatorOptions(path, dir), extra...)
 		actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 		ctx, cancel := chromedp.NewContext(actx)
-		ctx, cancelT := context.WithTimeout(ctx, d)
+		cancelT := func() {}
+		if d > 0 {
+			ctx, cancelT = context.WithTimeout(ctx, d)
+		}
 		stop := func() {
 			cancelT()
 			cancel()
 			cancelA()
 		}
-		err := chromedp.Do(ctx) // the first call starts the browser
+		err = chromedp.Do(ctx) // the first call starts the browser
 		if err == nil {
-			return ctx, stop
+			return ctx, stop, nil
 		}
 		stop()
 		if attempt == launchAttempts || !strings.HasPrefix(err.Error(), "chrome failed to start") {
-			t.Fatalf("starting Chromium (attempt %d of %d): %v", attempt, launchAttempts, err)
+			return nil, nil, fmt.Errorf("starting Chromium (attempt %d of %d): %v", attempt, launchAttempts, err)
 		}
 		t.Logf("Chromium exited before it was ready (attempt %d of %d); starting it again: %v", attempt, launchAttempts, err)
 		time.Sleep(500 * time.Millisecond)

@@ -8,6 +8,7 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	stopSharedBrowser()
 	for _, p := range []string{capturePath, hostilePath} {
 		if p != "" {
 			os.RemoveAll(filepath.Dir(p))
