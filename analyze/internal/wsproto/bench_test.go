@@ -2,6 +2,7 @@ package wsproto
 
 import (
 	"math/rand"
+	"strings"
 	"testing"
 )
 
@@ -164,5 +165,29 @@ func TestCompressedBuffersShared(t *testing.T) {
 	}
 	if n := len(sh.spare); n > 2 {
 		t.Errorf("%d spare buffers for 100 Streams taking turns, want at most 2 (a message's payload and its compressed bytes)", n)
+	}
+}
+
+// BenchmarkLongMessageReordered: one message of 100,000 packets whose
+// first two came in the wrong order, as reassembly hands over a segment
+// that filled a hole. Listing its packets searched the list at every
+// packet once they were out of order: quadratic.
+func BenchmarkLongMessageReordered(b *testing.B) {
+	const pieces = 100_000
+	wire := sf(true, OpBinary, strings.Repeat("x", 16*pieces))
+	s := NewStream(server, &recorder{})
+	b.SetBytes(int64(len(wire)))
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := 0; i < len(wire); i += 16 {
+			pkt := int64(i/16 + 1)
+			switch pkt {
+			case 1:
+				pkt = 2
+			case 2:
+				pkt = 1
+			}
+			s.Write(wire[i:min(i+16, len(wire))], pkt)
+		}
 	}
 }

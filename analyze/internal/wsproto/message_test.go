@@ -304,3 +304,62 @@ func TestOwnedPayload(t *testing.T) {
 		}
 	}
 }
+
+// TestPacketsAnyOrder: whatever numbers the packets carrying a run of
+// messages have (increasing, reordered, repeated, as reassembly can hand
+// them over), each message lists, in order, the first occurrence of every
+// packet that carried a byte of its frames, and nothing else.
+func TestPacketsAnyOrder(t *testing.T) {
+	rng := rand.New(rand.NewSource(11))
+	for trial := range 500 {
+		// Messages of one to three frames, with their wire ranges.
+		var wire []byte
+		var ranges [][2]int
+		for range 1 + rng.Intn(5) {
+			start := len(wire)
+			frames := 1 + rng.Intn(3)
+			for f := range frames {
+				op := byte(OpContinuation)
+				if f == 0 {
+					op = OpBinary
+				}
+				wire = append(wire, sf(f == frames-1, op, strings.Repeat("x", rng.Intn(300)))...)
+			}
+			ranges = append(ranges, [2]int{start, len(wire)})
+		}
+		// Pieces of any size with any packet numbers, some repeated.
+		type piece struct {
+			from, to int
+			pkt      int64
+		}
+		var pieces []piece
+		for at := 0; at < len(wire); {
+			n := min(len(wire)-at, 1+rng.Intn(1+rng.Intn(100)))
+			pkt := int64(1 + rng.Intn(40))
+			if trial%5 == 0 {
+				pkt = int64(len(pieces) + 1) // increasing, the usual case
+			}
+			pieces = append(pieces, piece{at, at + n, pkt})
+			at += n
+		}
+		r := &recorder{}
+		s := NewStream(server, r)
+		for _, p := range pieces {
+			s.Write(wire[p.from:p.to], p.pkt)
+		}
+		if len(r.msgs) != len(ranges) {
+			t.Fatalf("trial %d: %d messages, want %d", trial, len(r.msgs), len(ranges))
+		}
+		for i, rg := range ranges {
+			var want []int64
+			for _, p := range pieces {
+				if p.from < rg[1] && p.to > rg[0] && !slices.Contains(want, p.pkt) {
+					want = append(want, p.pkt)
+				}
+			}
+			if got := r.msgs[i].Packets; !slices.Equal(got, want) {
+				t.Fatalf("trial %d, message %d: Packets = %v, want %v", trial, i, got, want)
+			}
+		}
+	}
+}
