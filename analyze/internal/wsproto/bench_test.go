@@ -175,7 +175,8 @@ func TestCompressedBuffersShared(t *testing.T) {
 func BenchmarkLongMessageReordered(b *testing.B) {
 	const pieces = 100_000
 	wire := sf(true, OpBinary, strings.Repeat("x", 16*pieces))
-	s := NewStream(server, &recorder{})
+	h := &nopHandler{}
+	s := NewStream(server, h)
 	b.SetBytes(int64(len(wire)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -189,5 +190,8 @@ func BenchmarkLongMessageReordered(b *testing.B) {
 			}
 			s.Write(wire[i:min(i+16, len(wire))], pkt)
 		}
+	}
+	if h.msgs != b.N {
+		b.Fatalf("%d messages decoded in %d runs", h.msgs, b.N)
 	}
 }
