@@ -3,6 +3,7 @@ package wsproto
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -22,9 +23,11 @@ func fuzzConfig(flags uint8) Config {
 }
 
 // fuzzRecord decodes data, cut where cuts says (each byte of cuts is the
-// size of the next Write, 0 meaning a Gap of 1..4 bytes when gaps is set),
-// and returns the callbacks as strings without packet numbers, and the
-// first broken invariant.
+// size of the next Write, 0 meaning a Gap of 1..4 bytes when gaps is set;
+// a byte of 128 or more also sends the packet numbers back by 3, as
+// reassembly hands over bytes of packets out of order), and returns the
+// callbacks as strings without packet numbers, and the first broken
+// invariant (a packet listed twice among them).
 func fuzzRecord(cfg Config, data, cuts []byte, gaps bool) (events []string, bad string) {
 	r := &recorder{}
 	s := NewStream(cfg, r)
@@ -41,6 +44,9 @@ func fuzzRecord(cfg Config, data, cuts []byte, gaps bool) (events []string, bad 
 				continue
 			}
 			n = min(n, max(c, 1))
+			if c >= 128 {
+				pkt = max(1, pkt-3)
+			}
 		}
 		s.Write(data[:n], pkt)
 		data = data[n:]
@@ -81,6 +87,8 @@ func FuzzFrame(f *testing.F) {
 	f.Add(encode(frameSpec{fin: true, rsv: RSV1, op: OpText, payload: []byte{0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}}), []byte{4}, uint8(2))
 	f.Add(sf(true, OpClose, closeBody(1000, "bye")), []byte{}, uint8(0x20))
 	f.Add([]byte{0x82, 0x7f, 0x80, 0, 0, 0, 0, 0, 0, 0}, []byte{0}, uint8(0x40))
+	// Packet numbers 1, 2, 1, ...: a packet comes back after another.
+	f.Add(sf(true, OpBinary, strings.Repeat("0", 300)), []byte{136, 48}, uint8(0))
 	f.Fuzz(func(t *testing.T, data, cuts []byte, flags uint8) {
 		cfg := fuzzConfig(flags)
 		gaps := flags&0x40 != 0
