@@ -54,8 +54,7 @@ func pipelineSeeds(t testing.TB) map[string][]byte {
 	k.Drop(1)
 	h.ServerData(1, false, analyzetest.Text(false, "lost"))
 	h.ServerSends(analyzetest.H2RSTStreamFrame(3, 8))
-	h.ClientData(1, true, analyzetest.Close(true, 1000, ""))
-	h.ServerData(1, true, analyzetest.Close(false, 1000, ""))
+	h.CloseWebSocket(1)
 	h.Close()
 	seeds["h2-websocket"] = c.Bytes()
 

@@ -32,8 +32,7 @@ func h2Chat(h *analyzetest.H2Conn, req []byte) {
 	h.Answer(1, "200")
 	h.ClientData(1, false, analyzetest.Text(true, "hello"))
 	h.ServerData(1, false, analyzetest.Text(false, "hello"))
-	h.ClientData(1, true, analyzetest.Close(true, 1000, ""))
-	h.ServerData(1, true, analyzetest.Close(false, 1000, ""))
+	h.CloseWebSocket(1)
 	h.Close()
 }
 
@@ -45,8 +44,7 @@ func h2Big(h *analyzetest.H2Conn, bad []byte) {
 	h.ClientData(1, false, analyzetest.Text(true, "hello"))
 	h.ServerSends(bad)
 	h.ServerData(1, false, analyzetest.Text(false, "hello"))
-	h.ClientData(1, true, analyzetest.Close(true, 1000, ""))
-	h.ServerData(1, true, analyzetest.Close(false, 1000, ""))
+	h.CloseWebSocket(1)
 	h.Close()
 }
 

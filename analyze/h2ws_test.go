@@ -369,8 +369,7 @@ func TestH2Ways(t *testing.T) {
 			h.Answer(3, "200")
 			h.ClientData(3, false, analyzetest.Text(true, "hi"))
 			h.ServerData(3, false, analyzetest.Text(false, "ho"))
-			h.ClientData(3, true, analyzetest.Close(true, 1000, ""))
-			h.ServerData(3, true, analyzetest.Close(false, 1000, ""))
+			h.CloseWebSocket(3)
 			h.Close()
 			want := []string{"http.request client s3 CONNECT /chat", "http.response server s3 200", "ws.open s3",
 				"ws.frame client s3", "ws.message client s3 text hi", "ws.frame server s3", "ws.message server s3 text ho",

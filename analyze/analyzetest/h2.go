@@ -196,6 +196,14 @@ func (h *H2Conn) ServerData(id uint32, endStream bool, frames ...[]byte) {
 	h.ServerSends(h.data(id, endStream, bytes.Join(frames, nil)))
 }
 
+// CloseWebSocket sends the closing handshake of the WebSocket on stream id
+// (1000 from the client, echoed), each Close frame ending its side of the
+// stream.
+func (h *H2Conn) CloseWebSocket(id uint32) {
+	h.ClientData(id, true, Close(true, 1000, ""))
+	h.ServerData(id, true, Close(false, 1000, ""))
+}
+
 func (h *H2Conn) data(id uint32, endStream bool, p []byte) []byte {
 	if h.Data != nil {
 		return h.Data(id, endStream, p)
